@@ -4,7 +4,7 @@
 
 Rows, all sampled (temperature 1.0, top_p 0.95) with 64 new tokens on the same generation prompts:
 - synthclf `local` backend (transformers in-process, bf16, left padding) at batch 1, 8 and 32;
-- llama.cpp (llama-cpp-python) on the same GGUF at batch 1, where llama-cpp-python is installed;
+- llama.cpp (llama-cpp-python, `pip install llama-cpp-python`: a ~4-9 minute compile, so not in constraints.txt) on the same GGUF at batch 1;
 - `transformers serve --continuous-batching` driven by the synthclf `openai` backend, 8 requests in flight.
 Each row runs in a fresh process so that its peak memory (max RSS) is its own. The target: batched
 local at least 2x llama.cpp's batch-1 tokens/s, and peak memory under 4 GiB.
