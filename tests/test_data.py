@@ -114,6 +114,8 @@ def test_unknown_task_lists_the_known_ones():
 def test_missing_folder_and_file_name_the_path(tmp_path):
     with pytest.raises(FileNotFoundError, match=f'{tmp_path}/sms_spam does not exist.*SYNTHCLF_DATA_DIR'):
         load_task('sms_spam', data_dir=tmp_path, source='local')
+    with pytest.raises(FileNotFoundError, match=f'No local data for task .sms_spam. \\({tmp_path}/sms_spam does not exist\\), and the Hugging Face Hub cannot be reached'):
+        load_task('sms_spam', data_dir=tmp_path)  # auto: no local folder, and offline
     (tmp_path / 'sms_spam').mkdir()
     (tmp_path / 'sms_spam' / 'train.csv').write_text('text,label\nhi,ham\n')
     with pytest.raises(FileNotFoundError, match=r'sms_spam has no test.csv \(found: train.csv\)'):
