@@ -46,8 +46,9 @@ def test_few_shot_prompts_carry_real_examples(tmp_path, smollm2, real_data):
     from synthclf.generate import _request_for
     from synthclf.data import load_task
     card, real = load_task('tweet_irony')
-    req, attrs, examples = _request_for(card, 'irony', 1, 0, 'few_shot', 0, real['train'], 2, dict(temperature=1.0, top_p=0.95, max_new_tokens=40))
+    req, attrs, examples, instruction = _request_for(card, 'irony', 1, 0, 'few_shot', 0, real['train'], 2, dict(temperature=1.0, top_p=0.95, max_new_tokens=40))
     assert len(examples) == 2 and all(e in req.messages[-1][1] for e in examples) and set(examples) <= set(real['train']['text'])
+    assert not any(e in instruction for e in examples)
 
 
 def test_token_budget_stops_cleanly_and_keeps_what_was_made(tmp_path, smollm2, real_data):
