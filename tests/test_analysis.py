@@ -1,0 +1,106 @@
+"Subjectivity, agreement, diversity and the regressions: known answers, real runs, and the LLM panels with a real small model."
+import json, subprocess, sys, warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import spearmanr
+
+from synthclf.analysis import analyze, gap_regression, instance_regression, task_gaps
+from synthclf.experiments import load_predictions, train_and_evaluate
+from synthclf.generate import generate, save_generated
+from synthclf.subjectivity import (accuracy_by_threshold, agreement_from_votes, bradley_terry, llm_label_votes, llm_task_judgments,
+                                   simulate_judgments, task_agreement)
+
+SYNTHCLF = str(Path(sys.executable).parent / 'synthclf')
+TRUE = {'ag_news': -2.0, 'sms_spam': -1.4, 'relation_classification': -0.8, 'financial_phrasebank': -0.2, 'imdb': 0.3,
+        'tweet_emotions': 0.7, 'reddit_emotions': 1.0, 'tweet_irony': 1.5, 'sarcasm_news': 1.8, 'humor_speech': 2.2}
+
+
+def test_bradley_terry_recovers_a_known_ranking():
+    r = bradley_terry(simulate_judgments(TRUE, per_pair=30, seed=3), n_boot=100)
+    assert spearmanr(r.score, r.task.map(TRUE))[0] > 0.95 and r.task.iloc[0] == 'humor_speech' and r.task.iloc[-1] == 'ag_news'
+    assert ((r.ci_low <= r.score) & (r.score <= r.ci_high)).all()
+
+
+def test_a_new_task_joins_the_ranking_judged_against_the_ranked_ones_only():
+    old = simulate_judgments(TRUE, per_pair=20, seed=1)
+    rng = np.random.default_rng(0)
+    new = pd.DataFrame([{'task_a': 'clickbait', 'task_b': t, 'winner': 'clickbait' if rng.random() < 1 / (1 + np.exp(s - 0.9)) else t, 'judge': 'x'}
+                        for t, s in TRUE.items() for _ in range(20)])
+    r = bradley_terry(pd.concat([old, new]), tasks=['clickbait'], n_boot=0).set_index('task')
+    assert len(r) == 11 and r.score['ag_news'] < r.score['clickbait'] < r.score['humor_speech']
+
+
+def test_judgments_csv_naming_an_unknown_task_is_a_clear_error(tmp_path, real_data):
+    f = tmp_path / 'j.csv'
+    pd.DataFrame({'task_a': ['ag_news', 'imdb'], 'task_b': ['sms_spam', 'imbd'], 'winner': ['sms_spam', 'imdb'], 'judge': ['a', 'b']}).to_csv(f, index=False)
+    r = subprocess.run([SYNTHCLF, 'analyze', tmp_path, '--judgments', f, '--out', tmp_path / 'analysis'], capture_output=True, text=True)
+    assert r.returncode == 2 and "['imbd']" in r.stderr and 'rows [1]' in r.stderr and not (tmp_path / 'analysis').exists()
+
+
+def test_threshold_curves_from_a_hand_made_predictions_file(tmp_path):
+    rows = [(i, s, seed, c) for seed in (0, 1) for s, correct in [('real', [1, 1, 1, 1]), ('zero_shot', [0, seed, 1, 1])] for i, c in zip(range(4), correct)]
+    pd.DataFrame(rows, columns=['idx', 'source', 'seed', 'correct']).astype({'correct': bool}).to_parquet(tmp_path / 'p.parquet')
+    votes = pd.DataFrame({'idx': [0, 0, 1, 1, 2, 2, 3, 3], 'label': ['a', 'b', 'a', 'b', 'a', 'a', 'b', 'b']})
+    a = agreement_from_votes(votes).set_index('idx').agreement  # 0.5, 0.5, 1, 1
+    c = accuracy_by_threshold(pd.read_parquet(tmp_path / 'p.parquet'), a).set_index(['source', 'tau'])
+    assert c.accuracy['real', 0.5] == 1 and c.accuracy['zero_shot', 0.5] == 0.625 and c.accuracy['zero_shot', 1.0] == 1
+    assert c['std']['zero_shot', 0.5] == pytest.approx(np.std([0.5, 0.75], ddof=1)) and c.instances['zero_shot', 1.0] == 2
+
+
+def test_instance_regression_on_real_minilm_predictions_for_financial_phrasebank(tmp_path, real_data):
+    train_and_evaluate('financial_phrasebank', 'real_matched', per_label=60, out=tmp_path, progress=False)
+    pred = load_predictions(tmp_path)
+    assert len(pred) == 970 and pred.agreement.notna().all()
+    reg = instance_regression(pred)
+    assert reg['agreement_coef'] > 0 and reg['table'].p['agreement'] < 0.05  # high-agreement sentences are easier
+    curve = accuracy_by_threshold(pred)
+    assert curve.accuracy.iloc[-1] > curve.accuracy.iloc[0] and curve.tau.tolist() == [0.5, 0.66, 0.75, 1.0]
+
+
+def test_gap_regression_needs_enough_tasks():
+    gaps = pd.DataFrame({'task': ['ag_news', 'sms_spam'], 'gap_few_shot': [0.1, 0.2]})
+    with pytest.raises(ValueError, match='at least 3 tasks'):
+        gap_regression(gaps, pd.Series({'ag_news': 0.0, 'sms_spam': 1.0}))
+
+
+@pytest.fixture(scope='module')
+def small_study(tmp_path_factory, smollm2, real_data):
+    "Zero-shot data from SmolLM2 for three tasks and TF-IDF runs on real and synthetic data."
+    root = tmp_path_factory.mktemp('study')
+    for t in ('sms_spam', 'ag_news', 'financial_phrasebank'):
+        ds, man = generate(t, 'zero_shot', per_label=4, model='smollm2-135m-instruct', max_new_tokens=40, progress=False)
+        save_generated(ds, man, root / 'generate' / t / 'zero_shot')
+        train_and_evaluate(t, ['real_matched', 'zero_shot'], model='tfidf', seeds=2, synthetic_dir=root / 'generate' / t, out=root / 'train',
+                           allow_missing_labels=True, progress=False)
+    return root
+
+
+def test_llm_panels_answer_and_are_cached(small_study):
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        j = llm_task_judgments(['ag_news', 'tweet_irony'], k=2, model='smollm2-135m-instruct', progress=False)
+        votes = llm_label_votes('sms_spam', ['WIN a free prize now!!', 'see you at lunch'], k=3, model='smollm2-135m-instruct', progress=False)
+    assert len(j) <= 4 and set(j.winner) <= {'ag_news', 'tweet_irony'} and (j.task_a != j.task_b).all()
+    assert len(votes) == 6 and set(votes.label.dropna()) <= {'ham', 'spam'}
+
+
+def test_analyze_end_to_end_with_an_llm_panel(small_study):
+    out = small_study / 'analysis'
+    r = subprocess.run([str(x) for x in [SYNTHCLF, 'analyze', small_study / 'train', '--out', out, '--rank-tasks', 'sms_spam', 'ag_news', 'financial_phrasebank',
+                        '--judge-k', 2, '--agreement-panel-k', 2, '--agreement-cap', 12, '--model', 'smollm2-135m-instruct',
+                        '--synthetic-dir', str(small_study / 'generate' / '{task}')]], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    s = json.loads((out / 'summary.json').read_text())
+    assert set(s['ranking']) == {'sms_spam', 'ag_news', 'financial_phrasebank'} and 'gap_zero_shot' in s['gap_regressions']
+    assert s['gap_regressions']['gap_zero_shot']['n_tasks'] == 3 and 'instance_regression' in s
+    assert set(s['agreement_curves']) == {'sms_spam', 'ag_news', 'financial_phrasebank'}
+    assert {'sms_spam/real', 'sms_spam/zero_shot'} <= set(s['diversity'])
+    for f in ('gap_vs_subjectivity', 'agreement_financial_phrasebank', 'diversity'):
+        assert (out / 'figures' / f'{f}.png').stat().st_size > 5000 and (out / 'figures' / f'{f}.svg').stat().st_size > 5000
+    md = (out / 'analysis.md').read_text()
+    assert 'Task subjectivity' in md and 'OLS: gap_zero_shot ~ subjectivity' in md and 'Logit: correct ~ agreement' in md and 'figures/diversity.png' in md
+    gaps = task_gaps(small_study / 'train')
+    assert list(gaps.task) == ['ag_news', 'financial_phrasebank', 'sms_spam'] and gaps.attrs['real_source'] == 'real_matched'
