@@ -31,7 +31,7 @@ def test_minilm_learns_from_a_small_real_sample(tmp_path, real_data):
     d = run_dir(tmp_path, 'ag_news', 'real_matched', 'all-minilm-l6-v2', 0)
     pred, m = pd.read_parquet(d / 'predictions.parquet'), json.loads((d / 'metrics.json').read_text())
     assert len(pred) == m['n_test'] == 400 and m['n_train'] == 128 and m['history'] and m['max_length'] <= 256
-    assert np.allclose(pred.filter(like='p_').sum(1), 1, atol=1e-3)
+    assert np.allclose(pred.filter(like='p_').sum(axis=1), 1, atol=1e-3)
 
 
 def test_financial_phrasebank_predictions_carry_agreement(tmp_path, real_data):
