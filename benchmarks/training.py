@@ -85,12 +85,12 @@ def main():
             r.update(task=task, runner=which, epochs=epochs, batch_size=a.batch_size, train_samples_per_s=r['samples'] / r['train_seconds'],
                      predictions_per_s=r['test'] / r['predict_seconds'])
             rows.append(r)
+            Path(a.out).mkdir(parents=True, exist_ok=True)  # after every row, so a cut-short run keeps what it measured
+            (Path(a.out) / 'training.json').write_text(json.dumps({'cores': os.cpu_count(), 'rows': rows}, indent=1))
             print(f"{task:8} {which:9} train {r['train_samples_per_s']:6.1f} samples/s ({r['train_seconds']:.0f}s for {r['samples']})  "
                   f"predict {r['predictions_per_s']:6.1f}/s  macro-F1 {r['macro_f1']:.3f}  max_length {r['max_length']}  peak RSS {r['max_rss_gib']:.2f} GiB", flush=True)
         s, t = rows[-2], rows[-1]
         print(f"{task:8} speed-up  training {s['train_samples_per_s'] / t['train_samples_per_s']:.2f}x, prediction {s['predictions_per_s'] / t['predictions_per_s']:.2f}x")
-    Path(a.out).mkdir(parents=True, exist_ok=True)
-    (Path(a.out) / 'training.json').write_text(json.dumps({'cores': os.cpu_count(), 'rows': rows}, indent=1))
 
 
 if __name__ == '__main__':
