@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # torch first, alone: the CPU build; constraints.txt then pins it so nothing pulls another torch.
 TORCH ?= torch==2.13.0
 
-.PHONY: install models run test test-nbs test-py check-export readme clean
+.PHONY: install models run test test-nbs test-py check-export readme docs browser nbs-outputs clean
 
 install: $(VENV)/.installed
 
@@ -21,16 +21,13 @@ $(VENV)/.installed: constraints.txt settings.ini setup.py
 	$(BIN)/pip install -q -c constraints.txt -e ".[dev]"
 	touch $@
 
-# The main job on the embedded default: the tasks, synthetic data for two of them, then MiniLM trained on
-# real, matched-size real, zero-shot and few-shot data (3 seeds) and the paper's table.
+# The main job on the embedded default: the quick profile of `synthclf run` (three tasks; generate, train, subjectivity
+# notebooks per task with papermill, then the report): runs/quick/report.ipynb and report.html.
 run: models
-	$(BIN)/synthclf tasks
-	$(BIN)/synthclf generate --task sms_spam --mode zero_shot few_shot --per-label 20 --out runs/generate/sms_spam
-	$(BIN)/synthclf generate --task ag_news --mode zero_shot few_shot --per-label 20 --out runs/generate/ag_news
-	$(BIN)/synthclf train --task sms_spam ag_news --train-on real real_matched zero_shot few_shot --seeds 3 --out runs/train
+	$(BIN)/synthclf run --profile quick
 
 # Notebook tests, the export check, then pytest.
-test: install check-export test-nbs test-py
+test: install browser check-export test-nbs test-py
 
 test-nbs: install
 	$(BIN)/nbdev_test --path nbs
@@ -49,5 +46,19 @@ check-export: install
 readme: install
 	$(BIN)/jupyter nbconvert --to markdown --execute --stdout nbs/index.ipynb 2>/dev/null > README.md
 
+# Debian's Chromium for the docs test (headless); needs root, as CI has.
+browser:
+	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+# The docs site without Quarto: mkdocs-material + mkdocs-jupyter over nbs/ and runs/quick/report.ipynb, into _site/.
+# With Quarto installed, `nbdev_docs` builds the same pages from _quarto.yml.
+docs: install
+	$(BIN)/python tools/build_docs.py --out _site
+
+# The API notebooks carry their outputs into the docs: execute them again after changing one (then commit).
+nbs-outputs: install
+	cd nbs && for nb in index.ipynb [0-9][0-9]_*.ipynb; do TQDM_DISABLE=1 ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1800 $$nb || exit 1; done
+	$(BIN)/nbdev_clean
+
 clean:
-	rm -rf $(VENV) _docs _proc build *.egg-info
+	rm -rf $(VENV) _docs _proc _site build *.egg-info

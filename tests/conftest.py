@@ -32,3 +32,23 @@ def smollm2():
     "The small generator preset, pulled once (download, sha256 check, dense conversion)."
     from synthclf.models import pull_model
     return pull_model('smollm2-135m-instruct', verbose=False)
+
+
+TINY_RUN = ['-p', 'model=smollm2-135m-instruct', '-p', 'per_label=3', '-p', 'classifier=tfidf', '-p', 'seeds=1', '-p', 'test_cap=100',
+            '-p', 'judge_k=1', '-p', 'diversity_per_label=3']
+
+
+@pytest.fixture(scope='session')
+def tiny_run(tmp_path_factory, smollm2, real_data):
+    """`synthclf run` with the smallest model and tiny sizes on SMS spam and on a task whose real data is missing
+    (its generate stage fails): the finished run folder, the CLI's output and exit status, and the environment."""
+    import subprocess, sys, yaml
+    cards = tmp_path_factory.mktemp('cards')
+    card = yaml.safe_load((Path(__file__).resolve().parents[1]/'synthclf'/'cards'/'sms_spam.yaml').read_text())
+    card.update(name='sms_no_data', data={'local_dir': 'no_such_folder'})
+    (cards/'sms_no_data.yaml').write_text(yaml.safe_dump(card))
+    env = {**os.environ, 'SYNTHCLF_CARDS': str(cards)}
+    out = tmp_path_factory.mktemp('run')
+    cmd = [str(Path(sys.executable).parent/'synthclf'), 'run', '--tasks', 'sms_spam,sms_no_data', '--out', str(out), '--workers', '2', *TINY_RUN]
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1500)
+    return {'out': out, 'stdout': p.stdout, 'stderr': p.stderr, 'returncode': p.returncode, 'env': env}

@@ -1,0 +1,91 @@
+"`synthclf run`: the papermill grid end to end, a failing stage, resume, and the Dask path."
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import TINY_RUN
+
+SYNTHCLF = str(Path(sys.executable).parent/'synthclf')
+
+
+def outputs(nb_path):
+    nb = nbformat.read(str(nb_path), as_version=4)
+    return [o for c in nb.cells if c.cell_type == 'code' for o in c.get('outputs', [])]
+
+
+def test_run_end_to_end_with_a_failing_task(tiny_run):
+    out, stdout = tiny_run['out'], tiny_run['stdout']
+    assert tiny_run['returncode'] == 1, tiny_run['stderr'][-3000:]  # one task failed
+    lines = [l for l in stdout.splitlines() if l.startswith('[')]
+    for stage in ('generate', 'train', 'subjectivity'):  # a line per task and stage, with the elapsed time
+        assert any('sms_spam' in l and stage in l and 'done in' in l for l in lines), stdout
+    assert any('sms_no_data' in l and 'generate' in l and 'FAILED in cell' in l for l in lines), stdout
+    summary = json.loads((out/'summary.json').read_text())
+    status = {(r['task'], r['stage']): r for r in summary['stages']}
+    assert summary['failed'] == 1 and status[('sms_no_data', 'generate')]['status'] == 'failed'
+    assert 'no_such_folder' in status[('sms_no_data', 'generate')]['error'] or 'data' in status[('sms_no_data', 'generate')]['error']
+    assert status[('sms_no_data', 'train')]['status'] == 'skipped' and status[('sms_no_data', 'train')]['detail'] == 'generate failed'
+    assert all(status[('sms_spam', s)]['status'] == 'done' for s in ('generate', 'train', 'subjectivity'))
+    assert status[('*', 'report')]['status'] == 'done'
+    # artifacts of the good task, in its folder
+    for mode in ('zero_shot', 'few_shot'): assert (out/'sms_spam'/'generate'/mode/'manifest.json').is_file()
+    assert len(list((out/'sms_spam').glob('*/tfidf/seed0/metrics.json'))) == 3
+    assert (out/'sms_spam'/'subjectivity'/'diversity.csv').is_file()
+    # the report: the paper's table, the ranking, figures, and its HTML
+    report = outputs(out/'report.ipynb')
+    md = ''.join(o['data'].get('text/markdown', '') for o in report if 'data' in o)
+    assert '| sms_spam' in md and 'Zero-shot Macro-F1' in md and 'Few-shot Accuracy' in md
+    assert sum('image/png' in o.get('data', {}) for o in report) >= 2
+    assert not any('application/vnd.jupyter.widget-view+json' in o.get('data', {}) for o in report)  # no progress widgets
+    html = (out/'report.html').read_text()
+    assert html.count('data:image/png;base64') >= 2 and 'sms_spam' in html
+    assert 'Summary' in stdout and str(out/'report.ipynb') in stdout
+
+
+def test_a_second_run_executes_nothing(tiny_run):
+    out = tiny_run['out']
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob('*') if p.is_file() and p.name != 'summary.json'}
+    p = subprocess.run([SYNTHCLF, 'run', '--tasks', 'sms_spam', '--out', str(out), *TINY_RUN], env=tiny_run['env'],
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    lines = [l for l in p.stdout.splitlines() if l.startswith('[')]
+    assert len(lines) == 4 and all('skipped (finished' in l and 'verified' in l for l in lines), p.stdout
+    assert {q: q.stat().st_mtime_ns for q in stamps} == stamps  # nothing rewritten
+
+
+def test_changed_parameters_rerun_from_that_stage(tiny_run, tmp_path):
+    from synthclf.runner import PROFILES, stage_done, stage_parameters, notebook_parameters
+    from synthclf.runner import parse_overrides
+    out = tiny_run['out']
+    ov = parse_overrides([x for x in TINY_RUN if x != '-p'])
+    p = stage_parameters('train', PROFILES['quick'], ov, out, 'sms_spam', known=notebook_parameters('train'))
+    assert stage_done(out, 'sms_spam', 'train', p)[0]
+    assert stage_done(out, 'sms_spam', 'train', {**p, 'seeds': 2}) == (False, 'parameters changed')
+
+
+def test_bad_parameters_fail_before_anything_runs(tmp_path):
+    for args, msg in ((['-p', 'sedes=2'], "No stage has a parameter 'sedes'"), (['-p', 'train.out=/x'], 'set by the runner itself'),
+                      (['--tasks', 'imbd'], "Unknown task 'imbd'"), (['-p', 'seeds'], 'write KEY=VALUE')):
+        p = subprocess.run([SYNTHCLF, 'run', '--out', str(tmp_path/'r'), *args], capture_output=True, text=True, timeout=120)
+        assert p.returncode == 2 and msg in p.stderr, (args, p.stderr)
+    assert not (tmp_path/'r').exists() or not any((tmp_path/'r').iterdir())
+
+
+def test_run_on_a_dask_local_cluster(tiny_run, tmp_path, monkeypatch):
+    from distributed import Client, LocalCluster
+    from synthclf.runner import parse_overrides, run_study
+    monkeypatch.setenv('SYNTHCLF_CARDS', tiny_run['env']['SYNTHCLF_CARDS'])
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+        worker_pids = set(client.run(os.getpid).values())
+        summary = run_study('sms_spam', out=tmp_path/'dask', overrides=parse_overrides([x for x in TINY_RUN if x != '-p']),
+                            scheduler=cluster.scheduler_address)
+    assert summary['failed'] == 0, summary
+    recs = {r['stage']: r for r in summary['stages']}
+    assert all(recs[s]['status'] == 'done' for s in ('generate', 'train', 'subjectivity', 'report'))
+    assert {recs[s]['pid'] for s in ('generate', 'train', 'subjectivity', 'report')} <= worker_pids  # every stage ran on the cluster
+    assert (tmp_path/'dask'/'report.html').is_file()
