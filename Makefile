@@ -57,7 +57,7 @@ docs: install
 
 # The API notebooks carry their outputs into the docs: execute them again after changing one (then commit).
 nbs-outputs: install
-	cd nbs && for nb in index.ipynb [0-9][0-9]_*.ipynb; do TQDM_DISABLE=1 ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1800 $$nb || exit 1; done
+	cd nbs && for nb in index.ipynb [0-9][0-9]_*.ipynb; do TQDM_DISABLE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1800 $$nb || exit 1; done
 	$(BIN)/nbdev_clean
 
 clean:
