@@ -21,7 +21,7 @@ $(VENV)/.installed: constraints.txt settings.ini setup.py
 	$(BIN)/pip install -q -c constraints.txt -e ".[dev]"
 	touch $@
 
-# The main job on the embedded default: the quick profile of `synthclf run` (three tasks; generate, train, subjectivity
+# The main job on the embedded default: the quick profile of `synthclf run` (four tasks; generate, train, subjectivity
 # notebooks per task with papermill, then the report): runs/quick/report.ipynb and report.html.
 run: models
 	$(BIN)/synthclf run --profile quick
