@@ -58,9 +58,8 @@ def test_a_second_run_executes_nothing(tiny_run):
     assert {q: q.stat().st_mtime_ns for q in stamps} == stamps  # nothing rewritten
 
 
-def test_changed_parameters_rerun_from_that_stage(tiny_run, tmp_path):
-    from synthclf.runner import PROFILES, stage_done, stage_parameters, notebook_parameters
-    from synthclf.runner import parse_overrides
+def test_changed_parameters_invalidate_a_finished_stage(tiny_run):
+    from synthclf.runner import PROFILES, notebook_parameters, parse_overrides, stage_done, stage_parameters
     out = tiny_run['out']
     ov = parse_overrides([x for x in TINY_RUN if x != '-p'])
     p = stage_parameters('train', PROFILES['quick'], ov, out, 'sms_spam', known=notebook_parameters('train'))
