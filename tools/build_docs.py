@@ -5,21 +5,14 @@
 The site: Home (nbs/index.ipynb, the README), API (nbs/NN_*.ipynb, in reading order), and Runs (an executed
 report of `synthclf run` and its per-task stage notebooks, when there is one).
 """
-import argparse, json, shutil, sys, tempfile
+import argparse, shutil, sys, tempfile
 from pathlib import Path
 
 import yaml
 
+from synthclf.runner import notebook_title as title
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def title(nb: Path) -> str:
-    "The notebook's first Markdown heading."
-    for cell in json.loads(nb.read_text())['cells']:
-        if cell['cell_type'] == 'markdown':
-            for line in ''.join(cell['source']).splitlines():
-                if line.startswith('# '): return line[2:].strip()
-    return nb.stem
 
 
 def stage(src: Path, report: Path | None) -> list:
