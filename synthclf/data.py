@@ -260,11 +260,15 @@ def _by_label(ds: Dataset) -> dict[int, np.ndarray]:
         _LABEL_INDEX[ds._fingerprint] = {int(l): np.flatnonzero(labels == l) for l in np.unique(labels)}
     return _LABEL_INDEX[ds._fingerprint]
 
-def subsample_per_label(ds: Dataset, n: int, seed: int = 0) -> Dataset:
-    "At most `n` rows of each label of `ds`, drawn at random (seeded); a label with fewer keeps all its rows."
-    if n < 1: raise ValueError(f"n must be at least 1 per label, got {n}.")
+def subsample_per_label(ds: Dataset, n, seed: int = 0) -> Dataset:
+    "At most `n` rows of each label of `ds` (an int, or a dict label name or id -> count), drawn at random (seeded); a label with fewer keeps all its rows."
+    if isinstance(n, dict):
+        names = ds.features['label'].names
+        n = {names.index(k) if isinstance(k, str) else int(k): int(v) for k, v in n.items()}
+        if any(v < 0 for v in n.values()): raise ValueError(f"Counts per label must not be negative, got {n}.")
+    elif n < 1: raise ValueError(f"n must be at least 1 per label, got {n}.")
     rng = np.random.default_rng(seed)
-    picked = [rng.permutation(ix)[:n] for ix in _by_label(ds).values()]
+    picked = [rng.permutation(ix)[:(n.get(l, 0) if isinstance(n, dict) else n)] for l, ix in _by_label(ds).items()]
     return ds.select(np.sort(np.concatenate(picked)))
 
 def few_shot_examples(ds, label, k: int = 3, seed: int = 0) -> list[str]:

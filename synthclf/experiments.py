@@ -15,9 +15,10 @@ from .classifiers import DEFAULT_ENCODER, TfidfClassifier, make_classifier
 from .generate import load_generated
 
 # %% auto #0
-__all__ = ['SOURCES', 'SYNTHETIC_MODES', 'SOURCE_TITLES', 'METRIC_TITLES', 'read_labelled', 'default_synthetic_dir',
-           'source_name', 'training_set', 'evaluate', 'run_dir', 'predictions_frame', 'train_and_evaluate',
-           'collect_runs', 'load_predictions', 'summarize_runs', 'results_table', 'table_markdown']
+__all__ = ['SOURCES', 'SYNTHETIC_MODES', 'SOURCE_TITLES', 'METRIC_TITLES', 'BASELINE_TITLES', 'read_labelled',
+           'default_synthetic_dir', 'matched_sizes', 'source_name', 'training_set', 'evaluate', 'baselines', 'beats',
+           'run_dir', 'predictions_frame', 'train_and_evaluate', 'collect_runs', 'load_predictions', 'summarize_runs',
+           'results_table', 'table_markdown']
 
 # %% ../nbs/08_experiments.ipynb #c3d8de14
 def _read_table(p: Path) -> pd.DataFrame:
@@ -72,11 +73,12 @@ def _synthetic(card: TaskCard, mode: str, synthetic_dir) -> Dataset:
                                 f"--out {folder}` first, or pass synthetic_dir / --synthetic-dir.")
     return read_labelled(folder, card)
 
-def _matched_size(card, synthetic_dir) -> int:
+def matched_sizes(card: TaskCard, synthetic_dir=None) -> dict:
+    "Texts per label that the synthetic sets actually hold (the manifests' accepted counts; the larger of the two modes)."
     folder = Path(synthetic_dir or default_synthetic_dir(card.name))
-    sizes = [json.loads((folder/m/'manifest.json').read_text())['per_label'] for m in SYNTHETIC_MODES if (folder/m/'manifest.json').is_file()]
-    if not sizes: raise ValueError(f"Cannot match the synthetic set's size for {card.name}: no synthetic data under {folder}. Pass per_label (--per-label).")
-    return max(sizes)
+    counts = [json.loads((folder/m/'manifest.json').read_text())['counts'] for m in SYNTHETIC_MODES if (folder/m/'manifest.json').is_file()]
+    if not counts: raise ValueError(f"Cannot match the synthetic set's size for {card.name}: no synthetic data under {folder}. Pass per_label (--per-label).")
+    return {l: max(c.get(l, 0) for c in counts) for l in card.label_names}
 
 def source_name(source: str, mix_fraction: float = 0.5) -> str:
     "The name a source's runs are saved under: the source itself, `real+few_shot@0.5` for a mixture, `dir-<name>` for a path."
@@ -88,14 +90,14 @@ def training_set(card: TaskCard, real_train: Dataset, source: str, seed: int = 0
     "The training data of `source` for seed `seed` (columns idx, text, label)."
     cols = ['idx', 'text', 'label']
     if source == 'real': return real_train.select_columns(cols)
-    elif source == 'real_matched': return subsample_per_label(real_train.select_columns(cols), per_label or _matched_size(card, synthetic_dir), seed)
+    elif source == 'real_matched': return subsample_per_label(real_train.select_columns(cols), per_label or matched_sizes(card, synthetic_dir), seed)
     elif source in SYNTHETIC_MODES: ds = _synthetic(card, source, synthetic_dir)
     elif source.startswith('real+') and source[5:] in SYNTHETIC_MODES:
         if not 0 <= mix_fraction <= 1: raise ValueError(f"mix_fraction must be between 0 and 1, got {mix_fraction}.")
-        n = per_label or _matched_size(card, synthetic_dir)
-        n_syn = round(mix_fraction * n)
-        parts = [subsample_per_label(real_train.select_columns(cols), n - n_syn, seed)] if n_syn < n else []
-        if n_syn: parts.append(subsample_per_label(_synthetic(card, source[5:], synthetic_dir), n_syn, seed))
+        n = {l: per_label for l in card.label_names} if per_label else matched_sizes(card, synthetic_dir)
+        n_syn = {l: round(mix_fraction * v) for l, v in n.items()}
+        parts = [subsample_per_label(real_train.select_columns(cols), {l: n[l] - n_syn[l] for l in n}, seed)] if mix_fraction < 1 else []
+        if mix_fraction > 0: parts.append(subsample_per_label(_synthetic(card, source[5:], synthetic_dir), n_syn, seed))
         from datasets import concatenate_datasets
         return concatenate_datasets([p.cast(parts[0].features) for p in parts])
     elif Path(source).exists(): ds = read_labelled(source, card)
@@ -112,6 +114,31 @@ def evaluate(gold, proba: np.ndarray, names: list[str]) -> dict:
     return {'accuracy': float(accuracy_score(gold, pred)), 'macro_f1': float(f1_score(gold, pred, labels=present, average='macro', zero_division=0)),
             'per_class': {n: {'precision': float(p[i]), 'recall': float(r[i]), 'f1': float(f[i]), 'support': int(s[i])} for i, n in enumerate(names)},
             'confusion': confusion_matrix(gold, pred, labels=range(len(names))).tolist()}
+
+# %% ../nbs/08_experiments.ipynb #7758bf0d
+def baselines(gold, num_labels: int, n_sim: int = 1000, seed: int = 0) -> dict:
+    "Majority-class and stratified-random scores on the test labels `gold`, and the `bar` a classifier must clear (see above)."
+    gold = np.asarray(gold)
+    present = np.unique(gold)
+    prior = np.bincount(gold, minlength=num_labels) / len(gold)
+    def macro_f1(pred):  # pred: (draws, n)
+        f = [2 * ((pred == c) & (gold == c)).sum(1) / ((pred == c).sum(1) + (gold == c).sum()) for c in present]
+        return np.mean(f, axis=0)
+    top = int(prior.argmax())
+    majority = {'label': top, 'accuracy': float(prior[top]), 'macro_f1': float(macro_f1(np.full((1, len(gold)), top))[0])}
+    rng, acc, f1 = np.random.default_rng(seed), [], []
+    for s in range(0, n_sim, 100):  # in chunks: a 25,000-row test set stays small in memory
+        pred = rng.choice(num_labels, size=(min(100, n_sim - s), len(gold)), p=prior).astype(np.int16)
+        acc.append((pred == gold).mean(1)); f1.append(macro_f1(pred))
+    acc, f1 = np.concatenate(acc), np.concatenate(f1)
+    stratified = {'accuracy': float(acc.mean()), 'macro_f1': float(f1.mean()),
+                  'accuracy_q95': float(np.quantile(acc, 0.95)), 'macro_f1_q95': float(np.quantile(f1, 0.95))}
+    return {'majority': majority, 'stratified': stratified, 'n_sim': n_sim,
+            'bar': {'macro_f1': max(majority['macro_f1'], stratified['macro_f1_q95']), 'accuracy': stratified['accuracy_q95']}}
+
+def beats(scores: dict, base: dict) -> bool:
+    "Whether `scores` (macro_f1, accuracy) clear the baselines' bar."
+    return bool(scores['macro_f1'] > base['bar']['macro_f1'] and scores['accuracy'] > base['bar']['accuracy'])
 
 # %% ../nbs/08_experiments.ipynb #d8680268
 def run_dir(out, task: str, source: str, classifier: str, seed: int) -> Path:
@@ -132,6 +159,9 @@ def predictions_frame(test: Dataset, proba: np.ndarray, names: list[str], **meta
     for k, v in meta.items(): df[k] = v
     return df
 
+_METRICS_VERSION = 2  # part of each experiment's key: experiments saved by older code (without baselines) run again
+_ROW = ('task', 'source', 'classifier', 'seed', 'n_train', 'accuracy', 'macro_f1', 'beats_baselines')
+
 def _seeds(seeds) -> list[int]:
     seeds = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
     if not seeds: raise ValueError("seeds must be a positive count or a list of seeds.")
@@ -150,6 +180,7 @@ def train_and_evaluate(task, train_on=('real',), model: str = DEFAULT_ENCODER, s
         card, dsd = load_task(task, data_dir=data_dir)
     names, test = card.label_names, cap_test(dsd['test'], test_cap, seed=0)
     test_labels = set(np.asarray(test['label']).tolist())
+    base = baselines(test['label'], card.num_labels)  # the same test rows for every source and seed
     sets = {s: {k: training_set(card, dsd['train'], s, k, synthetic_dir, per_label, mix_fraction) for k in seeds} for s in train_on}  # all checked first
     for s, by_seed in sets.items():
         for k, ds in by_seed.items():
@@ -165,11 +196,11 @@ def train_and_evaluate(task, train_on=('real',), model: str = DEFAULT_ENCODER, s
             clf = make_classifier(model, seed=k, **params)
             src = source_name(s, mix_fraction)
             d = run_dir(out, card.name, src, clf.name, k)
-            key = hashlib.sha256(json.dumps([card.name, src, clf.config(), k, train._fingerprint, test._fingerprint], default=str).encode()).hexdigest()[:16]
+            key = hashlib.sha256(json.dumps([_METRICS_VERSION, card.name, src, clf.config(), k, train._fingerprint, test._fingerprint], default=str).encode()).hexdigest()[:16]
             if not force and (d/'metrics.json').is_file() and (d/'predictions.parquet').is_file():
                 done = json.loads((d/'metrics.json').read_text())
                 if done.get('key') == key:
-                    rows.append({**{c: done[c] for c in ('task', 'source', 'classifier', 'seed', 'n_train', 'accuracy', 'macro_f1')}, 'skipped': True, 'dir': str(d)})
+                    rows.append({**{c: done[c] for c in _ROW}, 'skipped': True, 'dir': str(d)})
                     continue
             d.mkdir(parents=True, exist_ok=True)
             clf.fit(train['text'], train['label'], card.num_labels)
@@ -178,14 +209,16 @@ def train_and_evaluate(task, train_on=('real',), model: str = DEFAULT_ENCODER, s
             _write_atomic(d/'predictions.parquet', lambda p: predictions_frame(test, proba, names, **meta).to_parquet(p, index=False))
             metrics = {**meta, 'key': key, 'model': model, 'config': clf.config(), 'n_train': train.num_rows,
                        'train_per_label': dict(zip(names, np.bincount(train['label'], minlength=len(names)).tolist())), 'n_test': test.num_rows,
-                       'test_cap': test_cap, **evaluate(test['label'], proba, names), 'history': clf.history_,
+                       'test_cap': test_cap, **(scores := evaluate(test['label'], proba, names)), 'baselines': base, 'beats_baselines': beats(scores, base),
+                       'history': clf.history_,
                        'best_epoch': getattr(clf, 'best_epoch_', None), 'max_length': getattr(clf, 'max_length_', None),
                        'train_seconds': round(clf.train_seconds_, 2), 'predict_seconds': round(predict_seconds, 2),
                        'train_samples_per_s': round(getattr(clf, 'train_samples_', train.num_rows) / max(clf.train_seconds_, 1e-9), 1),
                        'predictions_per_s': round(test.num_rows / max(predict_seconds, 1e-9), 1)}
             _write_atomic(d/'metrics.json', lambda p: p.write_text(json.dumps(metrics, indent=1)))  # written last: its presence means done
-            rows.append({**{c: metrics[c] for c in ('task', 'source', 'classifier', 'seed', 'n_train', 'accuracy', 'macro_f1')}, 'skipped': False, 'dir': str(d)})
-            if progress: print(f"{card.name} {src} {clf.name} seed {k}: macro-F1 {metrics['macro_f1']:.3f}, accuracy {metrics['accuracy']:.3f} "
+            rows.append({**{c: metrics[c] for c in _ROW}, 'skipped': False, 'dir': str(d)})
+            if progress: print(f"{card.name} {src} {clf.name} seed {k}: macro-F1 {metrics['macro_f1']:.3f}, accuracy {metrics['accuracy']:.3f}"
+                               f"{'' if metrics['beats_baselines'] else ' (does NOT beat the baselines)'} "
                                f"({train.num_rows} train, {clf.train_seconds_:.0f}s) -> {d}", flush=True)
     return pd.DataFrame(rows)
 
@@ -193,20 +226,26 @@ def train_and_evaluate(task, train_on=('real',), model: str = DEFAULT_ENCODER, s
 SOURCE_TITLES = {'real': 'Real', 'real_matched': 'Real (matched size)', 'zero_shot': 'Zero-shot', 'few_shot': 'Few-shot'}
 METRIC_TITLES = {'macro_f1': 'Macro-F1', 'accuracy': 'Accuracy'}
 
-def collect_runs(root) -> pd.DataFrame:
-    "One row per experiment (metrics.json) under `root`."
-    rows = [json.loads(p.read_text()) for p in sorted(Path(root).rglob('metrics.json'))]
-    if not rows: raise FileNotFoundError(f"No experiments (metrics.json) under {root}: run `synthclf train --out {root}` first.")
-    keep = ['task', 'source', 'classifier', 'seed', 'n_train', 'n_test', 'accuracy', 'macro_f1', 'train_seconds', 'predict_seconds']
-    return pd.DataFrame([{k: r.get(k) for k in keep} for r in rows])
+def _in_plan(r, tasks=None, sources=None, seeds=None, classifier=None) -> bool:
+    return ((tasks is None or r['task'] in tasks) and (sources is None or r['source'] in sources)
+            and (seeds is None or int(r['seed']) in seeds) and (classifier is None or r['classifier'] == classifier))
 
-def load_predictions(root, task: str | None = None, classifier: str | None = None, sources=None) -> pd.DataFrame:
-    "All per-instance predictions under `root` (optionally one task, classifier or some sources), one table."
-    files = sorted(Path(root).rglob('predictions.parquet'))
-    frames = [f for f in (pd.read_parquet(p) for p in files if (p.parent/'metrics.json').is_file())
-              if (task is None or f.task.iat[0] == task) and (classifier is None or f.classifier.iat[0] == classifier)
-              and (sources is None or f.source.iat[0] in sources)]
-    if not frames: raise FileNotFoundError(f"No finished predictions under {root} for task={task}, classifier={classifier}, sources={sources}.")
+def collect_runs(root, tasks=None, sources=None, seeds=None, classifier: str | None = None) -> pd.DataFrame:
+    "One row per experiment (metrics.json) under `root`, only those of the given tasks, sources (saved names), seeds and classifier."
+    rows = [r for r in (json.loads(p.read_text()) for p in sorted(Path(root).rglob('metrics.json'))) if _in_plan(r, tasks, sources, seeds, classifier)]
+    if not rows: raise FileNotFoundError(f"No experiments (metrics.json) under {root} for tasks={tasks}, sources={sources}, seeds={seeds}, "
+                                         f"classifier={classifier}: run `synthclf train --out {root}` first.")
+    keep = ['task', 'source', 'classifier', 'seed', 'n_train', 'n_test', 'accuracy', 'macro_f1', 'beats_baselines', 'train_seconds', 'predict_seconds']
+    df = pd.DataFrame([{k: r.get(k) for k in keep} for r in rows])
+    for b, m in (('majority', 'macro_f1'), ('majority', 'accuracy'), ('stratified', 'macro_f1'), ('stratified', 'accuracy'), ('bar', 'macro_f1'), ('bar', 'accuracy')):
+        df[f'{b}_{m}'] = [r['baselines'][b][m] if 'baselines' in r else np.nan for r in rows]
+    return df
+
+def load_predictions(root, task: str | None = None, classifier: str | None = None, sources=None, seeds=None) -> pd.DataFrame:
+    "The per-instance predictions under `root` of finished experiments (optionally one task, classifier, some sources or seeds), one table."
+    files = [p for p in sorted(Path(root).rglob('predictions.parquet')) if (p.parent/'metrics.json').is_file()]
+    frames = [f for f in (pd.read_parquet(p) for p in files) if _in_plan(f.iloc[0], None if task is None else [task], sources, seeds, classifier)]
+    if not frames: raise FileNotFoundError(f"No finished predictions under {root} for task={task}, classifier={classifier}, sources={sources}, seeds={seeds}.")
     return pd.concat(frames, ignore_index=True)
 
 def _source_order(s: str) -> tuple:
@@ -214,27 +253,45 @@ def _source_order(s: str) -> tuple:
     return (list(SOURCE_TITLES).index(base) if base in SOURCE_TITLES else len(SOURCE_TITLES) + ('+' not in base), s)
 
 def summarize_runs(runs) -> pd.DataFrame:
-    "Mean, standard deviation and number of seeds of each metric per task, classifier and source (`runs`: a folder or `collect_runs` frame)."
+    "Mean, standard deviation and number of seeds of each metric per task, classifier and source, and whether the mean beats the baselines' bar."
     df = collect_runs(runs) if isinstance(runs, (str, Path)) else runs
     long = df.melt(id_vars=['task', 'classifier', 'source', 'seed'], value_vars=['macro_f1', 'accuracy'], var_name='metric')
-    return long.groupby(['task', 'classifier', 'source', 'metric'])['value'].agg(mean='mean', std='std', seeds='count').reset_index()
+    s = long.groupby(['task', 'classifier', 'source', 'metric'])['value'].agg(mean='mean', std='std', seeds='count').reset_index()
+    m = df.groupby(['task', 'classifier', 'source'])[['macro_f1', 'accuracy', 'bar_macro_f1', 'bar_accuracy']].mean()
+    ok = ((m.macro_f1 > m.bar_macro_f1) & (m.accuracy > m.bar_accuracy)).where(m.bar_macro_f1.notna())
+    return s.merge(ok.rename('beats_baselines').reset_index(), on=['task', 'classifier', 'source'])
 
-def results_table(runs, sources=None, metrics=('macro_f1', 'accuracy'), classifier: str | None = None, digits: int = 3) -> pd.DataFrame:
-    "The paper's table: tasks × (source, metric), cells 'mean ± std' over seeds."
-    s = summarize_runs(runs)
-    if classifier: s = s[s.classifier == classifier]
+BASELINE_TITLES = {'majority': 'Majority class', 'stratified': 'Random (stratified)'}
+
+def results_table(runs, sources=None, metrics=('macro_f1', 'accuracy'), classifier: str | None = None, digits: int = 3,
+                  with_baselines: bool = True) -> pd.DataFrame:
+    "The paper's table: tasks × (source, metric), cells 'mean ± std' over seeds; † marks a source whose mean does not beat the baselines."
+    df = collect_runs(runs) if isinstance(runs, (str, Path)) else runs
+    s = summarize_runs(df)
+    if classifier: s, df = s[s.classifier == classifier], df[df.classifier == classifier]
     if s.empty: raise ValueError(f"No experiments with classifier {classifier!r}.")
     sources = list(sources) if sources else sorted(s.source.unique(), key=_source_order)
     s = s[s.source.isin(sources) & s.metric.isin(metrics)]
-    cell = lambda r: f"{r['mean']:.{digits}f}" + (f" ± {r['std']:.{digits}f}" if r['seeds'] > 1 else '')
+    cell = lambda r: (f"{r['mean']:.{digits}f}" + (f" ± {r['std']:.{digits}f}" if r['seeds'] > 1 else '')
+                      + (' †' if r['beats_baselines'] is False or r['beats_baselines'] == 0 else ''))
     s = s.assign(cell=s.apply(cell, axis=1), source=s.source.map(lambda x: SOURCE_TITLES.get(x, x)), metric=s.metric.map(METRIC_TITLES))
     index = ['task'] if s.classifier.nunique() == 1 else ['task', 'classifier']
     t = s.pivot_table(index=index, columns=['source', 'metric'], values='cell', aggfunc='first')
     cols = [(SOURCE_TITLES.get(x, x), METRIC_TITLES[m]) for x in sources for m in metrics]
+    if with_baselines and df['majority_macro_f1'].notna().any():
+        b = df.groupby(index)[[f'{k}_{m}' for k in BASELINE_TITLES for m in metrics]].first()
+        for k, title in BASELINE_TITLES.items():
+            for m in metrics: t[(title, METRIC_TITLES[m])] = b[f'{k}_{m}'].map(lambda v: f"{v:.{digits}f}")
+            cols += [(title, METRIC_TITLES[m]) for m in metrics]
     return t.reindex(columns=pd.MultiIndex.from_tuples([c for c in cols if c in t.columns])).rename_axis(columns=[None, None])
 
 def table_markdown(table: pd.DataFrame) -> str:
-    "A results table as Markdown (one header row: 'Source Metric')."
+    "A results table as Markdown (one header row: 'Source Metric'), with the meaning of † below it when a cell has one."
     flat = table.copy()
     flat.columns = [f"{a} {b}" for a, b in flat.columns]
-    return flat.reset_index().to_markdown(index=False)
+    md = flat.reset_index().to_markdown(index=False)
+    if flat.astype(str).apply(lambda c: c.str.endswith('†')).any().any():
+        md += ("\n\n† does not beat the baselines: the mean over seeds is not above both the majority class's and chance's macro-F1 "
+               "(95th percentile of random labelling with the test proportions) and chance's accuracy. Its scores are not evidence of learning.")
+    return md
+

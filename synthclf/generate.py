@@ -16,8 +16,8 @@ from .data import DataWarning, bars_off, few_shot_examples, load_task, quiet_pro
 from .llm import CallCache, CallStats, Request, complete, make_backend
 
 # %% auto #0
-__all__ = ['MODES', 'draw_attributes', 'build_prompt', 'drop_meta', 'strip_wrapping', 'clean_text', 'DedupFilter', 'generate',
-           'save_generated', 'load_generated']
+__all__ = ['MODES', 'draw_attributes', 'build_prompt', 'drop_meta', 'strip_wrapping', 'clean_text', 'DedupFilter',
+           'test_copy_filter', 'generate', 'save_generated', 'load_generated']
 
 # %% ../nbs/05_generate.ipynb #5cb9fa3e
 def draw_attributes(card: TaskCard, label: str, rng: np.random.Generator) -> dict:
@@ -114,13 +114,31 @@ class DedupFilter:
         m.update_batch([s.encode() for s in _shingles(t)])
         return m
 
+    def _check(self, text):
+        norm = ' '.join(_words(text))
+        if norm in self.exact: return 'duplicate', norm, None
+        m = self._minhash(text)
+        return ('near_duplicate' if self.lsh.query(m) else None), norm, m
+
+    def match(self, text: str) -> str | None:
+        "'duplicate' or 'near_duplicate' if `text` copies a remembered text, else None (remembering nothing)."
+        return self._check(text)[0]
+
     def add(self, text: str) -> str | None:
         "None if `text` is new (and remember it), else 'duplicate' or 'near_duplicate'."
-        norm = ' '.join(_words(text))
-        if norm in self.exact: return 'duplicate'
-        m = self._minhash(text)
-        if self.lsh.query(m): return 'near_duplicate'
+        why, norm, m = self._check(text)
+        if why: return why
         self.exact.add(norm); self.lsh.insert(str(self.n), m); self.n += 1
+
+_TEST_FILTERS = {}  # test split fingerprint -> DedupFilter of its texts
+
+def test_copy_filter(test: Dataset) -> DedupFilter:
+    "A `DedupFilter` holding every text of the test split `test` (built once per process)."
+    if test._fingerprint not in _TEST_FILTERS:
+        f = DedupFilter()
+        for t in test['text']: f.add(t)
+        _TEST_FILTERS.clear(); _TEST_FILTERS[test._fingerprint] = f
+    return _TEST_FILTERS[test._fingerprint]
 
 # %% ../nbs/05_generate.ipynb #7a7c142e
 MODES = ('zero_shot', 'few_shot')
@@ -143,11 +161,11 @@ def generate(task, mode: str = 'zero_shot', per_label: int = 20, backend='local'
     card = get_card(task)
     if mode not in MODES: raise ValueError(f"mode must be one of {MODES}, got {mode!r}.")
     if per_label < 1: raise ValueError(f"per_label must be at least 1, got {per_label}.")
-    if mode == 'few_shot':
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', DataWarning)  # the rows dropped from the real data were reported when it was loaded
-            train = load_task(card, data_dir=data_dir)[1]['train']
-    else: train = None
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', DataWarning)  # the rows dropped from the real data were reported when it was loaded
+        real = load_task(card, data_dir=data_dir)[1]
+    train = real['train'] if mode == 'few_shot' else None
+    test_copies = test_copy_filter(real['test'])
     llm = make_backend(backend, model, **backend_kw) if isinstance(backend, str) else backend
     max_new_tokens = max_new_tokens or int(card.text['words']['max'] * 1.6) + 16
     max_attempts = max_attempts_per_label or 4 * per_label + 10
@@ -174,7 +192,7 @@ def generate(task, mode: str = 'zero_shot', per_label: int = 20, backend='local'
             for (l, lid, i), (req, attrs, examples, instruction), ans in zip(part, built, answers):
                 if len(accepted[l]) >= per_label: continue
                 text, why = clean_text(ans.text, card, instruction, examples)
-                why = why or dedup.add(text)
+                why = why or ('copies_test' if test_copies.match(text) else None) or dedup.add(text)
                 row = {'label': l, 'attempt': i, 'attributes': attrs, 'seed': req.sampling.seed,
                        'prompt_hash': hashlib.sha256(json.dumps(req.messages).encode()).hexdigest()[:16]}
                 if why: rejected.append({**row, 'reason': why, 'raw': ans.text}); continue
@@ -187,8 +205,9 @@ def generate(task, mode: str = 'zero_shot', per_label: int = 20, backend='local'
     bar.close()
     rows = [r for l in names for r in accepted[l]]
     meta = {'mode': mode, 'model': llm.model_name, 'backend': llm.name, **sampling}
-    ds = Dataset.from_list([{'text': r['text'], 'label': names.index(r['label']), **meta, 'seed': r['seed'],
-                             'attributes': json.dumps(r['attributes']), 'prompt_hash': r['prompt_hash']} for r in rows],
+    cols = {'text': [r['text'] for r in rows], 'label': [names.index(r['label']) for r in rows], **{k: [v] * len(rows) for k, v in meta.items()},
+            'seed': [r['seed'] for r in rows], 'attributes': [json.dumps(r['attributes']) for r in rows], 'prompt_hash': [r['prompt_hash'] for r in rows]}
+    ds = Dataset.from_dict(cols,  # columns, not rows: a run that accepted nothing still gives a (typed, empty) dataset
                            features=Features({'text': Value('string'), 'label': ClassLabel(names=names), 'mode': Value('string'),
                                               'model': Value('string'), 'backend': Value('string'), 'temperature': Value('float64'),
                                               'top_p': Value('float64'), 'max_new_tokens': Value('int64'), 'seed': Value('int64'),
