@@ -15,8 +15,9 @@ from .experiments import SOURCE_TITLES, collect_runs
 from .tasks import get_card
 
 # %% auto #0
-__all__ = ['task_gaps', 'gap_regression', 'instance_regression', 'save_figure', 'plot_gap_vs_subjectivity',
-           'plot_accuracy_by_threshold', 'plot_diversity', 'instance_agreement', 'analyze']
+__all__ = ['CLAIMS', 'task_gaps', 'gap_regression', 'instance_regression', 'save_figure', 'plot_gap_vs_subjectivity',
+           'plot_accuracy_by_threshold', 'plot_diversity', 'real_reference', 'learned', 'source_comparisons',
+           'gap_correlation', 'agreement_effect', 'paper_verdict', 'verdict_markdown', 'instance_agreement', 'analyze']
 
 # %% ../nbs/12_analysis.ipynb #6dc9dabc
 def task_gaps(runs, classifier: str | None = None, real_source: str | None = None, metric: str = 'macro_f1') -> pd.DataFrame:
@@ -56,8 +57,8 @@ def gap_regression(gaps: pd.DataFrame, subjectivity, gap: str = 'gap_few_shot', 
             'r2': float(fit.rsquared), 'spearman_rho': float(rho), 'spearman_p': float(p_rho), 'table': table, 'data': d, 'fit': fit}
 
 # %% ../nbs/12_analysis.ipynb #44f59ec6
-def instance_regression(predictions: pd.DataFrame, agreement_=None, reference: str | None = None, min_rows: int = 30) -> dict:
-    "Logit correct ~ agreement × source (+ task effects, clustered by task): coefficients and average marginal effects."
+def instance_regression(predictions: pd.DataFrame, agreement_=None, reference: str | None = None, min_rows: int = 30, min_clusters: int = 50) -> dict:
+    "Logit correct ~ agreement × source (+ task effects), errors clustered by test instance: coefficients and average marginal effects."
     import statsmodels.formula.api as smf
     from synthclf.subjectivity import _with_agreement
     d = _with_agreement(predictions, agreement_)
@@ -71,14 +72,18 @@ def instance_regression(predictions: pd.DataFrame, agreement_=None, reference: s
     tasks = d.task.nunique() if 'task' in d else 1
     rhs = 'agreement' + (f" * C(source, Treatment(reference='{reference}'))" if len(sources) > 1 else '') + (' + C(task)' if tasks > 1 else '')
     model = smf.logit(f"correct ~ {rhs}", data=d)
+    # one test instance appears once per source and seed: its rows are not independent, so the errors are clustered by instance
+    groups = pd.factorize(d.task.astype(str) + '/' + d.idx.astype(str) if 'task' in d else d.idx)[0]
+    if (n_clusters := groups.max() + 1) < min_clusters:
+        warnings.warn(f"Only {n_clusters} test instances: clustered standard errors need many clusters (≥ {min_clusters}); read the p-values with care.", stacklevel=2)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        fit = model.fit(disp=0, cov_type='cluster', cov_kwds={'groups': pd.factorize(d.task)[0]}) if tasks > 1 else model.fit(disp=0, cov_type='HC1')
+        fit = model.fit(disp=0, cov_type='cluster', cov_kwds={'groups': groups})
         me = fit.get_margeff(at='overall').summary_frame()
     ci = fit.conf_int()
     table = pd.DataFrame({'coef': fit.params, 'std_err': fit.bse, 'z': fit.tvalues, 'p': fit.pvalues, 'ci_low': ci[0], 'ci_high': ci[1]})
     return {'n': int(fit.nobs), 'tasks': tasks, 'sources': sources, 'reference': reference, 'formula': f"correct ~ {rhs}",
-            'cov_type': 'cluster by task' if tasks > 1 else 'HC1', 'table': table, 'marginal_effects': me,
+            'cov_type': f'clustered by test instance ({n_clusters} clusters)', 'clusters': int(n_clusters), 'table': table, 'marginal_effects': me,
             'agreement_coef': float(fit.params['agreement']), 'fit': fit}
 
 # %% ../nbs/12_analysis.ipynb #91a51d33
@@ -124,12 +129,164 @@ def plot_diversity(div: pd.DataFrame, metrics=('remote_clique', 'chamfer', 'dist
     g.set_xticklabels(rotation=20); g.set_titles('{col_name}')
     return g.figure
 
+# %% ../nbs/12_analysis.ipynb #1abd321e
+def _word(lo: float, hi: float) -> str: return 'agrees' if lo > 0 else 'contradicts' if hi < 0 else 'inconclusive'
+
+def real_reference(runs: pd.DataFrame) -> str:
+    "The real source gaps are measured from: `real_matched` (same size as the synthetic sets) where it was run, else `real`."
+    return 'real_matched' if 'real_matched' in set(runs.source) else 'real'
+
+def learned(runs: pd.DataFrame) -> dict:
+    "(task, source) -> whether its mean over seeds beats the baselines (None for runs saved without baselines)."
+    m = runs.groupby(['task', 'source'])[['macro_f1', 'accuracy', 'bar_macro_f1', 'bar_accuracy']].mean()
+    return {k: (None if np.isnan(r.bar_macro_f1) else bool(r.macro_f1 > r.bar_macro_f1 and r.accuracy > r.bar_accuracy)) for k, r in m.iterrows()}
+
+def _welch(a: np.ndarray, b: np.ndarray, ci: float = 0.95) -> tuple[float, float, float]:
+    from scipy import stats
+    d = a.mean() - b.mean()
+    va, vb = (a.var(ddof=1) / len(a) if len(a) > 1 else np.nan), (b.var(ddof=1) / len(b) if len(b) > 1 else np.nan)
+    se = np.sqrt(va + vb)
+    if not np.isfinite(se): return d, np.nan, np.nan
+    if se == 0: return d, d, d
+    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    h = stats.t.ppf((1 + ci) / 2, df) * se
+    return d, d - h, d + h
+
+def source_comparisons(runs: pd.DataFrame, metric: str = 'macro_f1', ci: float = 0.95) -> pd.DataFrame:
+    "Per task: real > few-shot, few-shot > zero-shot, real > zero-shot as mean differences of `metric` over seeds, Welch intervals and the word."
+    real, ok, rows = real_reference(runs), learned(runs), []
+    for task, g in runs.groupby('task'):
+        by = {s: d[metric].to_numpy(float) for s, d in g.groupby('source')}
+        for hi, lo in ((real, 'few_shot'), ('few_shot', 'zero_shot'), (real, 'zero_shot')):
+            if hi not in by or lo not in by: continue
+            d, l, h = _welch(by[hi], by[lo], ci)
+            base = [s for s in (hi, lo) if ok.get((task, s)) is False]
+            word = (f"undetermined: {' and '.join(base)} at baseline" if base else
+                    'inconclusive: one seed' if np.isnan(l) else _word(l, h))
+            rows.append({'task': task, 'claim': f"{hi} > {lo}", 'difference': d, 'ci_low': l, 'ci_high': h,
+                         'seeds': f"{len(by[hi])} / {len(by[lo])}", 'word': word})
+    return pd.DataFrame(rows)
+
+def gap_correlation(runs: pd.DataFrame, subjectivity, synthetic: str = 'few_shot', reliable: bool = True, metric: str = 'macro_f1',
+                    n_boot: int = 2000, ci: float = 0.95, min_tasks: int = 4, seed: int = 0) -> dict:
+    "Spearman ρ of task subjectivity and the real − `synthetic` gap, with a bootstrap interval over tasks and seeds, and the word."
+    from scipy.stats import spearmanr
+    real, ok, scores = real_reference(runs), learned(runs), _scores(subjectivity)
+    per, left_out = {}, {}
+    for task, g in runs.groupby('task'):
+        by = {s: d[metric].to_numpy(float) for s, d in g.groupby('source')}
+        if real not in by or synthetic not in by: left_out[task] = f'no {real} or {synthetic} runs'
+        elif task not in scores.index or np.isnan(scores[task]): left_out[task] = 'no subjectivity score'
+        elif base := [s for s in (real, synthetic) if ok.get((task, s)) is False]: left_out[task] = f"{' and '.join(base)} at baseline"
+        else: per[task] = (by[real], by[synthetic])
+    tasks = sorted(per)
+    x, gaps = scores[tasks].to_numpy(float), np.array([per[t][0].mean() - per[t][1].mean() for t in tasks])
+    out = {'synthetic': synthetic, 'real': real, 'tasks': tasks, 'left_out': left_out, 'gaps': dict(zip(tasks, gaps.round(4))),
+           'rho': np.nan, 'ci_low': np.nan, 'ci_high': np.nan}
+    if len(tasks) >= 3: out['rho'] = float(spearmanr(x, gaps).statistic)
+    if len(tasks) >= 3 and n_boot:
+        rng, boot = np.random.default_rng(seed), []
+        for _ in range(n_boot):
+            pick = rng.integers(0, len(tasks), len(tasks))
+            if len(set(x[pick])) < 3: continue
+            g = [per[tasks[i]][0][rng.integers(0, len(per[tasks[i]][0]), len(per[tasks[i]][0]))].mean()
+                 - per[tasks[i]][1][rng.integers(0, len(per[tasks[i]][1]), len(per[tasks[i]][1]))].mean() for i in pick]
+            r = spearmanr(x[pick], g).statistic
+            if np.isfinite(r): boot.append(r)
+        if boot: out['ci_low'], out['ci_high'] = np.quantile(boot, [(1 - ci) / 2, (1 + ci) / 2]).tolist()
+    out['word'] = ('undetermined: the subjectivity judge is not reliable' if not reliable else
+                   f'inconclusive: {len(tasks)} usable task(s), at least {min_tasks} needed' if len(tasks) < min_tasks else
+                   'inconclusive: no interval' if np.isnan(out['ci_low']) else _word(out['ci_low'], out['ci_high']))
+    return out
+
+def agreement_effect(predictions: pd.DataFrame, agreement_=None, n_boot: int = 1000, ci: float = 0.95, seed: int = 0) -> pd.DataFrame:
+    "Per source: accuracy on the highest-agreement instances and on the rest, the drop, and each source's extra drop over the real reference, with bootstrap intervals over instances."
+    from synthclf.subjectivity import _with_agreement
+    p = _with_agreement(predictions, agreement_)
+    acc = p.groupby(['idx', 'source']).correct.mean().unstack()  # per instance: accuracy over seeds
+    high = (p.groupby('idx').agreement.first().reindex(acc.index) >= p.agreement.max() - 1e-9).to_numpy()
+    if high.all() or not high.any(): raise ValueError("Every instance has the same agreement: nothing to compare.")
+    real = real_reference(p)
+    A = acc.to_numpy(float)
+    def drops(rows):
+        h, l = high[rows], ~high[rows]
+        return np.nanmean(A[rows][h], 0) - np.nanmean(A[rows][l], 0)
+    rng, n = np.random.default_rng(seed), len(A)
+    boot = np.array([drops(rng.integers(0, n, n)) for _ in range(n_boot)])
+    q = lambda b: np.nanquantile(b, [(1 - ci) / 2, (1 + ci) / 2], axis=0)
+    (lo, hi), d = q(boot), drops(np.arange(n))
+    out = pd.DataFrame({'source': acc.columns, 'accuracy_high': np.nanmean(A[high], 0), 'accuracy_low': np.nanmean(A[~high], 0),
+                        'drop': d, 'drop_ci_low': lo, 'drop_ci_high': hi, 'instances_high': int(high.sum()), 'instances_low': int((~high).sum())})
+    if real in acc.columns:
+        j = list(acc.columns).index(real)
+        extra = boot - boot[:, [j]]
+        (elo, ehi) = q(extra)
+        out['extra_drop_vs_real'], out['extra_ci_low'], out['extra_ci_high'] = d - d[j], elo, ehi
+        out.loc[out.source == real, ['extra_drop_vs_real', 'extra_ci_low', 'extra_ci_high']] = np.nan
+    out.attrs['real'] = real
+    return out
+
+# %% ../nbs/12_analysis.ipynb #204c0f21
+CLAIMS = {'ordering': 'Real ≥ few-shot ≥ zero-shot (per task)', 'gap': 'The real − synthetic gap grows with task subjectivity',
+          'agreement': 'Low-agreement instances hurt synthetic-trained models most'}
+
+def _interval(lo, hi, fmt='+.3f') -> str: return '—' if lo is None or np.isnan(lo) else f"[{lo:{fmt}}, {hi:{fmt}}]"
+
+def paper_verdict(runs: pd.DataFrame, subjectivity=None, judge: dict | None = None, agreement_predictions: dict | None = None,
+                  classifier: str = '', seed: int = 0) -> pd.DataFrame:
+    "One row per claim and scope: estimate, 95% interval, the word (agrees / contradicts / inconclusive / undetermined) and what it rests on."
+    rows, ok = [], learned(runs)
+    seeds = runs.groupby(['task', 'source']).seed.nunique()
+    for r in source_comparisons(runs).itertuples():
+        rows.append({'claim': 'ordering', 'scope': f"{r.task}: {r.claim.replace('_', '-')}", 'estimate': f"{r.difference:+.3f} macro-F1",
+                     'interval': _interval(r.ci_low, r.ci_high), 'word': r.word, 'rests_on': f"{classifier}, {r.seeds} seeds (Welch t over seeds)"})
+    judge = judge or {}
+    for mode in ('zero_shot', 'few_shot'):
+        if subjectivity is None or mode not in set(runs.source): continue
+        c = gap_correlation(runs, subjectivity, mode, reliable=judge.get('reliable', False), seed=seed)
+        rel = judge.get('verdict') or ('reliable' if judge.get('reliable') else 'reliability not measured')
+        rows.append({'claim': 'gap', 'scope': f"real − {mode.replace('_', '-')}, {len(c['tasks'])} tasks", 'estimate': f"Spearman ρ = {c['rho']:+.2f}",
+                     'interval': _interval(c['ci_low'], c['ci_high'], '+.2f'), 'word': c['word'],
+                     'rests_on': f"subjectivity from {judge.get('source', 'the ranking given')} ({rel}); bootstrap over tasks and seeds"
+                                 + (f"; left out: {', '.join(f'{t} ({why})' for t, why in c['left_out'].items())}" if c['left_out'] else '')})
+    for task, (preds, how) in (agreement_predictions or {}).items():
+        if not preds.source.isin(['zero_shot', 'few_shot']).any(): continue  # no synthetic source: nothing to check
+        try: eff = agreement_effect(preds, seed=seed)
+        except ValueError as e:
+            rows.append({'claim': 'agreement', 'scope': task, 'estimate': '—', 'interval': '—', 'word': f'undetermined: {e}', 'rests_on': f'agreement from {how}'})
+            continue
+        real = eff.attrs['real']
+        for r in eff[eff.source.isin(['zero_shot', 'few_shot'])].itertuples():
+            base = [s for s in (real, r.source) if ok.get((task, s)) is False]
+            word = f"undetermined: {' and '.join(base)} at baseline" if base else _word(r.extra_ci_low, r.extra_ci_high) if hasattr(r, 'extra_ci_low') else 'undetermined: no real reference'
+            rows.append({'claim': 'agreement', 'scope': f"{task}: {r.source.replace('_', '-')} vs {real.replace('_', '-')}",
+                         'estimate': f"{getattr(r, 'extra_drop_vs_real', np.nan):+.3f} extra accuracy drop",
+                         'interval': _interval(getattr(r, 'extra_ci_low', np.nan), getattr(r, 'extra_ci_high', np.nan)), 'word': word,
+                         'rests_on': f"agreement from {how}; {r.instances_high} full- vs {r.instances_low} lower-agreement test instances, "
+                                     f"{int(seeds.get((task, r.source), 0))} seeds (bootstrap over instances)"})
+    return pd.DataFrame(rows, columns=['claim', 'scope', 'estimate', 'interval', 'word', 'rests_on'])
+
+def verdict_markdown(v: pd.DataFrame) -> str:
+    "The verdict as Markdown: per claim, a one-line tally and the table of its lines."
+    if v.empty: return "No claim could be checked: no runs with synthetic data."
+    out = []
+    for claim, title in CLAIMS.items():
+        g = v[v.claim == claim]
+        if g.empty: out += [f"**{title}** — not checked here (no runs or data for it).", '']; continue
+        tally = g.word.str.split(':').str[0].value_counts()
+        out += [f"**{title}** — " + ', '.join(f"{w}: {n}" for w, n in tally.items()), '',
+                g.drop(columns='claim').rename(columns={'rests_on': 'rests on', 'interval': '95% interval'}).to_markdown(index=False), '']
+    out.append("*agrees* / *contradicts*: the 95% interval lies on the paper's side of zero / on the other side; *inconclusive*: it "
+               "includes zero; *undetermined*: an input is not trustworthy (a classifier that does not beat its baselines, or a "
+               "subjectivity judge that was not reliable), so nothing is concluded.")
+    return '\n'.join(out)
+
 # %% ../nbs/12_analysis.ipynb #1789ada1
 def _md(df: pd.DataFrame, floatfmt: str = '.3f') -> str: return df.to_markdown(index=False, floatfmt=floatfmt)
 
 def instance_agreement(task, panel_k: int = 0, cap: int = 200, backend='local', model: str | None = None, seed: int = 0,
-                       cache=None, progress: bool = True, data_dir=None, **backend_kw) -> tuple[pd.Series, str]:
-    "Agreement per test `idx` of `task` and where it came from: the card's agreement column, else an LLM panel of `panel_k` votes on up to `cap` texts."
+                       cache=None, progress: bool = True, data_dir=None, ids=None, **backend_kw) -> tuple[pd.Series, str]:
+    "Agreement per test `idx` of `task` and where it came from: the card's agreement column, else an LLM panel of `panel_k` votes on up to `cap` of the test rows `ids` (the predictions' rows; default: a stratified sample)."
     from synthclf.data import DataWarning, cap_test, load_task
     from synthclf.subjectivity import agreement_from_votes, llm_label_votes, task_agreement
     card = get_card(task)
@@ -137,31 +294,51 @@ def instance_agreement(task, panel_k: int = 0, cap: int = 200, backend='local', 
     if not panel_k: raise ValueError(f"{card.name} has no agreement column: pass panel_k (--agreement-panel-k) > 0 to let an LLM panel label its test texts.")
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', DataWarning)
-        sample = cap_test(load_task(card, data_dir=data_dir)[1]['test'], cap, seed=seed)
+        test = load_task(card, data_dir=data_dir)[1]['test']
+    if ids is None: sample = cap_test(test, cap, seed=seed)
+    else:
+        want = set(int(i) for i in ids)
+        rows = [r for r, i in enumerate(test['idx']) if i in want]
+        if len(rows) < len(want): raise ValueError(f"{card.name}: {len(want) - len(rows)} of the {len(want)} test ids are not in its test split (another data_dir?).")
+        sample = test.select(sorted(np.random.default_rng(seed).permutation(rows)[:cap]))
     if progress: print(f"{card.name}: labelling {sample.num_rows} test texts {panel_k} times with an LLM panel", flush=True)
     votes = llm_label_votes(card, sample['text'], ids=sample['idx'], k=panel_k, backend=backend, model=model, seed=seed, cache=cache,
                             progress=progress, **backend_kw)
     a = agreement_from_votes(votes).set_index('idx')['agreement']
     return a, f'an LLM panel ({panel_k} votes on {len(a)} test texts)'
 
+
 # %% ../nbs/12_analysis.ipynb #c090edac
-def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=None, judge_k: int = 3, agreement_panel_k: int = 0,
-            agreement_cap: int = 200, classifier: str | None = None, synthetic_dir: str = 'runs/generate/{task}', diversity_per_label: int | None = None,
+def _task_subjectivity(judgments, ranked, method, judge_k, backend_once, seed, cache, progress, say):
+    "(ranking, judge reliability dict, raw judgments or ratings, where it came from)."
+    from synthclf.subjectivity import bradley_terry, judge_reliability, rank_tasks
+    if judgments is not None:
+        j = judgments
+        rel = judge_reliability(j, seed=seed)
+        return bradley_terry(j, seed=seed), rel, j, 'your judgments'
+    say(f"ranking {len(ranked)} tasks by subjectivity with the LLM judge ({method})")
+    ranking, rel, raw = rank_tasks(ranked, method=method, k=judge_k, backend=backend_once(), seed=seed, cache=cache, progress=progress, return_judgments=True)
+    return ranking, rel, raw, f"LLM judge {backend_once().model_name} ({method})"
+
+def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=None, judge_method: str = 'pairs', judge_k: int = 3,
+            agreement_panel_k: int = 0, agreement_cap: int = 200, classifier: str | None = None, tasks=None, sources=None, seeds=None,
+            synthetic_dir: str = 'runs/generate/{task}', diversity_per_label: int | None = None, data_dir=None,
             backend='local', model: str | None = None, seed: int = 0, cache=None, progress: bool = True, **backend_kw) -> dict:
-    "Ranking, gaps and their regression, agreement curves and the instance regression, diversity and figures from a runs folder, written to `out`."
+    "The verdict against the paper's claims, the ranking with its judge's reliability, gaps, agreement curves, the instance regression, diversity and figures, from the planned experiments of a runs folder, written to `out`."
     import shutil, os
-    from synthclf.experiments import load_predictions
-    from synthclf.subjectivity import accuracy_by_bin, accuracy_by_threshold, bradley_terry, llm_task_judgments, read_judgments
+    from synthclf.experiments import load_predictions, results_table, table_markdown
+    from synthclf.subjectivity import accuracy_by_bin, accuracy_by_threshold, read_judgments
     from synthclf.diversity import task_diversity
     from synthclf.tasks import list_tasks
     say = (lambda *a: print(*a, flush=True)) if progress else (lambda *a: None)
     j = read_judgments(judgments) if judgments is not None else None  # a bad CSV fails before any work
-    runs_df = collect_runs(runs)
-    if classifier: runs_df = runs_df[runs_df.classifier == classifier]
-    if runs_df.empty: raise ValueError(f"No runs of classifier {classifier!r} under {runs}.")
+    plan = dict(tasks=tasks, sources=sources, seeds=None if seeds is None else (list(range(seeds)) if isinstance(seeds, int) else list(seeds)))
+    runs_df = collect_runs(runs, classifier=classifier, **plan)
     classifier = classifier or runs_df.classifier.mode()[0]
     runs_df = runs_df[runs_df.classifier == classifier]
     tasks = sorted(runs_df.task.unique())
+    ok = learned(runs_df)
+    at_base = sorted(f"{t}/{s}" for (t, s), v in ok.items() if v is False)
     out = Path(out); tmp = out.with_name(out.name + f'.tmp{os.getpid()}')
     shutil.rmtree(tmp, ignore_errors=True); (tmp/'figures').mkdir(parents=True)
     llm = None
@@ -171,35 +348,41 @@ def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=N
             from synthclf.llm import make_backend
             llm = make_backend(backend, model, **backend_kw) if isinstance(backend, str) else backend
         return llm
-    summary, md, skipped = {'runs': str(runs), 'classifier': classifier, 'tasks': tasks}, [f"# Analysis of {runs} ({classifier})\n"], {}
+    summary = {'runs': str(runs), 'classifier': classifier, 'tasks': tasks, 'plan': {k: v for k, v in plan.items() if v is not None},
+               'at_baseline': at_base}
+    md, skipped = [f"# Analysis of {Path(runs).name} ({classifier})\n"], {}
     def figure(fig, name, caption):
         save_figure(fig, tmp/'figures'/name, caption); plt.close(fig)
         md.append(f"![{caption}](figures/{name}.png)\n\n*{caption}*\n")
     try:
-        # Task-level subjectivity
-        if j is not None: source = f'judgments from {judgments}'
-        else:
-            ranked = list(rank_tasks) if rank_tasks else list_tasks()
-            say(f"ranking {len(ranked)} tasks with an LLM panel ({judge_k} samples per pair and order)")
-            j = llm_task_judgments(ranked, k=judge_k, backend=backend_once(), seed=seed, cache=cache, progress=progress)
-            source = f'LLM panel {backend_once().model_name}, {judge_k} samples per pair and order'
-        j.to_csv(tmp/'judgments.csv', index=False)
-        ranking = bradley_terry(j, seed=seed)
+        table = results_table(runs_df, classifier=classifier)
+        md += ["## Real vs synthetic training data\n", table_markdown(table), '']
+        if at_base: md += [f"Left out of every conclusion below (they do not beat their baselines): {', '.join(at_base)}.", '']
+        # Task-level subjectivity and its judge
+        ranked = list(rank_tasks) if rank_tasks else list_tasks()
+        ranking, rel, raw, source = _task_subjectivity(j, ranked, judge_method, judge_k, backend_once, seed, cache, progress, say)
+        rel = {**rel, 'source': source}
+        raw.to_csv(tmp/('judgments.csv' if 'winner' in raw else 'ratings.csv'), index=False)
         ranking.to_csv(tmp/'ranking.csv', index=False)
+        (tmp/'judge.json').write_text(json.dumps(rel, indent=1, default=float))
         summary['ranking'] = ranking.set_index('task').score.round(3).to_dict()
-        md += [f"## Task subjectivity ({source})\n", _md(ranking), '']
-        # Gaps and their regression
+        summary['judge'] = {k: v for k, v in rel.items() if isinstance(v, (bool, int, float, str, list))}
+        md += [f"## Task subjectivity ({source})\n", f"**Judge reliability:** {rel['verdict']}\n", _md(ranking), '']
+        # Gaps and their regression, from tasks whose models learned, and only when the judge is reliable
         gaps = task_gaps(runs_df)
         gaps.to_csv(tmp/'gaps.csv', index=False)
-        summary['real_source'] = gaps.attrs['real_source']
-        md += [f"## Real − synthetic macro-F1 per task (real reference: {gaps.attrs['real_source']})\n", _md(gaps), '']
+        summary['real_source'] = real = gaps.attrs['real_source']
+        md += [f"## Real − synthetic macro-F1 per task (real reference: {real})\n", _md(gaps), '']
         summary['gap_regressions'] = {}
         for g in [c for c in ('gap_zero_shot', 'gap_few_shot') if c in gaps]:
+            mode = g.removeprefix('gap_')
+            usable = gaps[[ok.get((t, real)) is not False and ok.get((t, mode)) is not False for t in gaps.task]]
+            if not rel.get('reliable'): skipped[f'regression {g}'] = 'the subjectivity judge is not reliable, so no gap-vs-subjectivity fit is drawn'; continue
             try:
-                reg = gap_regression(gaps, ranking, g)
+                reg = gap_regression(usable, ranking, g)
                 reg['table'].reset_index(names='term').to_csv(tmp/f'{g.replace("gap_", "gap_regression_")}.csv', index=False)
                 summary['gap_regressions'][g] = {k: reg[k] for k in ('n_tasks', 'slope', 'slope_ci', 'slope_p', 'r2', 'spearman_rho', 'spearman_p')}
-                md += [f"### OLS: {g} ~ subjectivity ({reg['n_tasks']} tasks)\n",
+                md += [f"### OLS: {g} ~ subjectivity ({reg['n_tasks']} tasks whose models beat their baselines)\n",
                        f"slope {reg['slope']:.3f} (95% CI {reg['slope_ci'][0]:.3f} to {reg['slope_ci'][1]:.3f}, p = {reg['slope_p']:.3f}), "
                        f"R² = {reg['r2']:.3f}, Spearman ρ = {reg['spearman_rho']:.3f} (p = {reg['spearman_p']:.3f})\n", _md(reg['table'].reset_index(names='term')), '']
             except ValueError as e: skipped[f'regression {g}'] = str(e)
@@ -207,24 +390,32 @@ def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=N
             skipped['gap regression'] = 'no zero_shot or few_shot runs to compare with real data'
         if any(c in gaps for c in ('gap_zero_shot', 'gap_few_shot')):
             figure(plot_gap_vs_subjectivity(gaps, ranking), 'gap_vs_subjectivity',
-                   f'Real − synthetic macro-F1 against task subjectivity ({classifier}; real reference {gaps.attrs["real_source"]}).')
-        # Instance-level agreement
-        preds = []
+                   f"Real − synthetic macro-F1 (y) against the task's subjectivity score (x; right = judged more subjective), one point per task "
+                   f"({classifier}; real reference {real}). The paper's claim is an upward trend. "
+                   + ('The judge was reliable.' if rel.get('reliable') else 'The judge was NOT reliable: the x positions are not a measured ranking.'))
+        # Instance-level agreement, from the sources that beat their baselines
+        preds, by_task = [], {}
         for t in tasks:
             card = get_card(t)
-            p = load_predictions(runs, task=t, classifier=classifier)
             if not (card.agreement_column or agreement_panel_k):
                 skipped[f'agreement {t}'] = 'no agreement column and no LLM panel (agreement_panel_k=0)'; continue
-            a, how = instance_agreement(card, agreement_panel_k, agreement_cap, backend_once() if agreement_panel_k and not card.agreement_column else backend, seed=seed,
-                                        cache=cache, progress=progress)
+            p = load_predictions(runs, task=t, classifier=classifier, **{k: v for k, v in plan.items() if k != 'tasks'})
+            keep = [s for s in p.source.unique() if ok.get((t, s)) is not False]
+            if dropped := sorted(set(p.source) - set(keep)): skipped[f'agreement {t} ({", ".join(dropped)})'] = 'at baseline: left out of the curves and the logit'
+            p = p[p.source.isin(keep)]
+            if p.empty: continue
+            a, how = instance_agreement(card, agreement_panel_k, agreement_cap, backend_once() if agreement_panel_k and not card.agreement_column else backend,
+                                        seed=seed, cache=cache, progress=progress, data_dir=data_dir, ids=p.idx.unique())
             p = p.assign(agreement=p.idx.map(a)).dropna(subset=['agreement'])
+            by_task[t] = (p, how)
             curve, bins = accuracy_by_threshold(p).assign(task=t), accuracy_by_bin(p).assign(task=t)
             preds.append(p); summary.setdefault('agreement_curves', {})[t] = {f"{r.source}@{r.tau:g}": round(r.accuracy, 3) for r in curve.itertuples()}
             curve.to_csv(tmp/'agreement_curves.csv', mode='a', header=not (tmp/'agreement_curves.csv').exists(), index=False)
             bins.to_csv(tmp/'agreement_bins.csv', mode='a', header=not (tmp/'agreement_bins.csv').exists(), index=False)
             md += [f"## Accuracy against agreement: {t} (agreement from {how})\n", _md(curve), '']
             figure(plot_accuracy_by_threshold(curve, f'{card.title} ({classifier})'), f'agreement_{t}',
-                   f'{card.title}: accuracy on test instances with agreement ≥ τ, per training source (mean ± std over seeds; agreement from {how}).')
+                   f'{card.title}: accuracy (y) on the test instances whose annotator agreement is at least τ (x), one line per training source '
+                   f'(mean ± std over seeds; agreement from {how}). The paper expects synthetic-data lines to rise more steeply than real-data ones.')
         if preds:
             try:
                 ireg = instance_regression(pd.concat(preds, ignore_index=True))
@@ -235,10 +426,16 @@ def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=N
                 md += [f"## Logit: {ireg['formula']} ({ireg['n']} predictions, {ireg['tasks']} task(s), SE {ireg['cov_type']})\n",
                        _md(ireg['table'].reset_index(names='term')), '\nAverage marginal effects:\n', _md(ireg['marginal_effects'].reset_index(names='term')), '']
             except ValueError as e: skipped['instance regression'] = str(e)
+        # The verdict
+        verdict = paper_verdict(runs_df, ranking, rel, by_task, classifier=classifier, seed=seed)
+        verdict.to_csv(tmp/'verdict.csv', index=False)
+        (tmp/'verdict.md').write_text(verdict_markdown(verdict) + '\n')
+        summary['verdict'] = verdict.to_dict('records')
+        md[1:1] = ["## Does this run agree with the paper?\n", verdict_markdown(verdict), '']
         # Diversity
         divs = []
         for t in tasks:
-            try: divs.append(task_diversity(t, synthetic_dir.format(task=t), per_label=diversity_per_label, seed=seed))
+            try: divs.append(task_diversity(t, synthetic_dir.format(task=t), per_label=diversity_per_label, seed=seed, data_dir=data_dir))
             except FileNotFoundError as e: skipped[f'diversity {t}'] = str(e)
         if divs:
             div = pd.concat(divs, ignore_index=True)
@@ -246,7 +443,8 @@ def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=N
             summary['diversity'] = {f"{r.task}/{r.set}": {k: round(getattr(r, k), 3) for k in ('remote_clique', 'chamfer', 'distinct_2')}
                                     for r in div[div.label == 'all'].itertuples()}
             md += ["## Diversity (equal size per label)\n", _md(div[div.label == 'all'].drop(columns='label')), '']
-            figure(plot_diversity(div), 'diversity', 'Diversity of real and synthetic training sets per task (equal size per label).')
+            figure(plot_diversity(div), 'diversity', 'Diversity of real and synthetic training sets per task (equal size per label): higher remote-clique, '
+                   'Chamfer and distinct-2 mean more varied texts; similarity to real is the mean cosine similarity of each text to its nearest real training text.')
         if skipped: md += ["## Skipped\n", *[f"- {k}: {v}" for k, v in skipped.items()], '']
         summary['skipped'] = skipped
         (tmp/'analysis.md').write_text('\n'.join(md))

@@ -85,19 +85,24 @@ def _train_cmd(args):
         train_and_evaluate(task, args.train_on, model=args.model, seeds=args.seeds, out=args.out, synthetic_dir=syn, per_label=args.per_label,
                            mix_fraction=args.mix_fraction, test_cap=args.test_cap, data_dir=args.data_dir,
                            allow_missing_labels=args.allow_missing_labels, force=args.force, **enc)
-    _results_cmd(argparse.Namespace(runs=args.out, classifier=Path(args.model).name if Path(args.model).is_dir() else args.model, markdown=True))
+    from synthclf.classifiers import make_classifier
+    from synthclf.experiments import _seeds, collect_runs, source_name
+    plan = dict(tasks=[get_card(t).name for t in args.task], sources=[source_name(s, args.mix_fraction) for s in args.train_on], seeds=_seeds(args.seeds),
+                classifier=make_classifier(args.model).name)
+    _results_cmd(argparse.Namespace(runs=collect_runs(args.out, **plan), where=args.out, classifier=plan['classifier'], markdown=True))
 
 def _results_cmd(args):
     from synthclf.experiments import results_table, table_markdown
-    print(f"\nResults under {args.runs} (mean ± std over seeds):\n" if args.markdown else '', end='')
+    print(f"\nResults under {getattr(args, 'where', args.runs)} (mean ± std over seeds):\n" if args.markdown else '', end='')
     t = results_table(args.runs, classifier=args.classifier)
     print(table_markdown(t) if args.markdown else t.to_string())
 
 def _analyze_cmd(args):
     from synthclf.analysis import analyze
     kw = dict(base_url=args.base_url, api_key=args.api_key, concurrency=args.concurrency) if args.backend == 'openai' else {}
-    analyze(args.runs, args.out, judgments=args.judgments, rank_tasks=args.rank_tasks, judge_k=args.judge_k, agreement_panel_k=args.agreement_panel_k,
-            agreement_cap=args.agreement_cap, classifier=args.classifier, synthetic_dir=args.synthetic_dir, diversity_per_label=args.diversity_per_label,
+    analyze(args.runs, args.out, judgments=args.judgments, rank_tasks=args.rank_tasks, judge_method=args.judge_method, judge_k=args.judge_k,
+            agreement_panel_k=args.agreement_panel_k, agreement_cap=args.agreement_cap, classifier=args.classifier, tasks=args.tasks, sources=args.sources,
+            seeds=args.seeds, synthetic_dir=args.synthetic_dir, diversity_per_label=args.diversity_per_label, data_dir=args.data_dir,
             backend=args.backend, model=args.model, seed=args.seed, **kw)
 
 def _run_cmd(args):
@@ -168,10 +173,15 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument('--out', default='runs/analysis', help='output folder (default runs/analysis)')
     a.add_argument('--judgments', help='CSV of pairwise judgments (task_a, task_b, winner, judge); default: ask an LLM panel')
     a.add_argument('--rank-tasks', nargs='+', help='tasks the LLM panel ranks (default: all known tasks)')
-    a.add_argument('--judge-k', type=int, default=3, help='LLM panel samples per task pair and order (default 3)')
+    a.add_argument('--judge-method', default='pairs', help="how the LLM judge ranks the tasks (see synthclf.subjectivity.rank_tasks; default pairs)")
+    a.add_argument('--judge-k', type=int, default=3, help='LLM panel samples per task pair and order, for sampled judges (default 3)')
     a.add_argument('--agreement-panel-k', type=int, default=0, help='LLM votes per test text for tasks without an agreement column (default 0: skip them)')
     a.add_argument('--agreement-cap', type=int, default=200, help='test texts the LLM panel labels per task (default 200)')
     a.add_argument('--classifier', help='which classifier\'s runs (default: the most common)')
+    a.add_argument('--tasks', nargs='+', help='only these tasks\' experiments (default: all under RUNS)')
+    a.add_argument('--sources', nargs='+', help='only these training sources, as saved (default: all)')
+    a.add_argument('--seeds', type=int, nargs='+', help='only these seeds (default: all; an experiment of another seed left in RUNS is not used)')
+    a.add_argument('--data-dir', help='folder of task folders with the real data (agreement columns, diversity)')
     a.add_argument('--synthetic-dir', default='runs/generate/{task}', help='synthetic data per task for the diversity table ({task} is replaced)')
     a.add_argument('--diversity-per-label', type=int, help='texts per label in the diversity table (default: the smallest set\'s)')
     a.add_argument('--backend', choices=['local', 'openai'], default='local')
@@ -182,7 +192,7 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser('run', help='the whole study with papermill: generate, train and subjectivity notebooks per task, then the report')
     b.add_argument('--tasks', help="comma-separated task names, or 'all' (default: the profile's)")
     b.add_argument('--profile', choices=['quick', 'paper'], default='quick',
-                   help='quick: the embedded default model, 4 tasks, small sizes (under 30 min on 2 cores); paper: all ten tasks at scale, '
+                   help='quick: the embedded default model, 6 tasks, small sizes (under 30 min on 2 cores); paper: all ten tasks at scale, '
                         'for an OpenAI-compatible endpoint ($OPENAI_BASE_URL, -p model=NAME)')
     b.add_argument('--out', help='run folder (default runs/<profile>)')
     b.add_argument('-p', '--param', action='append', metavar='KEY=VALUE',

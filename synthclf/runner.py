@@ -12,21 +12,22 @@ from .experiments import source_name
 from .tasks import get_card, list_tasks
 
 # %% auto #0
-__all__ = ['STAGES', 'NOTEBOOKS', 'PROFILES', 'notebooks_dir', 'parse_overrides', 'notebook_parameters', 'stage_parameters',
-           'check_overrides', 'stage_notebook', 'manifest_path', 'stage_outputs', 'write_manifest', 'stage_done',
-           'notebook_title', 'export_html', 'execute_stage', 'resolve_tasks', 'check_endpoints', 'run_study',
-           'print_summary']
+__all__ = ['STAGES', 'NOTEBOOKS', 'PROFILES', 'notebooks_dir', 'parse_overrides', 'notebook_parameters', 'experiment_plan',
+           'stage_parameters', 'check_overrides', 'stage_notebook', 'manifest_path', 'stage_outputs', 'write_manifest',
+           'stage_done', 'notebook_title', 'export_html', 'execute_stage', 'resolve_tasks', 'check_endpoints',
+           'run_study', 'print_summary']
 
 # %% ../nbs/13_runner.ipynb #1bc0584d
 STAGES = ('generate', 'train', 'subjectivity')
 NOTEBOOKS = {'generate': '01_generate.ipynb', 'train': '02_train.ipynb', 'subjectivity': '03_subjectivity.ipynb', 'report': '04_report.ipynb'}
 
 PROFILES = {
-    # The embedded default model on this machine's 2 cores, under 30 minutes: four tasks from low to high subjectivity,
-    # 20 synthetic texts per label, MiniLM on matched-size real vs zero-/few-shot data, 500 test texts, 2 seeds.
-    'quick': {'tasks': ['ag_news', 'sms_spam', 'financial_phrasebank', 'tweet_irony'],
+    # The embedded default model on this machine's 2 cores, under 30 minutes: six tasks from low to high subjectivity, 20 synthetic
+    # texts per label, frozen-MiniLM embeddings + logistic regression (the better learner at this size: benchmarks/small_data.py)
+    # on matched-size real vs zero-/few-shot data, 500 test texts, 5 seeds.
+    'quick': {'tasks': ['ag_news', 'relation_classification', 'sms_spam', 'financial_phrasebank', 'tweet_irony', 'humor_speech'],
               'generate': {'modes': ['zero_shot', 'few_shot'], 'per_label': 20, 'backend': 'local', 'model': None},
-              'train': {'train_on': ['real_matched', 'zero_shot', 'few_shot'], 'classifier': DEFAULT_ENCODER, 'seeds': 2, 'test_cap': 500},
+              'train': {'train_on': ['real_matched', 'zero_shot', 'few_shot'], 'classifier': 'embedding-lr', 'seeds': 5, 'test_cap': 500},
               'subjectivity': {'agreement_panel_k': 0},
               'report': {'rank_tasks': None, 'judge_k': 3, 'agreement_panel_k': 0}},
     # All ten tasks at the paper's scale, meant for an OpenAI-compatible endpoint (vLLM on a GPU): set $OPENAI_BASE_URL
@@ -61,21 +62,28 @@ def notebook_parameters(stage: str, nb_dir=None) -> dict:
     import papermill as pm
     return {k: v['default'] for k, v in pm.inspect_notebook(str(Path(nb_dir or notebooks_dir())/NOTEBOOKS[stage])).items()}
 
-def _owned(stage, run: Path, task=None) -> dict:
+def _owned(stage, run: Path, task=None, plan=None) -> dict:
     gen = str(run/'{task}'/'generate')
     return {'generate': {'task': task, 'out': str(run/str(task)/'generate')},
             'train': {'task': task, 'out': str(run), 'synthetic_dir': gen.format(task=task)},
-            'subjectivity': {'task': task, 'runs': str(run), 'synthetic_dir': gen.format(task=task), 'out': str(run/str(task)/'subjectivity')},
-            'report': {'runs': str(run), 'out': str(run/'analysis'), 'synthetic_dir': gen}}[stage]
+            'subjectivity': {'task': task, 'runs': str(run), 'synthetic_dir': gen.format(task=task), 'out': str(run/str(task)/'subjectivity'), 'plan': plan},
+            'report': {'runs': str(run), 'out': str(run/'analysis'), 'synthetic_dir': gen, 'plan': plan}}[stage]
 
-def stage_parameters(stage: str, profile: dict, overrides: dict, run, task=None, known=None) -> dict:
+def experiment_plan(tasks: list, train: dict) -> dict:
+    "The experiments this run reports, from the train stage's parameters: tasks, sources (as saved), seeds and classifier name."
+    from synthclf.classifiers import make_classifier
+    from synthclf.experiments import _seeds
+    return {'tasks': list(tasks), 'sources': [source_name(s) for s in train['train_on']], 'seeds': _seeds(train['seeds']),
+            'classifier': make_classifier(train['classifier']).name}
+
+def stage_parameters(stage: str, profile: dict, overrides: dict, run, task=None, known=None, plan=None) -> dict:
     "The parameters papermill passes to `stage` of `task`: the profile's, then the overrides, then the run's own paths."
     known = known if known is not None else notebook_parameters(stage)
     p = {k: v for k, v in profile.get(stage, {}).items() if k in known}
     for key, v in overrides.items():
         st, _, name = key.rpartition('.')
         if (st in ('', stage)) and name in known: p[name] = v
-    return {**p, **_owned(stage, Path(run), task)}
+    return {**p, **_owned(stage, Path(run), task, plan)}
 
 def check_overrides(overrides: dict, nb_dir=None) -> dict:
     "Fail early on a name no stage notebook has, or one the runner sets itself."
@@ -244,8 +252,10 @@ def run_study(tasks=None, profile: str = 'quick', out=None, overrides=None, work
     known = check_overrides(overrides, nb_dir)
     names = resolve_tasks(tasks, prof)
     run = Path(out or f'runs/{profile}').resolve()
-    plan = {t: [(s, stage_parameters(s, prof, overrides, run, t, known=known[s])) for s in STAGES] for t in names}
-    report_params = stage_parameters('report', prof, overrides, run, known=known['report'])
+    exp = experiment_plan(names, stage_parameters('train', prof, overrides, run, names[0], known=known['train']))
+    task_exp = {k: v for k, v in exp.items() if k != 'tasks'}  # a task's subjectivity stage reads its own experiments
+    plan = {t: [(s, stage_parameters(s, prof, overrides, run, t, known=known[s], plan=task_exp if s == 'subjectivity' else None)) for s in STAGES] for t in names}
+    report_params = stage_parameters('report', prof, overrides, run, known=known['report'], plan=exp)
     check_endpoints([p for t in names for _, p in plan[t]] + [report_params])
     run.mkdir(parents=True, exist_ok=True)
     workers = max(1, min(workers or _cores(), len(names)))
@@ -289,7 +299,7 @@ def run_study(tasks=None, profile: str = 'quick', out=None, overrides=None, work
                     nxt[task] = len(STAGES); fill()
         trained = [t for t in names if any(r['task'] == t and r['stage'] == 'train' and r.get('ok') for r in records)]
         if trained:
-            params = report_params
+            params = {**report_params, 'plan': {**exp, 'tasks': trained}}  # the report covers the tasks whose training finished
             done, why = stage_done(run, None, 'report', params)
             if done and not any(rerun.values()):
                 records.append({'task': '*', 'stage': 'report', 'status': 'skipped', 'detail': why, 'seconds': 0.0}); line('*', 'report', f'skipped ({why})')

@@ -35,7 +35,7 @@ def smollm2():
 
 
 TINY_RUN = ['-p', 'model=smollm2-135m-instruct', '-p', 'per_label=3', '-p', 'classifier=tfidf', '-p', 'seeds=1', '-p', 'test_cap=100',
-            '-p', 'judge_k=1', '-p', 'diversity_per_label=3']
+            '-p', 'judge_k=1', '-p', 'diversity_per_label=3', '-p', 'rank_tasks=[sms_spam,ag_news,tweet_irony]']
 
 
 @pytest.fixture(scope='session')
