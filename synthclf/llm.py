@@ -13,8 +13,9 @@ from .data import cache_dir
 from .models import DEFAULT_MODEL, resolve_model
 
 # %% auto #0
-__all__ = ['Sampling', 'Request', 'Completion', 'request_key', 'CallCache', 'LocalBackend', 'EndpointError', 'OpenAIBackend',
-           'make_backend', 'CallStats', 'complete']
+__all__ = ['Sampling', 'Request', 'Completion', 'OptionProbs', 'option_key', 'request_key', 'CallCache', 'LocalBackend',
+           'EndpointError', 'OpenAIBackend', 'option_probs_from_logprobs', 'make_backend', 'CallStats', 'complete',
+           'option_probabilities']
 
 # %% ../nbs/04_llm.ipynb #1cdc2c5f
 @dataclass(frozen=True)
@@ -51,6 +52,32 @@ class Completion:
     finish_reason: str = 'stop'
     cached: bool = False
 
+# %% ../nbs/04_llm.ipynb #0a887029
+@dataclass
+class OptionProbs:
+    "A backend's next-token probabilities of a request's answer options."
+    probs: dict  # option -> probability, normalised over the options
+    mass: float  # the raw probability on all options together (low: the model wants to answer in another format)
+    prompt_tokens: int = 0
+    cached: bool = False
+
+def option_key(backend: str, model: str, req: Request, options, scorer: str | None = None) -> str:
+    "The cache key of the option probabilities of `req` (its messages; not its sampling) on `model`, scored as `scorer` says (e.g. the dtype)."
+    blob = json.dumps({'backend': backend, 'model': model, 'messages': req.messages, 'options': list(options), 'kind': 'option_probs',
+                       'scorer': scorer}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+def _check_options(options) -> tuple:
+    options = tuple(options)
+    if len(options) < 2 or len(set(options)) < len(options) or not all(isinstance(o, str) and o.strip() for o in options):
+        raise ValueError(f"options must be at least two different non-empty strings (e.g. ('A', 'B')), got {options!r}.")
+    return options
+
+def _normalise(raw: dict) -> OptionProbs:
+    mass = float(sum(raw.values()))
+    probs = {o: (p / mass if mass > 0 else 1 / len(raw)) for o, p in raw.items()}
+    return OptionProbs(probs, mass)
+
 # %% ../nbs/04_llm.ipynb #c1e2201d
 def request_key(backend: str, model: str, req: Request) -> str:
     "The cache key of `req` on `model` behind `backend`."
@@ -58,13 +85,14 @@ def request_key(backend: str, model: str, req: Request) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 class CallCache:
-    "Completions on disk in SQLite, safe to share between processes (WAL)."
+    "Completions and option probabilities on disk in SQLite, safe to share between processes (WAL)."
     def __init__(self, path=None):
         self.path = Path(path) if path else cache_dir()/'llm_calls.sqlite'
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         with self._db() as db:
             db.execute('CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, completion TEXT NOT NULL, created REAL NOT NULL)')
+            db.execute('CREATE TABLE IF NOT EXISTS option_calls (key TEXT PRIMARY KEY, result TEXT NOT NULL, created REAL NOT NULL)')
 
     def _db(self):
         if getattr(self._local, 'db', None) is None:
@@ -80,7 +108,18 @@ class CallCache:
         d = {k: v for k, v in asdict(c).items() if k != 'cached'}
         with self._db() as db: db.execute('INSERT OR REPLACE INTO calls VALUES (?, ?, ?)', (key, json.dumps(d), time.time()))
 
-    def __len__(self): return self._db().execute('SELECT COUNT(*) FROM calls').fetchone()[0]
+    def get_options(self, key: str) -> OptionProbs | None:
+        row = self._db().execute('SELECT result FROM option_calls WHERE key = ?', (key,)).fetchone()
+        return OptionProbs(**json.loads(row[0]), cached=True) if row else None
+
+    def put_options(self, key: str, o: OptionProbs):
+        d = {k: v for k, v in asdict(o).items() if k != 'cached'}
+        with self._db() as db: db.execute('INSERT OR REPLACE INTO option_calls VALUES (?, ?, ?)', (key, json.dumps(d), time.time()))
+
+    def __len__(self):
+        "Cached calls of both kinds (completions and option probabilities)."
+        db = self._db()
+        return sum(db.execute(f'SELECT COUNT(*) FROM {t}').fetchone()[0] for t in ('calls', 'option_calls'))
 
 # %% ../nbs/04_llm.ipynb #0ee5a79f
 class LocalBackend:
@@ -100,6 +139,7 @@ class LocalBackend:
                           f"(`synthclf models list`) or a local model folder.") from None
         if self.tok.pad_token is None: self.tok.pad_token = self.tok.eos_token
         self.batch_size, self.torch = batch_size, torch
+        self.scorer = f'{dtype}, float32 option logits'  # part of the cache key of option probabilities
 
     def complete(self, requests: list[Request], on_done=None) -> list[Completion]:
         "Answer `requests` in length-sorted batches; call `on_done(i, completion)` as each batch finishes."
@@ -130,11 +170,63 @@ class LocalBackend:
                 if on_done: on_done(i, c)
         return out
 
+    def option_probs(self, requests: list[Request], options, on_done=None) -> list[OptionProbs]:
+        "Each request's next-token probabilities of `options`: one forward pass per request, in length-sorted batches (left padding)."
+        torch, options = self.torch, _check_options(options)
+        ids = _option_token_ids(self.tok, options)
+        prompts = [self.tok.apply_chat_template(r.as_openai(), add_generation_prompt=True, tokenize=False) for r in requests]
+        order, out = sorted(range(len(requests)), key=lambda i: len(prompts[i])), [None] * len(requests)
+        for s in range(0, len(order), self.batch_size):
+            ix = order[s:s + self.batch_size]
+            enc = self.tok([prompts[i] for i in ix], return_tensors='pt', padding=True, add_special_tokens=False)
+            pos = (enc['attention_mask'].cumsum(-1) - 1).clamp(min=0)  # positions count from each prompt's first real token
+            with torch.inference_mode(): shares, mass = _option_scores(self.lm, enc, pos, ids)
+            for row, i in enumerate(ix):
+                o = OptionProbs(shares[row], mass[row], int(enc['attention_mask'][row].sum()))
+                out[i] = o
+                if on_done: on_done(i, o)
+        return out
+
+def _option_scores(lm, enc, pos, ids: dict) -> tuple[list[dict], list[float]]:
+    "Per prompt: the options' shares, from float32 logits of their tokens, and the raw mass on them in the model's own softmax."
+    import torch
+    toks = sorted({t for v in ids.values() for t in v})
+    if getattr(lm.config, 'final_logit_softcapping', None) or getattr(lm.config, 'logit_scale', None):  # rescaled logits: the model's own
+        p = lm(**enc, position_ids=pos, logits_to_keep=1).logits[:, -1].float().softmax(-1)
+        z = p[:, toks].log()
+    else:
+        h = lm.get_decoder()(**enc, position_ids=pos).last_hidden_state[:, -1]
+        head = lm.get_output_embeddings()
+        p = head(h).float().softmax(-1)
+        z = h.float() @ head.weight[toks].float().T + (head.bias[toks].float() if getattr(head, 'bias', None) is not None else 0)
+    e = (z - z.max(1, keepdim=True).values).exp()
+    col = {t: k for k, t in enumerate(toks)}
+    per = torch.stack([e[:, [col[t] for t in sorted(ids[o])]].sum(1) for o in ids], 1)
+    per = per.double() / per.double().sum(1, keepdim=True)  # in float64: the shares sum to 1 to the last digit
+    mass = p[:, toks].sum(1)
+    return [dict(zip(ids, map(float, row))) for row in per], [float(m) for m in mass]
+
 def _params(r: Request): return (r.sampling.temperature, r.sampling.top_p, r.sampling.max_new_tokens)
 
 def _eos_ids(b: LocalBackend) -> set:
     eos = b.lm.generation_config.eos_token_id
     return set(eos if isinstance(eos, list) else [eos]) | {b.tok.eos_token_id, b.tok.pad_token_id}
+
+def _option_token_ids(tok, options) -> dict:
+    "Per option, the first token of the option written with and without a leading space; no two options may share one."
+    ids, seen = {}, {}
+    for o in options:
+        ids[o] = set()
+        for v in (o, ' ' + o):
+            t = tok.encode(v, add_special_tokens=False)
+            if tok.decode(t[:1]).strip() == '' and len(t) > 1: continue  # the leading space is a token of its own: no such variant
+            ids[o].add(t[0])
+    for o, t in ids.items():
+        for i in t:
+            if i in seen: raise ValueError(f"Options {seen[i]!r} and {o!r} start with the same token {tok.decode([i])!r}; "
+                                           "use options whose first tokens differ (single letters or digits).")
+            seen[i] = o
+    return ids
 
 # %% ../nbs/04_llm.ipynb #69574295
 class EndpointError(ConnectionError):
@@ -160,16 +252,12 @@ class OpenAIBackend:
         except OSError as e: raise EndpointError(f"The OpenAI-compatible endpoint {self.base_url} is unreachable ({e}). "
                                                  "Start the server, or pass the right --base-url / OPENAI_BASE_URL.") from None
 
-    async def _one(self, client, sem, req: Request) -> Completion:
+    async def _create(self, client, sem, **kw):
+        "One chat completion, retried with exponential backoff on 429s, 5xx answers and timeouts."
         import openai
         async with sem:
             for attempt in range(self.max_retries + 1):
-                try:
-                    r = await client.chat.completions.create(model=self.model_name, messages=req.as_openai(), temperature=req.sampling.temperature,
-                                                             top_p=req.sampling.top_p, max_tokens=req.sampling.max_new_tokens, seed=req.sampling.seed)
-                    u = r.usage
-                    return Completion((r.choices[0].message.content or '').strip(), getattr(u, 'prompt_tokens', 0) or 0,
-                                      getattr(u, 'completion_tokens', 0) or 0, r.choices[0].finish_reason or 'stop')
+                try: return await client.chat.completions.create(model=self.model_name, **kw)
                 except (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError, openai.APIConnectionError) as e:
                     if attempt == self.max_retries:
                         raise EndpointError(f"{self.base_url}: gave up after {attempt + 1} tries: {type(e).__name__}: {e}") from None
@@ -177,22 +265,59 @@ class OpenAIBackend:
                 except openai.APIStatusError as e:
                     raise EndpointError(f"{self.base_url} answered {e.status_code}: {e.message}") from None
 
-    async def _all(self, requests, on_done):
+    async def _one(self, client, sem, req: Request) -> Completion:
+        s = req.sampling
+        r = await self._create(client, sem, messages=req.as_openai(), temperature=s.temperature, top_p=s.top_p, max_tokens=s.max_new_tokens, seed=s.seed)
+        u = r.usage
+        return Completion((r.choices[0].message.content or '').strip(), getattr(u, 'prompt_tokens', 0) or 0,
+                          getattr(u, 'completion_tokens', 0) or 0, r.choices[0].finish_reason or 'stop')
+
+    async def _one_options(self, client, sem, req: Request, options) -> OptionProbs:
+        r = await self._create(client, sem, messages=req.as_openai(), temperature=1.0, top_p=1.0, max_tokens=1, logprobs=True, top_logprobs=20)
+        lp = getattr(r.choices[0], 'logprobs', None)
+        content = getattr(lp, 'content', None) if lp is not None else None
+        if not content:
+            raise EndpointError(f"{self.base_url} returned no logprobs for {self.model_name!r}: option probabilities need an endpoint that supports "
+                                "logprobs=True and top_logprobs (OpenAI, vLLM, llama.cpp's server); with this one, use a sampled panel instead.")
+        first = content[0]
+        o = option_probs_from_logprobs([(t.token, t.logprob) for t in (first.top_logprobs or [])] or [(first.token, first.logprob)], options)
+        o.prompt_tokens = getattr(r.usage, 'prompt_tokens', 0) or 0
+        return o
+
+    async def _all(self, requests, on_done, one):
         import openai
         client = openai.AsyncOpenAI(base_url=self.base_url, api_key=self.api_key, timeout=self.timeout, max_retries=0)
         sem, out = asyncio.Semaphore(self.concurrency), [None] * len(requests)
         async def run(i):
-            out[i] = await self._one(client, sem, requests[i])
+            out[i] = await one(client, sem, requests[i])
             if on_done: on_done(i, out[i])
         try: await asyncio.gather(*(run(i) for i in range(len(requests))))
         finally: await client.close()
         return out
 
-    def complete(self, requests: list[Request], on_done=None) -> list[Completion]:
-        "Answer `requests` concurrently; call `on_done(i, completion)` as each one arrives."
+    def _run(self, requests, on_done, one):
         self.check_reachable()
         with ThreadPoolExecutor(1) as ex:  # its own event loop, so this works inside Jupyter too
-            return ex.submit(asyncio.run, self._all(requests, on_done)).result()
+            return ex.submit(asyncio.run, self._all(requests, on_done, one)).result()
+
+    def complete(self, requests: list[Request], on_done=None) -> list[Completion]:
+        "Answer `requests` concurrently; call `on_done(i, completion)` as each one arrives."
+        return self._run(requests, on_done, self._one)
+
+    def option_probs(self, requests: list[Request], options, on_done=None) -> list[OptionProbs]:
+        "Each request's probabilities of `options` from the endpoint's top-20 logprobs of one generated token."
+        options = _check_options(options)
+        return self._run(requests, on_done, lambda client, sem, req: self._one_options(client, sem, req, options))
+
+def option_probs_from_logprobs(top, options) -> OptionProbs:
+    "Option probabilities from (token, logprob) pairs: a token counts for the option it equals, or begins uniquely, once stripped."
+    import math
+    raw = dict.fromkeys(options, 0.0)
+    for tok, lp in top:
+        t = (tok or '').strip()
+        hits = [o for o in options if o == t] or [o for o in options if t and o.startswith(t)]
+        if len(hits) == 1: raw[hits[0]] += math.exp(lp)
+    return _normalise(raw)
 
 # %% ../nbs/04_llm.ipynb #5855ff42
 def make_backend(backend: str = 'local', model: str | None = None, **kw):
@@ -224,5 +349,26 @@ def complete(backend, requests: list[Request], cache: CallCache | None = None, s
             i = todo[j]; out[i] = c; cache.put(keys[i], c)
             stats.calls += 1; stats.prompt_tokens += c.prompt_tokens; stats.completion_tokens += c.completion_tokens
         backend.complete([requests[i] for i in todo], on_done=done)
+        stats.seconds += time.time() - t
+    return out
+
+# %% ../nbs/04_llm.ipynb #5506a5a6
+def option_probabilities(backend, requests: list[Request], options, cache: CallCache | None = None, stats: CallStats | None = None) -> list[OptionProbs]:
+    "Each request's probabilities of `options` as its answer (next token): from the cache where it has them, else from `backend`."
+    options = _check_options(options)
+    if not hasattr(backend, 'option_probs'):
+        raise TypeError(f"The {getattr(backend, 'name', type(backend).__name__)!r} backend cannot score answer options; use 'local' or 'openai'.")
+    cache = cache if cache is not None else CallCache()
+    stats = stats if stats is not None else CallStats()
+    keys = [option_key(backend.name, backend.model_name, r, options, getattr(backend, 'scorer', None)) for r in requests]
+    out = [cache.get_options(k) for k in keys]
+    todo = [i for i, o in enumerate(out) if o is None]
+    stats.cached += len(requests) - len(todo)
+    if todo:
+        t = time.time()
+        def done(j, o):
+            i = todo[j]; out[i] = o; cache.put_options(keys[i], o)
+            stats.calls += 1; stats.prompt_tokens += o.prompt_tokens
+        backend.option_probs([requests[i] for i in todo], options, on_done=done)
         stats.seconds += time.time() - t
     return out
