@@ -152,19 +152,54 @@ def _welch(a: np.ndarray, b: np.ndarray, ci: float = 0.95) -> tuple[float, float
     h = stats.t.ppf((1 + ci) / 2, df) * se
     return d, d - h, d + h
 
-def source_comparisons(runs: pd.DataFrame, metric: str = 'macro_f1', ci: float = 0.95) -> pd.DataFrame:
-    "Per task: real > few-shot, few-shot > zero-shot, real > zero-shot as mean differences of `metric` over seeds, Welch intervals and the word."
+def _macro_f1_rows(gold: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
+    "Macro-F1 (over the labels present in each row's gold) for every row of `gold`, `pred` (draws × instances)."
+    f, present = [], []
+    for c in range(k):
+        g, p = gold == c, pred == c
+        tp, n = (g & p).sum(1), g.sum(1) + p.sum(1)
+        f.append(np.where(n > 0, 2 * tp / np.maximum(n, 1), 0)); present.append(g.any(1))
+    f, present = np.array(f), np.array(present)
+    return (f * present).sum(0) / present.sum(0)
+
+def _boot_difference(preds: pd.DataFrame, hi: str, lo: str, n_boot: int, ci: float, seed: int) -> tuple[float, float, float]:
+    "Mean macro-F1 of `hi` minus `lo`, and a bootstrap interval over test instances (shared) and seeds (per source)."
+    labels = {l: i for i, l in enumerate(sorted(set(preds.gold) | set(preds.pred)))}
+    mats, ids = {}, {}
+    for s in (hi, lo):
+        w = preds[preds.source == s].pivot_table(index='idx', columns='seed', values='pred', aggfunc='first').sort_index()
+        mats[s], ids[s] = w.apply(lambda c: c.map(labels)).to_numpy(int).T, w.index  # seeds × instances
+    if not ids[hi].equals(ids[lo]): raise ValueError(f"{hi} and {lo} were not scored on the same test rows.")
+    ids = ids[hi]
+    gold = preds.drop_duplicates('idx').set_index('idx').gold.reindex(ids).map(labels).to_numpy(int)
+    k, rng = len(labels), np.random.default_rng(seed)
+    point = _macro_f1_rows(gold[None], mats[hi], k).mean() - _macro_f1_rows(gold[None], mats[lo], k).mean()
+    rows = rng.integers(0, len(gold), (n_boot, len(gold)))
+    diff = np.zeros(n_boot)
+    for s, sign in ((hi, 1), (lo, -1)):
+        m = mats[s]
+        pick = rng.integers(0, len(m), (n_boot, len(m)))
+        diff += sign * np.mean([_macro_f1_rows(gold[rows], m[pick[:, j]][np.arange(n_boot)[:, None], rows], k) for j in range(len(m))], axis=0)
+    lo_ci, hi_ci = np.quantile(diff, [(1 - ci) / 2, (1 + ci) / 2])
+    return float(point), float(lo_ci), float(hi_ci)
+
+def source_comparisons(runs: pd.DataFrame, predictions: dict | None = None, metric: str = 'macro_f1', ci: float = 0.95,
+                       n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    "Per task: real > few-shot, few-shot > zero-shot, real > zero-shot as mean differences of `metric`, with an interval (bootstrap over test instances and seeds where `predictions` has the task, else Welch over seeds) and the word."
     real, ok, rows = real_reference(runs), learned(runs), []
     for task, g in runs.groupby('task'):
         by = {s: d[metric].to_numpy(float) for s, d in g.groupby('source')}
+        preds = (predictions or {}).get(task)
         for hi, lo in ((real, 'few_shot'), ('few_shot', 'zero_shot'), (real, 'zero_shot')):
             if hi not in by or lo not in by: continue
-            d, l, h = _welch(by[hi], by[lo], ci)
+            if preds is not None and metric == 'macro_f1':
+                d, l, h = _boot_difference(preds, hi, lo, n_boot, ci, seed); how = 'bootstrap over test instances and seeds'
+            else: (d, l, h), how = _welch(by[hi], by[lo], ci), 'Welch t over seeds'
             base = [s for s in (hi, lo) if ok.get((task, s)) is False]
             word = (f"undetermined: {' and '.join(base)} at baseline" if base else
                     'inconclusive: one seed' if np.isnan(l) else _word(l, h))
             rows.append({'task': task, 'claim': f"{hi} > {lo}", 'difference': d, 'ci_low': l, 'ci_high': h,
-                         'seeds': f"{len(by[hi])} / {len(by[lo])}", 'word': word})
+                         'seeds': f"{len(by[hi])} / {len(by[lo])}", 'interval': how, 'word': word})
     return pd.DataFrame(rows)
 
 def gap_correlation(runs: pd.DataFrame, subjectivity, synthetic: str = 'few_shot', reliable: bool = True, metric: str = 'macro_f1',
@@ -233,13 +268,13 @@ CLAIMS = {'ordering': 'Real ≥ few-shot ≥ zero-shot (per task)', 'gap': 'The 
 def _interval(lo, hi, fmt='+.3f') -> str: return '—' if lo is None or np.isnan(lo) else f"[{lo:{fmt}}, {hi:{fmt}}]"
 
 def paper_verdict(runs: pd.DataFrame, subjectivity=None, judge: dict | None = None, agreement_predictions: dict | None = None,
-                  classifier: str = '', seed: int = 0) -> pd.DataFrame:
+                  classifier: str = '', seed: int = 0, predictions: dict | None = None) -> pd.DataFrame:
     "One row per claim and scope: estimate, 95% interval, the word (agrees / contradicts / inconclusive / undetermined) and what it rests on."
     rows, ok = [], learned(runs)
     seeds = runs.groupby(['task', 'source']).seed.nunique()
-    for r in source_comparisons(runs).itertuples():
+    for r in source_comparisons(runs, predictions, seed=seed).itertuples():
         rows.append({'claim': 'ordering', 'scope': f"{r.task}: {r.claim.replace('_', '-')}", 'estimate': f"{r.difference:+.3f} macro-F1",
-                     'interval': _interval(r.ci_low, r.ci_high), 'word': r.word, 'rests_on': f"{classifier}, {r.seeds} seeds (Welch t over seeds)"})
+                     'interval': _interval(r.ci_low, r.ci_high), 'word': r.word, 'rests_on': f"{classifier}, {r.seeds} seeds ({r.interval})"})
     judge = judge or {}
     for mode in ('zero_shot', 'few_shot'):
         if subjectivity is None or mode not in set(runs.source): continue
@@ -427,7 +462,8 @@ def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=N
                        _md(ireg['table'].reset_index(names='term')), '\nAverage marginal effects:\n', _md(ireg['marginal_effects'].reset_index(names='term')), '']
             except ValueError as e: skipped['instance regression'] = str(e)
         # The verdict
-        verdict = paper_verdict(runs_df, ranking, rel, by_task, classifier=classifier, seed=seed)
+        every = {t: load_predictions(runs, task=t, classifier=classifier, **{k: v for k, v in plan.items() if k != 'tasks'}) for t in tasks}
+        verdict = paper_verdict(runs_df, ranking, rel, by_task, classifier=classifier, seed=seed, predictions=every)
         verdict.to_csv(tmp/'verdict.csv', index=False)
         (tmp/'verdict.md').write_text(verdict_markdown(verdict) + '\n')
         summary['verdict'] = verdict.to_dict('records')

@@ -87,3 +87,19 @@ def test_analyze_reads_the_data_folder_it_is_given(tmp_path, real_data):
     s = analyze(tmp_path/'runs', tmp_path/'analysis', judgments=sim, data_dir=tmp_path/'data', progress=False)
     curves = pd.read_csv(tmp_path/'analysis'/'agreement_curves.csv')
     assert curves.tau.unique().tolist() == [1.0], curves  # the default data would give 0.5, 0.66, 0.75, 1.0
+
+
+def test_a_deterministic_source_still_gets_the_test_sets_uncertainty(tmp_path, real_data):
+    "TF-IDF on a fixed training file gives the same model for every seed: the seed spread is 0, the test set's sampling noise is not."
+    card, dsd = load_task('sms_spam')
+    train = dsd['train'].to_pandas().groupby('label').head(30)
+    pd.DataFrame({'text': train.text, 'label': train.label.map(card.label_names.__getitem__)}).to_csv(tmp_path/'fixed.csv', index=False)
+    train_and_evaluate('sms_spam', ['real_matched', str(tmp_path/'fixed.csv')], model='tfidf', seeds=3, per_label=30, test_cap=300,
+                       out=tmp_path/'runs', progress=False)
+    runs = collect_runs(tmp_path/'runs').replace({'source': {'dir-fixed': 'few_shot'}})
+    preds = load_predictions(tmp_path/'runs').replace({'source': {'dir-fixed': 'few_shot'}})
+    assert runs[runs.source == 'few_shot'].macro_f1.std() == 0
+    from synthclf.analysis import source_comparisons
+    c = source_comparisons(runs, {'sms_spam': preds}).iloc[0]
+    assert c.interval == 'bootstrap over test instances and seeds' and c.ci_high - c.ci_low > 0.01 and c.ci_low < c.difference < c.ci_high
+    assert abs(c.difference - (runs[runs.source == 'real_matched'].macro_f1.mean() - runs[runs.source == 'few_shot'].macro_f1.mean())) < 1e-9
