@@ -17,7 +17,8 @@ from .tasks import get_card
 # %% auto #0
 __all__ = ['CLAIMS', 'task_gaps', 'gap_regression', 'instance_regression', 'save_figure', 'plot_gap_vs_subjectivity',
            'plot_accuracy_by_threshold', 'plot_diversity', 'real_reference', 'learned', 'source_comparisons',
-           'gap_correlation', 'agreement_effect', 'paper_verdict', 'verdict_markdown', 'instance_agreement', 'analyze']
+           'gap_correlation', 'agreement_effect', 'paper_verdict', 'judge_table', 'verdict_markdown',
+           'instance_agreement', 'analyze']
 
 # %% ../nbs/12_analysis.ipynb #6dc9dabc
 def task_gaps(runs, classifier: str | None = None, real_source: str | None = None, metric: str = 'macro_f1') -> pd.DataFrame:
@@ -301,6 +302,15 @@ def paper_verdict(runs: pd.DataFrame, subjectivity=None, judge: dict | None = No
                                      f"{int(seeds.get((task, r.source), 0))} seeds (bootstrap over instances)"})
     return pd.DataFrame(rows, columns=['claim', 'scope', 'estimate', 'interval', 'word', 'rests_on'])
 
+def judge_table(rel: dict) -> pd.DataFrame:
+    "A judge's reliability figures (`judge_reliability`) as one row to show beside its ranking."
+    iv = lambda v, lo_hi, f='.2f': '—' if v is None or v != v else f"{v:{f}}" + (f" [{lo_hi[0]:{f}}, {lo_hi[1]:{f}}]" if lo_hi else '')
+    return pd.DataFrame([{'judge': rel.get('source', rel.get('judge', '')), 'answers parsed': f"{rel.get('parsed', '—')} / {rel.get('answers', '—')}",
+                          'ties / unparsed': f"{rel.get('ties', '—')} / {rel.get('unparsed', '—')}",
+                          'position bias (share won by the first shown)': iv(rel.get('position_bias'), rel.get('position_bias_ci')),
+                          'order agreement': iv(rel.get('order_agreement'), None), 'split-half ρ': iv(rel.get('split_half_rho'), rel.get('split_half_ci')),
+                          'Spearman–Brown': iv(rel.get('split_half_sb'), None), 'reliable': 'yes' if rel.get('reliable') else 'no'}])
+
 def verdict_markdown(v: pd.DataFrame) -> str:
     "The verdict as Markdown: per claim, a one-line tally and the table of its lines."
     if v.empty: return "No claim could be checked: no runs with synthetic data."
@@ -402,7 +412,7 @@ def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=N
         (tmp/'judge.json').write_text(json.dumps(rel, indent=1, default=float))
         summary['ranking'] = ranking.set_index('task').score.round(3).to_dict()
         summary['judge'] = {k: v for k, v in rel.items() if isinstance(v, (bool, int, float, str, list))}
-        md += [f"## Task subjectivity ({source})\n", f"**Judge reliability:** {rel['verdict']}\n", _md(ranking), '']
+        md += [f"## Task subjectivity ({source})\n", f"**Judge reliability:** {rel['verdict']}\n", judge_table(rel).to_markdown(index=False), '', _md(ranking), '']
         # Gaps and their regression, from tasks whose models learned, and only when the judge is reliable
         gaps = task_gaps(runs_df)
         gaps.to_csv(tmp/'gaps.csv', index=False)

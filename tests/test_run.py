@@ -44,6 +44,7 @@ def test_run_end_to_end_with_a_failing_task(tiny_run):
     shown = [o['data']['text/markdown'] for o in report if 'text/markdown' in o.get('data', {})]
     assert shown[0].startswith('**What was run**') and 'tfidf' in shown[0] and 'Real ≥ few-shot ≥ zero-shot' in shown[1], shown[:2]
     assert any(m.startswith('**Judge:**') and 'Reliability' in m for m in shown)
+    assert any('| position bias' in m and 'split-half ρ' in m and 'order agreement' in m for m in shown)
     assert {'verdict.md', 'verdict.csv', 'judge.json', 'ranking.csv'} <= {p.name for p in (out/'analysis').iterdir()}
     assert sum('image/png' in o.get('data', {}) for o in report) >= 2
     assert not any('application/vnd.jupyter.widget-view+json' in o.get('data', {}) for o in report)  # no progress widgets
