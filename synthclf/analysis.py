@@ -439,12 +439,13 @@ def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=N
                    f"({classifier}; real reference {real}). The paper's claim is an upward trend. "
                    + ('The judge was reliable.' if rel.get('reliable') else 'The judge was NOT reliable: the x positions are not a measured ranking.'))
         # Instance-level agreement, from the sources that beat their baselines
+        every = {t: load_predictions(runs, task=t, classifier=classifier, **{k: v for k, v in plan.items() if k != 'tasks'}) for t in tasks}
         preds, by_task = [], {}
         for t in tasks:
             card = get_card(t)
             if not (card.agreement_column or agreement_panel_k):
                 skipped[f'agreement {t}'] = 'no agreement column and no LLM panel (agreement_panel_k=0)'; continue
-            p = load_predictions(runs, task=t, classifier=classifier, **{k: v for k, v in plan.items() if k != 'tasks'})
+            p = every[t]
             keep = [s for s in p.source.unique() if ok.get((t, s)) is not False]
             if dropped := sorted(set(p.source) - set(keep)): skipped[f'agreement {t} ({", ".join(dropped)})'] = 'at baseline: left out of the curves and the logit'
             p = p[p.source.isin(keep)]
@@ -472,7 +473,6 @@ def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=N
                        _md(ireg['table'].reset_index(names='term')), '\nAverage marginal effects:\n', _md(ireg['marginal_effects'].reset_index(names='term')), '']
             except ValueError as e: skipped['instance regression'] = str(e)
         # The verdict
-        every = {t: load_predictions(runs, task=t, classifier=classifier, **{k: v for k, v in plan.items() if k != 'tasks'}) for t in tasks}
         verdict = paper_verdict(runs_df, ranking, rel, by_task, classifier=classifier, seed=seed, predictions=every)
         verdict.to_csv(tmp/'verdict.csv', index=False)
         (tmp/'verdict.md').write_text(verdict_markdown(verdict) + '\n')
