@@ -13,8 +13,9 @@ from .data import cache_dir
 from .models import DEFAULT_MODEL, resolve_model
 
 # %% auto #0
-__all__ = ['Sampling', 'Request', 'Completion', 'OptionProbs', 'option_key', 'request_key', 'CallCache', 'LocalBackend',
-           'EndpointError', 'OpenAIBackend', 'option_probs_from_logprobs', 'make_backend', 'CallStats', 'complete',
+__all__ = ['Sampling', 'Request', 'Completion', 'OptionProbs', 'option_key', 'request_key', 'endpoint_of', 'CallCache',
+           'request_generator', 'sample_tokens', 'continuous_generate', 'LocalBackend', 'EndpointError',
+           'OpenAIBackend', 'option_probs_from_logprobs', 'make_backend', 'CallStats', 'complete',
            'option_probabilities']
 
 # %% ../nbs/04_llm.ipynb #1cdc2c5f
@@ -79,10 +80,15 @@ def _normalise(raw: dict) -> OptionProbs:
     return OptionProbs(probs, mass)
 
 # %% ../nbs/04_llm.ipynb #c1e2201d
-def request_key(backend: str, model: str, req: Request) -> str:
-    "The cache key of `req` on `model` behind `backend`."
-    blob = json.dumps({'backend': backend, 'model': model, 'messages': req.messages, 'sampling': asdict(req.sampling)}, sort_keys=True)
+def request_key(backend: str, model: str, req: Request, where: str | None = None) -> str:
+    "The cache key of `req` on `model` behind `backend` at `where` (an endpoint's URL, without credentials; the local engine)."
+    blob = json.dumps({'backend': backend, 'model': model, 'messages': req.messages, 'sampling': asdict(req.sampling), 'where': where}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
+
+def endpoint_of(url: str) -> str:
+    "`url` without user, password, query or fragment: what identifies an endpoint in a cache key."
+    u = urlparse(url)
+    return f"{u.scheme}://{u.hostname or ''}{':' + str(u.port) if u.port else ''}{u.path.rstrip('/')}"
 
 class CallCache:
     "Completions and option probabilities on disk in SQLite, safe to share between processes (WAL)."
@@ -121,11 +127,124 @@ class CallCache:
         db = self._db()
         return sum(db.execute(f'SELECT COUNT(*) FROM {t}').fetchone()[0] for t in ('calls', 'option_calls'))
 
+# %% ../nbs/04_llm.ipynb #1dda25d8
+def _common_prefix(seqs: list[list[int]]) -> int:
+    "How many leading tokens all `seqs` share, leaving each at least one token of its own."
+    n = min(len(s) for s in seqs) - 1
+    for s in seqs[1:]:
+        n = next((j for j in range(n) if s[j] != seqs[0][j]), n)
+    return max(0, n)
+
+def request_generator(seed: int):
+    "The random stream of one request: seeded from the request's own seed alone, so no other request in its batch changes it."
+    import torch
+    g = torch.Generator()
+    g.manual_seed(int(hashlib.sha256(f'synthclf-request-{seed}'.encode()).hexdigest()[:15], 16))
+    return g
+
+def sample_tokens(logits, samplings: list[Sampling], gens: list) -> list[int]:
+    "One token per row of `logits` (rows × vocab): greedy at temperature 0, else nucleus sampling with one uniform from the row's own generator."
+    import torch
+    temps = torch.tensor([s.temperature or 1.0 for s in samplings], dtype=torch.float32)[:, None]
+    p = (logits.float() / temps).softmax(-1)
+    top, idx = p.topk(min(p.shape[1], 1024), dim=-1)  # the nucleus almost always lies in the top 1,024 tokens
+    out = []
+    for r, (s, g) in enumerate(zip(samplings, gens)):
+        if s.temperature <= 0: out.append(int(idx[r, 0])); continue
+        t, ix = top[r], idx[r]
+        if s.top_p < 1 and float(t.sum()) < s.top_p: t, ix = p[r].sort(descending=True)  # a wider nucleus: all tokens, sorted
+        c = t.cumsum(0)
+        n = int((c - t < s.top_p).sum()) if s.top_p < 1 else len(t)  # keep tokens while the mass before them is under top_p
+        u = float(torch.rand((), generator=g)) * float(c[n - 1])
+        out.append(int(ix[min(int(torch.searchsorted(c[:n], torch.tensor([u]))[0]), n - 1)]))
+    return out
+
+class _Rows:
+    "The rows being decoded: per layer a left-padded (keys, values) cache, the attention mask, and each row's request state."
+    def __init__(self): self.kv, self.mask, self.rows = None, None, []
+
+def _pad_left(t, n: int, dim: int):
+    if n == 0: return t
+    shape = list(t.shape); shape[dim] = n
+    return __import__('torch').cat([t.new_zeros(shape), t], dim)
+
+def _forward(lm, ids, mask, pos, kv):
+    "One forward pass on top of the cache `kv` (a list of per-layer (keys, values), or None); the new cache and last-position logits."
+    from transformers.cache_utils import DynamicCache
+    import torch
+    with torch.inference_mode():
+        o = lm(input_ids=ids, attention_mask=mask, position_ids=pos, past_key_values=DynamicCache(kv) if kv else None,
+               use_cache=True, logits_to_keep=1)
+    return [(l.keys, l.values) for l in o.past_key_values.layers], o.logits[:, -1]
+
+def _step(lm, b: _Rows):
+    "Every row decodes its last sampled token."
+    import torch
+    b.mask = torch.cat([b.mask, b.mask.new_ones(len(b.rows), 1)], 1)
+    b.kv, logits = _forward(lm, torch.tensor([[r['next']] for r in b.rows]), b.mask, torch.tensor([[r['pos']] for r in b.rows]), b.kv)
+    for r in b.rows: r['pos'] += 1
+    return logits
+
+def _admit(lm, b: _Rows, take: list[int], prompts, P: int, prefix_kv, pad_id: int):
+    "Prefill prompts `take` after the shared prefix (its cache reused), and join them to the rows, which take a decoding step first."
+    import torch
+    suf = [prompts[i][P:] for i in take]
+    L, k = max(map(len, suf)), len(take)
+    smask = torch.tensor([[0] * (L - len(s)) + [1] * len(s) for s in suf])
+    mask = torch.cat([torch.ones(k, P, dtype=torch.long), smask], 1)
+    kv0 = [(kk.expand(k, -1, -1, -1).contiguous(), vv.expand(k, -1, -1, -1).contiguous()) for kk, vv in prefix_kv] if P else None
+    kv, logits = _forward(lm, torch.tensor([[pad_id] * (L - len(s)) + s for s in suf]), mask, (P + smask.cumsum(1) - 1).clamp(min=0), kv0)
+    new = [{'i': i, 'gen': [], 'pos': len(prompts[i])} for i in take]
+    if not b.rows: b.kv, b.mask, b.rows = kv, mask, new; return logits
+    old = _step(lm, b)
+    T, Tn = b.mask.shape[1], mask.shape[1]; m = max(T, Tn)
+    b.kv = [(torch.cat([_pad_left(k0, m - T, 2), _pad_left(k1, m - Tn, 2)]), torch.cat([_pad_left(v0, m - T, 2), _pad_left(v1, m - Tn, 2)]))
+            for (k0, v0), (k1, v1) in zip(b.kv, kv)]
+    b.mask, b.rows = torch.cat([_pad_left(b.mask, m - T, 1), _pad_left(mask, m - Tn, 1)]), b.rows + new
+    return torch.cat([old, logits])
+
+def _drop(b: _Rows, gone: set):
+    "Remove finished rows, and the cache columns no remaining row uses."
+    import torch
+    keep = [r for r in range(len(b.rows)) if r not in gone]
+    b.rows = [b.rows[r] for r in keep]
+    if not keep: b.kv = b.mask = None; return
+    ix = torch.tensor(keep)
+    b.kv, b.mask = [(k.index_select(0, ix), v.index_select(0, ix)) for k, v in b.kv], b.mask.index_select(0, ix)
+    lead = int((b.mask.sum(0) == 0).long().cumprod(0).sum())
+    if lead: b.kv, b.mask = [(k[:, :, lead:], v[:, :, lead:]) for k, v in b.kv], b.mask[:, lead:]
+
+def continuous_generate(lm, prompts: list[list[int]], samplings: list[Sampling], eos: set, pad_id: int, batch_size: int = 32,
+                        on_done=None, admit_at: float = 0.25) -> list[tuple[list[int], bool]]:
+    """Decode token-id `prompts` with continuous batching: at most `batch_size` rows at once; a finished row leaves and waiting prompts
+    join once a quarter of the rows are free; the prompts' shared prefix is computed once. Each request samples from its own seed.
+    Per prompt: the new tokens and whether it stopped at an end token; `on_done(i, tokens, stopped)` as each finishes."""
+    if not prompts: return []
+    P = _common_prefix(prompts) if len(prompts) > 1 else 0
+    prefix_kv = _forward(lm, __import__('torch').tensor([prompts[0][:P]]), None, None, None)[0] if P else None
+    queue, b, out, gens = list(range(len(prompts))), _Rows(), [None] * len(prompts), {}
+    while queue or b.rows:
+        free = batch_size - len(b.rows)
+        if queue and (not b.rows or free >= max(1, int(batch_size * admit_at))):
+            take, queue = queue[:free], queue[free:]
+            gens.update({i: request_generator(samplings[i].seed) for i in take})
+            logits = _admit(lm, b, take, prompts, P, prefix_kv, pad_id)
+        else: logits = _step(lm, b)
+        toks, gone = sample_tokens(logits, [samplings[r['i']] for r in b.rows], [gens[r['i']] for r in b.rows]), set()
+        for j, (r, t) in enumerate(zip(b.rows, toks)):
+            r['gen'].append(t); r['next'] = t
+            if t in eos or len(r['gen']) >= samplings[r['i']].max_new_tokens:
+                out[r['i']] = (r['gen'], t in eos); gone.add(j)
+                if on_done: on_done(r['i'], *out[r['i']])
+        if gone: _drop(b, gone)
+    return out
+
+
 # %% ../nbs/04_llm.ipynb #0ee5a79f
 class LocalBackend:
-    "Generate with a causal LM in-process (transformers), in batches."
+    "Generate with a causal LM in-process (transformers), with continuous batching."
     name = 'local'
-    def __init__(self, model: str | None = None, batch_size: int = 32, dtype: str = 'bfloat16', threads: int | None = None):
+    def __init__(self, model: str | None = None, batch_size: int = 32, dtype: str = 'float32', threads: int | None = None):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
         self.model_name = model or DEFAULT_MODEL
@@ -139,35 +258,18 @@ class LocalBackend:
                           f"(`synthclf models list`) or a local model folder.") from None
         if self.tok.pad_token is None: self.tok.pad_token = self.tok.eos_token
         self.batch_size, self.torch = batch_size, torch
+        self.where = f'continuous batching, per-request seeds, {dtype}'  # part of the cache key of completions
         self.scorer = f'{dtype}, float32 option logits'  # part of the cache key of option probabilities
 
     def complete(self, requests: list[Request], on_done=None) -> list[Completion]:
-        "Answer `requests` in length-sorted batches; call `on_done(i, completion)` as each batch finishes."
-        torch, out, eos = self.torch, [None] * len(requests), _eos_ids(self)
+        "Answer `requests` with continuous batching (`continuous_generate`); call `on_done(i, completion)` as each one finishes."
         prompts = [self.tok.apply_chat_template(r.as_openai(), add_generation_prompt=True, tokenize=False) for r in requests]
-        order = sorted(range(len(requests)), key=lambda i: (requests[i].sampling.temperature, requests[i].sampling.top_p,
-                                                            requests[i].sampling.max_new_tokens, len(prompts[i])))
-        groups, cur = [], []
-        for i in order:  # one batch shares its sampling parameters (but not its seeds)
-            if cur and (len(cur) == self.batch_size or _params(requests[cur[0]]) != _params(requests[i])): groups.append(cur); cur = []
-            cur.append(i)
-        if cur: groups.append(cur)
-        for ix in groups:
-            s = requests[ix[0]].sampling
-            enc = self.tok([prompts[i] for i in ix], return_tensors='pt', padding=True, add_special_tokens=False)
-            torch.manual_seed(int(hashlib.sha256(str([requests[i].sampling.seed for i in ix]).encode()).hexdigest()[:8], 16))
-            with torch.inference_mode():
-                gen = self.lm.generate(**enc, do_sample=s.temperature > 0, temperature=s.temperature or None, top_p=s.top_p if s.temperature > 0 else None,
-                                       max_new_tokens=s.max_new_tokens, pad_token_id=self.tok.pad_token_id)
-            new = gen[:, enc['input_ids'].shape[1]:]
-            for row, i in enumerate(ix):
-                ids = new[row].tolist()
-                stop = next((j for j, t in enumerate(ids) if t in eos), None)
-                n = len(ids) if stop is None else stop + 1
-                c = Completion(self.tok.decode(ids[:n], skip_special_tokens=True).strip(), int(enc['attention_mask'][row].sum()), n,
-                               'length' if stop is None else 'stop')
-                out[i] = c
-                if on_done: on_done(i, c)
+        ids = [self.tok(p, add_special_tokens=False)['input_ids'] for p in prompts]
+        out = [None] * len(requests)
+        def done(i, toks, stopped):
+            out[i] = Completion(self.tok.decode(toks, skip_special_tokens=True).strip(), len(ids[i]), len(toks), 'stop' if stopped else 'length')
+            if on_done: on_done(i, out[i])
+        continuous_generate(self.lm, ids, [r.sampling for r in requests], _eos_ids(self), self.tok.pad_token_id, self.batch_size, done)
         return out
 
     def option_probs(self, requests: list[Request], options, on_done=None) -> list[OptionProbs]:
@@ -206,8 +308,6 @@ def _option_scores(lm, enc, pos, ids: dict) -> tuple[list[dict], list[float]]:
     mass = p[:, toks].sum(1)
     return [dict(zip(ids, map(float, row))) for row in per], [float(m) for m in mass]
 
-def _params(r: Request): return (r.sampling.temperature, r.sampling.top_p, r.sampling.max_new_tokens)
-
 def _eos_ids(b: LocalBackend) -> set:
     eos = b.lm.generation_config.eos_token_id
     return set(eos if isinstance(eos, list) else [eos]) | {b.tok.eos_token_id, b.tok.pad_token_id}
@@ -242,6 +342,7 @@ class OpenAIBackend:
         self.model_name = model or os.environ.get('SYNTHCLF_OPENAI_MODEL')
         if not self.model_name: raise ValueError("The openai backend needs a model name: pass model= (or --model), or set SYNTHCLF_OPENAI_MODEL.")
         self.concurrency, self.timeout, self.max_retries, self.backoff = concurrency, timeout, max_retries, backoff
+        self.where = endpoint_of(self.base_url)  # part of the cache key: two endpoints serving one model name answer differently
 
     def check_reachable(self, timeout: float = 5.0):
         "Fail fast, naming the URL, when nothing answers at the endpoint's host and port."
@@ -339,7 +440,7 @@ def complete(backend, requests: list[Request], cache: CallCache | None = None, s
     "Answers to `requests`: from the cache where it has them, else from `backend`, each stored as it arrives."
     cache = cache if cache is not None else CallCache()
     stats = stats if stats is not None else CallStats()
-    keys = [request_key(backend.name, backend.model_name, r) for r in requests]
+    keys = [request_key(backend.name, backend.model_name, r, getattr(backend, 'where', None)) for r in requests]
     out = [cache.get(k) for k in keys]
     todo = [i for i, c in enumerate(out) if c is None]
     stats.cached += len(requests) - len(todo)
