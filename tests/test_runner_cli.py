@@ -50,7 +50,7 @@ def run_cli(args, env, timeout=1500, cwd=None):
 
 def started(stdout):
     "The (task, stage) pairs a run's output says were executed."
-    return {tuple(l.split()[1:3]) for l in stdout.splitlines() if l.startswith('[') and l.rstrip().endswith('started')}
+    return {tuple(l.split(']', 1)[1].split()[:2]) for l in stdout.splitlines() if l.startswith('[') and l.rstrip().endswith('started')}
 
 
 @pytest.fixture(scope='module')
@@ -67,7 +67,7 @@ def own_run(tmp_path_factory, smollm2, real_data):
     url = f'http://tester:{PASSWORD}@127.0.0.1:{server.server_address[1]}/v1'
     env = {k: v for k, v in os.environ.items() if k != 'SYNTHCLF_CARDS'}
     env.update(SYNTHCLF_NOTEBOOKS=str(nbs), OPENAI_API_KEY=KEY)
-    args = ['--tasks', str(tmp/'elsewhere'/'my_spam.yaml'), '--out', str(tmp/'run'), *TINY_RUN,
+    args = ['run', '--tasks', str(tmp/'elsewhere'/'my_spam.yaml'), '--out', str(tmp/'run'), *TINY_RUN,
             '-p', 'generate.backend=openai', '-p', f'generate.base_url={url}']
     p = run_cli(args, env)
     yield {'out': tmp/'run', 'nbs': nbs, 'env': env, 'args': args, 'p': p, 'url': url}
@@ -118,7 +118,7 @@ def test_dry_run_runs_nothing(own_run, tmp_path):
     assert [(r[0], r[1], r[2]) for r in rows] == [('my_spam', s, 'skipped:') for s in ('generate', 'train', 'subjectivity')] + [('*', 'report', 'skipped:')], p.stdout
     assert {q: q.stat().st_mtime_ns for q in stamps} == stamps and set(out.rglob('*')) >= set(stamps)
     fresh = tmp_path/'fresh'
-    p = run_cli(['--tasks', 'sms_spam', '--out', str(fresh), '--dry-run', *TINY_RUN], own_run['env'], timeout=300)
+    p = run_cli(['run', '--tasks', 'sms_spam', '--out', str(fresh), '--dry-run', *TINY_RUN], own_run['env'], timeout=300)
     assert p.returncode == 0, p.stderr[-3000:]
     assert p.stdout.count('to run: not run yet') == 4 and not fresh.exists(), p.stdout
 
