@@ -211,7 +211,11 @@ def test_generate_train_analyze_in_sequence_with_default_folders(tmp_path, smoll
 
 
 def test_local_generation_runs_one_task_at_a_time(tiny_run):
-    summary = json.loads((tiny_run['out']/'summary.json').read_text())
-    gen = sorted((r['started'], r['started'] + r['seconds']) for r in summary['stages'] if r['stage'] == 'generate' and 'started' in r)
-    assert len(gen) == 2, summary['stages']
-    assert gen[0][1] <= gen[1][0], gen  # the second generation started after the first ended
+    "Two tasks, two workers: the second task's generation starts only after the first one's ended (the run's own lines, in order)."
+    events = [l.split(']', 1)[1].split(None, 2) for l in tiny_run['stdout'].splitlines() if l.startswith('[')]
+    gen = [(i, task, text) for i, (task, stage, text) in enumerate(events) if stage == 'generate']
+    starts = [(i, task) for i, task, text in gen if text == 'started']
+    assert len(starts) == 2, tiny_run['stdout']
+    (first_start, first), (second_start, _) = starts
+    first_end = next(i for i, task, text in gen if task == first and text.startswith(('done in', 'FAILED')))
+    assert first_end < second_start, tiny_run['stdout']
