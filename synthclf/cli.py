@@ -6,18 +6,17 @@
 from __future__ import annotations
 import argparse, json, sys, warnings
 from pathlib import Path
-import numpy as np
 from .tasks import get_card, list_tasks
-from .data import DataWarning, dropped_counts, load_task
-from .models import DEFAULT_MODEL, PRESETS, list_models, pull_model
-from .classifiers import DEFAULT_ENCODER
+# The heavy modules (torch, transformers, sklearn, papermill) are imported by the commands that use them, so that
+# `synthclf --help` and `synthclf tasks` start quickly.
 
 # %% auto #0
-__all__ = ['tasks_table', 'describe_task', 'parser', 'main']
+__all__ = ['DEFAULT_RUN', 'KEY_NOTE', 'tasks_table', 'describe_task', 'generated_dir', 'parser', 'main']
 
 # %% ../nbs/09_cli.ipynb #d2e618e5
 def tasks_table(data_dir=None) -> list[dict]:
     "One row per known task: labels and split sizes as loaded from the real data, and rows dropped while loading."
+    from synthclf.data import DataWarning, load_task
     rows = []
     for name in list_tasks():
         with warnings.catch_warnings():
@@ -38,6 +37,8 @@ def _print_table(rows: list[dict], file=None):
 
 def describe_task(name: str, data_dir=None, file=None):
     "Print a task's card and its label counts per split."
+    import numpy as np
+    from synthclf.data import DataWarning, dropped_counts, load_task
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', DataWarning)
         card, ds, rep = load_task(name, data_dir=data_dir, return_report=True)
@@ -54,6 +55,7 @@ def _tasks_cmd(args):
     else: _print_table(tasks_table(args.data_dir))
 
 def _models_cmd(args):
+    from synthclf.models import DEFAULT_MODEL, list_models, pull_model
     if args.action == 'list': _print_table(list_models())
     else:
         for name in args.names or [DEFAULT_MODEL]: print(f"{name}: {pull_model(name, force=args.force)}")
@@ -62,12 +64,12 @@ def _generate_cmd(args):
     from synthclf.generate import generate, save_generated
     from synthclf.llm import make_backend
     if args.per_label < 1: raise ValueError(f"per_label must be at least 1, got {args.per_label}.")
-    get_card(args.task)  # an unknown task fails before a model is loaded
-    kw = dict(base_url=args.base_url, api_key=args.api_key, concurrency=args.concurrency) if args.backend == 'openai' else dict(batch_size=args.batch_size)
+    card = get_card(args.task)  # an unknown task fails before a model is loaded
+    kw = dict(base_url=args.base_url, concurrency=args.concurrency) if args.backend == 'openai' else dict(batch_size=args.batch_size)
     llm = make_backend(args.backend, args.model, **kw)  # loaded once for all modes
     price = tuple(args.price_per_1k) if args.price_per_1k else None
     for mode in args.mode:
-        out = args.out if len(args.mode) == 1 else f"{args.out}/{mode}"
+        out = generated_dir(args.out, card.name)/mode
         ds, man = generate(args.task, mode, per_label=args.per_label, backend=llm, seed=args.seed, k=args.k,
                            temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens, max_tokens=args.max_tokens,
                            price_per_1k_tokens=price, data_dir=args.data_dir)
@@ -77,18 +79,20 @@ def _generate_cmd(args):
 
 def _train_cmd(args):
     from synthclf.experiments import train_and_evaluate
+    from synthclf.classifiers import DEFAULT_ENCODER
+    model = args.model or DEFAULT_ENCODER
     enc = {k: v for k, v in dict(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, max_length=args.max_length).items() if v is not None}
-    if enc and args.model == 'tfidf': raise ValueError(f"{', '.join('--' + k.replace('_', '-') for k in enc)} only apply to encoders, not to --model tfidf.")
+    if enc and model == 'tfidf': raise ValueError(f"{', '.join('--' + k.replace('_', '-') for k in enc)} only apply to encoders, not to --model tfidf.")
     for task in args.task: get_card(task)  # every name checked before any training
     for task in args.task:
-        syn = args.synthetic_dir.format(task=task) if args.synthetic_dir else None
-        train_and_evaluate(task, args.train_on, model=args.model, seeds=args.seeds, out=args.out, synthetic_dir=syn, per_label=args.per_label,
+        syn = (args.synthetic_dir or str(generated_dir(args.out, '{task}'))).format(task=get_card(task).name)
+        train_and_evaluate(task, args.train_on, model=model, seeds=args.seeds, out=args.out, synthetic_dir=syn, per_label=args.per_label,
                            mix_fraction=args.mix_fraction, test_cap=args.test_cap, data_dir=args.data_dir,
                            allow_missing_labels=args.allow_missing_labels, force=args.force, **enc)
     from synthclf.classifiers import make_classifier
     from synthclf.experiments import _seeds, collect_runs, source_name
     plan = dict(tasks=[get_card(t).name for t in args.task], sources=[source_name(s, args.mix_fraction) for s in args.train_on], seeds=_seeds(args.seeds),
-                classifier=make_classifier(args.model).name)
+                classifier=make_classifier(model).name)
     _results_cmd(argparse.Namespace(runs=collect_runs(args.out, **plan), where=args.out, classifier=plan['classifier'], markdown=True))
 
 def _results_cmd(args):
@@ -99,20 +103,43 @@ def _results_cmd(args):
 
 def _analyze_cmd(args):
     from synthclf.analysis import analyze
-    kw = dict(base_url=args.base_url, api_key=args.api_key, concurrency=args.concurrency) if args.backend == 'openai' else {}
-    analyze(args.runs, args.out, judgments=args.judgments, rank_tasks=args.rank_tasks, judge_method=args.judge_method, judge_k=args.judge_k,
+    kw = dict(base_url=args.base_url, concurrency=args.concurrency) if args.backend == 'openai' else {}
+    out = args.out or str(Path(args.runs)/'analysis')
+    syn = args.synthetic_dir or str(generated_dir(args.runs, '{task}'))
+    analyze(args.runs, out, judgments=args.judgments, rank_tasks=args.rank_tasks, judge_method=args.judge_method, judge_k=args.judge_k,
             agreement_panel_k=args.agreement_panel_k, agreement_cap=args.agreement_cap, classifier=args.classifier, tasks=args.tasks, sources=args.sources,
-            seeds=args.seeds, synthetic_dir=args.synthetic_dir, diversity_per_label=args.diversity_per_label, data_dir=args.data_dir,
+            seeds=args.seeds, synthetic_dir=syn, diversity_per_label=args.diversity_per_label, data_dir=args.data_dir,
             backend=args.backend, model=args.model, seed=args.seed, **kw)
 
 def _run_cmd(args):
     from synthclf.runner import parse_overrides, run_study
     summary = run_study(args.tasks, args.profile, args.out, parse_overrides(args.param), workers=args.workers, scheduler=args.scheduler,
-                        force=args.force, kernel=args.kernel)
-    if summary['failed']: sys.exit(1)
+                        force=args.force, kernel=args.kernel, dry_run=args.dry_run)
+    if summary.get('interrupted'): sys.exit(130)
+    if summary.get('failed'): sys.exit(1)
+
+class _NoKeyOption(argparse.Action):
+    "`--api-key` is refused: a key on the command line is visible to every user of the machine (`ps`)."
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.error(f"{option_string} is not accepted: a key on the command line is visible to every user of the machine (ps). "
+                     "Set OPENAI_API_KEY in the environment instead (export OPENAI_API_KEY=...).")
+
+def _endpoint_options(p, what: str):
+    "--base-url and --concurrency of an OpenAI-compatible endpoint; the key comes from $OPENAI_API_KEY only."
+    p.add_argument('--base-url', help=f'openai backend: the endpoint of {what} (default $OPENAI_BASE_URL); the key comes from $OPENAI_API_KEY only')
+    p.add_argument('--concurrency', type=int, default=8, help='openai backend: requests in flight at once')
+    p.add_argument('--api-key', action=_NoKeyOption, help=argparse.SUPPRESS)
+
+DEFAULT_RUN = 'runs/default'
+KEY_NOTE = 'With --backend openai, the API key is read from $OPENAI_API_KEY (never from the command line).'
+
+def generated_dir(run, task) -> Path:
+    "Where `synthclf generate` writes a task's texts (`<run>/<task>/generate/<mode>/`), as `synthclf run` does; `train` and `analyze` read them there."
+    return Path(run)/str(task)/'generate'
 
 def parser() -> argparse.ArgumentParser:
     "The `synthclf` argument parser."
+    from synthclf.models import DEFAULT_MODEL, PRESETS
     p = argparse.ArgumentParser(prog='synthclf', description='Synthetic training data from LLMs for text classification.')
     sub = p.add_subparsers(dest='command', required=True)
     t = sub.add_parser('tasks', help='list the tasks with their real split sizes, or show one task')
@@ -124,11 +151,11 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument('names', nargs='*', help=f"presets to pull (default: {DEFAULT_MODEL}); one of: {', '.join(PRESETS)}")
     m.add_argument('--force', action='store_true', help='pull again even if cached')
     m.set_defaults(func=_models_cmd)
-    g = sub.add_parser('generate', help='generate a labelled synthetic dataset for a task')
+    g = sub.add_parser('generate', help='generate a labelled synthetic dataset for a task', epilog=KEY_NOTE)
     g.add_argument('--task', required=True, help='a task name or a path to a task card')
     g.add_argument('--mode', nargs='+', choices=['zero_shot', 'few_shot'], default=['zero_shot'], help='one or both modes')
     g.add_argument('--per-label', type=int, default=20, help='accepted texts wanted per label (default 20)')
-    g.add_argument('--out', required=True, help='output folder (a sub-folder per mode when several are given)')
+    g.add_argument('--out', default=DEFAULT_RUN, help=f'run folder: the texts go to OUT/<task>/generate/<mode>/, as with synthclf run (default {DEFAULT_RUN})')
     g.add_argument('--backend', choices=['local', 'openai'], default='local')
     g.add_argument('--model', help=f"a preset ({', '.join(PRESETS)}; default {DEFAULT_MODEL}), a local folder or Hub id; with openai, the served model name")
     g.add_argument('--seed', type=int, default=0)
@@ -139,19 +166,17 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument('--max-tokens', type=int, help='token budget: stop cleanly once this many tokens were used, keeping what was generated')
     g.add_argument('--price-per-1k', type=float, nargs=2, metavar=('PROMPT', 'COMPLETION'), help='price per 1,000 tokens, for a cost estimate')
     g.add_argument('--batch-size', type=int, default=32, help='local backend: requests generated together (default 32; throughput grows to about 64 on 2 cores)')
-    g.add_argument('--base-url', help='openai backend: the endpoint (default $OPENAI_BASE_URL)')
-    g.add_argument('--api-key', help='openai backend: the key (default $OPENAI_API_KEY)')
-    g.add_argument('--concurrency', type=int, default=8, help='openai backend: requests in flight at once')
+    _endpoint_options(g, 'the generator')
     g.add_argument('--data-dir', help='folder of task folders (few-shot examples come from the real train split)')
     g.set_defaults(func=_generate_cmd)
     r = sub.add_parser('train', help='train classifiers on real and synthetic data, score them on the real test set, print the table')
     r.add_argument('--task', nargs='+', required=True, help='one or more task names or card paths')
     r.add_argument('--train-on', nargs='+', default=['real', 'zero_shot', 'few_shot'],
                    help='sources: real, real_matched, zero_shot, few_shot, real+zero_shot, real+few_shot, or a labelled dataset path (default: real zero_shot few_shot)')
-    r.add_argument('--model', default=DEFAULT_ENCODER, help=f"'tfidf', or an encoder: {DEFAULT_ENCODER} (packaged, default), a model folder or a Hub id")
+    r.add_argument('--model', help="'tfidf', 'embedding-lr', or an encoder: the packaged MiniLM (all-minilm-l6-v2, default), a model folder or a Hub id")
     r.add_argument('--seeds', type=int, default=3, help='seeds 0..N-1 per source (default 3)')
-    r.add_argument('--out', default='runs/train', help='runs folder; experiments go to OUT/<task>/<source>/<model>/seed<k> (default runs/train)')
-    r.add_argument('--synthetic-dir', help='folder with zero_shot/ and few_shot/ from `synthclf generate` ({task} is replaced; default runs/generate/<task>)')
+    r.add_argument('--out', default=DEFAULT_RUN, help=f'run folder; experiments go to OUT/<task>/<source>/<model>/seed<k> (default {DEFAULT_RUN})')
+    r.add_argument('--synthetic-dir', help='folder with zero_shot/ and few_shot/ from `synthclf generate` ({task} is replaced; default OUT/<task>/generate)')
     r.add_argument('--per-label', type=int, help="size per label of real_matched and mixtures (default: the synthetic set's); caps synthetic sets")
     r.add_argument('--mix-fraction', type=float, default=0.5, help='share of synthetic data in real+<mode> mixtures (default 0.5)')
     r.add_argument('--test-cap', type=int, help='score on a stratified sample of at most this many test rows (the same for every source)')
@@ -164,13 +189,14 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument('--force', action='store_true', help='train again even where finished results exist')
     r.set_defaults(func=_train_cmd)
     q = sub.add_parser('results', help="print the paper's table from a runs folder")
-    q.add_argument('runs', nargs='?', default='runs/train', help='runs folder (default runs/train)')
+    q.add_argument('runs', nargs='?', default=DEFAULT_RUN, help=f'run folder (default {DEFAULT_RUN})')
     q.add_argument('--classifier', help='only this classifier (default: all, one row each)')
     q.add_argument('--markdown', action='store_true', help='as a Markdown table')
     q.set_defaults(func=_results_cmd)
-    a = sub.add_parser('analyze', help='subjectivity ranking, gap and instance regressions, agreement curves, diversity and figures from a runs folder')
-    a.add_argument('runs', nargs='?', default='runs/train', help='runs folder from `synthclf train` (default runs/train)')
-    a.add_argument('--out', default='runs/analysis', help='output folder (default runs/analysis)')
+    a = sub.add_parser('analyze', help='subjectivity ranking, gap and instance regressions, agreement curves, diversity and figures from a runs folder',
+                       epilog=KEY_NOTE)
+    a.add_argument('runs', nargs='?', default=DEFAULT_RUN, help=f'run folder of `synthclf generate` and `synthclf train` (default {DEFAULT_RUN})')
+    a.add_argument('--out', help='output folder (default RUNS/analysis)')
     a.add_argument('--judgments', help='CSV of pairwise judgments (task_a, task_b, winner, judge); default: ask an LLM panel')
     a.add_argument('--rank-tasks', nargs='+', help='tasks the LLM panel ranks (default: all known tasks)')
     a.add_argument('--judge-method', default='pairs', help="how the LLM judge ranks the tasks (see synthclf.subjectivity.rank_tasks; default pairs)")
@@ -182,25 +208,29 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument('--sources', nargs='+', help='only these training sources, as saved (default: all)')
     a.add_argument('--seeds', type=int, nargs='+', help='only these seeds (default: all; an experiment of another seed left in RUNS is not used)')
     a.add_argument('--data-dir', help='folder of task folders with the real data (agreement columns, diversity)')
-    a.add_argument('--synthetic-dir', default='runs/generate/{task}', help='synthetic data per task for the diversity table ({task} is replaced)')
+    a.add_argument('--synthetic-dir', help='synthetic data per task for the diversity table ({task} is replaced; default RUNS/<task>/generate)')
     a.add_argument('--diversity-per-label', type=int, help='texts per label in the diversity table (default: the smallest set\'s)')
     a.add_argument('--backend', choices=['local', 'openai'], default='local')
     a.add_argument('--model', help=f'the LLM of the panels (default {DEFAULT_MODEL})')
-    a.add_argument('--base-url'); a.add_argument('--api-key'); a.add_argument('--concurrency', type=int, default=8)
+    _endpoint_options(a, 'the panels')
     a.add_argument('--seed', type=int, default=0)
     a.set_defaults(func=_analyze_cmd)
-    b = sub.add_parser('run', help='the whole study with papermill: generate, train and subjectivity notebooks per task, then the report')
-    b.add_argument('--tasks', help="comma-separated task names, or 'all' (default: the profile's)")
+    b = sub.add_parser('run', help='the whole study with papermill: generate, train and subjectivity notebooks per task, then the report',
+                       epilog='An endpoint: -p base_url=URL or $OPENAI_BASE_URL; its API key is read from $OPENAI_API_KEY only. '
+                              'Ctrl-C stops the run cleanly (summary.json records the interrupted stages); the same command goes on.')
+    b.add_argument('--tasks', help="comma-separated task names or paths to task cards (YAML), or 'all' (default: the profile's)")
     b.add_argument('--profile', choices=['quick', 'paper'], default='quick',
                    help='quick: the embedded default model, 6 tasks, small sizes (under 30 min on 2 cores); paper: all ten tasks at scale, '
                         'for an OpenAI-compatible endpoint ($OPENAI_BASE_URL, -p model=NAME)')
     b.add_argument('--out', help='run folder (default runs/<profile>)')
     b.add_argument('-p', '--param', action='append', metavar='KEY=VALUE',
                    help='override a notebook parameter, in YAML: seeds=3, modes=[zero_shot], train.test_cap=null (repeatable)')
-    b.add_argument('--workers', type=int, help='parallel task processes (default: one per core, at most one per task)')
+    b.add_argument('--workers', type=int, help='parallel stage processes (default: one per core, at most one per task); '
+                                                 'generation with the local LLM runs one task at a time, other stages beside it')
     b.add_argument('--scheduler', help='address of a Dask distributed scheduler (tcp://HOST:PORT) to run the tasks on instead')
     b.add_argument('--force', action='store_true', help='execute every stage again, even the verified finished ones')
     b.add_argument('--kernel', default='python3', help='Jupyter kernel for the notebooks (default python3)')
+    b.add_argument('--dry-run', action='store_true', help='print the plan (each stage: run or skip, and why) and run nothing')
     b.set_defaults(func=_run_cmd)
     return p
 

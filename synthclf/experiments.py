@@ -190,7 +190,8 @@ def train_and_evaluate(task, train_on=('real',), model: str = DEFAULT_ENCODER, s
                 raise ValueError(f"{card.name}: training source {s!r} (seed {k}) has no examples of {[names[i] for i in lacking]}, which the test set has: "
                                  "its model could never predict them. Generate data for these labels, or pass allow_missing_labels=True "
                                  "(--allow-missing-labels) to score it anyway.")
-    rows = []
+    from synthclf.runner import report_progress  # to `synthclf run`'s progress display (a no-op elsewhere)
+    rows, planned = [], sum(len(b) for b in sets.values())
     for s, by_seed in sets.items():
         for k, train in by_seed.items():
             clf = make_classifier(model, seed=k, **params)
@@ -201,6 +202,7 @@ def train_and_evaluate(task, train_on=('real',), model: str = DEFAULT_ENCODER, s
                 done = json.loads((d/'metrics.json').read_text())
                 if done.get('key') == key:
                     rows.append({**{c: done[c] for c in _ROW}, 'skipped': True, 'dir': str(d)})
+                    report_progress(len(rows), planned, 'experiments')
                     continue
             d.mkdir(parents=True, exist_ok=True)
             clf.fit(train['text'], train['label'], card.num_labels)
@@ -217,6 +219,7 @@ def train_and_evaluate(task, train_on=('real',), model: str = DEFAULT_ENCODER, s
                        'predictions_per_s': round(test.num_rows / max(predict_seconds, 1e-9), 1)}
             _write_atomic(d/'metrics.json', lambda p: p.write_text(json.dumps(metrics, indent=1)))  # written last: its presence means done
             rows.append({**{c: metrics[c] for c in _ROW}, 'skipped': False, 'dir': str(d)})
+            report_progress(len(rows), planned, 'experiments')
             if progress: print(f"{card.name} {src} {clf.name} seed {k}: macro-F1 {metrics['macro_f1']:.3f}, accuracy {metrics['accuracy']:.3f}"
                                f"{'' if metrics['beats_baselines'] else ' (does NOT beat the baselines)'} "
                                f"({train.num_rows} train, {clf.train_seconds_:.0f}s) -> {d}", flush=True)

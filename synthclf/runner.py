@@ -4,23 +4,24 @@
 
 # %% ../nbs/13_runner.ipynb #4e29148a
 from __future__ import annotations
-import concurrent.futures as cf, contextlib, hashlib, json, os, time
+import concurrent.futures as cf, contextlib, hashlib, json, os, re, sys, time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 import yaml
-from .classifiers import DEFAULT_ENCODER, _cores
-from .experiments import source_name
 from .tasks import get_card, list_tasks
 
 # %% auto #0
 __all__ = ['STAGES', 'NOTEBOOKS', 'PROFILES', 'notebooks_dir', 'parse_overrides', 'notebook_parameters', 'experiment_plan',
-           'stage_parameters', 'check_overrides', 'stage_notebook', 'manifest_path', 'stage_outputs', 'write_manifest',
-           'stage_done', 'notebook_title', 'export_html', 'execute_stage', 'resolve_tasks', 'check_endpoints',
-           'run_study', 'print_summary']
+           'stage_parameters', 'check_overrides', 'redact_url', 'stage_notebook', 'manifest_path', 'stage_outputs',
+           'stage_inputs', 'write_manifest', 'stage_done', 'notebook_title', 'export_html', 'execute_stage',
+           'report_progress', 'task_cards', 'resolve_tasks', 'copy_cards', 'check_endpoints', 'run_study',
+           'print_summary']
 
 # %% ../nbs/13_runner.ipynb #1bc0584d
 STAGES = ('generate', 'train', 'subjectivity')
 NOTEBOOKS = {'generate': '01_generate.ipynb', 'train': '02_train.ipynb', 'subjectivity': '03_subjectivity.ipynb', 'report': '04_report.ipynb'}
 
+# (The paper profile names the packaged encoder, DEFAULT_ENCODER of synthclf.classifiers, by its name: importing that module loads torch.)
 PROFILES = {
     # The embedded default model on this machine's 2 cores, under 30 minutes: six tasks from low to high subjectivity, 20 synthetic
     # texts per label, frozen-MiniLM embeddings + logistic regression (the better learner at this size: benchmarks/small_data.py)
@@ -34,7 +35,7 @@ PROFILES = {
     # and -p model=<served name>.
     'paper': {'tasks': 'all',
               'generate': {'modes': ['zero_shot', 'few_shot'], 'per_label': 500, 'backend': 'openai', 'model': None, 'concurrency': 32},
-              'train': {'train_on': ['real', 'real_matched', 'zero_shot', 'few_shot'], 'classifier': DEFAULT_ENCODER, 'seeds': 3, 'test_cap': None},
+              'train': {'train_on': ['real', 'real_matched', 'zero_shot', 'few_shot'], 'classifier': 'all-minilm-l6-v2', 'seeds': 3, 'test_cap': None},
               'subjectivity': {'agreement_panel_k': 5, 'agreement_cap': 500, 'backend': 'openai', 'model': None, 'concurrency': 32},
               'report': {'rank_tasks': None, 'judge_k': 5, 'agreement_panel_k': 5, 'agreement_cap': 500, 'backend': 'openai', 'model': None,
                          'concurrency': 32}},
@@ -72,7 +73,7 @@ def _owned(stage, run: Path, task=None, plan=None) -> dict:
 def experiment_plan(tasks: list, train: dict) -> dict:
     "The experiments this run reports, from the train stage's parameters: tasks, sources (as saved), seeds and classifier name."
     from synthclf.classifiers import make_classifier
-    from synthclf.experiments import _seeds
+    from synthclf.experiments import _seeds, source_name
     return {'tasks': list(tasks), 'sources': [source_name(s) for s in train['train_on']], 'seeds': _seeds(train['seeds']),
             'classifier': make_classifier(train['classifier']).name}
 
@@ -100,6 +101,43 @@ def check_overrides(overrides: dict, nb_dir=None) -> dict:
             raise ValueError(f"No stage has a parameter {name!r}{' in ' + st if st else ''}. Known: {', '.join(known)}.")
     return params
 
+# %% ../nbs/13_runner.ipynb #c3ed0002
+_SECRET_NAME = re.compile(r'key|token|secret|passw|pwd|auth|signature|sig$|credential', re.I)
+
+def redact_url(url):
+    "`url` as it may be written down: a user and password become `***`, and so do the values of key-like query parameters (`key=`, `api_key=`, `token=`…)."
+    if not url: return url
+    u = urlsplit(str(url))
+    netloc = '***@' + u.netloc.rpartition('@')[2] if '@' in u.netloc else u.netloc
+    query = '&'.join(f"{k}={'***' if eq and _SECRET_NAME.search(k) else v}" if eq else k
+                     for k, eq, v in (p.partition('=') for p in u.query.split('&') if p))
+    return urlunsplit((u.scheme, netloc, u.path, query, u.fragment))
+
+def _secrets(*urls) -> list[str]:
+    "The strings never to write: `$OPENAI_API_KEY`, and the user info and key-like query values of `urls`."
+    out = [os.environ.get('OPENAI_API_KEY')]
+    for url in filter(None, urls):
+        u = urlsplit(str(url))
+        if '@' in u.netloc: out += [u.netloc.rpartition('@')[0], u.password]
+        out += [v for k, eq, v in (p.partition('=') for p in u.query.split('&')) if eq and _SECRET_NAME.search(k)]
+    return sorted({s for s in out if s and len(s) >= 4}, key=len, reverse=True)
+
+def _scrub(text: str, secrets) -> str:
+    for s in secrets: text = text.replace(s, '***')
+    return text
+
+def _scrub_files(paths, secrets):
+    "Mask `secrets` wherever a file still holds one (tracebacks and error messages in notebooks and logs)."
+    for p in paths:
+        if secrets and Path(p).is_file():
+            text = Path(p).read_text(errors='replace')
+            if any(s in text for s in secrets): Path(p).write_text(_scrub(text, secrets))
+
+def _endpoint_env(params: dict) -> tuple[dict, dict]:
+    "A stage's parameters without the endpoint's URL, and the environment that gives it to the kernel (`$OPENAI_BASE_URL`)."
+    url = params.get('base_url')
+    return ({**params, 'base_url': None}, {'OPENAI_BASE_URL': str(url)}) if url else (params, {})
+
 # %% ../nbs/13_runner.ipynb #6f647b50
 def stage_notebook(run, task, stage) -> Path:
     "Where the executed notebook of a stage goes."
@@ -109,10 +147,11 @@ def manifest_path(run, task, stage) -> Path:
     return Path(run)/('.stages' if stage == 'report' else Path(task)/'.stages')/f'{stage}.json'
 
 def stage_outputs(run, task, stage, params) -> list[Path]:
-    "The files and folders a stage writes."
+    "The files and folders a stage writes (`task` is the task's name)."
+    from synthclf.experiments import source_name
     run = Path(run)
     if stage == 'generate': outs = [run/task/'generate']
-    elif stage == 'train': outs = [run/get_card(task).name/source_name(s) for s in params['train_on']]
+    elif stage == 'train': outs = [run/task/source_name(s) for s in params['train_on']]
     elif stage == 'subjectivity': outs = [run/task/'subjectivity']
     else: outs = [run/'analysis', run/'report.html']
     return [stage_notebook(run, task, stage), *outs]
@@ -126,19 +165,36 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
     return h.hexdigest()
 
-def write_manifest(run, task, stage, params, seconds: float):
-    "Record a finished stage: its parameters and the sha256 of every file it wrote."
+def stage_inputs(stage, nb_dir=None, endpoint=None) -> dict:
+    "What a stage's results depend on besides its parameters: the stage notebook's source and the synthclf version (and the endpoint, redacted)."
+    import synthclf
+    nb = Path(nb_dir or notebooks_dir())/NOTEBOOKS[stage]
+    return {'notebook': nb.name, 'notebook_sha256': _sha256(nb), 'synthclf': synthclf.__version__,
+            **({'endpoint': redact_url(endpoint)} if endpoint else {})}
+
+def write_manifest(run, task, stage, params, seconds: float, inputs: dict | None = None):
+    "Record a finished stage: its parameters, its inputs (notebook hash, synthclf version) and the sha256 of every file it wrote."
     files = {str(f.relative_to(run)): _sha256(f) for f in _files(stage_outputs(run, task, stage, params))}
     m = manifest_path(run, task, stage); m.parent.mkdir(parents=True, exist_ok=True)
-    tmp = m.with_suffix('.tmp'); tmp.write_text(json.dumps({'stage': stage, 'task': task, 'parameters': params, 'seconds': round(seconds, 1),
-                                                            'finished': time.strftime('%Y-%m-%d %H:%M:%S'), 'files': files}, indent=1, default=str))
+    tmp = m.with_suffix('.tmp'); tmp.write_text(json.dumps({'stage': stage, 'task': task, 'parameters': params, 'inputs': inputs or {},
+                                                            'seconds': round(seconds, 1), 'finished': time.strftime('%Y-%m-%d %H:%M:%S'),
+                                                            'files': files}, indent=1, default=str))
     tmp.replace(m)
 
-def stage_done(run, task, stage, params) -> tuple[bool, str]:
-    "Whether a stage finished with these parameters and its files are intact, and why not."
+def _inputs_changed(old: dict, new: dict) -> str | None:
+    "Why a stage's inputs differ, in words; None when they are the same."
+    if not old: return 'recorded without its notebook hash and synthclf version (an older synthclf)'
+    if old.get('synthclf') != new.get('synthclf'): return f"synthclf {old.get('synthclf')} → {new.get('synthclf')}"
+    if old.get('notebook_sha256') != new.get('notebook_sha256'): return f"the notebook {new.get('notebook')} changed"
+    if old.get('endpoint') != new.get('endpoint'): return f"the endpoint changed ({old.get('endpoint')} → {new.get('endpoint')})"
+    return None
+
+def stage_done(run, task, stage, params, inputs: dict | None = None) -> tuple[bool, str]:
+    "Whether a stage finished with these parameters and inputs and its files are intact, and why not."
     m = manifest_path(run, task, stage)
     if not m.is_file(): return False, 'not run yet'
     man = json.loads(m.read_text())
+    if inputs is not None and (why := _inputs_changed(man.get('inputs'), inputs)): return False, why
     if json.loads(json.dumps(params, default=str)) != man['parameters']: return False, 'parameters changed'
     if not man['files']: return False, 'no files recorded'
     for rel, digest in man['files'].items():
@@ -148,10 +204,13 @@ def stage_done(run, task, stage, params) -> tuple[bool, str]:
     return True, f"finished {man['finished']}, {len(man['files'])} files verified"
 
 # %% ../nbs/13_runner.ipynb #da57b572
-def _pin(cores_queue):
-    "Pool initializer: pin this worker (and the kernels it starts) to its share of the cores."
-    try: os.sched_setaffinity(0, cores_queue.get_nowait())
-    except Exception: pass
+def _worker_init():
+    "Pool initializer: the first Ctrl-C (SIGINT) stops the running stage, one more while it cleans up is ignored."
+    import signal
+    def once(signum, frame):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGINT, once)
 
 def notebook_title(path) -> str:
     "The first `# ` heading of a notebook file; its file name when it has none."
@@ -170,11 +229,11 @@ def export_html(notebook, html=None) -> Path:
     return html
 
 @contextlib.contextmanager
-def _kernel_io(log: Path):
-    "Kernels started inside: no progress bars in the saved notebooks, their stderr (warnings, logs) to `log`."
-    quiet = {'TQDM_DISABLE': '1', 'HF_HUB_DISABLE_PROGRESS_BARS': '1'}
-    old_env, saved = {k: os.environ.get(k) for k in quiet}, os.dup(2)
-    os.environ.update(quiet)
+def _kernel_io(log: Path, env: dict | None = None):
+    "Kernels started inside: `env` added to their environment, no progress bars in the saved notebooks, their stderr (warnings, logs) to `log`."
+    extra = {'TQDM_DISABLE': '1', 'HF_HUB_DISABLE_PROGRESS_BARS': '1', **(env or {})}
+    old_env, saved = {k: os.environ.get(k) for k in extra}, os.dup(2)
+    os.environ.update(extra)
     with open(log, 'ab') as f:
         os.dup2(f.fileno(), 2)
         try: yield
@@ -184,40 +243,131 @@ def _kernel_io(log: Path):
                 if v is None: os.environ.pop(k, None)
                 else: os.environ[k] = v
 
-def execute_stage(run, task, stage: str, params: dict, nb_dir=None, kernel: str = 'python3') -> dict:
-    "Execute one stage notebook with papermill; a record of how it went."
+def execute_stage(run, task, stage: str, params: dict, nb_dir=None, kernel: str = 'python3', env: dict | None = None) -> dict:
+    """Execute one stage notebook with papermill; a record of how it went. `env` goes to the kernel's environment (the endpoint's URL,
+    the run's cards); the kernel reports its progress to `$SYNTHCLF_PROGRESS`, `.stages/<stage>.progress.json`."""
     import papermill as pm
-    run = Path(run); src, dst = Path(nb_dir or notebooks_dir())/NOTEBOOKS[stage], stage_notebook(run, task, stage)
+    run, env = Path(run), dict(env or {})
+    src, dst = Path(nb_dir or notebooks_dir())/NOTEBOOKS[stage], stage_notebook(run, task, stage)
     man = manifest_path(run, task, stage); man.parent.mkdir(parents=True, exist_ok=True); dst.parent.mkdir(parents=True, exist_ok=True)
     man.unlink(missing_ok=True)  # not finished until it is again
-    rec, t0 = {'task': task, 'stage': stage, 'notebook': str(dst), 'pid': os.getpid()}, time.time()
+    progress, log = man.with_suffix('.progress.json'), man.with_suffix('.log')
+    progress.unlink(missing_ok=True)
+    inputs, secrets = stage_inputs(stage, src.parent, env.get('OPENAI_BASE_URL')), _secrets(env.get('OPENAI_BASE_URL'))
+    t0 = time.time()
+    rec = {'task': task, 'stage': stage, 'notebook': str(dst), 'pid': os.getpid(), 'started': round(t0, 3)}
     try:
-        with _kernel_io(man.with_suffix('.log')):
+        with _kernel_io(log, {**env, 'SYNTHCLF_PROGRESS': str(progress)}):
             pm.execute_notebook(str(src), str(dst), parameters=params, kernel_name=kernel, progress_bar=False, cwd=os.getcwd())
+        _scrub_files([dst, log], secrets)
         if stage == 'report': rec['html'] = str(export_html(dst, run/'report.html'))
-        write_manifest(run, task, stage, params, time.time() - t0)
+        write_manifest(run, task, stage, params, time.time() - t0, inputs)
         rec['status'] = 'done'
     except pm.PapermillExecutionError as e:
         first = next((l for l in e.source.splitlines() if l.strip() and not l.startswith('#')), '').strip()
-        rec.update(status='failed', error=f"{e.ename}: {e.evalue}".strip(), cell=f"cell {e.cell_index} ({first[:60]})")
+        rec.update(status='failed', error=_scrub(f"{e.ename}: {e.evalue}".strip(), secrets), cell=f"cell {e.cell_index} ({first[:60]})")
     except Exception as e:
-        rec.update(status='failed', error=f"{type(e).__name__}: {e}", cell=None)
+        rec.update(status='failed', error=_scrub(f"{type(e).__name__}: {e}", secrets), cell=None)
+    finally: _scrub_files([dst, log], secrets)  # also when interrupted
     rec['seconds'] = round(time.time() - t0, 1)
     return rec
 
-# %% ../nbs/13_runner.ipynb #e59f0520
+# %% ../nbs/13_runner.ipynb #b9a60002
 def _fmt(seconds: float) -> str:
     m, s = divmod(int(round(seconds)), 60); h, m = divmod(m, 60)
     return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
 
-def resolve_tasks(tasks, profile: dict) -> list[str]:
-    "Task names from 'all', a comma-separated string, a list, or the profile's."
+_last_write = {}
+
+def report_progress(done: int, total: int, unit: str, path=None, every: float = 1.0):
+    """Tell `synthclf run` how far a stage got: `{done, total, unit, updated}` written atomically to `path` or `$SYNTHCLF_PROGRESS`,
+    at most once every `every` seconds (the last step always); the file written, or None (no file set, or too soon)."""
+    path = path or os.environ.get('SYNTHCLF_PROGRESS')
+    if not path: return None
+    now = time.time()
+    if done < total and now - _last_write.get(str(path), 0.0) < every: return None
+    _last_write[str(path)] = now
+    p = Path(path); tmp = p.with_name(f'{p.name}.{os.getpid()}.tmp')
+    tmp.write_text(json.dumps({'done': int(done), 'total': int(total), 'unit': unit, 'updated': now})); tmp.replace(p)
+    return p
+
+class _Display:
+    "What `run_study` prints: a line per event, and each running stage's progress, redrawn in place on a terminal, else at most every `every` s."
+    def __init__(self, t0: float, enabled: bool = True, live: bool | None = None, every: float = 30.0, file=None):
+        self.t0, self.enabled, self.every, self.file = t0, enabled, every, file or sys.stdout
+        self.live = self.file.isatty() if live is None else live
+        self.running, self.drawn = {}, 0
+    def _print(self, text): print(text, file=self.file, flush=True)
+    def _line(self, task, stage, text): return f"[{_fmt(time.time() - self.t0):>8}] {task or '*':<24} {stage:<13} {text}"
+    def _clear(self):
+        if self.drawn: self.file.write(f'\x1b[{self.drawn}F\x1b[J'); self.drawn = 0
+    def _draw(self):
+        if not self.live: return
+        for (task, stage), r in self.running.items():
+            p = _read_progress(r['path'])
+            self._print(self._line(task, stage, _progress_text(p, r['start']) if p else f"running, {_fmt(time.time() - r['start'])}"))
+        self.drawn = len(self.running)
+    def event(self, task, stage, text):
+        if not self.enabled: return
+        self._clear(); self._print(self._line(task, stage, text)); self._draw()
+    def start(self, task, stage, path):
+        self.running[(task, stage)] = {'path': Path(path), 'start': time.time(), 'shown': 0.0, 'seen': None}
+        self.event(task, stage, 'started')
+    def finish(self, task, stage) -> str:
+        "The stage's last progress, as `done/total unit` ('' when it reported none)."
+        r = self.running.pop((task, stage), None)
+        p = _read_progress(r['path']) if r else None
+        return f"{p['done']}/{p['total']} {p['unit']}" if p else ''
+    def poll(self):
+        if not self.enabled: return
+        if self.live: self._clear(); self._draw(); return
+        now = time.time()
+        for (task, stage), r in self.running.items():
+            p = _read_progress(r['path'])
+            if p and p != r['seen'] and now - r['shown'] >= self.every:
+                r['seen'], r['shown'] = p, now
+                self._print(self._line(task, stage, _progress_text(p, r['start'])))
+    def close(self):
+        if self.enabled: self._clear()
+
+def _read_progress(path) -> dict | None:
+    try: return json.loads(Path(path).read_text())
+    except (OSError, ValueError): return None
+
+def _progress_text(p: dict, start: float) -> str:
+    "`12/40 texts, 1m05s elapsed, ETA 2m47s`"
+    el, done, total = time.time() - start, p['done'], p['total']
+    eta = f", ETA {_fmt(el * (total - done) / done)}" if 0 < done < total else ''
+    return f"{done}/{total} {p['unit']}, {_fmt(el)} elapsed{eta}"
+
+# %% ../nbs/13_runner.ipynb #e59f0520
+def task_cards(tasks, profile: dict) -> dict:
+    "Each task's card by name, from 'all', a comma-separated string or a list of names and card paths, or the profile's."
     tasks = tasks or profile['tasks']
-    if tasks == 'all' or tasks == ['all']: return list_tasks()
+    if tasks == 'all' or tasks == ['all']: tasks = list_tasks()
     if isinstance(tasks, str): tasks = [t for t in tasks.split(',') if t.strip()]
-    names = [get_card(t.strip()).name for t in tasks]  # an unknown task fails here, before anything runs
+    cards = [get_card(str(t).strip()) for t in tasks]  # an unknown task fails here, before anything runs
+    names = [c.name for c in cards]
     if len(set(names)) < len(names): raise ValueError(f"A task is named twice in {tasks}.")
-    return names
+    return dict(zip(names, cards))
+
+def resolve_tasks(tasks, profile: dict) -> list[str]:
+    "Task names from 'all', a comma-separated string or a list of names and card paths, or the profile's."
+    return list(task_cards(tasks, profile))
+
+def copy_cards(cards: dict, run) -> dict:
+    """The run's own copy of every card that is not built in (given by path, or found through `$SYNTHCLF_CARDS`), in `<run>/cards/`,
+    and the environment that lets the stage notebooks find them by name."""
+    from synthclf.tasks import builtin_cards_dir
+    home, d = builtin_cards_dir().resolve(), Path(run)/'cards'
+    user = {n: c for n, c in cards.items() if c.path and Path(c.path).resolve().parent != home}
+    for name, c in user.items():
+        y = yaml.safe_load(Path(c.path).read_text())
+        if 'path' in y.get('data', {}) and not Path(y['data']['path']).expanduser().is_absolute():  # relative to the card's own folder
+            y['data']['path'] = str((Path(c.path).resolve().parent/y['data']['path']).resolve())
+        d.mkdir(parents=True, exist_ok=True)
+        (d/f'{name}.yaml').write_text(yaml.safe_dump(y, sort_keys=False, allow_unicode=True))
+    return {'SYNTHCLF_CARDS': os.pathsep.join(filter(None, [os.environ.get('SYNTHCLF_CARDS'), str(d)]))} if user else {}
 
 def check_endpoints(stage_params):
     "Fail before anything runs when a stage would use an OpenAI-compatible endpoint without a model name or that is unreachable."
@@ -229,7 +379,8 @@ def check_endpoints(stage_params):
         if key in seen: continue
         seen.add(key)
         try: OpenAIBackend(p.get('model'), p.get('base_url')).check_reachable()
-        except ValueError as e: raise ValueError(f"{e} With synthclf run: -p model=NAME (the served model's name).") from None
+        except ValueError as e: raise ValueError(f"{_scrub(str(e), _secrets(p.get('base_url')))} With synthclf run: -p model=NAME (the served model's name).") from None
+        except OSError as e: raise type(e)(_scrub(str(e), _secrets(p.get('base_url')))) from None
 
 def _executor(workers: int, scheduler):
     if scheduler:
@@ -237,93 +388,161 @@ def _executor(workers: int, scheduler):
         client = Client(scheduler, timeout='30s')
         return client.get_executor(pure=False), client
     import multiprocessing as mp
-    ctx, cores = mp.get_context('spawn'), sorted(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else []
-    q = ctx.Queue()
-    if workers > 1 and len(cores) >= workers:
-        for i in range(workers): q.put(cores[i::workers])
-    return cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_pin, initargs=(q,)), None
+    return cf.ProcessPoolExecutor(workers, mp_context=mp.get_context('spawn'), initializer=_worker_init), None
+
+def _interrupt(ex, client):
+    "Ctrl-C: stop the stages running in the pool's workers (a terminal sends them SIGINT too; `kill -INT` reaches only this process)."
+    if client: return ex.shutdown(wait=False, cancel_futures=True)
+    import signal
+    for pid in list(getattr(ex, '_processes', None) or {}):
+        with contextlib.suppress(OSError): os.kill(pid, signal.SIGINT)
+
+def _decide(run, task, stage, params, inputs, rerun: str | None) -> tuple[bool, str]:
+    "Whether to execute a stage, and why (`rerun`: why every remaining stage of the task runs again, e.g. an earlier one did)."
+    done, why = stage_done(run, task, stage, params, inputs)
+    return (True, rerun) if done and rerun else (not done, why)
 
 def run_study(tasks=None, profile: str = 'quick', out=None, overrides=None, workers: int | None = None, scheduler: str | None = None,
-              force: bool = False, kernel: str = 'python3', progress: bool = True) -> dict:
-    "Run every task's generate → train → subjectivity notebooks, then the report; resumable. A summary of what ran."
+              force: bool = False, kernel: str = 'python3', progress: bool = True, dry_run: bool = False) -> dict:
+    """Run every task's generate → train → subjectivity notebooks, then the report; resumable. A summary of what ran.
+    `dry_run`: only print and return the plan (each stage: run or skip, and why), touching nothing."""
+    from synthclf.classifiers import _cores
     if profile not in PROFILES: raise ValueError(f"Unknown profile {profile!r}: use one of {', '.join(PROFILES)}.")
     prof, overrides = PROFILES[profile], dict(overrides or {})
     nb_dir = notebooks_dir()
     known = check_overrides(overrides, nb_dir)
-    names = resolve_tasks(tasks, prof)
+    cards = task_cards(tasks, prof); names = list(cards)
     run = Path(out or f'runs/{profile}').resolve()
     exp = experiment_plan(names, stage_parameters('train', prof, overrides, run, names[0], known=known['train']))
     task_exp = {k: v for k, v in exp.items() if k != 'tasks'}  # a task's subjectivity stage reads its own experiments
-    plan = {t: [(s, stage_parameters(s, prof, overrides, run, t, known=known[s], plan=task_exp if s == 'subjectivity' else None)) for s in STAGES] for t in names}
-    report_params = stage_parameters('report', prof, overrides, run, known=known['report'], plan=exp)
-    check_endpoints([p for t in names for _, p in plan[t]] + [report_params])
+    raw = {t: [(s, stage_parameters(s, prof, overrides, run, t, known=known[s], plan=task_exp if s == 'subjectivity' else None)) for s in STAGES] for t in names}
+    report_raw = stage_parameters('report', prof, overrides, run, known=known['report'], plan=exp)
+    check_endpoints([p for t in names for _, p in raw[t]] + [report_raw])
+    def staged(stage, p):  # the notebook's parameters (no endpoint URL), the kernel's environment, the stage's inputs
+        p, env = _endpoint_env(p)
+        return stage, p, env, stage_inputs(stage, nb_dir, env.get('OPENAI_BASE_URL'))
+    plan = {t: [staged(s, p) for s, p in raw[t]] for t in names}
+    _, report_params, report_env, report_inputs = staged('report', report_raw)
+    t0, records = time.time(), []
+    show = _Display(t0, enabled=progress)
+    if dry_run: return _dry_run(run, names, plan, report_params, report_inputs, exp, force, progress)
     run.mkdir(parents=True, exist_ok=True)
+    cards_env = copy_cards(cards, run)
     workers = max(1, min(workers or _cores(), len(names)))
-    t0, records, say = time.time(), [], (lambda *a: print(*a, flush=True)) if progress else (lambda *a: None)
-    line = lambda task, stage, text: say(f"[{_fmt(time.time() - t0):>8}] {task:<24} {stage:<13} {text}")
-    say(f"synthclf run: profile {profile}, {len(names)} task(s) ({', '.join(names)}) -> {run}; "
-        + (f"Dask scheduler {scheduler}" if scheduler else f"{workers} worker process(es)"))
+    if progress: print(f"synthclf run: profile {profile}, {len(names)} task(s) ({', '.join(names)}) -> {run}; "
+                       + (f"Dask scheduler {scheduler}" if scheduler else f"{workers} worker process(es)"), flush=True)
     ex, client = _executor(workers, scheduler)
-    rerun, nxt, pending = {t: force for t in names}, {t: 0 for t in names}, {}
-    def submit_next(task):
+    capacity = max(1, sum(client.nthreads().values())) if client else workers
+    rerun, nxt, pending, ready = {t: 'forced (--force)' if force else None for t in names}, {t: 0 for t in names}, {}, list(names)
+    def next_stage(task):  # skip the task's finished stages; the next one to execute, or None when the task is through
         while nxt[task] < len(STAGES):
-            stage, params = plan[task][nxt[task]]; nxt[task] += 1
-            done, why = stage_done(run, task, stage, params)
-            if done and not rerun[task]:
-                records.append({'task': task, 'stage': stage, 'status': 'skipped', 'ok': True, 'detail': why, 'seconds': 0.0}); line(task, stage, f'skipped ({why})')
-                continue
-            rerun[task] = True  # what follows a re-executed stage runs again too
-            pending[ex.submit(execute_stage, run, task, stage, params, nb_dir, kernel)] = (task, stage); line(task, stage, 'started')
-            return True
-        return False
-    # A task's stages run one after another; a new task starts when a worker is free (so that 'started' means started).
-    waiting, capacity = list(names), (max(1, sum(client.nthreads().values())) if client else workers)
+            stage, params, env, inputs = plan[task][nxt[task]]
+            go, why = _decide(run, task, stage, params, inputs, rerun[task])
+            if go: return plan[task][nxt[task]]
+            records.append({'task': task, 'stage': stage, 'status': 'skipped', 'ok': True, 'detail': why, 'seconds': 0.0}); show.event(task, stage, f'skipped ({why})')
+            nxt[task] += 1
+        return None
+    def local_llm(stage, params): return stage == 'generate' and params.get('backend', 'local') == 'local'
     def fill():
-        while waiting and len(pending) < capacity: submit_next(waiting.pop(0))
+        # A task's stages run in order. Generation with the local LLM (which uses every core) runs one task at a time;
+        # the other stages (and generation against an endpoint) run beside it in the free workers.
+        for task in list(ready):
+            if len(pending) >= capacity: break
+            nx = next_stage(task)
+            if nx is None: ready.remove(task); continue
+            stage, params, env, inputs = nx
+            if local_llm(stage, params) and any(local_llm(s, plan[t][STAGES.index(s)][1]) for t, s in pending.values()): continue
+            ready.remove(task); nxt[task] += 1
+            rerun[task] = rerun[task] or f'{stage} ran again'  # what follows a re-executed stage runs again too
+            pending[ex.submit(execute_stage, run, task, stage, params, nb_dir, kernel, {**cards_env, **env})] = (task, stage)
+            show.start(task, stage, manifest_path(run, task, stage).with_suffix('.progress.json'))
+    interrupted, report_running = False, False
     try:
         fill()
         while pending:
-            finished, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
+            finished, _ = cf.wait(list(pending), timeout=1.0, return_when=cf.FIRST_COMPLETED)
+            show.poll()
             for f in finished:
                 task, stage = pending.pop(f)
+                counted = show.finish(task, stage)
                 try: rec = f.result()
+                except KeyboardInterrupt: raise  # the worker was interrupted: stop the run
                 except Exception as e: rec = {'task': task, 'stage': stage, 'status': 'failed', 'error': f"{type(e).__name__}: {e}", 'cell': None, 'seconds': None}
                 records.append({**rec, 'ok': rec['status'] == 'done'})
                 if rec['status'] == 'done':
-                    line(task, stage, f"done in {_fmt(rec['seconds'])}")
-                    if not submit_next(task): fill()
+                    show.event(task, stage, f"done in {_fmt(rec['seconds'])}" + (f" ({counted})" if counted else ''))
+                    ready.insert(0, task)
                 else:
-                    line(task, stage, f"FAILED in {rec.get('cell') or 'the runner'}: {rec['error']}" + (f" (see {rec['notebook']})" if rec.get('notebook') else ''))
-                    for s, _ in plan[task][nxt[task]:]:
+                    show.event(task, stage, f"FAILED in {rec.get('cell') or 'the runner'}: {rec['error']}" + (f" (see {rec['notebook']})" if rec.get('notebook') else ''))
+                    for s, *_ in plan[task][nxt[task]:]:
                         records.append({'task': task, 'stage': s, 'status': 'skipped', 'detail': f'{stage} failed', 'seconds': 0.0})
-                    nxt[task] = len(STAGES); fill()
+                    nxt[task] = len(STAGES)
+            fill()
         trained = [t for t in names if any(r['task'] == t and r['stage'] == 'train' and r.get('ok') for r in records)]
         if trained:
             params = {**report_params, 'plan': {**exp, 'tasks': trained}}  # the report covers the tasks whose training finished
-            done, why = stage_done(run, None, 'report', params)
-            if done and not any(rerun.values()):
-                records.append({'task': '*', 'stage': 'report', 'status': 'skipped', 'detail': why, 'seconds': 0.0}); line('*', 'report', f'skipped ({why})')
+            go, why = _decide(run, None, 'report', params, report_inputs, 'a stage ran again' if any(rerun.values()) else None)
+            if not go:
+                records.append({'task': '*', 'stage': 'report', 'status': 'skipped', 'detail': why, 'seconds': 0.0}); show.event('*', 'report', f'skipped ({why})')
             else:
-                line('*', 'report', f"started ({len(trained)} task(s))")
-                rec = (ex.submit(execute_stage, run, None, 'report', params, nb_dir, kernel).result() if client
-                       else execute_stage(run, None, 'report', params, nb_dir, kernel))  # locally on all cores, not a pinned worker
+                show.start('*', 'report', manifest_path(run, None, 'report').with_suffix('.progress.json')); report_running = True
+                env = {**cards_env, **report_env}
+                rec = (ex.submit(execute_stage, run, None, 'report', params, nb_dir, kernel, env).result() if client
+                       else execute_stage(run, None, 'report', params, nb_dir, kernel, env))  # locally, on all cores
+                report_running = False; show.finish('*', 'report')
                 records.append({**rec, 'task': '*'})
-                line('*', 'report', f"done in {_fmt(rec['seconds'])}" if rec['status'] == 'done' else f"FAILED in {rec.get('cell')}: {rec['error']}")
+                show.event('*', 'report', f"done in {_fmt(rec['seconds'])}" if rec['status'] == 'done' else f"FAILED in {rec.get('cell')}: {rec['error']}")
         else: records.append({'task': '*', 'stage': 'report', 'status': 'skipped', 'detail': 'no task finished training', 'seconds': 0.0})
+    except KeyboardInterrupt:
+        interrupted = True
+        show.event('*', '', 'interrupted (Ctrl-C): stopping the running stages; finished stages are kept')
+        _interrupt(ex, client)
+        with contextlib.suppress(KeyboardInterrupt): cf.wait(list(pending), timeout=120)
+        for f, (task, stage) in pending.items():
+            try: rec = f.result(timeout=0) if f.done() else None
+            except BaseException: rec = None
+            records.append({**rec, 'ok': rec['status'] == 'done'} if rec else
+                           {'task': task, 'stage': stage, 'status': 'interrupted', 'ok': False, 'detail': 'interrupted (Ctrl-C)', 'seconds': None})
+        if report_running: records.append({'task': '*', 'stage': 'report', 'status': 'interrupted', 'ok': False, 'detail': 'interrupted (Ctrl-C)', 'seconds': None})
+        for t in names:
+            for s, *_ in plan[t][nxt[t]:]: records.append({'task': t, 'stage': s, 'status': 'skipped', 'detail': 'interrupted (Ctrl-C)', 'seconds': 0.0})
+        if not any(r['stage'] == 'report' for r in records):
+            records.append({'task': '*', 'stage': 'report', 'status': 'skipped', 'detail': 'interrupted (Ctrl-C)', 'seconds': 0.0})
     finally:
-        ex.shutdown(wait=True, cancel_futures=True) if not client else (ex.shutdown(wait=False), client.close())
-    summary = {'profile': profile, 'out': str(run), 'tasks': names, 'seconds': round(time.time() - t0, 1), 'stages': records,
-               'failed': sum(r['status'] == 'failed' for r in records), 'report': str(run/'report.ipynb') if (run/'report.ipynb').is_file() else None}
-    (run/'summary.json').write_text(json.dumps(summary, indent=1, default=str))
+        show.close()
+        with contextlib.suppress(KeyboardInterrupt):
+            ex.shutdown(wait=True, cancel_futures=True) if not client else (ex.shutdown(wait=False), client.close())
+        summary = {'profile': profile, 'out': str(run), 'tasks': names, 'seconds': round(time.time() - t0, 1), 'stages': records,
+                   'failed': sum(r['status'] == 'failed' for r in records), 'interrupted': interrupted,
+                   'report': str(run/'report.ipynb') if (run/'report.ipynb').is_file() and not interrupted else None}
+        (run/'summary.json').write_text(json.dumps(summary, indent=1, default=str))
     if progress: print_summary(summary)
     return summary
 
+def _dry_run(run, names, plan, report_params, report_inputs, exp, force, progress) -> dict:
+    "What `run_study` would do: each stage to run or skip, and why; nothing is executed or written."
+    rows = []
+    for t in names:
+        rerun = 'forced (--force)' if force else None
+        for stage, params, env, inputs in plan[t]:
+            go, why = _decide(run, t, stage, params, inputs, rerun)
+            rerun = rerun or (f'{stage} runs again' if go else None)
+            rows.append({'task': t, 'stage': stage, 'status': 'to run' if go else 'skipped', 'detail': why})
+    go, why = _decide(run, None, 'report', {**report_params, 'plan': {**exp, 'tasks': names}}, report_inputs,
+                      'a stage runs again' if any(r['status'] == 'to run' for r in rows) else None)
+    rows.append({'task': '*', 'stage': 'report', 'status': 'to run' if go else 'skipped', 'detail': why})
+    if progress:
+        print(f"synthclf run --dry-run: {len(names)} task(s) -> {run} (nothing is executed)")
+        for r in rows: print(f"  {r['task']:<24} {r['stage']:<13} {r['status']}: {r['detail']}")
+    return {'dry_run': True, 'out': str(run), 'tasks': names, 'stages': rows}
+
 def print_summary(summary: dict):
-    "What succeeded, was skipped and failed, per task and stage, and where the report is."
+    "What succeeded, was skipped, failed or was interrupted, per task and stage, and where the report is."
     print(f"\nSummary ({_fmt(summary['seconds'])}):")
     for r in summary['stages']:
-        how = {'done': f"done in {_fmt(r['seconds'])}", 'skipped': f"skipped: {r.get('detail')}",
+        how = {'done': f"done in {_fmt(r['seconds'] or 0)}", 'skipped': f"skipped: {r.get('detail')}", 'interrupted': 'INTERRUPTED (Ctrl-C)',
                'failed': f"FAILED in {r.get('cell') or 'the runner'}: {r.get('error')}"}[r['status']]
         print(f"  {r['task']:<24} {r['stage']:<13} {how}")
     if summary['report']: print(f"\nReport: {summary['report']} (HTML: {Path(summary['report']).with_suffix('.html')})")
     if summary['failed']: print(f"{summary['failed']} stage(s) failed; fix them and run the same command again: finished stages are kept.")
+    if summary.get('interrupted'): print("Interrupted: run the same command again to go on; finished stages are kept.")

@@ -71,14 +71,15 @@ def test_cli_generate_resumes_after_a_kill(tmp_path, smollm2, real_data):
         time.sleep(0.2)
     assert p.poll() is None, 'the first run ended before it could be killed'
     os.killpg(p.pid, signal.SIGKILL); p.wait()
-    assert not (tmp_path / 'gen' / 'manifest.json').exists()
+    gen = tmp_path / 'gen' / 'sms_spam' / 'generate' / 'zero_shot'  # the run-folder layout: <run>/<task>/generate/<mode>/
+    assert not (gen / 'manifest.json').exists()
     before = sqlite3.connect(db).execute('SELECT COUNT(*) FROM calls').fetchone()[0]
     r = subprocess.run(cmd, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    ds, man = load_generated(tmp_path / 'gen')
+    ds, man = load_generated(gen)
     assert man['cached_calls'] >= before >= 2 and man['calls'] + man['cached_calls'] == sum(man['attempts'].values())
     r = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    assert '"calls": 0' in r.stdout and load_generated(tmp_path / 'gen')[0]['text'] == ds['text']
+    assert '"calls": 0' in r.stdout and load_generated(gen)[0]['text'] == ds['text']
 
 
 def test_cli_generate_bad_input_is_a_message(tmp_path):

@@ -52,16 +52,16 @@ def test_resume_retrains_only_what_is_missing(tmp_path, real_data):
 @pytest.fixture(scope='module')
 def synthetic(tmp_path_factory, smollm2, real_data):
     "Zero- and few-shot SMS spam data from SmolLM2, written by the CLI as a user would."
-    out = tmp_path_factory.mktemp('generate') / 'sms_spam'
+    run = tmp_path_factory.mktemp('generate')
     r = cli('generate', '--task', 'sms_spam', '--mode', 'zero_shot', 'few_shot', '--per-label', 6, '--model', 'smollm2-135m-instruct',
-            '--max-new-tokens', 40, '--out', out)
+            '--max-new-tokens', 40, '--out', run)
     assert r.returncode == 0, r.stderr
-    return out
+    return run / 'sms_spam' / 'generate'  # the run-folder layout: <run>/<task>/generate/<mode>/
 
 
 def test_real_zero_shot_few_shot_and_mixture_table(tmp_path, synthetic):
     r = cli('train', '--task', 'sms_spam', '--train-on', 'real', 'real_matched', 'zero_shot', 'few_shot', 'real+few_shot', '--model', 'tfidf',
-            '--seeds', 2, '--synthetic-dir', synthetic.parent / '{task}', '--out', tmp_path, '--allow-missing-labels')
+            '--seeds', 2, '--synthetic-dir', synthetic.parent.parent / '{task}' / 'generate', '--out', tmp_path, '--allow-missing-labels')
     assert r.returncode == 0, r.stderr
     assert '| sms_spam |' in r.stdout and 'Zero-shot Macro-F1' in r.stdout and 'Few-shot Accuracy' in r.stdout
     runs = collect_runs(tmp_path)

@@ -1,0 +1,221 @@
+"""`synthclf run` and the command line: manifests that notice notebook changes, Ctrl-C, --dry-run, card paths, credentials,
+the key only from the environment, one folder layout for generate/train/analyze, light imports, scheduling and progress."""
+import base64
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from conftest import TINY_RUN
+
+SYNTHCLF = str(Path(sys.executable).parent/'synthclf')
+ROOT = Path(__file__).resolve().parents[1]
+PASSWORD, KEY = 'pw-Secret-7301', 'sk-Key-Secret-4486'
+WORDS = ('call now free prize claim your reward text stop to win cash offer today mate dinner tonight meeting late bus '
+         'home love thanks sorry week number mobile urgent account update voucher holiday weekend film pub train work').split()
+
+
+class FakeOpenAI(BaseHTTPRequestHandler):
+    "A real OpenAI-compatible chat-completions endpoint on loopback: a new text of 8 to 16 words per request."
+    seen = []
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers['Content-Length'])))
+        FakeOpenAI.seen.append({'path': self.path, 'auth': self.headers.get('Authorization'), 'model': body.get('model')})
+        rng = random.Random(len(FakeOpenAI.seen))
+        text = ' '.join(rng.choice(WORDS) for _ in range(rng.randint(8, 16))).capitalize() + '.'
+        out = json.dumps({'id': f'c{len(FakeOpenAI.seen)}', 'object': 'chat.completion', 'created': int(time.time()), 'model': body.get('model'),
+                          'choices': [{'index': 0, 'message': {'role': 'assistant', 'content': text}, 'finish_reason': 'stop'}],
+                          'usage': {'prompt_tokens': 20, 'completion_tokens': 12, 'total_tokens': 32}}).encode()
+        self.send_response(200); self.send_header('Content-Type', 'application/json'); self.send_header('Content-Length', str(len(out)))
+        self.end_headers(); self.wfile.write(out)
+
+    def log_message(self, *a): pass
+
+
+def run_cli(args, env, timeout=1500, cwd=None):
+    return subprocess.run([SYNTHCLF, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+
+
+def started(stdout):
+    "The (task, stage) pairs a run's output says were executed."
+    return {tuple(l.split(']', 1)[1].split()[:2]) for l in stdout.splitlines() if l.startswith('[') and l.rstrip().endswith('started')}
+
+
+@pytest.fixture(scope='module')
+def own_run(tmp_path_factory, smollm2, real_data):
+    """A tiny run of one task given as a card file outside the package (no SYNTHCLF_CARDS), generated through a loopback
+    OpenAI-compatible endpoint whose URL carries a password (and OPENAI_API_KEY set), with a copy of the stage notebooks."""
+    tmp = tmp_path_factory.mktemp('own')
+    nbs = tmp/'synth_nbs'; shutil.copytree(ROOT/'synth_nbs', nbs)
+    card = yaml.safe_load((ROOT/'synthclf'/'cards'/'sms_spam.yaml').read_text())
+    card['name'] = 'my_spam'
+    (tmp/'elsewhere').mkdir(); (tmp/'elsewhere'/'my_spam.yaml').write_text(yaml.safe_dump(card))
+    server = ThreadingHTTPServer(('127.0.0.1', 0), FakeOpenAI)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f'http://tester:{PASSWORD}@127.0.0.1:{server.server_address[1]}/v1'
+    env = {k: v for k, v in os.environ.items() if k != 'SYNTHCLF_CARDS'}
+    env.update(SYNTHCLF_NOTEBOOKS=str(nbs), OPENAI_API_KEY=KEY)
+    args = ['run', '--tasks', str(tmp/'elsewhere'/'my_spam.yaml'), '--out', str(tmp/'run'), *TINY_RUN,
+            '-p', 'generate.backend=openai', '-p', f'generate.base_url={url}']
+    p = run_cli(args, env)
+    yield {'out': tmp/'run', 'nbs': nbs, 'env': env, 'args': args, 'p': p, 'url': url}
+    server.shutdown()
+
+
+def test_card_file_works_without_synthclf_cards(own_run):
+    p, out = own_run['p'], own_run['out']
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    summary = json.loads((out/'summary.json').read_text())
+    assert summary['tasks'] == ['my_spam'] and summary['failed'] == 0
+    assert {(r['task'], r['stage']): r['status'] for r in summary['stages']} == {
+        ('my_spam', 'generate'): 'done', ('my_spam', 'train'): 'done', ('my_spam', 'subjectivity'): 'done', ('*', 'report'): 'done'}
+    assert yaml.safe_load((out/'cards'/'my_spam.yaml').read_text())['name'] == 'my_spam'  # the run's own copy, found by name
+    assert len(list((out/'my_spam').glob('*/tfidf/seed0/metrics.json'))) == 3 and (out/'report.html').is_file()
+
+
+def test_credentials_never_written(own_run):
+    assert own_run['p'].returncode == 0, own_run['p'].stderr[-3000:]
+    hits = FakeOpenAI.seen
+    assert hits and all(h['path'] == '/v1/chat/completions' for h in hits)  # the real URL reached the kernel, through the environment
+    basic = 'Basic ' + base64.b64encode(f'tester:{PASSWORD}'.encode()).decode()  # httpx sends a URL's user info as basic auth
+    assert all(h['auth'] in (basic, f'Bearer {KEY}') for h in hits), hits[:3]  # the credentials reached the endpoint
+    files = [f for f in own_run['out'].rglob('*') if f.is_file()]
+    assert len(files) > 20
+    for f in files:
+        data = f.read_bytes()
+        assert PASSWORD.encode() not in data and KEY.encode() not in data, f
+    for text in (own_run['p'].stdout, own_run['p'].stderr): assert PASSWORD not in text and KEY not in text
+    man = json.loads((own_run['out']/'my_spam'/'.stages'/'generate.json').read_text())
+    assert man['parameters']['base_url'] is None and man['inputs']['endpoint'].startswith('http://***@127.0.0.1:')
+
+
+def test_progress_lines_when_not_a_terminal(own_run):
+    lines = [l for l in own_run['p'].stdout.splitlines() if l.startswith('[')]
+    assert '\x1b[' not in own_run['p'].stdout  # plain lines: stdout is a pipe
+    train = [l for l in lines if ' train ' in l]
+    assert any('3/3 experiments' in l for l in train), lines  # done / planned, from the stage's progress file
+    assert (own_run['out']/'my_spam'/'.stages'/'train.progress.json').is_file()
+
+
+def test_dry_run_runs_nothing(own_run, tmp_path):
+    out = own_run['out']
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob('*') if p.is_file()}
+    p = run_cli([*own_run['args'], '--dry-run'], own_run['env'], timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    rows = [l.split() for l in p.stdout.splitlines() if l.startswith('  ')]
+    assert [(r[0], r[1], r[2]) for r in rows] == [('my_spam', s, 'skipped:') for s in ('generate', 'train', 'subjectivity')] + [('*', 'report', 'skipped:')], p.stdout
+    assert {q: q.stat().st_mtime_ns for q in stamps} == stamps and set(out.rglob('*')) >= set(stamps)
+    fresh = tmp_path/'fresh'
+    p = run_cli(['run', '--tasks', 'sms_spam', '--out', str(fresh), '--dry-run', *TINY_RUN], own_run['env'], timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert p.stdout.count('to run: not run yet') == 4 and not fresh.exists(), p.stdout
+
+
+def test_a_changed_notebook_reruns_its_stage_and_the_later_ones(own_run):
+    out, nbs = own_run['out'], own_run['nbs']
+    nb = nbformat.read(str(nbs/'02_train.ipynb'), as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("print('a changed train notebook')"))
+    nbformat.write(nb, str(nbs/'02_train.ipynb'))
+    p = run_cli([*own_run['args'], '--dry-run'], own_run['env'], timeout=300)
+    assert any(l.split()[:2] == ['my_spam', 'train'] and 'to run: the notebook 02_train.ipynb changed' in l for l in p.stdout.splitlines()), p.stdout
+    before = {s: (out/'my_spam'/f'{s}.ipynb').stat().st_mtime_ns for s in ('generate', 'train', 'subjectivity')}
+    report = (out/'report.ipynb').stat().st_mtime_ns
+    p = run_cli(own_run['args'], own_run['env'])
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert started(p.stdout) == {('my_spam', 'train'), ('my_spam', 'subjectivity'), ('*', 'report')}, p.stdout
+    recs = {(r['task'], r['stage']): r for r in json.loads((out/'summary.json').read_text())['stages']}
+    assert recs[('my_spam', 'generate')]['status'] == 'skipped' and all(recs[k]['status'] == 'done' for k in
+                                                                        [('my_spam', 'train'), ('my_spam', 'subjectivity'), ('*', 'report')])
+    assert (out/'my_spam'/'generate.ipynb').stat().st_mtime_ns == before['generate']
+    assert all((out/'my_spam'/f'{s}.ipynb').stat().st_mtime_ns > before[s] for s in ('train', 'subjectivity'))
+    assert (out/'report.ipynb').stat().st_mtime_ns > report
+    assert 'a changed train notebook' in (out/'my_spam'/'train.ipynb').read_text()
+    p = run_cli(own_run['args'], own_run['env'])  # nothing changed since: nothing runs
+    assert p.returncode == 0 and started(p.stdout) == set(), p.stdout
+    assert all(r['status'] == 'skipped' for r in json.loads((out/'summary.json').read_text())['stages'])
+
+
+def test_a_new_synthclf_version_reruns_a_stage(own_run):
+    from synthclf.runner import _inputs_changed, stage_inputs
+    now = stage_inputs('train', own_run['nbs'])
+    assert _inputs_changed({**now, 'synthclf': '0.0.1'}, now) == f"synthclf 0.0.1 → {now['synthclf']}"
+
+
+def test_ctrl_c_writes_the_summary_and_no_manifest(tmp_path, smollm2, real_data):
+    out = tmp_path/'run'
+    proc = subprocess.Popen([SYNTHCLF, 'run', '--tasks', 'sms_spam', '--out', str(out), *TINY_RUN], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        for line in proc.stdout:
+            if 'generate' in line and line.rstrip().endswith('started'): break
+        time.sleep(6)  # the stage's worker and kernel are running
+        assert proc.poll() is None
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole foreground process group
+        rest, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None: proc.kill()
+    assert proc.returncode == 130, err[-3000:]
+    summary = json.loads((out/'summary.json').read_text())
+    recs = {(r['task'], r['stage']): r for r in summary['stages']}
+    assert summary['interrupted'] and recs[('sms_spam', 'generate')]['status'] == 'interrupted', summary
+    assert recs[('sms_spam', 'train')]['status'] == 'skipped' and recs[('sms_spam', 'train')]['detail'] == 'interrupted (Ctrl-C)'
+    assert not (out/'sms_spam'/'.stages'/'generate.json').exists()
+    assert 'INTERRUPTED' in rest and 'Interrupted: run the same command again' in rest
+
+
+def test_api_key_on_the_command_line_is_refused(tmp_path):
+    for cmd in (['generate', '--task', 'sms_spam', '--backend', 'openai', '--api-key', 'sk-visible-in-ps'],
+                ['analyze', '--backend', 'openai', '--api-key', 'sk-visible-in-ps']):
+        p = run_cli(cmd, os.environ, timeout=120, cwd=tmp_path)
+        assert p.returncode == 2 and 'OPENAI_API_KEY' in p.stderr and 'sk-visible-in-ps' not in p.stderr, p.stderr
+        assert 'OPENAI_API_KEY' in run_cli([cmd[0], '--help'], os.environ, timeout=120).stdout
+    assert not any(tmp_path.iterdir())
+
+
+def test_importing_the_cli_and_the_runner_loads_no_torch():
+    code = ("import sys, synthclf.cli, synthclf.runner; synthclf.cli.parser(); "
+            "print(sorted(m for m in ('torch', 'transformers', 'sklearn', 'papermill') if m in sys.modules))")
+    p = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and p.stdout.strip() == '[]', p.stdout + p.stderr
+
+
+def test_generate_train_analyze_in_sequence_with_default_folders(tmp_path, smollm2, real_data):
+    env = {**os.environ, 'SYNTHCLF_DATA_DIR': str(real_data)}
+    p = run_cli(['generate', '--task', 'sms_spam', '--mode', 'zero_shot', 'few_shot', '--per-label', '2', '--model', 'smollm2-135m-instruct'],
+                env, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr[-3000:]
+    run = tmp_path/'runs'/'default'
+    for mode in ('zero_shot', 'few_shot'): assert (run/'sms_spam'/'generate'/mode/'manifest.json').is_file()
+    p = run_cli(['train', '--task', 'sms_spam', '--train-on', 'real_matched', 'zero_shot', 'few_shot', '--model', 'tfidf', '--seeds', '1',
+                 '--test-cap', '100'], env, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert len(list((run/'sms_spam').glob('*/tfidf/seed0/metrics.json'))) == 3
+    p = run_cli(['analyze', '--rank-tasks', 'sms_spam', 'ag_news', 'tweet_irony', '--judge-k', '1', '--model', 'smollm2-135m-instruct',
+                 '--diversity-per-label', '2'], env, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr[-3000:]
+    div = (run/'analysis'/'diversity.csv').read_text()
+    assert 'sms_spam' in div and 'zero_shot' in div and 'few_shot' in div  # the synthetic texts were found in the run folder
+    assert (run/'analysis'/'verdict.md').is_file()
+
+
+def test_local_generation_runs_one_task_at_a_time(tiny_run):
+    "Two tasks, two workers: the second task's generation starts only after the first one's ended (the run's own lines, in order)."
+    events = [l.split(']', 1)[1].split(None, 2) for l in tiny_run['stdout'].splitlines() if l.startswith('[')]
+    gen = [(i, task, text) for i, (task, stage, text) in enumerate(events) if stage == 'generate']
+    starts = [(i, task) for i, task, text in gen if text == 'started']
+    assert len(starts) == 2, tiny_run['stdout']
+    (first_start, first), (second_start, _) = starts
+    first_end = next(i for i, task, text in gen if task == first and text.startswith(('done in', 'FAILED')))
+    assert first_end < second_start, tiny_run['stdout']
