@@ -10,8 +10,11 @@ from scipy.stats import spearmanr
 from synthclf.analysis import analyze, gap_regression, instance_regression, task_gaps
 from synthclf.experiments import load_predictions, train_and_evaluate
 from synthclf.generate import generate, save_generated
+from synthclf.llm import CallCache, make_backend
 from synthclf.subjectivity import (accuracy_by_threshold, agreement_from_votes, bradley_terry, llm_label_votes, llm_task_judgments,
                                    simulate_judgments, task_agreement)
+
+from conftest import Recording
 
 SYNTHCLF = str(Path(sys.executable).parent / 'synthclf')
 TRUE = {'ag_news': -2.0, 'sms_spam': -1.4, 'relation_classification': -0.8, 'financial_phrasebank': -0.2, 'imdb': 0.3,
@@ -78,13 +81,25 @@ def small_study(tmp_path_factory, smollm2, real_data):
     return root
 
 
-def test_llm_panels_answer_and_are_cached(small_study):
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        j = llm_task_judgments(['ag_news', 'tweet_irony'], k=2, model='smollm2-135m-instruct', progress=False)
-        votes = llm_label_votes('sms_spam', ['WIN a free prize now!!', 'see you at lunch'], k=3, model='smollm2-135m-instruct', progress=False)
-    assert len(j) <= 4 and set(j.winner) <= {'ag_news', 'tweet_irony'} and (j.task_a != j.task_b).all()
-    assert len(votes) == 6 and set(votes.label.dropna()) <= {'ham', 'spam'}
+def test_llm_panels_answer_and_are_cached(tmp_path, smollm2):
+    llm, cache = Recording(make_backend('local', 'smollm2-135m-instruct')), CallCache(tmp_path / 'calls.sqlite')
+    texts = ['WIN a free prize now!! Text CLAIM to 80082', 'see you at lunch, I will bring the cake']
+
+    def ask():
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            return (llm_task_judgments(['ag_news', 'tweet_irony'], k=2, backend=llm, cache=cache, progress=False),
+                    llm_label_votes('sms_spam', texts, k=5, backend=llm, cache=cache, progress=False))
+    j, votes = ask()
+    assert len(llm.requests) == 2 * 2 + 2 * 5 == len(cache)  # every answer came from the model and was stored
+    # a 135M model answers loosely (about a third of its answers name a choice), yet some must parse: a floor, not a hope
+    assert j.attrs['answers'] == 4 and j.attrs['parsed'] >= 1 and len(j) == j.attrs['parsed']
+    assert set(j.winner) <= {'ag_news', 'tweet_irony'} and (j.task_a != j.task_b).all()
+    assert len(votes) == 10 and votes.label.notna().sum() >= 2 and set(votes.label.dropna()) <= {'ham', 'spam'}
+    assert votes.groupby('idx').label.count().min() >= 1  # every text has at least one parsed vote, so an agreement
+    j2, votes2 = ask()  # the same questions again: served from the cache, the model is not asked
+    assert len(llm.requests) == 14 and len(cache) == 14
+    assert j2.answer.tolist() == j.answer.tolist() and votes2.answer.tolist() == votes.answer.tolist()
 
 
 def test_analyze_end_to_end_with_an_llm_panel(small_study):

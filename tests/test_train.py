@@ -6,6 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sklearn.metrics import f1_score
+
+from synthclf.data import cap_test, load_task
 from synthclf.experiments import collect_runs, read_labelled, results_table, run_dir, train_and_evaluate
 
 SYNTHCLF = str(Path(sys.executable).parent / 'synthclf')
@@ -78,8 +81,17 @@ def test_real_zero_shot_few_shot_and_mixture_table(tmp_path, synthetic):
 def test_minilm_on_synthetic_data(tmp_path, synthetic):
     res = train_and_evaluate('sms_spam', ['few_shot'], synthetic_dir=synthetic, test_cap=200, out=tmp_path, progress=False,
                              allow_missing_labels=True, min_steps=20)
-    assert len(res) == 1 and 0 <= res.macro_f1[0] <= 1
-    assert len(pd.read_parquet(Path(res.dir[0]) / 'predictions.parquet')) == 200
+    d = Path(res.dir[0])
+    pred, m = pd.read_parquet(d / 'predictions.parquet'), json.loads((d / 'metrics.json').read_text())
+    # scored on the capped real test rows, in their order, with their gold labels
+    card, real = load_task('sms_spam')
+    test = cap_test(real['test'], 200, seed=0)
+    assert pred.idx.tolist() == test['idx'] and pred.gold.tolist() == [card.label_names[i] for i in test['label']]
+    # the reported scores are those of the saved predictions
+    assert res.macro_f1[0] == pytest.approx(f1_score(pred.gold, pred.pred, average='macro')) and res.accuracy[0] == pytest.approx(pred.correct.mean())
+    # it trained on the synthetic rows and learned from them: the training loss fell
+    assert m['n_train'] == read_labelled(synthetic / 'few_shot', 'sms_spam').num_rows and len(m['history']) >= 2
+    assert m['history'][-1]['train_loss'] < 0.8 * m['history'][0]['train_loss'], m['history']
 
 
 @pytest.mark.parametrize('rows, message', [
