@@ -10,6 +10,11 @@ os.environ.setdefault('SYNTHCLF_MODELS', str(Path(os.environ.get('SYNTHCLF_CACHE
 os.environ['HF_HUB_OFFLINE'] = '1'
 
 
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'slow: an end-to-end test that runs a real LLM, fine-tunes an encoder or runs `synthclf run` '
+                                       '(left out by `make test-fast`, which runs pytest -m "not slow")')
+
+
 @pytest.fixture(scope='session', autouse=True)
 def fresh_cache(tmp_path_factory):
     "Every test session loads the real data and makes its LLM calls anew, into a cache of its own."

@@ -53,6 +53,7 @@ def test_threshold_curves_from_a_hand_made_predictions_file(tmp_path):
     assert c['std']['zero_shot', 0.5] == pytest.approx(np.std([0.5, 0.75], ddof=1)) and c.instances['zero_shot', 1.0] == 2
 
 
+@pytest.mark.slow
 def test_instance_regression_on_real_minilm_predictions_for_financial_phrasebank(tmp_path, real_data):
     train_and_evaluate('financial_phrasebank', 'real_matched', per_label=60, out=tmp_path, progress=False)
     pred = load_predictions(tmp_path)
@@ -81,6 +82,7 @@ def small_study(tmp_path_factory, smollm2, real_data):
     return root
 
 
+@pytest.mark.slow
 def test_llm_panels_answer_and_are_cached(tmp_path, smollm2):
     llm, cache = Recording(make_backend('local', 'smollm2-135m-instruct')), CallCache(tmp_path / 'calls.sqlite')
     texts = ['WIN a free prize now!! Text CLAIM to 80082', 'see you at lunch, I will bring the cake']
@@ -102,6 +104,7 @@ def test_llm_panels_answer_and_are_cached(tmp_path, smollm2):
     assert j2.answer.tolist() == j.answer.tolist() and votes2.answer.tolist() == votes.answer.tolist()
 
 
+@pytest.mark.slow
 def test_analyze_end_to_end_with_an_llm_panel(small_study):
     out = small_study / 'analysis'
     r = subprocess.run([str(x) for x in [SYNTHCLF, 'analyze', small_study / 'train', '--out', out, '--rank-tasks', 'sms_spam', 'ag_news', 'financial_phrasebank',
@@ -126,3 +129,21 @@ def test_analyze_end_to_end_with_an_llm_panel(small_study):
     assert set(verdict.claim) >= {'ordering', 'gap'} and verdict.word.str.match(r'^(agrees|contradicts|inconclusive|undetermined)').all()
     gaps = task_gaps(small_study / 'train')
     assert list(gaps.task) == ['ag_news', 'financial_phrasebank', 'sms_spam'] and gaps.attrs['real_source'] == 'real_matched'
+
+
+def test_similarity_to_real_is_measured_against_a_fixed_stratified_sample(real_data):
+    from synthclf.data import load_task, subsample_per_label
+    from synthclf.diversity import diversity_table, embed, nearest_similarity
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        card, ds = load_task('ag_news')
+    other = subsample_per_label(ds['test'], 10, seed=0)  # a stand-in for a synthetic set: 10 texts per label
+    div = diversity_table({'real': ds['train'], 'other': other}, by_label=True, reference_size=200, seed=3).set_index(['set', 'label'])
+    assert div.reference_texts['other', 'all'] == 200 and (div.reference_texts['other'].drop('all') == 50).all()
+    ref = subsample_per_label(ds['train'], 50, seed=3)  # 50 per label, the same ones for the same seed
+    assert div.similarity_to_real['other', 'all'] == pytest.approx(nearest_similarity(embed(other['text']), embed(ref['text'])).mean(), abs=1e-5)
+    assert (div.texts[:, 'all'] == 40).all() and np.isnan(div.similarity_to_real['real', 'all'])
+    again = diversity_table({'real': ds['train'], 'other': other}, reference_size=200, seed=4).set_index(['set', 'label'])
+    assert again.reference_texts['other', 'all'] == 200 and again.similarity_to_real['other', 'all'] != div.similarity_to_real['other', 'all']
+    with pytest.raises(ValueError, match='reference_size must be at least 1'):
+        diversity_table({'real': ds['train'], 'other': other}, reference_size=0)

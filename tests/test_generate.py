@@ -21,6 +21,7 @@ def free_port():
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_local_backend_end_to_end_and_cached_rerun(tmp_path, smollm2, real_data):
     cache = CallCache(tmp_path / 'calls.sqlite')
     ds, man = generate('sms_spam', 'zero_shot', per_label=3, backend='local', cache=cache, **SMALL)
@@ -48,6 +49,7 @@ def sent_prompts(task, mode, tmp_path, **kw):
     return man, [(dict(r.messages)['system'], dict(r.messages)['user']) for r in llm.requests]
 
 
+@pytest.mark.slow
 def test_zero_shot_prompts_name_the_label_and_show_no_real_text(tmp_path, smollm2, real_data):
     card, real = load_task('sms_spam')
     train = set(real['train']['text'])
@@ -59,6 +61,7 @@ def test_zero_shot_prompts_name_the_label_and_show_no_real_text(tmp_path, smollm
     assert not any(t in u for s, u in prompts for t in train if len(t) > 30)  # no real text leaks into a zero-shot prompt
 
 
+@pytest.mark.slow
 def test_few_shot_prompts_show_k_real_examples_of_their_label(tmp_path, smollm2, real_data):
     card, real = load_task('tweet_irony')
     by_label = {l: set(t for t, y in zip(real['train']['text'], real['train']['label']) if y == i) for i, l in enumerate(card.label_names)}
@@ -75,12 +78,14 @@ def test_few_shot_prompts_show_k_real_examples_of_their_label(tmp_path, smollm2,
     assert not any(t in s for s, u in prompts for ts in by_label.values() for t in ts)  # the system prompt carries no example
 
 
+@pytest.mark.slow
 def test_token_budget_stops_cleanly_and_keeps_what_was_made(tmp_path, smollm2, real_data):
     ds, man = generate('sms_spam', 'zero_shot', per_label=20, backend='local', cache=CallCache(tmp_path / 'c.sqlite'),
                        max_tokens=300, batch_size=8, chunk_size=8, **SMALL)
     assert man['stopped'] == 'token budget of 300 reached' and man['short'] and ds.num_rows == sum(man['counts'].values()) <= 8
 
 
+@pytest.mark.slow
 def test_cli_generate_resumes_after_a_kill(tmp_path, smollm2, real_data):
     env = {**os.environ, 'SYNTHCLF_CACHE': str(tmp_path / 'cache')}
     cmd = [SYNTHCLF, 'generate', '--task', 'sms_spam', '--mode', 'zero_shot', '--per-label', '4', '--out', str(tmp_path / 'gen'),
@@ -129,6 +134,7 @@ def served(smollm2):
     os.killpg(proc.pid, signal.SIGTERM); proc.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_openai_backend_generates_through_transformers_serve(served, tmp_path, real_data):
     base_url, model = served
     cache = CallCache(tmp_path / 'calls.sqlite')

@@ -18,6 +18,7 @@ def cli(*args):
     return subprocess.run([SYNTHCLF, *map(str, args)], capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_tfidf_on_real_ag_news_reaches_the_reference(tmp_path, real_data):
     res = train_and_evaluate('ag_news', 'real', model='tfidf', out=tmp_path)
     assert res.macro_f1[0] >= 0.85  # a TF-IDF reference run scored 0.874
@@ -27,6 +28,7 @@ def test_tfidf_on_real_ag_news_reaches_the_reference(tmp_path, real_data):
     assert np.array(m['confusion']).sum() == 7600 and abs(np.mean([c['f1'] for c in m['per_class'].values()]) - m['macro_f1']) < 1e-9
 
 
+@pytest.mark.slow
 def test_minilm_learns_from_a_small_real_sample(tmp_path, real_data):
     res = train_and_evaluate('ag_news', 'real_matched', per_label=32, test_cap=400, out=tmp_path, progress=False)
     # the majority class scores accuracy 0.25 and macro-F1 0.10 on the balanced test set
@@ -37,6 +39,7 @@ def test_minilm_learns_from_a_small_real_sample(tmp_path, real_data):
     assert np.allclose(pred.filter(like='p_').sum(axis=1), 1, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_financial_phrasebank_predictions_carry_agreement(tmp_path, real_data):
     train_and_evaluate('financial_phrasebank', 'real', model='tfidf', out=tmp_path)
     pred = pd.read_parquet(run_dir(tmp_path, 'financial_phrasebank', 'real', 'tfidf', 0) / 'predictions.parquet')
@@ -62,6 +65,7 @@ def synthetic(tmp_path_factory, smollm2, real_data):
     return out
 
 
+@pytest.mark.slow
 def test_real_zero_shot_few_shot_and_mixture_table(tmp_path, synthetic):
     r = cli('train', '--task', 'sms_spam', '--train-on', 'real', 'real_matched', 'zero_shot', 'few_shot', 'real+few_shot', '--model', 'tfidf',
             '--seeds', 2, '--synthetic-dir', synthetic.parent / '{task}', '--out', tmp_path, '--allow-missing-labels')
@@ -78,6 +82,7 @@ def test_real_zero_shot_few_shot_and_mixture_table(tmp_path, synthetic):
     assert r2.returncode == 0 and 'sms_spam' in r2.stdout
 
 
+@pytest.mark.slow
 def test_minilm_on_synthetic_data(tmp_path, synthetic):
     res = train_and_evaluate('sms_spam', ['few_shot'], synthetic_dir=synthetic, test_cap=200, out=tmp_path, progress=False,
                              allow_missing_labels=True, min_steps=20)
