@@ -147,3 +147,40 @@ def test_similarity_to_real_is_measured_against_a_fixed_stratified_sample(real_d
     assert again.reference_texts['other', 'all'] == 200 and again.similarity_to_real['other', 'all'] != div.similarity_to_real['other', 'all']
     with pytest.raises(ValueError, match='reference_size must be at least 1'):
         diversity_table({'real': ds['train'], 'other': other}, reference_size=0)
+
+
+def test_analyze_reads_the_subjectivity_stage_instead_of_recomputing(tmp_path, real_data):
+    "Stand-in stage files with sentinel values, made with analyze's settings: they show up in its output, nothing is recomputed."
+    from synthclf.analysis import subjectivity_settings
+    from synthclf.subjectivity import simulate_judgments
+    train_and_evaluate('sms_spam', ['real_matched'], model='tfidf', seeds=1, per_label=30, test_cap=80, out=tmp_path/'runs', progress=False)
+    ids = load_predictions(tmp_path/'runs').idx.unique()
+    # a panel of a model that does not exist, and synthetic data that does not exist: computing either here would fail
+    kw = dict(agreement_panel_k=2, agreement_cap=80, model='no-such-model', synthetic_dir=str(tmp_path/'none'/'{task}'))
+    stage = tmp_path/'runs'/'sms_spam'/'subjectivity'  # where `synthclf run` puts it: the default
+    stage.mkdir(parents=True)
+    pd.DataFrame({'idx': ids, 'agreement': 1.0}).to_csv(stage/'agreement.csv', index=False)
+    pd.DataFrame([{'set': 'real', 'label': 'all', 'remote_clique': 0.5, 'chamfer': 0.4, 'distinct_2': 0.9, 'task': 'sms_spam'},
+                  {'set': 'zero_shot', 'label': 'all', 'remote_clique': 0.123456, 'chamfer': 0.2, 'distinct_2': 0.3, 'similarity_to_real': 0.7,
+                   'reference_texts': 1000, 'task': 'sms_spam'},
+                  {'set': 'zero_shot', 'label': 'spam', 'remote_clique': 0.1, 'chamfer': 0.1, 'distinct_2': 0.1, 'task': 'sms_spam'}]).to_csv(stage/'diversity.csv', index=False)
+    made = subjectivity_settings(2, 80, None, 0, 'local', 'no-such-model', None, str(tmp_path/'none'/'sms_spam'))
+    (stage/'subjectivity.json').write_text(json.dumps({**made, 'agreement_from': 'the stand-in stage'}))
+    sim = simulate_judgments({'ag_news': -1, 'sms_spam': 0, 'tweet_irony': 1}, per_pair=6)
+    s = analyze(tmp_path/'runs', tmp_path/'analysis', judgments=sim, progress=False, **kw)
+    assert sorted(s['reused']) == ['agreement sms_spam', 'diversity sms_spam'] and not s['recomputed']
+    assert s['diversity']['sms_spam/zero_shot']['remote_clique'] == 0.123  # the sentinel
+    assert pd.read_csv(tmp_path/'analysis'/'agreement_curves.csv').tau.unique().tolist() == [1.0]
+    assert 'the stand-in stage' in (tmp_path/'analysis'/'analysis.md').read_text()
+    # made with other settings: not read, and the summary says why (here the recomputation then fails on the missing model)
+    (stage/'subjectivity.json').write_text(json.dumps({**made, 'diversity': {**made['diversity'], 'per_label': 5}, 'agreement_from': 'x'}))
+    s = analyze(tmp_path/'runs', tmp_path/'analysis2', judgments=sim, progress=False, **{**kw, 'agreement_panel_k': 0})
+    assert not s['reused'] and "'per_label': (5, None)" in s['recomputed']['diversity sms_spam']
+    assert 'diversity sms_spam' in s['skipped'] and 'agreement sms_spam' in s['skipped']
+
+
+@pytest.mark.slow
+def test_the_runs_report_reads_its_subjectivity_stage(tiny_run):
+    s = json.loads((tiny_run['out']/'analysis'/'summary.json').read_text())
+    assert 'diversity sms_spam' in s['reused'] and 'diversity sms_spam' not in s['recomputed'], s
+    assert (tiny_run['out']/'sms_spam'/'subjectivity'/'subjectivity.json').is_file()
