@@ -529,8 +529,10 @@ def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=N
             summary['diversity'] = {f"{r.task}/{r.set}": {k: round(getattr(r, k), 3) for k in ('remote_clique', 'chamfer', 'distinct_2')}
                                     for r in div[div.label == 'all'].itertuples()}
             md += ["## Diversity (equal size per label)\n", _md(div[div.label == 'all'].drop(columns='label')), '']
+            ref_n = div.get('reference_texts', pd.Series(dtype=float)).max()
             figure(plot_diversity(div), 'diversity', 'Diversity of real and synthetic training sets per task (equal size per label): higher remote-clique, '
-                   'Chamfer and distinct-2 mean more varied texts; similarity to real is the mean cosine similarity of each text to its nearest real training text.')
+                   'Chamfer and distinct-2 mean more varied texts; similarity to real is the mean cosine similarity of each text to its nearest real training text '
+                   f'in a fixed stratified sample of {ref_n:.0f} real training texts per task (seeded; column reference_texts).')
         if summary['reused']: md += [f"Read from the subjectivity stage: {', '.join(summary['reused'])}.", '']
         if summary['recomputed']: md += ["Computed here, not read from the subjectivity stage:\n", *[f"- {k}: {v}" for k, v in summary['recomputed'].items()], '']
         if skipped: md += ["## Skipped\n", *[f"- {k}: {v}" for k, v in skipped.items()], '']
