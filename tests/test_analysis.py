@@ -131,6 +131,7 @@ def test_analyze_end_to_end_with_an_llm_panel(small_study):
     assert list(gaps.task) == ['ag_news', 'financial_phrasebank', 'sms_spam'] and gaps.attrs['real_source'] == 'real_matched'
 
 
+@pytest.mark.slow  # embeds some 500 texts with MiniLM
 def test_similarity_to_real_is_measured_against_a_fixed_stratified_sample(real_data):
     from synthclf.data import load_task, subsample_per_label
     from synthclf.diversity import diversity_table, embed, nearest_similarity
