@@ -18,7 +18,7 @@ from .tasks import get_card
 __all__ = ['CLAIMS', 'task_gaps', 'gap_regression', 'instance_regression', 'save_figure', 'plot_gap_vs_subjectivity',
            'plot_accuracy_by_threshold', 'plot_diversity', 'real_reference', 'learned', 'source_comparisons',
            'gap_correlation', 'agreement_effect', 'paper_verdict', 'judge_table', 'verdict_markdown',
-           'instance_agreement', 'analyze']
+           'instance_agreement', 'subjectivity_settings', 'read_subjectivity', 'analyze']
 
 # %% ../nbs/12_analysis.ipynb #6dc9dabc
 def task_gaps(runs, classifier: str | None = None, real_source: str | None = None, metric: str = 'macro_f1') -> pd.DataFrame:
@@ -353,6 +353,34 @@ def instance_agreement(task, panel_k: int = 0, cap: int = 200, backend='local', 
     return a, f'an LLM panel ({panel_k} votes on {len(a)} test texts)'
 
 
+# %% ../nbs/12_analysis.ipynb #cac36614
+def subjectivity_settings(agreement_panel_k: int = 0, agreement_cap: int = 200, diversity_per_label: int | None = None, seed: int = 0,
+                          backend='local', model: str | None = None, data_dir=None, synthetic_dir=None) -> dict:
+    "What the subjectivity stage's agreement and diversity depend on, as JSON would give it back."
+    from synthclf.diversity import REFERENCE_SIZE
+    s = {'agreement': {'panel_k': agreement_panel_k, 'cap': agreement_cap, 'seed': seed, 'model': model,
+                       'backend': backend if isinstance(backend, str) else getattr(backend, 'model_name', str(backend)), 'data_dir': data_dir},
+         'diversity': {'per_label': diversity_per_label, 'seed': seed, 'reference_size': REFERENCE_SIZE, 'data_dir': data_dir,
+                       'synthetic_dir': synthetic_dir}}
+    return json.loads(json.dumps(s, default=str))
+
+def read_subjectivity(folder, settings: dict) -> dict:
+    """The subjectivity stage's results in `folder`: 'agreement' (a Series by idx, and where it came from) and 'diversity'
+    (its table), each None unless its file is there and was made with `settings`; 'missing' says why for each None."""
+    folder, got = Path(folder), {'agreement': None, 'diversity': None, 'missing': {}}
+    saved = json.loads((folder/'subjectivity.json').read_text()) if (folder/'subjectivity.json').is_file() else None
+    for part in ('agreement', 'diversity'):
+        f = folder/f'{part}.csv'
+        if not f.is_file(): got['missing'][part] = f'{f} does not exist'
+        elif saved is None: got['missing'][part] = f"{folder/'subjectivity.json'} does not exist (the settings of {f.name} are unknown)"
+        elif saved.get(part) != settings[part]:
+            diff = {k: (saved.get(part, {}).get(k), v) for k, v in settings[part].items() if saved.get(part, {}).get(k) != v}
+            got['missing'][part] = f"{f} was made with other settings (stage, here): {diff}"
+        elif part == 'agreement': got[part] = (pd.read_csv(f).set_index('idx')['agreement'], saved['agreement_from'])
+        else: got[part] = pd.read_csv(f)
+    return got
+
+
 # %% ../nbs/12_analysis.ipynb #c090edac
 def _task_subjectivity(judgments, ranked, method, judge_k, backend_once, seed, cache, progress, say):
     "(ranking, judge reliability dict, raw judgments or ratings, where it came from)."
@@ -368,7 +396,8 @@ def _task_subjectivity(judgments, ranked, method, judge_k, backend_once, seed, c
 def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=None, judge_method: str = 'pairs', judge_k: int = 3,
             agreement_panel_k: int = 0, agreement_cap: int = 200, classifier: str | None = None, tasks=None, sources=None, seeds=None,
             synthetic_dir: str = 'runs/generate/{task}', diversity_per_label: int | None = None, data_dir=None,
-            backend='local', model: str | None = None, seed: int = 0, cache=None, progress: bool = True, **backend_kw) -> dict:
+            backend='local', model: str | None = None, seed: int = 0, cache=None, progress: bool = True, subjectivity_dir: str | None = None,
+            **backend_kw) -> dict:
     "The verdict against the paper's claims, the ranking with its judge's reliability, gaps, agreement curves, the instance regression, diversity and figures, from the planned experiments of a runs folder, written to `out`."
     import shutil, os
     from synthclf.experiments import load_predictions, results_table, table_markdown
@@ -394,7 +423,16 @@ def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=N
             llm = make_backend(backend, model, **backend_kw) if isinstance(backend, str) else backend
         return llm
     summary = {'runs': str(runs), 'classifier': classifier, 'tasks': tasks, 'plan': {k: v for k, v in plan.items() if v is not None},
-               'at_baseline': at_base}
+               'at_baseline': at_base, 'reused': [], 'recomputed': {}}
+    # what each task's subjectivity stage already wrote (agreement, diversity), made with these settings
+    stage = {t: read_subjectivity(str(subjectivity_dir or Path(runs)/'{task}'/'subjectivity').format(task=t),
+                                  subjectivity_settings(agreement_panel_k, agreement_cap, diversity_per_label, seed, backend, model, data_dir,
+                                                        synthetic_dir.format(task=t))) for t in tasks}
+    def reuse(t, part):
+        "The stage's `part` of task `t`, or None (then it is recomputed, and the summary says why)."
+        if stage[t][part] is not None: summary['reused'].append(f'{part} {t}'); return stage[t][part]
+        summary['recomputed'][f'{part} {t}'] = stage[t]['missing'][part]
+        say(f"{t}: computing {part} here ({stage[t]['missing'][part]})")
     md, skipped = [f"# Analysis of {Path(runs).name} ({classifier})\n"], {}
     def figure(fig, name, caption):
         save_figure(fig, tmp/'figures'/name, caption); plt.close(fig)
@@ -450,8 +488,9 @@ def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=N
             if dropped := sorted(set(p.source) - set(keep)): skipped[f'agreement {t} ({", ".join(dropped)})'] = 'at baseline: left out of the curves and the logit'
             p = p[p.source.isin(keep)]
             if p.empty: continue
-            a, how = instance_agreement(card, agreement_panel_k, agreement_cap, backend_once() if agreement_panel_k and not card.agreement_column else backend,
-                                        seed=seed, cache=cache, progress=progress, data_dir=data_dir, ids=p.idx.unique())
+            a, how = reuse(t, 'agreement') or instance_agreement(
+                card, agreement_panel_k, agreement_cap, backend_once() if agreement_panel_k and not card.agreement_column else backend,
+                seed=seed, cache=cache, progress=progress, data_dir=data_dir, ids=p.idx.unique())
             p = p.assign(agreement=p.idx.map(a)).dropna(subset=['agreement'])
             by_task[t] = (p, how)
             curve, bins = accuracy_by_threshold(p).assign(task=t), accuracy_by_bin(p).assign(task=t)
@@ -481,6 +520,7 @@ def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=N
         # Diversity
         divs = []
         for t in tasks:
+            if (d := reuse(t, 'diversity')) is not None: divs.append(d[d.label == 'all']); continue
             try: divs.append(task_diversity(t, synthetic_dir.format(task=t), per_label=diversity_per_label, seed=seed, data_dir=data_dir))
             except FileNotFoundError as e: skipped[f'diversity {t}'] = str(e)
         if divs:
@@ -489,8 +529,12 @@ def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=N
             summary['diversity'] = {f"{r.task}/{r.set}": {k: round(getattr(r, k), 3) for k in ('remote_clique', 'chamfer', 'distinct_2')}
                                     for r in div[div.label == 'all'].itertuples()}
             md += ["## Diversity (equal size per label)\n", _md(div[div.label == 'all'].drop(columns='label')), '']
+            ref_n = div.get('reference_texts', pd.Series(dtype=float)).max()
             figure(plot_diversity(div), 'diversity', 'Diversity of real and synthetic training sets per task (equal size per label): higher remote-clique, '
-                   'Chamfer and distinct-2 mean more varied texts; similarity to real is the mean cosine similarity of each text to its nearest real training text.')
+                   'Chamfer and distinct-2 mean more varied texts; similarity to real is the mean cosine similarity of each text to its nearest real training text '
+                   f'in a fixed stratified sample of {ref_n:.0f} real training texts per task (seeded; column reference_texts).')
+        if summary['reused']: md += [f"Read from the subjectivity stage: {', '.join(summary['reused'])}.", '']
+        if summary['recomputed']: md += ["Computed here, not read from the subjectivity stage:\n", *[f"- {k}: {v}" for k, v in summary['recomputed'].items()], '']
         if skipped: md += ["## Skipped\n", *[f"- {k}: {v}" for k, v in skipped.items()], '']
         summary['skipped'] = skipped
         (tmp/'analysis.md').write_text('\n'.join(md))

@@ -15,9 +15,9 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 from .tasks import TaskCard, get_card
 
 # %% auto #0
-__all__ = ['data_dir', 'cache_dir', 'task_folder', 'split_files', 'clean_split', 'stratified_split', 'read_hub', 'DataWarning',
-           'bars_off', 'quiet_progress', 'dropped_counts', 'load_task', 'subsample_per_label', 'few_shot_examples',
-           'cap_test']
+__all__ = ['LOADER_VERSION', 'data_dir', 'cache_dir', 'task_folder', 'split_files', 'clean_split', 'stratified_split', 'read_hub',
+           'DataWarning', 'bars_off', 'quiet_progress', 'dropped_counts', 'load_task', 'subsample_per_label',
+           'few_shot_examples', 'cap_test']
 
 # %% ../nbs/01_data.ipynb #5d2dc35e
 def data_dir(path=None) -> Path | None:
@@ -147,6 +147,8 @@ def read_hub(card: TaskCard) -> dict[str, pd.DataFrame]:
     return frames
 
 # %% ../nbs/01_data.ipynb #f8ab209f
+LOADER_VERSION = 1  # part of the cache key of `load_task`: bump it when the loading code changes what a file loads as
+
 class DataWarning(UserWarning):
     "Rows were dropped while loading a task (empty, duplicate, multi-label, or leaked from test)."
 
@@ -227,7 +229,7 @@ def load_task(task, data_dir=None, source: str = 'auto', grouping: str | None = 
                                     f"and the Hugging Face Hub cannot be reached ({why}). {_HOW_TO_GET}")
     clean = dict(grouping=grouping, multi_label=multi_label, dedup=dedup)
     names = list(card.groupings[grouping]) if grouping else card.label_names
-    key_src = [card.path.read_text() if card.path else card.name, clean, source, datasets.__version__]
+    key_src = [LOADER_VERSION, card.path.read_text() if card.path else card.name, clean, source, datasets.__version__]
     if source == 'local':
         folder = task_folder(card, data_dir)
         key_src.append([(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in split_files(folder).values()])

@@ -15,8 +15,8 @@ from .data import DataWarning, load_task, subsample_per_label
 from .tasks import get_card
 
 # %% auto #0
-__all__ = ['embed', 'remote_clique', 'chamfer', 'nearest_similarity', 'distinct_n', 'text_stats', 'diversity_table',
-           'task_diversity']
+__all__ = ['REFERENCE_SIZE', 'embed', 'remote_clique', 'chamfer', 'nearest_similarity', 'distinct_n', 'text_stats',
+           'diversity_table', 'task_diversity']
 
 # %% ../nbs/11_diversity.ipynb #6978d6c2
 _ENCODERS = {}
@@ -81,8 +81,18 @@ def text_stats(texts, emb: np.ndarray | None = None) -> dict:
             'words_mean': float(lens.mean()), 'words_std': float(lens.std()), 'words_median': float(np.median(lens))}
 
 # %% ../nbs/11_diversity.ipynb #ac1e5751
-def diversity_table(sets: dict, per_label: int | None = None, by_label: bool = False, reference=None, seed: int = 0) -> pd.DataFrame:
-    "Diversity measures of each named Dataset in `sets` (equal size per label), and similarity to `reference` (default: sets['real'])."
+REFERENCE_SIZE = 1000  # real texts that "similarity to real" is measured against, per task (stratified, seeded)
+
+def _reference_sample(real, size: int | None, seed: int = 0):
+    "A stratified sample of `real`: `size` texts split equally over its labels (all of `real` when `size` is None)."
+    if size is None: return real
+    if size < 1: raise ValueError(f"reference_size must be at least 1 text (or None for the whole split), got {size}.")
+    return subsample_per_label(real, max(1, size // len(real.features['label'].names)), seed=seed)
+
+def diversity_table(sets: dict, per_label: int | None = None, by_label: bool = False, reference=None, seed: int = 0,
+                    reference_size: int | None = REFERENCE_SIZE) -> pd.DataFrame:
+    """Diversity measures of each named Dataset in `sets` (equal size per label), and similarity to a stratified sample of
+    `reference_size` texts of `reference` (default: sets['real'])."""
     if not sets: raise ValueError("No sets to measure.")
     names = next(iter(sets.values())).features['label'].names
     counts = {k: np.bincount(ds['label'], minlength=len(names)) for k, ds in sets.items()}
@@ -90,25 +100,31 @@ def diversity_table(sets: dict, per_label: int | None = None, by_label: bool = F
     if per_label: cut = np.minimum(cut, per_label)
     if (cut == 0).all(): raise ValueError(f"The sets share no label with texts in all of them: counts per label {({k: v.tolist() for k, v in counts.items()})}.")
     reference = reference if reference is not None else sets.get('real')
-    ref_emb = embed(reference['text']) if reference is not None else None
-    ref_labels = np.asarray(reference['label']) if reference is not None else None
+    vectors = {}  # text -> embedding: every text is embedded once
+    def vecs(texts):
+        new = list(dict.fromkeys(t for t in texts if t not in vectors))
+        if new: vectors.update(zip(new, embed(new)))
+        return np.stack([vectors[t] for t in texts]) if texts else np.zeros((0, 1), np.float32)
+    if reference is not None:
+        reference = _reference_sample(reference, reference_size, seed)
+        ref_emb, ref_labels = vecs(list(reference['text'])), np.asarray(reference['label'])
     rows = []
     for name, ds in sets.items():
-        labels = np.asarray(ds['label'])
-        rng = np.random.default_rng(seed)
-        keep = np.sort(np.concatenate([rng.permutation(np.flatnonzero(labels == l))[:cut[l]] for l in range(len(names))]))
-        texts, lab = [ds[int(i)]['text'] for i in keep], labels[keep]
-        emb = embed(texts)
-        groups = [('all', np.ones(len(keep), bool))] + ([(names[l], lab == l) for l in range(len(names)) if cut[l] > 1] if by_label else [])
+        sample = subsample_per_label(ds, {l: int(n) for l, n in enumerate(cut)}, seed=seed)
+        texts, lab = list(sample['text']), np.asarray(sample['label'])
+        emb = vecs(texts)
+        groups = [('all', np.ones(len(texts), bool))] + ([(names[l], lab == l) for l in range(len(names)) if cut[l] > 1] if by_label else [])
         for g, m in groups:
             row = {'set': name, 'label': g, **text_stats([t for t, x in zip(texts, m) if x], emb[m])}
-            if ref_emb is not None and name != 'real':
+            if reference is not None and name != 'real':
                 ref = ref_emb if g == 'all' else ref_emb[ref_labels == names.index(g)]
                 row['similarity_to_real'] = float(nearest_similarity(emb[m], ref).mean()) if len(ref) else float('nan')
+                row['reference_texts'] = len(ref)
             rows.append(row)
     return pd.DataFrame(rows)
 
-def task_diversity(task, synthetic_dir=None, per_label: int | None = None, by_label: bool = False, seed: int = 0, data_dir=None) -> pd.DataFrame:
+def task_diversity(task, synthetic_dir=None, per_label: int | None = None, by_label: bool = False, seed: int = 0, data_dir=None,
+                   reference_size: int | None = REFERENCE_SIZE) -> pd.DataFrame:
     "`diversity_table` of a task's real train split and its zero-/few-shot sets under `synthetic_dir` (those present)."
     from synthclf.experiments import SYNTHETIC_MODES, default_synthetic_dir, read_labelled
     card = get_card(task)
@@ -118,4 +134,5 @@ def task_diversity(task, synthetic_dir=None, per_label: int | None = None, by_la
     folder = Path(synthetic_dir or default_synthetic_dir(card.name))
     sets = {'real': real, **{m: read_labelled(folder/m, card) for m in SYNTHETIC_MODES if (folder/m/'manifest.json').is_file()}}
     if len(sets) == 1: raise FileNotFoundError(f"No synthetic data for {card.name} under {folder}: run `synthclf generate` first.")
-    return diversity_table(sets, per_label, by_label, seed=seed).assign(task=card.name)
+    return diversity_table(sets, per_label, by_label, seed=seed, reference_size=reference_size).assign(task=card.name)
+

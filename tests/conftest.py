@@ -10,6 +10,11 @@ os.environ.setdefault('SYNTHCLF_MODELS', str(Path(os.environ.get('SYNTHCLF_CACHE
 os.environ['HF_HUB_OFFLINE'] = '1'
 
 
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'slow: an end-to-end test that runs a real LLM, fine-tunes an encoder or runs `synthclf run` '
+                                       '(left out by `make test-fast`, which runs pytest -m "not slow")')
+
+
 @pytest.fixture(scope='session', autouse=True)
 def fresh_cache(tmp_path_factory):
     "Every test session loads the real data and makes its LLM calls anew, into a cache of its own."
@@ -52,3 +57,21 @@ def tiny_run(tmp_path_factory, smollm2, real_data):
     cmd = [str(Path(sys.executable).parent/'synthclf'), 'run', '--tasks', 'sms_spam,sms_no_data', '--out', str(out), '--workers', '2', *TINY_RUN]
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1500)
     return {'out': out, 'stdout': p.stdout, 'stderr': p.stderr, 'returncode': p.returncode, 'env': env}
+
+
+class Recording:
+    """A real backend that also keeps every request it is sent (the cache answers the others): the prompts a caller
+    really sent, read back without mocking the model."""
+    def __init__(self, backend):
+        self.backend, self.requests = backend, []
+
+    def __getattr__(self, name):
+        return getattr(self.backend, name)
+
+    def complete(self, requests, on_done=None):
+        self.requests += list(requests)
+        return self.backend.complete(requests, on_done=on_done)
+
+    def option_probs(self, requests, options, on_done=None):
+        self.requests += list(requests)
+        return self.backend.option_probs(requests, options, on_done=on_done)

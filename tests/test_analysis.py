@@ -10,8 +10,11 @@ from scipy.stats import spearmanr
 from synthclf.analysis import analyze, gap_regression, instance_regression, task_gaps
 from synthclf.experiments import load_predictions, train_and_evaluate
 from synthclf.generate import generate, save_generated
+from synthclf.llm import CallCache, make_backend
 from synthclf.subjectivity import (accuracy_by_threshold, agreement_from_votes, bradley_terry, llm_label_votes, llm_task_judgments,
                                    simulate_judgments, task_agreement)
+
+from conftest import Recording
 
 SYNTHCLF = str(Path(sys.executable).parent / 'synthclf')
 TRUE = {'ag_news': -2.0, 'sms_spam': -1.4, 'relation_classification': -0.8, 'financial_phrasebank': -0.2, 'imdb': 0.3,
@@ -50,6 +53,7 @@ def test_threshold_curves_from_a_hand_made_predictions_file(tmp_path):
     assert c['std']['zero_shot', 0.5] == pytest.approx(np.std([0.5, 0.75], ddof=1)) and c.instances['zero_shot', 1.0] == 2
 
 
+@pytest.mark.slow
 def test_instance_regression_on_real_minilm_predictions_for_financial_phrasebank(tmp_path, real_data):
     train_and_evaluate('financial_phrasebank', 'real_matched', per_label=60, out=tmp_path, progress=False)
     pred = load_predictions(tmp_path)
@@ -78,15 +82,29 @@ def small_study(tmp_path_factory, smollm2, real_data):
     return root
 
 
-def test_llm_panels_answer_and_are_cached(small_study):
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        j = llm_task_judgments(['ag_news', 'tweet_irony'], k=2, model='smollm2-135m-instruct', progress=False)
-        votes = llm_label_votes('sms_spam', ['WIN a free prize now!!', 'see you at lunch'], k=3, model='smollm2-135m-instruct', progress=False)
-    assert len(j) <= 4 and set(j.winner) <= {'ag_news', 'tweet_irony'} and (j.task_a != j.task_b).all()
-    assert len(votes) == 6 and set(votes.label.dropna()) <= {'ham', 'spam'}
+@pytest.mark.slow
+def test_llm_panels_answer_and_are_cached(tmp_path, smollm2):
+    llm, cache = Recording(make_backend('local', 'smollm2-135m-instruct')), CallCache(tmp_path / 'calls.sqlite')
+    texts = ['WIN a free prize now!! Text CLAIM to 80082', 'see you at lunch, I will bring the cake']
+
+    def ask():
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            return (llm_task_judgments(['ag_news', 'tweet_irony'], k=2, backend=llm, cache=cache, progress=False),
+                    llm_label_votes('sms_spam', texts, k=5, backend=llm, cache=cache, progress=False))
+    j, votes = ask()
+    assert len(llm.requests) == 2 * 2 + 2 * 5 == len(cache)  # every answer came from the model and was stored
+    # a 135M model answers loosely (about a third of its answers name a choice), yet some must parse: a floor, not a hope
+    assert j.attrs['answers'] == 4 and j.attrs['parsed'] >= 1 and len(j) == j.attrs['parsed']
+    assert set(j.winner) <= {'ag_news', 'tweet_irony'} and (j.task_a != j.task_b).all()
+    assert len(votes) == 10 and votes.label.notna().sum() >= 2 and set(votes.label.dropna()) <= {'ham', 'spam'}
+    assert votes.groupby('idx').label.count().min() >= 1  # every text has at least one parsed vote, so an agreement
+    j2, votes2 = ask()  # the same questions again: served from the cache, the model is not asked
+    assert len(llm.requests) == 14 and len(cache) == 14
+    assert j2.answer.tolist() == j.answer.tolist() and votes2.answer.tolist() == votes.answer.tolist()
 
 
+@pytest.mark.slow
 def test_analyze_end_to_end_with_an_llm_panel(small_study):
     out = small_study / 'analysis'
     r = subprocess.run([str(x) for x in [SYNTHCLF, 'analyze', small_study / 'train', '--out', out, '--rank-tasks', 'sms_spam', 'ag_news', 'financial_phrasebank',
@@ -111,3 +129,59 @@ def test_analyze_end_to_end_with_an_llm_panel(small_study):
     assert set(verdict.claim) >= {'ordering', 'gap'} and verdict.word.str.match(r'^(agrees|contradicts|inconclusive|undetermined)').all()
     gaps = task_gaps(small_study / 'train')
     assert list(gaps.task) == ['ag_news', 'financial_phrasebank', 'sms_spam'] and gaps.attrs['real_source'] == 'real_matched'
+
+
+@pytest.mark.slow  # embeds some 500 texts with MiniLM
+def test_similarity_to_real_is_measured_against_a_fixed_stratified_sample(real_data):
+    from synthclf.data import load_task, subsample_per_label
+    from synthclf.diversity import diversity_table, embed, nearest_similarity
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        card, ds = load_task('ag_news')
+    other = subsample_per_label(ds['test'], 10, seed=0)  # a stand-in for a synthetic set: 10 texts per label
+    div = diversity_table({'real': ds['train'], 'other': other}, by_label=True, reference_size=200, seed=3).set_index(['set', 'label'])
+    assert div.reference_texts['other', 'all'] == 200 and (div.reference_texts['other'].drop('all') == 50).all()
+    ref = subsample_per_label(ds['train'], 50, seed=3)  # 50 per label, the same ones for the same seed
+    assert div.similarity_to_real['other', 'all'] == pytest.approx(nearest_similarity(embed(other['text']), embed(ref['text'])).mean(), abs=1e-5)
+    assert (div.texts[:, 'all'] == 40).all() and np.isnan(div.similarity_to_real['real', 'all'])
+    again = diversity_table({'real': ds['train'], 'other': other}, reference_size=200, seed=4).set_index(['set', 'label'])
+    assert again.reference_texts['other', 'all'] == 200 and again.similarity_to_real['other', 'all'] != div.similarity_to_real['other', 'all']
+    with pytest.raises(ValueError, match='reference_size must be at least 1'):
+        diversity_table({'real': ds['train'], 'other': other}, reference_size=0)
+
+
+def test_analyze_reads_the_subjectivity_stage_instead_of_recomputing(tmp_path, real_data):
+    "Stand-in stage files with sentinel values, made with analyze's settings: they show up in its output, nothing is recomputed."
+    from synthclf.analysis import subjectivity_settings
+    from synthclf.subjectivity import simulate_judgments
+    train_and_evaluate('sms_spam', ['real_matched'], model='tfidf', seeds=1, per_label=30, test_cap=80, out=tmp_path/'runs', progress=False)
+    ids = load_predictions(tmp_path/'runs').idx.unique()
+    # a panel of a model that does not exist, and synthetic data that does not exist: computing either here would fail
+    kw = dict(agreement_panel_k=2, agreement_cap=80, model='no-such-model', synthetic_dir=str(tmp_path/'none'/'{task}'))
+    stage = tmp_path/'runs'/'sms_spam'/'subjectivity'  # where `synthclf run` puts it: the default
+    stage.mkdir(parents=True)
+    pd.DataFrame({'idx': ids, 'agreement': 1.0}).to_csv(stage/'agreement.csv', index=False)
+    pd.DataFrame([{'set': 'real', 'label': 'all', 'remote_clique': 0.5, 'chamfer': 0.4, 'distinct_2': 0.9, 'task': 'sms_spam'},
+                  {'set': 'zero_shot', 'label': 'all', 'remote_clique': 0.123456, 'chamfer': 0.2, 'distinct_2': 0.3, 'similarity_to_real': 0.7,
+                   'reference_texts': 1000, 'task': 'sms_spam'},
+                  {'set': 'zero_shot', 'label': 'spam', 'remote_clique': 0.1, 'chamfer': 0.1, 'distinct_2': 0.1, 'task': 'sms_spam'}]).to_csv(stage/'diversity.csv', index=False)
+    made = subjectivity_settings(2, 80, None, 0, 'local', 'no-such-model', None, str(tmp_path/'none'/'sms_spam'))
+    (stage/'subjectivity.json').write_text(json.dumps({**made, 'agreement_from': 'the stand-in stage'}))
+    sim = simulate_judgments({'ag_news': -1, 'sms_spam': 0, 'tweet_irony': 1}, per_pair=6)
+    s = analyze(tmp_path/'runs', tmp_path/'analysis', judgments=sim, progress=False, **kw)
+    assert sorted(s['reused']) == ['agreement sms_spam', 'diversity sms_spam'] and not s['recomputed']
+    assert s['diversity']['sms_spam/zero_shot']['remote_clique'] == 0.123  # the sentinel
+    assert pd.read_csv(tmp_path/'analysis'/'agreement_curves.csv').tau.unique().tolist() == [1.0]
+    assert 'the stand-in stage' in (tmp_path/'analysis'/'analysis.md').read_text()
+    # made with other settings: not read, and the summary says why (here the recomputation then fails on the missing model)
+    (stage/'subjectivity.json').write_text(json.dumps({**made, 'diversity': {**made['diversity'], 'per_label': 5}, 'agreement_from': 'x'}))
+    s = analyze(tmp_path/'runs', tmp_path/'analysis2', judgments=sim, progress=False, **{**kw, 'agreement_panel_k': 0})
+    assert not s['reused'] and "'per_label': (5, None)" in s['recomputed']['diversity sms_spam']
+    assert 'diversity sms_spam' in s['skipped'] and 'agreement sms_spam' in s['skipped']
+
+
+@pytest.mark.slow
+def test_the_runs_report_reads_its_subjectivity_stage(tiny_run):
+    s = json.loads((tiny_run['out']/'analysis'/'summary.json').read_text())
+    assert 'diversity sms_spam' in s['reused'] and 'diversity sms_spam' not in s['recomputed'], s
+    assert (tiny_run['out']/'sms_spam'/'subjectivity'/'subjectivity.json').is_file()

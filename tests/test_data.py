@@ -76,11 +76,45 @@ def test_financial_phrasebank_keeps_agreement(real_data):
     assert set(ds['test'].unique('agreement')) == {0.5, 0.66, 0.75, 1.0}
 
 
+def cache_entry(ds):
+    "The cache entry (<cache>/datasets/<task>-<key>) whose memory-mapped Arrow files `ds` reads."
+    files = {Path(f['filename']).parents[1] for split in ds.values() for f in split.cache_files}
+    assert len(files) == 1, files
+    return files.pop()
+
+
 def test_second_load_comes_from_the_cache(real_data):
-    quiet_load('imdb')
-    t = time.perf_counter()
-    card, ds = quiet_load('imdb')
-    assert time.perf_counter() - t < 1.0 and ds['train'].cache_files  # memory-mapped Arrow on disk
+    # how long a load takes is measured by hand: benchmarks/data_load.py
+    card, first = quiet_load('imdb')
+    card, again = quiet_load('imdb')
+    assert cache_entry(again) == cache_entry(first) and again['train']._fingerprint == first['train']._fingerprint
+    assert again['train'].num_rows == first['train'].num_rows and again['test'][:3] == first['test'][:3]
+
+
+def test_a_cached_load_does_not_read_the_csv_again(clickbait):
+    card, first = load_task('clickbait')
+    f = clickbait.parent / 'clickbait-data' / 'train.csv'
+    st, text = f.stat(), f.read_text()
+    f.write_text(text.replace('Parliament', 'Parliamint'))  # same size; the time put back below: the key cannot see it
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert load_task('clickbait')[1]['train']['text'] == first['train']['text']  # served from the cache, not the file
+    assert 'Parliamint passes budget after long debate' in load_task('clickbait', cache=False)[1]['train']['text']
+
+
+def test_a_new_loader_version_is_a_new_cache_entry(clickbait, monkeypatch):
+    import synthclf.data
+    card, first = load_task('clickbait')
+    old = cache_entry(first)
+    monkeypatch.setattr(synthclf.data, 'LOADER_VERSION', synthclf.data.LOADER_VERSION + 1)
+    f = clickbait.parent / 'clickbait-data' / 'train.csv'
+    st = f.stat()
+    f.write_text(f.read_text().replace('Parliament', 'Parliamint'))  # what newer loading code would load differently
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    card, bumped = load_task('clickbait')
+    assert cache_entry(bumped) != old and old.is_dir()  # loaded from the file into a new entry, beside the old one
+    assert 'Parliamint passes budget after long debate' in bumped['train']['text']
+    monkeypatch.setattr(synthclf.data, 'LOADER_VERSION', synthclf.data.LOADER_VERSION - 1)
+    assert cache_entry(load_task('clickbait')[1]) == old
 
 
 def test_sampling_helpers_are_seeded_and_stratified(real_data):

@@ -6,7 +6,10 @@ from pathlib import Path
 import pytest
 
 from synthclf.generate import generate, load_generated, save_generated
-from synthclf.llm import CallCache, EndpointError, OpenAIBackend, Request, complete
+from synthclf.data import load_task
+from synthclf.llm import CallCache, EndpointError, OpenAIBackend, Request, complete, make_backend
+
+from conftest import Recording
 
 SYNTHCLF = str(Path(sys.executable).parent / 'synthclf')
 SMALL = dict(model='smollm2-135m-instruct', max_new_tokens=40, progress=False)
@@ -18,6 +21,7 @@ def free_port():
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_local_backend_end_to_end_and_cached_rerun(tmp_path, smollm2, real_data):
     cache = CallCache(tmp_path / 'calls.sqlite')
     ds, man = generate('sms_spam', 'zero_shot', per_label=3, backend='local', cache=cache, **SMALL)
@@ -37,26 +41,51 @@ def test_local_backend_end_to_end_and_cached_rerun(tmp_path, smollm2, real_data)
     assert man2['calls'] == 0 and man2['cached_calls'] == man['calls'] and ds2['text'] == ds['text']
 
 
-def test_few_shot_prompts_carry_real_examples(tmp_path, smollm2, real_data):
-    cache = CallCache(tmp_path / 'calls.sqlite')
-    ds, man = generate('tweet_irony', 'few_shot', per_label=2, k=2, backend='local', cache=cache, **SMALL)
-    assert man['mode'] == 'few_shot' and man['k'] == 2 and man['calls'] > 0
-    prompts = [json.loads(r[0]) for r in sqlite3.connect(cache.path).execute('SELECT completion FROM calls')]
-    assert prompts  # the cache holds what was generated; the prompts themselves are checked below
-    from synthclf.generate import _request_for
-    from synthclf.data import load_task
+def sent_prompts(task, mode, tmp_path, **kw):
+    "Generate with the real small model behind a recorder: the manifest and the (system, user) prompts `generate` sent."
+    llm = Recording(make_backend('local', 'smollm2-135m-instruct'))
+    ds, man = generate(task, mode, backend=llm, cache=CallCache(tmp_path / f'{mode}.sqlite'), max_new_tokens=40, progress=False, **kw)
+    assert len(llm.requests) == man['calls'] > 0  # a fresh cache: every request reached the model
+    return man, [(dict(r.messages)['system'], dict(r.messages)['user']) for r in llm.requests]
+
+
+@pytest.mark.slow
+def test_zero_shot_prompts_name_the_label_and_show_no_real_text(tmp_path, smollm2, real_data):
+    card, real = load_task('sms_spam')
+    train = set(real['train']['text'])
+    man, prompts = sent_prompts('sms_spam', 'zero_shot', tmp_path, per_label=2)
+    for label in ('ham', 'spam'):
+        mine = [u for s, u in prompts if f'with the label "{label}"' in u]
+        assert mine and all(card.label_description(label) in u and 'real examples' not in u for u in mine)
+    assert all(card.persona in s and card.description in s for s, u in prompts)
+    assert not any(t in u for s, u in prompts for t in train if len(t) > 30)  # no real text leaks into a zero-shot prompt
+
+
+@pytest.mark.slow
+def test_few_shot_prompts_show_k_real_examples_of_their_label(tmp_path, smollm2, real_data):
     card, real = load_task('tweet_irony')
-    req, attrs, examples, instruction = _request_for(card, 'irony', 1, 0, 'few_shot', 0, real['train'], 2, dict(temperature=1.0, top_p=0.95, max_new_tokens=40))
-    assert len(examples) == 2 and all(e in req.messages[-1][1] for e in examples) and set(examples) <= set(real['train']['text'])
-    assert not any(e in instruction for e in examples)
+    by_label = {l: set(t for t, y in zip(real['train']['text'], real['train']['label']) if y == i) for i, l in enumerate(card.label_names)}
+    man, prompts = sent_prompts('tweet_irony', 'few_shot', tmp_path, per_label=2, k=2)
+    assert man['mode'] == 'few_shot' and man['k'] == 2
+    for label, texts in by_label.items():
+        mine = [u for s, u in prompts if f'with the label "{label}":' in u]
+        assert mine, label
+        for u in mine:
+            shown = [t for t in texts if any(f'\n{i}. {t}\n' in u for i in (1, 2))]
+            other = [t for l, ts in by_label.items() if l != label for t in ts if f'. {t}\n' in u]
+            assert len(shown) == 2 and not other, (label, u)  # k real examples, all of this label
+            assert u.startswith(f'Here are 2 real examples') and u.rstrip().endswith('Match the style of the examples, but do not copy them.')
+    assert not any(t in s for s, u in prompts for ts in by_label.values() for t in ts)  # the system prompt carries no example
 
 
+@pytest.mark.slow
 def test_token_budget_stops_cleanly_and_keeps_what_was_made(tmp_path, smollm2, real_data):
     ds, man = generate('sms_spam', 'zero_shot', per_label=20, backend='local', cache=CallCache(tmp_path / 'c.sqlite'),
                        max_tokens=300, batch_size=8, chunk_size=8, **SMALL)
     assert man['stopped'] == 'token budget of 300 reached' and man['short'] and ds.num_rows == sum(man['counts'].values()) <= 8
 
 
+@pytest.mark.slow
 def test_cli_generate_resumes_after_a_kill(tmp_path, smollm2, real_data):
     env = {**os.environ, 'SYNTHCLF_CACHE': str(tmp_path / 'cache')}
     cmd = [SYNTHCLF, 'generate', '--task', 'sms_spam', '--mode', 'zero_shot', '--per-label', '4', '--out', str(tmp_path / 'gen'),
@@ -106,6 +135,7 @@ def served(smollm2):
     os.killpg(proc.pid, signal.SIGTERM); proc.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_openai_backend_generates_through_transformers_serve(served, tmp_path, real_data):
     base_url, model = served
     cache = CallCache(tmp_path / 'calls.sqlite')

@@ -18,6 +18,7 @@ def outputs(nb_path):
     return [o for c in nb.cells if c.cell_type == 'code' for o in c.get('outputs', [])]
 
 
+@pytest.mark.slow
 def test_run_end_to_end_with_a_failing_task(tiny_run):
     out, stdout = tiny_run['out'], tiny_run['stdout']
     assert tiny_run['returncode'] == 1, tiny_run['stderr'][-3000:]  # one task failed
@@ -28,7 +29,8 @@ def test_run_end_to_end_with_a_failing_task(tiny_run):
     summary = json.loads((out/'summary.json').read_text())
     status = {(r['task'], r['stage']): r for r in summary['stages']}
     assert summary['failed'] == 1 and status[('sms_no_data', 'generate')]['status'] == 'failed'
-    assert 'no_such_folder' in status[('sms_no_data', 'generate')]['error'] or 'data' in status[('sms_no_data', 'generate')]['error']
+    from synthclf.data import _HOW_TO_GET, data_dir
+    assert status[('sms_no_data', 'generate')]['error'] == f"FileNotFoundError: Data folder {data_dir()/'no_such_folder'} does not exist. {_HOW_TO_GET}"
     assert status[('sms_no_data', 'train')]['status'] == 'skipped' and status[('sms_no_data', 'train')]['detail'] == 'generate failed'
     assert all(status[('sms_spam', s)]['status'] == 'done' for s in ('generate', 'train', 'subjectivity'))
     assert status[('*', 'report')]['status'] == 'done'
@@ -53,6 +55,7 @@ def test_run_end_to_end_with_a_failing_task(tiny_run):
     assert 'Summary' in stdout and str(out/'report.ipynb') in stdout
 
 
+@pytest.mark.slow
 def test_a_second_run_executes_nothing(tiny_run):
     out = tiny_run['out']
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob('*') if p.is_file() and p.name != 'summary.json'}
@@ -64,6 +67,7 @@ def test_a_second_run_executes_nothing(tiny_run):
     assert {q: q.stat().st_mtime_ns for q in stamps} == stamps  # nothing rewritten
 
 
+@pytest.mark.slow
 def test_changed_parameters_invalidate_a_finished_stage(tiny_run):
     from synthclf.runner import PROFILES, notebook_parameters, parse_overrides, stage_done, stage_parameters
     out = tiny_run['out']
@@ -71,8 +75,19 @@ def test_changed_parameters_invalidate_a_finished_stage(tiny_run):
     p = stage_parameters('train', PROFILES['quick'], ov, out, 'sms_spam', known=notebook_parameters('train'))
     assert stage_done(out, 'sms_spam', 'train', p)[0]
     assert stage_done(out, 'sms_spam', 'train', {**p, 'seeds': 2}) == (False, 'parameters changed')
+    # run it so: the train stage executes again (its notebook is rewritten, a second seed is trained), generate does not
+    nb = out/'sms_spam'/'train.ipynb'
+    before = {q: q.stat().st_mtime_ns for q in (nb, out/'sms_spam'/'generate'/'zero_shot'/'manifest.json')}
+    r = subprocess.run([SYNTHCLF, 'run', '--tasks', 'sms_spam', '--out', str(out), *TINY_RUN, '-p', 'seeds=2'], env=tiny_run['env'],
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    status = {(x['task'], x['stage']): x['status'] for x in json.loads((out/'summary.json').read_text())['stages']}
+    assert status[('sms_spam', 'generate')] == 'skipped' and status[('sms_spam', 'train')] == 'done', status
+    assert nb.stat().st_mtime_ns > before[nb] and len(list((out/'sms_spam').glob('*/tfidf/seed1/metrics.json'))) == 3
+    assert (out/'sms_spam'/'generate'/'zero_shot'/'manifest.json').stat().st_mtime_ns == before[out/'sms_spam'/'generate'/'zero_shot'/'manifest.json']
 
 
+@pytest.mark.slow
 def test_bad_parameters_fail_before_anything_runs(tmp_path):
     for args, msg in ((['-p', 'sedes=2'], "No stage has a parameter 'sedes'"), (['-p', 'train.out=/x'], 'set by the runner itself'),
                       (['--tasks', 'imbd'], "Unknown task 'imbd'"), (['-p', 'seeds'], 'write KEY=VALUE')):
@@ -81,6 +96,7 @@ def test_bad_parameters_fail_before_anything_runs(tmp_path):
     assert not (tmp_path/'r').exists() or not any((tmp_path/'r').iterdir())
 
 
+@pytest.mark.slow
 def test_run_on_a_dask_local_cluster(tiny_run, tmp_path, monkeypatch):
     from distributed import Client, LocalCluster
     from synthclf.runner import parse_overrides, run_study

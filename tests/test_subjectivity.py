@@ -86,6 +86,7 @@ def smol(smollm2):
     return LocalBackend('smollm2-135m-instruct', batch_size=8)
 
 
+@pytest.mark.slow
 def test_option_probs_on_a_real_model_are_normalised_and_cached(smol, tmp_path, monkeypatch):
     cache, stats = CallCache(tmp_path / 'calls.sqlite'), CallStats()
     reqs = [pair_request(get_card('ag_news'), get_card('tweet_irony'), 'subjective'), pair_request(get_card('tweet_irony'), get_card('ag_news'), 'objective')]
@@ -98,6 +99,7 @@ def test_option_probs_on_a_real_model_are_normalised_and_cached(smol, tmp_path, 
     assert stats2.calls == 0 and stats2.cached == 2 and [o.probs for o in again] == [o.probs for o in first] and all(o.cached for o in again)
 
 
+@pytest.mark.slow
 def test_the_rating_judge_gives_one_row_per_task(smol, tmp_path):
     tasks = ['ag_news', 'imdb', 'tweet_irony', 'sms_spam']
     ranking, rel, ratings = rank_tasks(tasks, 'ratings', backend=smol, phrasings=['disagree', 'objective'], cache=CallCache(tmp_path / 'c.sqlite'),
@@ -106,6 +108,7 @@ def test_the_rating_judge_gives_one_row_per_task(smol, tmp_path):
     assert ratings.rating.between(1, 5).all() and rel['kind'] == 'ratings' and isinstance(rel['reliable'], bool) and rel['verdict']
 
 
+@pytest.mark.slow
 def test_the_pairwise_probability_judge_on_a_real_model(smol, tmp_path):
     tasks, cache = ['ag_news', 'imdb', 'tweet_irony'], CallCache(tmp_path / 'c.sqlite')
     ranking, rel = rank_tasks(tasks, 'pairs', backend=smol, phrasings=['subjective', 'objective'], cache=cache, progress=False, n_boot=20)

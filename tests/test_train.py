@@ -6,6 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sklearn.metrics import f1_score
+
+from synthclf.data import cap_test, load_task
 from synthclf.experiments import collect_runs, read_labelled, results_table, run_dir, train_and_evaluate
 
 SYNTHCLF = str(Path(sys.executable).parent / 'synthclf')
@@ -15,6 +18,7 @@ def cli(*args):
     return subprocess.run([SYNTHCLF, *map(str, args)], capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_tfidf_on_real_ag_news_reaches_the_reference(tmp_path, real_data):
     res = train_and_evaluate('ag_news', 'real', model='tfidf', out=tmp_path)
     assert res.macro_f1[0] >= 0.85  # a TF-IDF reference run scored 0.874
@@ -24,6 +28,7 @@ def test_tfidf_on_real_ag_news_reaches_the_reference(tmp_path, real_data):
     assert np.array(m['confusion']).sum() == 7600 and abs(np.mean([c['f1'] for c in m['per_class'].values()]) - m['macro_f1']) < 1e-9
 
 
+@pytest.mark.slow
 def test_minilm_learns_from_a_small_real_sample(tmp_path, real_data):
     res = train_and_evaluate('ag_news', 'real_matched', per_label=32, test_cap=400, out=tmp_path, progress=False)
     # the majority class scores accuracy 0.25 and macro-F1 0.10 on the balanced test set
@@ -34,6 +39,7 @@ def test_minilm_learns_from_a_small_real_sample(tmp_path, real_data):
     assert np.allclose(pred.filter(like='p_').sum(axis=1), 1, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_financial_phrasebank_predictions_carry_agreement(tmp_path, real_data):
     train_and_evaluate('financial_phrasebank', 'real', model='tfidf', out=tmp_path)
     pred = pd.read_parquet(run_dir(tmp_path, 'financial_phrasebank', 'real', 'tfidf', 0) / 'predictions.parquet')
@@ -59,6 +65,7 @@ def synthetic(tmp_path_factory, smollm2, real_data):
     return run / 'sms_spam' / 'generate'  # the run-folder layout: <run>/<task>/generate/<mode>/
 
 
+@pytest.mark.slow
 def test_real_zero_shot_few_shot_and_mixture_table(tmp_path, synthetic):
     r = cli('train', '--task', 'sms_spam', '--train-on', 'real', 'real_matched', 'zero_shot', 'few_shot', 'real+few_shot', '--model', 'tfidf',
             '--seeds', 2, '--synthetic-dir', synthetic.parent.parent / '{task}' / 'generate', '--out', tmp_path, '--allow-missing-labels')
@@ -75,11 +82,21 @@ def test_real_zero_shot_few_shot_and_mixture_table(tmp_path, synthetic):
     assert r2.returncode == 0 and 'sms_spam' in r2.stdout
 
 
+@pytest.mark.slow
 def test_minilm_on_synthetic_data(tmp_path, synthetic):
     res = train_and_evaluate('sms_spam', ['few_shot'], synthetic_dir=synthetic, test_cap=200, out=tmp_path, progress=False,
                              allow_missing_labels=True, min_steps=20)
-    assert len(res) == 1 and 0 <= res.macro_f1[0] <= 1
-    assert len(pd.read_parquet(Path(res.dir[0]) / 'predictions.parquet')) == 200
+    d = Path(res.dir[0])
+    pred, m = pd.read_parquet(d / 'predictions.parquet'), json.loads((d / 'metrics.json').read_text())
+    # scored on the capped real test rows, in their order, with their gold labels
+    card, real = load_task('sms_spam')
+    test = cap_test(real['test'], 200, seed=0)
+    assert pred.idx.tolist() == test['idx'] and pred.gold.tolist() == [card.label_names[i] for i in test['label']]
+    # the reported scores are those of the saved predictions
+    assert res.macro_f1[0] == pytest.approx(f1_score(pred.gold, pred.pred, average='macro')) and res.accuracy[0] == pytest.approx(pred.correct.mean())
+    # it trained on the synthetic rows and learned from them: the training loss fell
+    assert m['n_train'] == read_labelled(synthetic / 'few_shot', 'sms_spam').num_rows and len(m['history']) >= 2
+    assert m['history'][-1]['train_loss'] < 0.8 * m['history'][0]['train_loss'], m['history']
 
 
 @pytest.mark.parametrize('rows, message', [

@@ -74,6 +74,7 @@ def test_panel_agreement_is_for_the_predictions_own_rows(tmp_path, real_data):
     assert len(a) == 50 and set(a.index) <= set(ids) and (a == 1).all() and 'LLM panel' in how
 
 
+@pytest.mark.slow
 def test_analyze_reads_the_data_folder_it_is_given(tmp_path, real_data):
     "A copy of Financial PhraseBank whose agreement column says 1.0 everywhere: the agreement must come from that copy."
     d = tmp_path/'data'/'financial_phrasebank'
