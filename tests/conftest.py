@@ -63,14 +63,16 @@ class Recording:
     """A real backend that also keeps every request it is sent (the cache answers the others): the prompts a caller
     really sent, read back without mocking the model."""
     def __init__(self, backend):
-        self.backend, self.requests = backend, []
+        self.backend, self.requests, self.completions = backend, [], []
 
     def __getattr__(self, name):
         return getattr(self.backend, name)
 
     def complete(self, requests, on_done=None):
         self.requests += list(requests)
-        return self.backend.complete(requests, on_done=on_done)
+        out = self.backend.complete(requests, on_done=on_done)
+        self.completions += out
+        return out
 
     def option_probs(self, requests, options, on_done=None):
         self.requests += list(requests)

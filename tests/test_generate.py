@@ -218,3 +218,30 @@ def test_refused_connection_fails_fast_naming_the_url(tmp_path):
     r = subprocess.run([SYNTHCLF, 'generate', '--task', 'sms_spam', '--out', str(tmp_path / 'o'), '--backend', 'openai',
                         '--model', 'm', '--base-url', url], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and url in r.stderr and 'Traceback' not in r.stderr
+
+
+@pytest.mark.slow
+def test_the_same_request_gives_the_same_text_whatever_its_batch(tmp_path, smollm2, real_data):
+    "Per-request seeds: generating with batch size 1 and with batch size 8 (continuous batching, other requests beside it) gives the same data."
+    from synthclf.llm import LocalBackend
+    runs = []
+    for b in (1, 8):
+        llm = Recording(LocalBackend('smollm2-135m-instruct', batch_size=b))
+        ds, man = generate('sms_spam', 'few_shot', per_label=3, backend=llm, cache=CallCache(tmp_path / f'b{b}.sqlite'), max_new_tokens=40, progress=False)
+        runs.append((ds['text'], [c.text for c in llm.completions], man))
+    (t1, raw1, m1), (t8, raw8, m8) = runs
+    assert len(raw1) == len(raw8) >= 6 and raw1 == raw8 and t1 == t8
+    assert m1['counts'] == m8['counts'] and m1['completion_tokens'] == m8['completion_tokens']
+
+
+def test_two_endpoints_serving_one_model_name_do_not_share_answers(flaky, tmp_path):
+    "The endpoint is part of the cache key (without its credentials): a second server's answers are asked for, not read from the cache."
+    url, state = flaky
+    state['script'] = ['ok']
+    cache = CallCache(tmp_path / 'c.sqlite')
+    complete(OpenAIBackend('m', base_url=url, backoff=0.05), REQ, cache)
+    assert state['hits'] == 1 and len(cache) == 1
+    complete(OpenAIBackend('m', base_url=url.replace('127.0.0.1', 'user:secret@127.0.0.1'), backoff=0.05), REQ, cache)
+    assert state['hits'] == 1  # the same endpoint with credentials in its URL: the same answers
+    complete(OpenAIBackend('m', base_url=url.replace('/v1', '/other/v1'), backoff=0.05), REQ, cache)  # another endpoint, the same model name
+    assert state['hits'] == 2 and len(cache) == 2
