@@ -395,7 +395,7 @@ def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=N
         return llm
     summary = {'runs': str(runs), 'classifier': classifier, 'tasks': tasks, 'plan': {k: v for k, v in plan.items() if v is not None},
                'at_baseline': at_base}
-    md, skipped = [f"# Analysis of {Path(runs).name} ({classifier})\n"], {}
+    md, skipped = [f"# Analysis of {Path(runs).resolve().name} ({classifier})\n"], {}
     def figure(fig, name, caption):
         save_figure(fig, tmp/'figures'/name, caption); plt.close(fig)
         md.append(f"![{caption}](figures/{name}.png)\n\n*{caption}*\n")
