@@ -56,10 +56,11 @@ readme: install
 browser:
 	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
-# The docs site without Quarto: mkdocs-material + mkdocs-jupyter over nbs/ and runs/quick/report.ipynb, into _site/.
+# The docs site without Quarto: mkdocs-material + mkdocs-jupyter over nbs/ (through nbdev's processors) and a run folder
+# (RUN=..., default runs/quick): its results on the home page, its report and stage notebooks; into _site/.
 # With Quarto installed, `nbdev_docs` builds the same pages from _quarto.yml.
 docs: install
-	$(BIN)/python tools/build_docs.py --out _site
+	$(BIN)/python tools/build_docs.py --out _site $(if $(RUN),--run $(RUN),)
 
 # The API notebooks carry their outputs into the docs: execute them again after changing one (then commit).
 nbs-outputs: install

@@ -433,7 +433,7 @@ def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=N
         if stage[t][part] is not None: summary['reused'].append(f'{part} {t}'); return stage[t][part]
         summary['recomputed'][f'{part} {t}'] = stage[t]['missing'][part]
         say(f"{t}: computing {part} here ({stage[t]['missing'][part]})")
-    md, skipped = [f"# Analysis of {Path(runs).name} ({classifier})\n"], {}
+    md, skipped = [f"# Analysis of {Path(runs).resolve().name} ({classifier})\n"], {}
     def figure(fig, name, caption):
         save_figure(fig, tmp/'figures'/name, caption); plt.close(fig)
         md.append(f"![{caption}](figures/{name}.png)\n\n*{caption}*\n")

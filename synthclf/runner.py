@@ -15,7 +15,7 @@ __all__ = ['STAGES', 'NOTEBOOKS', 'PROFILES', 'notebooks_dir', 'parse_overrides'
            'stage_parameters', 'check_overrides', 'redact_url', 'stage_notebook', 'manifest_path', 'stage_outputs',
            'stage_inputs', 'write_manifest', 'stage_done', 'notebook_title', 'export_html', 'execute_stage',
            'report_progress', 'task_cards', 'resolve_tasks', 'copy_cards', 'check_endpoints', 'run_study',
-           'print_summary']
+           'print_summary', 'run_header', 'stamp_header']
 
 # %% ../nbs/13_runner.ipynb #1bc0584d
 STAGES = ('generate', 'train', 'subjectivity')
@@ -64,11 +64,18 @@ def notebook_parameters(stage: str, nb_dir=None) -> dict:
     return {k: v['default'] for k, v in pm.inspect_notebook(str(Path(nb_dir or notebooks_dir())/NOTEBOOKS[stage])).items()}
 
 def _owned(stage, run: Path, task=None, plan=None) -> dict:
-    gen = str(run/'{task}'/'generate')
-    return {'generate': {'task': task, 'out': str(run/str(task)/'generate')},
-            'train': {'task': task, 'out': str(run), 'synthetic_dir': gen.format(task=task)},
-            'subjectivity': {'task': task, 'runs': str(run), 'synthetic_dir': gen.format(task=task), 'out': str(run/str(task)/'subjectivity'), 'plan': plan},
-            'report': {'runs': str(run), 'out': str(run/'analysis'), 'synthetic_dir': gen, 'plan': plan}}[stage]
+    "The paths the runner sets, relative to the run folder (the kernels run there): no machine's paths in the notebooks."
+    gen = '{task}/generate'
+    return {'generate': {'task': task, 'out': f'{task}/generate'},
+            'train': {'task': task, 'out': '.', 'synthetic_dir': gen.format(task=task)},
+            'subjectivity': {'task': task, 'runs': '.', 'synthetic_dir': gen.format(task=task), 'out': f'{task}/subjectivity', 'plan': plan},
+            'report': {'runs': '.', 'out': 'analysis', 'synthetic_dir': gen, 'plan': plan}}[stage]
+
+def _anchor(name, value):
+    "A user's relative path (a card, a data folder, a judgments CSV, a dataset to train on) made absolute: the kernels run in the run folder."
+    if isinstance(value, list): return [_anchor(name, v) for v in value]
+    is_path = name in ('data_dir', 'judgments') or (name in ('task', 'train_on') and ('/' in value or value.endswith(('.yaml', '.yml')))) if isinstance(value, str) else False
+    return str(Path(value).expanduser().resolve()) if is_path and Path(value).expanduser().exists() else value
 
 def experiment_plan(tasks: list, train: dict) -> dict:
     "The experiments this run reports, from the train stage's parameters: tasks, sources (as saved), seeds and classifier name."
@@ -83,7 +90,7 @@ def stage_parameters(stage: str, profile: dict, overrides: dict, run, task=None,
     p = {k: v for k, v in profile.get(stage, {}).items() if k in known}
     for key, v in overrides.items():
         st, _, name = key.rpartition('.')
-        if (st in ('', stage)) and name in known: p[name] = v
+        if (st in ('', stage)) and name in known: p[name] = _anchor(name, v)
     return {**p, **_owned(stage, Path(run), task, plan)}
 
 def check_overrides(overrides: dict, nb_dir=None) -> dict:
@@ -218,20 +225,26 @@ def notebook_title(path) -> str:
     nb = nbformat.read(str(path), as_version=4)
     return next((l[2:].strip() for c in nb.cells if c.cell_type == 'markdown' for l in c.source.splitlines() if l.startswith('# ')), Path(path).stem)
 
+# Wide tables scroll inside the page instead of running off its right edge.
+_READER_CSS = "<style>.jp-OutputArea-output, .jp-RenderedMarkdown { overflow-x: auto; max-width: 100%; }</style>"
+
 def export_html(notebook, html=None) -> Path:
-    "An executed notebook as a standalone HTML page for readers: outputs and prose, no code, figures embedded."
+    "An executed notebook as a standalone HTML page for readers: outputs and prose, no code, figures embedded, wide tables scroll."
     import nbformat
     from nbconvert import HTMLExporter
     html = Path(html or Path(notebook).with_suffix('.html'))
     nb = nbformat.read(str(notebook), as_version=4)
     body, _ = HTMLExporter(exclude_input=True).from_notebook_node(nb, resources={'metadata': {'name': f'synthclf: {notebook_title(notebook)}'}})
-    html.write_text(body, encoding='utf-8')
+    html.write_text(body.replace('</head>', _READER_CSS + '</head>', 1), encoding='utf-8')
     return html
 
 @contextlib.contextmanager
 def _kernel_io(log: Path, env: dict | None = None):
     "Kernels started inside: `env` added to their environment, no progress bars in the saved notebooks, their stderr (warnings, logs) to `log`."
-    extra = {'TQDM_DISABLE': '1', 'HF_HUB_DISABLE_PROGRESS_BARS': '1', **(env or {})}
+    extra = {'TQDM_DISABLE': '1', 'HF_HUB_DISABLE_PROGRESS_BARS': '1'}
+    for k in ('SYNTHCLF_DATA_DIR', 'SYNTHCLF_CARDS', 'SYNTHCLF_CACHE', 'SYNTHCLF_MODELS', 'SYNTHCLF_NOTEBOOKS'):  # the kernels run in the run folder
+        if os.environ.get(k): extra[k] = os.pathsep.join(str(Path(p).expanduser().resolve()) for p in os.environ[k].split(os.pathsep) if p)
+    extra.update(env or {})
     old_env, saved = {k: os.environ.get(k) for k in extra}, os.dup(2)
     os.environ.update(extra)
     with open(log, 'ab') as f:
@@ -258,8 +271,9 @@ def execute_stage(run, task, stage: str, params: dict, nb_dir=None, kernel: str 
     rec = {'task': task, 'stage': stage, 'notebook': str(dst), 'pid': os.getpid(), 'started': round(t0, 3)}
     try:
         with _kernel_io(log, {**env, 'SYNTHCLF_PROGRESS': str(progress)}):
-            pm.execute_notebook(str(src), str(dst), parameters=params, kernel_name=kernel, progress_bar=False, cwd=os.getcwd())
+            pm.execute_notebook(str(src), str(dst), parameters=params, kernel_name=kernel, progress_bar=False, cwd=str(run))
         _scrub_files([dst, log], secrets)
+        stamp_header(dst, run if stage == 'report' else None)
         if stage == 'report': rec['html'] = str(export_html(dst, run/'report.html'))
         write_manifest(run, task, stage, params, time.time() - t0, inputs)
         rec['status'] = 'done'
@@ -546,3 +560,40 @@ def print_summary(summary: dict):
     if summary['report']: print(f"\nReport: {summary['report']} (HTML: {Path(summary['report']).with_suffix('.html')})")
     if summary['failed']: print(f"{summary['failed']} stage(s) failed; fix them and run the same command again: finished stages are kept.")
     if summary.get('interrupted'): print("Interrupted: run the same command again to go on; finished stages are kept.")
+
+# %% ../nbs/13_runner.ipynb #73b92738
+_RUNNER_PATHS = {'out', 'runs', 'synthetic_dir', 'plan'}
+
+def run_header(nb, version: str, run=None) -> str:
+    """What an executed notebook ran, as one markdown paragraph, from papermill's record in `nb`: its parameters (not the
+    runner's paths; a path shown by its file name), synthclf `version`, date and wall time. With `run` (the report, whose own
+    'What was run' names the tasks and data): 'This run', with the whole run's stage notebooks and its wall time, from the first stage's start to this notebook's end."""
+    rec = nb.metadata.get('papermill', {})
+    show = lambda v: Path(v).name if isinstance(v, str) and os.sep in v else v
+    params = ' · '.join(f'{k} `{show(v)}`' for k, v in rec.get('parameters', {}).items() if k not in _RUNNER_PATHS and v is not None)
+    when = f"{str(rec.get('end_time') or '')[:16].replace('T', ' ')} UTC"
+    text = f"**{'This run' if run is not None else 'What was run'}** — {params or 'the defaults'} · synthclf {version} · {when} · wall time {_fmt(rec.get('duration') or 0)}"
+    if run is not None:
+        import nbformat
+        starts = [nbformat.read(str(f), as_version=4).metadata.get('papermill', {}).get('start_time') for f in sorted(Path(run).glob('*/*.ipynb'))]
+        starts = sorted(s for s in starts if s)
+        if starts and rec.get('end_time'):
+            from datetime import datetime
+            wall = (datetime.fromisoformat(rec['end_time']) - datetime.fromisoformat(starts[0])).total_seconds()
+            text += f" · the whole run: {len(starts)} stage notebooks, wall time {_fmt(wall)}"
+    return text
+
+def stamp_header(notebook, run=None) -> Path:
+    """Put `run_header` right under the title of an executed notebook (tagged `run-header`; a stamp from before is replaced),
+    and keep only the file names of papermill's input and output paths: no machine's paths in the notebook."""
+    import nbformat, synthclf
+    nb = nbformat.read(str(notebook), as_version=4)
+    rec = nb.metadata.get('papermill', {})
+    for k in ('input_path', 'output_path'):
+        if rec.get(k): rec[k] = Path(rec[k]).name
+    nb.cells = [c for c in nb.cells if 'run-header' not in c.metadata.get('tags', [])]
+    at = 1 if nb.cells and nb.cells[0].cell_type == 'markdown' and nb.cells[0].source.startswith('# ') else 0
+    nb.cells.insert(at, nbformat.v4.new_markdown_cell(run_header(nb, synthclf.__version__, run), metadata={'tags': ['run-header']}))
+    nbformat.write(nb, str(notebook))
+    return Path(notebook)
+
