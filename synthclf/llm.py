@@ -244,7 +244,7 @@ def continuous_generate(lm, prompts: list[list[int]], samplings: list[Sampling],
 class LocalBackend:
     "Generate with a causal LM in-process (transformers), with continuous batching."
     name = 'local'
-    def __init__(self, model: str | None = None, batch_size: int = 32, dtype: str = 'float32', threads: int | None = None):
+    def __init__(self, model: str | None = None, batch_size: int = 32, dtype: str = 'bfloat16', threads: int | None = None):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
         self.model_name = model or DEFAULT_MODEL
