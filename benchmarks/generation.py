@@ -1,119 +1,123 @@
-"""Generation throughput on this machine, in one run (run by hand; not a test).
+"""Generation speed on the path users run: `synthclf.generate.generate()` itself (run by hand; not a test).
 
-    .venv/bin/python benchmarks/generation.py [--model qwen2.5-coder-0.5b-instruct] [--requests 32] [--out benchmarks/results]
+    .venv/bin/python benchmarks/generation.py [--model qwen2.5-coder-0.5b-instruct] [--per-label 20]
+        [--before /path/to/older/checkout] [--dtypes bfloat16 float32] [--out benchmarks/results]
 
-Rows, all sampled (temperature 1.0, top_p 0.95) with 64 new tokens on the same generation prompts:
-- synthclf `local` backend (transformers in-process, bf16, left padding) at batch 1, 8 and 32;
-- llama.cpp (llama-cpp-python, `pip install llama-cpp-python`: a ~4-9 minute compile, so not in constraints.txt) on the same GGUF at batch 1;
-- `transformers serve --continuous-batching` driven by the synthclf `openai` backend, 8 requests in flight.
-Each row runs in a fresh process so that its peak memory (max RSS) is its own. The target: batched
-local at least 2x llama.cpp's batch-1 tokens/s, and peak memory under 4 GiB.
+Each row generates ag_news and sms_spam, zero- and few-shot, `--per-label` accepted texts per label, with an
+empty call cache, on the whole machine (torch uses every core), each (task, mode) in a fresh process so that
+its peak memory (max RSS) is its own. Reported per row and in total: completion tokens/s (the model's
+speed), accepted texts per minute (what a user waits for: rejected attempts and the data loading count
+against it), attempts, and peak RSS.
+
+Rows:
+- `local <dtype>`: this checkout's local backend (continuous batching, shared-prefix cache, per-request seeds);
+- `before`: the same calls on another checkout given by `--before` (e.g. `git worktree add /tmp/before aae82a8`,
+  the static-batching backend), as the baseline to beat;
+- `llama.cpp batch 1` (the anchor), when llama-cpp-python is installed (`pip install llama-cpp-python`, a 4-9
+  minute compile, so not in constraints.txt): the same first-round requests of each (task, mode), one at a time,
+  on the same GGUF; tokens/s only (it runs no filter).
+Results go to `<out>/generation-<model>.json` and `.md`.
 """
-import argparse, json, os, resource, signal, socket, subprocess, sys, time, urllib.request
+import argparse, json, os, resource, subprocess, sys, tempfile, time
 from pathlib import Path
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
+CASES = [('ag_news', 'zero_shot'), ('ag_news', 'few_shot'), ('sms_spam', 'zero_shot'), ('sms_spam', 'few_shot')]
 
 
-def prompts(n):
-    "n real generation requests (ag_news and sms_spam cards, zero-shot), 64 new tokens each."
-    from synthclf.generate import _request_for
-    from synthclf.tasks import get_card
-    reqs = []
-    for i in range(n):
-        card = get_card(['ag_news', 'sms_spam'][i % 2])
-        label = card.label_names[i % card.num_labels]
-        reqs.append(_request_for(card, label, card.label_names.index(label), 1000 + i, 'zero_shot', 7, None, 0,
-                                 dict(temperature=1.0, top_p=0.95, max_new_tokens=64))[0])
-    return reqs
+def child(task, mode, model, per_label, dtype):
+    "One generate() call in this process: its figures as JSON on stdout."
+    from synthclf.generate import generate
+    from synthclf.llm import CallCache, LocalBackend
+    from synthclf.data import load_task
+    load_task(task)  # the real data is loaded (and cached) before the clock starts, as in a run after its first stage
+    llm = LocalBackend(model, dtype=dtype) if dtype else LocalBackend(model)
+    t = time.perf_counter()
+    ds, man = generate(task, mode, per_label=per_label, backend=llm, cache=CallCache(Path(tempfile.mkdtemp()) / 'calls.sqlite'), progress=False)
+    wall = time.perf_counter() - t
+    print(json.dumps({'task': task, 'mode': mode, 'accepted': ds.num_rows, 'attempts': man['calls'], 'completion_tokens': man['completion_tokens'],
+                      'generation_seconds': man['generation_seconds'], 'seconds': round(wall, 1),
+                      'peak_rss_gib': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)}))
 
 
-def run_local(model, batch, n):
-    from synthclf.llm import LocalBackend
-    b = LocalBackend(model, batch_size=batch)
-    reqs = prompts(n)
-    b.complete(reqs[:batch])  # warm-up
-    t = time.perf_counter(); out = b.complete(reqs); dt = time.perf_counter() - t
-    return dict(tokens=sum(c.completion_tokens for c in out), seconds=dt)
-
-
-def run_llamacpp(model, n):
+def llamacpp_child(task, mode, model, per_label):
+    "The anchor: llama.cpp, one request at a time, on the first-round requests of the same (task, mode)."
     from llama_cpp import Llama
+    from synthclf.generate import _request_for
+    from synthclf.data import load_task
     from synthclf.models import models_dir
-    llm = Llama(str(models_dir() / model / 'model.gguf'), n_ctx=1024, n_threads=os.cpu_count(), verbose=False, seed=0)
-    reqs = prompts(n)
-    llm.create_chat_completion(reqs[0].as_openai(), max_tokens=8)
+    from synthclf.tasks import get_card
+    card = get_card(task)
+    train = load_task(card)[1]['train']
+    llm = Llama(str(models_dir() / model / 'model.gguf'), n_ctx=2048, n_threads=os.cpu_count(), verbose=False, seed=0)
+    max_new = int(card.text['words']['max'] * 1.6) + 16
+    reqs = [_request_for(card, l, lid, i, mode, 0, train, 3, dict(temperature=1.0, top_p=0.95, max_new_tokens=max_new))[0]
+            for i in range(per_label) for lid, l in enumerate(card.label_names)]
     t, tokens = time.perf_counter(), 0
     for r in reqs:
-        out = llm.create_chat_completion(r.as_openai(), temperature=1.0, top_p=0.95, max_tokens=64)
+        out = llm.create_chat_completion(r.as_openai(), temperature=1.0, top_p=0.95, max_tokens=max_new, seed=r.sampling.seed)
         tokens += out['usage']['completion_tokens']
-    return dict(tokens=tokens, seconds=time.perf_counter() - t)
+    dt = time.perf_counter() - t
+    print(json.dumps({'task': task, 'mode': mode, 'attempts': len(reqs), 'completion_tokens': tokens, 'generation_seconds': round(dt, 1),
+                      'seconds': round(dt, 1), 'peak_rss_gib': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)}))
 
 
-def run_serve(model, n, concurrency=8):
-    from synthclf.llm import CallCache, OpenAIBackend, complete
-    from synthclf.models import resolve_model
-    path = resolve_model(model)
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
-    proc = subprocess.Popen([str(Path(sys.executable).parent / 'transformers'), 'serve', path, '--host', '127.0.0.1', '--port', str(port),
-                             '--continuous-batching', '--device', 'cpu', '--dtype', 'bfloat16'], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        for _ in range(600):
-            try: urllib.request.urlopen(f'http://127.0.0.1:{port}/health', timeout=1); break
-            except OSError: time.sleep(0.5)
-        b = OpenAIBackend(path, base_url=f'http://127.0.0.1:{port}/v1', concurrency=concurrency, timeout=600)
-        reqs = prompts(n)
-        import tempfile
-        complete(b, reqs[:2], CallCache(Path(tempfile.mkdtemp()) / 'warm.sqlite'))  # warm-up (model load)
-        t = time.perf_counter(); out = b.complete(reqs); dt = time.perf_counter() - t
-        server_rss = _rss_of(proc.pid)
-        return dict(tokens=sum(c.completion_tokens for c in out), seconds=dt, server_peak_rss_gib=server_rss)
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM); proc.wait()
-
-
-def _rss_of(pid):
-    try: return round(int(next(l for l in open(f'/proc/{pid}/status') if l.startswith('VmHWM')).split()[1]) / 2**20, 2)
-    except (OSError, StopIteration): return None
-
-
-def child(kind, model, batch, n):
-    r = {'local': lambda: run_local(model, batch, n), 'llama.cpp': lambda: run_llamacpp(model, n), 'serve': lambda: run_serve(model, n)}[kind]()
-    r['peak_rss_gib'] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
-    print('RESULT ' + json.dumps(r))
+def run_row(name, args, checkout=None, dtype=None, anchor=False):
+    env = {**os.environ, 'TQDM_DISABLE': '1'}
+    if checkout: env['PYTHONPATH'] = str(checkout)
+    cases = []
+    for task, mode in CASES:
+        cmd = [sys.executable, __file__, '--child', task, mode, '--model', args.model, '--per-label', str(args.per_label)]
+        if dtype: cmd += ['--dtype', dtype]
+        if anchor: cmd += ['--anchor']
+        p = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=checkout or Path(__file__).resolve().parents[1])
+        if p.returncode:
+            print(f"{name} {task} {mode}: failed\n{p.stderr[-2000:]}", file=sys.stderr); return None
+        cases.append(json.loads(p.stdout.strip().splitlines()[-1]))
+        c = cases[-1]
+        print(f"  {name:<18} {task:<9} {mode:<9} {c.get('accepted', '-')!s:>4} texts / {c['attempts']:>3} attempts  "
+              f"{c['completion_tokens'] / c['generation_seconds']:6.1f} tok/s  {c['seconds']:6.1f} s  {c['peak_rss_gib']} GiB", flush=True)
+    tot = {k: sum(c.get(k, 0) for c in cases) for k in ('accepted', 'attempts', 'completion_tokens', 'generation_seconds', 'seconds')}
+    return {'row': name, 'cases': cases, **tot, 'tokens_per_s': round(tot['completion_tokens'] / tot['generation_seconds'], 1),
+            'accepted_per_min': round(60 * tot['accepted'] / tot['seconds'], 1) if tot['accepted'] else None,
+            'peak_rss_gib': max(c['peak_rss_gib'] for c in cases)}
 
 
 def main():
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--model', default='qwen2.5-coder-0.5b-instruct')
-    ap.add_argument('--requests', type=int, default=32)
-    ap.add_argument('--out', default='benchmarks/results')
-    ap.add_argument('--child', nargs=3)
-    a = ap.parse_args()
-    if a.child: return child(a.child[0], a.model, int(a.child[1]), int(a.child[2]))
+    ap.add_argument('--per-label', type=int, default=20)
+    ap.add_argument('--dtypes', nargs='*', default=['bfloat16'])
+    ap.add_argument('--before', help='another synthclf checkout to time the same way (the baseline)')
+    ap.add_argument('--before-model', help="the model's name in that checkout (default: --model)")
+    ap.add_argument('--out', default=str(Path(__file__).parent / 'results'))
+    ap.add_argument('--child', nargs=2); ap.add_argument('--dtype'); ap.add_argument('--anchor', action='store_true')
+    args = ap.parse_args()
+    if args.child:
+        return (llamacpp_child(*args.child, args.model, args.per_label) if args.anchor else child(*args.child, args.model, args.per_label, args.dtype))
     rows = []
-    plan = [('local', 1, 8), ('local', 8, a.requests), ('local', 32, a.requests), ('llama.cpp', 1, 8), ('serve', 8, a.requests)]
-    for kind, batch, n in plan:
-        r = subprocess.run([sys.executable, __file__, '--model', a.model, '--child', kind, str(batch), str(n)], capture_output=True, text=True)
-        line = next((l for l in r.stdout.splitlines() if l.startswith('RESULT ')), None)
-        row = {'backend': kind, 'batch': batch if kind != 'serve' else '8 concurrent', 'requests': n}
-        if line:
-            res = json.loads(line[7:])
-            row.update(res, tokens_per_s=round(res['tokens'] / res['seconds'], 1), seconds=round(res['seconds'], 1))
-        else:
-            row['error'] = (r.stderr.strip().splitlines() or ['failed'])[-1][:200]
-        rows.append(row); print(json.dumps(row), flush=True)
-    base = next((r['tokens_per_s'] for r in rows if r['backend'] == 'llama.cpp' and 'tokens_per_s' in r), None)
-    best = max((r.get('tokens_per_s', 0) for r in rows if r['backend'] == 'local'), default=0)
-    summary = {'model': a.model, 'cpus': os.cpu_count(), 'rows': rows,
-               'batched_local_vs_llamacpp_batch1': round(best / base, 2) if base else None,
-               'max_peak_rss_gib_local': max((r.get('peak_rss_gib', 0) for r in rows if r['backend'] == 'local'), default=None)}
-    Path(a.out).mkdir(parents=True, exist_ok=True)
-    (Path(a.out) / f'generation-{a.model}.json').write_text(json.dumps(summary, indent=1))
-    print('\n| backend | batch | requests | tokens/s | peak RSS GiB |\n|---|---|---|---|---|')
-    for r in rows: print(f"| {r['backend']} | {r['batch']} | {r['requests']} | {r.get('tokens_per_s', r.get('error'))} | {r.get('peak_rss_gib', '')} |")
-    print(f"\nbatched local / llama.cpp batch 1: {summary['batched_local_vs_llamacpp_batch1']}")
+    print(f"generate() on {os.cpu_count()} cores, {args.model}, {args.per_label} per label:")
+    for d in args.dtypes: rows.append(run_row(f'local {d}', args, dtype=d))
+    if args.before:
+        m = args.model; args.model = args.before_model or m
+        rows.append(run_row('before', args, checkout=Path(args.before).resolve())); args.model = m
+    try:
+        import llama_cpp  # noqa: F401
+        rows.append(run_row('llama.cpp batch 1', args, anchor=True))
+    except ImportError: print("  llama.cpp anchor: llama-cpp-python is not installed (pip install llama-cpp-python); row left out")
+    rows = [r for r in rows if r]
+    out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
+    res = {'model': args.model, 'cpus': os.cpu_count(), 'per_label': args.per_label, 'date': time.strftime('%Y-%m-%d'), 'rows': rows}
+    (out / f'generation-{args.model}.json').write_text(json.dumps(res, indent=1))
+    base = next((r for r in rows if r['row'] == 'before'), None)
+    md = [f"# generate() speed: {args.model}, {os.cpu_count()} cores, {args.per_label} accepted texts per label\n",
+          "ag_news and sms_spam, zero- and few-shot; empty call cache; `benchmarks/generation.py`.\n",
+          "| row | accepted | attempts | completion tok/s | accepted texts/min | vs before | wall s | peak RSS GiB |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        vs = f"{r['accepted_per_min'] / base['accepted_per_min']:.2f}x" if base and r['accepted_per_min'] and base['accepted_per_min'] else ''
+        md.append(f"| {r['row']} | {r['accepted'] or '-'} | {r['attempts']} | {r['tokens_per_s']} | {r['accepted_per_min'] or '-'} | {vs} | {r['seconds']:.0f} | {r['peak_rss_gib']} |")
+    (out / f'generation-{args.model}.md').write_text('\n'.join(md) + '\n')
+    print('\n'.join(md))
 
 
 if __name__ == '__main__':
