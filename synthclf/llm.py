@@ -173,9 +173,8 @@ def _forward(lm, ids, mask, pos, kv):
     from transformers.cache_utils import DynamicCache
     import torch
     with torch.inference_mode():
-        o = lm(input_ids=ids, attention_mask=mask, position_ids=pos, past_key_values=DynamicCache(kv) if kv else None,
-               use_cache=True, logits_to_keep=1)
-    return [(l.keys, l.values) for l in o.past_key_values.layers], o.logits[:, -1]
+        o = lm(input_ids=ids, attention_mask=mask, position_ids=pos, cache=DynamicCache(kv) if kv else DynamicCache(), use_cache=True, logits_to_keep=1)
+    return [(l.keys, l.values) for l in o.cache.layers], o.logits[:, -1]
 
 def _step(lm, b: _Rows):
     "Every row decodes its last sampled token."
