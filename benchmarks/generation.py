@@ -65,6 +65,8 @@ def llamacpp_child(task, mode, model, per_label):
 def run_row(name, args, checkout=None, dtype=None, anchor=False):
     env = {**os.environ, 'TQDM_DISABLE': '1'}
     if checkout: env['PYTHONPATH'] = str(checkout)
+    from synthclf.data import data_dir
+    if data_dir(): env.setdefault('SYNTHCLF_DATA_DIR', str(data_dir()))  # the other checkout may have no ../shared beside it
     cases = []
     for task, mode in CASES:
         cmd = [sys.executable, __file__, '--child', task, mode, '--model', args.model, '--per-label', str(args.per_label)]
