@@ -74,6 +74,7 @@ def own_run(tmp_path_factory, smollm2, real_data):
     server.shutdown()
 
 
+@pytest.mark.slow
 def test_card_file_works_without_synthclf_cards(own_run):
     p, out = own_run['p'], own_run['out']
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
@@ -85,6 +86,7 @@ def test_card_file_works_without_synthclf_cards(own_run):
     assert len(list((out/'my_spam').glob('*/tfidf/seed0/metrics.json'))) == 3 and (out/'report.html').is_file()
 
 
+@pytest.mark.slow
 def test_credentials_never_written(own_run):
     assert own_run['p'].returncode == 0, own_run['p'].stderr[-3000:]
     hits = FakeOpenAI.seen
@@ -101,6 +103,7 @@ def test_credentials_never_written(own_run):
     assert man['parameters']['base_url'] is None and man['inputs']['endpoint'].startswith('http://***@127.0.0.1:')
 
 
+@pytest.mark.slow
 def test_progress_lines_when_not_a_terminal(own_run):
     lines = [l for l in own_run['p'].stdout.splitlines() if l.startswith('[')]
     assert '\x1b[' not in own_run['p'].stdout  # plain lines: stdout is a pipe
@@ -109,6 +112,7 @@ def test_progress_lines_when_not_a_terminal(own_run):
     assert (own_run['out']/'my_spam'/'.stages'/'train.progress.json').is_file()
 
 
+@pytest.mark.slow
 def test_dry_run_runs_nothing(own_run, tmp_path):
     out = own_run['out']
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob('*') if p.is_file()}
@@ -123,6 +127,7 @@ def test_dry_run_runs_nothing(own_run, tmp_path):
     assert p.stdout.count('to run: not run yet') == 4 and not fresh.exists(), p.stdout
 
 
+@pytest.mark.slow
 def test_a_changed_notebook_reruns_its_stage_and_the_later_ones(own_run):
     out, nbs = own_run['out'], own_run['nbs']
     nb = nbformat.read(str(nbs/'02_train.ipynb'), as_version=4)
@@ -147,12 +152,14 @@ def test_a_changed_notebook_reruns_its_stage_and_the_later_ones(own_run):
     assert all(r['status'] == 'skipped' for r in json.loads((out/'summary.json').read_text())['stages'])
 
 
+@pytest.mark.slow
 def test_a_new_synthclf_version_reruns_a_stage(own_run):
     from synthclf.runner import _inputs_changed, stage_inputs
     now = stage_inputs('train', own_run['nbs'])
     assert _inputs_changed({**now, 'synthclf': '0.0.1'}, now) == f"synthclf 0.0.1 → {now['synthclf']}"
 
 
+@pytest.mark.slow
 def test_ctrl_c_writes_the_summary_and_no_manifest(tmp_path, smollm2, real_data):
     out = tmp_path/'run'
     proc = subprocess.Popen([SYNTHCLF, 'run', '--tasks', 'sms_spam', '--out', str(out), *TINY_RUN], stdout=subprocess.PIPE,
@@ -191,6 +198,7 @@ def test_importing_the_cli_and_the_runner_loads_no_torch():
     assert p.returncode == 0 and p.stdout.strip() == '[]', p.stdout + p.stderr
 
 
+@pytest.mark.slow
 def test_generate_train_analyze_in_sequence_with_default_folders(tmp_path, smollm2, real_data):
     env = {**os.environ, 'SYNTHCLF_DATA_DIR': str(real_data)}
     p = run_cli(['generate', '--task', 'sms_spam', '--mode', 'zero_shot', 'few_shot', '--per-label', '2', '--model', 'smollm2-135m-instruct'],
@@ -210,6 +218,7 @@ def test_generate_train_analyze_in_sequence_with_default_folders(tmp_path, smoll
     assert (run/'analysis'/'verdict.md').is_file()
 
 
+@pytest.mark.slow
 def test_local_generation_runs_one_task_at_a_time(tiny_run):
     "Two tasks, two workers: the second task's generation starts only after the first one's ended (the run's own lines, in order)."
     events = [l.split(']', 1)[1].split(None, 2) for l in tiny_run['stdout'].splitlines() if l.startswith('[')]
