@@ -1,7 +1,8 @@
 """Generation speed on the path users run: `synthclf.generate.generate()` itself (run by hand; not a test).
 
     .venv/bin/python benchmarks/generation.py [--model qwen2.5-coder-0.5b-instruct] [--per-label 20]
-        [--before /path/to/older/checkout] [--dtypes bfloat16 float32] [--out benchmarks/results]
+        [--dtypes auto float32 bfloat16] [--before /path/to/older/checkout] [--before-dtypes default float32]
+        [--merge earlier.json] [--out benchmarks/results]
 
 Each row generates ag_news and sms_spam, zero- and few-shot, `--per-label` accepted texts per label, with an
 empty call cache, on the whole machine (torch uses every core), each (task, mode) in a fresh process so that
@@ -11,8 +12,12 @@ against it), attempts, and peak RSS.
 
 Rows:
 - `local <dtype>`: this checkout's local backend (continuous batching, shared-prefix cache, per-request seeds);
+  `auto` is what users get: bfloat16 on a CPU with native bf16 (AVX512-BF16 or AMX), float32 elsewhere;
 - `before`: the same calls on another checkout given by `--before` (e.g. `git worktree add /tmp/before aae82a8`,
-  the static-batching backend), as the baseline to beat;
+  the static-batching backend), as the baseline to beat: with its own default dtype (`default`, what its users
+  got) and with any other `--before-dtypes`;
+- `--merge FILE`: rows of an earlier run of this script (same model, per-label count and CPU) join the table, so
+  slow rows need not run again.
 - `llama.cpp batch 1` (the anchor), when llama-cpp-python is installed (`pip install llama-cpp-python`, a 4-9
   minute compile, so not in constraints.txt): the same first-round requests of each (task, mode), one at a time,
   on the same GGUF; tokens/s only (it runs no filter).
@@ -25,13 +30,14 @@ os.environ.setdefault('HF_HUB_OFFLINE', '1')
 CASES = [('ag_news', 'zero_shot'), ('ag_news', 'few_shot'), ('sms_spam', 'zero_shot'), ('sms_spam', 'few_shot')]
 
 
-def child(task, mode, model, per_label, dtype):
+def child(task, mode, model, per_label, dtype, batch_size=None):
     "One generate() call in this process: its figures as JSON on stdout."
     from synthclf.generate import generate
     from synthclf.llm import CallCache, LocalBackend
     from synthclf.data import load_task
     load_task(task)  # the real data is loaded (and cached) before the clock starts, as in a run after its first stage
-    llm = LocalBackend(model, dtype=dtype) if dtype else LocalBackend(model)
+    kw = {k: v for k, v in (('dtype', dtype), ('batch_size', batch_size)) if v}
+    llm = LocalBackend(model, **kw)
     t = time.perf_counter()
     ds, man = generate(task, mode, per_label=per_label, backend=llm, cache=CallCache(Path(tempfile.mkdtemp()) / 'calls.sqlite'), progress=False)
     wall = time.perf_counter() - t
@@ -62,7 +68,17 @@ def llamacpp_child(task, mode, model, per_label):
                       'seconds': round(dt, 1), 'peak_rss_gib': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)}))
 
 
-def run_row(name, args, checkout=None, dtype=None, anchor=False):
+def cpu() -> dict:
+    "This machine's CPU: its name and whether it computes bfloat16 natively (which decides the `auto` dtype)."
+    from synthclf.classifiers import _bf16_ok
+    info = Path('/proc/cpuinfo').read_text() if Path('/proc/cpuinfo').exists() else ''
+    name = next((l.split(':', 1)[1].strip() for l in info.splitlines() if l.startswith('model name')), 'unknown')
+    flags = set(next((l.split(':', 1)[1].split() for l in info.splitlines() if l.startswith('flags')), []))
+    return {'name': name, 'cores': os.cpu_count(), 'native_bf16': _bf16_ok('cpu'),
+            'isa': ' '.join(f for f in ('avx2', 'avx512f', 'avx512_bf16', 'avx512_vnni', 'amx_bf16') if f in flags)}
+
+
+def run_row(name, args, checkout=None, dtype=None, anchor=False, batch_size=None):
     env = {**os.environ, 'TQDM_DISABLE': '1'}
     if checkout: env['PYTHONPATH'] = str(checkout)
     from synthclf.data import data_dir
@@ -71,6 +87,7 @@ def run_row(name, args, checkout=None, dtype=None, anchor=False):
     for task, mode in CASES:
         cmd = [sys.executable, __file__, '--child', task, mode, '--model', args.model, '--per-label', str(args.per_label)]
         if dtype: cmd += ['--dtype', dtype]
+        if batch_size: cmd += ['--batch-size', str(batch_size)]
         if anchor: cmd += ['--anchor']
         p = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=checkout or Path(__file__).resolve().parents[1])
         if p.returncode:
@@ -89,30 +106,43 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--model', default='qwen2.5-coder-0.5b-instruct')
     ap.add_argument('--per-label', type=int, default=20)
-    ap.add_argument('--dtypes', nargs='*', default=['bfloat16'])
+    ap.add_argument('--dtypes', nargs='*', default=['auto'], help="this checkout's rows (none: only --before/--merge rows)")
     ap.add_argument('--before', help='another synthclf checkout to time the same way (the baseline)')
     ap.add_argument('--before-model', help="the model's name in that checkout (default: --model)")
+    ap.add_argument('--before-dtypes', nargs='*', default=['default'], help="'default' (that checkout's own) and/or dtypes")
+    ap.add_argument('--merge', help='a JSON of an earlier run whose rows join the table')
     ap.add_argument('--out', default=str(Path(__file__).parent / 'results'))
-    ap.add_argument('--child', nargs=2); ap.add_argument('--dtype'); ap.add_argument('--anchor', action='store_true')
+    ap.add_argument('--batch-sizes', nargs='*', type=int, default=[None], help="this checkout's rows: LocalBackend batch sizes (default: its default)")
+    ap.add_argument('--child', nargs=2); ap.add_argument('--dtype'); ap.add_argument('--batch-size', type=int); ap.add_argument('--anchor', action='store_true')
     args = ap.parse_args()
     if args.child:
-        return (llamacpp_child(*args.child, args.model, args.per_label) if args.anchor else child(*args.child, args.model, args.per_label, args.dtype))
-    rows = []
-    print(f"generate() on {os.cpu_count()} cores, {args.model}, {args.per_label} per label:")
-    for d in args.dtypes: rows.append(run_row(f'local {d}', args, dtype=d))
+        return (llamacpp_child(*args.child, args.model, args.per_label) if args.anchor else child(*args.child, args.model, args.per_label, args.dtype, args.batch_size))
+    rows, machine = [], cpu()
+    if args.merge:
+        old = json.loads(Path(args.merge).read_text())
+        if (old['model'], old['per_label'], old.get('cpu')) != (args.model, args.per_label, machine):
+            ap.error(f"--merge {args.merge}: another model, per-label count or CPU ({old['model']}, {old['per_label']}, {old.get('cpu')})")
+        rows += old['rows']
+    print(f"generate() on {machine}, {args.model}, {args.per_label} per label:")
+    for d in args.dtypes:
+        for b in args.batch_sizes:
+            rows.append(run_row(f'local {d}' + (f', batch {b}' if b else ''), args, dtype=None if d == 'auto' else d, batch_size=b))
     if args.before:
         m = args.model; args.model = args.before_model or m
-        rows.append(run_row('before', args, checkout=Path(args.before).resolve())); args.model = m
+        for d in args.before_dtypes:
+            rows.append(run_row('before' if d == 'default' else f'before {d}', args, checkout=Path(args.before).resolve(), dtype=None if d == 'default' else d))
+        args.model = m
     try:
         import llama_cpp  # noqa: F401
         rows.append(run_row('llama.cpp batch 1', args, anchor=True))
     except ImportError: print("  llama.cpp anchor: llama-cpp-python is not installed (pip install llama-cpp-python); row left out")
     rows = [r for r in rows if r]
     out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
-    res = {'model': args.model, 'cpus': os.cpu_count(), 'per_label': args.per_label, 'date': time.strftime('%Y-%m-%d'), 'rows': rows}
+    res = {'model': args.model, 'cpu': machine, 'per_label': args.per_label, 'date': time.strftime('%Y-%m-%d'), 'rows': rows}
     (out / f'generation-{args.model}.json').write_text(json.dumps(res, indent=1))
-    base = next((r for r in rows if r['row'] == 'before'), None)
-    md = [f"# generate() speed: {args.model}, {os.cpu_count()} cores, {args.per_label} accepted texts per label\n",
+    base = next((r for r in rows if r['row'] == 'before'), None) or next((r for r in rows if r['row'].startswith('before')), None)
+    md = [f"# generate() speed: {args.model}, {machine['cores']} cores, {args.per_label} accepted texts per label\n",
+          f"CPU: {machine['name']} ({machine['isa']}; native bfloat16: {'yes' if machine['native_bf16'] else 'no'}). "
           "ag_news and sms_spam, zero- and few-shot; empty call cache; `benchmarks/generation.py`.\n",
           "| row | accepted | attempts | completion tok/s | accepted texts/min | vs before | wall s | peak RSS GiB |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:

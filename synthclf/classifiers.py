@@ -132,6 +132,8 @@ class EmbeddingClassifier:
 
 # %% ../nbs/07_classifiers.ipynb #e1020286
 def _cores() -> int:
+    "The cores this process may use: `OMP_NUM_THREADS` where set (the runner gives each stage its share so), else the CPU affinity."
+    if os.environ.get('OMP_NUM_THREADS', '').isdigit(): return max(1, int(os.environ['OMP_NUM_THREADS']))
     try: return len(os.sched_getaffinity(0))
     except AttributeError: return os.cpu_count() or 1
 

@@ -243,10 +243,13 @@ def continuous_generate(lm, prompts: list[list[int]], samplings: list[Sampling],
 class LocalBackend:
     "Generate with a causal LM in-process (transformers), with continuous batching."
     name = 'local'
-    def __init__(self, model: str | None = None, batch_size: int = 32, dtype: str = 'bfloat16', threads: int | None = None):
+    def __init__(self, model: str | None = None, batch_size: int = 32, dtype: str = 'auto', threads: int | None = None):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
-        self.model_name = model or DEFAULT_MODEL
+        from synthclf.classifiers import _bf16_ok
+        if dtype == 'auto': dtype = 'bfloat16' if _bf16_ok('cpu') else 'float32'  # emulated bf16 is 3x slower than float32
+        if not isinstance(getattr(torch, dtype, None), torch.dtype): raise ValueError(f"dtype={dtype!r}: use 'auto', 'bfloat16' or 'float32'.")
+        self.model_name, self.dtype = model or DEFAULT_MODEL, dtype
         path = resolve_model(self.model_name)
         if threads: torch.set_num_threads(threads)
         try:

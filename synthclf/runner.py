@@ -14,8 +14,8 @@ from .tasks import get_card, list_tasks
 __all__ = ['STAGES', 'NOTEBOOKS', 'PROFILES', 'notebooks_dir', 'parse_overrides', 'notebook_parameters', 'experiment_plan',
            'stage_parameters', 'check_overrides', 'redact_url', 'stage_notebook', 'manifest_path', 'stage_outputs',
            'stage_inputs', 'write_manifest', 'stage_done', 'notebook_title', 'export_html', 'execute_stage',
-           'report_progress', 'task_cards', 'resolve_tasks', 'copy_cards', 'check_endpoints', 'run_study',
-           'print_summary', 'run_header', 'stamp_header']
+           'report_progress', 'uses_local_llm', 'pick_stages', 'task_cards', 'resolve_tasks', 'copy_cards',
+           'check_endpoints', 'run_study', 'print_summary', 'run_header', 'stamp_header']
 
 # %% ../nbs/13_runner.ipynb #1bc0584d
 STAGES = ('generate', 'train', 'subjectivity')
@@ -354,6 +354,33 @@ def _progress_text(p: dict, start: float) -> str:
     eta = f", ETA {_fmt(el * (total - done) / done)}" if 0 < done < total else ''
     return f"{done}/{total} {p['unit']}, {_fmt(el)} elapsed{eta}"
 
+# %% ../nbs/13_runner.ipynb #540fc5f2
+def uses_local_llm(stage: str, params: dict) -> bool:
+    "Whether a stage runs the in-process LLM, which uses every core: generation or an annotator panel on the local backend."
+    if params.get('backend', 'local') != 'local': return False
+    return stage == 'generate' or (stage == 'subjectivity' and bool(params.get('agreement_panel_k')))
+
+def pick_stages(ready: list, running: list, capacity: int, cores: int, shared: bool = True) -> list:
+    """The `ready` stages, `(task, stage, params)` in priority order, that start now beside the `running` ones, `(stage, params)`,
+    as `(task, stage, threads)`. `shared`: one machine's `cores` (see above); else a Dask cluster (threads None)."""
+    free, busy = capacity - len(running), any(uses_local_llm(s, p) for s, p in running)
+    if not shared:
+        picks = []
+        for t, s, p in ready:
+            if len(picks) >= free: break
+            if uses_local_llm(s, p):
+                if busy: continue
+                busy = True
+            picks.append((t, s, None))
+        return picks
+    if busy or free <= 0: return []
+    heavy = [(t, s) for t, s, p in ready if uses_local_llm(s, p)]
+    light = [(t, s) for t, s, p in ready if not uses_local_llm(s, p)]
+    if running: return [(t, s, max(1, cores // capacity)) for t, s in light[:free]]
+    if heavy and len(light) < capacity: return [(*heavy[0], cores)]
+    take = light[:capacity]
+    return [(t, s, max(1, cores // len(take))) for t, s in take]
+
 # %% ../nbs/13_runner.ipynb #e59f0520
 def task_cards(tasks, profile: dict) -> dict:
     "Each task's card by name, from 'all', a comma-separated string or a list of names and card paths, or the profile's."
@@ -442,7 +469,7 @@ def run_study(tasks=None, profile: str = 'quick', out=None, overrides=None, work
     if dry_run: return _dry_run(run, names, plan, report_params, report_inputs, exp, force, progress)
     run.mkdir(parents=True, exist_ok=True)
     cards_env = copy_cards(cards, run)
-    workers = max(1, min(workers or _cores(), len(names)))
+    cores = _cores(); workers = max(1, min(workers or cores, len(names)))
     if progress: print(f"synthclf run: profile {profile}, {len(names)} task(s) ({', '.join(names)}) -> {run}; "
                        + (f"Dask scheduler {scheduler}" if scheduler else f"{workers} worker process(es)"), flush=True)
     ex, client = _executor(workers, scheduler)
@@ -456,19 +483,20 @@ def run_study(tasks=None, profile: str = 'quick', out=None, overrides=None, work
             records.append({'task': task, 'stage': stage, 'status': 'skipped', 'ok': True, 'detail': why, 'seconds': 0.0}); show.event(task, stage, f'skipped ({why})')
             nxt[task] += 1
         return None
-    def local_llm(stage, params): return stage == 'generate' and params.get('backend', 'local') == 'local'
     def fill():
-        # A task's stages run in order. Generation with the local LLM (which uses every core) runs one task at a time;
-        # the other stages (and generation against an endpoint) run beside it in the free workers.
+        # A task's stages run in order; which ready stages start now, and on how many cores, is `pick_stages`'s choice.
+        cands = []
         for task in list(ready):
-            if len(pending) >= capacity: break
             nx = next_stage(task)
-            if nx is None: ready.remove(task); continue
-            stage, params, env, inputs = nx
-            if local_llm(stage, params) and any(local_llm(s, plan[t][STAGES.index(s)][1]) for t, s in pending.values()): continue
+            if nx is None: ready.remove(task)
+            else: cands.append((task, nx[0], nx[1]))
+        running = [(s, plan[t][STAGES.index(s)][1]) for t, s in pending.values()]
+        for task, stage, threads in pick_stages(cands, running, capacity, cores, shared=client is None):
+            _, params, env, inputs = plan[task][nxt[task]]
             ready.remove(task); nxt[task] += 1
             rerun[task] = rerun[task] or f'{stage} ran again'  # what follows a re-executed stage runs again too
-            pending[ex.submit(execute_stage, run, task, stage, params, nb_dir, kernel, {**cards_env, **env})] = (task, stage)
+            env = {**cards_env, **env, **({'OMP_NUM_THREADS': str(threads)} if threads else {})}
+            pending[ex.submit(execute_stage, run, task, stage, params, nb_dir, kernel, env)] = (task, stage)
             show.start(task, stage, manifest_path(run, task, stage).with_suffix('.progress.json'))
     interrupted, report_running = False, False
     try:
