@@ -21,7 +21,7 @@ Rows:
 - `llama.cpp batch 1` (the anchor), when llama-cpp-python is installed (`pip install llama-cpp-python`, a 4-9
   minute compile, so not in constraints.txt): the same first-round requests of each (task, mode), one at a time,
   on the same GGUF; tokens/s only (it runs no filter).
-Results go to `<out>/generation-<model>.json` and `.md`.
+Results go to `<out>/generation-<model>-<native-bf16|no-bf16>.json` and `.md`, one pair per kind of CPU.
 """
 import argparse, json, os, resource, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -139,7 +139,8 @@ def main():
     rows = [r for r in rows if r]
     out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
     res = {'model': args.model, 'cpu': machine, 'per_label': args.per_label, 'date': time.strftime('%Y-%m-%d'), 'rows': rows}
-    (out / f'generation-{args.model}.json').write_text(json.dumps(res, indent=1))
+    name = f"generation-{args.model}-{'native-bf16' if machine['native_bf16'] else 'no-bf16'}"  # one file per kind of CPU
+    (out / f'{name}.json').write_text(json.dumps(res, indent=1))
     base = next((r for r in rows if r['row'] == 'before'), None) or next((r for r in rows if r['row'].startswith('before')), None)
     md = [f"# generate() speed: {args.model}, {machine['cores']} cores, {args.per_label} accepted texts per label\n",
           f"CPU: {machine['name']} ({machine['isa']}; native bfloat16: {'yes' if machine['native_bf16'] else 'no'}). "
@@ -148,7 +149,7 @@ def main():
     for r in rows:
         vs = f"{r['accepted_per_min'] / base['accepted_per_min']:.2f}x" if base and r['accepted_per_min'] and base['accepted_per_min'] else ''
         md.append(f"| {r['row']} | {r['accepted'] or '-'} | {r['attempts']} | {r['tokens_per_s']} | {r['accepted_per_min'] or '-'} | {vs} | {r['seconds']:.0f} | {r['peak_rss_gib']} |")
-    (out / f'generation-{args.model}.md').write_text('\n'.join(md) + '\n')
+    (out / f'{name}.md').write_text('\n'.join(md) + '\n')
     print('\n'.join(md))
 
 
