@@ -291,18 +291,20 @@ def _fmt(seconds: float) -> str:
     m, s = divmod(int(round(seconds)), 60); h, m = divmod(m, 60)
     return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
 
-_last_write = {}
+_last_write, _unit_start = {}, {}
 
 def report_progress(done: int, total: int, unit: str, path=None, every: float = 1.0):
-    """Tell `synthclf run` how far a stage got: `{done, total, unit, updated}` written atomically to `path` or `$SYNTHCLF_PROGRESS`,
-    at most once every `every` seconds (the last step always); the file written, or None (no file set, or too soon)."""
+    """Tell `synthclf run` how far a stage got: `{done, total, unit, since, updated}` written atomically to `path` or `$SYNTHCLF_PROGRESS`
+    (`since`: when this `unit` was first reported, for the ETA of a stage that counts several things in turn), at most once every
+    `every` seconds (the last step always); the file written, or None (no file set, or too soon)."""
     path = path or os.environ.get('SYNTHCLF_PROGRESS')
     if not path: return None
     now = time.time()
+    since = _unit_start.setdefault((str(path), unit), now)
     if done < total and now - _last_write.get(str(path), 0.0) < every: return None
     _last_write[str(path)] = now
     p = Path(path); tmp = p.with_name(f'{p.name}.{os.getpid()}.tmp')
-    tmp.write_text(json.dumps({'done': int(done), 'total': int(total), 'unit': unit, 'updated': now})); tmp.replace(p)
+    tmp.write_text(json.dumps({'done': int(done), 'total': int(total), 'unit': unit, 'since': since, 'updated': now})); tmp.replace(p)
     return p
 
 class _Display:
@@ -349,9 +351,10 @@ def _read_progress(path) -> dict | None:
     except (OSError, ValueError): return None
 
 def _progress_text(p: dict, start: float) -> str:
-    "`12/40 texts, 1m05s elapsed, ETA 2m47s`"
-    el, done, total = time.time() - start, p['done'], p['total']
-    eta = f", ETA {_fmt(el * (total - done) / done)}" if 0 < done < total else ''
+    "`12/40 texts, 1m05s elapsed, ETA 2m47s`: the stage's time, and the rest of this unit's count at its rate so far."
+    now, done, total = time.time(), p['done'], p['total']
+    el, rate_el = now - start, now - max(start, p.get('since', start))
+    eta = f", ETA {_fmt(rate_el * (total - done) / done)}" if 0 < done < total else ''
     return f"{done}/{total} {p['unit']}, {_fmt(el)} elapsed{eta}"
 
 # %% ../nbs/13_runner.ipynb #540fc5f2
