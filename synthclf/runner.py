@@ -23,7 +23,7 @@ NOTEBOOKS = {'generate': '01_generate.ipynb', 'train': '02_train.ipynb', 'subjec
 
 # (The paper profile names the packaged encoder, DEFAULT_ENCODER of synthclf.classifiers, by its name: importing that module loads torch.)
 PROFILES = {
-    # The embedded default model on this machine's 2 cores, under 30 minutes: six tasks from low to high subjectivity, 20 synthetic
+    # The embedded default model on 2 cores (20 minutes with native bf16, about an hour on an AVX2-only CPU): six tasks from low to high subjectivity, 20 synthetic
     # texts per label, frozen-MiniLM embeddings + logistic regression (the better learner at this size: benchmarks/small_data.py)
     # on matched-size real vs zero-/few-shot data, 500 test texts, 5 seeds.
     'quick': {'tasks': ['ag_news', 'relation_classification', 'sms_spam', 'financial_phrasebank', 'tweet_irony', 'humor_speech'],
@@ -268,7 +268,8 @@ def execute_stage(run, task, stage: str, params: dict, nb_dir=None, kernel: str 
     progress.unlink(missing_ok=True)
     inputs, secrets = stage_inputs(stage, src.parent, env.get('OPENAI_BASE_URL')), _secrets(env.get('OPENAI_BASE_URL'))
     t0 = time.time()
-    rec = {'task': task, 'stage': stage, 'notebook': str(dst), 'pid': os.getpid(), 'started': round(t0, 3)}
+    rec = {'task': task, 'stage': stage, 'notebook': str(dst), 'pid': os.getpid(), 'started': round(t0, 3),
+           'threads': int(env['OMP_NUM_THREADS']) if env.get('OMP_NUM_THREADS') else None}  # the cores the runner gave it (None: all)
     try:
         with _kernel_io(log, {**env, 'SYNTHCLF_PROGRESS': str(progress)}):
             pm.execute_notebook(str(src), str(dst), parameters=params, kernel_name=kernel, progress_bar=False, cwd=str(run))

@@ -34,6 +34,15 @@ def test_run_end_to_end_with_a_failing_task(tiny_run):
     assert status[('sms_no_data', 'train')]['status'] == 'skipped' and status[('sms_no_data', 'train')]['detail'] == 'generate failed'
     assert all(status[('sms_spam', s)]['status'] == 'done' for s in ('generate', 'train', 'subjectivity'))
     assert status[('*', 'report')]['status'] == 'done'
+    # the cores were shared out (pick_stages): a generate stage on the local LLM ran alone, on every core; stages that ran side by
+    # side had no more threads between them than there are cores
+    from synthclf.classifiers import _cores
+    ran = [r for r in summary['stages'] if r['task'] != '*' and r.get('started') is not None and r.get('seconds') is not None]
+    assert status[('sms_spam', 'generate')]['threads'] == _cores()
+    for x in ran:
+        beside = [y for y in ran if y is not x and x['started'] < y['started'] < x['started'] + x['seconds']]
+        if x['stage'] == 'generate': assert not beside, (x, beside)
+        assert sum(y['threads'] or _cores() for y in [x, *beside]) <= _cores(), (x, beside)
     # artifacts of the good task, in its folder
     for mode in ('zero_shot', 'few_shot'): assert (out/'sms_spam'/'generate'/mode/'manifest.json').is_file()
     assert len(list((out/'sms_spam').glob('*/tfidf/seed0/metrics.json'))) == 3
