@@ -26,20 +26,22 @@ $(VENV)/.installed: constraints.txt settings.ini setup.py
 run: models
 	$(BIN)/synthclf run --profile quick
 
-# Notebook tests, the export check, then pytest.
+# Notebook tests, the export check, then pytest: in parallel, one worker per core up to 4 (pytest-xdist; the workers share the
+# cores out, tests/conftest.py), the tests that share a costly fixture in one worker.
+TEST_WORKERS ?= $(shell n=$$(nproc); echo $$(( n < 4 ? n : 4 )))
 test: install browser check-export test-nbs test-py
 
 # The fast layer, for every change (1 min 58 s measured on 2 cores at load 7, 59 s of CPU): the export check and the tests not marked
 # slow (pytest -m "not slow"); the slow ones run a real LLM, fine-tune an encoder or run `synthclf run` end to end, and
 # `make test` runs them all.
 test-fast: install check-export
-	$(BIN)/pytest -q -m "not slow" tests
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not slow" tests
 
 test-nbs: install
 	$(BIN)/nbdev_test --path nbs
 
 test-py: install
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup tests
 
 # nbs/ is the source of truth: exporting and cleaning must leave every file as it is.
 check-export: install

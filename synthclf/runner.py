@@ -284,7 +284,8 @@ def execute_stage(run, task, stage: str, params: dict, nb_dir=None, kernel: str 
     except Exception as e:
         rec.update(status='failed', error=_scrub(f"{type(e).__name__}: {e}", secrets), cell=None)
     finally: _scrub_files([dst, log], secrets)  # also when interrupted
-    rec['seconds'] = round(time.time() - t0, 1)
+    t1 = time.time()
+    rec['seconds'], rec['ended'] = round(t1 - t0, 1), round(t1, 3)
     return rec
 
 # %% ../nbs/13_runner.ipynb #b9a60002
@@ -377,12 +378,14 @@ def pick_stages(ready: list, running: list, capacity: int, cores: int, shared: b
                 busy = True
             picks.append((t, s, None))
         return picks
+    slots = max(1, min(capacity, cores))  # never more stages side by side than cores
+    free = slots - len(running)
     if busy or free <= 0: return []
     heavy = [(t, s) for t, s, p in ready if uses_local_llm(s, p)]
     light = [(t, s) for t, s, p in ready if not uses_local_llm(s, p)]
-    if running: return [(t, s, max(1, cores // capacity)) for t, s in light[:free]]
-    if heavy and len(light) < capacity: return [(*heavy[0], cores)]
-    take = light[:capacity]
+    if running: return [(t, s, max(1, cores // slots)) for t, s in light[:free]]
+    if heavy and len(light) < slots: return [(*heavy[0], cores)]
+    take = light[:slots]
     return [(t, s, max(1, cores // len(take))) for t, s in take]
 
 # %% ../nbs/13_runner.ipynb #e59f0520

@@ -3,11 +3,27 @@ from pathlib import Path
 
 import pytest
 
+# `make test` runs the tests in parallel (pytest-xdist): the workers share the cores out, as `synthclf run` does with its stages,
+# since torch on every core in each of two processes slows both down far more than twice. Set before anything imports torch.
+if os.environ.get('PYTEST_XDIST_WORKER_COUNT') and not os.environ.get('OMP_NUM_THREADS'):
+    os.environ['OMP_NUM_THREADS'] = str(max(1, len(os.sched_getaffinity(0)) // int(os.environ['PYTEST_XDIST_WORKER_COUNT'])))
+
 from synthclf.data import data_dir
 
 # Models are big and slow to convert: keep them in the user's cache across test sessions.
 os.environ.setdefault('SYNTHCLF_MODELS', str(Path(os.environ.get('SYNTHCLF_CACHE', '~/.cache/synthclf')).expanduser() / 'models'))
 os.environ['HF_HUB_OFFLINE'] = '1'
+
+
+SHARED = ('tiny_run', 'own_run', 'small_study', 'synthetic')  # module and session fixtures that take a minute or more to make
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    "The tests that share one of the costly fixtures run in one worker (`--dist loadgroup`), in their order: it is made once."
+    for item in items:
+        name = next((n for n in SHARED if n in item.fixturenames), None)
+        if name: item.add_marker(pytest.mark.xdist_group(name))
 
 
 def pytest_configure(config):

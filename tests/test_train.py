@@ -30,12 +30,13 @@ def test_tfidf_on_real_ag_news_reaches_the_reference(tmp_path, real_data):
 
 @pytest.mark.slow
 def test_minilm_learns_from_a_small_real_sample(tmp_path, real_data):
-    res = train_and_evaluate('ag_news', 'real_matched', per_label=32, test_cap=400, out=tmp_path, progress=False)
+    # 40 optimizer steps, not the default 100: it reached accuracy 0.85 so (29 s on 2 cores, against 105 s)
+    res = train_and_evaluate('ag_news', 'real_matched', per_label=32, test_cap=400, out=tmp_path, progress=False, min_steps=40)
     # the majority class scores accuracy 0.25 and macro-F1 0.10 on the balanced test set
     assert res.accuracy[0] > 0.7 and res.macro_f1[0] > 0.6
     d = run_dir(tmp_path, 'ag_news', 'real_matched', 'all-minilm-l6-v2', 0)
     pred, m = pd.read_parquet(d / 'predictions.parquet'), json.loads((d / 'metrics.json').read_text())
-    assert len(pred) == m['n_test'] == 400 and m['n_train'] == 128 and m['history'] and m['max_length'] <= 256
+    assert len(pred) == m['n_test'] == 400 and m['n_train'] == 128 and m['history'] and m['config']['min_steps'] == 40 and m['max_length'] <= 256
     assert np.allclose(pred.filter(like='p_').sum(axis=1), 1, atol=1e-3)
 
 
