@@ -355,12 +355,11 @@ def instance_agreement(task, panel_k: int = 0, cap: int = 200, backend='local', 
 
 # %% ../nbs/12_analysis.ipynb #cac36614
 def subjectivity_settings(agreement_panel_k: int = 0, agreement_cap: int = 200, diversity_per_label: int | None = None, seed: int = 0,
-                          backend='local', model: str | None = None, data_dir=None, synthetic_dir=None) -> dict:
-    "What the subjectivity stage's agreement and diversity depend on, as JSON would give it back."
-    from synthclf.diversity import REFERENCE_SIZE
+                          backend='local', model: str | None = None, data_dir=None, synthetic_dir=None, reference_size: int | None = 1000) -> dict:
+    "What the subjectivity stage's agreement and diversity depend on, as JSON would give it back (`reference_size`: `diversity.REFERENCE_SIZE`)."
     s = {'agreement': {'panel_k': agreement_panel_k, 'cap': agreement_cap, 'seed': seed, 'model': model,
                        'backend': backend if isinstance(backend, str) else getattr(backend, 'model_name', str(backend)), 'data_dir': data_dir},
-         'diversity': {'per_label': diversity_per_label, 'seed': seed, 'reference_size': REFERENCE_SIZE, 'data_dir': data_dir,
+         'diversity': {'per_label': diversity_per_label, 'seed': seed, 'reference_size': reference_size, 'data_dir': data_dir,
                        'synthetic_dir': synthetic_dir}}
     return json.loads(json.dumps(s, default=str))
 
@@ -395,7 +394,7 @@ def _task_subjectivity(judgments, ranked, method, judge_k, backend_once, seed, c
 
 def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=None, judge_method: str = 'pairs', judge_k: int = 3,
             agreement_panel_k: int = 0, agreement_cap: int = 200, classifier: str | None = None, tasks=None, sources=None, seeds=None,
-            synthetic_dir: str = 'runs/generate/{task}', diversity_per_label: int | None = None, data_dir=None,
+            synthetic_dir: str = 'runs/generate/{task}', diversity_per_label: int | None = None, reference_size: int | None = 1000, data_dir=None,
             backend='local', model: str | None = None, seed: int = 0, cache=None, progress: bool = True, subjectivity_dir: str | None = None,
             **backend_kw) -> dict:
     "The verdict against the paper's claims, the ranking with its judge's reliability, gaps, agreement curves, the instance regression, diversity and figures, from the planned experiments of a runs folder, written to `out`."
@@ -427,7 +426,7 @@ def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=N
     # what each task's subjectivity stage already wrote (agreement, diversity), made with these settings
     stage = {t: read_subjectivity(str(subjectivity_dir or Path(runs)/'{task}'/'subjectivity').format(task=t),
                                   subjectivity_settings(agreement_panel_k, agreement_cap, diversity_per_label, seed, backend, model, data_dir,
-                                                        synthetic_dir.format(task=t))) for t in tasks}
+                                                        synthetic_dir.format(task=t), reference_size)) for t in tasks}
     def reuse(t, part):
         "The stage's `part` of task `t`, or None (then it is recomputed, and the summary says why)."
         if stage[t][part] is not None: summary['reused'].append(f'{part} {t}'); return stage[t][part]
@@ -521,7 +520,8 @@ def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=N
         divs = []
         for t in tasks:
             if (d := reuse(t, 'diversity')) is not None: divs.append(d[d.label == 'all']); continue
-            try: divs.append(task_diversity(t, synthetic_dir.format(task=t), per_label=diversity_per_label, seed=seed, data_dir=data_dir))
+            try: divs.append(task_diversity(t, synthetic_dir.format(task=t), per_label=diversity_per_label, seed=seed, data_dir=data_dir,
+                                             reference_size=reference_size))
             except FileNotFoundError as e: skipped[f'diversity {t}'] = str(e)
         if divs:
             div = pd.concat(divs, ignore_index=True)

@@ -108,7 +108,7 @@ def _analyze_cmd(args):
     syn = args.synthetic_dir or str(generated_dir(args.runs, '{task}'))
     analyze(args.runs, out, judgments=args.judgments, rank_tasks=args.rank_tasks, judge_method=args.judge_method, judge_k=args.judge_k,
             agreement_panel_k=args.agreement_panel_k, agreement_cap=args.agreement_cap, classifier=args.classifier, tasks=args.tasks, sources=args.sources,
-            seeds=args.seeds, synthetic_dir=syn, diversity_per_label=args.diversity_per_label, data_dir=args.data_dir,
+            seeds=args.seeds, synthetic_dir=syn, diversity_per_label=args.diversity_per_label, reference_size=args.reference_size, data_dir=args.data_dir,
             backend=args.backend, model=args.model, seed=args.seed, **kw)
 
 def _run_cmd(args):
@@ -210,6 +210,7 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument('--data-dir', help='folder of task folders with the real data (agreement columns, diversity)')
     a.add_argument('--synthetic-dir', help='synthetic data per task for the diversity table ({task} is replaced; default RUNS/<task>/generate)')
     a.add_argument('--diversity-per-label', type=int, help='texts per label in the diversity table (default: the smallest set\'s)')
+    a.add_argument('--reference-size', type=int, default=1000, help='real texts (a stratified sample) that similarity to real is measured against (default 1000)')
     a.add_argument('--backend', choices=['local', 'openai'], default='local')
     a.add_argument('--model', help=f'the LLM of the panels (default {DEFAULT_MODEL})')
     _endpoint_options(a, 'the panels')

@@ -15,12 +15,14 @@ os.environ.setdefault('SYNTHCLF_MODELS', str(Path(os.environ.get('SYNTHCLF_CACHE
 os.environ['HF_HUB_OFFLINE'] = '1'
 
 
-SHARED = ('tiny_run', 'own_run', 'small_study', 'synthetic')  # module and session fixtures that take a minute or more to make
+# The session fixtures that take a minute or more to make. Session-scoped, not module-scoped: a worker may run other modules'
+# tests between two of a module's, and would make a module fixture again each time.
+SHARED = ('tiny_run', 'own_run', 'small_study', 'synthetic')
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    "The tests that share one of the costly fixtures run in one worker (`--dist loadgroup`), in their order: it is made once."
+    "The tests that share one of the costly fixtures run in one worker (`--dist loadgroup`): it is made once."
     for item in items:
         name = next((n for n in SHARED if n in item.fixturenames), None)
         if name: item.add_marker(pytest.mark.xdist_group(name))
@@ -56,7 +58,7 @@ def smollm2():
 
 
 TINY_RUN = ['-p', 'model=smollm2-135m-instruct', '-p', 'per_label=3', '-p', 'classifier=tfidf', '-p', 'seeds=1', '-p', 'test_cap=100',
-            '-p', 'judge_k=1', '-p', 'diversity_per_label=3', '-p', 'rank_tasks=[sms_spam,ag_news,tweet_irony]']
+            '-p', 'judge_k=1', '-p', 'diversity_per_label=3', '-p', 'reference_size=100', '-p', 'rank_tasks=[sms_spam,ag_news,tweet_irony]']
 
 
 @pytest.fixture(scope='session')

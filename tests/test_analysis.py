@@ -71,7 +71,7 @@ def test_gap_regression_needs_enough_tasks():
         gap_regression(gaps, pd.Series({'ag_news': 0.0, 'sms_spam': 1.0}))
 
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def small_study(tmp_path_factory, smollm2, real_data):
     "Zero-shot data from SmolLM2 for three tasks and embedding + logistic-regression runs on real and synthetic data."
     root = tmp_path_factory.mktemp('study')
@@ -109,7 +109,7 @@ def test_llm_panels_answer_and_are_cached(tmp_path, smollm2):
 def test_analyze_end_to_end_with_an_llm_panel(small_study):
     out = small_study / 'analysis'
     r = subprocess.run([str(x) for x in [SYNTHCLF, 'analyze', small_study / 'train', '--out', out, '--rank-tasks', 'sms_spam', 'ag_news', 'financial_phrasebank',
-                        '--judge-k', 2, '--agreement-panel-k', 2, '--agreement-cap', 12, '--model', 'smollm2-135m-instruct',
+                        '--judge-k', 2, '--agreement-panel-k', 2, '--agreement-cap', 8, '--reference-size', 100, '--model', 'smollm2-135m-instruct',
                         '--synthetic-dir', str(small_study / 'generate' / '{task}')]], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     s = json.loads((out / 'summary.json').read_text())

@@ -47,7 +47,7 @@ def _serve(folder):
     return server, f'http://127.0.0.1:{server.server_address[1]}'
 
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def site(tiny_run, tmp_path_factory):
     "The site of the tiny run (`make docs` with --run), and the run's own report.html, both served on loopback."
     out = tmp_path_factory.mktemp('site')
@@ -59,7 +59,7 @@ def site(tiny_run, tmp_path_factory):
     site_srv.shutdown(); run_srv.shutdown()
 
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def pages(site):
     "Every page of the site and the run's report.html, opened in Chromium: what each showed, by name; a screenshot of each."
     if not Path(CHROMIUM).is_file(): pytest.fail('Chromium is missing: `make browser` (apt-get install chromium) installs it.')

@@ -1,6 +1,7 @@
 "`synthclf run`: the papermill grid end to end, a failing stage, resume, and the Dask path."
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -65,8 +66,8 @@ def test_run_end_to_end_with_a_failing_task(tiny_run):
 
 
 @pytest.mark.slow
-def test_a_second_run_executes_nothing(tiny_run):
-    out = tiny_run['out']
+def test_a_second_run_executes_nothing(tiny_run, tmp_path):
+    out = tmp_path/'run'; shutil.copytree(tiny_run['out'], out)  # a copy: the other tests see the run as it was made
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob('*') if p.is_file() and p.name != 'summary.json'}
     p = subprocess.run([SYNTHCLF, 'run', '--tasks', 'sms_spam', '--out', str(out), *TINY_RUN], env=tiny_run['env'],
                        capture_output=True, text=True, timeout=600)
@@ -77,9 +78,9 @@ def test_a_second_run_executes_nothing(tiny_run):
 
 
 @pytest.mark.slow
-def test_changed_parameters_invalidate_a_finished_stage(tiny_run):
+def test_changed_parameters_invalidate_a_finished_stage(tiny_run, tmp_path):
     from synthclf.runner import PROFILES, notebook_parameters, parse_overrides, stage_done, stage_parameters
-    out = tiny_run['out']
+    out = tmp_path/'run'; shutil.copytree(tiny_run['out'], out)  # a copy: the other tests see the run as it was made
     ov = parse_overrides([x for x in TINY_RUN if x != '-p'])
     p = stage_parameters('train', PROFILES['quick'], ov, out, 'sms_spam', known=notebook_parameters('train'))
     assert stage_done(out, 'sms_spam', 'train', p)[0]

@@ -53,7 +53,7 @@ def started(stdout):
     return {tuple(l.split(']', 1)[1].split()[:2]) for l in stdout.splitlines() if l.startswith('[') and l.rstrip().endswith('started')}
 
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def own_run(tmp_path_factory, smollm2, real_data):
     """A tiny run of one task given as a card file outside the package (no SYNTHCLF_CARDS), generated through a loopback
     OpenAI-compatible endpoint whose URL carries a password (and OPENAI_API_KEY set), with a copy of the stage notebooks."""
@@ -72,6 +72,14 @@ def own_run(tmp_path_factory, smollm2, real_data):
     p = run_cli(args, env)
     yield {'out': tmp/'run', 'nbs': nbs, 'env': env, 'args': args, 'p': p, 'url': url}
     server.shutdown()
+
+
+def own_copy(own_run, tmp_path):
+    "A copy of the own run's folder and notebooks that a test may change (the other tests see the run as it was made): out, notebooks, args, env."
+    out, nbs = tmp_path/'run', tmp_path/'synth_nbs'
+    shutil.copytree(own_run['out'], out); shutil.copytree(own_run['nbs'], nbs)
+    args = [str(out) if a == str(own_run['out']) else a for a in own_run['args']]
+    return out, nbs, args, {**own_run['env'], 'SYNTHCLF_NOTEBOOKS': str(nbs)}
 
 
 @pytest.mark.slow
@@ -128,16 +136,16 @@ def test_dry_run_runs_nothing(own_run, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_changed_notebook_reruns_its_stage_and_the_later_ones(own_run):
-    out, nbs = own_run['out'], own_run['nbs']
+def test_a_changed_notebook_reruns_its_stage_and_the_later_ones(own_run, tmp_path):
+    out, nbs, args, env = own_copy(own_run, tmp_path)
     nb = nbformat.read(str(nbs/'02_train.ipynb'), as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell("print('a changed train notebook')"))
     nbformat.write(nb, str(nbs/'02_train.ipynb'))
-    p = run_cli([*own_run['args'], '--dry-run'], own_run['env'], timeout=300)
+    p = run_cli([*args, '--dry-run'], env, timeout=300)
     assert any(l.split()[:2] == ['my_spam', 'train'] and 'to run: the notebook 02_train.ipynb changed' in l for l in p.stdout.splitlines()), p.stdout
     before = {s: (out/'my_spam'/f'{s}.ipynb').stat().st_mtime_ns for s in ('generate', 'train', 'subjectivity')}
     report = (out/'report.ipynb').stat().st_mtime_ns
-    p = run_cli(own_run['args'], own_run['env'])
+    p = run_cli(args, env)
     assert p.returncode == 0, p.stderr[-3000:]
     assert started(p.stdout) == {('my_spam', 'train'), ('my_spam', 'subjectivity'), ('*', 'report')}, p.stdout
     recs = {(r['task'], r['stage']): r for r in json.loads((out/'summary.json').read_text())['stages']}
@@ -147,7 +155,7 @@ def test_a_changed_notebook_reruns_its_stage_and_the_later_ones(own_run):
     assert all((out/'my_spam'/f'{s}.ipynb').stat().st_mtime_ns > before[s] for s in ('train', 'subjectivity'))
     assert (out/'report.ipynb').stat().st_mtime_ns > report
     assert 'a changed train notebook' in (out/'my_spam'/'train.ipynb').read_text()
-    p = run_cli(own_run['args'], own_run['env'])  # nothing changed since: nothing runs
+    p = run_cli(args, env)  # nothing changed since: nothing runs
     assert p.returncode == 0 and started(p.stdout) == set(), p.stdout
     assert all(r['status'] == 'skipped' for r in json.loads((out/'summary.json').read_text())['stages'])
 
@@ -211,7 +219,7 @@ def test_generate_train_analyze_in_sequence_with_default_folders(tmp_path, smoll
     assert p.returncode == 0, p.stderr[-3000:]
     assert len(list((run/'sms_spam').glob('*/tfidf/seed0/metrics.json'))) == 3
     p = run_cli(['analyze', '--rank-tasks', 'sms_spam', 'ag_news', 'tweet_irony', '--judge-k', '1', '--model', 'smollm2-135m-instruct',
-                 '--diversity-per-label', '2'], env, cwd=tmp_path)
+                 '--diversity-per-label', '2', '--reference-size', '100'], env, cwd=tmp_path)
     assert p.returncode == 0, p.stderr[-3000:]
     div = (run/'analysis'/'diversity.csv').read_text()
     assert 'sms_spam' in div and 'zero_shot' in div and 'few_shot' in div  # the synthetic texts were found in the run folder

@@ -56,7 +56,7 @@ def test_resume_retrains_only_what_is_missing(tmp_path, real_data):
     assert not changed.skipped.any()  # other settings: trained anew
 
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def synthetic(tmp_path_factory, smollm2, real_data):
     "Zero- and few-shot SMS spam data from SmolLM2, written by the CLI as a user would."
     run = tmp_path_factory.mktemp('generate')
