@@ -1,5 +1,5 @@
 "The task-level judge: the fixed parser, reliability on simulated judges and a crowd CSV, option probabilities on a real small model."
-import itertools, time
+import itertools
 
 import numpy as np
 import pandas as pd
@@ -40,10 +40,6 @@ def test_coin_flips_are_not_reliable(seed):
     rel = judge_reliability(simulate_judgments(dict.fromkeys(TEN, 0.0), per_pair=20, seed=seed), seed=seed)
     assert not rel['reliable'] and abs(rel['position_bias'] - 0.5) < 0.1
 
-
-def test_reliability_of_ten_tasks_takes_well_under_two_seconds():
-    j = simulate_judgments(TEN, per_pair=20)
-    t = time.perf_counter(); judge_reliability(j); assert time.perf_counter() - t < 2
 
 
 def test_reliability_of_a_crowd_csv(tmp_path):

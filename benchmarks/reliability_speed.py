@@ -1,0 +1,28 @@
+"""How long `judge_reliability` takes on ten tasks (run by hand; not a test: a busy machine is slower).
+
+    .venv/bin/python benchmarks/reliability_speed.py [--per-pair 20] [--repeats 7]
+
+Simulated judgments of the ten built-in tasks (every pair in both orders, `--per-pair` each), then `--repeats` timed calls
+of `judge_reliability` (its split-half bootstrap included). Prints min / median / max seconds. The target is well under
+two seconds on 2 cores: the report runs it once per ranking, and the subjectivity notebook three times in its example.
+"""
+import argparse, statistics, time
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--per-pair', type=int, default=20)
+    ap.add_argument('--repeats', type=int, default=7)
+    args = ap.parse_args()
+    from synthclf.subjectivity import judge_reliability, simulate_judgments
+    ten = {'ag_news': -2.0, 'sms_spam': -1.4, 'relation_classification': -0.8, 'financial_phrasebank': -0.2, 'imdb': 0.3,
+           'tweet_emotions': 0.7, 'reddit_emotions': 1.0, 'tweet_irony': 1.5, 'sarcasm_news': 1.8, 'humor_speech': 2.2}
+    j = simulate_judgments(ten, per_pair=args.per_pair)
+    times = []
+    for _ in range(args.repeats):
+        t = time.perf_counter(); judge_reliability(j); times.append(time.perf_counter() - t)
+    print(f"judge_reliability, {len(j)} judgments of 10 tasks: min {min(times):.3f} s, median {statistics.median(times):.3f} s, max {max(times):.3f} s")
+
+
+if __name__ == '__main__':
+    main()
