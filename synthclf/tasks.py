@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_tasks.ipynb #59ec04ee
 from __future__ import annotations
-import difflib, os
+import copy, difflib, functools, os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -97,11 +97,20 @@ def _card_from_dict(d: dict, path: Path | None = None) -> TaskCard:
                     multi_label=d.get('multi_label'), groupings=d.get('groupings') or {},
                     agreement_column=d.get('agreement_column'), path=path)
 
+@functools.lru_cache(maxsize=512)
+def _parsed(path: str, mtime_ns: int, size: int):
+    return yaml.safe_load(Path(path).read_text())
+
+def _read_yaml(path: Path):
+    "A YAML file's content, parsed once while the file stays the same (a judge asks for each card hundreds of times); a copy."
+    st = path.stat()
+    return copy.deepcopy(_parsed(str(path), st.st_mtime_ns, st.st_size))
+
 def read_card(path) -> TaskCard:
     "Read and check the task card at `path` (YAML)."
     path = Path(path).expanduser()
     if not path.is_file(): raise FileNotFoundError(f"No task card at {path}.")
-    try: d = yaml.safe_load(path.read_text())
+    try: d = _read_yaml(path)
     except yaml.YAMLError as e: raise CardError(f"task card {path} is not valid YAML: {e}") from None
     return _card_from_dict(d, path.resolve())
 
@@ -116,7 +125,7 @@ def _card_files() -> dict[str, Path]:
     for place in places:
         files = [place] if place.is_file() else sorted(place.glob('*.y*ml')) if place.is_dir() else []
         if not place.exists(): raise FileNotFoundError(f"SYNTHCLF_CARDS names {place}, which does not exist.")
-        for f in files: found[yaml.safe_load(f.read_text()).get('name', f.stem)] = f
+        for f in files: found[_read_yaml(f).get('name', f.stem)] = f
     return found
 
 def list_tasks() -> list[str]:
