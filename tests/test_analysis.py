@@ -76,7 +76,7 @@ def small_study(tmp_path_factory, smollm2, real_data):
     "Zero-shot data from SmolLM2 for three tasks and embedding + logistic-regression runs on real and synthetic data."
     root = tmp_path_factory.mktemp('study')
     for t in ('sms_spam', 'ag_news', 'financial_phrasebank'):
-        ds, man = generate(t, 'zero_shot', per_label=4, model='smollm2-135m-instruct', max_new_tokens=40, progress=False)
+        ds, man = generate(t, 'zero_shot', per_label=3, model='smollm2-135m-instruct', max_new_tokens=40, progress=False)
         save_generated(ds, man, root / 'generate' / t / 'zero_shot')
         train_and_evaluate(t, ['real_matched', 'zero_shot'], model='embedding-lr', seeds=2, synthetic_dir=root / 'generate' / t, out=root / 'train',
                            test_cap=300, allow_missing_labels=True, progress=False)

@@ -229,10 +229,10 @@ def test_the_same_request_gives_the_same_text_whatever_its_batch(tmp_path, smoll
     runs = []
     for b in (1, 8):
         llm = Recording(LocalBackend('smollm2-135m-instruct', batch_size=b, dtype='float32'))  # bitwise only in float32 (see nbs/04_llm)
-        ds, man = generate('sms_spam', 'few_shot', per_label=3, backend=llm, cache=CallCache(tmp_path / f'b{b}.sqlite'), max_new_tokens=40, progress=False)
+        ds, man = generate('sms_spam', 'few_shot', per_label=2, backend=llm, cache=CallCache(tmp_path / f'b{b}.sqlite'), max_new_tokens=40, progress=False)
         runs.append((ds['text'], [c.text for c in llm.completions], man))
     (t1, raw1, m1), (t8, raw8, m8) = runs
-    assert len(raw1) == len(raw8) >= 6 and raw1 == raw8 and t1 == t8
+    assert len(raw1) == len(raw8) >= 4 and raw1 == raw8 and t1 == t8
     assert m1['counts'] == m8['counts'] and m1['completion_tokens'] == m8['completion_tokens']
 
 
