@@ -107,8 +107,7 @@ def test_cli_generate_resumes_after_a_kill(tmp_path, smollm2, real_data):
     assert r.returncode == 0, r.stderr
     ds, man = load_generated(gen)
     assert man['cached_calls'] >= before >= 2 and man['calls'] + man['cached_calls'] == sum(man['attempts'].values())
-    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    assert '"calls": 0' in r.stdout and load_generated(gen)[0]['text'] == ds['text']
+    # (a finished generation run again makes no call: test_local_backend_end_to_end_and_cached_rerun)
 
 
 def test_cli_generate_bad_input_is_a_message(tmp_path):

@@ -218,8 +218,10 @@ def test_generate_train_analyze_in_sequence_with_default_folders(tmp_path, smoll
                  '--test-cap', '100'], env, cwd=tmp_path)
     assert p.returncode == 0, p.stderr[-3000:]
     assert len(list((run/'sms_spam').glob('*/tfidf/seed0/metrics.json'))) == 3
-    p = run_cli(['analyze', '--rank-tasks', 'sms_spam', 'ag_news', 'tweet_irony', '--judge-k', '1', '--model', 'smollm2-135m-instruct',
-                 '--diversity-per-label', '2', '--reference-size', '100'], env, cwd=tmp_path)
+    # task-level judgments from a CSV, as a crowd would give them (the LLM judge has its own end-to-end test in test_analysis)
+    from synthclf.subjectivity import simulate_judgments
+    simulate_judgments({'sms_spam': -1.0, 'ag_news': -1.5, 'tweet_irony': 1.0}, per_pair=6).to_csv(tmp_path/'crowd.csv', index=False)
+    p = run_cli(['analyze', '--judgments', str(tmp_path/'crowd.csv'), '--diversity-per-label', '2', '--reference-size', '100'], env, cwd=tmp_path)
     assert p.returncode == 0, p.stderr[-3000:]
     div = (run/'analysis'/'diversity.csv').read_text()
     assert 'sms_spam' in div and 'zero_shot' in div and 'few_shot' in div  # the synthetic texts were found in the run folder
