@@ -31,7 +31,7 @@ run: models
 TEST_WORKERS ?= $(shell n=$$(nproc); echo $$(( n < 4 ? n : 4 )))
 test: install browser check-export test-nbs test-py
 
-# The fast layer, for every change (1 min 58 s measured on 2 cores at load 7, 59 s of CPU): the export check and the tests not marked
+# The fast layer, for every change (1 min 17 s measured on 2 cores with two workers, 83 tests): the export check and the tests not marked
 # slow (pytest -m "not slow"); the slow ones run a real LLM, fine-tune an encoder or run `synthclf run` end to end, and
 # `make test` runs them all.
 test-fast: install check-export

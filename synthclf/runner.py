@@ -368,9 +368,9 @@ def uses_local_llm(stage: str, params: dict) -> bool:
 def pick_stages(ready: list, running: list, capacity: int, cores: int, shared: bool = True) -> list:
     """The `ready` stages, `(task, stage, params)` in priority order, that start now beside the `running` ones, `(stage, params)`,
     as `(task, stage, threads)`. `shared`: one machine's `cores` (see above); else a Dask cluster (threads None)."""
-    free, busy = capacity - len(running), any(uses_local_llm(s, p) for s, p in running)
+    busy = any(uses_local_llm(s, p) for s, p in running)
     if not shared:
-        picks = []
+        picks, free = [], capacity - len(running)
         for t, s, p in ready:
             if len(picks) >= free: break
             if uses_local_llm(s, p):
