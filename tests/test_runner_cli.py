@@ -67,8 +67,11 @@ def own_run(tmp_path_factory, smollm2, real_data):
     url = f'http://tester:{PASSWORD}@127.0.0.1:{server.server_address[1]}/v1'
     env = {k: v for k, v in os.environ.items() if k != 'SYNTHCLF_CARDS'}
     env.update(SYNTHCLF_NOTEBOOKS=str(nbs), OPENAI_API_KEY=KEY)
+    # the report ranks tasks from a judgments CSV (the LLM judge runs in the tiny run's report)
+    from synthclf.subjectivity import simulate_judgments
+    simulate_judgments({'my_spam': -1.0, 'ag_news': -1.5, 'tweet_irony': 1.0}, per_pair=6).to_csv(tmp/'crowd.csv', index=False)
     args = ['run', '--tasks', str(tmp/'elsewhere'/'my_spam.yaml'), '--out', str(tmp/'run'), *TINY_RUN,
-            '-p', 'generate.backend=openai', '-p', f'generate.base_url={url}']
+            '-p', 'generate.backend=openai', '-p', f'generate.base_url={url}', '-p', f'report.judgments={tmp/"crowd.csv"}']
     p = run_cli(args, env)
     yield {'out': tmp/'run', 'nbs': nbs, 'env': env, 'args': args, 'p': p, 'url': url}
     server.shutdown()
