@@ -69,6 +69,7 @@ def start_llama_server(binary, gguf, slots, port=8391):
 
 
 def server_peak_gib(p) -> float:
+    "The server process's peak resident memory so far (VmHWM), in GiB."
     status = Path(f'/proc/{p.pid}/status').read_text()
     return int(next(l.split()[1] for l in status.splitlines() if l.startswith('VmHWM'))) / 2**20
 
@@ -99,7 +100,7 @@ def run_row(name, args, checkout=None, dtype=None, server=None, batch_size=None)
         if server: cmd += ['--server', url, str(server[2])]
         p = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=checkout or Path(__file__).resolve().parents[1])
         if p.returncode:
-            if srv: srv.kill()
+            if srv: srv.kill(); srv.wait()
             print(f"{name} {task} {mode}: failed\n{p.stderr[-2000:]}", file=sys.stderr); return None
         cases.append(json.loads(p.stdout.strip().splitlines()[-1]))
         if srv: cases[-1]['peak_rss_gib'] = round(cases[-1]['peak_rss_gib'] + server_peak_gib(srv), 2)
