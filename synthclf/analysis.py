@@ -11,7 +11,7 @@ import pandas as pd
 import matplotlib
 import matplotlib.pyplot as plt
 import seaborn as sns
-from .experiments import SOURCE_TITLES, collect_runs
+from .experiments import SOURCE_TITLES, collect_runs, mean_beats_baselines
 from .tasks import get_card
 
 # %% auto #0
@@ -139,8 +139,7 @@ def real_reference(runs: pd.DataFrame) -> str:
 
 def learned(runs: pd.DataFrame) -> dict:
     "(task, source) -> whether its mean over seeds beats the baselines (None for runs saved without baselines)."
-    m = runs.groupby(['task', 'source'])[['macro_f1', 'accuracy', 'bar_macro_f1', 'bar_accuracy']].mean()
-    return {k: (None if np.isnan(r.bar_macro_f1) else bool(r.macro_f1 > r.bar_macro_f1 and r.accuracy > r.bar_accuracy)) for k, r in m.iterrows()}
+    return {k: (None if pd.isna(v) else bool(v)) for k, v in mean_beats_baselines(runs, ['task', 'source']).items()}
 
 def _welch(a: np.ndarray, b: np.ndarray, ci: float = 0.95) -> tuple[float, float, float]:
     from scipy import stats

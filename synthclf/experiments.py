@@ -17,8 +17,8 @@ from .generate import load_generated
 # %% auto #0
 __all__ = ['SOURCES', 'SYNTHETIC_MODES', 'SOURCE_TITLES', 'METRIC_TITLES', 'BASELINE_TITLES', 'read_labelled',
            'default_synthetic_dir', 'matched_sizes', 'source_name', 'training_set', 'evaluate', 'baselines', 'beats',
-           'run_dir', 'predictions_frame', 'train_and_evaluate', 'collect_runs', 'load_predictions', 'summarize_runs',
-           'results_table', 'table_markdown']
+           'run_dir', 'predictions_frame', 'train_and_evaluate', 'collect_runs', 'load_predictions',
+           'mean_beats_baselines', 'summarize_runs', 'results_table', 'table_markdown']
 
 # %% ../nbs/08_experiments.ipynb #c3d8de14
 def _read_table(p: Path) -> pd.DataFrame:
@@ -255,13 +255,17 @@ def _source_order(s: str) -> tuple:
     base = s.split('@')[0]
     return (list(SOURCE_TITLES).index(base) if base in SOURCE_TITLES else len(SOURCE_TITLES) + ('+' not in base), s)
 
+def mean_beats_baselines(runs: pd.DataFrame, by) -> pd.Series:
+    "Per group of `by` (columns of `runs`): whether the mean over its seeds clears the baselines' bar on both metrics (NaN: saved without baselines)."
+    m = runs.groupby(list(by))[['macro_f1', 'accuracy', 'bar_macro_f1', 'bar_accuracy']].mean()
+    return ((m.macro_f1 > m.bar_macro_f1) & (m.accuracy > m.bar_accuracy)).where(m.bar_macro_f1.notna())
+
 def summarize_runs(runs) -> pd.DataFrame:
     "Mean, standard deviation and number of seeds of each metric per task, classifier and source, and whether the mean beats the baselines' bar."
     df = collect_runs(runs) if isinstance(runs, (str, Path)) else runs
     long = df.melt(id_vars=['task', 'classifier', 'source', 'seed'], value_vars=['macro_f1', 'accuracy'], var_name='metric')
     s = long.groupby(['task', 'classifier', 'source', 'metric'])['value'].agg(mean='mean', std='std', seeds='count').reset_index()
-    m = df.groupby(['task', 'classifier', 'source'])[['macro_f1', 'accuracy', 'bar_macro_f1', 'bar_accuracy']].mean()
-    ok = ((m.macro_f1 > m.bar_macro_f1) & (m.accuracy > m.bar_accuracy)).where(m.bar_macro_f1.notna())
+    ok = mean_beats_baselines(df, ['task', 'classifier', 'source'])
     return s.merge(ok.rename('beats_baselines').reset_index(), on=['task', 'classifier', 'source'])
 
 BASELINE_TITLES = {'majority': 'Majority class', 'stratified': 'Random (stratified)'}
