@@ -53,6 +53,13 @@ def started(stdout):
     return {tuple(l.split(']', 1)[1].split()[:2]) for l in stdout.splitlines() if l.startswith('[') and l.rstrip().endswith('started')}
 
 
+def crowd_csv(folder, task) -> Path:
+    "`folder/crowd.csv`: simulated pairwise judgments of `task` against ag_news and tweet_irony, as a crowd would give them."
+    from synthclf.subjectivity import simulate_judgments
+    simulate_judgments({task: -1.0, 'ag_news': -1.5, 'tweet_irony': 1.0}, per_pair=6).to_csv(folder/'crowd.csv', index=False)
+    return folder/'crowd.csv'
+
+
 @pytest.fixture(scope='session')
 def own_run(tmp_path_factory, smollm2, real_data):
     """A tiny run of one task given as a card file outside the package (no SYNTHCLF_CARDS), generated through a loopback
@@ -68,10 +75,8 @@ def own_run(tmp_path_factory, smollm2, real_data):
     env = {k: v for k, v in os.environ.items() if k != 'SYNTHCLF_CARDS'}
     env.update(SYNTHCLF_NOTEBOOKS=str(nbs), OPENAI_API_KEY=KEY)
     # the report ranks tasks from a judgments CSV (the LLM judge runs in the tiny run's report)
-    from synthclf.subjectivity import simulate_judgments
-    simulate_judgments({'my_spam': -1.0, 'ag_news': -1.5, 'tweet_irony': 1.0}, per_pair=6).to_csv(tmp/'crowd.csv', index=False)
     args = ['run', '--tasks', str(tmp/'elsewhere'/'my_spam.yaml'), '--out', str(tmp/'run'), *TINY_RUN,
-            '-p', 'generate.backend=openai', '-p', f'generate.base_url={url}', '-p', f'report.judgments={tmp/"crowd.csv"}']
+            '-p', 'generate.backend=openai', '-p', f'generate.base_url={url}', '-p', f'report.judgments={crowd_csv(tmp, "my_spam")}']
     p = run_cli(args, env)
     yield {'out': tmp/'run', 'nbs': nbs, 'env': env, 'args': args, 'p': p, 'url': url}
     server.shutdown()
@@ -222,9 +227,7 @@ def test_generate_train_analyze_in_sequence_with_default_folders(tmp_path, smoll
     assert p.returncode == 0, p.stderr[-3000:]
     assert len(list((run/'sms_spam').glob('*/tfidf/seed0/metrics.json'))) == 3
     # task-level judgments from a CSV, as a crowd would give them (the LLM judge has its own end-to-end test in test_analysis)
-    from synthclf.subjectivity import simulate_judgments
-    simulate_judgments({'sms_spam': -1.0, 'ag_news': -1.5, 'tweet_irony': 1.0}, per_pair=6).to_csv(tmp_path/'crowd.csv', index=False)
-    p = run_cli(['analyze', '--judgments', str(tmp_path/'crowd.csv'), '--diversity-per-label', '2', '--reference-size', '100'], env, cwd=tmp_path)
+    p = run_cli(['analyze', '--judgments', str(crowd_csv(tmp_path, 'sms_spam')), '--diversity-per-label', '2', '--reference-size', '100'], env, cwd=tmp_path)
     assert p.returncode == 0, p.stderr[-3000:]
     div = (run/'analysis'/'diversity.csv').read_text()
     assert 'sms_spam' in div and 'zero_shot' in div and 'few_shot' in div  # the synthetic texts were found in the run folder
