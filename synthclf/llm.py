@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_llm.ipynb #869f9af3
 from __future__ import annotations
-import asyncio, hashlib, json, os, sqlite3, threading, time
+import asyncio, functools, hashlib, json, os, sqlite3, threading, time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -14,7 +14,7 @@ from .models import DEFAULT_MODEL, resolve_model
 
 # %% auto #0
 __all__ = ['Sampling', 'Request', 'Completion', 'OptionProbs', 'option_key', 'request_key', 'endpoint_of', 'CallCache',
-           'request_generator', 'sample_tokens', 'continuous_generate', 'LocalBackend', 'EndpointError',
+           'request_generator', 'sample_tokens', 'continuous_generate', 'pack_linears', 'LocalBackend', 'EndpointError',
            'OpenAIBackend', 'option_probs_from_logprobs', 'make_backend', 'CallStats', 'complete',
            'option_probabilities']
 
@@ -178,12 +178,47 @@ def _pad_left(t, n: int, dim: int):
     shape = list(t.shape); shape[dim] = n
     return __import__('torch').cat([t.new_zeros(shape), t], dim)
 
+def _append_cols(t, new, spare: int = 64):
+    """`t` (rows × heads × columns × dim) with the columns `new` after it. Where `t` ends at free columns of its buffer (a view this
+    function returned, or its tail), `new` is written there in place; else both go into a new buffer with `spare` free columns.
+    A decoding step so writes one column per layer instead of copying the whole cache."""
+    B, H, n, d = t.shape
+    cap = t.stride(1) // d if d else 0
+    if n and t.stride()[1:] == (cap * d, d, 1) and (B == 1 or t.stride(0) == H * cap * d):
+        col = t.storage_offset() % (cap * d) // d  # the buffer column that `t` starts at
+        if col + n + new.shape[2] <= cap:
+            out = t.as_strided((B, H, n + new.shape[2], d), t.stride())
+            out[:, :, n:] = new
+            return out
+    out = t.new_empty(B, H, n + new.shape[2] + spare, d)[:, :, :n + new.shape[2]]
+    out[:, :, :n], out[:, :, n:] = t, new
+    return out
+
+@functools.cache
+def _appending_layer():
+    "transformers' `DynamicLayer`, growing by `_append_cols` rather than by concatenation (made on first use: the CLI starts without transformers)."
+    from transformers.cache_utils import DynamicLayer
+    class AppendingLayer(DynamicLayer):
+        def update(self, key_states, value_states, *args, **kwargs):
+            if not self.is_initialized: self.keys, self.values, self.device, self.is_initialized = key_states[:, :, :0], value_states[:, :, :0], key_states.device, True
+            self.keys, self.values = _append_cols(self.keys, key_states), _append_cols(self.values, value_states)
+            return self.keys, self.values
+    return AppendingLayer
+
+def _appending_cache(kv):
+    "A transformers cache holding `kv` (a list of per-layer (keys, values), or None) whose layers grow in place."
+    from transformers.cache_utils import Cache
+    Layer = _appending_layer()
+    if not kv: return Cache(layer_class_to_replicate=Layer)
+    layers = [Layer() for _ in kv]
+    for l, (k, v) in zip(layers, kv): l.keys, l.values, l.device, l.is_initialized = k, v, k.device, True
+    return Cache(layers=layers)
+
 def _forward(lm, ids, mask, pos, kv):
     "One forward pass on top of the cache `kv` (a list of per-layer (keys, values), or None); the new cache and last-position logits."
-    from transformers.cache_utils import DynamicCache
     import torch
     with torch.inference_mode():
-        o = lm(input_ids=ids, attention_mask=mask, position_ids=pos, cache=DynamicCache(kv) if kv else DynamicCache(), use_cache=True, logits_to_keep=1)
+        o = lm(input_ids=ids, attention_mask=mask, position_ids=pos, cache=_appending_cache(kv), use_cache=True, logits_to_keep=1)
     return [(l.keys, l.values) for l in o.cache.layers], o.logits[:, -1]
 
 def _step(lm, b: _Rows):
@@ -194,23 +229,47 @@ def _step(lm, b: _Rows):
     for r in b.rows: r['pos'] += 1
     return logits
 
-def _admit(lm, b: _Rows, take: list[int], prompts, P: int, prefix_kv, pad_id: int):
-    "Prefill prompts `take` after the shared prefix (its cache reused), and join them to the rows, which take a decoding step first."
+def _prefill(lm, take: list[int], prompts, P: int, prefix_kv, pad_id: int):
+    "Prefill prompts `take` after the shared prefix (its cache reused), left-padded to the longest: their cache, mask and last logits."
     import torch
     suf = [prompts[i][P:] for i in take]
     L, k = max(map(len, suf)), len(take)
     smask = torch.tensor([[0] * (L - len(s)) + [1] * len(s) for s in suf])
     mask = torch.cat([torch.ones(k, P, dtype=torch.long), smask], 1)
-    kv0 = [(kk.expand(k, -1, -1, -1).contiguous(), vv.expand(k, -1, -1, -1).contiguous()) for kk, vv in prefix_kv] if P else None
+    kv0 = [(kk.repeat(k, 1, 1, 1), vv.repeat(k, 1, 1, 1)) for kk, vv in prefix_kv] if P else None  # copies: the rows grow on their own
     kv, logits = _forward(lm, torch.tensor([[pad_id] * (L - len(s)) + s for s in suf]), mask, (P + smask.cumsum(1) - 1).clamp(min=0), kv0)
-    new = [{'i': i, 'gen': [], 'pos': len(prompts[i])} for i in take]
-    if not b.rows: b.kv, b.mask, b.rows = kv, mask, new; return logits
-    old = _step(lm, b)
-    T, Tn = b.mask.shape[1], mask.shape[1]; m = max(T, Tn)
-    b.kv = [(torch.cat([_pad_left(k0, m - T, 2), _pad_left(k1, m - Tn, 2)]), torch.cat([_pad_left(v0, m - T, 2), _pad_left(v1, m - Tn, 2)]))
-            for (k0, v0), (k1, v1) in zip(b.kv, kv)]
-    b.mask, b.rows = torch.cat([_pad_left(b.mask, m - T, 1), _pad_left(mask, m - Tn, 1)]), b.rows + new
-    return torch.cat([old, logits])
+    return kv, mask, logits
+
+def _length_groups(lengths: list[int], tokens: int) -> list[list[int]]:
+    "The indices of `lengths`, shortest first, cut into runs whose padded size (count × longest) stays within `tokens` (one at least)."
+    groups = []
+    for i in sorted(range(len(lengths)), key=lengths.__getitem__):
+        if groups and (len(groups[-1]) + 1) * lengths[i] <= tokens: groups[-1].append(i)
+        else: groups.append([i])
+    return groups
+
+def _join(parts, spare: int = 64):
+    "Row groups `(kv, mask)` stacked into one cache, each left-padded to the widest with masked zero columns; `spare` free columns after."
+    import torch
+    m, n = max(mask.shape[1] for _, mask in parts), sum(mask.shape[0] for _, mask in parts)
+    def stack(ts, dim):
+        out = ts[0].new_zeros(n, *ts[0].shape[1:dim], m + spare, *ts[0].shape[dim + 1:]).narrow(dim, 0, m)
+        r = 0
+        for t in ts: out[r:r + len(t)].narrow(dim, m - t.shape[dim], t.shape[dim]).copy_(t); r += len(t)
+        return out
+    kv = [tuple(stack([kv[l][j] for kv, _ in parts], 2) for j in (0, 1)) for l in range(len(parts[0][0]))]
+    return kv, stack([mask for _, mask in parts], 1)
+
+def _admit(lm, b: _Rows, take: list[int], prompts, P: int, prefix_kv, pad_id: int, group_tokens: int = 512):
+    """Prefill prompts `take` after the shared prefix in groups of similar length (`_length_groups`: little compute goes to padding),
+    and join them to the rows, which take a decoding step first. The logits of all rows, the rows' order."""
+    import torch
+    groups = [[take[j] for j in g] for g in _length_groups([len(prompts[i]) - P for i in take], group_tokens)]
+    parts = [_prefill(lm, g, prompts, P, prefix_kv, pad_id) for g in groups]
+    if b.rows: logits = _step(lm, b); parts = [(b.kv, b.mask, logits)] + parts
+    b.kv, b.mask = _join([(kv, mask) for kv, mask, _ in parts])
+    b.rows = b.rows + [{'i': i, 'gen': [], 'pos': len(prompts[i])} for g in groups for i in g]
+    return torch.cat([lg for *_, lg in parts])
 
 def _drop(b: _Rows, gone: set):
     "Remove finished rows, and the cache columns no remaining row uses."
@@ -219,9 +278,16 @@ def _drop(b: _Rows, gone: set):
     b.rows = [b.rows[r] for r in keep]
     if not keep: b.kv = b.mask = None; return
     ix = torch.tensor(keep)
-    b.kv, b.mask = [(k.index_select(0, ix), v.index_select(0, ix)) for k, v in b.kv], b.mask.index_select(0, ix)
+    b.mask = b.mask.index_select(0, ix)
     lead = int((b.mask.sum(0) == 0).long().cumprod(0).sum())
-    if lead: b.kv, b.mask = [(k[:, :, lead:], v[:, :, lead:]) for k, v in b.kv], b.mask[:, lead:]
+    b.kv, b.mask = [(_select_rows(k, ix, lead), _select_rows(v, ix, lead)) for k, v in b.kv], b.mask[:, lead:]
+
+def _select_rows(t, ix, lead: int, spare: int = 64):
+    "Rows `ix` of cache tensor `t` from column `lead` on, copied into a new buffer with `spare` free columns (see `_append_cols`)."
+    import torch
+    src = t[:, :, lead:]
+    out = t.new_empty(len(ix), t.shape[1], src.shape[2] + spare, t.shape[3])[:, :, :src.shape[2]]
+    return torch.index_select(src, 0, ix, out=out)
 
 def continuous_generate(lm, prompts: list[list[int]], samplings: list[Sampling], eos: set, pad_id: int, batch_size: int = 32,
                         on_done=None, admit_at: float = 0.25) -> list[tuple[list[int], bool]]:
@@ -249,6 +315,38 @@ def continuous_generate(lm, prompts: list[list[int]], samplings: list[Sampling],
     return out
 
 
+# %% ../nbs/04_llm.ipynb #a48e17a4
+def pack_linears(lm, batch_size: int = 32) -> int:
+    """Run each float32 `nn.Linear` of `lm` (on the CPU) through oneDNN on a prepacked copy of its weight, dropping the plain weight
+    but the output layer's. How many were packed: 0 where torch lacks the oneDNN ops, or where the model's forward still reads a
+    plain weight (then `lm` is left as it was)."""
+    import torch
+    ops = torch.ops.mkldnn
+    if not (torch.backends.mkldnn.is_available() and hasattr(ops, '_reorder_linear_weight') and hasattr(ops, '_linear_pointwise')): return 0
+    head, packed = lm.get_output_embeddings(), {}
+    for m in [m for m in lm.modules() if isinstance(m, torch.nn.Linear) and m.weight.dtype == torch.float32 and m.weight.device.type == 'cpu']:
+        packed[m] = ops._reorder_linear_weight(m.weight.detach(), batch_size)
+        m.forward = functools.partial(_packed_linear, packed[m], None if m.bias is None else m.bias.detach())
+        if m is not head: m.weight = None; _trim_heap()  # dropped as we go: memory never holds both copies of the model
+    try:
+        with torch.inference_mode(): lm(input_ids=torch.zeros(1, 2, dtype=torch.long))
+    except Exception:  # the model reads some weight itself: undo
+        for m, w in packed.items():
+            del m.forward
+            if m.weight is None: m.weight = torch.nn.Parameter(w.to_dense())
+        return 0
+    return len(packed)
+
+def _trim_heap():
+    "Give the memory freed in this process back to the OS (glibc keeps freed heap blocks of up to 32 MB otherwise)."
+    import ctypes
+    try: ctypes.CDLL('libc.so.6').malloc_trim(0)
+    except (OSError, AttributeError): pass  # not glibc
+
+def _packed_linear(w, bias, x):
+    import torch
+    return torch.ops.mkldnn._linear_pointwise(x, w, bias, 'none', [], '')
+
 # %% ../nbs/04_llm.ipynb #0ee5a79f
 class LocalBackend:
     "Generate with a causal LM in-process (transformers), with continuous batching."
@@ -270,8 +368,10 @@ class LocalBackend:
                           f"(`synthclf models list`) or a local model folder.") from None
         if self.tok.pad_token is None: self.tok.pad_token = self.tok.eos_token
         self.batch_size, self.torch = batch_size, torch
-        self.where = f'continuous batching, per-request seeds, {dtype}'  # part of the cache key of completions
-        self.scorer = f'{dtype}, float32 option logits'  # part of the cache key of option probabilities
+        self.packed = pack_linears(self.lm, batch_size) if dtype == 'float32' else 0  # measured on float32 only (see `pack_linears`)
+        engine = f'{dtype}, oneDNN-packed linears' if self.packed else dtype
+        self.where = f'continuous batching, per-request seeds, {engine}'  # part of the cache key of completions
+        self.scorer = f'{engine}, float32 option logits'  # part of the cache key of option probabilities
 
     def complete(self, requests: list[Request], on_done=None) -> list[Completion]:
         "Answer `requests` with continuous batching (`continuous_generate`); call `on_done(i, completion)` as each one finishes."
