@@ -173,11 +173,6 @@ class _Rows:
     "The rows being decoded: per layer a left-padded (keys, values) cache, the attention mask, and each row's request state."
     def __init__(self): self.kv, self.mask, self.rows = None, None, []
 
-def _pad_left(t, n: int, dim: int):
-    if n == 0: return t
-    shape = list(t.shape); shape[dim] = n
-    return __import__('torch').cat([t.new_zeros(shape), t], dim)
-
 def _append_cols(t, new, spare: int = 64):
     """`t` (rows × heads × columns × dim) with the columns `new` after it. Where `t` ends at free columns of its buffer (a view this
     function returned, or its tail), `new` is written there in place; else both go into a new buffer with `spare` free columns.
