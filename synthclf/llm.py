@@ -185,9 +185,14 @@ def _append_cols(t, new, spare: int = 64):
             out = t.as_strided((B, H, n + new.shape[2], d), t.stride())
             out[:, :, n:] = new
             return out
-    out = t.new_empty(B, H, n + new.shape[2] + spare, d)[:, :, :n + new.shape[2]]
+    out = _with_room(t, B, n + new.shape[2], 2, spare)
     out[:, :, :n], out[:, :, n:] = t, new
     return out
+
+def _with_room(like, rows: int, cols: int, dim: int, spare: int, zeros: bool = False):
+    "A tensor like `like`, of `rows` rows and `cols` columns along `dim`: a view into a new buffer with `spare` free columns after them."
+    shape = [rows, *like.shape[1:]]; shape[dim] = cols + spare
+    return (like.new_zeros if zeros else like.new_empty)(shape).narrow(dim, 0, cols)
 
 @functools.cache
 def _appending_layer():
@@ -248,7 +253,7 @@ def _join(parts, spare: int = 64):
     import torch
     m, n = max(mask.shape[1] for _, mask in parts), sum(mask.shape[0] for _, mask in parts)
     def stack(ts, dim):
-        out = ts[0].new_zeros(n, *ts[0].shape[1:dim], m + spare, *ts[0].shape[dim + 1:]).narrow(dim, 0, m)
+        out = _with_room(ts[0], n, m, dim, spare, zeros=True)
         r = 0
         for t in ts: out[r:r + len(t)].narrow(dim, m - t.shape[dim], t.shape[dim]).copy_(t); r += len(t)
         return out
@@ -281,8 +286,7 @@ def _select_rows(t, ix, lead: int, spare: int = 64):
     "Rows `ix` of cache tensor `t` from column `lead` on, copied into a new buffer with `spare` free columns (see `_append_cols`)."
     import torch
     src = t[:, :, lead:]
-    out = t.new_empty(len(ix), t.shape[1], src.shape[2] + spare, t.shape[3])[:, :, :src.shape[2]]
-    return torch.index_select(src, 0, ix, out=out)
+    return torch.index_select(src, 0, ix, out=_with_room(t, len(ix), src.shape[2], 2, spare))
 
 def continuous_generate(lm, prompts: list[list[int]], samplings: list[Sampling], eos: set, pad_id: int, batch_size: int = 32,
                         on_done=None, admit_at: float = 0.25) -> list[tuple[list[int], bool]]:
