@@ -173,7 +173,7 @@ def generate(task, mode: str = 'zero_shot', per_label: int = 20, backend='local'
     cache, stats, dedup = cache if cache is not None else CallCache(), CallStats(), DedupFilter()
     names = card.label_names
     accepted = {l: [] for l in names}
-    rejected, attempts, t0 = [], {l: 0 for l in names}, time.time()
+    rejected, attempts, cancelled, t0 = [], {l: 0 for l in names}, {l: 0 for l in names}, time.time()
     bar = tqdm(total=per_label * len(names), desc=f'{card.name} {mode}', disable=bars_off(progress), file=sys.stderr)
     stopped = None
     from synthclf.runner import report_progress  # to `synthclf run`'s progress display (a no-op elsewhere)
@@ -196,7 +196,7 @@ def generate(task, mode: str = 'zero_shot', per_label: int = 20, backend='local'
                 answers[j] = ans
                 while nxt[0] < len(part) and answers[nxt[0]] is not None:
                     (l, lid, i), (req, attrs, examples, instruction), a = part[nxt[0]], built[nxt[0]], answers[nxt[0]]; nxt[0] += 1
-                    if len(accepted[l]) >= per_label: continue
+                    if len(accepted[l]) >= per_label: cancelled[l] += a.finish_reason == 'cancelled'; continue
                     text, why = clean_text(a.text, card, instruction, examples)
                     why = why or ('copies_test' if test_copies.match(text) else None) or dedup.add(text)
                     row = {'label': l, 'attempt': i, 'attributes': attrs, 'seed': req.sampling.seed,
@@ -204,7 +204,8 @@ def generate(task, mode: str = 'zero_shot', per_label: int = 20, backend='local'
                     if why: rejected.append({**row, 'reason': why, 'raw': a.text}); continue
                     accepted[l].append({**row, 'text': text}); bar.update(1)
                 report_progress(sum(map(len, accepted.values())), wanted, f'texts ({mode})')
-            complete(llm, [b[0] for b in built], cache, stats, on_done=take)
+            # a request whose label has its texts already (from earlier requests, judged in order) is dropped, waiting or half-written
+            complete(llm, [b[0] for b in built], cache, stats, on_done=take, keep=lambda j: len(accepted[part[j][0]]) < per_label)
             judged = len(rejected) + sum(map(len, accepted.values()))
             rate = sum(map(len, accepted.values())) / judged if judged else None
             bar.set_postfix_str(' '.join(f"{l}={len(a)}" for l, a in accepted.items()) +
@@ -224,10 +225,10 @@ def generate(task, mode: str = 'zero_shot', per_label: int = 20, backend='local'
                                               'attributes': Value('string'), 'prompt_hash': Value('string')}))
     reasons = sorted({r['reason'] for r in rejected})
     manifest = {'task': card.name, **meta, 'seed': seed, 'per_label': per_label, 'k': k if mode == 'few_shot' else None,
-                'counts': {l: len(accepted[l]) for l in names}, 'attempts': attempts,
+                'counts': {l: len(accepted[l]) for l in names}, 'attempts': attempts, 'cancelled': cancelled,
                 'short': {l: per_label - len(accepted[l]) for l in names if len(accepted[l]) < per_label},
                 'rejected': {l: {why: sum(r['label'] == l and r['reason'] == why for r in rejected) for why in reasons} for l in names},
-                'calls': stats.calls, 'cached_calls': stats.cached, 'prompt_tokens': stats.prompt_tokens,
+                'calls': stats.calls, 'cached_calls': stats.cached, 'cancelled_calls': stats.cancelled, 'prompt_tokens': stats.prompt_tokens,
                 'completion_tokens': stats.completion_tokens, 'generation_seconds': round(stats.seconds, 2),
                 'completion_tokens_per_second': round(stats.completion_tokens / stats.seconds, 1) if stats.seconds else None,
                 'accepted_per_minute': round(60 * len(rows) / (time.time() - t0), 1), 'seconds': round(time.time() - t0, 2), 'stopped': stopped}

@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_llm.ipynb #869f9af3
 from __future__ import annotations
-import asyncio, functools, hashlib, json, os, sqlite3, threading, time
+import asyncio, contextlib, functools, hashlib, inspect, itertools, json, os, sqlite3, threading, time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -13,9 +13,9 @@ from .data import cache_dir
 from .models import DEFAULT_MODEL, resolve_model
 
 # %% auto #0
-__all__ = ['Sampling', 'Request', 'Completion', 'OptionProbs', 'option_key', 'request_key', 'endpoint_of', 'CallCache',
-           'request_generator', 'sample_tokens', 'continuous_generate', 'pack_linears', 'LocalBackend', 'EndpointError',
-           'OpenAIBackend', 'option_probs_from_logprobs', 'make_backend', 'CallStats', 'complete',
+__all__ = ['Sampling', 'Request', 'Completion', 'cancelled', 'OptionProbs', 'option_key', 'request_key', 'endpoint_of',
+           'CallCache', 'request_generator', 'sample_tokens', 'continuous_generate', 'pack_linears', 'LocalBackend',
+           'EndpointError', 'OpenAIBackend', 'option_probs_from_logprobs', 'make_backend', 'CallStats', 'complete',
            'option_probabilities']
 
 # %% ../nbs/04_llm.ipynb #1cdc2c5f
@@ -52,6 +52,10 @@ class Completion:
     completion_tokens: int = 0
     finish_reason: str = 'stop'
     cached: bool = False
+
+def cancelled(prompt_tokens: int = 0, completion_tokens: int = 0) -> Completion:
+    "A request its caller no longer needed, dropped before it finished (never cached): what it had cost."
+    return Completion('', prompt_tokens, completion_tokens, 'cancelled')
 
 # %% ../nbs/04_llm.ipynb #0a887029
 @dataclass
@@ -214,12 +218,13 @@ def _appending_cache(kv):
     for l, (k, v) in zip(layers, kv): l.keys, l.values, l.device, l.is_initialized = k, v, k.device, True
     return Cache(layers=layers)
 
-def _forward(lm, ids, mask, pos, kv):
-    "One forward pass on top of the cache `kv` (a list of per-layer (keys, values), or None); the new cache and last-position logits."
+def _forward(lm, ids, mask, pos, kv, hidden: bool = False):
+    """One forward pass on top of the cache `kv` (a list of per-layer (keys, values), or None); the new cache and the last position's
+    logits, or with `hidden` its last hidden state (the output layer skipped)."""
     import torch
-    with torch.inference_mode():
-        o = lm(input_ids=ids, attention_mask=mask, position_ids=pos, cache=_appending_cache(kv), use_cache=True, logits_to_keep=1)
-    return [(l.keys, l.values) for l in o.cache.layers], o.logits[:, -1]
+    kw = dict(input_ids=ids, attention_mask=mask, position_ids=pos, cache=_appending_cache(kv), use_cache=True)
+    with torch.inference_mode(): o = lm.get_decoder()(**kw) if hidden else lm(**kw, logits_to_keep=1)
+    return [(l.keys, l.values) for l in o.cache.layers], (o.last_hidden_state if hidden else o.logits)[:, -1]
 
 def _step(lm, b: _Rows):
     "Every row decodes its last sampled token."
@@ -229,15 +234,15 @@ def _step(lm, b: _Rows):
     for r in b.rows: r['pos'] += 1
     return logits
 
-def _prefill(lm, take: list[int], prompts, P: int, prefix_kv, pad_id: int):
-    "Prefill prompts `take` after the shared prefix (its cache reused), left-padded to the longest: their cache, mask and last logits."
+def _prefill(lm, take: list[int], prompts, P: int, prefix_kv, pad_id: int, hidden: bool = False):
+    "Prefill prompts `take` after the shared prefix (its cache reused), left-padded to the longest: their cache, mask and last logits (see `_forward`)."
     import torch
     suf = [prompts[i][P:] for i in take]
     L, k = max(map(len, suf)), len(take)
     smask = torch.tensor([[0] * (L - len(s)) + [1] * len(s) for s in suf])
     mask = torch.cat([torch.ones(k, P, dtype=torch.long), smask], 1)
     kv0 = [(kk.repeat(k, 1, 1, 1), vv.repeat(k, 1, 1, 1)) for kk, vv in prefix_kv] if P else None  # copies: the rows grow on their own
-    kv, logits = _forward(lm, torch.tensor([[pad_id] * (L - len(s)) + s for s in suf]), mask, (P + smask.cumsum(1) - 1).clamp(min=0), kv0)
+    kv, logits = _forward(lm, torch.tensor([[pad_id] * (L - len(s)) + s for s in suf]), mask, (P + smask.cumsum(1) - 1).clamp(min=0), kv0, hidden)
     return kv, mask, logits
 
 def _length_groups(lengths: list[int], tokens: int) -> list[list[int]]:
@@ -247,6 +252,21 @@ def _length_groups(lengths: list[int], tokens: int) -> list[list[int]]:
         if groups and (len(groups[-1]) + 1) * lengths[i] <= tokens: groups[-1].append(i)
         else: groups.append([i])
     return groups
+
+def _prefix_tree(lm, prompts: list[list[int]], pad_id: int, rows=None, P: int = 0, kv=None, min_saved: int = 64):
+    """The prompts as a tree of shared prefixes: yields `(P, kv, rows)`, prompts `rows` whose first `P` tokens are computed, with the one-row
+    cache `kv` (None when P is 0), to be prefilled from there. A stretch of tokens that several prompts share is computed once where
+    that saves at least `min_saved` tokens of prefill; the parent's cache is never written to (each child copies it)."""
+    rows = sorted(range(len(prompts)), key=prompts.__getitem__) if rows is None else rows
+    c = _common_prefix([prompts[i][P:] for i in rows]) if len(rows) > 1 else 0
+    if c and (len(rows) - 1) * c >= min_saved: kv, P, c = _prefill(lm, [0], [prompts[rows[0]][:P + c]], P, kv, pad_id)[0], P + c, 0
+    rest = []
+    for _, run in itertools.groupby(rows, key=lambda i: prompts[i][P + c]):  # where the rows part ways
+        run = list(run)
+        if 1 < len(run) < len(rows) and (len(run) - 1) * _common_prefix([prompts[i][P:] for i in run]) >= min_saved:
+            yield from _prefix_tree(lm, prompts, pad_id, run, P, kv, min_saved)
+        else: rest += run
+    if rest: yield P, kv, rest
 
 def _join(parts, spare: int = 64):
     "Row groups `(kv, mask)` stacked into one cache, each left-padded to the widest with masked zero columns; `spare` free columns after."
@@ -289,15 +309,27 @@ def _select_rows(t, ix, lead: int, spare: int = 64):
     return torch.index_select(src, 0, ix, out=_with_room(t, len(ix), src.shape[2], 2, spare))
 
 def continuous_generate(lm, prompts: list[list[int]], samplings: list[Sampling], eos: set, pad_id: int, batch_size: int = 32,
-                        on_done=None, admit_at: float = 0.25) -> list[tuple[list[int], bool]]:
+                        on_done=None, admit_at: float = 0.25, keep=None) -> list[tuple[list[int], bool]]:
     """Decode token-id `prompts` with continuous batching: at most `batch_size` rows at once; a finished row leaves and waiting prompts
     join once a quarter of the rows are free; the prompts' shared prefix is computed once. Each request samples from its own seed.
-    Per prompt: the new tokens and whether it stopped at an end token; `on_done(i, tokens, stopped)` as each finishes."""
+    Per prompt: the new tokens and whether it stopped at an end token; `on_done(i, tokens, stopped)` as each finishes. `keep(i)`, where
+    given, is asked before every step of every waiting and decoding prompt: one it turns down is dropped at once, its slot freed, and
+    ends with `stopped` None (tokens None if it never started)."""
     if not prompts: return []
     P = _common_prefix(prompts) if len(prompts) > 1 else 0
     prefix_kv = _forward(lm, __import__('torch').tensor([prompts[0][:P]]), None, None, None)[0] if P else None
     queue, b, out, gens = list(range(len(prompts))), _Rows(), [None] * len(prompts), {}
+    def finish(i, toks, stopped):
+        out[i] = (toks, stopped)
+        if on_done: on_done(i, toks, stopped)
     while queue or b.rows:
+        if keep:
+            for i in [i for i in queue if not keep(i)]: finish(i, None, None)
+            queue = [i for i in queue if out[i] is None]
+            if gone := {j for j, r in enumerate(b.rows) if not keep(r['i'])}:
+                for j in sorted(gone): finish(b.rows[j]['i'], b.rows[j]['gen'], None)
+                _drop(b, gone)
+            if not (queue or b.rows): break
         free = batch_size - len(b.rows)
         if queue and (not b.rows or free >= max(1, int(batch_size * admit_at))):
             take, queue = queue[:free], queue[free:]
@@ -308,8 +340,7 @@ def continuous_generate(lm, prompts: list[list[int]], samplings: list[Sampling],
         for j, (r, t) in enumerate(zip(b.rows, toks)):
             r['gen'].append(t); r['next'] = t
             if t in eos or len(r['gen']) >= samplings[r['i']].max_new_tokens:
-                out[r['i']] = (r['gen'], t in eos); gone.add(j)
-                if on_done: on_done(r['i'], *out[r['i']])
+                finish(r['i'], r['gen'], t in eos); gone.add(j)
         if gone: _drop(b, gone)
     return out
 
@@ -370,48 +401,50 @@ class LocalBackend:
         self.packed = pack_linears(self.lm, batch_size) if dtype == 'float32' else 0  # measured on float32 only (see `pack_linears`)
         engine = f'{dtype}, oneDNN-packed linears' if self.packed else dtype
         self.where = f'continuous batching, per-request seeds, {engine}'  # part of the cache key of completions
-        self.scorer = f'{engine}, float32 option logits'  # part of the cache key of option probabilities
+        self.scorer = f'{engine}, float32 option logits, shared-prefix tree'  # part of the cache key of option probabilities
 
-    def complete(self, requests: list[Request], on_done=None) -> list[Completion]:
-        "Answer `requests` with continuous batching (`continuous_generate`); call `on_done(i, completion)` as each one finishes."
+    def complete(self, requests: list[Request], on_done=None, keep=None) -> list[Completion]:
+        """Answer `requests` with continuous batching (`continuous_generate`); call `on_done(i, completion)` as each one finishes. A request
+        that `keep(i)` turns down, before or while it is decoded, is dropped: a `cancelled` completion."""
         prompts = [self.tok.apply_chat_template(r.as_openai(), add_generation_prompt=True, tokenize=False) for r in requests]
         ids = [self.tok(p, add_special_tokens=False)['input_ids'] for p in prompts]
         out = [None] * len(requests)
         def done(i, toks, stopped):
-            out[i] = Completion(self.tok.decode(toks, skip_special_tokens=True).strip(), len(ids[i]), len(toks), 'stop' if stopped else 'length')
+            out[i] = (cancelled(len(ids[i]) if toks is not None else 0, len(toks or [])) if stopped is None else
+                      Completion(self.tok.decode(toks, skip_special_tokens=True).strip(), len(ids[i]), len(toks), 'stop' if stopped else 'length'))
             if on_done: on_done(i, out[i])
-        continuous_generate(self.lm, ids, [r.sampling for r in requests], _eos_ids(self), self.tok.pad_token_id, self.batch_size, done)
+        continuous_generate(self.lm, ids, [r.sampling for r in requests], _eos_ids(self), self.tok.pad_token_id, self.batch_size, done, keep=keep)
         return out
 
-    def option_probs(self, requests: list[Request], options, on_done=None) -> list[OptionProbs]:
-        "Each request's next-token probabilities of `options`: one forward pass per request, in length-sorted batches (left padding)."
-        torch, options = self.torch, _check_options(options)
-        ids = _option_token_ids(self.tok, options)
-        prompts = [self.tok.apply_chat_template(r.as_openai(), add_generation_prompt=True, tokenize=False) for r in requests]
-        order, out = sorted(range(len(requests)), key=lambda i: len(prompts[i])), [None] * len(requests)
-        for s in range(0, len(order), self.batch_size):
-            ix = order[s:s + self.batch_size]
-            enc = self.tok([prompts[i] for i in ix], return_tensors='pt', padding=True, add_special_tokens=False)
-            pos = (enc['attention_mask'].cumsum(-1) - 1).clamp(min=0)  # positions count from each prompt's first real token
-            with torch.inference_mode(): shares, mass = _option_scores(self.lm, enc, pos, ids)
-            for row, i in enumerate(ix):
-                o = OptionProbs(shares[row], mass[row], int(enc['attention_mask'][row].sum()))
-                out[i] = o
-                if on_done: on_done(i, o)
+    def option_probs(self, requests: list[Request], options, on_done=None, group_tokens: int = 512) -> list[OptionProbs]:
+        """Each request's next-token probabilities of `options`, from the last hidden state of its prompt. The prompts are computed as a
+        tree of shared prefixes (`_prefix_tree`), each prompt's own tokens in length-sorted groups (`_length_groups`, left padding)."""
+        options = _check_options(options)
+        ids, pad = _option_token_ids(self.tok, options), self.tok.pad_token_id
+        prompts = [self.tok(self.tok.apply_chat_template(r.as_openai(), add_generation_prompt=True, tokenize=False), add_special_tokens=False)['input_ids']
+                   for r in requests]
+        out = [None] * len(requests)
+        for P, kv, rows in _prefix_tree(self.lm, prompts, pad):
+            for g in _length_groups([len(prompts[i]) - P for i in rows], group_tokens):
+                take = [rows[j] for j in g]
+                shares, mass = _option_scores(self.lm, _prefill(self.lm, take, prompts, P, kv, pad, hidden=True)[2], ids)
+                for i, s, m in zip(take, shares, mass):
+                    out[i] = OptionProbs(s, m, len(prompts[i]))
+                    if on_done: on_done(i, out[i])
         return out
 
-def _option_scores(lm, enc, pos, ids: dict) -> tuple[list[dict], list[float]]:
-    "Per prompt: the options' shares, from float32 logits of their tokens, and the raw mass on them in the model's own softmax."
+def _option_scores(lm, h, ids: dict) -> tuple[list[dict], list[float]]:
+    "Per last hidden state (rows of `h`): the options' shares, from float32 logits of their tokens, and the raw mass on them in the model's own softmax."
     import torch
-    toks = sorted({t for v in ids.values() for t in v})
-    if getattr(lm.config, 'final_logit_softcapping', None) or getattr(lm.config, 'logit_scale', None):  # rescaled logits: the model's own
-        p = lm(**enc, position_ids=pos, logits_to_keep=1).logits[:, -1].float().softmax(-1)
-        z = p[:, toks].log()
-    else:
-        h = lm.get_decoder()(**enc, position_ids=pos).last_hidden_state[:, -1]
-        head = lm.get_output_embeddings()
-        p = head(h).float().softmax(-1)
-        z = h.float() @ head.weight[toks].float().T + (head.bias[toks].float() if getattr(head, 'bias', None) is not None else 0)
+    toks, head = sorted({t for v in ids.values() for t in v}), lm.get_output_embeddings()
+    with torch.inference_mode():
+        logits = head(h).float()
+        cap, scale = getattr(lm.config, 'final_logit_softcapping', None), getattr(lm.config, 'logit_scale', None)
+        if cap: logits = cap * torch.tanh(logits / cap)
+        if scale: logits = logits * scale
+        p = logits.softmax(-1)
+        z = (logits[:, toks] if cap or scale else  # rescaled logits: the model's own
+             h.float() @ head.weight[toks].float().T + (head.bias[toks].float() if getattr(head, 'bias', None) is not None else 0))
     e = (z - z.max(1, keepdim=True).values).exp()
     col = {t: k for k, t in enumerate(toks)}
     per = torch.stack([e[:, [col[t] for t in sorted(ids[o])]].sum(1) for o in ids], 1)
@@ -496,25 +529,26 @@ class OpenAIBackend:
         o.prompt_tokens = getattr(r.usage, 'prompt_tokens', 0) or 0
         return o
 
-    async def _all(self, requests, on_done, one):
+    async def _all(self, requests, on_done, one, keep=None):
         import openai
         client = openai.AsyncOpenAI(base_url=self.base_url, api_key=self.api_key, timeout=self.timeout, max_retries=0)
         sem, out = asyncio.Semaphore(self.concurrency), [None] * len(requests)
         async def run(i):
-            out[i] = await one(client, sem, requests[i])
+            async with sem:  # at most `concurrency` requests out at once; `keep` is asked as a request's turn comes
+                out[i] = cancelled() if keep and not keep(i) else await one(client, contextlib.nullcontext(), requests[i])
             if on_done: on_done(i, out[i])
         try: await asyncio.gather(*(run(i) for i in range(len(requests))))
         finally: await client.close()
         return out
 
-    def _run(self, requests, on_done, one):
+    def _run(self, requests, on_done, one, keep=None):
         self.check_reachable()
         with ThreadPoolExecutor(1) as ex:  # its own event loop, so this works inside Jupyter too
-            return ex.submit(asyncio.run, self._all(requests, on_done, one)).result()
+            return ex.submit(asyncio.run, self._all(requests, on_done, one, keep)).result()
 
-    def complete(self, requests: list[Request], on_done=None) -> list[Completion]:
-        "Answer `requests` concurrently; call `on_done(i, completion)` as each one arrives."
-        return self._run(requests, on_done, self._one)
+    def complete(self, requests: list[Request], on_done=None, keep=None) -> list[Completion]:
+        "Answer `requests` concurrently; call `on_done(i, completion)` as each one arrives. One that `keep(i)` turns down when its turn comes is not sent (`cancelled`)."
+        return self._run(requests, on_done, self._one, keep)
 
     def option_probs(self, requests: list[Request], options, on_done=None) -> list[OptionProbs]:
         "Each request's probabilities of `options` from the endpoint's top-20 logprobs of one generated token."
@@ -546,9 +580,13 @@ class CallStats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
+    cancelled: int = 0  # requests dropped before they finished (`keep`); their tokens are counted above
 
-def complete(backend, requests: list[Request], cache: CallCache | None = None, stats: CallStats | None = None, on_done=None) -> list[Completion]:
-    "Answers to `requests`: from the cache where it has them, else from `backend`, each stored as it arrives; `on_done(i, completion)` for each."
+def complete(backend, requests: list[Request], cache: CallCache | None = None, stats: CallStats | None = None, on_done=None,
+             keep=None) -> list[Completion]:
+    """Answers to `requests`: from the cache where it has them, else from `backend`, each stored as it arrives; `on_done(i, completion)` for
+    each. `keep(i)`, for a backend that takes it, is asked while request `i` waits or runs: one it turns down comes back `cancelled`
+    (finish_reason 'cancelled', never cached), so a caller that has what it needs stops paying for the rest."""
     cache = cache if cache is not None else CallCache()
     stats = stats if stats is not None else CallStats()
     keys = [request_key(backend.name, backend.model_name, r, getattr(backend, 'where', None)) for r in requests]
@@ -561,16 +599,21 @@ def complete(backend, requests: list[Request], cache: CallCache | None = None, s
     if todo:
         t = time.time()
         def done(j, c):
-            i = todo[j]; out[i] = c; cache.put(keys[i], c)
-            stats.calls += 1; stats.prompt_tokens += c.prompt_tokens; stats.completion_tokens += c.completion_tokens
+            i = todo[j]; out[i] = c
+            if c.finish_reason == 'cancelled': stats.cancelled += 1
+            else: cache.put(keys[i], c); stats.calls += 1
+            stats.prompt_tokens += c.prompt_tokens; stats.completion_tokens += c.completion_tokens
             if on_done: on_done(i, c)
-        backend.complete([requests[i] for i in todo], on_done=done)
+        kw = {'keep': lambda j: keep(todo[j])} if keep and 'keep' in inspect.signature(backend.complete).parameters else {}
+        backend.complete([requests[i] for i in todo], on_done=done, **kw)
         stats.seconds += time.time() - t
     return out
 
 # %% ../nbs/04_llm.ipynb #5506a5a6
-def option_probabilities(backend, requests: list[Request], options, cache: CallCache | None = None, stats: CallStats | None = None) -> list[OptionProbs]:
-    "Each request's probabilities of `options` as its answer (next token): from the cache where it has them, else from `backend`."
+def option_probabilities(backend, requests: list[Request], options, cache: CallCache | None = None, stats: CallStats | None = None,
+                         on_done=None) -> list[OptionProbs]:
+    """Each request's probabilities of `options` as its answer (next token): from the cache where it has them, else from `backend`, each
+    stored as it arrives; `on_done(i, option_probs)` for each."""
     options = _check_options(options)
     if not hasattr(backend, 'option_probs'):
         raise TypeError(f"The {getattr(backend, 'name', type(backend).__name__)!r} backend cannot score answer options; use 'local' or 'openai'.")
@@ -580,11 +623,15 @@ def option_probabilities(backend, requests: list[Request], options, cache: CallC
     out = [cache.get_options(k) for k in keys]
     todo = [i for i, o in enumerate(out) if o is None]
     stats.cached += len(requests) - len(todo)
+    if on_done:
+        for i, o in enumerate(out):
+            if o is not None: on_done(i, o)
     if todo:
         t = time.time()
         def done(j, o):
             i = todo[j]; out[i] = o; cache.put_options(keys[i], o)
             stats.calls += 1; stats.prompt_tokens += o.prompt_tokens
+            if on_done: on_done(i, o)
         backend.option_probs([requests[i] for i in todo], options, on_done=done)
         stats.seconds += time.time() - t
     return out

@@ -155,12 +155,19 @@ def parse_choice(text: str) -> str | None:
     k = _choice_kind(text)
     return k if k in ('A', 'B') else None
 
-def _complete_all(llm, reqs: list[Request], cache: CallCache | None, desc: str, progress: bool, chunk: int = 64) -> list[str]:
-    "Answers to `reqs` in chunks (a progress bar; every finished chunk is in the cache)."
-    out, cache = [], cache if cache is not None else CallCache()
-    for s in tqdm(range(0, len(reqs), chunk), desc=desc, disable=bars_off(progress), unit='chunk'):
-        out += [c.text for c in complete(llm, reqs[s:s + chunk], cache)]
-    return out
+def _counter(total: int, desc: str, progress: bool):
+    "For `total` answers: a callback counting them into a progress bar and `synthclf run`'s progress line, and the bar's `close`."
+    from synthclf.runner import report_progress  # a no-op outside `synthclf run`
+    bar, n = tqdm(total=total, desc=desc, disable=bars_off(progress), unit='answer'), [0]
+    def done(i, _):
+        n[0] += 1; bar.update(1); report_progress(n[0], total, desc)
+    return done, bar.close
+
+def _complete_all(llm, reqs: list[Request], cache: CallCache | None, desc: str, progress: bool) -> list[str]:
+    "Answers to `reqs` in one call, each in the cache as it arrives (a kill loses none), counted by `_counter`."
+    done, close = _counter(len(reqs), desc, progress)
+    try: return [c.text for c in complete(llm, reqs, cache if cache is not None else CallCache(), on_done=done)]
+    finally: close()
 
 def _pairs_of(tasks, pairs) -> tuple[dict, list]:
     cards = {t: get_card(t) for t in tasks}
@@ -379,12 +386,12 @@ def rating_request(card: TaskCard, phrasing: str = 'disagree') -> Request:
     user = f"Task. {task_summary(card)}\n\n{p['question']}\n{p['scale']}\nAnswer with one digit from 1 to 5."
     return Request.chat(JUDGE_SYSTEM, user, temperature=0.0, max_new_tokens=1)
 
-def _score_all(llm, reqs: list[Request], options, cache: CallCache | None, desc: str, progress: bool, chunk: int = 32) -> list:
-    "Option probabilities of `reqs` in chunks (a progress bar; every finished chunk is in the cache)."
-    out, cache = [], cache if cache is not None else CallCache()
-    for s in tqdm(range(0, len(reqs), chunk), desc=desc, disable=bars_off(progress), unit='chunk'):
-        out += option_probabilities(llm, reqs[s:s + chunk], options, cache)
-    return out
+def _score_all(llm, reqs: list[Request], options, cache: CallCache | None, desc: str, progress: bool) -> list:
+    """Option probabilities of `reqs` in one call, so that prompts sharing a prefix share its computation (the local backend's
+    `_prefix_tree`); each in the cache as it arrives, counted by `_counter`."""
+    done, close = _counter(len(reqs), desc, progress)
+    try: return option_probabilities(llm, reqs, options, cache if cache is not None else CallCache(), on_done=done)
+    finally: close()
 
 # %% ../nbs/10_subjectivity.ipynb #afba2986
 def llm_pair_judgments(tasks, pairs=None, phrasings=None, backend='local', model: str | None = None, cache: CallCache | None = None,

@@ -86,9 +86,9 @@ class Recording:
     def __getattr__(self, name):
         return getattr(self.backend, name)
 
-    def complete(self, requests, on_done=None):
+    def complete(self, requests, on_done=None, keep=None):
         self.requests += list(requests)
-        out = self.backend.complete(requests, on_done=on_done)
+        out = self.backend.complete(requests, on_done=on_done, keep=keep)
         self.completions += out
         return out
 
