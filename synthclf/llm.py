@@ -237,12 +237,18 @@ def _step(lm, b: _Rows):
 def _prefill(lm, take: list[int], prompts, P: int, prefix_kv, pad_id: int, hidden: bool = False):
     "Prefill prompts `take` after the shared prefix (its cache reused), left-padded to the longest: their cache, mask and last logits (see `_forward`)."
     import torch
-    suf = [prompts[i][P:] for i in take]
-    L, k = max(map(len, suf)), len(take)
-    smask = torch.tensor([[0] * (L - len(s)) + [1] * len(s) for s in suf])
-    mask = torch.cat([torch.ones(k, P, dtype=torch.long), smask], 1)
+    k = len(take)
     kv0 = [(kk.repeat(k, 1, 1, 1), vv.repeat(k, 1, 1, 1)) for kk, vv in prefix_kv] if P else None  # copies: the rows grow on their own
-    kv, logits = _forward(lm, torch.tensor([[pad_id] * (L - len(s)) + s for s in suf]), mask, (P + smask.cumsum(1) - 1).clamp(min=0), kv0, hidden)
+    return _prefill_on(lm, [prompts[i][P:] for i in take], kv0, torch.ones(k, P, dtype=torch.long), pad_id, hidden)
+
+def _prefill_on(lm, suffixes: list[list[int]], kv0, mask0, pad_id: int, hidden: bool = False):
+    """Prefill token lists `suffixes`, left-padded to the longest, on the cache `kv0` of their prefixes (each row its own, left-padded
+    as `mask0` says; None: no prefix): the cache, mask and last logits (see `_forward`)."""
+    import torch
+    L = max(map(len, suffixes))
+    smask = torch.tensor([[0] * (L - len(s)) + [1] * len(s) for s in suffixes])
+    mask, pos = torch.cat([mask0, smask], 1), (mask0.sum(1, keepdim=True) + smask.cumsum(1) - 1).clamp(min=0)
+    kv, logits = _forward(lm, torch.tensor([[pad_id] * (L - len(s)) + s for s in suffixes]), mask, pos, kv0, hidden)
     return kv, mask, logits
 
 def _length_groups(lengths: list[int], tokens: int) -> list[list[int]]:
@@ -267,6 +273,29 @@ def _prefix_tree(lm, prompts: list[list[int]], pad_id: int, rows=None, P: int = 
             yield from _prefix_tree(lm, prompts, pad_id, run, P, kv, min_saved)
         else: rest += run
     if rest: yield P, kv, rest
+
+def _tree_groups(lm, prompts: list[list[int]], pad_id: int, tokens: int = 512, window: int = 256):
+    """The prompts in groups to prefill together, across the branches of `_prefix_tree`: yields `(take, kv0, mask0)`, prompts `take`
+    with the cache of their prefixes stacked (`_join`: each row its own, left-padded) and its mask. Within each window of about `window`
+    prompts (the caches of their prefixes held at once), the prompts are grouped by the length of their own tokens (`_length_groups`),
+    so that prompts that differ only in their prefix are padded not at all."""
+    import torch
+    def flush(nodes):
+        rows = [(i, P, kv) for P, kv, rs in nodes for i in rs]
+        for g in _length_groups([len(prompts[i]) - P for i, P, _ in rows], tokens):
+            runs = [list(r) for _, r in itertools.groupby([rows[j] for j in g], key=lambda r: id(r[2]))]
+            like = next((kv for *_, kv in rows if kv), None)
+            parts = [([(k.expand(len(r), -1, -1, -1), v.expand(len(r), -1, -1, -1)) for k, v in r[0][2]] if r[0][2] else
+                      [(k[:1, :, :0].expand(len(r), -1, -1, -1), v[:1, :, :0].expand(len(r), -1, -1, -1)) for k, v in like] if like else None,
+                      torch.ones(len(r), r[0][1], dtype=torch.long)) for r in runs]
+            take = [i for r in runs for i, *_ in r]
+            if like: yield (take, *_join(parts, spare=0))
+            else: yield take, None, torch.ones(len(take), 0, dtype=torch.long)
+    nodes = []
+    for node in _prefix_tree(lm, prompts, pad_id):
+        nodes.append(node)
+        if sum(len(rs) for *_, rs in nodes) >= window: yield from flush(nodes); nodes = []
+    if nodes: yield from flush(nodes)
 
 def _join(parts, spare: int = 64):
     "Row groups `(kv, mask)` stacked into one cache, each left-padded to the widest with masked zero columns; `spare` free columns after."
@@ -424,13 +453,11 @@ class LocalBackend:
         prompts = [self.tok(self.tok.apply_chat_template(r.as_openai(), add_generation_prompt=True, tokenize=False), add_special_tokens=False)['input_ids']
                    for r in requests]
         out = [None] * len(requests)
-        for P, kv, rows in _prefix_tree(self.lm, prompts, pad):
-            for g in _length_groups([len(prompts[i]) - P for i in rows], group_tokens):
-                take = [rows[j] for j in g]
-                shares, mass = _option_scores(self.lm, _prefill(self.lm, take, prompts, P, kv, pad, hidden=True)[2], ids)
-                for i, s, m in zip(take, shares, mass):
-                    out[i] = OptionProbs(s, m, len(prompts[i]))
-                    if on_done: on_done(i, out[i])
+        for take, kv0, mask0 in _tree_groups(self.lm, prompts, pad, group_tokens):
+            h = _prefill_on(self.lm, [prompts[i][int(P):] for i, P in zip(take, mask0.sum(1))], kv0, mask0, pad, hidden=True)[2]
+            for i, s, m in zip(take, *_option_scores(self.lm, h, ids)):
+                out[i] = OptionProbs(s, m, len(prompts[i]))
+                if on_done: on_done(i, out[i])
         return out
 
 def _option_scores(lm, h, ids: dict) -> tuple[list[dict], list[float]]:
