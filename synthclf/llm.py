@@ -282,14 +282,14 @@ def _tree_groups(lm, prompts: list[list[int]], pad_id: int, tokens: int = 512, w
     import torch
     def flush(nodes):
         rows = [(i, P, kv) for P, kv, rs in nodes for i in rs]
+        like = next((kv for *_, kv in rows if kv), None)  # a cache to take the shape of an empty one from
+        def rows_on(kv, P, n):  # n rows on the cache of one P-token prefix (None: no prefix), without copying it
+            src = kv or [(k[:1, :, :0], v[:1, :, :0]) for k, v in like]
+            return [(k.expand(n, -1, -1, -1), v.expand(n, -1, -1, -1)) for k, v in src], torch.ones(n, P, dtype=torch.long)
         for g in _length_groups([len(prompts[i]) - P for i, P, _ in rows], tokens):
-            runs = [list(r) for _, r in itertools.groupby([rows[j] for j in g], key=lambda r: id(r[2]))]
-            like = next((kv for *_, kv in rows if kv), None)
-            parts = [([(k.expand(len(r), -1, -1, -1), v.expand(len(r), -1, -1, -1)) for k, v in r[0][2]] if r[0][2] else
-                      [(k[:1, :, :0].expand(len(r), -1, -1, -1), v[:1, :, :0].expand(len(r), -1, -1, -1)) for k, v in like] if like else None,
-                      torch.ones(len(r), r[0][1], dtype=torch.long)) for r in runs]
+            runs = [list(r) for _, r in itertools.groupby([rows[j] for j in g], key=lambda r: id(r[2]))]  # rows of one prefix side by side
             take = [i for r in runs for i, *_ in r]
-            if like: yield (take, *_join(parts, spare=0))
+            if like: yield (take, *_join([rows_on(r[0][2], r[0][1], len(r)) for r in runs], spare=0))
             else: yield take, None, torch.ones(len(take), 0, dtype=torch.long)
     nodes = []
     for node in _prefix_tree(lm, prompts, pad_id):
@@ -447,7 +447,8 @@ class LocalBackend:
 
     def option_probs(self, requests: list[Request], options, on_done=None, group_tokens: int = 512) -> list[OptionProbs]:
         """Each request's next-token probabilities of `options`, from the last hidden state of its prompt. The prompts are computed as a
-        tree of shared prefixes (`_prefix_tree`), each prompt's own tokens in length-sorted groups (`_length_groups`, left padding)."""
+        tree of shared prefixes (`_prefix_tree`); each prompt's own tokens are prefilled on its prefix's cache, in groups of similar
+        length across the tree's branches (`_tree_groups`)."""
         options = _check_options(options)
         ids, pad = _option_token_ids(self.tok, options), self.tok.pad_token_id
         prompts = [self.tok(self.tok.apply_chat_template(r.as_openai(), add_generation_prompt=True, tokenize=False), add_special_tokens=False)['input_ids']

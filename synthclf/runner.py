@@ -329,6 +329,7 @@ class _Display:
         if not self.enabled: return
         self._clear(); self._print(self._line(task, stage, text)); self._draw()
     def start(self, task, stage, path):
+        Path(path).unlink(missing_ok=True)  # an earlier run's progress is not this one's
         self.running[(task, stage)] = {'path': Path(path), 'start': time.time(), 'shown': 0.0, 'seen': None}
         self.event(task, stage, 'started')
     def finish(self, task, stage) -> str:
@@ -503,8 +504,8 @@ def run_study(tasks=None, profile: str = 'quick', out=None, overrides=None, work
             ready.remove(task); nxt[task] += 1
             rerun[task] = rerun[task] or f'{stage} ran again'  # what follows a re-executed stage runs again too
             env = {**cards_env, **env, **({'OMP_NUM_THREADS': str(threads)} if threads else {})}
-            pending[ex.submit(execute_stage, run, task, stage, params, nb_dir, kernel, env)] = (task, stage)
             show.start(task, stage, manifest_path(run, task, stage).with_suffix('.progress.json'))
+            pending[ex.submit(execute_stage, run, task, stage, params, nb_dir, kernel, env)] = (task, stage)
     interrupted, report_running = False, False
     try:
         fill()
@@ -536,8 +537,9 @@ def run_study(tasks=None, profile: str = 'quick', out=None, overrides=None, work
             else:
                 show.start('*', 'report', manifest_path(run, None, 'report').with_suffix('.progress.json')); report_running = True
                 env = {**cards_env, **report_env}
-                rec = (ex.submit(execute_stage, run, None, 'report', params, nb_dir, kernel, env).result() if client
-                       else execute_stage(run, None, 'report', params, nb_dir, kernel, env))  # locally, on all cores
+                fut = ex.submit(execute_stage, run, None, 'report', params, nb_dir, kernel, env)  # on all cores (no thread limit in env)
+                while not cf.wait([fut], timeout=1.0)[0]: show.poll()  # its progress (the LLM judge) shows like a task stage's
+                rec = fut.result()
                 report_running = False; show.finish('*', 'report')
                 records.append({**rec, 'task': '*'})
                 show.event('*', 'report', f"done in {_fmt(rec['seconds'])}" if rec['status'] == 'done' else f"FAILED in {rec.get('cell')}: {rec['error']}")
