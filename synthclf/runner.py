@@ -23,7 +23,7 @@ NOTEBOOKS = {'generate': '01_generate.ipynb', 'train': '02_train.ipynb', 'subjec
 
 # (The paper profile names the packaged encoder, DEFAULT_ENCODER of synthclf.classifiers, by its name: importing that module loads torch.)
 PROFILES = {
-    # The embedded default model on 2 cores (20 minutes with native bf16, 54 minutes on an AVX2-only CPU): six tasks from low to high subjectivity, 20 synthetic
+    # The embedded default model on 2 cores (20 minutes with native bf16 before the judge's prefix tree, 33 on an AVX2-only CPU after it): six tasks from low to high subjectivity, 20 synthetic
     # texts per label, frozen-MiniLM embeddings + logistic regression (the better learner at this size: benchmarks/small_data.py)
     # on matched-size real vs zero-/few-shot data, 500 test texts, 5 seeds.
     'quick': {'tasks': ['ag_news', 'relation_classification', 'sms_spam', 'financial_phrasebank', 'tweet_irony', 'humor_speech'],
@@ -513,11 +513,12 @@ def run_study(tasks=None, profile: str = 'quick', out=None, overrides=None, work
             finished, _ = cf.wait(list(pending), timeout=1.0, return_when=cf.FIRST_COMPLETED)
             show.poll()
             for f in finished:
-                task, stage = pending.pop(f)
-                counted = show.finish(task, stage)
+                task, stage = pending[f]
                 try: rec = f.result()
-                except KeyboardInterrupt: raise  # the worker was interrupted: stop the run
+                except KeyboardInterrupt: raise  # the worker was interrupted: stop the run (the stage, still pending, is recorded as interrupted)
                 except Exception as e: rec = {'task': task, 'stage': stage, 'status': 'failed', 'error': f"{type(e).__name__}: {e}", 'cell': None, 'seconds': None}
+                del pending[f]
+                counted = show.finish(task, stage)
                 records.append({**rec, 'ok': rec['status'] == 'done'})
                 if rec['status'] == 'done':
                     show.event(task, stage, f"done in {_fmt(rec['seconds'])}" + (f" ({counted})" if counted else ''))
