@@ -234,12 +234,12 @@ def _step(lm, b: _Rows):
     for r in b.rows: r['pos'] += 1
     return logits
 
-def _prefill(lm, take: list[int], prompts, P: int, prefix_kv, pad_id: int, hidden: bool = False):
-    "Prefill prompts `take` after the shared prefix (its cache reused), left-padded to the longest: their cache, mask and last logits (see `_forward`)."
+def _prefill(lm, take: list[int], prompts, P: int, prefix_kv, pad_id: int):
+    "Prefill prompts `take` after the shared prefix (its cache reused), left-padded to the longest: their cache, mask and last logits."
     import torch
     k = len(take)
     kv0 = [(kk.repeat(k, 1, 1, 1), vv.repeat(k, 1, 1, 1)) for kk, vv in prefix_kv] if P else None  # copies: the rows grow on their own
-    return _prefill_on(lm, [prompts[i][P:] for i in take], kv0, torch.ones(k, P, dtype=torch.long), pad_id, hidden)
+    return _prefill_on(lm, [prompts[i][P:] for i in take], kv0, torch.ones(k, P, dtype=torch.long), pad_id)
 
 def _prefill_on(lm, suffixes: list[list[int]], kv0, mask0, pad_id: int, hidden: bool = False):
     """Prefill token lists `suffixes`, left-padded to the longest, on the cache `kv0` of their prefixes (each row its own, left-padded
