@@ -166,7 +166,7 @@ def _counter(total: int, desc: str, progress: bool):
 def _complete_all(llm, reqs: list[Request], cache: CallCache | None, desc: str, progress: bool) -> list[str]:
     "Answers to `reqs` in one call, each in the cache as it arrives (a kill loses none), counted by `_counter`."
     done, close = _counter(len(reqs), desc, progress)
-    try: return [c.text for c in complete(llm, reqs, cache if cache is not None else CallCache(), on_done=done)]
+    try: return [c.text for c in complete(llm, reqs, cache, on_done=done)]
     finally: close()
 
 def _pairs_of(tasks, pairs) -> tuple[dict, list]:
@@ -390,7 +390,7 @@ def _score_all(llm, reqs: list[Request], options, cache: CallCache | None, desc:
     """Option probabilities of `reqs` in one call, so that prompts sharing a prefix share its computation (the local backend's
     `_prefix_tree`); each in the cache as it arrives, counted by `_counter`."""
     done, close = _counter(len(reqs), desc, progress)
-    try: return option_probabilities(llm, reqs, options, cache if cache is not None else CallCache(), on_done=done)
+    try: return option_probabilities(llm, reqs, options, cache, on_done=done)
     finally: close()
 
 # %% ../nbs/10_subjectivity.ipynb #afba2986
