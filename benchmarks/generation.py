@@ -1,7 +1,7 @@
 """Generation speed on the path users run: `synthclf.generate.generate()` itself (run by hand; not a test).
 
     .venv/bin/python benchmarks/generation.py [--model qwen2.5-coder-0.5b-instruct] [--per-label 20]
-        [--dtypes auto float32 bfloat16] [--before /path/to/older/checkout] [--before-dtypes default float32]
+        [--dtypes auto float32 int8 bfloat16] [--before /path/to/older/checkout] [--before-dtypes default float32]
         [--merge earlier.json] [--out benchmarks/results]
 
 Each row generates ag_news and sms_spam, zero- and few-shot, `--per-label` accepted texts per label, with an
@@ -12,7 +12,8 @@ against it), attempts, and peak RSS.
 
 Rows:
 - `local <dtype>`: this checkout's local backend (continuous batching, shared-prefix cache, per-request seeds);
-  `auto` is what users get: bfloat16 on a CPU with native bf16 (AVX512-BF16 or AMX), float32 elsewhere;
+  `auto` is what users get: bfloat16 on a CPU with native bf16 (AVX512-BF16 or AMX); elsewhere int8 linear layers for
+  a preset marked `int8` (the default model), float32 for other models;
 - `before`: the same calls on another checkout given by `--before` (e.g. `git worktree add /tmp/before aae82a8`,
   the static-batching backend), as the baseline to beat: with its own default dtype (`default`, what its users
   got) and with any other `--before-dtypes`;

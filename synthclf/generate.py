@@ -224,7 +224,7 @@ def generate(task, mode: str = 'zero_shot', per_label: int = 20, backend='local'
                                               'top_p': Value('float64'), 'max_new_tokens': Value('int64'), 'seed': Value('int64'),
                                               'attributes': Value('string'), 'prompt_hash': Value('string')}))
     reasons = sorted({r['reason'] for r in rejected})
-    manifest = {'task': card.name, **meta, 'seed': seed, 'per_label': per_label, 'k': k if mode == 'few_shot' else None,
+    manifest = {'task': card.name, **meta, 'engine': getattr(llm, 'engine', None), 'seed': seed, 'per_label': per_label, 'k': k if mode == 'few_shot' else None,
                 'counts': {l: len(accepted[l]) for l in names}, 'attempts': attempts, 'cancelled': cancelled,
                 'short': {l: per_label - len(accepted[l]) for l in names if len(accepted[l]) < per_label},
                 'rejected': {l: {why: sum(r['label'] == l and r['reason'] == why for r in rejected) for why in reasons} for l in names},

