@@ -468,8 +468,8 @@ class LocalBackend:
         self.quantized = quantize_linears(self.lm) if dtype == 'int8' else 0
         if dtype == 'int8' and not self.quantized: raise ValueError("dtype='int8' needs torch's fbgemm kernels (x86 CPUs); use dtype='float32'.")
         self.packed = pack_linears(self.lm, batch_size) if dtype in ('float32', 'int8') else 0  # measured on float32 only (see `pack_linears`)
-        self.engine = ('int8 linears (per-channel weights, per-row inputs), float32 output layer oneDNN-packed' if self.quantized else
-                       f'{dtype}, oneDNN-packed linears' if self.packed else dtype)  # in the manifests
+        self.engine = ('int8 linears (per-channel weights, per-row inputs), float32 output layer' + (' oneDNN-packed' if self.packed else '')
+                       if self.quantized else f'{dtype}, oneDNN-packed linears' if self.packed else dtype)  # in the manifests
         self.where = f'continuous batching, per-request seeds, {self.engine}'  # part of the cache key of completions
         self.scorer = f'{self.engine}, float32 option logits, shared-prefix tree'  # part of the cache key of option probabilities
 
