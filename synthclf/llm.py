@@ -383,18 +383,29 @@ def pack_linears(lm, batch_size: int = 32) -> int:
     ops = torch.ops.mkldnn
     if not (torch.backends.mkldnn.is_available() and hasattr(ops, '_reorder_linear_weight') and hasattr(ops, '_linear_pointwise')): return 0
     head, packed = lm.get_output_embeddings(), {}
-    for m in [m for m in lm.modules() if isinstance(m, torch.nn.Linear) and m.weight is not None and m.weight.dtype == torch.float32 and m.weight.device.type == 'cpu']:
+    for m in _float32_linears(lm):
         packed[m] = ops._reorder_linear_weight(m.weight.detach(), batch_size)
         m.forward = functools.partial(_packed_linear, packed[m], None if m.bias is None else m.bias.detach())
         if m is not head: m.weight = None; _trim_heap()  # dropped as we go: memory never holds both copies of the model
-    try:
-        with torch.inference_mode(): lm(input_ids=torch.zeros(1, 2, dtype=torch.long))
-    except Exception:  # the model reads some weight itself: undo
+    if _forward_fails(lm):  # the model reads some weight itself: undo
         for m, w in packed.items():
             del m.forward
             if m.weight is None: m.weight = torch.nn.Parameter(w.to_dense())
         return 0
     return len(packed)
+
+def _float32_linears(lm) -> list:
+    "The linear layers of `lm` that hold a plain float32 weight on the CPU."
+    import torch
+    return [m for m in lm.modules() if isinstance(m, torch.nn.Linear) and m.weight is not None and m.weight.dtype == torch.float32
+            and m.weight.device.type == 'cpu']
+
+def _forward_fails(lm) -> Exception | None:
+    "What a two-token forward pass of `lm` raises, if anything (a model whose forward reads a weight its linear layers no longer hold)."
+    import torch
+    try:
+        with torch.inference_mode(): lm(input_ids=torch.zeros(1, 2, dtype=torch.long))
+    except Exception as e: return e
 
 def _trim_heap():
     "Give the memory freed in this process back to the OS (glibc keeps freed heap blocks of up to 32 MB otherwise)."
@@ -416,16 +427,13 @@ def quantize_linears(lm) -> int:
     head, n = lm.get_output_embeddings(), 0
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', UserWarning)  # torch's notice that quantized tensors are deprecated
-        for m in [m for m in lm.modules() if isinstance(m, torch.nn.Linear) and m is not head and m.weight is not None
-                  and m.weight.dtype == torch.float32 and m.weight.device.type == 'cpu']:
+        for m in [m for m in _float32_linears(lm) if m is not head]:
             w = m.weight.detach()
             scale = (w.abs().amax(1) / 127).clamp_min(1e-12).double()
             q = torch.quantize_per_channel(w, scale, torch.zeros(len(scale), dtype=torch.long), 0, torch.qint8)
             m.forward = functools.partial(_int8_linear, torch.ops.quantized.linear_prepack(q, None), None if m.bias is None else m.bias.detach())
             m.weight = None; _trim_heap(); n += 1
-    try:
-        with torch.inference_mode(): lm(input_ids=torch.zeros(1, 2, dtype=torch.long))
-    except Exception as e:
+    if e := _forward_fails(lm):
         raise ValueError(f"This model's forward reads its linear layers' weights itself ({type(e).__name__}: {e}); load it with dtype='float32'.") from None
     return n
 
