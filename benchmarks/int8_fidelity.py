@@ -44,11 +44,11 @@ def answer_logprobs(lm, seqs):
 
 def compare(ref, lps, seqs, n_boot=2000, seed=0):
     "Per-answer means of KL, top-1 agreement and NLL change; their means over answers with 95% bootstrap intervals."
-    import numpy as np
+    import numpy as np, torch
     per = []
     for r, q, (_, a) in zip(ref, lps, seqs):
         kl = (r.exp() * (r - q)).sum(-1)
-        t = __import__('torch').tensor(a)[:, None]
+        t = torch.tensor(a)[:, None]
         per.append((float(kl.mean()), float((r.argmax(-1) == q.argmax(-1)).float().mean()),
                     float((r.gather(1, t) - q.gather(1, t)).mean()), len(a)))
     per = np.array(per)

@@ -475,7 +475,7 @@ class LocalBackend:
         self.batch_size, self.torch = batch_size, torch
         self.quantized = quantize_linears(self.lm) if dtype == 'int8' else 0
         if dtype == 'int8' and not self.quantized: raise ValueError("dtype='int8' needs torch's fbgemm kernels (x86 CPUs); use dtype='float32'.")
-        self.packed = pack_linears(self.lm, batch_size) if dtype in ('float32', 'int8') else 0  # measured on float32 only (see `pack_linears`)
+        self.packed = pack_linears(self.lm, batch_size) if dtype in ('float32', 'int8') else 0  # in int8 only the output layer is left to pack; bf16 as it is (see `pack_linears`)
         self.engine = ('int8 linears (per-channel weights, per-row inputs), float32 output layer' + (' oneDNN-packed' if self.packed else '')
                        if self.quantized else f'{dtype}, oneDNN-packed linears' if self.packed else dtype)  # in the manifests
         self.where = f'continuous batching, per-request seeds, {self.engine}'  # part of the cache key of completions

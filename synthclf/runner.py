@@ -23,7 +23,7 @@ NOTEBOOKS = {'generate': '01_generate.ipynb', 'train': '02_train.ipynb', 'subjec
 
 # (The paper profile names the packaged encoder, DEFAULT_ENCODER of synthclf.classifiers, by its name: importing that module loads torch.)
 PROFILES = {
-    # The embedded default model on 2 cores (20 minutes with native bf16 before the judge's prefix tree, 33 on an AVX2-only CPU after it): six tasks from low to high subjectivity, 20 synthetic
+    # The embedded default model on 2 cores (20 minutes with native bf16 before the judge's prefix tree; on an AVX2-only CPU 33 in float32, 27 with int8 linear layers): six tasks from low to high subjectivity, 20 synthetic
     # texts per label, frozen-MiniLM embeddings + logistic regression (the better learner at this size: benchmarks/small_data.py)
     # on matched-size real vs zero-/few-shot data, 500 test texts, 5 seeds.
     'quick': {'tasks': ['ag_news', 'relation_classification', 'sms_spam', 'financial_phrasebank', 'tweet_irony', 'humor_speech'],
