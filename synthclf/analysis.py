@@ -4,21 +4,22 @@
 
 # %% ../nbs/12_analysis.ipynb #321ec6b8
 from __future__ import annotations
-import json, warnings
+import itertools, json, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import matplotlib
 import matplotlib.pyplot as plt
 import seaborn as sns
-from .experiments import SOURCE_TITLES, collect_runs, mean_beats_baselines
+from .experiments import SOURCE_TITLES, SYNTHETIC_MODES, collect_runs, mean_beats_baselines
 from .tasks import get_card
 
 # %% auto #0
 __all__ = ['CLAIMS', 'task_gaps', 'gap_regression', 'instance_regression', 'save_figure', 'plot_gap_vs_subjectivity',
-           'plot_accuracy_by_threshold', 'plot_diversity', 'real_reference', 'learned', 'source_comparisons',
-           'gap_correlation', 'agreement_effect', 'paper_verdict', 'judge_table', 'verdict_markdown',
-           'instance_agreement', 'subjectivity_settings', 'read_subjectivity', 'analyze']
+           'plot_accuracy_by_threshold', 'plot_diversity', 'real_reference', 'learned', 'holm', 'datasets_behind',
+           'generation_sd', 'source_comparisons', 'permutation_spearman', 'gap_correlation', 'agreement_effect',
+           'paper_verdict', 'judge_table', 'verdict_markdown', 'verdict_power', 'power_markdown', 'instance_agreement',
+           'subjectivity_settings', 'read_subjectivity', 'analyze']
 
 # %% ../nbs/12_analysis.ipynb #6dc9dabc
 def task_gaps(runs, classifier: str | None = None, real_source: str | None = None, metric: str = 'macro_f1') -> pd.DataFrame:
@@ -130,9 +131,7 @@ def plot_diversity(div: pd.DataFrame, metrics=('remote_clique', 'chamfer', 'dist
     g.set_xticklabels(rotation=20); g.set_titles('{col_name}')
     return g.figure
 
-# %% ../nbs/12_analysis.ipynb #1abd321e
-def _word(lo: float, hi: float) -> str: return 'agrees' if lo > 0 else 'contradicts' if hi < 0 else 'inconclusive'
-
+# %% ../nbs/12_analysis.ipynb #df10e635
 def real_reference(runs: pd.DataFrame) -> str:
     "The real source gaps are measured from: `real_matched` (same size as the synthetic sets) where it was run, else `real`."
     return 'real_matched' if 'real_matched' in set(runs.source) else 'real'
@@ -141,17 +140,51 @@ def learned(runs: pd.DataFrame) -> dict:
     "(task, source) -> whether its mean over seeds beats the baselines (None for runs saved without baselines)."
     return {k: (None if pd.isna(v) else bool(v)) for k, v in mean_beats_baselines(runs, ['task', 'source']).items()}
 
-def _welch(a: np.ndarray, b: np.ndarray, ci: float = 0.95) -> tuple[float, float, float]:
-    from scipy import stats
-    d = a.mean() - b.mean()
-    va, vb = (a.var(ddof=1) / len(a) if len(a) > 1 else np.nan), (b.var(ddof=1) / len(b) if len(b) > 1 else np.nan)
-    se = np.sqrt(va + vb)
-    if not np.isfinite(se): return d, np.nan, np.nan
-    if se == 0: return d, d, d
-    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
-    h = stats.t.ppf((1 + ci) / 2, df) * se
-    return d, d - h, d + h
+def _p_boot(draws: np.ndarray) -> float:
+    "Two-sided bootstrap p-value of 'no difference': twice the smaller share of draws on either side of 0 (+1 smoothed)."
+    d = np.asarray(draws, float); d = d[np.isfinite(d)]; n = len(d)
+    if not n: return float('nan')
+    return float(min(1.0, 2 * min((np.sum(d <= 0) + 1) / (n + 1), (np.sum(d >= 0) + 1) / (n + 1))))
 
+def holm(p) -> np.ndarray:
+    "Holm's step-down adjustment of the p-values `p` (NaN left out of the family and kept as NaN): family-wise error at the nominal level."
+    p = np.asarray(p, float); out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    if len(ok):
+        order = ok[np.argsort(p[ok], kind='stable')]
+        out[order] = np.minimum(1.0, np.maximum.accumulate((len(ok) - np.arange(len(ok))) * p[order]))
+    return out
+
+def _decide(d: float, p_adj: float, alpha: float = 0.05) -> str:
+    return 'inconclusive' if not p_adj < alpha else 'agrees' if d > 0 else 'contradicts'
+
+
+# %% ../nbs/12_analysis.ipynb #e17747d6
+def datasets_behind(runs: pd.DataFrame) -> pd.Series:
+    """(task, source) -> how many different training sets its seeds trained on: one per seed for `real_matched` and the mixtures
+    (a fresh real sample each), the generated replicates for a synthetic mode (its runs' `replicate` column; 1 without it), 1 for `real`."""
+    rep = runs['replicate'] if 'replicate' in runs else pd.Series(np.nan, index=runs.index)
+    out = {}
+    for (t, s), g in runs.assign(_rep=rep).groupby(['task', 'source']):
+        base = s.split('@')[0]
+        out[(t, s)] = (g.seed.nunique() if base == 'real_matched' or base.startswith('real+') else
+                       max(1, g._rep.dropna().nunique()) if base in SYNTHETIC_MODES else 1)
+    return pd.Series(out, dtype=int)
+
+def _draw_sd(g: pd.DataFrame, metric: str) -> float:
+    "How far `metric` moves from one training set to another of the same size: its sd over the seeds of `real_matched` (a fresh sample each)."
+    x = g.loc[g.source == 'real_matched', metric].to_numpy(float)
+    return float(x.std(ddof=1)) if len(x) > 1 else float('nan')
+
+def generation_sd(g: pd.DataFrame, source: str, sets: int, metric: str = 'macro_f1', min_sets: int = 5) -> float:
+    """The spread of a source's mean score over training sets that its seeds do not show: 0 for a source whose seeds trained on
+    `min_sets` or more different sets (their spread is resampled), else for a synthetic mode with `sets` generated sets the spread of
+    one set (`real_matched`'s, the same size: exact where synthetic data is real data in distribution) over √sets; NaN where unknown."""
+    if source.split('@')[0] not in SYNTHETIC_MODES or sets >= min_sets: return 0.0
+    return _draw_sd(g, metric) / np.sqrt(sets)
+
+
+# %% ../nbs/12_analysis.ipynb #cd682a5d
 def _macro_f1_rows(gold: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
     "Macro-F1 (over the labels present in each row's gold) for every row of `gold`, `pred` (draws × instances)."
     f, present = [], []
@@ -162,8 +195,22 @@ def _macro_f1_rows(gold: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
     f, present = np.array(f), np.array(present)
     return (f * present).sum(0) / present.sum(0)
 
-def _boot_difference(preds: pd.DataFrame, hi: str, lo: str, n_boot: int, ci: float, seed: int) -> tuple[float, float, float]:
-    "Mean macro-F1 of `hi` minus `lo`, and a bootstrap interval over test instances (shared) and seeds (per source)."
+def _welch(a: np.ndarray, b: np.ndarray, ci: float = 0.95, extra_var: float = 0.0) -> tuple[float, float, float, float, float]:
+    "Difference of means, its Welch t interval and two-sided p, and its standard error; `extra_var` adds variance the seeds do not show."
+    from scipy import stats
+    d = a.mean() - b.mean()
+    va, vb = (a.var(ddof=1) / len(a) if len(a) > 1 else np.nan), (b.var(ddof=1) / len(b) if len(b) > 1 else np.nan)
+    se = np.sqrt(va + vb + extra_var)
+    if not np.isfinite(se): return d, np.nan, np.nan, np.nan, np.nan
+    if se == 0: return d, d, d, (1.0 if d == 0 else 0.0), 0.0
+    # Welch–Satterthwaite, the extra variance counted as estimated from the smaller side's seeds (it is real_matched's spread)
+    df = (va + vb + extra_var) ** 2 / (va ** 2 / max(len(a) - 1, 1) + vb ** 2 / max(len(b) - 1, 1) + extra_var ** 2 / max(min(len(a), len(b)) - 1, 1) + 1e-300)
+    h = stats.t.ppf((1 + ci) / 2, df) * se
+    return d, d - h, d + h, float(2 * stats.t.sf(abs(d) / se, df)), float(se)
+
+def _boot_difference(preds: pd.DataFrame, hi: str, lo: str, n_boot: int, ci: float, seed: int, extra_sd: dict | None = None) -> tuple:
+    """Mean macro-F1 of `hi` minus `lo`, a bootstrap interval over test instances (shared) and seeds (per source), plus for each source
+    a normal term of sd `extra_sd[source]` (the spread of training sets its seeds do not show); also the two-sided p and the draws' sd."""
     labels = {l: i for i, l in enumerate(sorted(set(preds.gold) | set(preds.pred)))}
     mats, ids = {}, {}
     for s in (hi, lo):
@@ -180,86 +227,162 @@ def _boot_difference(preds: pd.DataFrame, hi: str, lo: str, n_boot: int, ci: flo
         m = mats[s]
         pick = rng.integers(0, len(m), (n_boot, len(m)))
         diff += sign * np.mean([_macro_f1_rows(gold[rows], m[pick[:, j]][np.arange(n_boot)[:, None], rows], k) for j in range(len(m))], axis=0)
+        if (extra_sd or {}).get(s, 0) > 0: diff += sign * rng.normal(0, extra_sd[s], n_boot)
     lo_ci, hi_ci = np.quantile(diff, [(1 - ci) / 2, (1 + ci) / 2])
-    return float(point), float(lo_ci), float(hi_ci)
+    return float(point), float(lo_ci), float(hi_ci), _p_boot(diff), float(diff.std(ddof=1))
+
+def _covers(sets: dict, extra: dict, instances: bool) -> str:
+    "Which randomness an ordering interval covers, in words."
+    part = lambda s: (f"{s}: {sets[s]} training set{'s' if sets[s] > 1 else ''}" +
+                      (f" (the spread of a set taken from real_matched's)" if extra.get(s, 0) > 0 else ''))
+    return ('test instances, ' if instances else '') + ', '.join(part(s) for s in sets)
 
 def source_comparisons(runs: pd.DataFrame, predictions: dict | None = None, metric: str = 'macro_f1', ci: float = 0.95,
-                       n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
-    "Per task: real > few-shot, few-shot > zero-shot, real > zero-shot as mean differences of `metric`, with an interval (bootstrap over test instances and seeds where `predictions` has the task, else Welch over seeds) and the word."
-    real, ok, rows = real_reference(runs), learned(runs), []
+                       n_boot: int = 1000, seed: int = 0, min_sets: int = 5, alpha: float = 0.05) -> pd.DataFrame:
+    """Per task: real > few-shot, few-shot > zero-shot, real > zero-shot as mean differences of `metric`, each with an interval that
+    covers the test instances (bootstrap, where `predictions` has the task; else Welch over seeds), the seeds and the training sets
+    (`generation_sd`), a two-sided p, Holm's adjustment over all the lines, and the word at family-wise level `alpha`."""
+    real, ok, rows, nsets = real_reference(runs), learned(runs), [], datasets_behind(runs)
     for task, g in runs.groupby('task'):
         by = {s: d[metric].to_numpy(float) for s, d in g.groupby('source')}
         preds = (predictions or {}).get(task)
         for hi, lo in ((real, 'few_shot'), ('few_shot', 'zero_shot'), (real, 'zero_shot')):
             if hi not in by or lo not in by: continue
-            if preds is not None and metric == 'macro_f1':
-                d, l, h = _boot_difference(preds, hi, lo, n_boot, ci, seed); how = 'bootstrap over test instances and seeds'
-            else: (d, l, h), how = _welch(by[hi], by[lo], ci), 'Welch t over seeds'
+            sets = {s: int(nsets[(task, s)]) for s in (hi, lo)}
+            extra = {s: generation_sd(g, s, sets[s], metric, min_sets) for s in (hi, lo)}
+            boot = preds is not None and metric == 'macro_f1'
             base = [s for s in (hi, lo) if ok.get((task, s)) is False]
-            word = (f"undetermined: {' and '.join(base)} at baseline" if base else
-                    'inconclusive: one seed' if np.isnan(l) else _word(l, h))
-            rows.append({'task': task, 'claim': f"{hi} > {lo}", 'difference': d, 'ci_low': l, 'ci_high': h,
-                         'seeds': f"{len(by[hi])} / {len(by[lo])}", 'interval': how, 'word': word})
-    return pd.DataFrame(rows)
+            if any(np.isnan(v) for v in extra.values()): (d, l, h, p, se), why = (by[hi].mean() - by[lo].mean(), np.nan, np.nan, np.nan, np.nan), \
+                'inconclusive: one generated set, and no real_matched runs to measure how much a set varies (generate replicates)'
+            elif boot: (d, l, h, p, se), why = _boot_difference(preds, hi, lo, n_boot, ci, seed, extra), None
+            else:
+                (d, l, h, p, se), why = _welch(by[hi], by[lo], ci, sum(v ** 2 for v in extra.values())), None
+                if np.isnan(p): why = 'inconclusive: one seed'
+            rows.append({'task': task, 'claim': f"{hi} > {lo}", 'difference': d, 'ci_low': l, 'ci_high': h, 'p': np.nan if base else p, 'se': se,
+                         'seeds': f"{len(by[hi])} / {len(by[lo])}", 'sets': f"{sets[hi]} / {sets[lo]}",
+                         'interval': ('bootstrap' if boot else 'Welch t') + ' over ' + _covers(sets, extra, boot),
+                         'word': f"undetermined: {' and '.join(base)} at baseline" if base else why})
+    out = pd.DataFrame(rows, columns=['task', 'claim', 'difference', 'ci_low', 'ci_high', 'p', 'p_holm', 'se', 'seeds', 'sets', 'interval', 'word'])
+    out['p_holm'] = holm(out.p.where(out.word.isna()))
+    out['word'] = [w if isinstance(w, str) else _decide(d, q, alpha) for w, d, q in zip(out.word, out.difference, out.p_holm)]
+    return out
+
+
+# %% ../nbs/12_analysis.ipynb #cf183c55
+def _centred_ranks(a: np.ndarray) -> np.ndarray:
+    "Ranks along the last axis, centred and scaled to unit length (rows without spread stay 0): their dot product is Spearman's ρ."
+    from scipy.stats import rankdata
+    r = rankdata(np.round(a, 9), axis=-1); r = r - r.mean(-1, keepdims=True)
+    n = np.sqrt((r ** 2).sum(-1, keepdims=True))
+    return np.divide(r, n, out=np.zeros_like(r), where=n > 0)
+
+def permutation_spearman(x: np.ndarray, y: np.ndarray, n_perm: int = 5000, max_exact: int = 7, seed: int = 0) -> dict:
+    """Spearman's ρ of `x` and `y` (tasks on the last axis), averaged over rows when they are draws of both (B × n), and its permutation
+    p-values, one-sided each way: every ordering of the n tasks when n ≤ `max_exact`, else `n_perm` random ones (and the identity). A
+    task's pair (x, y) stays whole within a row; the permutation reassigns y to tasks, the same way in every row."""
+    x, y = np.atleast_2d(np.asarray(x, float)), np.atleast_2d(np.asarray(y, float))
+    n = x.shape[-1]
+    if n < 3: raise ValueError(f"A rank correlation needs at least 3 tasks; got {n}.")
+    rx, ry = _centred_ranks(x), _centred_ranks(y)
+    if n <= max_exact: perms = np.array(list(itertools.permutations(range(n))))
+    else: perms = np.vstack([np.arange(n), np.argsort(np.random.default_rng(seed).random((n_perm, n)), axis=1)])
+    t = np.concatenate([np.einsum('bn,bmn->m', rx, ry[:, c]) / len(rx) for c in np.array_split(perms, max(1, len(perms) * len(rx) // 200_000))])
+    obs, eps = float((rx * ry).sum(-1).mean()), 1e-9
+    return {'rho': obs, 'p_greater': float(np.mean(t >= obs - eps)), 'p_less': float(np.mean(t <= obs + eps)), 'permutations': len(perms),
+            'exact': n <= max_exact, 'rho_draws': (rx * ry).sum(-1)}
+
+def _score_draws(subjectivity, tasks: list, draws: int, rng) -> np.ndarray:
+    "Draws (draws × tasks) of the subjectivity scores: normal within each task's 95% interval where the ranking has one, else the scores."
+    s = _scores(subjectivity)[tasks].to_numpy(float)
+    if isinstance(subjectivity, pd.DataFrame) and {'ci_low', 'ci_high'} <= set(subjectivity):
+        ci = subjectivity.set_index('task').loc[tasks, ['ci_low', 'ci_high']].to_numpy(float)
+        sd = np.nan_to_num((ci[:, 1] - ci[:, 0]) / (2 * 1.96))
+        return s + rng.normal(0, 1, (draws, len(tasks))) * sd
+    return np.tile(s, (draws, 1))
 
 def gap_correlation(runs: pd.DataFrame, subjectivity, synthetic: str = 'few_shot', reliable: bool = True, metric: str = 'macro_f1',
-                    n_boot: int = 2000, ci: float = 0.95, min_tasks: int = 4, seed: int = 0) -> dict:
-    "Spearman ρ of task subjectivity and the real − `synthetic` gap, with a bootstrap interval over tasks and seeds, and the word."
-    from scipy.stats import spearmanr
-    real, ok, scores = real_reference(runs), learned(runs), _scores(subjectivity)
+                    draws: int = 200, ci: float = 0.95, min_tasks: int = 4, seed: int = 0, min_sets: int = 5) -> dict:
+    """Spearman's ρ of task subjectivity and the real − `synthetic` gap, tested by permuting the tasks: the statistic is ρ averaged over
+    draws of the scores (within their intervals) and of the gaps (seeds resampled, plus `generation_sd`), so both uncertainties are
+    carried; the interval is that of ρ over the draws; p is two-sided (twice the smaller one-sided p)."""
+    real, ok, scores, nsets = real_reference(runs), learned(runs), _scores(subjectivity), datasets_behind(runs)
     per, left_out = {}, {}
     for task, g in runs.groupby('task'):
         by = {s: d[metric].to_numpy(float) for s, d in g.groupby('source')}
         if real not in by or synthetic not in by: left_out[task] = f'no {real} or {synthetic} runs'
         elif task not in scores.index or np.isnan(scores[task]): left_out[task] = 'no subjectivity score'
         elif base := [s for s in (real, synthetic) if ok.get((task, s)) is False]: left_out[task] = f"{' and '.join(base)} at baseline"
-        else: per[task] = (by[real], by[synthetic])
+        elif np.isnan(sd := generation_sd(g, synthetic, int(nsets[(task, synthetic)]), metric, min_sets)): left_out[task] = 'no real_matched runs to measure how much a generated set varies'
+        else: per[task] = (by[real], by[synthetic], sd)
     tasks = sorted(per)
-    x, gaps = scores[tasks].to_numpy(float), np.array([per[t][0].mean() - per[t][1].mean() for t in tasks])
+    gaps = np.array([per[t][0].mean() - per[t][1].mean() for t in tasks])
     out = {'synthetic': synthetic, 'real': real, 'tasks': tasks, 'left_out': left_out, 'gaps': dict(zip(tasks, gaps.round(4))),
-           'rho': np.nan, 'ci_low': np.nan, 'ci_high': np.nan}
-    if len(tasks) >= 3: out['rho'] = float(spearmanr(x, gaps).statistic)
-    if len(tasks) >= 3 and n_boot:
-        rng, boot = np.random.default_rng(seed), []
-        for _ in range(n_boot):
-            pick = rng.integers(0, len(tasks), len(tasks))
-            if len(set(x[pick])) < 3: continue
-            g = [per[tasks[i]][0][rng.integers(0, len(per[tasks[i]][0]), len(per[tasks[i]][0]))].mean()
-                 - per[tasks[i]][1][rng.integers(0, len(per[tasks[i]][1]), len(per[tasks[i]][1]))].mean() for i in pick]
-            r = spearmanr(x[pick], g).statistic
-            if np.isfinite(r): boot.append(r)
-        if boot: out['ci_low'], out['ci_high'] = np.quantile(boot, [(1 - ci) / 2, (1 + ci) / 2]).tolist()
+           'rho': np.nan, 'ci_low': np.nan, 'ci_high': np.nan, 'p': np.nan, 'p_greater': np.nan, 'p_less': np.nan, 'gap_sd': np.nan}
+    if len(tasks) >= 3:
+        rng = np.random.default_rng(seed)
+        boot = lambda a: a[rng.integers(0, len(a), (draws, len(a)))].mean(1)
+        g = np.stack([boot(per[t][0]) - boot(per[t][1]) + rng.normal(0, 1, draws) * per[t][2] for t in tasks], axis=1)
+        test = permutation_spearman(_score_draws(subjectivity, tasks, draws, rng), g, seed=seed)
+        out.update(rho=test['rho'], p_greater=test['p_greater'], p_less=test['p_less'], p=min(1.0, 2 * min(test['p_greater'], test['p_less'])),
+                   permutations=test['permutations'], gap_sd=float(g.std(0, ddof=1).mean()))
+        out['ci_low'], out['ci_high'] = np.quantile(test['rho_draws'], [(1 - ci) / 2, (1 + ci) / 2]).tolist()
     out['word'] = ('undetermined: the subjectivity judge is not reliable' if not reliable else
                    f'inconclusive: {len(tasks)} usable task(s), at least {min_tasks} needed' if len(tasks) < min_tasks else
-                   'inconclusive: no interval' if np.isnan(out['ci_low']) else _word(out['ci_low'], out['ci_high']))
+                   'inconclusive: no test' if np.isnan(out['p']) else _decide(out['rho'], out['p']))
     return out
 
-def agreement_effect(predictions: pd.DataFrame, agreement_=None, n_boot: int = 1000, ci: float = 0.95, seed: int = 0) -> pd.DataFrame:
-    "Per source: accuracy on the highest-agreement instances and on the rest, the drop, and each source's extra drop over the real reference, with bootstrap intervals over instances."
+
+# %% ../nbs/12_analysis.ipynb #346a5d14
+def _kappa(c: np.ndarray) -> np.ndarray:
+    "Cohen's κ of confusion matrices `c` (... × K × K): agreement of prediction with gold beyond what their label proportions give by chance."
+    n = c.sum((-1, -2))
+    po = np.trace(c, axis1=-2, axis2=-1) / np.maximum(n, 1e-12)
+    pe = (c.sum(-1) * c.sum(-2)).sum(-1) / np.maximum(n, 1e-12) ** 2
+    return np.where(pe < 1, (po - pe) / np.where(pe < 1, 1 - pe, 1), np.nan)
+
+def agreement_effect(predictions: pd.DataFrame, agreement_=None, n_boot: int = 1000, ci: float = 0.95, seed: int = 0,
+                     min_kappa: float = 0.05) -> pd.DataFrame:
+    """Per source: accuracy and Cohen's κ on the highest-agreement test instances and on the rest (all seeds pooled), the share of its
+    high-agreement skill it keeps on the rest (`retained` = κ low / κ high), and how much less a synthetic source keeps than the real
+    reference (`extra_loss`), with bootstrap intervals over instances (all sources resampled together) and a two-sided p. κ corrects for
+    chance, so a classifier that is worse everywhere (a share of its answers random) keeps the same share; only a loss that falls on the
+    low-agreement instances moves it."""
     from synthclf.subjectivity import _with_agreement
     p = _with_agreement(predictions, agreement_)
-    acc = p.groupby(['idx', 'source']).correct.mean().unstack()  # per instance: accuracy over seeds
-    high = (p.groupby('idx').agreement.first().reindex(acc.index) >= p.agreement.max() - 1e-9).to_numpy()
+    labels = {l: i for i, l in enumerate(sorted(set(p.gold) | set(p.pred)))}
+    K, ids = len(labels), np.sort(p.idx.unique())
+    inst = p.groupby('idx')[['agreement', 'gold']].first().reindex(ids)
+    high = (inst.agreement >= p.agreement.max() - 1e-9).to_numpy()
     if high.all() or not high.any(): raise ValueError("Every instance has the same agreement: nothing to compare.")
-    real = real_reference(p)
-    A = acc.to_numpy(float)
-    def drops(rows):
-        h, l = high[rows], ~high[rows]
-        return np.nanmean(A[rows][h], 0) - np.nanmean(A[rows][l], 0)
-    rng, n = np.random.default_rng(seed), len(A)
-    boot = np.array([drops(rng.integers(0, n, n)) for _ in range(n_boot)])
-    q = lambda b: np.nanquantile(b, [(1 - ci) / 2, (1 + ci) / 2], axis=0)
-    (lo, hi), d = q(boot), drops(np.arange(n))
-    out = pd.DataFrame({'source': acc.columns, 'accuracy_high': np.nanmean(A[high], 0), 'accuracy_low': np.nanmean(A[~high], 0),
-                        'drop': d, 'drop_ci_low': lo, 'drop_ci_high': hi, 'instances_high': int(high.sum()), 'instances_low': int((~high).sum())})
-    if real in acc.columns:
-        j = list(acc.columns).index(real)
-        extra = boot - boot[:, [j]]
-        (elo, ehi) = q(extra)
-        out['extra_drop_vs_real'], out['extra_ci_low'], out['extra_ci_high'] = d - d[j], elo, ehi
-        out.loc[out.source == real, ['extra_drop_vs_real', 'extra_ci_low', 'extra_ci_high']] = np.nan
+    gold = inst.gold.map(labels).to_numpy(int)
+    real, sources = real_reference(p), sorted(p.source.unique())
+    rng, n = np.random.default_rng(seed), len(ids)
+    w = np.vstack([np.ones(n), rng.multinomial(n, np.full(n, 1 / n), n_boot)])  # row 0: the data itself, then bootstrap draws
+    stats = {}
+    for s in sources:
+        q = p[p.source == s]
+        counts = np.zeros((n, K)); np.add.at(counts, (np.searchsorted(ids, q.idx.to_numpy()), q.pred.map(labels).to_numpy(int)), 1)
+        m = (np.eye(K)[gold][:, :, None] * counts[:, None, :]).reshape(n, K * K)  # per instance: gold row × predicted counts
+        kh, kl = (_kappa(((w * mask) @ m).reshape(-1, K, K)) for mask in (high, ~high))
+        right = counts[np.arange(n), gold] / np.maximum(counts.sum(1), 1)
+        stats[s] = {'kh': kh, 'kl': kl, 'ret': np.where(kh > min_kappa, kl / np.where(kh > min_kappa, kh, 1), np.nan),
+                    'acc_high': right[high].mean(), 'acc_low': right[~high].mean()}
+    q = lambda b: np.nanquantile(b[1:], [(1 - ci) / 2, (1 + ci) / 2]) if np.isfinite(b[1:]).sum() > 10 else (np.nan, np.nan)
+    rows = []
+    for s in sources:
+        st = stats[s]; (rlo, rhi) = q(st['ret'])
+        row = {'source': s, 'accuracy_high': st['acc_high'], 'accuracy_low': st['acc_low'], 'drop': st['acc_high'] - st['acc_low'],
+               'kappa_high': st['kh'][0], 'kappa_low': st['kl'][0], 'retained': st['ret'][0], 'retained_ci_low': rlo, 'retained_ci_high': rhi,
+               'instances_high': int(high.sum()), 'instances_low': int((~high).sum())}
+        if real in stats and s != real:
+            loss = stats[real]['ret'] - st['ret']  # > 0: the synthetic source keeps less of its skill where annotators disagree
+            (elo, ehi) = q(loss)
+            row.update(extra_loss=loss[0], extra_ci_low=elo, extra_ci_high=ehi, p=_p_boot(loss[1:]) if np.isfinite(loss[0]) else np.nan)
+        rows.append(row)
+    out = pd.DataFrame(rows)
     out.attrs['real'] = real
     return out
+
 
 # %% ../nbs/12_analysis.ipynb #204c0f21
 CLAIMS = {'ordering': 'Real ≥ few-shot ≥ zero-shot (per task)', 'gap': 'The real − synthetic gap grows with task subjectivity',
@@ -267,39 +390,64 @@ CLAIMS = {'ordering': 'Real ≥ few-shot ≥ zero-shot (per task)', 'gap': 'The 
 
 def _interval(lo, hi, fmt='+.3f') -> str: return '—' if lo is None or np.isnan(lo) else f"[{lo:{fmt}}, {hi:{fmt}}]"
 
+def _holm_words(p, direction, words, alpha: float = 0.05):
+    "Holm-adjusted p over the lines still open (word None) and their words."
+    p = np.where([w is None for w in words], np.asarray(p, float), np.nan)
+    adj = holm(p)
+    return adj, [w if w is not None else _decide(d, q, alpha) for w, d, q in zip(words, direction, adj)]
+
 def paper_verdict(runs: pd.DataFrame, subjectivity=None, judge: dict | None = None, agreement_predictions: dict | None = None,
-                  classifier: str = '', seed: int = 0, predictions: dict | None = None) -> pd.DataFrame:
-    "One row per claim and scope: estimate, 95% interval, the word (agrees / contradicts / inconclusive / undetermined) and what it rests on."
+                  classifier: str = '', seed: int = 0, predictions: dict | None = None, alpha: float = 0.05) -> pd.DataFrame:
+    """One row per claim and scope: estimate, 95% interval, Holm-adjusted p (over the claim's lines), the word (agrees / contradicts /
+    inconclusive / undetermined) and what it rests on. `attrs['ordering']` and `attrs['gap']` keep the details (`verdict_power` reads them)."""
     rows, ok = [], learned(runs)
     seeds = runs.groupby(['task', 'source']).seed.nunique()
-    for r in source_comparisons(runs, predictions, seed=seed).itertuples():
+    cmp = source_comparisons(runs, predictions, seed=seed, alpha=alpha)
+    m = int(cmp.p.notna().sum())
+    for r in cmp.itertuples():
         rows.append({'claim': 'ordering', 'scope': f"{r.task}: {r.claim.replace('_', '-')}", 'estimate': f"{r.difference:+.3f} macro-F1",
-                     'interval': _interval(r.ci_low, r.ci_high), 'word': r.word, 'rests_on': f"{classifier}, {r.seeds} seeds ({r.interval})"})
-    judge = judge or {}
+                     'interval': _interval(r.ci_low, r.ci_high), 'p': r.p_holm, 'word': r.word,
+                     'rests_on': f"{classifier}, {r.seeds} seeds; {r.interval}" + (f"; Holm over {m} lines" if m > 1 else '')})
+    judge, cors = judge or {}, {}
     for mode in ('zero_shot', 'few_shot'):
         if subjectivity is None or mode not in set(runs.source): continue
-        c = gap_correlation(runs, subjectivity, mode, reliable=judge.get('reliable', False), seed=seed)
+        cors[mode] = gap_correlation(runs, subjectivity, mode, reliable=judge.get('reliable', False), seed=seed)
+    words = [c['word'] if not c['word'] in ('agrees', 'contradicts', 'inconclusive') else None for c in cors.values()]
+    adj, words = _holm_words([c['p'] for c in cors.values()], [c['rho'] for c in cors.values()], words, alpha)
+    for (mode, c), q, w in zip(cors.items(), adj, words):
+        c['word'], c['p_holm'] = w, q
         rel = judge.get('verdict') or ('reliable' if judge.get('reliable') else 'reliability not measured')
-        rows.append({'claim': 'gap', 'scope': f"real − {mode.replace('_', '-')}, {len(c['tasks'])} tasks", 'estimate': f"Spearman ρ = {c['rho']:+.2f}",
-                     'interval': _interval(c['ci_low'], c['ci_high'], '+.2f'), 'word': c['word'],
-                     'rests_on': f"subjectivity from {judge.get('source', 'the ranking given')} ({rel}); bootstrap over tasks and seeds"
+        rows.append({'claim': 'gap', 'scope': f"real − {mode.replace('_', '-')}, {len(c['tasks'])} tasks",
+                     'estimate': f"Spearman ρ = {c['rho']:+.2f}", 'interval': _interval(c['ci_low'], c['ci_high'], '+.2f'), 'p': q, 'word': w,
+                     'rests_on': f"subjectivity from {judge.get('source', 'the ranking given')} ({rel}); permutation test over the tasks' order "
+                                 f"({c.get('permutations', 0)} orderings), ρ averaged over draws of the scores and gaps"
                                  + (f"; left out: {', '.join(f'{t} ({why})' for t, why in c['left_out'].items())}" if c['left_out'] else '')})
+    arows = []
     for task, (preds, how) in (agreement_predictions or {}).items():
         if not preds.source.isin(['zero_shot', 'few_shot']).any(): continue  # no synthetic source: nothing to check
         try: eff = agreement_effect(preds, seed=seed)
         except ValueError as e:
-            rows.append({'claim': 'agreement', 'scope': task, 'estimate': '—', 'interval': '—', 'word': f'undetermined: {e}', 'rests_on': f'agreement from {how}'})
+            arows.append({'claim': 'agreement', 'scope': task, 'estimate': '—', 'interval': '—', 'p': np.nan, 'word': f'undetermined: {e}',
+                          'rests_on': f'agreement from {how}'})
             continue
         real = eff.attrs['real']
         for r in eff[eff.source.isin(['zero_shot', 'few_shot'])].itertuples():
             base = [s for s in (real, r.source) if ok.get((task, s)) is False]
-            word = f"undetermined: {' and '.join(base)} at baseline" if base else _word(r.extra_ci_low, r.extra_ci_high) if hasattr(r, 'extra_ci_low') else 'undetermined: no real reference'
-            rows.append({'claim': 'agreement', 'scope': f"{task}: {r.source.replace('_', '-')} vs {real.replace('_', '-')}",
-                         'estimate': f"{getattr(r, 'extra_drop_vs_real', np.nan):+.3f} extra accuracy drop",
-                         'interval': _interval(getattr(r, 'extra_ci_low', np.nan), getattr(r, 'extra_ci_high', np.nan)), 'word': word,
-                         'rests_on': f"agreement from {how}; {r.instances_high} full- vs {r.instances_low} lower-agreement test instances, "
-                                     f"{int(seeds.get((task, r.source), 0))} seeds (bootstrap over instances)"})
-    return pd.DataFrame(rows, columns=['claim', 'scope', 'estimate', 'interval', 'word', 'rests_on'])
+            has = hasattr(r, 'extra_loss')
+            word = (f"undetermined: {' and '.join(base)} at baseline" if base else 'undetermined: no real reference' if not has else
+                    'undetermined: no skill beyond chance on the high-agreement instances' if np.isnan(r.extra_loss) else None)
+            arows.append({'claim': 'agreement', 'scope': f"{task}: {r.source.replace('_', '-')} vs {real.replace('_', '-')}",
+                          'estimate': f"{getattr(r, 'extra_loss', np.nan):+.3f} less of its skill (κ) kept on low-agreement instances",
+                          'interval': _interval(getattr(r, 'extra_ci_low', np.nan), getattr(r, 'extra_ci_high', np.nan)),
+                          'p': getattr(r, 'p', np.nan), 'word': word, '_d': getattr(r, 'extra_loss', np.nan),
+                          'rests_on': f"agreement from {how}; {r.instances_high} full- vs {r.instances_low} lower-agreement test instances, "
+                                      f"{int(seeds.get((task, r.source), 0))} seeds (bootstrap over instances; κ retained = κ low / κ high)"})
+    if arows:
+        adj, words = _holm_words([a['p'] for a in arows], [a.get('_d', np.nan) for a in arows], [a['word'] for a in arows], alpha)
+        for a, q, w in zip(arows, adj, words): a.update(p=q, word=w); a.pop('_d', None)
+    out = pd.DataFrame(rows + arows, columns=['claim', 'scope', 'estimate', 'interval', 'p', 'word', 'rests_on'])
+    out.attrs.update(ordering=cmp, gap=cors, alpha=alpha)
+    return out
 
 def judge_table(rel: dict) -> pd.DataFrame:
     "A judge's reliability figures (`judge_reliability`) as one row to show beside its ranking."
@@ -310,8 +458,8 @@ def judge_table(rel: dict) -> pd.DataFrame:
                           'order agreement': iv(rel.get('order_agreement'), None), 'split-half ρ': iv(rel.get('split_half_rho'), rel.get('split_half_ci')),
                           'Spearman–Brown': iv(rel.get('split_half_sb'), None), 'reliable': 'yes' if rel.get('reliable') else 'no'}])
 
-def verdict_markdown(v: pd.DataFrame) -> str:
-    "The verdict as Markdown: per claim, a one-line tally and the table of its lines."
+def verdict_markdown(v: pd.DataFrame, power: dict | None = None) -> str:
+    "The verdict as Markdown: per claim, a one-line tally and the table of its lines; then what a run of this size can find (`verdict_power`)."
     if v.empty: return "No claim could be checked: no runs with synthetic data."
     out = []
     for claim, title in CLAIMS.items():
@@ -319,11 +467,72 @@ def verdict_markdown(v: pd.DataFrame) -> str:
         if g.empty: out += [f"**{title}** — not checked here (no runs or data for it).", '']; continue
         tally = g.word.str.split(':').str[0].value_counts()
         out += [f"**{title}** — " + ', '.join(f"{w}: {n}" for w, n in tally.items()), '',
-                g.drop(columns='claim').rename(columns={'rests_on': 'rests on', 'interval': '95% interval'}).to_markdown(index=False), '']
-    out.append("*agrees* / *contradicts*: the 95% interval lies on the paper's side of zero / on the other side; *inconclusive*: it "
-               "includes zero; *undetermined*: an input is not trustworthy (a classifier that does not beat its baselines, or a "
-               "subjectivity judge that was not reliable), so nothing is concluded.")
+                g.drop(columns='claim').assign(p=g.p.map(lambda x: '—' if x != x else f'{x:.3f}'))
+                .rename(columns={'rests_on': 'rests on', 'interval': '95% interval', 'p': 'p (Holm)'}).to_markdown(index=False), '']
+    out.append("*agrees* / *contradicts*: the effect is on the paper's side of zero / on the other side, with p (Holm-adjusted over the "
+               "claim's lines, so that the chance of any false word in a claim stays at 5%) below 0.05; *inconclusive*: it is not; *undetermined*: "
+               "an input is not trustworthy (a classifier that does not beat its baselines, or a subjectivity judge that was not reliable), "
+               "so nothing is concluded. The intervals are 95% per line.")
+    if power: out += ['', power_markdown(power)]
     return '\n'.join(out)
+
+# %% ../nbs/12_analysis.ipynb #422cf7ff
+def _per_label(runs: pd.DataFrame) -> float:
+    "The median training-set size per label of the synthetic sources (the size every comparison is made at)."
+    from synthclf.tasks import get_card
+    s = runs[runs.source.isin(SYNTHETIC_MODES)]
+    s = s if len(s) else runs
+    if 'n_train' not in s or s.n_train.isna().all(): return float('nan')
+    return float(np.median([r.n_train / get_card(r.task).num_labels for r in s.itertuples()]))
+
+def verdict_power(runs: pd.DataFrame, verdict: pd.DataFrame, difference: float = 0.05, gap_rise: float = 0.10, sims: int = 200,
+                  power: float = 0.8, seed: int = 0) -> dict:
+    """How often a verdict of this size finds an effect that is there: for the ordering lines, the chance that a line with the median
+    precision here finds a `difference` in macro-F1 at Holm's first-step level (a lower bound), and the texts per label that would
+    reach `power` if the uncertainty shrank with √size; for the gap lines, the share of `sims` simulated runs with these tasks'
+    scores and gaps as noisy as here in which a gap that grows by `gap_rise` from the least to the most subjective task is found."""
+    from scipy.stats import norm
+    alpha = verdict.attrs.get('alpha', 0.05)
+    cmp, cors = verdict.attrs.get('ordering', pd.DataFrame()), verdict.attrs.get('gap', {})
+    out = {'difference': difference, 'gap_rise': gap_rise, 'per_label': _per_label(runs), 'tasks': runs.task.nunique(),
+           'sets': int(min([v for (t, s), v in datasets_behind(runs).items() if s in SYNTHETIC_MODES], default=0)),
+           'seeds': int(runs.groupby(['task', 'source']).seed.nunique().median())}
+    se = cmp.se[cmp.p.notna()].to_numpy(float) if len(cmp) else np.array([])
+    if len(se):
+        z, s = norm.ppf(1 - alpha / (2 * len(se))), float(np.median(se))
+        out.update(ordering_lines=len(se), ordering_se=s, ordering_power=float(norm.cdf(difference / s - z) + norm.cdf(-difference / s - z)),
+                   ordering_per_label_needed=float(np.ceil(out['per_label'] * (s * (z + norm.ppf(power)) / difference) ** 2)))
+    usable = [c for c in cors.values() if len(c['tasks']) >= 3 and np.isfinite(c.get('gap_sd', np.nan))]
+    if usable:
+        c = max(usable, key=lambda c: len(c['tasks']))
+        rng, hits = np.random.default_rng(seed), 0
+        x = np.linspace(0, 1, len(c['tasks']))
+        for _ in range(sims):
+            t = permutation_spearman(x, gap_rise * x + rng.normal(0, c['gap_sd'], len(x)), seed=int(rng.integers(2**31)))
+            hits += t['p_greater'] < alpha / len(cors)  # one-sided share of the two-sided test, at Holm's first step over the gap lines
+        out.update(gap_tasks=len(c['tasks']), gap_sd=c['gap_sd'], gap_power=hits / sims, gap_sims=sims)
+    return out
+
+def power_markdown(pw: dict) -> str:
+    "The power sentence a report states under its verdict."
+    size = (f"{pw['tasks']} tasks, " + (f"about {pw['per_label']:.0f} synthetic texts per label, " if pw['per_label'] == pw['per_label'] else '')
+            + f"{pw['sets']} generated set(s) per mode, {pw['seeds']} seeds")
+    out = [f"**What this size can find** ({size}):"]
+    if 'ordering_power' in pw:
+        out.append(f"an ordering line with the median precision here (standard error {pw['ordering_se']:.3f}) finds a true difference of "
+                   f"{pw['difference']:.2f} macro-F1 in at least {pw['ordering_power']:.0%} of runs, after Holm over {pw['ordering_lines']} lines"
+                   + ('.' if pw['ordering_per_label_needed'] != pw['ordering_per_label_needed'] else
+                      '; this size is enough for 80%.' if pw['ordering_per_label_needed'] <= pw['per_label'] else
+                      f"; about {pw['ordering_per_label_needed']:.0f} texts per label would be needed for 80% (if the uncertainty shrank with the "
+                      "square root of the training size: the test set's share does not, so more may be needed)."))
+    if 'gap_power' in pw:
+        out.append(f"A gap that grows by {pw['gap_rise']:.2f} macro-F1 from the least to the most subjective task is found in "
+                   f"{pw['gap_power']:.0%} of {pw['gap_sims']} simulated runs with {pw['gap_tasks']} tasks whose gaps are as noisy as here "
+                   f"(sd {pw['gap_sd']:.3f}), with a reliable ranking.")
+    if len(out) == 1: out.append("nothing to compute it from (no comparisons).")
+    out.append("An *inconclusive* line at low power means the run was too small to tell, not that there is no effect.")
+    return ' '.join(out)
+
 
 # %% ../nbs/12_analysis.ipynb #1789ada1
 def _md(df: pd.DataFrame, floatfmt: str = '.3f') -> str: return df.to_markdown(index=False, floatfmt=floatfmt)
@@ -512,9 +721,11 @@ def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=N
         # The verdict
         verdict = paper_verdict(runs_df, ranking, rel, by_task, classifier=classifier, seed=seed, predictions=every)
         verdict.to_csv(tmp/'verdict.csv', index=False)
-        (tmp/'verdict.md').write_text(verdict_markdown(verdict) + '\n')
+        summary['power'] = power = verdict_power(runs_df, verdict, seed=seed)
+        (tmp/'power.json').write_text(json.dumps(power, indent=1, default=float))
+        (tmp/'verdict.md').write_text(verdict_markdown(verdict, power) + '\n')
         summary['verdict'] = verdict.to_dict('records')
-        md[1:1] = ["## Does this run agree with the paper?\n", verdict_markdown(verdict), '']
+        md[1:1] = ["## Does this run agree with the paper?\n", verdict_markdown(verdict, power), '']
         # Diversity
         divs = []
         for t in tasks:

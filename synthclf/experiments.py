@@ -12,13 +12,13 @@ from datasets import ClassLabel, Dataset, Features, Value
 from .tasks import TaskCard, get_card
 from .data import DataWarning, cap_test, load_task, subsample_per_label
 from .classifiers import DEFAULT_ENCODER, TfidfClassifier, make_classifier
-from .generate import load_generated
+from .generate import generated_replicates, load_generated, replicate_dir
 
 # %% auto #0
 __all__ = ['SOURCES', 'SYNTHETIC_MODES', 'SOURCE_TITLES', 'METRIC_TITLES', 'BASELINE_TITLES', 'read_labelled',
-           'default_synthetic_dir', 'matched_sizes', 'source_name', 'training_set', 'evaluate', 'baselines', 'beats',
-           'run_dir', 'predictions_frame', 'train_and_evaluate', 'collect_runs', 'load_predictions',
-           'mean_beats_baselines', 'summarize_runs', 'results_table', 'table_markdown']
+           'default_synthetic_dir', 'replicate_of', 'matched_sizes', 'source_name', 'training_set', 'evaluate',
+           'baselines', 'beats', 'run_dir', 'predictions_frame', 'train_and_evaluate', 'collect_runs',
+           'load_predictions', 'mean_beats_baselines', 'summarize_runs', 'results_table', 'table_markdown']
 
 # %% ../nbs/08_experiments.ipynb #c3d8de14
 def _read_table(p: Path) -> pd.DataFrame:
@@ -66,17 +66,22 @@ def default_synthetic_dir(task: str) -> Path:
     "Where `synthclf generate` output for `task` is looked for by default: runs/generate/<task>."
     return Path('runs')/'generate'/task
 
-def _synthetic(card: TaskCard, mode: str, synthetic_dir) -> Dataset:
-    folder = Path(synthetic_dir or default_synthetic_dir(card.name))/mode
+def replicate_of(card: TaskCard, mode: str, seed: int, synthetic_dir=None) -> int:
+    "The generated replicate that training seed `seed` of `mode` uses: `seed mod R` of the R replicates there (0 where there are none)."
+    return seed % max(1, generated_replicates(synthetic_dir or default_synthetic_dir(card.name), mode))
+
+def _synthetic(card: TaskCard, mode: str, synthetic_dir, replicate: int = 0) -> Dataset:
+    folder = replicate_dir(synthetic_dir or default_synthetic_dir(card.name), mode, replicate)
     if not (folder/'manifest.json').is_file():
         raise FileNotFoundError(f"No {mode} data for {card.name} in {folder}: run `synthclf generate --task {card.name} --mode {mode} "
                                 f"--out {folder}` first, or pass synthetic_dir / --synthetic-dir.")
     return read_labelled(folder, card)
 
-def matched_sizes(card: TaskCard, synthetic_dir=None) -> dict:
-    "Texts per label that the synthetic sets actually hold (the manifests' accepted counts; the larger of the two modes)."
+def matched_sizes(card: TaskCard, synthetic_dir=None, seed: int = 0) -> dict:
+    "Texts per label that the synthetic sets of training seed `seed` actually hold (the manifests' accepted counts; the larger of the two modes)."
     folder = Path(synthetic_dir or default_synthetic_dir(card.name))
-    counts = [json.loads((folder/m/'manifest.json').read_text())['counts'] for m in SYNTHETIC_MODES if (folder/m/'manifest.json').is_file()]
+    files = [replicate_dir(folder, m, replicate_of(card, m, seed, folder))/'manifest.json' for m in SYNTHETIC_MODES]
+    counts = [json.loads(f.read_text())['counts'] for f in files if f.is_file()]
     if not counts: raise ValueError(f"Cannot match the synthetic set's size for {card.name}: no synthetic data under {folder}. Pass per_label (--per-label).")
     return {l: max(c.get(l, 0) for c in counts) for l in card.label_names}
 
@@ -90,14 +95,14 @@ def training_set(card: TaskCard, real_train: Dataset, source: str, seed: int = 0
     "The training data of `source` for seed `seed` (columns idx, text, label)."
     cols = ['idx', 'text', 'label']
     if source == 'real': return real_train.select_columns(cols)
-    elif source == 'real_matched': return subsample_per_label(real_train.select_columns(cols), per_label or matched_sizes(card, synthetic_dir), seed)
-    elif source in SYNTHETIC_MODES: ds = _synthetic(card, source, synthetic_dir)
+    elif source == 'real_matched': return subsample_per_label(real_train.select_columns(cols), per_label or matched_sizes(card, synthetic_dir, seed), seed)
+    elif source in SYNTHETIC_MODES: ds = _synthetic(card, source, synthetic_dir, replicate_of(card, source, seed, synthetic_dir))
     elif source.startswith('real+') and source[5:] in SYNTHETIC_MODES:
         if not 0 <= mix_fraction <= 1: raise ValueError(f"mix_fraction must be between 0 and 1, got {mix_fraction}.")
-        n = {l: per_label for l in card.label_names} if per_label else matched_sizes(card, synthetic_dir)
+        n = {l: per_label for l in card.label_names} if per_label else matched_sizes(card, synthetic_dir, seed)
         n_syn = {l: round(mix_fraction * v) for l, v in n.items()}
         parts = [subsample_per_label(real_train.select_columns(cols), {l: n[l] - n_syn[l] for l in n}, seed)] if mix_fraction < 1 else []
-        if mix_fraction > 0: parts.append(subsample_per_label(_synthetic(card, source[5:], synthetic_dir), n_syn, seed))
+        if mix_fraction > 0: parts.append(subsample_per_label(_synthetic(card, source[5:], synthetic_dir, replicate_of(card, source[5:], seed, synthetic_dir)), n_syn, seed))
         from datasets import concatenate_datasets
         return concatenate_datasets([p.cast(parts[0].features) for p in parts])
     elif Path(source).exists(): ds = read_labelled(source, card)
@@ -208,8 +213,9 @@ def train_and_evaluate(task, train_on=('real',), model: str = DEFAULT_ENCODER, s
             clf.fit(train['text'], train['label'], card.num_labels)
             t0 = time.time(); proba = clf.predict_proba(test['text']); predict_seconds = time.time() - t0
             meta = dict(task=card.name, source=src, classifier=clf.name, seed=k)
+            rep = replicate_of(card, s.removeprefix('real+'), k, synthetic_dir) if s.removeprefix('real+') in SYNTHETIC_MODES else None
             _write_atomic(d/'predictions.parquet', lambda p: predictions_frame(test, proba, names, **meta).to_parquet(p, index=False))
-            metrics = {**meta, 'key': key, 'model': model, 'config': clf.config(), 'n_train': train.num_rows,
+            metrics = {**meta, 'replicate': rep, 'key': key, 'model': model, 'config': clf.config(), 'n_train': train.num_rows,
                        'train_per_label': dict(zip(names, np.bincount(train['label'], minlength=len(names)).tolist())), 'n_test': test.num_rows,
                        'test_cap': test_cap, **(scores := evaluate(test['label'], proba, names)), 'baselines': base, 'beats_baselines': beats(scores, base),
                        'history': clf.history_,
@@ -238,7 +244,7 @@ def collect_runs(root, tasks=None, sources=None, seeds=None, classifier: str | N
     rows = [r for r in (json.loads(p.read_text()) for p in sorted(Path(root).rglob('metrics.json'))) if _in_plan(r, tasks, sources, seeds, classifier)]
     if not rows: raise FileNotFoundError(f"No experiments (metrics.json) under {root} for tasks={tasks}, sources={sources}, seeds={seeds}, "
                                          f"classifier={classifier}: run `synthclf train --out {root}` first.")
-    keep = ['task', 'source', 'classifier', 'seed', 'n_train', 'n_test', 'accuracy', 'macro_f1', 'beats_baselines', 'train_seconds', 'predict_seconds']
+    keep = ['task', 'source', 'classifier', 'seed', 'replicate', 'n_train', 'n_test', 'accuracy', 'macro_f1', 'beats_baselines', 'train_seconds', 'predict_seconds']
     df = pd.DataFrame([{k: r.get(k) for k in keep} for r in rows])
     for b, m in (('majority', 'macro_f1'), ('majority', 'accuracy'), ('stratified', 'macro_f1'), ('stratified', 'accuracy'), ('bar', 'macro_f1'), ('bar', 'accuracy')):
         df[f'{b}_{m}'] = [r['baselines'][b][m] if 'baselines' in r else np.nan for r in rows]

@@ -17,7 +17,8 @@ from .llm import CallCache, CallStats, Request, complete, make_backend
 
 # %% auto #0
 __all__ = ['MODES', 'draw_attributes', 'build_prompt', 'drop_meta', 'strip_wrapping', 'clean_text', 'DedupFilter',
-           'test_copy_filter', 'generate', 'save_generated', 'load_generated']
+           'test_copy_filter', 'generate', 'save_generated', 'load_generated', 'replicate_seed', 'replicate_dir',
+           'generated_replicates', 'drop_replicates']
 
 # %% ../nbs/05_generate.ipynb #5cb9fa3e
 def draw_attributes(card: TaskCard, label: str, rng: np.random.Generator) -> dict:
@@ -260,3 +261,24 @@ def load_generated(out) -> tuple[Dataset, dict]:
     out = Path(out)
     if not (out/'manifest.json').is_file(): raise FileNotFoundError(f"No generated data in {out} (no manifest.json): run `synthclf generate --out {out}` first.")
     return Dataset.load_from_disk(str(out/'dataset')), json.loads((out/'manifest.json').read_text())
+
+# %% ../nbs/05_generate.ipynb #8d8a5a12
+def replicate_seed(seed: int, r: int) -> int:
+    "The generation seed of replicate `r` of a run with seed `seed` (replicate 0 keeps `seed`)."
+    return seed if r == 0 else seed + 100_003 * r
+
+def replicate_dir(folder, mode: str, r: int = 0) -> Path:
+    "Where replicate `r` of `mode` lives under a generate folder: `<mode>/` for the first, `<mode>.<r>/` for the others."
+    return Path(folder)/(mode if r == 0 else f"{mode}.{r}")
+
+def generated_replicates(folder, mode: str) -> int:
+    "How many replicates of `mode` a generate folder holds (0, 1, 2, ... without gaps: replicate r counts only if 0..r-1 are there)."
+    r = 0
+    while (replicate_dir(folder, mode, r)/'manifest.json').is_file(): r += 1
+    return r
+
+def drop_replicates(folder, mode: str, keep: int):
+    "Remove the replicates of `mode` from `keep` on (an earlier run with more replicates must not leak into this one's training)."
+    r = keep
+    while replicate_dir(folder, mode, r).exists():
+        shutil.rmtree(replicate_dir(folder, mode, r)); r += 1

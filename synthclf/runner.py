@@ -27,14 +27,14 @@ PROFILES = {
     # texts per label, frozen-MiniLM embeddings + logistic regression (the better learner at this size: benchmarks/small_data.py)
     # on matched-size real vs zero-/few-shot data, 500 test texts, 5 seeds.
     'quick': {'tasks': ['ag_news', 'relation_classification', 'sms_spam', 'financial_phrasebank', 'tweet_irony', 'humor_speech'],
-              'generate': {'modes': ['zero_shot', 'few_shot'], 'per_label': 20, 'backend': 'local', 'model': None},
+              'generate': {'modes': ['zero_shot', 'few_shot'], 'per_label': 20, 'replicates': 1, 'backend': 'local', 'model': None},
               'train': {'train_on': ['real_matched', 'zero_shot', 'few_shot'], 'classifier': 'embedding-lr', 'seeds': 5, 'test_cap': 500},
               'subjectivity': {'agreement_panel_k': 0},
               'report': {'rank_tasks': None, 'judge_k': 3, 'agreement_panel_k': 0}},
     # All ten tasks at the paper's scale, meant for an OpenAI-compatible endpoint (vLLM on a GPU): set $OPENAI_BASE_URL
     # and -p model=<served name>.
     'paper': {'tasks': 'all',
-              'generate': {'modes': ['zero_shot', 'few_shot'], 'per_label': 500, 'backend': 'openai', 'model': None, 'concurrency': 32},
+              'generate': {'modes': ['zero_shot', 'few_shot'], 'per_label': 500, 'replicates': 3, 'backend': 'openai', 'model': None, 'concurrency': 32},
               'train': {'train_on': ['real', 'real_matched', 'zero_shot', 'few_shot'], 'classifier': 'all-minilm-l6-v2', 'seeds': 3, 'test_cap': None},
               'subjectivity': {'agreement_panel_k': 5, 'agreement_cap': 500, 'backend': 'openai', 'model': None, 'concurrency': 32},
               'report': {'rank_tasks': None, 'judge_k': 5, 'agreement_panel_k': 5, 'agreement_cap': 500, 'backend': 'openai', 'model': None,

@@ -276,8 +276,19 @@ def _split_half(df: pd.DataFrame, items: list, soft: bool, n_splits: int, seed: 
     how = f"halves of the {len(units)} units ({', '.join(_units(df))})" if by_unit else "halves of each ordered pair's judgments"
     return np.array(rhos), how
 
-def judge_reliability(judgments, tasks=None, n_splits: int = 200, seed: int = 0, alpha: float = 0.01,
-                      min_order_agreement: float = 0.6, min_split_half: float = 0.5) -> dict:
+def _position_vs_tasks(df: pd.DataFrame, items: list, soft: bool, alpha: float) -> tuple[float, float]:
+    """How much the position moves the judge's answers against how much the tasks do, both as log-odds from Bradley–Terry with a
+    position term: the position term (the largest in size over the phrasings, where there are several) and the mean |s_a − s_b| over the
+    judgments' pairs."""
+    ix = {t: i for i, t in enumerate(items)}
+    fa, fb = df.task_a.map(ix).to_numpy(), df.task_b.map(ix).to_numpy()
+    y = df.p_first.to_numpy(float) if soft else (df.winner == df.task_a).to_numpy(float)
+    s, _ = _bt_fit(len(items), fa, fb, y, alpha)
+    groups = [g.to_numpy() for _, g in pd.Series(np.arange(len(df))).groupby(df.phrasing.to_numpy())] if 'phrasing' in df else [np.arange(len(df))]
+    beta = max(abs(_bt_fit(len(items), fa[g], fb[g], y[g], alpha)[1]) for g in groups)
+    return float(beta), float(np.abs(s[fa] - s[fb]).mean())
+
+def judge_reliability(judgments, tasks=None, n_splits: int = 200, seed: int = 0, alpha: float = 0.01, min_split_half: float = 0.5) -> dict:
     """How far to trust a judge's ranking: panel statistics, position bias, order agreement, split-half reliability, `reliable` and a verdict.
     Works for pairwise judgments (an LLM panel's or a crowd CSV) and for a ratings table (`llm_task_ratings`)."""
     if isinstance(judgments, pd.DataFrame) and 'rating' in judgments: return _rating_reliability(judgments, n_splits, seed, min_split_half)
@@ -298,11 +309,13 @@ def judge_reliability(judgments, tasks=None, n_splits: int = 200, seed: int = 0,
     rhos, how = _split_half(df, items, soft, n_splits, seed, alpha)
     _add_split_half(out, rhos, how)
     oa = out['order_agreement']
+    out['position_logodds_max'], out['task_logodds'] = _position_vs_tasks(df, items, soft, alpha)
     reasons = []
-    if oa == oa and oa < min_order_agreement:
+    if out['position_logodds_max'] >= out['task_logodds']:
         pb, (plo, phi) = out['position_bias'], out['position_bias_ci']
-        reasons.append(f"the judge picks the same task in both orders only {oa:.0%} of the time (chance: 50%; needed: {min_order_agreement:.0%})"
-                       + (f", and {pb:.0%} of its judgments go to the task shown first" if plo > 0.5 or phi < 0.5 else ''))
+        reasons.append(f"the position a task is shown in moves the judge's answers more than the tasks do (position log-odds "
+                       f"{out['position_logodds_max']:.2f} against {out['task_logodds']:.2f} between the tasks judged)"
+                       + (f"; {pb:.0%} of its judgments go to the task shown first" if plo > 0.5 or phi < 0.5 else ''))
     reasons += _split_reasons(out, min_split_half)
     out['reliable'] = not reasons
     good = (f"two random halves of the judgments rank the tasks alike (split-half ρ {out['split_half_rho']:.2f}, 95% of splits "

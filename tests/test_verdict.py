@@ -1,0 +1,121 @@
+"""The verdict's statistics against a known truth: each test here failed on the code before issue 22's fixes."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from datasets import ClassLabel, Dataset, Features, Value
+from scipy.special import expit
+
+from synthclf.analysis import agreement_effect, gap_correlation, paper_verdict, source_comparisons
+from synthclf.experiments import collect_runs, train_and_evaluate
+from synthclf.generate import replicate_dir
+from synthclf.subjectivity import judge_reliability
+
+FOUR = ['ag_news', 'relation_classification', 'sms_spam', 'financial_phrasebank']
+
+
+def runs_with_gaps(gaps: dict, noise=0.002, seeds=5, seed=0):
+    "Runs of real_matched and few_shot per task whose mean gaps are `gaps`, all well above their baselines."
+    rng, rows = np.random.default_rng(seed), []
+    for t, g in gaps.items():
+        for s, m in (('real_matched', 0.8), ('few_shot', 0.8 - g)):
+            rows += [{'task': t, 'source': s, 'seed': k, 'macro_f1': m + rng.normal(0, noise), 'accuracy': m, 'bar_macro_f1': 0.3,
+                      'bar_accuracy': 0.3, 'n_train': 80} for k in range(seeds)]
+    return pd.DataFrame(rows)
+
+
+def test_four_tasks_at_rho_08_do_not_agree():
+    "Four tasks whose gaps follow subjectivity but for one swap (ρ = 0.8): 4 of 24 orderings reach it, no conclusion."
+    runs = runs_with_gaps(dict(zip(FOUR, [0.01, 0.03, 0.02, 0.04])))
+    ranking = pd.DataFrame({'task': FOUR, 'score': [-1.5, -1.0, -0.5, 0.5], 'ci_low': [-1.6, -1.1, -0.6, 0.4], 'ci_high': [-1.4, -0.9, -0.4, 0.6]})
+    c = gap_correlation(runs, ranking, 'few_shot')
+    assert abs(c['rho'] - 0.8) < 0.05 and c['word'] != 'agrees' and c['p_greater'] >= 4 / 24 - 1e-9
+    v = paper_verdict(runs, ranking, {'reliable': True, 'source': 'made-up'})
+    assert (v[v.claim == 'gap'].word != 'agrees').all()
+
+
+def test_gap_test_holds_its_level_with_uncertain_scores():
+    "No relation between gap and subjectivity, scores known only roughly: the gap line says a word in at most ~5% of 200 draws."
+    tasks = ['ag_news', 'relation_classification', 'sms_spam', 'financial_phrasebank', 'tweet_irony', 'humor_speech']
+    rng, words = np.random.default_rng(3), []
+    for i in range(200):
+        runs = runs_with_gaps(dict(zip(tasks, rng.normal(0.05, 0.02, 6))), noise=0.01, seed=i)
+        s = rng.normal(0, 1, 6)
+        ranking = pd.DataFrame({'task': tasks, 'score': s, 'ci_low': s - 0.5, 'ci_high': s + 0.5})
+        words.append(gap_correlation(runs, ranking, 'few_shot', draws=50, seed=i)['word'])
+    assert np.mean([w in ('agrees', 'contradicts') for w in words]) <= 0.09
+
+
+def test_one_generated_set_carries_the_spread_of_a_set():
+    "A synthetic source trained on one set (its seeds nearly identical) gets the spread of a freshly drawn set in its interval."
+    rng = np.random.default_rng(0)
+    rows = [{'task': 'sms_spam', 'source': 'real_matched', 'seed': k, 'macro_f1': 0.8 + rng.normal(0, 0.03), 'accuracy': 0.9,
+             'bar_macro_f1': 0.4, 'bar_accuracy': 0.4} for k in range(5)]
+    rows += [{'task': 'sms_spam', 'source': 'few_shot', 'seed': k, 'macro_f1': 0.76 + rng.normal(0, 1e-4), 'accuracy': 0.9,
+              'bar_macro_f1': 0.4, 'bar_accuracy': 0.4, 'replicate': 0} for k in range(5)]
+    one = source_comparisons(pd.DataFrame(rows)).iloc[0]
+    five = source_comparisons(pd.DataFrame(rows).assign(replicate=lambda d: np.where(d.source == 'few_shot', d.seed, np.nan))).iloc[0]
+    assert "taken from real_matched's" in one.interval and "taken from" not in five.interval  # five sets: their own spread is resampled
+    # the seeds alone give real_matched's spread / √5; one generated set adds a whole set's spread: √6 times as wide
+    assert (one.ci_high - one.ci_low) > 2 * (five.ci_high - five.ci_low) and one.p > five.p
+
+
+def _preds(n=600, everywhere=0.0, on_low=0.0, seed=0):
+    r = np.random.default_rng(seed)
+    agree, gold, rows = r.choice([0.6, 1.0], n), r.integers(0, 3, n), []
+    for src, q, low in (('real_matched', 0, 0), ('few_shot', everywhere, on_low)):
+        for k in range(3):
+            wrong = (r.random(n) < np.where(agree < 1, 0.35, 0.1)) | ((agree < 1) & (r.random(n) < low))
+            pred = np.where(wrong, (gold + r.integers(1, 3, n)) % 3, gold)
+            pred = np.where(r.random(n) < q, r.integers(0, 3, n), pred)
+            rows.append(pd.DataFrame({'idx': np.arange(n), 'gold': gold.astype(str), 'pred': pred.astype(str), 'correct': pred == gold,
+                                      'agreement': agree, 'source': src, 'seed': k}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_a_uniformly_worse_classifier_does_not_contradict():
+    "A synthetic model that answers at random 30% of the time everywhere loses less accuracy on low agreement (near chance), not less skill."
+    calls = []
+    for s in range(30):
+        e = agreement_effect(_preds(everywhere=0.3, seed=s), n_boot=200, seed=s).set_index('source')
+        assert e.loc['few_shot', 'drop'] < e.loc['real_matched', 'drop'] or s  # the accuracy drop shrinks (the old statistic's trap)
+        calls.append(e.loc['few_shot', 'p'] < 0.05)
+    assert np.mean(calls) <= 0.15
+    e = agreement_effect(_preds(on_low=0.3), n_boot=300).set_index('source')
+    assert e.loc['few_shot', 'extra_ci_low'] > 0  # errors planted on the low-agreement instances are found
+
+
+def crowd(scores: dict, n=540, workers=30, bias=0.0, seed=0):
+    r, tasks, rows = np.random.default_rng(seed), list(scores), []
+    for _ in range(n):
+        a, b = r.choice(tasks, 2, replace=False)
+        rows.append({'task_a': a, 'task_b': b, 'winner': a if r.random() < expit(scores[a] - scores[b] + bias) else b, 'judge': f'w{r.integers(workers)}'})
+    return pd.DataFrame(rows)
+
+
+def test_the_gate_passes_an_honest_crowd_and_stops_a_position_driven_judge():
+    ten = dict(zip(['ag_news', 'sms_spam', 'relation_classification', 'financial_phrasebank', 'imdb', 'tweet_emotions', 'reddit_emotions',
+                    'tweet_irony', 'sarcasm_news', 'humor_speech'], np.linspace(-0.9, 0.9, 10)))
+    honest = judge_reliability(crowd(ten), n_splits=100)
+    assert honest['order_agreement'] < 0.62 and honest['reliable'], honest['verdict']  # the old bar (order agreement ≥ 0.6) was a coin toss here
+    biased = judge_reliability(crowd({t: s / 3 for t, s in ten.items()}, bias=2.0), n_splits=100)
+    assert not biased['reliable'] and 'position' in biased['verdict']
+
+
+def test_training_seeds_use_the_generated_replicates_in_turn(tmp_path, real_data):
+    "With R generated sets per mode, training seed k trains on set k mod R, and the runs say which."
+    from synthclf.data import load_task
+    card, ds = load_task('sms_spam')
+    train = ds['train'].to_pandas()
+    gen = tmp_path/'generate'
+    for r in range(2):
+        d = replicate_dir(gen, 'few_shot', r); d.mkdir(parents=True)
+        pick = train.groupby('label').sample(10, random_state=r)
+        Dataset.from_dict({'text': pick.text.tolist(), 'label': pick.label.tolist()},
+                          features=Features({'text': Value('string'), 'label': ClassLabel(names=card.label_names)})).save_to_disk(str(d/'dataset'))
+        (d/'manifest.json').write_text(json.dumps({'counts': {'ham': 10, 'spam': 10}}))
+    train_and_evaluate('sms_spam', ['few_shot', 'real_matched'], model='tfidf', seeds=3, out=tmp_path/'runs', synthetic_dir=gen, test_cap=100, progress=False)
+    runs = collect_runs(tmp_path/'runs')
+    few = runs[runs.source == 'few_shot'].set_index('seed')
+    assert few.replicate.to_dict() == {0: 0, 1: 1, 2: 0} and runs[runs.source == 'real_matched'].replicate.isna().all()
