@@ -118,6 +118,30 @@ def _run_cmd(args):
     if summary.get('interrupted'): sys.exit(130)
     if summary.get('failed'): sys.exit(1)
 
+def _simulate_cmd(args):
+    from synthclf import simulate as sim
+    if args.action == 'prepare':
+        info = sim.prepare_data(args.truth, args.out, data_dir=args.data_dir, per_label=args.per_label, replicates=args.replicates)
+        for task, d in info['tasks'].items():
+            print(f"{task}: pool of {sum(d['pool'].values())} texts ({', '.join(f'{l} {n}' for l, n in d['pool'].items())}); train.csv keeps {d['train_rows']} rows")
+        if info['too_small']:
+            print(f"{len(info['too_small'])} (task, mode, label) cell(s) have a pool smaller than per_label × replicates: too_small in {Path(args.out)/'simulation.json'}")
+        print(f"-> {args.out}. Serve it: synthclf simulate serve --truth {args.truth} --data-dir {args.out}")
+    elif args.action == 'serve':
+        import time
+        truth = sim.read_truth(args.truth)
+        with sim.serve(truth, args.data_dir, args.host, args.port) as url:
+            try:
+                print(f"synthclf simulator: {len(truth.tasks)} task(s) at {url} (model {sim.MODEL_ID}); Ctrl-C stops it. Run the study against it:\n  "
+                      + sim.run_command(truth, url, args.data_dir), flush=True)
+                while True: time.sleep(3600)
+            except KeyboardInterrupt: print('synthclf simulator: stopped.')
+    else:
+        crowd = sim.simulate_crowd(args.truth, comparisons=args.comparisons, workers=args.workers, seed=args.seed)
+        Path(args.out).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        crowd.to_csv(Path(args.out).expanduser(), index=False)
+        print(f"{len(crowd)} simulated crowd judgments by {crowd.judge.nunique()} workers -> {args.out}. Use them: synthclf run -p judgments={args.out}")
+
 class _NoKeyOption(argparse.Action):
     "`--api-key` is refused: a key on the command line is visible to every user of the machine (`ps`)."
     def __call__(self, parser, namespace, values, option_string=None):
@@ -233,6 +257,28 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument('--kernel', default='python3', help='Jupyter kernel for the notebooks (default python3)')
     b.add_argument('--dry-run', action='store_true', help='print the plan (each stage: run or skip, and why) and run nothing')
     b.set_defaults(func=_run_cmd)
+    s = sub.add_parser('simulate', help='a simulated generator and judge with a planted truth (synthclf.simulate): prepare its data, serve it, simulate a crowd',
+                       description='Calibrate the verdict against a known truth: prepare the data (the real data without the pool the simulator '
+                                   'serves from), serve an OpenAI-compatible simulator on loopback, and run `synthclf run -p backend=openai` against it.')
+    ss = s.add_subparsers(dest='action', required=True)
+    sp = ss.add_parser('prepare', help="set each task's pool aside from its real train data, into a data folder for synthclf run -p data_dir=")
+    sp.add_argument('--truth', required=True, help='the planted truth (YAML; see synthclf.simulate.read_truth)')
+    sp.add_argument('--out', required=True, help='the data folder to write: a sub-folder per task, and simulation.json')
+    sp.add_argument('--data-dir', help='the real data (default: $SYNTHCLF_DATA_DIR or ../shared/datasets)')
+    sp.add_argument('--per-label', type=int, help='texts per label a benchmark will draw: cells whose pool holds fewer than per_label × replicates are marked too_small')
+    sp.add_argument('--replicates', type=int, default=1, help='how many draws of per_label texts (default 1)')
+    sv = ss.add_parser('serve', help='serve the simulator as an OpenAI-compatible endpoint on loopback, in the foreground (Ctrl-C stops it)')
+    sv.add_argument('--truth', required=True, help='the planted truth (YAML)')
+    sv.add_argument('--data-dir', required=True, help='the folder `synthclf simulate prepare` wrote')
+    sv.add_argument('--host', default='127.0.0.1', help='a loopback address (default 127.0.0.1)')
+    sv.add_argument('--port', type=int, default=8765, help='default 8765; 0 picks a free port')
+    sc = ss.add_parser('crowd', help='simulated crowd judgments of task subjectivity: a CSV for synthclf run -p judgments=')
+    sc.add_argument('--truth', required=True, help='the planted truth (YAML)')
+    sc.add_argument('--out', required=True, help='the CSV to write (task_a, task_b, winner, judge)')
+    sc.add_argument('--comparisons', type=int, help="how many judgments (default: the truth's crowd.comparisons, 540)")
+    sc.add_argument('--workers', type=int, help="how many simulated workers (default: the truth's crowd.workers, 30)")
+    sc.add_argument('--seed', type=int, help="default: the truth's seed")
+    s.set_defaults(func=_simulate_cmd)
     return p
 
 def main(argv=None):
