@@ -589,23 +589,29 @@ def read_subjectivity(folder, settings: dict) -> dict:
 
 
 # %% ../nbs/12_analysis.ipynb #c090edac
-def _task_subjectivity(judgments, ranked, method, judge_k, backend_once, seed, cache, progress, say):
-    "(ranking, judge reliability dict, raw judgments or ratings, where it came from)."
+def _task_subjectivity(judgments, ranked, method, judge_k, judge_backend, seed, cache, progress, say):
+    """(ranking or None, judge reliability dict, raw judgments or ratings, where it came from). A judge whose answers give no ranking
+    (every answer a tie, say) is reported as undetermined, with the reason, and the report goes on without the ranking."""
     from synthclf.subjectivity import bradley_terry, judge_reliability, rank_tasks
-    if judgments is not None:
-        j = judgments
-        rel = judge_reliability(j, seed=seed)
-        return bradley_terry(j, seed=seed), rel, j, 'your judgments'
-    say(f"ranking {len(ranked)} tasks by subjectivity with the LLM judge ({method})")
-    ranking, rel, raw = rank_tasks(ranked, method=method, k=judge_k, backend=backend_once(), seed=seed, cache=cache, progress=progress, return_judgments=True)
-    return ranking, rel, raw, f"LLM judge {backend_once().model_name} ({method})"
+    if judgments is not None: source, run = 'your judgments', lambda: (bradley_terry(judgments, seed=seed), judge_reliability(judgments, seed=seed), judgments)
+    else:
+        llm = judge_backend()
+        source = f"LLM judge {llm.model_name} ({method}{', ' + llm.engine if getattr(llm, 'engine', None) else ''})"
+        say(f"ranking {len(ranked)} tasks by subjectivity with the {source}")
+        run = lambda: rank_tasks(ranked, method=method, k=judge_k, backend=llm, seed=seed, cache=cache, progress=progress, return_judgments=True)
+    try: ranking, rel, raw = run()
+    except ValueError as e:
+        return None, {'reliable': False, 'verdict': f"the ranking is undetermined: the judge's answers give no ranking ({e})"}, pd.DataFrame(), source
+    return ranking, rel, raw, source
 
 def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=None, judge_method: str = 'pairs', judge_k: int = 3,
             agreement_panel_k: int = 0, agreement_cap: int = 200, classifier: str | None = None, tasks=None, sources=None, seeds=None,
             synthetic_dir: str = 'runs/generate/{task}', diversity_per_label: int | None = None, reference_size: int | None = 1000, data_dir=None,
             backend='local', model: str | None = None, seed: int = 0, cache=None, progress: bool = True, subjectivity_dir: str | None = None,
-            **backend_kw) -> dict:
-    "The verdict against the paper's claims, the ranking with its judge's reliability, gaps, agreement curves, the instance regression, diversity and figures, from the planned experiments of a runs folder, written to `out`."
+            judge_dtype: str = 'float32', **backend_kw) -> dict:
+    """The verdict against the paper's claims, the ranking with its judge's reliability, gaps, agreement curves, the instance regression,
+    diversity and figures, from the planned experiments of a runs folder, written to `out`. A local LLM judge runs in `judge_dtype`
+    (float32 by default: in bf16 or int8 rounding moves its close calls; 'auto' takes the generator's engine), recorded with the ranking."""
     import shutil, os
     from synthclf.experiments import load_predictions, results_table, table_markdown
     from synthclf.subjectivity import accuracy_by_bin, accuracy_by_threshold, read_judgments
@@ -622,13 +628,14 @@ def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=N
     at_base = sorted(f"{t}/{s}" for (t, s), v in ok.items() if v is False)
     out = Path(out); tmp = out.with_name(out.name + f'.tmp{os.getpid()}')
     shutil.rmtree(tmp, ignore_errors=True); (tmp/'figures').mkdir(parents=True)
-    llm = None
-    def backend_once():
-        nonlocal llm
-        if llm is None:
-            from synthclf.llm import make_backend
-            llm = make_backend(backend, model, **backend_kw) if isinstance(backend, str) else backend
-        return llm
+    llms = {}
+    def backend_once(judge: bool = False):
+        "The LLM backend, made once: for the judge (a local one in `judge_dtype`) or for the agreement panels."
+        from synthclf.llm import make_backend
+        kw = {**backend_kw, 'dtype': judge_dtype} if judge and backend == 'local' else backend_kw
+        key = kw.get('dtype', 'auto')
+        if key not in llms: llms[key] = make_backend(backend, model, **kw) if isinstance(backend, str) else backend
+        return llms[key]
     summary = {'runs': str(runs), 'classifier': classifier, 'tasks': tasks, 'plan': {k: v for k, v in plan.items() if v is not None},
                'at_baseline': at_base, 'reused': [], 'recomputed': {}}
     # what each task's subjectivity stage already wrote (agreement, diversity), made with these settings
@@ -650,14 +657,16 @@ def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=N
         if at_base: md += [f"Left out of every conclusion below (they do not beat their baselines): {', '.join(at_base)}.", '']
         # Task-level subjectivity and its judge
         ranked = list(rank_tasks) if rank_tasks else list_tasks()
-        ranking, rel, raw, source = _task_subjectivity(j, ranked, judge_method, judge_k, backend_once, seed, cache, progress, say)
+        ranking, rel, raw, source = _task_subjectivity(j, ranked, judge_method, judge_k, lambda: backend_once(judge=True), seed, cache, progress, say)
         rel = {**rel, 'source': source}
-        raw.to_csv(tmp/('judgments.csv' if 'winner' in raw else 'ratings.csv'), index=False)
-        ranking.to_csv(tmp/'ranking.csv', index=False)
+        if j is None and backend == 'local': rel['dtype'] = judge_dtype
+        if len(raw): raw.to_csv(tmp/('judgments.csv' if 'winner' in raw else 'ratings.csv'), index=False)
+        if ranking is not None: ranking.to_csv(tmp/'ranking.csv', index=False)
         (tmp/'judge.json').write_text(json.dumps(rel, indent=1, default=float))
-        summary['ranking'] = ranking.set_index('task').score.round(3).to_dict()
+        summary['ranking'] = ranking.set_index('task').score.round(3).to_dict() if ranking is not None else {}
         summary['judge'] = {k: v for k, v in rel.items() if isinstance(v, (bool, int, float, str, list))}
-        md += [f"## Task subjectivity ({source})\n", f"**Judge reliability:** {rel['verdict']}\n", judge_table(rel).to_markdown(index=False), '', _md(ranking), '']
+        md += [f"## Task subjectivity ({source})\n", f"**Judge reliability:** {rel['verdict']}\n", judge_table(rel).to_markdown(index=False), '',
+               _md(ranking) if ranking is not None else 'No ranking: see the reliability line above.', '']
         # Gaps and their regression, from tasks whose models learned, and only when the judge is reliable
         gaps = task_gaps(runs_df)
         gaps.to_csv(tmp/'gaps.csv', index=False)
@@ -678,7 +687,7 @@ def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=N
             except ValueError as e: skipped[f'regression {g}'] = str(e)
         if not summary['gap_regressions'] and not any(k.startswith('regression') for k in skipped):
             skipped['gap regression'] = 'no zero_shot or few_shot runs to compare with real data'
-        if any(c in gaps for c in ('gap_zero_shot', 'gap_few_shot')):
+        if ranking is not None and any(c in gaps for c in ('gap_zero_shot', 'gap_few_shot')):
             figure(plot_gap_vs_subjectivity(gaps, ranking), 'gap_vs_subjectivity',
                    f"Real − synthetic macro-F1 (y) against the task's subjectivity score (x; right = judged more subjective), one point per task "
                    f"({classifier}; real reference {real}). The paper's claim is an upward trend. "
@@ -719,7 +728,8 @@ def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=N
                        _md(ireg['table'].reset_index(names='term')), '\nAverage marginal effects:\n', _md(ireg['marginal_effects'].reset_index(names='term')), '']
             except ValueError as e: skipped['instance regression'] = str(e)
         # The verdict
-        verdict = paper_verdict(runs_df, ranking, rel, by_task, classifier=classifier, seed=seed, predictions=every)
+        no_ranking = pd.DataFrame({'task': tasks, 'score': np.nan})  # the gap lines still appear, undetermined, with the judge's reason
+        verdict = paper_verdict(runs_df, ranking if ranking is not None else no_ranking, rel, by_task, classifier=classifier, seed=seed, predictions=every)
         verdict.to_csv(tmp/'verdict.csv', index=False)
         summary['power'] = power = verdict_power(runs_df, verdict, seed=seed)
         (tmp/'power.json').write_text(json.dumps(power, indent=1, default=float))

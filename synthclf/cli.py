@@ -109,7 +109,7 @@ def _analyze_cmd(args):
     analyze(args.runs, out, judgments=args.judgments, rank_tasks=args.rank_tasks, judge_method=args.judge_method, judge_k=args.judge_k,
             agreement_panel_k=args.agreement_panel_k, agreement_cap=args.agreement_cap, classifier=args.classifier, tasks=args.tasks, sources=args.sources,
             seeds=args.seeds, synthetic_dir=syn, diversity_per_label=args.diversity_per_label, reference_size=args.reference_size, data_dir=args.data_dir,
-            backend=args.backend, model=args.model, seed=args.seed, **kw)
+            backend=args.backend, model=args.model, seed=args.seed, judge_dtype=args.judge_dtype, **kw)
 
 def _run_cmd(args):
     from synthclf.runner import parse_overrides, run_study
@@ -224,6 +224,8 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument('--judgments', help='CSV of pairwise judgments (task_a, task_b, winner, judge); default: ask an LLM panel')
     a.add_argument('--rank-tasks', nargs='+', help='tasks the LLM panel ranks (default: all known tasks)')
     a.add_argument('--judge-method', default='pairs', help="how the LLM judge ranks the tasks (see synthclf.subjectivity.rank_tasks; default pairs)")
+    a.add_argument('--judge-dtype', default='float32', choices=['float32', 'auto', 'bfloat16', 'int8'],
+                   help="a local LLM judge's precision (default float32: bf16/int8 rounding moves its close calls; auto: the generator's engine)")
     a.add_argument('--judge-k', type=int, default=3, help='LLM panel samples per task pair and order, for sampled judges (default 3)')
     a.add_argument('--agreement-panel-k', type=int, default=0, help='LLM votes per test text for tasks without an agreement column (default 0: skip them)')
     a.add_argument('--agreement-cap', type=int, default=200, help='test texts the LLM panel labels per task (default 200)')

@@ -119,3 +119,56 @@ def test_training_seeds_use_the_generated_replicates_in_turn(tmp_path, real_data
     runs = collect_runs(tmp_path/'runs')
     few = runs[runs.source == 'few_shot'].set_index('seed')
     assert few.replicate.to_dict() == {0: 0, 1: 1, 2: 0} and runs[runs.source == 'real_matched'].replicate.isna().all()
+
+
+class Undecided:
+    "A judge endpoint that gives both answers the same probability: every pairwise judgment is a tie."
+    name, model_name, where = 'openai', 'undecided', 'http://127.0.0.1:9/v1'
+
+    def option_probs(self, requests, options, on_done=None):
+        from synthclf.llm import OptionProbs
+        out = [OptionProbs({o: 1 / len(options) for o in options}, 1.0) for _ in requests]
+        for i, o in enumerate(out):
+            if on_done: on_done(i, o)
+        return out
+
+
+@pytest.fixture(scope='module')
+def small_runs(tmp_path_factory, real_data):
+    "TF-IDF runs of sms_spam on real_matched and a few-shot set made of real texts (two seeds)."
+    from synthclf.data import load_task
+    tmp = tmp_path_factory.mktemp('small-runs')
+    card, ds = load_task('sms_spam')
+    pick = ds['train'].to_pandas().groupby('label').sample(15, random_state=0)
+    d = replicate_dir(tmp/'generate', 'few_shot'); d.mkdir(parents=True)
+    Dataset.from_dict({'text': pick.text.tolist(), 'label': pick.label.tolist()},
+                      features=Features({'text': Value('string'), 'label': ClassLabel(names=card.label_names)})).save_to_disk(str(d/'dataset'))
+    (d/'manifest.json').write_text(json.dumps({'counts': {'ham': 15, 'spam': 15}}))
+    train_and_evaluate('sms_spam', ['real_matched', 'few_shot'], model='tfidf', seeds=2, out=tmp/'runs', synthetic_dir=tmp/'generate', test_cap=150, progress=False)
+    return tmp
+
+
+def test_an_undecided_judge_leaves_the_report_standing(small_runs, tmp_path):
+    "Every judge answer a tie: no ranking, but the report is written and the gap line says why it is undetermined."
+    from synthclf.analysis import analyze
+    s = analyze(small_runs/'runs', tmp_path/'analysis', rank_tasks=['ag_news', 'sms_spam', 'tweet_irony'], backend=Undecided(),
+                synthetic_dir=str(small_runs/'generate'), progress=False, reference_size=50)
+    v = pd.read_csv(tmp_path/'analysis'/'verdict.csv')
+    gap = v[v.claim == 'gap']
+    assert len(gap) == 1 and gap.word.iloc[0].startswith('undetermined') and 'no ranking' in gap.rests_on.iloc[0]
+    assert (v.claim == 'ordering').any() and not (tmp_path/'analysis'/'ranking.csv').exists() and s['ranking'] == {}
+    assert "give no ranking" in json.loads((tmp_path/'analysis'/'judge.json').read_text())['verdict']
+
+
+def test_a_local_judge_runs_in_float32_whatever_the_generator_uses(small_runs, tmp_path, monkeypatch):
+    "The report's local judge is made in float32 (the documented default) and says so; the judge_dtype setting reaches it."
+    import synthclf.llm
+    made = []
+    monkeypatch.setattr(synthclf.llm, 'make_backend', lambda backend, model=None, **kw: made.append(kw.get('dtype')) or Undecided())
+    from synthclf.analysis import analyze
+    analyze(small_runs/'runs', tmp_path/'a', rank_tasks=['ag_news', 'sms_spam', 'tweet_irony'], synthetic_dir=str(small_runs/'generate'),
+            progress=False, reference_size=50)
+    assert made == ['float32'] and json.loads((tmp_path/'a'/'judge.json').read_text())['dtype'] == 'float32'
+    analyze(small_runs/'runs', tmp_path/'b', rank_tasks=['ag_news', 'sms_spam', 'tweet_irony'], synthetic_dir=str(small_runs/'generate'),
+            progress=False, reference_size=50, judge_dtype='int8')
+    assert made[-1] == 'int8'
