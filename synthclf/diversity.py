@@ -59,9 +59,12 @@ def chamfer(emb: np.ndarray, chunk: int = 2048) -> float:
         best.append(sim.max(1))
     return float(1 - np.concatenate(best).mean())
 
-def nearest_similarity(emb: np.ndarray, ref: np.ndarray, chunk: int = 2048) -> np.ndarray:
-    "For each row of `emb`, the cosine similarity of its nearest row in `ref`."
-    return np.concatenate([(emb[s:s + chunk] @ ref.T).max(1) for s in range(0, len(emb), chunk)])
+def nearest_similarity(emb: np.ndarray, ref: np.ndarray, k: int = 5, chunk: int = 2048) -> np.ndarray:
+    "For each row of `emb`, the mean cosine similarity of its `k` nearest rows in `ref` (all of them where `ref` has fewer; `k=1`: the nearest)."
+    if int(k) != k or k < 1: raise ValueError(f"k must be a whole number of nearest real texts, at least 1 (5 in the paper), got {k!r}.")
+    k = min(int(k), len(ref))
+    top = lambda sim: -np.partition(-sim, k - 1, axis=1)[:, :k]  # the k largest of each row, in no order
+    return np.concatenate([top(emb[s:s + chunk] @ ref.T).mean(1) for s in range(0, len(emb), chunk)])
 
 def _words(t: str) -> list[str]: return re.findall(r"\w+(?:'\w+)?", t.lower())
 
@@ -90,9 +93,9 @@ def _reference_sample(real, size: int | None, seed: int = 0):
     return subsample_per_label(real, max(1, size // len(real.features['label'].names)), seed=seed)
 
 def diversity_table(sets: dict, per_label: int | None = None, by_label: bool = False, reference=None, seed: int = 0,
-                    reference_size: int | None = REFERENCE_SIZE) -> pd.DataFrame:
+                    reference_size: int | None = REFERENCE_SIZE, k: int = 5) -> pd.DataFrame:
     """Diversity measures of each named Dataset in `sets` (equal size per label), and similarity to a stratified sample of
-    `reference_size` texts of `reference` (default: sets['real'])."""
+    `reference_size` texts of `reference` (default: sets['real']): the mean similarity of each text to its `k` nearest real texts."""
     if not sets: raise ValueError("No sets to measure.")
     names = next(iter(sets.values())).features['label'].names
     counts = {k: np.bincount(ds['label'], minlength=len(names)) for k, ds in sets.items()}
@@ -118,13 +121,13 @@ def diversity_table(sets: dict, per_label: int | None = None, by_label: bool = F
             row = {'set': name, 'label': g, **text_stats([t for t, x in zip(texts, m) if x], emb[m])}
             if reference is not None and name != 'real':
                 ref = ref_emb if g == 'all' else ref_emb[ref_labels == names.index(g)]
-                row['similarity_to_real'] = float(nearest_similarity(emb[m], ref).mean()) if len(ref) else float('nan')
-                row['reference_texts'] = len(ref)
+                row['similarity_to_real'] = float(nearest_similarity(emb[m], ref, k).mean()) if len(ref) else float('nan')
+                row['similarity_k'], row['reference_texts'] = min(k, len(ref)), len(ref)
             rows.append(row)
     return pd.DataFrame(rows)
 
 def task_diversity(task, synthetic_dir=None, per_label: int | None = None, by_label: bool = False, seed: int = 0, data_dir=None,
-                   reference_size: int | None = REFERENCE_SIZE) -> pd.DataFrame:
+                   reference_size: int | None = REFERENCE_SIZE, k: int = 5) -> pd.DataFrame:
     "`diversity_table` of a task's real train split and its zero-/few-shot sets under `synthetic_dir` (those present)."
     from synthclf.experiments import SYNTHETIC_MODES, default_synthetic_dir, read_labelled
     card = get_card(task)
@@ -134,5 +137,4 @@ def task_diversity(task, synthetic_dir=None, per_label: int | None = None, by_la
     folder = Path(synthetic_dir or default_synthetic_dir(card.name))
     sets = {'real': real, **{m: read_labelled(folder/m, card) for m in SYNTHETIC_MODES if (folder/m/'manifest.json').is_file()}}
     if len(sets) == 1: raise FileNotFoundError(f"No synthetic data for {card.name} under {folder}: run `synthclf generate` first.")
-    return diversity_table(sets, per_label, by_label, seed=seed, reference_size=reference_size).assign(task=card.name)
-
+    return diversity_table(sets, per_label, by_label, seed=seed, reference_size=reference_size, k=k).assign(task=card.name)

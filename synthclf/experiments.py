@@ -12,23 +12,53 @@ from datasets import ClassLabel, Dataset, Features, Value
 from .tasks import TaskCard, get_card
 from .data import DataWarning, cap_test, load_task, subsample_per_label
 from .classifiers import DEFAULT_ENCODER, TfidfClassifier, make_classifier
-from .generate import generated_replicates, load_generated, replicate_dir
+from .generate import generated_replicates, load_generated, read_manifest, replicate_dir
 
 # %% auto #0
 __all__ = ['SOURCES', 'SYNTHETIC_MODES', 'SOURCE_TITLES', 'METRIC_TITLES', 'BASELINE_TITLES', 'read_labelled',
            'default_synthetic_dir', 'replicate_of', 'matched_sizes', 'source_name', 'training_set', 'evaluate',
-           'baselines', 'beats', 'run_dir', 'predictions_frame', 'train_and_evaluate', 'collect_runs',
-           'load_predictions', 'mean_beats_baselines', 'summarize_runs', 'results_table', 'table_markdown']
+           'baselines', 'beats', 'run_dir', 'predictions_frame', 'DamagedRunWarning', 'finished_run',
+           'train_and_evaluate', 'collect_runs', 'load_predictions', 'mean_beats_baselines', 'summarize_runs',
+           'results_table', 'table_markdown']
 
 # %% ../nbs/08_experiments.ipynb #c3d8de14
+def _bad_json_line(p: Path) -> str | None:
+    "Which line of JSON Lines file `p` is not a JSON object (the first), and whether it is the last: a file cut short ends in one."
+    import gzip
+    with (gzip.open(p, 'rt') if p.name.lower().endswith('.gz') else open(p)) as f: lines = f.read().splitlines()
+    for i, line in enumerate(lines, 1):
+        if not line.strip(): continue
+        try: ok = isinstance(json.loads(line), dict)
+        except ValueError as e: ok, why = False, str(e)
+        else: why = 'not an object'
+        if not ok: return f"line {i} is not a JSON object ({why})" + (': the file ends there, so it was cut short' if i == len(lines) else '')
+    return None
+
 def _read_table(p: Path) -> pd.DataFrame:
-    name = p.name.lower()
-    if name.endswith(('.csv', '.csv.gz')):
-        try: return pd.read_csv(p, keep_default_na=False)
-        except pd.errors.EmptyDataError: raise ValueError(f"{p} is empty: no header and no rows.") from None
-    if name.endswith(('.jsonl', '.jsonl.gz', '.json')): return pd.read_json(p, lines=not name.endswith('.json'))
-    if name.endswith('.parquet'): return pd.read_parquet(p)
+    name, fix = p.name.lower(), (f" It is a copy of the rows in {p.parent/'dataset'}: read the folder {p.parent} instead, or generate it again."
+                                 if p.name == 'data.jsonl' and (p.parent/'dataset').is_dir() else " Write the file again.")
+    try:
+        if name.endswith(('.csv', '.csv.gz')):
+            try: return pd.read_csv(p, keep_default_na=False)
+            except pd.errors.EmptyDataError: raise ValueError(f"{p} is empty: no header and no rows.") from None
+        if name.endswith(('.jsonl', '.jsonl.gz', '.json')):
+            try: return pd.read_json(p, lines=not name.endswith('.json'))
+            except ValueError as e:
+                raise ValueError(f"{p} is damaged: {(_bad_json_line(p) if not name.endswith('.json') else None) or e}.{fix}") from None
+        if name.endswith('.parquet'): return pd.read_parquet(p)
+    except (pd.errors.ParserError, OSError) as e: raise ValueError(f"{p} is damaged: {type(e).__name__}: {e}.{fix}") from None
+    except ValueError as e:
+        if str(p) in str(e): raise
+        raise ValueError(f"{p} is damaged: {type(e).__name__}: {e}.{fix}") from None  # e.g. a Parquet file cut short
     raise ValueError(f"Cannot read {p}: expected a folder written by `synthclf generate` or `Dataset.save_to_disk`, or a .csv, .jsonl or .parquet file.")
+
+def _check_generated_copy(p: Path, rows: int):
+    "A generated folder's `data.jsonl` must hold as many rows as the folder's manifest counts; fewer: it was cut short at a line's end."
+    if p.name != 'data.jsonl' or not (p.parent/'manifest.json').is_file(): return
+    try: n = sum(read_manifest(p.parent)['counts'].values())
+    except ValueError: return  # the manifest is damaged itself: reading the folder says so
+    if rows != n: raise ValueError(f"{p} holds {rows} rows where {p.parent/'manifest.json'} counts {n}: it was cut short. It is a copy of the rows in "
+                                   f"{p.parent/'dataset'}: read the folder {p.parent} instead, or generate it again.")
 
 def read_labelled(path, task) -> Dataset:
     "The labelled dataset at `path` (columns idx, text, label) with labels as the `ClassLabel` of `task`'s card."
@@ -38,11 +68,12 @@ def read_labelled(path, task) -> Dataset:
     elif p.is_dir():
         try: ds = Dataset.load_from_disk(str(p))
         except FileNotFoundError: raise FileNotFoundError(f"{p} is a folder but neither a `synthclf generate` output (manifest.json) nor a `save_to_disk` dataset.") from None
+        except (OSError, ValueError, KeyError) as e: raise ValueError(f"The dataset {p} is damaged ({type(e).__name__}: {e}): save it again.") from None
     else: ds = None
     if ds is not None:
         df = ds.to_pandas()
         if isinstance(ds.features.get('label'), ClassLabel): df['label'] = [ds.features['label'].names[i] for i in df['label']]
-    else: df = _read_table(p)
+    else: df = _read_table(p); _check_generated_copy(p, len(df))
     if len(df) == 0: raise ValueError(f"{p} is empty: it has no labelled rows to train on.")
     missing = [c for c in ('text', 'label') if c not in df.columns]
     if missing: raise ValueError(f"{p} has no {' or '.join(missing)} column; its columns are {list(df.columns)}.")
@@ -77,13 +108,27 @@ def _synthetic(card: TaskCard, mode: str, synthetic_dir, replicate: int = 0) -> 
                                 f"--out {folder}` first, or pass synthetic_dir / --synthetic-dir.")
     return read_labelled(folder, card)
 
-def matched_sizes(card: TaskCard, synthetic_dir=None, seed: int = 0) -> dict:
-    "Texts per label that the synthetic sets of training seed `seed` actually hold (the manifests' accepted counts; the larger of the two modes)."
-    folder = Path(synthetic_dir or default_synthetic_dir(card.name))
-    files = [replicate_dir(folder, m, replicate_of(card, m, seed, folder))/'manifest.json' for m in SYNTHETIC_MODES]
-    counts = [json.loads(f.read_text())['counts'] for f in files if f.is_file()]
-    if not counts: raise ValueError(f"Cannot match the synthetic set's size for {card.name}: no synthetic data under {folder}. Pass per_label (--per-label).")
-    return {l: max(c.get(l, 0) for c in counts) for l in card.label_names}
+def _matching(card: TaskCard, synthetic_dir=None, seed: int = 0, modes=SYNTHETIC_MODES) -> dict:
+    "Per mode of `modes` generated, the replicate that training seed `seed` uses and its accepted counts per label (its manifest's)."
+    folder, found = Path(synthetic_dir or default_synthetic_dir(card.name)), {}
+    for m in modes:
+        r = replicate_of(card, m, seed, folder)
+        if (replicate_dir(folder, m, r)/'manifest.json').is_file(): found[m] = {'replicate': r, 'counts': read_manifest(replicate_dir(folder, m, r))['counts']}
+    if not found: raise ValueError(f"Cannot match the synthetic set's size for {card.name}: no {' or '.join(modes)} data under {folder}. Pass per_label (--per-label).")
+    return found
+
+def matched_sizes(card: TaskCard, synthetic_dir=None, seed: int = 0, modes=SYNTHETIC_MODES) -> dict:
+    """Texts per label to match real data to, for training seed `seed`: per label the fewest that the synthetic sets of `modes` (those
+    generated; the replicates of seed `seed`) hold, so that the real set is never larger than one it is compared with."""
+    found = _matching(card, synthetic_dir, seed, modes)
+    return {l: min(f['counts'].get(l, 0) for f in found.values()) for l in card.label_names}
+
+def _matched_record(card: TaskCard, source: str, seed: int, synthetic_dir=None, per_label: int | None = None) -> dict:
+    "What a matched source (`real_matched`, a mixture) was matched to, for its metrics.json; {} for other sources."
+    modes = SYNTHETIC_MODES if source == 'real_matched' else (source[5:],) if source.startswith('real+') and source[5:] in SYNTHETIC_MODES else None
+    if modes is None: return {}
+    if per_label: return {'matched_to': dict.fromkeys(card.label_names, per_label), 'matched_modes': None}
+    return {'matched_to': matched_sizes(card, synthetic_dir, seed, modes), 'matched_modes': _matching(card, synthetic_dir, seed, modes)}
 
 def source_name(source: str, mix_fraction: float = 0.5) -> str:
     "The name a source's runs are saved under: the source itself, `real+few_shot@0.5` for a mixture, `dir-<name>` for a path."
@@ -99,7 +144,7 @@ def training_set(card: TaskCard, real_train: Dataset, source: str, seed: int = 0
     elif source in SYNTHETIC_MODES: ds = _synthetic(card, source, synthetic_dir, replicate_of(card, source, seed, synthetic_dir))
     elif source.startswith('real+') and source[5:] in SYNTHETIC_MODES:
         if not 0 <= mix_fraction <= 1: raise ValueError(f"mix_fraction must be between 0 and 1, got {mix_fraction}.")
-        n = {l: per_label for l in card.label_names} if per_label else matched_sizes(card, synthetic_dir, seed)
+        n = {l: per_label for l in card.label_names} if per_label else matched_sizes(card, synthetic_dir, seed, modes=(source[5:],))
         n_syn = {l: round(mix_fraction * v) for l, v in n.items()}
         parts = [subsample_per_label(real_train.select_columns(cols), {l: n[l] - n_syn[l] for l in n}, seed)] if mix_fraction < 1 else []
         if mix_fraction > 0: parts.append(subsample_per_label(_synthetic(card, source[5:], synthetic_dir, replicate_of(card, source[5:], seed, synthetic_dir)), n_syn, seed))
@@ -164,6 +209,29 @@ def predictions_frame(test: Dataset, proba: np.ndarray, names: list[str], **meta
     for k, v in meta.items(): df[k] = v
     return df
 
+class DamagedRunWarning(UserWarning):
+    "An experiment's files are damaged: it counts as not finished."
+
+def _damaged_run(f: Path, why) -> None:
+    warnings.warn(f"{f} is damaged ({why}): the experiment in {f.parent} counts as not finished. `synthclf train` (`train_and_evaluate`) "
+                  "with the same settings runs it again, as does a rerun of the `synthclf run` that made it.", DamagedRunWarning, stacklevel=3)
+
+def finished_run(d) -> dict | None:
+    """The metrics of the finished experiment in folder `d`; None where it did not finish (no metrics.json) or its files are damaged:
+    a metrics.json that is not a JSON object naming its task, source, classifier and seed, or a predictions.parquet that is missing, cut
+    short or of another length than metrics.json's `n_test`. Damage is warned of (`DamagedRunWarning`), naming the file."""
+    d = Path(d); mf, pf = d/'metrics.json', d/'predictions.parquet'
+    if not mf.is_file(): return None
+    try:
+        m = json.loads(mf.read_text())
+        if not isinstance(m, dict) or not {'task', 'source', 'classifier', 'seed'} <= set(m): raise ValueError('it does not name its experiment')
+    except (ValueError, OSError) as e: return _damaged_run(mf, e)
+    import pyarrow.parquet as pq
+    try: rows = pq.read_metadata(pf).num_rows  # its footer: a file cut short has none
+    except (OSError, ValueError) as e: return _damaged_run(pf, f'{type(e).__name__}: {e}')
+    if m.get('n_test') is not None and rows != m['n_test']: return _damaged_run(pf, f"{rows} rows where metrics.json has n_test {m['n_test']}")
+    return m
+
 _METRICS_VERSION = 2  # part of each experiment's key: experiments saved by older code (without baselines) run again
 _ROW = ('task', 'source', 'classifier', 'seed', 'n_train', 'accuracy', 'macro_f1', 'beats_baselines')
 
@@ -203,8 +271,7 @@ def train_and_evaluate(task, train_on=('real',), model: str = DEFAULT_ENCODER, s
             src = source_name(s, mix_fraction)
             d = run_dir(out, card.name, src, clf.name, k)
             key = hashlib.sha256(json.dumps([_METRICS_VERSION, card.name, src, clf.config(), k, train._fingerprint, test._fingerprint], default=str).encode()).hexdigest()[:16]
-            if not force and (d/'metrics.json').is_file() and (d/'predictions.parquet').is_file():
-                done = json.loads((d/'metrics.json').read_text())
+            if not force and (done := finished_run(d)) is not None:
                 if done.get('key') == key:
                     rows.append({**{c: done[c] for c in _ROW}, 'skipped': True, 'dir': str(d)})
                     report_progress(len(rows), planned, 'experiments')
@@ -216,7 +283,8 @@ def train_and_evaluate(task, train_on=('real',), model: str = DEFAULT_ENCODER, s
             rep = replicate_of(card, s.removeprefix('real+'), k, synthetic_dir) if s.removeprefix('real+') in SYNTHETIC_MODES else None
             _write_atomic(d/'predictions.parquet', lambda p: predictions_frame(test, proba, names, **meta).to_parquet(p, index=False))
             metrics = {**meta, 'replicate': rep, 'key': key, 'model': model, 'config': clf.config(), 'n_train': train.num_rows,
-                       'train_per_label': dict(zip(names, np.bincount(train['label'], minlength=len(names)).tolist())), 'n_test': test.num_rows,
+                       'train_per_label': dict(zip(names, np.bincount(train['label'], minlength=len(names)).tolist())),
+                       **_matched_record(card, s, k, synthetic_dir, per_label), 'n_test': test.num_rows,
                        'test_cap': test_cap, **(scores := evaluate(test['label'], proba, names)), 'baselines': base, 'beats_baselines': beats(scores, base),
                        'history': clf.history_,
                        'best_epoch': getattr(clf, 'best_epoch_', None), 'max_length': getattr(clf, 'max_length_', None),
@@ -241,7 +309,7 @@ def _in_plan(r, tasks=None, sources=None, seeds=None, classifier=None) -> bool:
 
 def collect_runs(root, tasks=None, sources=None, seeds=None, classifier: str | None = None) -> pd.DataFrame:
     "One row per experiment (metrics.json) under `root`, only those of the given tasks, sources (saved names), seeds and classifier."
-    rows = [r for r in (json.loads(p.read_text()) for p in sorted(Path(root).rglob('metrics.json'))) if _in_plan(r, tasks, sources, seeds, classifier)]
+    rows = [r for r in (finished_run(p.parent) for p in sorted(Path(root).rglob('metrics.json'))) if r is not None and _in_plan(r, tasks, sources, seeds, classifier)]
     if not rows: raise FileNotFoundError(f"No experiments (metrics.json) under {root} for tasks={tasks}, sources={sources}, seeds={seeds}, "
                                          f"classifier={classifier}: run `synthclf train --out {root}` first.")
     keep = ['task', 'source', 'classifier', 'seed', 'replicate', 'n_train', 'n_test', 'accuracy', 'macro_f1', 'beats_baselines', 'train_seconds', 'predict_seconds']
@@ -252,8 +320,11 @@ def collect_runs(root, tasks=None, sources=None, seeds=None, classifier: str | N
 
 def load_predictions(root, task: str | None = None, classifier: str | None = None, sources=None, seeds=None) -> pd.DataFrame:
     "The per-instance predictions under `root` of finished experiments (optionally one task, classifier, some sources or seeds), one table."
-    files = [p for p in sorted(Path(root).rglob('predictions.parquet')) if (p.parent/'metrics.json').is_file()]
-    frames = [f for f in (pd.read_parquet(p) for p in files) if _in_plan(f.iloc[0], None if task is None else [task], sources, seeds, classifier)]
+    frames = []
+    for p in sorted(Path(root).rglob('metrics.json')):
+        if (m := finished_run(p.parent)) is None or not _in_plan(m, None if task is None else [task], sources, seeds, classifier): continue
+        try: frames.append(pd.read_parquet(p.parent/'predictions.parquet'))
+        except (OSError, ValueError) as e: _damaged_run(p.parent/'predictions.parquet', f'{type(e).__name__}: {e}')
     if not frames: raise FileNotFoundError(f"No finished predictions under {root} for task={task}, classifier={classifier}, sources={sources}, seeds={seeds}.")
     return pd.concat(frames, ignore_index=True)
 
@@ -307,4 +378,3 @@ def table_markdown(table: pd.DataFrame) -> str:
         md += ("\n\n† does not beat the baselines: the mean over seeds is not above both the majority class's and chance's macro-F1 "
                "(95th percentile of random labelling with the test proportions) and chance's accuracy. Its scores are not evidence of learning.")
     return md
-

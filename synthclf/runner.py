@@ -4,18 +4,20 @@
 
 # %% ../nbs/13_runner.ipynb #4e29148a
 from __future__ import annotations
-import concurrent.futures as cf, contextlib, hashlib, json, os, re, sys, time
+import concurrent.futures as cf, contextlib, functools, hashlib, json, os, re, sys, time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 import yaml
 from .tasks import get_card, list_tasks
 
 # %% auto #0
-__all__ = ['STAGES', 'NOTEBOOKS', 'PROFILES', 'notebooks_dir', 'parse_overrides', 'notebook_parameters', 'experiment_plan',
-           'stage_parameters', 'check_overrides', 'redact_url', 'stage_notebook', 'manifest_path', 'stage_outputs',
-           'stage_inputs', 'write_manifest', 'stage_done', 'notebook_title', 'export_html', 'execute_stage',
-           'report_progress', 'uses_local_llm', 'pick_stages', 'task_cards', 'resolve_tasks', 'copy_cards',
-           'check_endpoints', 'run_study', 'print_summary', 'run_header', 'stamp_header']
+__all__ = ['STAGES', 'NOTEBOOKS', 'PROFILES', 'UPSTREAM', 'INPUT_FIELDS', 'notebooks_dir', 'parse_overrides',
+           'notebook_parameters', 'experiment_plan', 'stage_parameters', 'check_overrides', 'redact_url',
+           'stage_notebook', 'manifest_path', 'stage_outputs', 'package_source_sha256', 'card_text', 'card_sha256',
+           'data_fingerprint', 'uses_generator', 'generator_identity', 'presets_to_pull', 'upstream_identities',
+           'parameter_files', 'stage_inputs', 'write_manifest', 'stage_done', 'notebook_title', 'export_html',
+           'execute_stage', 'report_progress', 'uses_local_llm', 'pick_stages', 'task_cards', 'resolve_tasks',
+           'copy_cards', 'check_endpoints', 'run_study', 'print_summary', 'run_header', 'stamp_header']
 
 # %% ../nbs/13_runner.ipynb #1bc0584d
 STAGES = ('generate', 'train', 'subjectivity')
@@ -172,37 +174,184 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
     return h.hexdigest()
 
-def stage_inputs(stage, nb_dir=None, endpoint=None) -> dict:
-    "What a stage's results depend on besides its parameters: the stage notebook's source and the synthclf version (and the endpoint, redacted)."
+_HASHED = {}  # (path, size, mtime) -> sha256
+
+def _sha256_once(path) -> str:
+    "The sha256 of an input file (a data CSV, a judgments CSV), hashed once per process while its size and mtime stay the same."
+    st = Path(path).stat(); key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _HASHED: _HASHED[key] = _sha256(Path(path))
+    return _HASHED[key]
+
+# %% ../nbs/13_runner.ipynb #e1a70002
+@functools.lru_cache(maxsize=None)
+def package_source_sha256(pkg_dir=None) -> str:
+    """The sha256 of synthclf's Python source: every `.py` file under the package's folder (or `pkg_dir`), by relative path and
+    content; not bytecode, timestamps or `__version__`. Computed once per process (per folder)."""
+    root = Path(pkg_dir or Path(__import__('synthclf').__file__).parent)
+    files = sorted(f for f in root.rglob('*.py') if f.is_file())
+    if not files: raise FileNotFoundError(f"No .py files under {root}: pass the folder of the synthclf package.")
+    h = hashlib.sha256()
+    for f in files: h.update(f.relative_to(root).as_posix().encode() + b'\0' + f.read_bytes() + b'\0')
+    return h.hexdigest()
+
+# %% ../nbs/13_runner.ipynb #e1a70005
+def _builtin(card) -> bool:
+    from synthclf.tasks import builtin_cards_dir
+    return bool(card.path) and Path(card.path).resolve().parent == builtin_cards_dir().resolve()
+
+def card_text(card) -> str:
+    """The YAML a stage notebook reads for `card`: a built-in card's file; for any other card the run's copy of it (`copy_cards`),
+    with a relative data path made absolute (the kernels run in the run folder)."""
+    if not card.path: raise ValueError(f"Task {card.name!r} has no card file: write its card to a YAML file and pass that path.")
+    if _builtin(card): return Path(card.path).read_text()
+    y = yaml.safe_load(Path(card.path).read_text())
+    if 'path' in y.get('data', {}) and not Path(y['data']['path']).expanduser().is_absolute():  # relative to the card's own folder
+        y['data']['path'] = str((Path(card.path).resolve().parent/y['data']['path']).resolve())
+    return yaml.safe_dump(y, sort_keys=False, allow_unicode=True)
+
+def card_sha256(card) -> str:
+    "The sha256 of the card text a stage reads (`card_text`)."
+    return hashlib.sha256(card_text(card).encode()).hexdigest()
+
+# %% ../nbs/13_runner.ipynb #e1a70008
+def data_fingerprint(card, data_dir=None) -> dict:
+    """The sha256 of each real-data file of `card`'s task that the stages read, by file name, from the folder `load_task` reads;
+    without one, the Hub dataset's name or what is missing."""
+    from synthclf.data import split_files, task_folder
+    try: folder = task_folder(card, data_dir)
+    except FileNotFoundError: folder = None
+    if folder is None or not folder.is_dir():
+        hub = card.data.get('hub')
+        if hub: return {'hub': hub['path'] + (f"/{hub['name']}" if hub.get('name') else '')}
+        return {'missing': f'no folder {folder.name}' if folder else 'no data directory'}
+    try: files = list(split_files(folder).values())
+    except FileNotFoundError: return {'missing': 'train.csv or test.csv', 'found': sorted(p.name for p in folder.iterdir())}
+    if (folder/'labels.json').is_file(): files.append(folder/'labels.json')
+    return {f.name: _sha256_once(f) for f in files}
+
+# %% ../nbs/13_runner.ipynb #e1a70011
+def uses_generator(stage: str, params: dict) -> bool:
+    "Whether an LLM writes what a stage keeps: generation, an annotator panel (`agreement_panel_k`), the report's judge (no `judgments` CSV)."
+    if stage == 'generate': return True
+    if stage == 'subjectivity': return bool(params.get('agreement_panel_k'))
+    return stage == 'report' and (params.get('judgments') is None or bool(params.get('agreement_panel_k')))
+
+def generator_identity(stage: str, params: dict, endpoint: str | None = None) -> dict | None:
+    """Which LLM shaped a stage's outputs; None when it uses none. On an OpenAI-compatible endpoint (`endpoint`, else the `base_url`
+    parameter, else `$OPENAI_BASE_URL`) its URL without credentials and the model's name; locally the model and its weights' identity."""
+    if not uses_generator(stage, params): return None
+    if params.get('backend', 'local') == 'openai':
+        from synthclf.llm import endpoint_of
+        url = endpoint or params.get('base_url') or os.environ.get('OPENAI_BASE_URL')
+        return {'backend': 'openai', 'endpoint': endpoint_of(url) if url else None, 'model': params.get('model')}
+    from synthclf.models import DEFAULT_MODEL, PRESETS, is_pulled, models_dir, weights_identity
+    name = params.get('model') or DEFAULT_MODEL
+    if name in PRESETS:
+        return {'backend': 'local', 'model': name, **(weights_identity(models_dir()/name/'hf') if is_pulled(name) else {'weights': 'not pulled yet'})}
+    if Path(name).expanduser().is_dir(): return {'backend': 'local', 'model': name, **weights_identity(Path(name).expanduser())}
+    return {'backend': 'local', 'model': name, 'weights': 'a Hub id, known by its name only'}
+
+def presets_to_pull(staged) -> list[str]:
+    "The presets that `staged` stages, `(stage, params)` pairs, generate with locally and whose weights are not recorded yet (not pulled, or by an older synthclf)."
+    from synthclf.models import DEFAULT_MODEL, PRESETS, WEIGHTS_RECORD, is_pulled, models_dir
+    names = [p.get('model') or DEFAULT_MODEL for s, p in staged if uses_generator(s, p) and p.get('backend', 'local') == 'local']
+    return [n for n in dict.fromkeys(names) if n in PRESETS and not (is_pulled(n) and (models_dir()/n/'hf'/WEIGHTS_RECORD).is_file())]
+
+# %% ../nbs/13_runner.ipynb #e1a70014
+UPSTREAM = {'generate': (), 'train': ('generate',), 'subjectivity': ('generate', 'train')}  # the report reads every task's stages
+INPUT_FIELDS = ('notebook_sha256', 'source_sha256', 'cards', 'data', 'generator', 'parameter_files', 'upstream')  # what `stage_inputs` records
+
+def upstream_identities(run, task, stage, tasks=()) -> dict:
+    """The identities of the stages whose files `stage` reads, from their manifests (None: not finished, or by an older synthclf):
+    `{'generate': …}` for a task's stage; `{'<task> <stage>': …}` over every stage of `tasks` for the report."""
+    pairs = [(t, s) for t in tasks for s in STAGES] if stage == 'report' else [(task, s) for s in UPSTREAM[stage]]
+    def identity(t, s):
+        try: return json.loads(manifest_path(run, t, s).read_text()).get('identity')
+        except (OSError, ValueError): return None
+    return {(f'{t} {s}' if stage == 'report' else s): identity(t, s) for t, s in pairs}
+
+def parameter_files(params: dict) -> dict:
+    "The sha256 of the files and folders that a stage's parameters name (a judgments CSV, a dataset to train on), by parameter and name."
+    out = {}
+    for name in ('judgments', 'train_on'):
+        for v in (params.get(name) if isinstance(params.get(name), list) else [params.get(name)]):
+            p = Path(v) if isinstance(v, str) and os.path.isabs(v) else None
+            if p is None or not p.exists(): continue
+            out[f'{name}: {p.name}'] = _sha256_once(p) if p.is_file() else hashlib.sha256(
+                ''.join(f'{f.relative_to(p)}\0{_sha256_once(f)}\0' for f in _files([p])).encode()).hexdigest()
+    return out
+
+def _card_or_none(task):
+    try: return get_card(task)
+    except (ValueError, OSError): return None  # the stage that reads it fails, and says why
+
+def stage_inputs(stage: str, params: dict, run, task=None, cards: dict | None = None, nb_dir=None, endpoint=None) -> dict:
+    """Everything besides its parameters that shapes a stage's outputs: the stage notebook's sha256, the synthclf source's, the task
+    cards it reads, the real data's files, the generator, the files its parameters name and the upstream stages' identities.
+    `cards`: the run's cards by name (others are looked up); `endpoint`: the URL the kernel gets (`$OPENAI_BASE_URL`)."""
     import synthclf
     nb = Path(nb_dir or notebooks_dir())/NOTEBOOKS[stage]
-    return {'notebook': nb.name, 'notebook_sha256': _sha256(nb), 'synthclf': synthclf.__version__,
-            **({'endpoint': redact_url(endpoint)} if endpoint else {})}
+    tasks = [task] if task else list((params.get('plan') or {}).get('tasks') or [])
+    ranked = [t for t in (params.get('rank_tasks') or list_tasks()) if t not in tasks] if stage == 'report' and params.get('judgments') is None else []
+    cards = {t: (cards or {}).get(t) or _card_or_none(t) for t in [*tasks, *ranked]}
+    data_dir = Path(run)/Path(params['data_dir']).expanduser() if params.get('data_dir') else None  # relative: to the run folder, as the kernels see it
+    return {'notebook': nb.name, 'notebook_sha256': _sha256(nb), 'synthclf': synthclf.__version__, 'source_sha256': package_source_sha256(),
+            'cards': {t: card_sha256(c) if c else None for t, c in cards.items()},
+            'data': {t: data_fingerprint(cards[t], data_dir) if cards[t] else None for t in tasks},
+            'generator': generator_identity(stage, params, endpoint), 'parameter_files': parameter_files(params),
+            'upstream': upstream_identities(run, task, stage, tasks)}
 
 def write_manifest(run, task, stage, params, seconds: float, inputs: dict | None = None):
-    "Record a finished stage: its parameters, its inputs (notebook hash, synthclf version) and the sha256 of every file it wrote."
+    """Record a finished stage: its parameters, its inputs (`stage_inputs`), the sha256 of every file it wrote, and its identity,
+    the sha256 of those three."""
     files = {str(f.relative_to(run)): _sha256(f) for f in _files(stage_outputs(run, task, stage, params))}
+    made = {'parameters': params, 'inputs': inputs or {}, 'files': files}
+    identity = hashlib.sha256(json.dumps(made, sort_keys=True, default=str).encode()).hexdigest()
     m = manifest_path(run, task, stage); m.parent.mkdir(parents=True, exist_ok=True)
-    tmp = m.with_suffix('.tmp'); tmp.write_text(json.dumps({'stage': stage, 'task': task, 'parameters': params, 'inputs': inputs or {},
-                                                            'seconds': round(seconds, 1), 'finished': time.strftime('%Y-%m-%d %H:%M:%S'),
-                                                            'files': files}, indent=1, default=str))
+    tmp = m.with_suffix('.tmp'); tmp.write_text(json.dumps({'stage': stage, 'task': task, 'identity': identity, **made, 'seconds': round(seconds, 1),
+                                                            'finished': time.strftime('%Y-%m-%d %H:%M:%S')}, indent=1, default=str))
     tmp.replace(m)
 
+def _differ(old, new) -> list:
+    old, new = old or {}, new or {}
+    return [k for k in dict.fromkeys([*old, *new]) if old.get(k) != new.get(k)]
+
+def _upstream_why(stages) -> str | None:
+    "`['generate']` → 'an upstream stage (generate) changed'; None for none."
+    stages = list(stages)
+    if not stages: return None
+    shown = ', '.join(stages[:3]) + (f' and {len(stages) - 3} more' if len(stages) > 3 else '')
+    return f'an upstream stage ({shown}) changed' if len(stages) == 1 else f'upstream stages ({shown}) changed'
+
+def _generator_text(g) -> str:
+    if not g: return 'none'
+    what = g.get('model') or 'the default model'
+    if g.get('backend') == 'openai': return f"{what} at {g.get('endpoint') or '$OPENAI_BASE_URL'}"
+    return f"{what}, weights {g['weights_sha256'][:12]}" if g.get('weights_sha256') else f"{what}, {g.get('weights') or 'weights known by config, names and sizes'}"
+
 def _inputs_changed(old: dict, new: dict) -> str | None:
-    "Why a stage's inputs differ, in words; None when they are the same."
-    if not old: return 'recorded without its notebook hash and synthclf version (an older synthclf)'
-    if old.get('synthclf') != new.get('synthclf'): return f"synthclf {old.get('synthclf')} → {new.get('synthclf')}"
-    if old.get('notebook_sha256') != new.get('notebook_sha256'): return f"the notebook {new.get('notebook')} changed"
-    if old.get('endpoint') != new.get('endpoint'): return f"the endpoint changed ({old.get('endpoint')} → {new.get('endpoint')})"
-    return None
+    "Why a stage's inputs differ, in words (the first that does); None when they are the same."
+    if not old or any(k not in old for k in INPUT_FIELDS): return 'made by an older synthclf'
+    of = (lambda ks: f" of {', '.join(ks)}") if new.get('notebook') == NOTEBOOKS['report'] else (lambda ks: '')  # the report reads many tasks
+    if old['notebook_sha256'] != new['notebook_sha256']: return f"the notebook {new.get('notebook')} changed"
+    if old['source_sha256'] != new['source_sha256']: return 'the synthclf source changed'
+    if ks := _differ(old['cards'], new['cards']): return f"the task card{'s' if len(ks) > 1 else ''}{of(ks)} changed"
+    if ks := _differ(old['data'], new['data']):
+        files = sorted({f for k in ks for f in _differ(old['data'].get(k), new['data'].get(k))})
+        return f"the real data{of(ks)} changed ({', '.join(files)})"
+    if old['generator'] != new['generator']: return f"the generator changed ({_generator_text(old['generator'])} → {_generator_text(new['generator'])})"
+    if ks := _differ(old['parameter_files'], new['parameter_files']): return f"the file{'s' if len(ks) > 1 else ''} {', '.join(ks)} changed"
+    return _upstream_why(_differ(old['upstream'], new['upstream']))
 
 def stage_done(run, task, stage, params, inputs: dict | None = None) -> tuple[bool, str]:
     "Whether a stage finished with these parameters and inputs and its files are intact, and why not."
     m = manifest_path(run, task, stage)
     if not m.is_file(): return False, 'not run yet'
-    man = json.loads(m.read_text())
-    if inputs is not None and (why := _inputs_changed(man.get('inputs'), inputs)): return False, why
-    if json.loads(json.dumps(params, default=str)) != man['parameters']: return False, 'parameters changed'
+    try: man = json.loads(m.read_text())
+    except ValueError: return False, f'its manifest {m.name} is unreadable'
+    plain = lambda x: json.loads(json.dumps(x, default=str))
+    if inputs is not None and (why := _inputs_changed(man.get('inputs'), plain(inputs))): return False, why
+    if plain(params) != man['parameters']: return False, 'parameters changed'
     if not man['files']: return False, 'no files recorded'
     for rel, digest in man['files'].items():
         f = Path(run)/rel
@@ -256,9 +405,11 @@ def _kernel_io(log: Path, env: dict | None = None):
                 if v is None: os.environ.pop(k, None)
                 else: os.environ[k] = v
 
-def execute_stage(run, task, stage: str, params: dict, nb_dir=None, kernel: str = 'python3', env: dict | None = None) -> dict:
+def execute_stage(run, task, stage: str, params: dict, nb_dir=None, kernel: str = 'python3', env: dict | None = None,
+                  inputs: dict | None = None) -> dict:
     """Execute one stage notebook with papermill; a record of how it went. `env` goes to the kernel's environment (the endpoint's URL,
-    the run's cards); the kernel reports its progress to `$SYNTHCLF_PROGRESS`, `.stages/<stage>.progress.json`."""
+    the run's cards); the kernel reports its progress to `$SYNTHCLF_PROGRESS`, `.stages/<stage>.progress.json`. `inputs`: what shapes
+    the stage (`stage_inputs`) as the runner saw it when it decided to run it, for the manifest (None: computed here)."""
     import papermill as pm
     run, env = Path(run), dict(env or {})
     src, dst = Path(nb_dir or notebooks_dir())/NOTEBOOKS[stage], stage_notebook(run, task, stage)
@@ -266,12 +417,13 @@ def execute_stage(run, task, stage: str, params: dict, nb_dir=None, kernel: str 
     man.unlink(missing_ok=True)  # not finished until it is again
     progress, log = man.with_suffix('.progress.json'), man.with_suffix('.log')
     progress.unlink(missing_ok=True)
-    inputs, secrets = stage_inputs(stage, src.parent, env.get('OPENAI_BASE_URL')), _secrets(env.get('OPENAI_BASE_URL'))
+    secrets = _secrets(env.get('OPENAI_BASE_URL'))
     t0 = time.time()
     rec = {'task': task, 'stage': stage, 'notebook': str(dst), 'pid': os.getpid(), 'started': round(t0, 3),
            'threads': int(env['OMP_NUM_THREADS']) if env.get('OMP_NUM_THREADS') else None}  # the cores the runner gave it (None: all)
     try:
         with _kernel_io(log, {**env, 'SYNTHCLF_PROGRESS': str(progress)}):
+            if inputs is None: inputs = stage_inputs(stage, params, run, task, nb_dir=src.parent, endpoint=env.get('OPENAI_BASE_URL'))
             pm.execute_notebook(str(src), str(dst), parameters=params, kernel_name=kernel, progress_bar=False, cwd=str(run))
         _scrub_files([dst, log], secrets)
         stamp_header(dst, run if stage == 'report' else None)
@@ -407,15 +559,11 @@ def resolve_tasks(tasks, profile: dict) -> list[str]:
 def copy_cards(cards: dict, run) -> dict:
     """The run's own copy of every card that is not built in (given by path, or found through `$SYNTHCLF_CARDS`), in `<run>/cards/`,
     and the environment that lets the stage notebooks find them by name."""
-    from synthclf.tasks import builtin_cards_dir
-    home, d = builtin_cards_dir().resolve(), Path(run)/'cards'
-    user = {n: c for n, c in cards.items() if c.path and Path(c.path).resolve().parent != home}
+    d = Path(run)/'cards'
+    user = {n: c for n, c in cards.items() if c.path and not _builtin(c)}
     for name, c in user.items():
-        y = yaml.safe_load(Path(c.path).read_text())
-        if 'path' in y.get('data', {}) and not Path(y['data']['path']).expanduser().is_absolute():  # relative to the card's own folder
-            y['data']['path'] = str((Path(c.path).resolve().parent/y['data']['path']).resolve())
         d.mkdir(parents=True, exist_ok=True)
-        (d/f'{name}.yaml').write_text(yaml.safe_dump(y, sort_keys=False, allow_unicode=True))
+        (d/f'{name}.yaml').write_text(card_text(c))
     return {'SYNTHCLF_CARDS': os.pathsep.join(filter(None, [os.environ.get('SYNTHCLF_CARDS'), str(d)]))} if user else {}
 
 def check_endpoints(stage_params):
@@ -447,9 +595,10 @@ def _interrupt(ex, client):
         with contextlib.suppress(OSError): os.kill(pid, signal.SIGINT)
 
 def _decide(run, task, stage, params, inputs, rerun: str | None) -> tuple[bool, str]:
-    "Whether to execute a stage, and why (`rerun`: why every remaining stage of the task runs again, e.g. an earlier one did)."
+    """Whether to execute a stage, and why. `rerun`: why it runs in any case (a stage whose files it reads runs again, or --force),
+    the reason given unless the stage never ran."""
     done, why = stage_done(run, task, stage, params, inputs)
-    return (True, rerun) if done and rerun else (not done, why)
+    return (not done, why) if not rerun or why == 'not run yet' else (True, rerun)
 
 def run_study(tasks=None, profile: str = 'quick', out=None, overrides=None, workers: int | None = None, scheduler: str | None = None,
               force: bool = False, kernel: str = 'python3', progress: bool = True, dry_run: bool = False) -> dict:
@@ -467,14 +616,16 @@ def run_study(tasks=None, profile: str = 'quick', out=None, overrides=None, work
     raw = {t: [(s, stage_parameters(s, prof, overrides, run, t, known=known[s], plan=task_exp if s == 'subjectivity' else None)) for s in STAGES] for t in names}
     report_raw = stage_parameters('report', prof, overrides, run, known=known['report'], plan=exp)
     check_endpoints([p for t in names for _, p in raw[t]] + [report_raw])
-    def staged(stage, p):  # the notebook's parameters (no endpoint URL), the kernel's environment, the stage's inputs
+    def staged(stage, p):  # the notebook's parameters (no endpoint URL) and the kernel's environment
         p, env = _endpoint_env(p)
-        return stage, p, env, stage_inputs(stage, nb_dir, env.get('OPENAI_BASE_URL'))
+        return stage, p, env
     plan = {t: [staged(s, p) for s, p in raw[t]] for t in names}
-    _, report_params, report_env, report_inputs = staged('report', report_raw)
+    _, report_params, report_env = staged('report', report_raw)
+    def inputs_of(task, stage, params, env):  # what shapes the stage now (an upstream stage's identity: from its manifest as it is now)
+        return stage_inputs(stage, params, run, task, cards, nb_dir, env.get('OPENAI_BASE_URL'))
     t0, records = time.time(), []
     show = _Display(t0, enabled=progress)
-    if dry_run: return _dry_run(run, names, plan, report_params, report_inputs, exp, force, progress)
+    if dry_run: return _dry_run(run, names, plan, report_params, report_env, exp, force, progress, inputs_of)
     run.mkdir(parents=True, exist_ok=True)
     cards_env = copy_cards(cards, run)
     cores = _cores(); workers = max(1, min(workers or cores, len(names)))
@@ -483,10 +634,14 @@ def run_study(tasks=None, profile: str = 'quick', out=None, overrides=None, work
     ex, client = _executor(workers, scheduler)
     capacity = max(1, sum(client.nthreads().values())) if client else workers
     rerun, nxt, pending, ready = {t: 'forced (--force)' if force else None for t in names}, {t: 0 for t in names}, {}, list(names)
+    decided = {}  # (task, stage) -> (go, why, inputs): decided once, when the stages before it are through
     def next_stage(task):  # skip the task's finished stages; the next one to execute, or None when the task is through
         while nxt[task] < len(STAGES):
-            stage, params, env, inputs = plan[task][nxt[task]]
-            go, why = _decide(run, task, stage, params, inputs, rerun[task])
+            stage, params, env = plan[task][nxt[task]]
+            if (task, stage) not in decided:
+                inputs = inputs_of(task, stage, params, env)
+                decided[(task, stage)] = (*_decide(run, task, stage, params, inputs, rerun[task]), inputs)
+            go, why, _ = decided[(task, stage)]
             if go: return plan[task][nxt[task]]
             records.append({'task': task, 'stage': stage, 'status': 'skipped', 'ok': True, 'detail': why, 'seconds': 0.0}); show.event(task, stage, f'skipped ({why})')
             nxt[task] += 1
@@ -500,14 +655,20 @@ def run_study(tasks=None, profile: str = 'quick', out=None, overrides=None, work
             else: cands.append((task, nx[0], nx[1]))
         running = [(s, plan[t][STAGES.index(s)][1]) for t, s in pending.values()]
         for task, stage, threads in pick_stages(cands, running, capacity, cores, shared=client is None):
-            _, params, env, inputs = plan[task][nxt[task]]
+            _, params, env = plan[task][nxt[task]]
+            inputs = decided[(task, stage)][2]
             ready.remove(task); nxt[task] += 1
             rerun[task] = rerun[task] or f'{stage} ran again'  # what follows a re-executed stage runs again too
             env = {**cards_env, **env, **({'OMP_NUM_THREADS': str(threads)} if threads else {})}
             show.start(task, stage, manifest_path(run, task, stage).with_suffix('.progress.json'))
-            pending[ex.submit(execute_stage, run, task, stage, params, nb_dir, kernel, env)] = (task, stage)
+            pending[ex.submit(execute_stage, run, task, stage, params, nb_dir, kernel, env, inputs=inputs)] = (task, stage)
     interrupted, report_running = False, False
     try:
+        for name in presets_to_pull([(s, p) for t in names for s, p, _ in plan[t]] + [('report', report_params)]):
+            from synthclf.models import pull_model  # before deciding anything: the weights' sha256 is part of a stage's inputs
+            show.event('*', 'model', f'pulling {name} (once)')
+            try: ex.submit(pull_model, name, verbose=False).result()
+            except Exception as e: show.event('*', 'model', f"could not pull {name} ({type(e).__name__}: {e}); the stages that need it will say why")
         fill()
         while pending:
             finished, _ = cf.wait(list(pending), timeout=1.0, return_when=cf.FIRST_COMPLETED)
@@ -532,13 +693,14 @@ def run_study(tasks=None, profile: str = 'quick', out=None, overrides=None, work
         trained = [t for t in names if any(r['task'] == t and r['stage'] == 'train' and r.get('ok') for r in records)]
         if trained:
             params = {**report_params, 'plan': {**exp, 'tasks': trained}}  # the report covers the tasks whose training finished
-            go, why = _decide(run, None, 'report', params, report_inputs, 'a stage ran again' if any(rerun.values()) else None)
+            inputs = inputs_of(None, 'report', params, report_env)
+            go, why = _decide(run, None, 'report', params, inputs, 'a stage ran again' if any(rerun.values()) else None)
             if not go:
                 records.append({'task': '*', 'stage': 'report', 'status': 'skipped', 'detail': why, 'seconds': 0.0}); show.event('*', 'report', f'skipped ({why})')
             else:
                 show.start('*', 'report', manifest_path(run, None, 'report').with_suffix('.progress.json')); report_running = True
                 env = {**cards_env, **report_env}
-                fut = ex.submit(execute_stage, run, None, 'report', params, nb_dir, kernel, env)  # on all cores (no thread limit in env)
+                fut = ex.submit(execute_stage, run, None, 'report', params, nb_dir, kernel, env, inputs=inputs)  # on all cores (no thread limit in env)
                 while not cf.wait([fut], timeout=1.0)[0]: show.poll()  # its progress (the LLM judge) shows like a task stage's
                 rec = fut.result()
                 report_running = False; show.finish('*', 'report')
@@ -571,17 +733,19 @@ def run_study(tasks=None, profile: str = 'quick', out=None, overrides=None, work
     if progress: print_summary(summary)
     return summary
 
-def _dry_run(run, names, plan, report_params, report_inputs, exp, force, progress) -> dict:
-    "What `run_study` would do: each stage to run or skip, and why; nothing is executed or written."
+def _dry_run(run, names, plan, report_params, report_env, exp, force, progress, inputs_of) -> dict:
+    """What `run_study` would do: each stage to run or skip, and why; nothing is executed or written. A stage whose upstream stages
+    run again runs again too, and says which."""
     rows = []
     for t in names:
-        rerun = 'forced (--force)' if force else None
-        for stage, params, env, inputs in plan[t]:
-            go, why = _decide(run, t, stage, params, inputs, rerun)
-            rerun = rerun or (f'{stage} runs again' if go else None)
-            rows.append({'task': t, 'stage': stage, 'status': 'to run' if go else 'skipped', 'detail': why})
-    go, why = _decide(run, None, 'report', {**report_params, 'plan': {**exp, 'tasks': names}}, report_inputs,
-                      'a stage runs again' if any(r['status'] == 'to run' for r in rows) else None)
+        goes = {}
+        for stage, params, env in plan[t]:
+            rerun = 'forced (--force)' if force else _upstream_why([u for u in UPSTREAM[stage] if goes.get(u)])
+            goes[stage], why = _decide(run, t, stage, params, inputs_of(t, stage, params, env), rerun)
+            rows.append({'task': t, 'stage': stage, 'status': 'to run' if goes[stage] else 'skipped', 'detail': why})
+    report = {**report_params, 'plan': {**exp, 'tasks': names}}
+    go, why = _decide(run, None, 'report', report, inputs_of(None, 'report', report, report_env),
+                      'forced (--force)' if force else _upstream_why([f"{r['task']} {r['stage']}" for r in rows if r['status'] == 'to run']))
     rows.append({'task': '*', 'stage': 'report', 'status': 'to run' if go else 'skipped', 'detail': why})
     if progress:
         print(f"synthclf run --dry-run: {len(names)} task(s) -> {run} (nothing is executed)")

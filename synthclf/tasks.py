@@ -101,18 +101,29 @@ def _card_from_dict(d: dict, path: Path | None = None) -> TaskCard:
 def _parsed(path: str, mtime_ns: int, size: int):
     return yaml.safe_load(Path(path).read_text())
 
+def _yaml_error(path: Path, e: yaml.YAMLError) -> CardError:
+    "A YAML syntax error in the card at `path`, as a `CardError` naming the file, the line and column, the line itself and what to do."
+    mark = getattr(e, 'problem_mark', None) or getattr(e, 'context_mark', None)
+    if mark is None: return CardError(f"task card {path.resolve()} is not valid YAML ({e}): fix the file, or remove it.")
+    lines = path.read_text(errors='replace').splitlines()
+    ctx = e.context_mark if getattr(e, 'context', None) and getattr(e, 'context_mark', None) else None
+    return CardError(f"task card {path.resolve()}: not valid YAML at line {mark.line + 1}, column {mark.column + 1}: {getattr(e, 'problem', None) or e}"
+                     + (f" ({e.context} at line {ctx.line + 1})" if ctx else '') + ':\n    ' + (lines[mark.line] if mark.line < len(lines) else '<end of file>')
+                     + "\nFix that line (a value holding ': ' or starting with a quote, '[', '{', '*', '&' or '%' needs quotes around it; "
+                       "items of one list are indented alike), or remove the file.")
+
 def _read_yaml(path: Path):
     "A YAML file's content, parsed once while the file stays the same (a judge asks for each card hundreds of times); a copy."
     st = path.stat()
-    return copy.deepcopy(_parsed(str(path), st.st_mtime_ns, st.st_size))
+    try: return copy.deepcopy(_parsed(str(path), st.st_mtime_ns, st.st_size))
+    except yaml.YAMLError as e: raise _yaml_error(path, e) from None
+    except UnicodeDecodeError as e: raise CardError(f"task card {path.resolve()} is not UTF-8 text ({e}): save it as UTF-8.") from None
 
 def read_card(path) -> TaskCard:
     "Read and check the task card at `path` (YAML)."
     path = Path(path).expanduser()
     if not path.is_file(): raise FileNotFoundError(f"No task card at {path}.")
-    try: d = _read_yaml(path)
-    except yaml.YAMLError as e: raise CardError(f"task card {path} is not valid YAML: {e}") from None
-    return _card_from_dict(d, path.resolve())
+    return _card_from_dict(_read_yaml(path), path.resolve())
 
 # %% ../nbs/00_tasks.ipynb #83fbe6fb
 def builtin_cards_dir() -> Path:
@@ -125,7 +136,10 @@ def _card_files() -> dict[str, Path]:
     for place in places:
         files = [place] if place.is_file() else sorted(place.glob('*.y*ml')) if place.is_dir() else []
         if not place.exists(): raise FileNotFoundError(f"SYNTHCLF_CARDS names {place}, which does not exist.")
-        for f in files: found[_read_yaml(f).get('name', f.stem)] = f
+        for f in files:
+            d = _read_yaml(f)
+            if not isinstance(d, dict): raise CardError(f"task card {f.resolve()}: expected a YAML mapping at the top level (name: ..., labels: ...), got {d!r:.60}.")
+            found[d.get('name', f.stem)] = f
     return found
 
 def list_tasks() -> list[str]:

@@ -1,9 +1,11 @@
-"""`synthclf run` and the command line: manifests that notice notebook changes, Ctrl-C, --dry-run, card paths, credentials,
-the key only from the environment, one folder layout for generate/train/analyze, light imports, scheduling and progress."""
+"""`synthclf run` and the command line: manifests that notice a change in anything that shaped a stage (parameters, notebook,
+synthclf source, card, real data, generator, upstream stages), Ctrl-C, --dry-run, card paths, credentials, the key only from the
+environment, one folder layout for generate/train/analyze, light imports, scheduling and progress."""
 import base64
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -12,6 +14,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import nbformat
 import pytest
@@ -63,22 +66,25 @@ def crowd_csv(folder, task) -> Path:
 @pytest.fixture(scope='session')
 def own_run(tmp_path_factory, smollm2, real_data):
     """A tiny run of one task given as a card file outside the package (no SYNTHCLF_CARDS), generated through a loopback
-    OpenAI-compatible endpoint whose URL carries a password (and OPENAI_API_KEY set), with a copy of the stage notebooks."""
+    OpenAI-compatible endpoint whose URL carries a password (and OPENAI_API_KEY set), with a copy of the stage notebooks and its
+    own data folder (`-p data_dir=`, a writable copy of the real SMS spam files)."""
     tmp = tmp_path_factory.mktemp('own')
     nbs = tmp/'synth_nbs'; shutil.copytree(ROOT/'synth_nbs', nbs)
     card = yaml.safe_load((ROOT/'synthclf'/'cards'/'sms_spam.yaml').read_text())
     card['name'] = 'my_spam'
     (tmp/'elsewhere').mkdir(); (tmp/'elsewhere'/'my_spam.yaml').write_text(yaml.safe_dump(card))
+    data = tmp/'data'; (data/'sms_spam').mkdir(parents=True)
+    for f in (real_data/'sms_spam').iterdir(): shutil.copyfile(f, data/'sms_spam'/f.name)  # the shared files are read-only
     server = ThreadingHTTPServer(('127.0.0.1', 0), FakeOpenAI)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f'http://tester:{PASSWORD}@127.0.0.1:{server.server_address[1]}/v1'
     env = {k: v for k, v in os.environ.items() if k != 'SYNTHCLF_CARDS'}
     env.update(SYNTHCLF_NOTEBOOKS=str(nbs), OPENAI_API_KEY=KEY)
     # the report ranks tasks from a judgments CSV (the LLM judge runs in the tiny run's report)
-    args = ['run', '--tasks', str(tmp/'elsewhere'/'my_spam.yaml'), '--out', str(tmp/'run'), *TINY_RUN,
+    args = ['run', '--tasks', str(tmp/'elsewhere'/'my_spam.yaml'), '--out', str(tmp/'run'), *TINY_RUN, '-p', f'data_dir={data}',
             '-p', 'generate.backend=openai', '-p', f'generate.base_url={url}', '-p', f'report.judgments={crowd_csv(tmp, "my_spam")}']
     p = run_cli(args, env)
-    yield {'out': tmp/'run', 'nbs': nbs, 'env': env, 'args': args, 'p': p, 'url': url}
+    yield {'out': tmp/'run', 'nbs': nbs, 'env': env, 'args': args, 'p': p, 'url': url, 'card': tmp/'elsewhere'/'my_spam.yaml', 'data': data}
     server.shutdown()
 
 
@@ -88,6 +94,42 @@ def own_copy(own_run, tmp_path):
     shutil.copytree(own_run['out'], out); shutil.copytree(own_run['nbs'], nbs)
     args = [str(out) if a == str(own_run['out']) else a for a in own_run['args']]
     return out, nbs, args, {**own_run['env'], 'SYNTHCLF_NOTEBOOKS': str(nbs)}
+
+
+def recorded_source(run) -> str:
+    "The synthclf source's sha256 as a run recorded it (in its report's manifest)."
+    return json.loads((Path(run)/'.stages'/'report.json').read_text())['inputs']['source_sha256']
+
+
+def dry_plan(args, env, monkeypatch, capsys, source) -> dict:
+    """`synthclf ARGS --dry-run` in this process, so that a test can change what the runner computes, with the environment `env`
+    and the synthclf source's hash pinned to `source` (what the run recorded: work on the package while the tests run must not
+    count). The plan, {(task, stage): (status, why)}, from the printed lines, which keep their format."""
+    from synthclf import runner
+    from synthclf.cli import main
+    for k in ('SYNTHCLF_CARDS', 'OPENAI_BASE_URL'):
+        if k not in env: monkeypatch.delenv(k, raising=False)
+    for k, v in env.items():
+        if os.environ.get(k) != v: monkeypatch.setenv(k, v)
+    monkeypatch.setattr(runner, 'package_source_sha256', lambda pkg_dir=None: source)
+    capsys.readouterr()
+    main([*args, '--dry-run'])
+    out = capsys.readouterr().out
+    rows = [re.fullmatch(r'  (\S+) +(\S+) +(to run|skipped): (.+)', l) for l in out.splitlines() if l.startswith('  ')]
+    assert rows and all(rows), out
+    return {(m[1], m[2]): (m[3], m[4]) for m in rows}
+
+
+def expect(plan, to_run: dict):
+    "Exactly the stages of `to_run`, {(task, stage): why}, run, each for that reason; the others are skipped, finished and verified."
+    assert {k: why for k, (status, why) in plan.items() if status == 'to run'} == to_run, plan
+    assert all(why.startswith('finished') for status, why in plan.values() if status == 'skipped'), plan
+
+
+def after_generate(task) -> dict:
+    "What runs again, and why, once `task`'s generate stage does: every later stage of the task, and the report."
+    return {(task, 'train'): 'an upstream stage (generate) changed', (task, 'subjectivity'): 'upstream stages (generate, train) changed',
+            ('*', 'report'): f'upstream stages ({task} generate, {task} train, {task} subjectivity) changed'}
 
 
 @pytest.mark.slow
@@ -116,7 +158,9 @@ def test_credentials_never_written(own_run):
         assert PASSWORD.encode() not in data and KEY.encode() not in data, f
     for text in (own_run['p'].stdout, own_run['p'].stderr): assert PASSWORD not in text and KEY not in text
     man = json.loads((own_run['out']/'my_spam'/'.stages'/'generate.json').read_text())
-    assert man['parameters']['base_url'] is None and man['inputs']['endpoint'].startswith('http://***@127.0.0.1:')
+    port = urlsplit(own_run['url']).port  # the generator is known by the endpoint without its credentials, and the model's name
+    assert man['parameters']['base_url'] is None and man['inputs']['generator'] == {
+        'backend': 'openai', 'endpoint': f'http://127.0.0.1:{port}/v1', 'model': 'smollm2-135m-instruct'}
 
 
 @pytest.mark.slow
@@ -169,10 +213,124 @@ def test_a_changed_notebook_reruns_its_stage_and_the_later_ones(own_run, tmp_pat
 
 
 @pytest.mark.slow
-def test_a_new_synthclf_version_reruns_a_stage(own_run):
-    from synthclf.runner import _inputs_changed, stage_inputs
-    now = stage_inputs('train', own_run['nbs'])
-    assert _inputs_changed({**now, 'synthclf': '0.0.1'}, now) == f"synthclf 0.0.1 → {now['synthclf']}"
+def test_a_changed_parameter_reruns_its_stage_and_the_report(own_run, monkeypatch, capsys):
+    src = recorded_source(own_run['out'])
+    expect(dry_plan(own_run['args'], own_run['env'], monkeypatch, capsys, src), {})  # nothing changed: nothing runs
+    plan = dry_plan([*own_run['args'], '-p', 'subjectivity.reference_size=50'], own_run['env'], monkeypatch, capsys, src)
+    expect(plan, {('my_spam', 'subjectivity'): 'parameters changed', ('*', 'report'): 'an upstream stage (my_spam subjectivity) changed'})
+
+
+@pytest.mark.slow
+def test_an_edited_judgments_file_reruns_the_report(own_run, monkeypatch, capsys):
+    crowd = Path(next(a.split('=', 1)[1] for a in own_run['args'] if a.startswith('report.judgments=')))
+    before = crowd.read_bytes()
+    try:
+        crowd.write_bytes(before + before.splitlines(keepends=True)[-1])  # one more judgment
+        expect(dry_plan(own_run['args'], own_run['env'], monkeypatch, capsys, recorded_source(own_run['out'])),
+               {('*', 'report'): 'the file judgments: crowd.csv changed'})
+    finally: crowd.write_bytes(before)
+
+
+@pytest.mark.slow
+def test_an_edited_card_reruns_its_task(own_run, monkeypatch, capsys):
+    card, text, src = own_run['card'], own_run['card'].read_text(), recorded_source(own_run['out'])
+    try:
+        card.write_text('# a comment: nothing the notebooks read\n' + text)
+        expect(dry_plan(own_run['args'], own_run['env'], monkeypatch, capsys, src), {})
+        y = yaml.safe_load(text); y['labels'][1]['description'] += ', or any message its reader did not ask for'
+        card.write_text(yaml.safe_dump(y))  # the prompts change
+        expect(dry_plan(own_run['args'], own_run['env'], monkeypatch, capsys, src),
+               {('my_spam', 'generate'): 'the task card changed', **after_generate('my_spam')})
+    finally: card.write_text(text)
+
+
+@pytest.mark.slow
+def test_changed_real_data_reruns_its_task(own_run, monkeypatch, capsys):
+    train, src = own_run['data']/'sms_spam'/'train.csv', recorded_source(own_run['out'])
+    before = train.read_bytes()
+    try:
+        train.write_bytes(before + b'see you at the pub at eight,ham\n')
+        expect(dry_plan(own_run['args'], own_run['env'], monkeypatch, capsys, src),
+               {('my_spam', 'generate'): 'the real data changed (train.csv)', **after_generate('my_spam')})
+    finally: train.write_bytes(before)
+    expect(dry_plan(own_run['args'], own_run['env'], monkeypatch, capsys, src), {})  # the same content again: nothing runs
+
+
+@pytest.mark.slow
+def test_other_synthclf_source_reruns_every_stage(own_run, monkeypatch, capsys, tmp_path):
+    import synthclf
+    from synthclf.runner import package_source_sha256
+    for name in ('a', 'b'): shutil.copytree(Path(synthclf.__file__).parent, tmp_path/name/'synthclf', ignore=shutil.ignore_patterns('__pycache__'))
+    shutil.copytree(tmp_path/'a'/'synthclf', tmp_path/'same'/'synthclf')
+    (tmp_path/'b'/'synthclf'/'generate.py').write_text((tmp_path/'b'/'synthclf'/'generate.py').read_text() + '\n# a fix\n')
+    a = package_source_sha256(tmp_path/'a'/'synthclf')
+    assert package_source_sha256(tmp_path/'same'/'synthclf') == a != package_source_sha256(tmp_path/'b'/'synthclf')
+    src = recorded_source(own_run['out'])
+    manifests = [m for m in own_run['out'].rglob('.stages/*.json') if not m.name.endswith('.progress.json')]
+    assert len(manifests) == 4 and {json.loads(m.read_text())['inputs']['source_sha256'] for m in manifests} == {src}  # one run, one source
+    expect(dry_plan(own_run['args'], own_run['env'], monkeypatch, capsys, '0' * 64),
+           {('my_spam', 'generate'): 'the synthclf source changed', **after_generate('my_spam')})
+
+
+@pytest.mark.slow
+def test_another_endpoint_reruns_generation(own_run, monkeypatch, capsys):
+    server = ThreadingHTTPServer(('127.0.0.1', 0), FakeOpenAI)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f'http://tester:{PASSWORD}@127.0.0.1:{server.server_address[1]}/v1'
+        args = [a.replace(own_run['url'], url) for a in own_run['args']]
+        plan = dry_plan(args, own_run['env'], monkeypatch, capsys, recorded_source(own_run['out']))
+    finally: server.shutdown()
+    was, now = (f"smollm2-135m-instruct at http://127.0.0.1:{urlsplit(u).port}/v1" for u in (own_run['url'], url))
+    expect(plan, {('my_spam', 'generate'): f'the generator changed ({was} → {now})', **after_generate('my_spam')})
+
+
+@pytest.mark.slow
+def test_other_local_weights_rerun_generation(tiny_run, monkeypatch, capsys, tmp_path):
+    "The local generator is known by the sha256 of its weights recorded when it was pulled; a preset not pulled has none."
+    from synthclf.models import WEIGHTS_RECORD, models_dir
+    name, src = 'smollm2-135m-instruct', recorded_source(tiny_run['out'])
+    args = ['run', '--tasks', 'sms_spam', '--out', str(tiny_run['out']), *TINY_RUN]
+    expect(dry_plan(args, tiny_run['env'], monkeypatch, capsys, src), {})
+    real, other = models_dir()/name, tmp_path/'models'/name
+    rec = json.loads((real/'hf'/WEIGHTS_RECORD).read_text())
+    (other/'hf').mkdir(parents=True); shutil.copyfile(real/'pulled.json', other/'pulled.json')
+    for f in (real/'hf').iterdir():
+        if f.name != WEIGHTS_RECORD: (other/'hf'/f.name).symlink_to(f)
+    (other/'hf'/WEIGHTS_RECORD).write_text(json.dumps({**rec, 'sha256': '0' * 64}))  # converted otherwise (another transformers)
+    plan = dry_plan(args, {**tiny_run['env'], 'SYNTHCLF_MODELS': str(tmp_path/'models')}, monkeypatch, capsys, src)
+    was = f"{name}, weights {rec['sha256'][:12]}"
+    expect(plan, {('sms_spam', 'generate'): f'the generator changed ({was} → {name}, weights {"0" * 12})', **after_generate('sms_spam')})
+    plan = dry_plan(args, {**tiny_run['env'], 'SYNTHCLF_MODELS': str(tmp_path/'none')}, monkeypatch, capsys, src)
+    assert plan[('sms_spam', 'generate')] == ('to run', f'the generator changed ({was} → {name}, not pulled yet)'), plan
+
+
+@pytest.mark.slow
+def test_a_stage_made_again_reruns_the_stages_that_read_it(own_run, tmp_path, monkeypatch, capsys):
+    "generate made again (by a run stopped before train, say): what reads its files runs again, though generate itself is finished."
+    from synthclf.runner import manifest_path, write_manifest
+    out, nbs, args, env = own_copy(own_run, tmp_path)
+    src = recorded_source(out)
+    expect(dry_plan(args, env, monkeypatch, capsys, src), {})
+    man = json.loads(manifest_path(out, 'my_spam', 'generate').read_text())
+    f = next(p for p in sorted((out/'my_spam'/'generate').rglob('*')) if p.is_file())
+    f.write_bytes(f.read_bytes() + b'\n')
+    write_manifest(out, 'my_spam', 'generate', man['parameters'], man['seconds'], man['inputs'])
+    expect(dry_plan(args, env, monkeypatch, capsys, src),
+           {('my_spam', 'train'): 'an upstream stage (generate) changed', ('my_spam', 'subjectivity'): 'an upstream stage (train) changed',
+            ('*', 'report'): 'upstream stages (my_spam train, my_spam subjectivity) changed'})
+
+
+@pytest.mark.slow
+def test_a_manifest_from_an_older_synthclf_reruns(own_run, tmp_path, monkeypatch, capsys):
+    from synthclf.runner import manifest_path
+    out, nbs, args, env = own_copy(own_run, tmp_path)
+    m = manifest_path(out, 'my_spam', 'train'); man = json.loads(m.read_text())
+    man['inputs'] = {k: man['inputs'][k] for k in ('notebook', 'notebook_sha256', 'synthclf')}; del man['identity']  # as 0.1.0 wrote it
+    m.write_text(json.dumps(man))
+    expect(dry_plan(args, env, monkeypatch, capsys, recorded_source(out)),
+           {('my_spam', 'train'): 'made by an older synthclf', ('my_spam', 'subjectivity'): 'an upstream stage (train) changed',
+            ('*', 'report'): 'upstream stages (my_spam train, my_spam subjectivity) changed'})
 
 
 @pytest.mark.slow
