@@ -567,7 +567,7 @@ def subjectivity_settings(agreement_panel_k: int = 0, agreement_cap: int = 200, 
     "What the subjectivity stage's agreement and diversity depend on, as JSON would give it back (`reference_size`: `diversity.REFERENCE_SIZE`)."
     s = {'agreement': {'panel_k': agreement_panel_k, 'cap': agreement_cap, 'seed': seed, 'model': model,
                        'backend': backend if isinstance(backend, str) else getattr(backend, 'model_name', str(backend)), 'data_dir': data_dir},
-         'diversity': {'per_label': diversity_per_label, 'seed': seed, 'reference_size': reference_size, 'data_dir': data_dir,
+         'diversity': {'per_label': diversity_per_label, 'seed': seed, 'reference_size': reference_size, 'similarity_k': 5, 'data_dir': data_dir,
                        'synthetic_dir': synthetic_dir}}
     return json.loads(json.dumps(s, default=str))
 
@@ -750,9 +750,10 @@ def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=N
                                     for r in div[div.label == 'all'].itertuples()}
             md += ["## Diversity (equal size per label)\n", _md(div[div.label == 'all'].drop(columns='label')), '']
             ref_n = div.get('reference_texts', pd.Series(dtype=float)).max()
+            k_sim = div.get('similarity_k', pd.Series(dtype=float)).max()
             figure(plot_diversity(div), 'diversity', 'Diversity of real and synthetic training sets per task (equal size per label): higher remote-clique, '
-                   'Chamfer and distinct-2 mean more varied texts; similarity to real is the mean cosine similarity of each text to its nearest real training text '
-                   f'in a fixed stratified sample of {ref_n:.0f} real training texts per task (seeded; column reference_texts).')
+                   'Chamfer and distinct-2 mean more varied texts; similarity to real is, averaged over the texts, the mean cosine similarity of each text to its '
+                   f'{k_sim:.0f} nearest real training texts (all-MiniLM-L6-v2, the paper\'s top-5) in a fixed stratified sample of {ref_n:.0f} real training texts per task (seeded; columns similarity_k and reference_texts).')
         if summary['reused']: md += [f"Read from the subjectivity stage: {', '.join(summary['reused'])}.", '']
         if summary['recomputed']: md += ["Computed here, not read from the subjectivity stage:\n", *[f"- {k}: {v}" for k, v in summary['recomputed'].items()], '']
         if skipped: md += ["## Skipped\n", *[f"- {k}: {v}" for k, v in skipped.items()], '']

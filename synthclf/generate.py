@@ -17,8 +17,8 @@ from .llm import CallCache, CallStats, Request, complete, make_backend
 
 # %% auto #0
 __all__ = ['MODES', 'draw_attributes', 'build_prompt', 'drop_meta', 'strip_wrapping', 'clean_text', 'DedupFilter',
-           'test_copy_filter', 'generate', 'save_generated', 'load_generated', 'replicate_seed', 'replicate_dir',
-           'generated_replicates', 'drop_replicates']
+           'test_copy_filter', 'generate', 'save_generated', 'read_manifest', 'load_generated', 'replicate_seed',
+           'replicate_dir', 'generated_replicates', 'drop_replicates']
 
 # %% ../nbs/05_generate.ipynb #5cb9fa3e
 def draw_attributes(card: TaskCard, label: str, rng: np.random.Generator) -> dict:
@@ -225,7 +225,7 @@ def generate(task, mode: str = 'zero_shot', per_label: int = 20, backend='local'
                                               'top_p': Value('float64'), 'max_new_tokens': Value('int64'), 'seed': Value('int64'),
                                               'attributes': Value('string'), 'prompt_hash': Value('string')}))
     reasons = sorted({r['reason'] for r in rejected})
-    manifest = {'task': card.name, **meta, 'engine': getattr(llm, 'engine', None), 'seed': seed, 'per_label': per_label, 'k': k if mode == 'few_shot' else None,
+    manifest = {'task': card.name, **meta, 'engine': getattr(llm, 'engine', None), 'weights': getattr(llm, 'weights', None), 'seed': seed, 'per_label': per_label, 'k': k if mode == 'few_shot' else None,
                 'counts': {l: len(accepted[l]) for l in names}, 'attempts': attempts, 'cancelled': cancelled,
                 'short': {l: per_label - len(accepted[l]) for l in names if len(accepted[l]) < per_label},
                 'rejected': {l: {why: sum(r['label'] == l and r['reason'] == why for r in rejected) for why in reasons} for l in names},
@@ -256,11 +256,36 @@ def save_generated(ds: Dataset, manifest: dict, out) -> Path:
     shutil.rmtree(out, ignore_errors=True); tmp.rename(out)
     return out
 
+def _redo(out: Path) -> str:
+    "How to write the generated data at `out` again."
+    task, mode = out.parent.parent.name, out.name.split('.')[0]
+    if out.parent.name != 'generate' or mode not in MODES: return f"Generate it again into {out} (`generate`, then `save_generated`)."
+    rerun = f"rerun the `synthclf run` that made {out.parent.parent.parent}: it redoes a stage whose files changed."
+    if '.' in out.name: return rerun[0].upper() + rerun[1:]  # a replicate: only `synthclf run` writes those
+    return (f"`synthclf generate --task {task} --mode {mode} --out {out.parent.parent.parent}` writes it again (the LLM's answers come back "
+            f"from its call cache), or {rerun}")
+
+def read_manifest(out) -> dict:
+    "The manifest that `save_generated` wrote under `out`; one that is missing, not JSON or without its counts per label is named, with what to do."
+    out = Path(out); f = out/'manifest.json'
+    if not f.is_file(): raise FileNotFoundError(f"No generated data in {out} (no manifest.json): run `synthclf generate` first. {_redo(out)}")
+    try: m = json.loads(f.read_text())
+    except (ValueError, OSError) as e: raise ValueError(f"{f} is damaged: not JSON ({e}). {_redo(out)}") from None
+    if not isinstance(m, dict) or not isinstance(m.get('counts'), dict):
+        raise ValueError(f"{f} is damaged: it has no counts per label, which every manifest of `save_generated` has. {_redo(out)}")
+    return m
+
 def load_generated(out) -> tuple[Dataset, dict]:
-    "The dataset and manifest that `save_generated` wrote under `out`."
+    "The dataset and manifest that `save_generated` wrote under `out`, checked: a damaged file is named, with what to do."
     out = Path(out)
-    if not (out/'manifest.json').is_file(): raise FileNotFoundError(f"No generated data in {out} (no manifest.json): run `synthclf generate --out {out}` first.")
-    return Dataset.load_from_disk(str(out/'dataset')), json.loads((out/'manifest.json').read_text())
+    manifest = read_manifest(out)
+    try: ds = Dataset.load_from_disk(str(out/'dataset'))
+    except (OSError, ValueError, KeyError) as e:  # a missing or cut-short Arrow file, state.json or dataset_info.json
+        raise ValueError(f"The generated dataset {out/'dataset'} is damaged ({type(e).__name__}: {e}). {_redo(out)}") from None
+    if ds.num_rows != (n := sum(manifest['counts'].values())):
+        raise ValueError(f"The generated dataset {out/'dataset'} holds {ds.num_rows} texts where {out/'manifest.json'} counts {n}: one of them is "
+                         f"damaged or left by another run. {_redo(out)}")
+    return ds, manifest
 
 # %% ../nbs/05_generate.ipynb #8d8a5a12
 def replicate_seed(seed: int, r: int) -> int:
