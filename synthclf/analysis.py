@@ -11,6 +11,8 @@ import pandas as pd
 import matplotlib
 import matplotlib.pyplot as plt
 import seaborn as sns
+from . import layout
+from .layout import DEFAULT_RUN
 from .experiments import SOURCE_TITLES, SYNTHETIC_MODES, collect_runs, mean_beats_baselines
 from .tasks import get_card
 
@@ -604,9 +606,9 @@ def _task_subjectivity(judgments, ranked, method, judge_k, judge_backend, seed, 
         return None, {'reliable': False, 'verdict': f"the ranking is undetermined: the judge's answers give no ranking ({e})"}, pd.DataFrame(), source
     return ranking, rel, raw, source
 
-def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=None, judge_method: str = 'pairs', judge_k: int = 3,
+def analyze(runs=DEFAULT_RUN, out=None, judgments=None, rank_tasks=None, judge_method: str = 'pairs', judge_k: int = 3,
             agreement_panel_k: int = 0, agreement_cap: int = 200, classifier: str | None = None, tasks=None, sources=None, seeds=None,
-            synthetic_dir: str = 'runs/generate/{task}', diversity_per_label: int | None = None, reference_size: int | None = 1000, data_dir=None,
+            synthetic_dir: str | None = None, diversity_per_label: int | None = None, reference_size: int | None = 1000, data_dir=None,
             backend='local', model: str | None = None, seed: int = 0, cache=None, progress: bool = True, subjectivity_dir: str | None = None,
             judge_dtype: str = 'float32', **backend_kw) -> dict:
     """The verdict against the paper's claims, the ranking with its judge's reliability, gaps, agreement curves, the instance regression,
@@ -618,6 +620,8 @@ def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=N
     from synthclf.diversity import task_diversity
     from synthclf.tasks import list_tasks
     say = (lambda *a: print(*a, flush=True)) if progress else (lambda *a: None)
+    out = out or layout.analysis_dir(runs)  # the run's own folders unless told otherwise
+    synthetic_dir = synthetic_dir or str(layout.generate_dir(runs, '{task}'))
     j = read_judgments(judgments) if judgments is not None else None  # a bad CSV fails before any work
     plan = dict(tasks=tasks, sources=sources, seeds=None if seeds is None else (list(range(seeds)) if isinstance(seeds, int) else list(seeds)))
     runs_df = collect_runs(runs, classifier=classifier, **plan)
@@ -639,7 +643,7 @@ def analyze(runs='runs/train', out='runs/analysis', judgments=None, rank_tasks=N
     summary = {'runs': str(runs), 'classifier': classifier, 'tasks': tasks, 'plan': {k: v for k, v in plan.items() if v is not None},
                'at_baseline': at_base, 'reused': [], 'recomputed': {}}
     # what each task's subjectivity stage already wrote (agreement, diversity), made with these settings
-    stage = {t: read_subjectivity(str(subjectivity_dir or Path(runs)/'{task}'/'subjectivity').format(task=t),
+    stage = {t: read_subjectivity(str(subjectivity_dir or layout.subjectivity_dir(runs, '{task}')).format(task=t),
                                   subjectivity_settings(agreement_panel_k, agreement_cap, diversity_per_label, seed, backend, model, data_dir,
                                                         synthetic_dir.format(task=t), reference_size)) for t in tasks}
     def reuse(t, part):

@@ -6,12 +6,13 @@
 from __future__ import annotations
 import argparse, json, sys, warnings
 from pathlib import Path
+from .layout import DEFAULT_RUN, analysis_dir, generate_dir
 from .tasks import get_card, list_tasks
 # The heavy modules (torch, transformers, sklearn, papermill) are imported by the commands that use them, so that
 # `synthclf --help` and `synthclf tasks` start quickly.
 
 # %% auto #0
-__all__ = ['DEFAULT_RUN', 'KEY_NOTE', 'tasks_table', 'describe_task', 'generated_dir', 'parser', 'main']
+__all__ = ['KEY_NOTE', 'tasks_table', 'describe_task', 'parser', 'main']
 
 # %% ../nbs/09_cli.ipynb #d2e618e5
 def tasks_table(data_dir=None) -> list[dict]:
@@ -69,7 +70,7 @@ def _generate_cmd(args):
     llm = make_backend(args.backend, args.model, **kw)  # loaded once for all modes
     price = tuple(args.price_per_1k) if args.price_per_1k else None
     for mode in args.mode:
-        out = generated_dir(args.out, card.name)/mode
+        out = generate_dir(args.out, card.name)/mode
         ds, man = generate(args.task, mode, per_label=args.per_label, backend=llm, seed=args.seed, k=args.k,
                            temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens, max_tokens=args.max_tokens,
                            price_per_1k_tokens=price, data_dir=args.data_dir)
@@ -85,7 +86,7 @@ def _train_cmd(args):
     if enc and model == 'tfidf': raise ValueError(f"{', '.join('--' + k.replace('_', '-') for k in enc)} only apply to encoders, not to --model tfidf.")
     for task in args.task: get_card(task)  # every name checked before any training
     for task in args.task:
-        syn = (args.synthetic_dir or str(generated_dir(args.out, '{task}'))).format(task=get_card(task).name)
+        syn = (args.synthetic_dir or str(generate_dir(args.out, '{task}'))).format(task=get_card(task).name)
         train_and_evaluate(task, args.train_on, model=model, seeds=args.seeds, out=args.out, synthetic_dir=syn, per_label=args.per_label,
                            mix_fraction=args.mix_fraction, test_cap=args.test_cap, data_dir=args.data_dir,
                            allow_missing_labels=args.allow_missing_labels, force=args.force, **enc)
@@ -104,8 +105,8 @@ def _results_cmd(args):
 def _analyze_cmd(args):
     from synthclf.analysis import analyze
     kw = dict(base_url=args.base_url, concurrency=args.concurrency) if args.backend == 'openai' else {}
-    out = args.out or str(Path(args.runs)/'analysis')
-    syn = args.synthetic_dir or str(generated_dir(args.runs, '{task}'))
+    out = args.out or str(analysis_dir(args.runs))
+    syn = args.synthetic_dir or str(generate_dir(args.runs, '{task}'))
     analyze(args.runs, out, judgments=args.judgments, rank_tasks=args.rank_tasks, judge_method=args.judge_method, judge_k=args.judge_k,
             agreement_panel_k=args.agreement_panel_k, agreement_cap=args.agreement_cap, classifier=args.classifier, tasks=args.tasks, sources=args.sources,
             seeds=args.seeds, synthetic_dir=syn, diversity_per_label=args.diversity_per_label, reference_size=args.reference_size, data_dir=args.data_dir,
@@ -154,12 +155,8 @@ def _endpoint_options(p, what: str):
     p.add_argument('--concurrency', type=int, default=8, help='openai backend: requests in flight at once')
     p.add_argument('--api-key', action=_NoKeyOption, help=argparse.SUPPRESS)
 
-DEFAULT_RUN = 'runs/default'
 KEY_NOTE = 'With --backend openai, the API key is read from $OPENAI_API_KEY (never from the command line).'
 
-def generated_dir(run, task) -> Path:
-    "Where `synthclf generate` writes a task's texts (`<run>/<task>/generate/<mode>/`), as `synthclf run` does; `train` and `analyze` read them there."
-    return Path(run)/str(task)/'generate'
 
 def parser() -> argparse.ArgumentParser:
     "The `synthclf` argument parser."

@@ -12,14 +12,15 @@ from datasets import ClassLabel, Dataset, Features, Value
 from .tasks import TaskCard, get_card
 from .data import DataWarning, cap_test, load_task, subsample_per_label
 from .classifiers import DEFAULT_ENCODER, TfidfClassifier, make_classifier
+from .layout import DEFAULT_RUN, experiment_dir, generate_dir
 from .generate import generated_replicates, load_generated, read_manifest, replicate_dir
 
 # %% auto #0
-__all__ = ['SOURCES', 'SYNTHETIC_MODES', 'SOURCE_TITLES', 'METRIC_TITLES', 'BASELINE_TITLES', 'read_labelled',
+__all__ = ['SOURCES', 'SYNTHETIC_MODES', 'run_dir', 'SOURCE_TITLES', 'METRIC_TITLES', 'BASELINE_TITLES', 'read_labelled',
            'default_synthetic_dir', 'replicate_of', 'matched_sizes', 'source_name', 'training_set', 'evaluate',
-           'baselines', 'beats', 'run_dir', 'predictions_frame', 'DamagedRunWarning', 'finished_run',
-           'train_and_evaluate', 'collect_runs', 'load_predictions', 'mean_beats_baselines', 'summarize_runs',
-           'results_table', 'table_markdown']
+           'baselines', 'beats', 'predictions_frame', 'DamagedRunWarning', 'finished_run', 'train_and_evaluate',
+           'collect_runs', 'load_predictions', 'mean_beats_baselines', 'summarize_runs', 'results_table',
+           'table_markdown']
 
 # %% ../nbs/08_experiments.ipynb #c3d8de14
 def _bad_json_line(p: Path) -> str | None:
@@ -94,8 +95,8 @@ SOURCES = ('real', 'real_matched', 'zero_shot', 'few_shot', 'real+zero_shot', 'r
 SYNTHETIC_MODES = ('zero_shot', 'few_shot')
 
 def default_synthetic_dir(task: str) -> Path:
-    "Where `synthclf generate` output for `task` is looked for by default: runs/generate/<task>."
-    return Path('runs')/'generate'/task
+    "Where `synthclf generate` output for `task` is looked for by default: the default run's generate folder (`synthclf.layout`)."
+    return generate_dir(DEFAULT_RUN, task)
 
 def replicate_of(card: TaskCard, mode: str, seed: int, synthetic_dir=None) -> int:
     "The generated replicate that training seed `seed` of `mode` uses: `seed mod R` of the R replicates there (0 where there are none)."
@@ -191,9 +192,7 @@ def beats(scores: dict, base: dict) -> bool:
     return bool(scores['macro_f1'] > base['bar']['macro_f1'] and scores['accuracy'] > base['bar']['accuracy'])
 
 # %% ../nbs/08_experiments.ipynb #d8680268
-def run_dir(out, task: str, source: str, classifier: str, seed: int) -> Path:
-    "The folder of one experiment's metrics.json and predictions.parquet."
-    return Path(out)/task/source/re.sub(r'[^\w.-]+', '_', classifier)/f"seed{seed}"
+run_dir = experiment_dir  # the folder of one experiment: where it is, `synthclf.layout` says
 
 def _write_atomic(path: Path, write):
     tmp = path.with_name(path.name + f'.tmp{os.getpid()}')
@@ -240,7 +239,7 @@ def _seeds(seeds) -> list[int]:
     if not seeds: raise ValueError("seeds must be a positive count or a list of seeds.")
     return seeds
 
-def train_and_evaluate(task, train_on=('real',), model: str = DEFAULT_ENCODER, seeds=1, out='runs/train', synthetic_dir=None,
+def train_and_evaluate(task, train_on=('real',), model: str = DEFAULT_ENCODER, seeds=1, out=DEFAULT_RUN, synthetic_dir=None,
                        per_label: int | None = None, mix_fraction: float = 0.5, test_cap: int | None = None, data_dir=None,
                        allow_missing_labels: bool = False, force: bool = False, progress: bool = True, **params) -> pd.DataFrame:
     "Train `model` on each source in `train_on` for each seed, score it on the real test set and save the results; one row per experiment."

@@ -8,16 +8,17 @@ import concurrent.futures as cf, contextlib, functools, hashlib, json, os, re, s
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 import yaml
+from .layout import analysis_dir, cards_dir, generate_dir, manifest_path, stage_notebook, subjectivity_dir
 from .tasks import get_card, list_tasks
 
 # %% auto #0
 __all__ = ['STAGES', 'NOTEBOOKS', 'PROFILES', 'UPSTREAM', 'INPUT_FIELDS', 'notebooks_dir', 'parse_overrides',
            'notebook_parameters', 'experiment_plan', 'stage_parameters', 'check_overrides', 'redact_url',
-           'stage_notebook', 'manifest_path', 'stage_outputs', 'package_source_sha256', 'card_text', 'card_sha256',
-           'data_fingerprint', 'uses_generator', 'generator_identity', 'presets_to_pull', 'upstream_identities',
-           'parameter_files', 'stage_inputs', 'write_manifest', 'stage_done', 'notebook_title', 'export_html',
-           'execute_stage', 'report_progress', 'uses_local_llm', 'pick_stages', 'task_cards', 'resolve_tasks',
-           'copy_cards', 'check_endpoints', 'run_study', 'print_summary', 'run_header', 'stamp_header']
+           'stage_outputs', 'package_source_sha256', 'card_text', 'card_sha256', 'data_fingerprint', 'uses_generator',
+           'generator_identity', 'presets_to_pull', 'upstream_identities', 'parameter_files', 'stage_inputs',
+           'write_manifest', 'stage_done', 'notebook_title', 'export_html', 'execute_stage', 'report_progress',
+           'uses_local_llm', 'pick_stages', 'task_cards', 'resolve_tasks', 'copy_cards', 'check_endpoints', 'run_study',
+           'print_summary', 'run_header', 'stamp_header']
 
 # %% ../nbs/13_runner.ipynb #1bc0584d
 STAGES = ('generate', 'train', 'subjectivity')
@@ -67,11 +68,11 @@ def notebook_parameters(stage: str, nb_dir=None) -> dict:
 
 def _owned(stage, run: Path, task=None, plan=None) -> dict:
     "The paths the runner sets, relative to the run folder (the kernels run there): no machine's paths in the notebooks."
-    gen = '{task}/generate'
-    return {'generate': {'task': task, 'out': f'{task}/generate'},
+    gen = str(generate_dir('.', '{task}'))  # where the run's layout puts them (synthclf.layout), relative to the run folder
+    return {'generate': {'task': task, 'out': gen.format(task=task)},
             'train': {'task': task, 'out': '.', 'synthetic_dir': gen.format(task=task)},
-            'subjectivity': {'task': task, 'runs': '.', 'synthetic_dir': gen.format(task=task), 'out': f'{task}/subjectivity', 'plan': plan},
-            'report': {'runs': '.', 'out': 'analysis', 'synthetic_dir': gen, 'plan': plan}}[stage]
+            'subjectivity': {'task': task, 'runs': '.', 'synthetic_dir': gen.format(task=task), 'out': str(subjectivity_dir('.', task)), 'plan': plan},
+            'report': {'runs': '.', 'out': str(analysis_dir('.')), 'synthetic_dir': gen, 'plan': plan}}[stage]
 
 def _anchor(name, value):
     "A user's relative path (a card, a data folder, a judgments CSV, a dataset to train on) made absolute: the kernels run in the run folder."
@@ -148,21 +149,14 @@ def _endpoint_env(params: dict) -> tuple[dict, dict]:
     return ({**params, 'base_url': None}, {'OPENAI_BASE_URL': str(url)}) if url else (params, {})
 
 # %% ../nbs/13_runner.ipynb #6f647b50
-def stage_notebook(run, task, stage) -> Path:
-    "Where the executed notebook of a stage goes."
-    return Path(run)/('report.ipynb' if stage == 'report' else Path(task)/f'{stage}.ipynb')
-
-def manifest_path(run, task, stage) -> Path:
-    return Path(run)/('.stages' if stage == 'report' else Path(task)/'.stages')/f'{stage}.json'
-
 def stage_outputs(run, task, stage, params) -> list[Path]:
     "The files and folders a stage writes (`task` is the task's name)."
     from synthclf.experiments import source_name
     run = Path(run)
-    if stage == 'generate': outs = [run/task/'generate']
+    if stage == 'generate': outs = [generate_dir(run, task)]
     elif stage == 'train': outs = [run/task/source_name(s) for s in params['train_on']]
-    elif stage == 'subjectivity': outs = [run/task/'subjectivity']
-    else: outs = [run/'analysis', run/'report.html']
+    elif stage == 'subjectivity': outs = [subjectivity_dir(run, task)]
+    else: outs = [analysis_dir(run), run/'report.html']
     return [stage_notebook(run, task, stage), *outs]
 
 def _files(paths) -> list[Path]:
@@ -559,7 +553,7 @@ def resolve_tasks(tasks, profile: dict) -> list[str]:
 def copy_cards(cards: dict, run) -> dict:
     """The run's own copy of every card that is not built in (given by path, or found through `$SYNTHCLF_CARDS`), in `<run>/cards/`,
     and the environment that lets the stage notebooks find them by name."""
-    d = Path(run)/'cards'
+    d = cards_dir(run)
     user = {n: c for n, c in cards.items() if c.path and not _builtin(c)}
     for name, c in user.items():
         d.mkdir(parents=True, exist_ok=True)
