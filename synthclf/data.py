@@ -213,8 +213,8 @@ def dropped_counts(reports: dict) -> dict:
     return {s: {k: v for k, v in r.items() if k not in ('rows', 'kept') and v} for s, r in reports.items()}
 
 def load_task(task, data_dir=None, source: str = 'auto', grouping: str | None = None, multi_label: str = 'single',
-              dedup: bool = True, cache: bool = True, return_report: bool = False):
-    "The card of `task` and its real data as a `DatasetDict` (train, test, validation where present)."
+              dedup: bool = True, cache: bool = True, return_report: bool = False, quiet: bool = False):
+    "The card of `task` and its real data as a `DatasetDict` (train, test, validation where present); `quiet`: no `DataWarning` for the rows dropped."
     card = get_card(task)
     if source not in ('auto', 'local', 'hub'): raise ValueError(f"source must be 'auto', 'local' or 'hub', got {source!r}.")
     if grouping is not None and grouping not in card.groupings:
@@ -247,7 +247,7 @@ def load_task(task, data_dir=None, source: str = 'auto', grouping: str | None = 
             shutil.rmtree(where, ignore_errors=True); tmp.rename(where)
             dsd = DatasetDict.load_from_disk(str(where))
     dropped = dropped_counts(reports)
-    if any(dropped.values()):
+    if any(dropped.values()) and not quiet:
         warnings.warn(f"{card.name}: dropped rows " + '; '.join(f"{s}: " + ', '.join(f"{v} {k.replace('_', '-')}" for k, v in d.items())
                                                                for s, d in dropped.items() if d), DataWarning, stacklevel=2)
     return (card, dsd, reports) if return_report else (card, dsd)

@@ -4,42 +4,18 @@
 
 # %% ../nbs/11_diversity.ipynb #457ce011
 from __future__ import annotations
-import re, warnings
+import re
 from collections import Counter
 from pathlib import Path
 import numpy as np
 import pandas as pd
-import torch
-from .classifiers import DEFAULT_ENCODER, _bf16_ok, _cores, resolve_encoder
-from .data import DataWarning, load_task, subsample_per_label
+from .encoders import embed
+from .data import load_task, subsample_per_label
 from .tasks import get_card
 
 # %% auto #0
-__all__ = ['REFERENCE_SIZE', 'embed', 'remote_clique', 'chamfer', 'nearest_similarity', 'distinct_n', 'text_stats',
-           'diversity_table', 'task_diversity']
-
-# %% ../nbs/11_diversity.ipynb #6978d6c2
-_ENCODERS = {}
-
-def embed(texts, model: str = DEFAULT_ENCODER, batch_size: int = 64, max_length: int = 256) -> np.ndarray:
-    "L2-normalized mean-pooled embeddings of `texts` (one row each)."
-    from transformers import AutoModel, AutoTokenizer
-    if model not in _ENCODERS:
-        path = resolve_encoder(model)
-        _ENCODERS[model] = AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval()
-    tok, enc = _ENCODERS[model]
-    torch.set_num_threads(_cores())
-    texts = list(texts)
-    order = np.argsort([len(t) for t in texts], kind='stable')
-    out = np.zeros((len(texts), enc.config.hidden_size), dtype=np.float32)
-    with torch.inference_mode(), torch.autocast('cpu', dtype=torch.bfloat16, enabled=_bf16_ok('cpu')):
-        for s in range(0, len(texts), batch_size):
-            rows = order[s:s + batch_size]
-            b = tok([texts[i] for i in rows], padding=True, truncation=True, max_length=max_length, return_tensors='pt')
-            h = enc(**b).last_hidden_state.float()
-            m = b['attention_mask'].unsqueeze(-1).float()
-            out[rows] = torch.nn.functional.normalize((h * m).sum(1) / m.sum(1), dim=-1).numpy()
-    return out
+__all__ = ['REFERENCE_SIZE', 'remote_clique', 'chamfer', 'nearest_similarity', 'distinct_n', 'text_stats', 'diversity_table',
+           'task_diversity']
 
 # %% ../nbs/11_diversity.ipynb #5db82dbc
 def remote_clique(emb: np.ndarray) -> float:
@@ -131,9 +107,7 @@ def task_diversity(task, synthetic_dir=None, per_label: int | None = None, by_la
     "`diversity_table` of a task's real train split and its zero-/few-shot sets under `synthetic_dir` (those present)."
     from synthclf.experiments import SYNTHETIC_MODES, default_synthetic_dir, read_labelled
     card = get_card(task)
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', DataWarning)
-        real = load_task(card, data_dir=data_dir)[1]['train']
+    real = load_task(card, data_dir=data_dir, quiet=True)[1]['train']
     folder = Path(synthetic_dir or default_synthetic_dir(card.name))
     sets = {'real': real, **{m: read_labelled(folder/m, card) for m in SYNTHETIC_MODES if (folder/m/'manifest.json').is_file()}}
     if len(sets) == 1: raise FileNotFoundError(f"No synthetic data for {card.name} under {folder}: run `synthclf generate` first.")

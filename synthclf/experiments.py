@@ -10,8 +10,10 @@ import numpy as np
 import pandas as pd
 from datasets import ClassLabel, Dataset, Features, Value
 from .tasks import TaskCard, get_card
-from .data import DataWarning, cap_test, load_task, subsample_per_label
-from .classifiers import DEFAULT_ENCODER, TfidfClassifier, make_classifier
+from .core import report_progress
+from .data import cap_test, load_task, subsample_per_label
+from .encoders import DEFAULT_ENCODER
+from .classifiers import TfidfClassifier, make_classifier
 from .layout import DEFAULT_RUN, experiment_dir, generate_dir
 from .generate import generated_replicates, load_generated, read_manifest, replicate_dir
 
@@ -247,9 +249,7 @@ def train_and_evaluate(task, train_on=('real',), model: str = DEFAULT_ENCODER, s
     if per_label is not None and per_label < 1: raise ValueError(f"per_label must be at least 1, got {per_label}.")
     if model != 'tfidf': params = {'progress': progress, **params}
     make_classifier(model, **params)  # a bad model path or parameter fails before any data is read
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', DataWarning)
-        card, dsd = load_task(task, data_dir=data_dir)
+    card, dsd = load_task(task, data_dir=data_dir, quiet=True)
     names, test = card.label_names, cap_test(dsd['test'], test_cap, seed=0)
     test_labels = set(np.asarray(test['label']).tolist())
     base = baselines(test['label'], card.num_labels)  # the same test rows for every source and seed
@@ -262,8 +262,7 @@ def train_and_evaluate(task, train_on=('real',), model: str = DEFAULT_ENCODER, s
                 raise ValueError(f"{card.name}: training source {s!r} (seed {k}) has no examples of {[names[i] for i in lacking]}, which the test set has: "
                                  "its model could never predict them. Generate data for these labels, or pass allow_missing_labels=True "
                                  "(--allow-missing-labels) to score it anyway.")
-    from synthclf.runner import report_progress  # to `synthclf run`'s progress display (a no-op elsewhere)
-    rows, planned = [], sum(len(b) for b in sets.values())
+    rows, planned = [], sum(len(b) for b in sets.values())  # reported to `synthclf run`'s display as they finish (a no-op elsewhere)
     for s, by_seed in sets.items():
         for k, train in by_seed.items():
             clf = make_classifier(model, seed=k, **params)

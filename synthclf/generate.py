@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_generate.ipynb #888dce10
 from __future__ import annotations
-import hashlib, json, re, shutil, sys, time, warnings
+import hashlib, json, re, shutil, sys, time
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np
@@ -12,8 +12,9 @@ from datasets import ClassLabel, Dataset, Features, Value
 from datasketch import MinHash, MinHashLSH
 from tqdm.auto import tqdm
 from .tasks import TaskCard, get_card
-from .data import DataWarning, bars_off, few_shot_examples, load_task, quiet_progress
-from .llm import CallCache, CallStats, Request, complete, make_backend
+from .core import report_progress
+from .data import bars_off, few_shot_examples, load_task, quiet_progress
+from .llm import CallCache, CallStats, Request, as_backend, complete
 
 # %% auto #0
 __all__ = ['MODES', 'draw_attributes', 'build_prompt', 'drop_meta', 'strip_wrapping', 'clean_text', 'DedupFilter',
@@ -162,12 +163,10 @@ def generate(task, mode: str = 'zero_shot', per_label: int = 20, backend='local'
     card = get_card(task)
     if mode not in MODES: raise ValueError(f"mode must be one of {MODES}, got {mode!r}.")
     if per_label < 1: raise ValueError(f"per_label must be at least 1, got {per_label}.")
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', DataWarning)  # the rows dropped from the real data were reported when it was loaded
-        real = load_task(card, data_dir=data_dir)[1]
+    real = load_task(card, data_dir=data_dir, quiet=True)[1]  # the rows dropped from the real data were reported when it was loaded
     train = real['train'] if mode == 'few_shot' else None
     test_copies = test_copy_filter(real['test'])
-    llm = make_backend(backend, model, **backend_kw) if isinstance(backend, str) else backend
+    llm = as_backend(backend, model, **backend_kw)
     max_new_tokens = max_new_tokens or int(card.text['words']['max'] * 1.6) + 16
     max_attempts = max_attempts_per_label or 4 * per_label + 10
     sampling = dict(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens)
@@ -177,7 +176,6 @@ def generate(task, mode: str = 'zero_shot', per_label: int = 20, backend='local'
     rejected, attempts, cancelled, t0 = [], {l: 0 for l in names}, {l: 0 for l in names}, time.time()
     bar = tqdm(total=per_label * len(names), desc=f'{card.name} {mode}', disable=bars_off(progress), file=sys.stderr)
     stopped = None
-    from synthclf.runner import report_progress  # to `synthclf run`'s progress display (a no-op elsewhere)
     wanted, rate = per_label * len(names), None
     while True:
         todo = []
@@ -204,7 +202,7 @@ def generate(task, mode: str = 'zero_shot', per_label: int = 20, backend='local'
                            'prompt_hash': hashlib.sha256(json.dumps(req.messages).encode()).hexdigest()[:16]}
                     if why: rejected.append({**row, 'reason': why, 'raw': a.text}); continue
                     accepted[l].append({**row, 'text': text}); bar.update(1)
-                report_progress(sum(map(len, accepted.values())), wanted, f'texts ({mode})')
+                report_progress(sum(map(len, accepted.values())), wanted, f'texts ({mode})')  # to `synthclf run`'s display (a no-op elsewhere)
             # a request whose label has its texts already (from earlier requests, judged in order) is dropped, waiting or half-written
             complete(llm, [b[0] for b in built], cache, stats, on_done=take, keep=lambda j: len(accepted[part[j][0]]) < per_label)
             judged = len(rejected) + sum(map(len, accepted.values()))

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
+from .core import bf16_ok
 from .data import cache_dir
 from .models import DEFAULT_MODEL, PRESETS, resolve_model, weights_identity
 
@@ -16,7 +17,7 @@ from .models import DEFAULT_MODEL, PRESETS, resolve_model, weights_identity
 __all__ = ['Sampling', 'Request', 'Completion', 'cancelled', 'OptionProbs', 'call_key', 'endpoint_of', 'CacheDamagedWarning',
            'set_aside', 'CallCache', 'request_generator', 'sample_tokens', 'continuous_generate', 'pack_linears',
            'quantize_linears', 'LocalBackend', 'EndpointError', 'OpenAIBackend', 'option_probs_from_logprobs',
-           'make_backend', 'CallStats', 'complete', 'option_probabilities']
+           'make_backend', 'CallStats', 'complete', 'as_backend', 'option_probabilities']
 
 # %% ../nbs/04_llm.ipynb #1cdc2c5f
 @dataclass(frozen=True)
@@ -515,9 +516,8 @@ class LocalBackend:
     def __init__(self, model: str | None = None, batch_size: int = 32, dtype: str = 'auto', threads: int | None = None):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
-        from synthclf.classifiers import _bf16_ok
         if dtype == 'auto':  # emulated bf16 is 3x slower than float32; int8 is faster still, where a preset's fidelity in int8 was measured
-            dtype = 'bfloat16' if _bf16_ok('cpu') else 'int8' if getattr(PRESETS.get(model or DEFAULT_MODEL), 'int8', False) else 'float32'
+            dtype = 'bfloat16' if bf16_ok('cpu') else 'int8' if getattr(PRESETS.get(model or DEFAULT_MODEL), 'int8', False) else 'float32'
         if dtype != 'int8' and not isinstance(getattr(torch, dtype, None), torch.dtype):
             raise ValueError(f"dtype={dtype!r}: use 'auto', 'bfloat16', 'float32' or 'int8'.")
         self.model_name, self.dtype = model or DEFAULT_MODEL, dtype
@@ -751,6 +751,11 @@ def complete(backend, requests: list[Request], cache: CallCache | None = None, s
         backend.complete([requests[i] for i in todo], on_done=done, **kw)
         stats.seconds += time.time() - t
     return out
+
+# %% ../nbs/04_llm.ipynb #0f7a8f4e
+def as_backend(backend='local', model: str | None = None, **kw):
+    "`backend` itself when it is a backend already made, else `make_backend(backend, model, **kw)` (a name: 'local' or 'openai')."
+    return make_backend(backend, model, **kw) if isinstance(backend, str) else backend
 
 # %% ../nbs/04_llm.ipynb #5506a5a6
 def option_probabilities(backend, requests: list[Request], options, cache: CallCache | None = None, stats: CallStats | None = None,

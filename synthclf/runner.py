@@ -8,6 +8,7 @@ import concurrent.futures as cf, contextlib, functools, hashlib, json, os, re, s
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 import yaml
+from . import core
 from .layout import analysis_dir, cards_dir, generate_dir, manifest_path, stage_notebook, subjectivity_dir
 from .tasks import get_card, list_tasks
 
@@ -16,15 +17,15 @@ __all__ = ['STAGES', 'NOTEBOOKS', 'PROFILES', 'UPSTREAM', 'INPUT_FIELDS', 'noteb
            'notebook_parameters', 'experiment_plan', 'stage_parameters', 'check_overrides', 'redact_url',
            'stage_outputs', 'package_source_sha256', 'card_text', 'card_sha256', 'data_fingerprint', 'uses_generator',
            'generator_identity', 'presets_to_pull', 'upstream_identities', 'parameter_files', 'stage_inputs',
-           'write_manifest', 'stage_done', 'notebook_title', 'export_html', 'execute_stage', 'report_progress',
-           'uses_local_llm', 'pick_stages', 'task_cards', 'resolve_tasks', 'copy_cards', 'check_endpoints', 'run_study',
-           'print_summary', 'run_header', 'stamp_header']
+           'write_manifest', 'stage_done', 'notebook_title', 'export_html', 'execute_stage', 'uses_local_llm',
+           'pick_stages', 'task_cards', 'resolve_tasks', 'copy_cards', 'check_endpoints', 'run_study', 'print_summary',
+           'run_header', 'stamp_header']
 
 # %% ../nbs/13_runner.ipynb #1bc0584d
 STAGES = ('generate', 'train', 'subjectivity')
 NOTEBOOKS = {'generate': '01_generate.ipynb', 'train': '02_train.ipynb', 'subjectivity': '03_subjectivity.ipynb', 'report': '04_report.ipynb'}
 
-# (The paper profile names the packaged encoder, DEFAULT_ENCODER of synthclf.classifiers, by its name: importing that module loads torch.)
+# (The paper profile names the packaged encoder, DEFAULT_ENCODER of synthclf.encoders, by its name: the example below checks they agree.)
 PROFILES = {
     # The embedded default model on 2 cores (20 minutes with native bf16 before the judge's prefix tree; on an AVX2-only CPU 33 in float32, 27 with int8 linear layers): six tasks from low to high subjectivity, 20 synthetic
     # texts per label, frozen-MiniLM embeddings + logistic regression (the better learner at this size: benchmarks/small_data.py)
@@ -439,22 +440,6 @@ def _fmt(seconds: float) -> str:
     m, s = divmod(int(round(seconds)), 60); h, m = divmod(m, 60)
     return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
 
-_last_write, _unit_start = {}, {}
-
-def report_progress(done: int, total: int, unit: str, path=None, every: float = 1.0):
-    """Tell `synthclf run` how far a stage got: `{done, total, unit, since, updated}` written atomically to `path` or `$SYNTHCLF_PROGRESS`
-    (`since`: when this `unit` was first reported, for the ETA of a stage that counts several things in turn), at most once every
-    `every` seconds (the last step always); the file written, or None (no file set, or too soon)."""
-    path = path or os.environ.get('SYNTHCLF_PROGRESS')
-    if not path: return None
-    now = time.time()
-    since = _unit_start.setdefault((str(path), unit), now)
-    if done < total and now - _last_write.get(str(path), 0.0) < every: return None
-    _last_write[str(path)] = now
-    p = Path(path); tmp = p.with_name(f'{p.name}.{os.getpid()}.tmp')
-    tmp.write_text(json.dumps({'done': int(done), 'total': int(total), 'unit': unit, 'since': since, 'updated': now})); tmp.replace(p)
-    return p
-
 class _Display:
     "What `run_study` prints: a line per event, and each running stage's progress, redrawn in place on a terminal, else at most every `every` s."
     def __init__(self, t0: float, enabled: bool = True, live: bool | None = None, every: float = 30.0, file=None):
@@ -468,7 +453,7 @@ class _Display:
     def _draw(self):
         if not self.live: return
         for (task, stage), r in self.running.items():
-            p = _read_progress(r['path'])
+            p = core.read_progress(r['path'])
             self._print(self._line(task, stage, _progress_text(p, r['start']) if p else f"running, {_fmt(time.time() - r['start'])}"))
         self.drawn = len(self.running)
     def event(self, task, stage, text):
@@ -481,23 +466,19 @@ class _Display:
     def finish(self, task, stage) -> str:
         "The stage's last progress, as `done/total unit` ('' when it reported none)."
         r = self.running.pop((task, stage), None)
-        p = _read_progress(r['path']) if r else None
+        p = core.read_progress(r['path']) if r else None
         return f"{p['done']}/{p['total']} {p['unit']}" if p else ''
     def poll(self):
         if not self.enabled: return
         if self.live: self._clear(); self._draw(); return
         now = time.time()
         for (task, stage), r in self.running.items():
-            p = _read_progress(r['path'])
+            p = core.read_progress(r['path'])
             if p and p != r['seen'] and now - r['shown'] >= self.every:
                 r['seen'], r['shown'] = p, now
                 self._print(self._line(task, stage, _progress_text(p, r['start'])))
     def close(self):
         if self.enabled: self._clear()
-
-def _read_progress(path) -> dict | None:
-    try: return json.loads(Path(path).read_text())
-    except (OSError, ValueError): return None
 
 def _progress_text(p: dict, start: float) -> str:
     "`12/40 texts, 1m05s elapsed, ETA 2m47s`: the stage's time, and the rest of this unit's count at its rate so far."
@@ -598,7 +579,6 @@ def run_study(tasks=None, profile: str = 'quick', out=None, overrides=None, work
               force: bool = False, kernel: str = 'python3', progress: bool = True, dry_run: bool = False) -> dict:
     """Run every task's generate → train → subjectivity notebooks, then the report; resumable. A summary of what ran.
     `dry_run`: only print and return the plan (each stage: run or skip, and why), touching nothing."""
-    from synthclf.classifiers import _cores
     if profile not in PROFILES: raise ValueError(f"Unknown profile {profile!r}: use one of {', '.join(PROFILES)}.")
     prof, overrides = PROFILES[profile], dict(overrides or {})
     nb_dir = notebooks_dir()
@@ -622,7 +602,7 @@ def run_study(tasks=None, profile: str = 'quick', out=None, overrides=None, work
     if dry_run: return _dry_run(run, names, plan, report_params, report_env, exp, force, progress, inputs_of)
     run.mkdir(parents=True, exist_ok=True)
     cards_env = copy_cards(cards, run)
-    cores = _cores(); workers = max(1, min(workers or cores, len(names)))
+    cores = core.cores(); workers = max(1, min(workers or cores, len(names)))
     if progress: print(f"synthclf run: profile {profile}, {len(names)} task(s) ({', '.join(names)}) -> {run}; "
                        + (f"Dask scheduler {scheduler}" if scheduler else f"{workers} worker process(es)"), flush=True)
     ex, client = _executor(workers, scheduler)

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 from .tasks import TaskCard, get_card, list_tasks
-from .llm import CallCache, CallStats, Request, complete, make_backend, option_probabilities
+from .core import report_progress
+from .llm import CallCache, CallStats, Request, as_backend, complete, option_probabilities
 from .data import bars_off
 
 # %% auto #0
@@ -157,10 +158,9 @@ def parse_choice(text: str) -> str | None:
 
 def _counter(total: int, desc: str, progress: bool):
     "For `total` answers: a callback counting them into a progress bar and `synthclf run`'s progress line, and the bar's `close`."
-    from synthclf.runner import report_progress  # a no-op outside `synthclf run`
     bar, n = tqdm(total=total, desc=desc, disable=bars_off(progress), unit='answer'), [0]
     def done(i, _):
-        n[0] += 1; bar.update(1); report_progress(n[0], total, desc)
+        n[0] += 1; bar.update(1); report_progress(n[0], total, desc)  # a no-op outside `synthclf run`
     return done, bar.close
 
 def _complete_all(llm, reqs: list[Request], cache: CallCache | None, desc: str, progress: bool) -> list[str]:
@@ -185,7 +185,7 @@ def llm_task_judgments(tasks, pairs=None, k: int = 3, backend='local', model: st
     if k < 1: raise ValueError(f"k must be at least 1 sample per pair and order, got {k}.")
     cards, pairs = _pairs_of(tasks, pairs)
     names = _check_phrasings(phrasings, PAIR_PHRASINGS) if phrasings is not None else [None]
-    llm = make_backend(backend, model, **backend_kw) if isinstance(backend, str) else backend
+    llm = as_backend(backend, model, **backend_kw)
     asks = [(a, b, o, j, ph) for ph in names for x, y in pairs for o, (a, b) in enumerate(((x, y), (y, x))) for j in range(k)]
     reqs = [task_judgment_request(cards[a], cards[b], seed=seed + j, temperature=temperature) if ph is None else
             pair_request(cards[a], cards[b], ph, seed=seed + j, temperature=temperature, max_new_tokens=8) for a, b, o, j, ph in asks]
@@ -414,7 +414,7 @@ def llm_pair_judgments(tasks, pairs=None, phrasings=None, backend='local', model
     probability on the two letters. Columns as `llm_task_judgments`' plus p_first and mass."""
     cards, pairs = _pairs_of(tasks, pairs)
     names = _check_phrasings(phrasings, PAIR_PHRASINGS)
-    llm = make_backend(backend, model, **backend_kw) if isinstance(backend, str) else backend
+    llm = as_backend(backend, model, **backend_kw)
     asks = [(a, b, o, ph) for ph in names for x, y in pairs for o, (a, b) in enumerate(((x, y), (y, x)))]
     scores = _score_all(llm, [pair_request(cards[a], cards[b], ph) for a, b, o, ph in asks], ('A', 'B'), cache, 'judging task pairs', progress)
     rows, ties = [], 0
@@ -436,7 +436,7 @@ def llm_task_ratings(tasks, phrasings=None, backend='local', model: str | None =
     cards = {t: get_card(t) for t in tasks}
     if not cards: raise ValueError("No tasks to rate: pass at least one task.")
     names = _check_phrasings(phrasings, RATING_PHRASINGS)
-    llm = make_backend(backend, model, **backend_kw) if isinstance(backend, str) else backend
+    llm = as_backend(backend, model, **backend_kw)
     asks = [(t, ph) for ph in names for t in cards]
     digits = ('1', '2', '3', '4', '5')
     scores = _score_all(llm, [rating_request(cards[t], ph) for t, ph in asks], digits, cache, 'rating tasks', progress)
@@ -508,7 +508,7 @@ def rank_tasks(tasks=None, method: str = 'pairs', backend='local', model: str | 
     tasks = list(tasks) if tasks is not None else list_tasks()
     if len(tasks) < 3: raise ValueError(f"Ranking needs at least 3 tasks (a reliability check needs a rank correlation); got {tasks}.")
     if backend == 'local' and method != 'pairs_sampled': backend_kw.setdefault('dtype', 'float32')  # see the prose: bf16 rounding ≈ the signal
-    llm = make_backend(backend, model, **backend_kw) if isinstance(backend, str) else backend
+    llm = as_backend(backend, model, **backend_kw)
     t0 = time.time()
     if method == 'ratings':
         j = llm_task_ratings(tasks, phrasings, backend=llm, cache=cache, progress=progress)
@@ -535,13 +535,11 @@ def agreement_from_votes(votes: pd.DataFrame, item: str = 'idx', label: str = 'l
 
 def task_agreement(task, split: str = 'test', data_dir=None) -> pd.Series:
     "The agreement of each instance (indexed by idx) from the task's multi-annotator column."
-    from synthclf.data import DataWarning, load_task
+    from synthclf.data import load_task
     card = get_card(task)
     if not card.agreement_column:
         raise ValueError(f"Task {card.name!r} has no annotator agreement column in its card; use an LLM panel (`llm_label_votes`) instead.")
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', DataWarning)
-        ds = load_task(card, data_dir=data_dir)[1][split]
+    ds = load_task(card, data_dir=data_dir, quiet=True)[1][split]
     return pd.Series(np.asarray(ds[card.agreement_column], float), index=pd.Index(ds['idx'], name='idx'), name='agreement')
 
 # %% ../nbs/10_subjectivity.ipynb #3ce8828a
@@ -568,7 +566,7 @@ def llm_label_votes(task, texts, ids=None, k: int = 5, backend='local', model: s
     ids = list(range(len(texts))) if ids is None else list(ids)
     if len(ids) != len(texts): raise ValueError(f"Got {len(texts)} texts but {len(ids)} ids.")
     if k < 1: raise ValueError(f"k must be at least 1 vote per text, got {k}.")
-    llm = make_backend(backend, model, **backend_kw) if isinstance(backend, str) else backend
+    llm = as_backend(backend, model, **backend_kw)
     reqs = [label_request(card, t, seed=seed + j, temperature=temperature) for t in texts for j in range(k)]
     answers = _complete_all(llm, reqs, cache, f'labelling {card.name}', progress)
     votes = pd.DataFrame({'idx': np.repeat(ids, k), 'vote': np.tile(np.arange(k), len(ids)), 'answer': answers})
