@@ -1,0 +1,883 @@
+"""How often is the report's verdict right? Error rates and power of its words, from simulated studies with a planted truth
+(run by hand; not a test).
+
+    .venv/bin/python benchmarks/verdict_calibration.py [--designs null,power,judge,instance,reruns] [--studies N] [--workers 2]
+                                                      [--merge] [--check] [--json PATH] [--md PATH]
+
+    # one design at a time (--merge keeps the others in the JSON and the tables); --studies 3 for a smoke run
+    .venv/bin/python benchmarks/verdict_calibration.py --designs null --merge        # 200 studies each at R = 1 and R = 5
+    .venv/bin/python benchmarks/verdict_calibration.py --designs power --merge       # 100 per cell: --power-tasks 4,6,10 --power-per-label 20,100,500
+    .venv/bin/python benchmarks/verdict_calibration.py --designs judge --merge       # 200 draws per judge (--judge-draws)
+    .venv/bin/python benchmarks/verdict_calibration.py --designs instance --merge    # 200 + 100
+    .venv/bin/python benchmarks/verdict_calibration.py --designs reruns --merge      # 100 pairs per design (reuses null and power studies)
+
+    # the 'before' figures (benchmarks/results/verdict_calibration_before.json): the statistics of 8faa6e4, put first on the path
+    mkdir -p .cache/verdict_calibration/pkg-8faa6e4 && git archive 8faa6e4 synthclf | tar -x -C .cache/verdict_calibration/pkg-8faa6e4
+    git show 661dd76:synthclf/simulate.py > .cache/verdict_calibration/pkg-8faa6e4/synthclf/simulate.py
+    PYTHONPATH=$PWD/.cache/verdict_calibration/pkg-8faa6e4 .venv/bin/python benchmarks/verdict_calibration.py --designs null,judge \
+        --null-replicates 1 --studies 60 --json benchmarks/results/verdict_calibration_before.json --md ''
+
+A simulated study is what `synthclf run --profile quick` produces, with the LLM replaced by `synthclf.simulate`: per task the real
+train rows are split (`split_pool`, pool_per_label max(200, 2 x texts per label), at most half of each label) into a pool, which the
+simulated generator serves from, and the rest, the real training data (load_task's cleaning of the rest leaves exactly the cleaned
+train rows outside the pool: `--check`). Per seed k in range(5): `real_matched` is the k-seeded stratified sample of the rest with the
+synthetic sets' per-label counts (what `training_set` draws; every generated set holds exactly the texts per label, so the larger and
+the smaller set per label agree), and each synthetic mode trains on generated set k % R of R sets drawn from the pool
+(`synthetic_draw`, with the mode's planted label noise). The classifier is the quick profile's embedding-lr (`EmbeddingClassifier`:
+logistic regression on frozen all-MiniLM-L6-v2 embeddings, C picked by 5-fold cross-validated log-loss with the seed's folds): the same
+sklearn fits, on embeddings computed once per task (`synthclf.diversity.embed`, as `embed_cached`) and kept in
+.cache/verdict_calibration/embeddings/, one thread per worker process; `--check` compares C and the probabilities with
+EmbeddingClassifier itself. It is scored on the quick profile's 500 test rows (`cap_test(test, 500, seed=0)`) with the package's
+`evaluate`, `baselines` and `beats`. The runs table and the predictions have the columns `collect_runs` and `load_predictions` give
+(with `replicate`: the generated set a synthetic run trained on). The ranking and its judge's reliability come from
+`simulate_crowd(truth)` (540 comparisons by 30 workers, as the paper had) through `bradley_terry` and `judge_reliability`, as `analyze`
+does for a judgments CSV; Financial PhraseBank's agreement predictions as `analyze` builds them. Then
+`synthclf.analysis.paper_verdict(runs, ranking, judge, agreement_predictions, 'embedding-lr', 0, predictions)` gives the verdict, and
+every line's word is compared with the planted truth.
+
+Designs (the counts are flags; the defaults are the full run):
+  null      no label noise (synthetic = real in distribution), the quick profile's 6 tasks, 20 texts per label, 5 seeds, R = 1 (today's
+            quick profile: one generated set per mode) and R = 5 (paired: same real data, test rows and crowd); per kind of line: the
+            share of 'agrees' (false agree) and of 'contradicts' (false contradict), and per study whether any ordering line says
+            either (family-wise).
+  power     zero-shot noise rising with the planted subjectivity from 0 to 0.4, few-shot noise half of it; 4, 6 and 10 tasks x 20, 100
+            and 500 texts per label (tasks whose labels cannot fill both the pool and the rest are left out of a cell, which says so),
+            R = 5 (--replicates); power of the gap lines (share 'agrees') and of the ordering lines (share 'agrees' among lines whose
+            planted noise difference is > 0); the lines that plant nothing there are counted as false words.
+  judge     on the ten tasks: the crowd of the paper (540 comparisons, unbiased), a position-driven judge (log-odds +2 for the task
+            shown first, a quarter of the signal) and one with that position bias and no signal: share passing the reliability gate
+            (`judge_reliability(...)['reliable']`), Kendall's tau of `bradley_terry`'s scores (n_boot=0 here: the score does not depend
+            on it) to the planted ones.
+  instance  Financial PhraseBank alone: (a) both modes 0.3 noise from any instance (no agreement effect planted: the agreement lines
+            should say agrees or contradicts at most 5% of the time), (b) 0.3 noise drawn from the low-agreement instances (power).
+  reruns    the null design (R = 1 and R = 5) and the power design at 6 tasks, 20 per label, each study run again with another
+            generation seed (same real draws, test rows and crowd): the share of lines whose word changes.
+
+Studies are seeded from their index and design, so a run is reproducible. Finished studies are kept in
+.cache/verdict_calibration/studies-<code>.jsonl, keyed by the study and a hash of the code that makes it (the modules of the package
+that a study runs, its cards, and the study part of this script), so an interrupted run resumes and designs that share studies
+(reruns and null/power) compute them once; a run whose code changes under it says so. To measure another version of the statistics,
+put its package first on PYTHONPATH (as for the 'before' figures). Results: benchmarks/results/verdict_calibration.json and .md.
+"""
+import argparse, datetime, hashlib, json, os, pickle, shlex, subprocess, sys, time, warnings
+from pathlib import Path
+import numpy as np
+
+os.environ.setdefault('HF_HUB_OFFLINE', '1')
+os.environ.setdefault('TQDM_DISABLE', '1')
+
+ROOT = Path(__file__).resolve().parents[1]
+if (ROOT.parent/'shared'/'datasets').is_dir():  # the README's place for the real data, also for a package put first on PYTHONPATH
+    os.environ.setdefault('SYNTHCLF_DATA_DIR', str(ROOT.parent/'shared'/'datasets'))
+CACHE = ROOT/'.cache'/'verdict_calibration'  # git-ignored (.cache/)
+QUICK6 = ['ag_news', 'relation_classification', 'sms_spam', 'financial_phrasebank', 'tweet_irony', 'humor_speech']
+FOUR = ['ag_news', 'sms_spam', 'tweet_irony', 'humor_speech']
+# all ten, from objective to subjective: the planted order (roughly the paper's crowd ranking)
+TEN = ['ag_news', 'relation_classification', 'imdb', 'sms_spam', 'financial_phrasebank', 'reddit_emotions', 'tweet_irony',
+       'tweet_emotions', 'sarcasm_news', 'humor_speech']
+TASK_SETS = {4: FOUR, 6: QUICK6, 10: TEN}
+KINDS = ['ordering real>few', 'ordering few>zero', 'ordering real>zero', 'gap zero-shot', 'gap few-shot', 'agreement zero-shot',
+         'agreement few-shot']
+MODES = ('zero_shot', 'few_shot')
+SEED = 20231206  # the base of every study's seeds
+TEST_CAP, SEEDS, CLASSIFIER = 500, 5, 'embedding-lr'  # the quick profile's
+FAMILY_IDS = {'null': 1, 'power': 2, 'instance-uniform': 3, 'instance-low': 4, 'judge': 5}
+
+
+# ---------------------------------------------------------------------------------------------------------------------------
+# Embeddings: every cleaned train text and the 500 test texts of a task, once, on disk
+
+def _task_frames(task):
+    "(card, cleaned train Dataset, capped test Dataset) as the train stage loads them."
+    from synthclf.data import DataWarning, cap_test, load_task
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', DataWarning)
+        card, dsd = load_task(task)
+    return card, dsd['train'], cap_test(dsd['test'], TEST_CAP, seed=0)
+
+
+def _emb_path(task, train_texts, test_texts) -> Path:
+    from synthclf.classifiers import DEFAULT_ENCODER
+    h = hashlib.sha256(json.dumps([DEFAULT_ENCODER, task, TEST_CAP]).encode())
+    for t in list(train_texts) + ['\x00'] + list(test_texts): h.update(t.encode() + b'\x01')
+    return CACHE/'embeddings'/f"{task}-{h.hexdigest()[:16]}.npz"
+
+
+def ensure_embeddings(tasks, say=print):
+    "Embed what is not on disk yet (in this process, with synthclf.diversity.embed, as embed_cached does)."
+    for task in tasks:
+        card, train, test = _task_frames(task)
+        path = _emb_path(task, train['text'], test['text'])
+        if path.is_file(): continue
+        from synthclf.diversity import embed
+        t0 = time.time()
+        texts = list(train['text']) + list(test['text'])
+        say(f"embedding {task}: {len(texts)} texts", flush=True)
+        E = embed(texts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + f'.tmp{os.getpid()}.npz')
+        np.savez(tmp, train=E[:train.num_rows], test=E[train.num_rows:])
+        tmp.replace(path)
+        say(f"embedded {task}: {len(texts)} texts in {time.time() - t0:.0f}s ({len(texts) / (time.time() - t0):.0f}/s) -> {path}", flush=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------------------
+# Per process: each task's data, loaded once
+
+_TASKS = {}
+
+
+class _Columns(dict):
+    "The capped test set's columns, as `predictions_frame` reads them from a Dataset (without reading the Arrow table 90 times)."
+    column_names: list
+
+
+def split_inputs(card):
+    "What `synthclf.simulate.split_pool` computes before its seeded draw (read once; split_pool itself is called once per process and task to check the fast path)."
+    from synthclf.data import _read_csv, clean_split, split_files, task_folder
+    files = split_files(task_folder(card))
+    raw = _read_csv(files['train'])
+    rows = clean_split(raw, card, str(files['train']))[0]
+    held = set().union(*(set(_read_csv(f)['text'].astype(str)) for s, f in files.items() if s != 'train'))
+    text = raw['text'].astype(str)
+    once = text.map(text.value_counts()).eq(1).to_numpy()
+    ok = rows[~rows.text.isin(held) & once[rows.idx.to_numpy()]]
+    cand = {l: ok.idx[ok.label == l].to_numpy() for l in card.label_names}
+    half = {l: int((rows.label == l).sum()) // 2 for l in card.label_names}
+    return raw, cand, half, rows.set_index('idx').label
+
+
+class TaskData:
+    def __init__(self, task):
+        from synthclf.experiments import baselines
+        card, train, test = _task_frames(task)
+        self.card, self.name, self.names, self.K = card, card.name, card.label_names, card.num_labels
+        z = np.load(_emb_path(task, train['text'], test['text']))
+        self.E, self.E_test = z['train'], z['test']
+        self.texts = list(train['text'])
+        self.labels = np.asarray(train['label'])
+        self.row_of = {t: i for i, t in enumerate(self.texts)}
+        self.test = _Columns({c: list(test[c]) for c in test.column_names}); self.test.column_names = list(test.column_names)
+        self.test_labels = np.asarray(test['label'])
+        self.base = baselines(self.test_labels, self.K)  # the same test rows for every source, seed and study
+        self.raw, self.cand, self.half, self.clean_label = split_inputs(card)
+        self.checked = set()
+        self.agreement = None
+        if card.agreement_column:
+            from synthclf.analysis import instance_agreement
+            self.agreement = instance_agreement(card.name, 0, progress=False)  # (Series by test idx, 'its agreement column')
+
+    def split_pool(self, pool_per_label, seed):
+        "synthclf.simulate.split_pool's pool (checked against it once per process) and the rest as rows of the cleaned train split."
+        import pandas as pd
+        import synthclf.simulate as sim
+        rng = sim._task_rng(seed, self.name)
+        picks = np.sort(np.concatenate([rng.permutation(self.cand[l])[:min(pool_per_label, self.half[l])] for l in self.names]).astype(int))
+        pool = self.raw.iloc[picks].assign(label=self.clean_label[picks].to_numpy()).reset_index(drop=True)
+        if (pool_per_label, seed) not in self.checked and not self.checked:
+            pd.testing.assert_frame_equal(pool, sim.split_pool(self.name, pool_per_label, seed)[1])
+            self.checked.add((pool_per_label, seed))
+        in_pool = np.zeros(len(self.texts), bool)
+        in_pool[[self.row_of[t] for t in pool.text]] = True
+        # load_task's cleaning of split_pool's rest (drop empty, multi-label, duplicate and test texts) leaves exactly the cleaned
+        # train rows that are not in the pool (the pool takes only texts that occur once; `--check` verifies it)
+        return pool, np.flatnonzero(~in_pool)
+
+    def rows(self, texts):
+        return np.fromiter((self.row_of[t] for t in texts), int, len(texts))
+
+
+def task_data(task) -> TaskData:
+    if task not in _TASKS: _TASKS[task] = TaskData(task)
+    return _TASKS[task]
+
+
+ONE_THREAD = {'OMP_NUM_THREADS': '1', 'OPENBLAS_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
+
+
+def _init_worker():
+    """One thread per worker process, in every BLAS and OpenMP pool (numpy's, scipy's, sklearn's, torch's): many small fits on 2 cores that
+    others share ran 8-16x slower with 2 spinning threads each (0.46-0.93 s against 0.057 s per embedding-lr model at 20 per label)."""
+    os.environ.update(ONE_THREAD)
+    warnings.simplefilter('ignore')
+    import scipy.optimize, sklearn.linear_model, torch  # load every pool first: threadpool_limits limits only those loaded
+    import synthclf.analysis, synthclf.classifiers
+    torch.set_num_threads(1)
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(1)
+
+
+# ---------------------------------------------------------------------------------------------------------------------------
+# The classifier: EmbeddingClassifier's fit and predict_proba, on cached embeddings
+
+def subsample(labels, counts: dict, seed: int):
+    "Row positions `subsample_per_label` picks from a set with these label ids (`counts`: label id -> n), in its order."
+    rng = np.random.default_rng(seed)
+    picked = [rng.permutation(np.flatnonzero(labels == l))[:counts.get(int(l), 0)] for l in np.unique(labels)]
+    return np.sort(np.concatenate(picked))
+
+
+def _log_loss(y, proba, classes) -> float:
+    "sklearn's log_loss(y, proba, labels=classes) (clipped at the dtype's eps, mean over rows) without its input checks; every class is in y."
+    eps = np.finfo(proba.dtype).eps
+    return float(-np.mean(np.log(np.clip(proba[np.arange(len(y)), np.searchsorted(classes, y)], eps, 1 - eps))))
+
+
+def fit_proba(X, y, K, seed, X_test, Cs=(0.1, 1.0, 10.0, 100.0), C=10.0, cv=5, cv_min=3):
+    """EmbeddingClassifier(seed=seed).fit(...).predict_proba(...) on embeddings: the same sklearn fits (cross_val_score's, unrolled,
+    the scorer's log-loss computed directly, sklearn's input checks off); `--check` compares it with EmbeddingClassifier."""
+    import sklearn
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+    from synthclf.classifiers import check_training_data
+    y = check_training_data(X, y, K)
+    smallest = np.bincount(y)[np.unique(y)].min()
+    C_ = float(C)
+    with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+        if smallest >= cv_min:
+            folds = list(StratifiedKFold(min(cv, smallest), shuffle=True, random_state=seed).split(X, y))
+            scores = {}
+            for c in Cs:
+                s = []
+                for a, b in folds:
+                    m = LogisticRegression(C=c, max_iter=3000).fit(X[a], y[a])
+                    s.append(-_log_loss(y[b], m.predict_proba(X[b]), m.classes_))
+                scores[c] = float(np.mean(s))
+            C_ = max(scores, key=scores.get)
+        m = LogisticRegression(C=C_, max_iter=3000).fit(X, y)
+        p = np.zeros((len(X_test), K))
+        p[:, m.classes_] = m.predict_proba(X_test)
+    return p, C_
+
+
+# ---------------------------------------------------------------------------------------------------------------------------
+# One study
+
+def _ss(*key):
+    return int(np.random.SeedSequence([SEED, *key]).generate_state(1)[0])
+
+
+def make_truth(spec, split_seed):
+    import synthclf.simulate as sim
+    kind = spec['truth']
+    if kind == 'null': return sim.null_truth(spec['tasks'], seed=split_seed)
+    if kind == 'power': return sim.planted_truth(spec['tasks'], low=0.0, high=0.4, few_shot_factor=0.5, seed=split_seed)
+    if kind == 'instance-uniform': return sim.planted_truth(spec['tasks'], low=0.3, high=0.3, seed=split_seed)
+    if kind == 'instance-low': return sim.planted_truth(spec['tasks'], low=0.3, high=0.3, seed=split_seed, noise_from='low_agreement')
+    raise ValueError(kind)
+
+
+def line_records(verdict, truth):
+    "One record per verdict line and kind (an 'undetermined' agreement row for both modes counts for each)."
+    noise = lambda t, s: 0.0 if s.startswith('real') else truth.tasks[t].noise[s.replace('-', '_')]
+    short = {'real-matched': 'real', 'real': 'real', 'few-shot': 'few', 'zero-shot': 'zero'}
+    out = []
+    for r in verdict.to_dict('records'):
+        word = str(r['word']); base = {'claim': r['claim'], 'word': word.split(':')[0].strip(), 'detail': word, 'estimate': r['estimate'],
+                                       'interval': r['interval'], 'p': None if r.get('p') is None or r['p'] != r['p'] else float(r['p'])}
+        if r['claim'] == 'ordering':
+            task, c = r['scope'].split(': ', 1); hi, lo = c.split(' > ')
+            out.append({**base, 'kind': f"ordering {short[hi]}>{short[lo]}", 'task': task, 'planted': round(noise(task, lo) - noise(task, hi), 6)})
+        elif r['claim'] == 'gap':
+            mode = r['scope'].split(',')[0].split('− ')[-1]
+            out.append({**base, 'kind': f"gap {mode}", 'task': None, 'planted': None})
+        else:
+            task, _, rest = r['scope'].partition(': ')
+            modes = [rest.split(' vs ')[0]] if rest else ['zero-shot', 'few-shot']
+            out += [{**base, 'kind': f"agreement {m}", 'task': task, 'planted': truth.tasks[task].noise_from} for m in modes]
+    return out
+
+
+def crowd_ranking(j):
+    """(bradley_terry(j, seed=0), judge_reliability(j, seed=0) + source), as analyze makes them from a judgments CSV; kept on disk, since the
+    designs that pair studies (R = 1 and 5, reruns) share a crowd, and the ranking's bootstrap (500 fits) takes seconds."""
+    from synthclf.subjectivity import bradley_terry, judge_reliability
+    import synthclf.subjectivity as subj
+    key = hashlib.sha256(j.to_csv(index=False).encode() + Path(subj.__file__).read_bytes()).hexdigest()[:20]
+    f = CACHE/'crowd'/f'{key}.pkl'
+    if f.is_file():
+        try: return pickle.loads(f.read_bytes())
+        except Exception: pass
+    out = bradley_terry(j, seed=0), {**judge_reliability(j, seed=0), 'source': 'your judgments'}
+    f.parent.mkdir(parents=True, exist_ok=True)
+    tmp = f.with_name(f.name + f'.tmp{os.getpid()}'); tmp.write_bytes(pickle.dumps(out)); tmp.replace(f)
+    return out
+
+
+def run_study(spec):
+    "The verdict lines of one simulated study (and timings)."
+    import pandas as pd
+    import synthclf.simulate as sim
+    from synthclf.analysis import learned, paper_verdict
+    from synthclf.experiments import beats, evaluate, predictions_frame
+    t0, times = time.time(), {'train': 0.0, 'crowd': 0.0, 'verdict': 0.0}
+    fam, i = FAMILY_IDS[spec['truth']], spec['study']
+    cell = spec.get('cell', 0)
+    split_seed, crowd_seed = _ss(fam, cell, i, 1), _ss(fam, cell, i, 2)
+    gen_seed = _ss(fam, cell, i, 3, spec['replicates'], spec.get('variant', 0))
+    truth = make_truth(spec, split_seed)
+    R, per_label = spec['replicates'], spec['per_label']
+    rows, every = [], {}
+    for ti, task in enumerate(spec['tasks']):
+        d, tt = task_data(task), truth.tasks[task]
+        pool, rest = d.split_pool(spec['pool_per_label'], split_seed)
+        sets = {}
+        for mi, mode in enumerate(MODES):
+            rng = np.random.default_rng([gen_seed, ti, mi])
+            sets[mode] = []
+            for _ in range(R):
+                s = sim.synthetic_draw(pool, d.names, per_label, tt.noise[mode], rng, tt.noise_from)
+                if s.attrs.get('short'): raise ValueError(f"{task}: the pool is short of {s.attrs['short']} for {per_label} per label")
+                sets[mode].append((d.rows(s.text.tolist()), np.array([d.names.index(l) for l in s.label])))
+        counts = {l: max(int((y == l).sum()) for m in MODES for _, y in sets[m]) for l in range(d.K)}
+        rest_labels = d.labels[rest]
+        preds = []
+        for k in range(spec['seeds']):
+            train = {'real_matched': (rest[subsample(rest_labels, counts, k)], None)}
+            for mode in MODES: train[mode] = (sets[mode][k % R], k % R)
+            for source, (data, rep) in train.items():
+                x_rows, y = (data, d.labels[data]) if source == 'real_matched' else data
+                t1 = time.time()
+                proba, _ = fit_proba(d.E[x_rows], y, d.K, k, d.E_test)
+                fit_s = time.time() - t1
+                times['train'] += fit_s
+                scores = evaluate(d.test_labels, proba, d.names)
+                b = d.base
+                rows.append({'task': task, 'source': source, 'classifier': CLASSIFIER, 'seed': k, 'n_train': len(y), 'n_test': len(d.test_labels),
+                             'accuracy': scores['accuracy'], 'macro_f1': scores['macro_f1'], 'beats_baselines': beats(scores, b),
+                             'train_seconds': round(fit_s, 2), 'predict_seconds': 0.0,
+                             'majority_macro_f1': b['majority']['macro_f1'], 'majority_accuracy': b['majority']['accuracy'],
+                             'stratified_macro_f1': b['stratified']['macro_f1'], 'stratified_accuracy': b['stratified']['accuracy'],
+                             'bar_macro_f1': b['bar']['macro_f1'], 'bar_accuracy': b['bar']['accuracy'],
+                             'replicate': np.nan if rep is None else rep})
+                preds.append(predictions_frame(d.test, proba, d.names, task=task, source=source, classifier=CLASSIFIER, seed=k))
+        every[task] = pd.concat(preds, ignore_index=True)
+    runs = pd.DataFrame(rows)
+    ranking = rel = None
+    if len(spec['tasks']) >= 3:  # the crowd's ranking, as analyze(judgments=...) makes it
+        t1 = time.time()
+        from synthclf.subjectivity import read_judgments
+        j = read_judgments(sim.simulate_crowd(truth, comparisons=540, workers=30, seed=crowd_seed))
+        ranking, rel = crowd_ranking(j)
+        times['crowd'] = time.time() - t1
+    by_task, ok = {}, learned(runs)
+    for task in spec['tasks']:
+        d = task_data(task)
+        if d.agreement is None: continue
+        p = every[task]
+        p = p[p.source.isin([s for s in p.source.unique() if ok.get((task, s)) is not False])]
+        if p.empty: continue
+        a, how = d.agreement
+        by_task[task] = (p.assign(agreement=p.idx.map(a)).dropna(subset=['agreement']), how)
+    t1 = time.time()
+    verdict = paper_verdict(runs, ranking, rel, by_task, classifier=CLASSIFIER, seed=0, predictions=every)
+    times['verdict'] = time.time() - t1
+    times['total'] = time.time() - t0
+    means = runs.groupby(['task', 'source']).macro_f1.mean().round(4)
+    return {'lines': line_records(verdict, truth), 'seconds': {k: round(v, 2) for k, v in times.items()},
+            'judge_reliable': None if rel is None else bool(rel['reliable']),
+            'macro_f1': {f"{t}/{s}": v for (t, s), v in means.items()}}
+
+
+def run_judge_draw(spec):
+    "One draw of the judge design: does it pass the gate, and how close is its ranking to the planted one."
+    from scipy.stats import kendalltau
+    import synthclf.simulate as sim
+    from synthclf.subjectivity import bradley_terry, judge_reliability, read_judgments
+    t0 = time.time()
+    i = spec['study']
+    truth = sim.planted_truth(TEN, seed=_ss(FAMILY_IDS['judge'], 0, i, 1), crowd={'position_bias': spec['position_bias']})
+    d = sim.truth_to_dict(truth)
+    for t in d['tasks'].values(): t['subjectivity'] *= spec['signal']
+    j = read_judgments(sim.simulate_crowd(sim.read_truth(d), comparisons=540, workers=30, seed=_ss(FAMILY_IDS['judge'], 0, i, 2)))
+    rel = judge_reliability(j, seed=0)
+    ranking = bradley_terry(j, seed=0, n_boot=0)  # the score (all tau reads) does not depend on n_boot; its interval is not used here
+    true = {t: x.subjectivity for t, x in truth.tasks.items()}
+    tau = kendalltau(ranking.score, ranking.task.map(true)).statistic
+    return {'passes': bool(rel['reliable']), 'tau': float(tau), 'position_bias': float(rel['position_bias']),
+            'order_agreement': float(rel['order_agreement']), 'split_half_rho': float(rel['split_half_rho']), 'seconds': round(time.time() - t0, 2)}
+
+
+def _work(job):
+    kind, spec = job
+    return run_judge_draw(spec) if kind == 'judge' else run_study(spec)
+
+
+# ---------------------------------------------------------------------------------------------------------------------------
+# Designs -> jobs
+
+def fits(task, per_label, pool_per_label):
+    "Why `task` cannot hold `per_label` texts per label in both its pool (as split_pool draws it) and its rest, or None."
+    from synthclf.data import DataWarning, load_task
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', DataWarning)
+        card, dsd = load_task(task)
+    n = dict(zip(card.label_names, np.bincount(dsd['train']['label'], minlength=card.num_labels).tolist()))
+    _, cand, half, _ = split_inputs(card)
+    pool = {l: min(pool_per_label, half[l], len(cand[l])) for l in card.label_names}
+    small = {l: f"{pool[l]} in the pool, {n[l] - pool[l]} in the rest" for l in card.label_names if min(pool[l], n[l] - pool[l]) < per_label}
+    return None if not small else f"too few train rows for {per_label} per label in both the pool and the rest: " + ', '.join(f"{l}: {v}" for l, v in small.items())
+
+
+def pool_size(per_label):
+    "Pool per label: the Truth default (200), at least 2x the texts per label (split_pool caps it at half of each label)."
+    return max(200, 2 * per_label)
+
+
+def study_spec(truth, tasks, per_label, replicates, study, cell=0, variant=0, seeds=SEEDS):
+    return {'truth': truth, 'tasks': list(tasks), 'per_label': per_label, 'replicates': replicates, 'study': study, 'cell': cell,
+            'variant': variant, 'seeds': seeds, 'pool_per_label': pool_size(per_label)}
+
+
+def plan(args):
+    "design -> list of (group label, job) and the cells' notes."
+    n = lambda default: args.studies if args.studies else default
+    jobs, notes = {}, {}
+    if 'null' in args.designs:
+        jobs['null'] = [({'replicates': R}, ('study', study_spec('null', QUICK6, 20, R, i))) for R in args.null_replicates
+                        for i in range(n(args.null_studies.get(R, 200)))]
+    if 'power' in args.designs:
+        jobs['power'] = []
+        for nt in args.power_tasks:
+            for pl in args.power_per_label:
+                use, out = [], {}
+                for t in TASK_SETS[nt]:
+                    why = fits(t, pl, pool_size(pl))
+                    if why: out[t] = why
+                    else: use.append(t)
+                cell = nt * 1000 + pl
+                notes[f"power {nt}x{pl}"] = {'tasks': use, 'left_out': out}
+                if len(use) < 2: continue
+                jobs['power'] += [({'tasks': nt, 'per_label': pl, 'replicates': args.replicates, 'used': len(use)},
+                                   ('study', study_spec('power', use, pl, args.replicates, i, cell))) for i in range(n(args.power_studies.get(pl, 100)))]
+    if 'judge' in args.designs:
+        judges = {'crowd (540 comparisons, unbiased)': (0.0, 1.0), 'position-driven (+2 log-odds first, 1/4 signal)': (2.0, 0.25),
+                  'position only (+2 log-odds first, no signal)': (2.0, 0.0)}
+        jobs['judge'] = [({'judge': name}, ('judge', {'study': i, 'position_bias': pb, 'signal': sig}))
+                         for name, (pb, sig) in judges.items() for i in range(args.judge_draws or n(200))]
+    if 'instance' in args.designs:
+        jobs['instance'] = ([({'case': 'uniform noise 0.3 (no agreement effect)'}, ('study', study_spec('instance-uniform', ['financial_phrasebank'], 20, args.replicates, i)))
+                             for i in range(n(200))] +
+                            [({'case': 'noise 0.3 from low-agreement instances'}, ('study', study_spec('instance-low', ['financial_phrasebank'], 20, args.replicates, i)))
+                             for i in range(n(100))])
+    if 'reruns' in args.designs:
+        jobs['reruns'] = []
+        for name, truth, R, cell in [('null', 'null', 1, 0), ('null', 'null', 5, 0), ('power', 'power', args.replicates, 6 * 1000 + 20)]:
+            for i in range(n(args.reruns_studies)):
+                for v in (0, 1):
+                    jobs['reruns'].append(({'design': name, 'replicates': R, 'study': i, 'variant': v},
+                                           ('study', study_spec(truth, QUICK6, 20, R, i, cell, variant=v))))
+    return jobs, notes
+
+
+# ---------------------------------------------------------------------------------------------------------------------------
+# Running, with a cache of finished studies
+
+def code_hash() -> str:
+    import synthclf
+    text = Path(__file__).read_text()  # the part of this script that makes a study (not the summaries and tables)
+    h = hashlib.sha256(text[text.index('QUICK6 = '):text.index('# Running, with a cache')].encode())
+    pkg = Path(synthclf.__file__).resolve().parent  # the modules a study runs, and the task cards
+    for f in sorted([pkg/f'{m}.py' for m in ('analysis', 'experiments', 'subjectivity', 'simulate', 'classifiers', 'encoders', 'core', 'data', 'tasks', 'generate', 'layout')]
+                    + list((pkg/'cards').glob('*.yaml'))):
+        if f.is_file(): h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def job_key(job) -> str: return hashlib.sha256(json.dumps(job, sort_keys=True).encode()).hexdigest()[:20]
+
+
+class Runner:
+    "Worker processes (spawned once, one thread each) and the cache of finished studies of this code."
+    def __init__(self, workers: int, code: str):
+        self.workers, self.code, self.ex = workers, code, None
+        CACHE.mkdir(parents=True, exist_ok=True)
+        self.store = CACHE/f"studies-{code}.jsonl"
+        self.done = {}
+        if self.store.is_file():
+            for line in self.store.read_text().splitlines():
+                try: r = json.loads(line); self.done[r['key']] = r['result']
+                except ValueError: pass
+
+    def pool(self):
+        if self.ex is None:
+            from concurrent.futures import ProcessPoolExecutor
+            import multiprocessing as mp
+            saved = {k: os.environ.get(k) for k in ONE_THREAD}
+            os.environ.update(ONE_THREAD)  # inherited by the spawned workers before they load any library
+            try:
+                self.ex = ProcessPoolExecutor(self.workers, mp_context=mp.get_context('spawn'), initializer=_init_worker)
+                list(self.ex.map(time.sleep, [0.5] * self.workers))  # start them now, while the environment says one thread
+            finally:
+                for k, v in saved.items():
+                    if v is None: os.environ.pop(k, None)
+                    else: os.environ[k] = v
+        return self.ex
+
+    def close(self):
+        if self.ex is not None: self.ex.shutdown()
+
+    def run(self, jobs, say):
+        "Results of `jobs` (in order), from the cache where there, else computed in the workers."
+        from concurrent.futures import as_completed
+        keys = [job_key(j) for j in jobs]
+        first = {k: j for k, j in zip(keys, jobs)}
+        todo = list(dict.fromkeys(k for k in keys if k not in self.done))
+        say(f"  {len(jobs)} jobs, {len(jobs) - sum(k in todo for k in keys)} from the cache ({self.store.name}), {len(todo)} to run")
+        t0, last = time.time(), 0.0
+        if todo:
+            futs = {self.pool().submit(_work, first[k]): k for k in todo}
+            with self.store.open('a') as f:
+                for n, fut in enumerate(as_completed(futs), 1):
+                    k = futs[fut]
+                    self.done[k] = fut.result()
+                    f.write(json.dumps({'key': k, 'result': self.done[k]}) + '\n'); f.flush()
+                    if time.time() - last > 30 or n == len(todo):
+                        el = time.time() - t0
+                        say(f"  {n}/{len(todo)} done, {el:.0f}s, {el / n:.2f}s each (wall), about {el / n * (len(todo) - n):.0f}s left")
+                        last = time.time()
+        return [self.done[k] for k in keys], len(todo)
+
+
+# ---------------------------------------------------------------------------------------------------------------------------
+# Summaries
+
+def wilson(k: int, n: int, z: float = 1.96):
+    import math
+    if n == 0: return [None, None]
+    p, d = k / n, 1 + z * z / n
+    c, h = (p + z * z / (2 * n)) / d, z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return [round(max(0.0, c - h), 4), round(min(1.0, c + h), 4)]
+
+
+def share(k, n): return (round(k / n, 4) if n else None), wilson(k, n)
+
+
+def _lines(results, groups):
+    import pandas as pd
+    rows = [{**g, 'study_id': i, **l} for i, (g, r) in enumerate(zip(groups, results)) for l in r['lines']]
+    return pd.DataFrame(rows)
+
+
+def summarize_null(results, groups):
+    L, out = _lines(results, groups), []
+    for R, g in L.groupby('replicates'):
+        studies = g.study_id.nunique()
+        for kind in KINDS:
+            x = g[g.kind == kind]; n = len(x)
+            fa, fa_ci = share(int((x.word == 'agrees').sum()), n); fc, fc_ci = share(int((x.word == 'contradicts').sum()), n)
+            out.append({'design': 'null', 'kind': kind, 'replicates': int(R), 'studies': studies, 'lines': n, 'false_agree': fa, 'false_agree_ci': fa_ci,
+                        'false_contradict': fc, 'false_contradict_ci': fc_ci, 'undetermined': share(int((x.word == 'undetermined').sum()), n)[0]})
+        o = g[g.claim == 'ordering']
+        per = o.groupby('study_id').word.agg(lambda w: (w == 'agrees').any()), o.groupby('study_id').word.agg(lambda w: (w == 'contradicts').any())
+        anyw = (per[0] | per[1])
+        fa, fa_ci = share(int(per[0].sum()), len(anyw)); fc, fc_ci = share(int(per[1].sum()), len(anyw)); fw, fw_ci = share(int(anyw.sum()), len(anyw))
+        out.append({'design': 'null', 'kind': 'family-wise: any ordering line', 'replicates': int(R), 'studies': studies, 'lines': int(len(anyw)),
+                    'false_agree': fa, 'false_agree_ci': fa_ci, 'false_contradict': fc, 'false_contradict_ci': fc_ci,
+                    'any_word': fw, 'any_word_ci': fw_ci})
+    return out
+
+
+def summarize_power(results, groups, notes):
+    L, out = _lines(results, groups), []
+    secs = {}
+    for g, r in zip(groups, results): secs.setdefault((g['tasks'], g['per_label']), []).append(r['seconds']['total'])
+    for (nt, pl), g in L.groupby(['tasks', 'per_label']):
+        studies, note = g.study_id.nunique(), notes.get(f"power {nt}x{pl}", {})
+        cell = {'tasks': int(nt), 'per_label': int(pl), 'replicates': int(g.replicates.iloc[0]), 'studies': studies,
+                'tasks_used': note.get('tasks'), 'left_out': note.get('left_out') or None,
+                'seconds_per_study': round(sum(secs[(nt, pl)]) / len(secs[(nt, pl)]), 2)}
+        for kind in KINDS[:5]:
+            x = g[g.kind == kind]
+            if kind.startswith('ordering'): x = x[x.planted > 0]
+            n = len(x)
+            if not n: continue
+            pw, pw_ci = share(int((x.word == 'agrees').sum()), n)
+            row = {'kind': kind, **cell, 'lines': n, 'power': pw, 'power_ci': pw_ci, 'contradicts': share(int((x.word == 'contradicts').sum()), n)[0],
+                   'undetermined': share(int((x.word == 'undetermined').sum()), n)[0],
+                   'planted': 'noise difference > 0' if kind.startswith('ordering') else 'zero-shot noise 0 -> 0.4 with subjectivity, few-shot half'}
+            if kind.startswith('gap') and len(note.get('tasks') or []) < 4: row['note'] = 'fewer than 4 tasks fit this cell: the gap lines are inconclusive by rule'
+            out.append(row)
+        # the lines of this design that plant nothing: the least subjective task's ordering lines, and the agreement lines
+        for kind, x in [('ordering lines with planted difference 0', g[(g.claim == 'ordering') & (g.planted == 0)])] + \
+                       [(f"{k} (uniform noise: no agreement effect planted)", g[g.kind == k]) for k in KINDS[5:]]:
+            if not len(x): continue
+            fa, fa_ci = share(int((x.word == 'agrees').sum()), len(x)); fc, fc_ci = share(int((x.word == 'contradicts').sum()), len(x))
+            out.append({'kind': kind, **cell, 'lines': len(x), 'false_agree': fa, 'false_agree_ci': fa_ci, 'false_contradict': fc, 'false_contradict_ci': fc_ci})
+    for cell, note in notes.items():
+        nt, pl = map(int, cell.split()[1].split('x'))
+        if len(note['tasks']) < 2: out.append({'kind': 'cell not run', 'tasks': nt, 'per_label': pl, 'tasks_used': note['tasks'], 'left_out': note['left_out']})
+    return out
+
+
+def summarize_judge(results, groups):
+    import pandas as pd
+    df = pd.DataFrame([{**g, **r} for g, r in zip(groups, results)])
+    out = []
+    for name, g in df.groupby('judge', sort=False):
+        p, ci = share(int(g.passes.sum()), len(g))
+        t = g.tau.to_numpy(float)
+        out.append({'judge': name, 'draws': len(g), 'passes_gate': p, 'passes_gate_ci': ci, 'kendall_tau': round(float(t.mean()), 4),
+                    'kendall_tau_p10': round(float(np.quantile(t, 0.1)), 4), 'kendall_tau_p90': round(float(np.quantile(t, 0.9)), 4),
+                    'kendall_tau_passing': round(float(t[g.passes.to_numpy(bool)].mean()), 4) if g.passes.any() else None,
+                    'position_bias': round(float(g.position_bias.mean()), 4), 'order_agreement': round(float(g.order_agreement.mean()), 4)})
+    return out
+
+
+def summarize_instance(results, groups):
+    L, out = _lines(results, groups), []
+    for case, g in L.groupby('case', sort=False):
+        for kind in KINDS:
+            x = g[g.kind == kind]; n = len(x)
+            if not n: continue
+            a, a_ci = share(int((x.word == 'agrees').sum()), n); c, c_ci = share(int((x.word == 'contradicts').sum()), n)
+            out.append({'case': case, 'kind': kind, 'studies': g.study_id.nunique(), 'lines': n, 'agrees': a, 'agrees_ci': a_ci,
+                        'contradicts': c, 'contradicts_ci': c_ci, 'undetermined': share(int((x.word == 'undetermined').sum()), n)[0],
+                        'planted': (f"noise difference {x.planted.iloc[0]:+.2f}" if kind.startswith('ordering') else
+                                    'low-agreement noise (should agree)' if 'low' in case else 'none (should not agree or contradict)')})
+    return out
+
+
+def summarize_reruns(results, groups):
+    import pandas as pd
+    L = _lines(results, groups)
+    L['key'] = L.kind + '|' + L.task.fillna('')
+    out = []
+    for (name, R), g in L.groupby(['design', 'replicates'], sort=False):
+        w = g.pivot_table(index=['study', 'key'], columns='variant', values='word', aggfunc='first').dropna()
+        w = w.reset_index().assign(kind=lambda d: d.key.str.split('|').str[0])
+        for kind in KINDS + ['all lines']:
+            x = w if kind == 'all lines' else w[w.kind == kind]; n = len(x)
+            if not n: continue
+            ch, ci = share(int((x[0] != x[1]).sum()), n)
+            flip = int(((x[0] == 'agrees') & (x[1] == 'contradicts') | (x[0] == 'contradicts') & (x[1] == 'agrees')).sum())
+            out.append({'design': name, 'replicates': int(R), 'kind': kind, 'studies': int(g.study.nunique()), 'lines': n, 'changed': ch, 'changed_ci': ci,
+                        'flipped_agree_contradict': flip})
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------------------
+# Markdown
+
+def _pct(x, ci=None):
+    if x is None: return '—'
+    return f"{100 * x:.1f}%" + (f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]" if ci and ci[0] is not None else '')
+
+
+def _table(rows, cols):
+    head = '| ' + ' | '.join(c for c, _ in cols) + ' |\n|' + '|'.join('---' for _ in cols) + '|\n'
+    return head + '\n'.join('| ' + ' | '.join(str(f(r)) for _, f in cols) + ' |' for r in rows)
+
+
+def write_md(res, path):
+    m = res.get('meta', {})
+    out = ["# How often is the verdict right? Error rates and power from simulated studies", '',
+           f"`{'PYTHONPATH=' + m['pythonpath'] + ' ' if m.get('pythonpath') else ''}{m.get('command', '')}` — synthclf at {m.get('git_commit', '?')}{' (with uncommitted changes)' if m.get('git_dirty') else ''}, "
+           f"package {m.get('package', '?')}, {m.get('date', '?')}, {m.get('cpu', '?')}, {m.get('workers', '?')} worker process(es)."
+           + (f" {m['note']}" if m.get('note') else ''), '',
+           "Each simulated study is what `synthclf run --profile quick` produces, with the LLM replaced by `synthclf.simulate`: per task the "
+           "real train rows are split into a pool (served by the simulated generator, `split_pool`; `pool_per_label` max(200, 2 × texts per "
+           "label), at most half of each label) and the rest (the real training data); per seed k of 5, `real_matched` is the k-seeded "
+           "stratified sample of the rest at the synthetic sets' per-label counts, and each synthetic mode trains on generated set k mod R of "
+           "R sets drawn from the pool with the mode's planted label noise (`synthetic_draw`). Classifier: embedding-lr (logistic regression "
+           "on frozen all-MiniLM-L6-v2 embeddings, C by 5-fold cross-validated log-loss, the quick profile's), 500 stratified test rows per "
+           "task, scored with the package's `evaluate`, `baselines` and `beats`. The subjectivity ranking comes from `simulate_crowd` (540 "
+           "comparisons, 30 workers, the planted scores evenly spaced from −1.5 to 1.5 in the task order) through `bradley_terry` and "
+           "`judge_reliability`; Financial PhraseBank's agreement lines from its annotator agreement column. Then `paper_verdict`, as the "
+           "report calls it. Intervals are 95% Wilson intervals over lines (or studies, or draws).", '']
+    if res.get('null'):
+        out += ["## Null: no planted difference (synthetic = real in distribution)", '',
+                "Noise 0 everywhere; the quick profile's six tasks, 20 texts per label, 5 seeds; R = generated sets per mode (1 is today's "
+                "quick profile). Any *agrees* or *contradicts* is false: each should be rare (a nominal test at 5% two-sided gives at most "
+                "2.5% each way per line; Holm-adjusted words less). *Family-wise*: the share of studies in which at least one of the 18 "
+                "ordering lines says agrees (or contradicts, or either).", '',
+                _table(res['null'], [('R', lambda r: r['replicates']), ('kind', lambda r: r['kind']), ('studies', lambda r: r['studies']),
+                                     ('lines', lambda r: r['lines']), ('false agree', lambda r: _pct(r['false_agree'], r['false_agree_ci'])),
+                                     ('false contradict', lambda r: _pct(r['false_contradict'], r['false_contradict_ci'])),
+                                     ('either (family-wise)', lambda r: _pct(r.get('any_word'), r.get('any_word_ci'))),
+                                     ('undetermined', lambda r: _pct(r.get('undetermined')))]), '']
+    if res.get('power'):
+        out += ["## Power: noise rising with subjectivity", '',
+                "Zero-shot label noise rises from 0 (the least subjective task) to 0.4 (the most), evenly over the tasks in their planted "
+                "order; few-shot noise is half of it. *Power* of an ordering line: the share saying *agrees* among lines whose planted noise "
+                "difference is above 0 (the least subjective task's lines plant none and are counted apart, as false words); of a gap line: "
+                "the share saying *agrees*. Tasks whose labels are too small for a cell (the pool and the rest must each hold the texts per "
+                "label) are left out of it.", '',
+                _table([r for r in res['power'] if 'power' in r],
+                       [('tasks', lambda r: f"{r['tasks']} ({len(r['tasks_used'])} used)" if r.get('tasks_used') and len(r['tasks_used']) != r['tasks'] else r['tasks']),
+                        ('per label', lambda r: r['per_label']), ('R', lambda r: r['replicates']), ('kind', lambda r: r['kind']),
+                        ('studies', lambda r: r['studies']), ('lines', lambda r: r['lines']), ('power', lambda r: _pct(r['power'], r['power_ci'])),
+                        ('contradicts', lambda r: _pct(r['contradicts'])), ('undetermined', lambda r: _pct(r['undetermined'])),
+                        ('s/study', lambda r: r.get('seconds_per_study')), ('note', lambda r: r.get('note', ''))]), '']
+        zero = [r for r in res['power'] if 'false_agree' in r]
+        if zero:
+            out += ["Lines of the power design with nothing planted (the least subjective task has no noise, so its three ordering lines plant no "
+                    "difference; Financial PhraseBank's noise falls on any instance, so its agreement lines plant no effect):", '',
+                    _table(zero, [('tasks', lambda r: r['tasks']), ('per label', lambda r: r['per_label']), ('kind', lambda r: r['kind']),
+                                  ('lines', lambda r: r['lines']),
+                                  ('false agree', lambda r: _pct(r['false_agree'], r['false_agree_ci'])),
+                                  ('false contradict', lambda r: _pct(r['false_contradict'], r['false_contradict_ci']))]), '']
+        left = {(r['tasks'], r['per_label']): r.get('left_out') for r in res['power'] if r.get('left_out')}
+        if left:
+            out += ["Left out of a cell:", ''] + [f"- {t} tasks × {p} per label: " + '; '.join(f"{k} ({v})" for k, v in lo.items()) for (t, p), lo in left.items()] + ['']
+    if res.get('judge'):
+        out += ["## Judge: does the reliability gate let through only rankings worth having?", '',
+                "Ten tasks, planted scores evenly spaced from −1.5 to 1.5; 540 comparisons of random pairs in random order by 30 simulated "
+                "workers (`simulate_crowd`). *Passes*: `judge_reliability(...)['reliable']`; Kendall's τ of `bradley_terry`'s scores to the "
+                "planted ones (mean, and 10th–90th percentile over draws; 'τ when passing': mean over the draws that pass).", '',
+                _table(res['judge'], [('judge', lambda r: r['judge']), ('draws', lambda r: r['draws']),
+                                      ('passes the gate', lambda r: _pct(r['passes_gate'], r['passes_gate_ci'])),
+                                      ('Kendall τ', lambda r: f"{r['kendall_tau']:.2f} [{r['kendall_tau_p10']:.2f}, {r['kendall_tau_p90']:.2f}]"),
+                                      ('τ when passing', lambda r: '—' if r.get('kendall_tau_passing') is None else f"{r['kendall_tau_passing']:.2f}"),
+                                      ('share won by the first shown', lambda r: f"{r['position_bias']:.2f}")]), '']
+    if res.get('instance'):
+        out += ["## Instance level: Financial PhraseBank alone", '',
+                "Both synthetic modes get 0.3 label noise: (a) from any instance (synthetic data is worse everywhere; no agreement effect is "
+                "planted, so the agreement lines should say *agrees* or *contradicts* at most 5% of the time); (b) the mislabelled texts are "
+                "ones annotators disagreed on (agreement below 1; the power of the agreement lines). 20 per label, 5 seeds.", '',
+                _table(res['instance'], [('case', lambda r: r['case']), ('kind', lambda r: r['kind']), ('planted', lambda r: r['planted']),
+                                         ('studies', lambda r: r['studies']), ('agrees', lambda r: _pct(r['agrees'], r['agrees_ci'])),
+                                         ('contradicts', lambda r: _pct(r['contradicts'], r['contradicts_ci'])),
+                                         ('undetermined', lambda r: _pct(r['undetermined']))]), '']
+    if res.get('reruns'):
+        out += ["## Reruns: the same study, another generation seed", '',
+                "Each study run twice, the generated sets drawn with another seed; the real draws, test rows, crowd and everything else "
+                "identical. *Changed*: the share of lines whose word (agrees / contradicts / inconclusive / undetermined) differs; "
+                "*flipped*: lines that went from agrees to contradicts or back.", '',
+                _table(res['reruns'], [('design', lambda r: r['design']), ('R', lambda r: r['replicates']), ('kind', lambda r: r['kind']),
+                                       ('pairs', lambda r: r['studies']), ('lines', lambda r: r['lines']),
+                                       ('changed', lambda r: _pct(r['changed'], r['changed_ci'])), ('flipped', lambda r: r['flipped_agree_contradict'])]), '']
+    if m.get('designs'):
+        out += ["## Run", '', _table([{'design': k, **v} for k, v in m['designs'].items()],
+                                     [('design', lambda r: r['design']), ('jobs', lambda r: r.get('jobs')), ('wall', lambda r: f"{r.get('wall_s', 0):.0f} s"),
+                                      ('seconds per study (one process)', lambda r: r.get('seconds_per_study')),
+                                      ('of which training', lambda r: r.get('train_s') or '—'), ('crowd', lambda r: r.get('crowd_s') or '—'),
+                                      ('verdict', lambda r: r.get('verdict_s') or '—')]), '',
+                "Wall times include studies read from the cache of finished studies; seconds per study are those of the studies computed, "
+                "each in one single-threaded worker process (the first study of a worker also loads the tasks' data)."]
+    Path(path).write_text('\n'.join(out) + '\n')
+
+
+# ---------------------------------------------------------------------------------------------------------------------------
+# Checks of the shortcuts against the package's own code
+
+def check(say=print):
+    "The fast paths give what the package's code gives: the classifier, the pool split and rest, the real_matched draw."
+    import pandas as pd
+    from datasets import Dataset
+    import synthclf.simulate as sim
+    from synthclf.classifiers import EmbeddingClassifier, _EMBEDDINGS, DEFAULT_ENCODER
+    from synthclf.data import clean_split, subsample_per_label
+    ensure_embeddings(['ag_news', 'financial_phrasebank', 'sms_spam'], say)
+    same_c = same_pred = n = 0; worst = 0.0
+    for task in ('ag_news', 'financial_phrasebank', 'sms_spam'):
+        d = task_data(task)
+        for t, e in zip(d.texts, d.E): _EMBEDDINGS[(DEFAULT_ENCODER, t)] = e
+        for t, e in zip(d.test['text'], d.E_test): _EMBEDDINGS[(DEFAULT_ENCODER, t)] = e
+        pool, rest = d.split_pool(200, 7)
+        rest_raw = sim.split_pool(task, 200, 7)[0]
+        from synthclf.data import load_task
+        cleaned = clean_split(rest_raw, d.card, 'rest')[0]
+        cleaned = cleaned[~cleaned.text.isin(set(load_task(task)[1]['test']['text']))]  # as load_task drops train texts that are in test
+        assert cleaned.text.tolist() == [d.texts[i] for i in rest], f"{task}: the rest differs from load_task's cleaning of split_pool's rest"
+        from datasets import ClassLabel, Features, Value
+        ds = Dataset.from_dict({'idx': list(range(len(rest))), 'label': d.labels[rest].tolist()},
+                               features=Features({'idx': Value('int64'), 'label': ClassLabel(names=d.names)}))
+        for k in range(3):
+            want = np.asarray(subsample_per_label(ds, {l: 20 for l in range(d.K)}, k)['idx'])
+            assert (subsample(d.labels[rest], {l: 20 for l in range(d.K)}, k) == want).all(), 'subsample differs from subsample_per_label'
+        for per_label in (20, 100):
+            for k in range(4):
+                s = sim.synthetic_draw(pool, d.names, per_label, 0.2, np.random.default_rng(k))
+                y = np.array([d.names.index(l) for l in s.label])
+                p, C = fit_proba(d.E[d.rows(s.text.tolist())], y, d.K, k, d.E_test)
+                clf = EmbeddingClassifier(seed=k, progress=False).fit(s.text.tolist(), y, d.K)
+                q = clf.predict_proba(d.test['text'])
+                n += 1; same_c += C == clf.C_; same_pred += (p.argmax(1) == q.argmax(1)).all(); worst = max(worst, float(np.abs(p - q).max()))
+    say(f"check: the rest and the real_matched draw match the package's; fast classifier vs EmbeddingClassifier on {n} training sets: "
+        f"same C {same_c}/{n}, same predictions {same_pred}/{n}, largest probability difference {worst:.2e}")
+    return {'training_sets': n, 'same_C': int(same_c), 'same_predictions': int(same_pred), 'max_proba_difference': worst}
+
+
+# ---------------------------------------------------------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--designs', default='null,power,judge,instance,reruns', help='comma-separated: null, power, judge, instance, reruns')
+    ap.add_argument('--studies', type=int, default=None, help='studies per design cell (and judge draws), overriding the defaults (200 / 100)')
+    ap.add_argument('--judge-draws', type=int, default=None, help='draws per judge (default: --studies, else 200)')
+    ap.add_argument('--null-replicates', default='1,5', help='generated sets per mode in the null design')
+    ap.add_argument('--replicates', type=int, default=5, help='generated sets per mode in the power, instance and reruns designs')
+    ap.add_argument('--power-tasks', default='4,6,10')
+    ap.add_argument('--power-per-label', default='20,100,500')
+    ap.add_argument('--power-studies', default='', help="studies per power cell by texts per label, e.g. '20:100,100:40' (default 100 each)")
+    ap.add_argument('--null-studies', default='', help="studies per null cell by R, e.g. '1:200,5:100' (default 200 each)")
+    ap.add_argument('--reruns-studies', type=int, default=100, help='study pairs per reruns design (default 100)')
+    ap.add_argument('--workers', type=int, default=2)
+    ap.add_argument('--merge', action='store_true', help='keep the designs of the existing JSON that are not run now')
+    ap.add_argument('--check', action='store_true', help='first check the fast paths against the package (classifier, pool, draws)')
+    ap.add_argument('--note', default=None, help='a line on what was measured, kept in the meta (e.g. which version of the package)')
+    ap.add_argument('--json', default=str(ROOT/'benchmarks/results/verdict_calibration.json'))
+    ap.add_argument('--md', default=str(ROOT/'benchmarks/results/verdict_calibration.md'), help="'' for none")
+    args = ap.parse_args()
+    args.designs = [d.strip() for d in args.designs.split(',') if d.strip()]
+    if bad := set(args.designs) - {'null', 'power', 'judge', 'instance', 'reruns'}: ap.error(f"unknown design(s) {sorted(bad)}")
+    args.null_replicates = [int(x) for x in args.null_replicates.split(',')]
+    args.power_tasks = [int(x) for x in args.power_tasks.split(',')]
+    args.power_per_label = [int(x) for x in args.power_per_label.split(',')]
+    args.power_studies = {int(k): int(v) for k, v in (x.split(':') for x in args.power_studies.split(',') if x)}
+    args.null_studies = {int(k): int(v) for k, v in (x.split(':') for x in args.null_studies.split(',') if x)}
+    warnings.simplefilter('ignore')
+    say = lambda *a, **k: print(*a, **{'flush': True, **k})
+    import synthclf
+    T0 = time.time()
+    res = json.loads(Path(args.json).read_text()) if args.merge and Path(args.json).is_file() else {}
+    meta = res.get('meta', {})
+    git = lambda *c: subprocess.run(['git', *c], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    cpu = next((l.split(':', 1)[1].strip() for l in subprocess.run(['lscpu'], capture_output=True, text=True).stdout.splitlines() if l.startswith('Model name')), '?')
+    flags = Path('/proc/cpuinfo').read_text() if Path('/proc/cpuinfo').is_file() else ''
+    cpu += f", {os.cpu_count()} cores" + (', AVX512-BF16' if 'avx512_bf16' in flags else ', AVX2' if 'avx2' in flags else '')
+    pkg = Path(synthclf.__file__).resolve().parent
+    meta.update(git_commit=git('rev-parse', '--short', 'HEAD'), package=str(pkg), pythonpath=os.environ.get('PYTHONPATH'),
+                git_dirty=bool(git('status', '--porcelain', 'synthclf')) if pkg == ROOT/'synthclf' else None,
+                simulate_sha=hashlib.sha256((pkg/'simulate.py').read_bytes()).hexdigest()[:12],
+                date=datetime.datetime.now().isoformat(timespec='seconds'), cpu=cpu, workers=args.workers, code_hash=code_hash(),
+                command=shlex.join(['.venv/bin/python', *sys.argv]))
+    meta.setdefault('designs', {})
+    if args.note: meta['note'] = args.note
+    if args.check: meta['check'] = check(say)
+    jobs, notes = plan(args)
+    tasks = sorted({t for js in jobs.values() for _, (kind, spec) in js if kind == 'study' for t in spec['tasks']})
+    ensure_embeddings(tasks, say)
+    runner = Runner(args.workers, meta['code_hash'])
+    for design, js in jobs.items():
+        say(f"{design}: {len(js)} jobs", flush=True)
+        t0 = time.time()
+        results, computed = runner.run([j for _, j in js], say)
+        if code_hash() != meta['code_hash']:
+            meta['code_changed_during_run'] = True
+            say("WARNING: synthclf's code or this script changed during the run: the results mix versions; run again when it is stable")
+        groups = [g for g, _ in js]
+        if design == 'null': res['null'] = summarize_null(results, groups)
+        elif design == 'power': res['power'] = summarize_power(results, groups, notes)
+        elif design == 'judge': res['judge'] = summarize_judge(results, groups)
+        elif design == 'instance': res['instance'] = summarize_instance(results, groups)
+        elif design == 'reruns': res['reruns'] = summarize_reruns(results, groups)
+        sec = [r['seconds'] for r in results]
+        tot = lambda k: round(sum(s.get(k, 0) if isinstance(s, dict) else 0 for s in sec) / max(len(sec), 1), 2)
+        meta['designs'][design] = {'jobs': len(js), 'computed': computed, 'wall_s': round(time.time() - t0, 1),
+                                   'seconds_per_study': tot('total') if isinstance(sec[0], dict) else round(sum(sec) / len(sec), 2),
+                                   'train_s': tot('train') if isinstance(sec[0], dict) else None, 'crowd_s': tot('crowd') if isinstance(sec[0], dict) else None,
+                                   'verdict_s': tot('verdict') if isinstance(sec[0], dict) else None,
+                                   'note': 'wall includes studies read from the cache; seconds per study are the computing ones, in one process'}
+        res['meta'] = meta
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(res, indent=1, default=float) + '\n')
+        if args.md: write_md(res, args.md)
+        say(f"{design}: done in {time.time() - t0:.0f}s -> {args.json}", flush=True)
+    runner.close()
+    say(f"all done in {time.time() - T0:.0f}s")
+
+
+if __name__ == '__main__':
+    main()
