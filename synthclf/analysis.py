@@ -476,6 +476,9 @@ def verdict_markdown(v: pd.DataFrame, power: dict | None = None) -> str:
                "claim's lines, so that the chance of any false word in a claim stays at 5%) below 0.05; *inconclusive*: it is not; *undetermined*: "
                "an input is not trustworthy (a classifier that does not beat its baselines, or a subjectivity judge that was not reliable), "
                "so nothing is concluded. The intervals are 95% per line.")
+    if v.scope.str.contains('real-matched').any():
+        out.append("*real-matched*: real training data subsampled, per label and seed, to the smaller of the two synthetic sets' accepted "
+                   "counts (each run's metrics.json records it as `matched_to`), so real data is never larger than a synthetic set it is compared with.")
     if power: out += ['', power_markdown(power)]
     return '\n'.join(out)
 
