@@ -161,6 +161,11 @@ def holm(p) -> np.ndarray:
 def _decide(d: float, p_adj: float, alpha: float = 0.05) -> str:
     return 'inconclusive' if not p_adj < alpha else 'agrees' if d > 0 else 'contradicts'
 
+def _holm_words(p, direction, words, alpha: float = 0.05):
+    "Holm-adjusted p over the lines still open (word None) and their words."
+    p = np.where([w is None for w in words], np.asarray(p, float), np.nan)
+    adj = holm(p)
+    return adj, [w if w is not None else _decide(d, q, alpha) for w, d, q in zip(words, direction, adj)]
 
 # %% ../nbs/12_analysis.ipynb #e17747d6
 def datasets_behind(runs: pd.DataFrame) -> pd.Series:
@@ -266,8 +271,7 @@ def source_comparisons(runs: pd.DataFrame, predictions: dict | None = None, metr
                          'interval': ('bootstrap' if boot else 'Welch t') + ' over ' + _covers(sets, extra, boot),
                          'word': f"undetermined: {' and '.join(base)} at baseline" if base else why})
     out = pd.DataFrame(rows, columns=['task', 'claim', 'difference', 'ci_low', 'ci_high', 'p', 'p_holm', 'se', 'seeds', 'sets', 'interval', 'word'])
-    out['p_holm'] = holm(out.p.where(out.word.isna()))
-    out['word'] = [w if isinstance(w, str) else _decide(d, q, alpha) for w, d, q in zip(out.word, out.difference, out.p_holm)]
+    out['p_holm'], out['word'] = _holm_words(out.p, out.difference, [w if isinstance(w, str) else None for w in out.word], alpha)
     return out
 
 
@@ -393,12 +397,6 @@ CLAIMS = {'ordering': 'Real ≥ few-shot ≥ zero-shot (per task)', 'gap': 'The 
 
 def _interval(lo, hi, fmt='+.3f') -> str: return '—' if lo is None or np.isnan(lo) else f"[{lo:{fmt}}, {hi:{fmt}}]"
 
-def _holm_words(p, direction, words, alpha: float = 0.05):
-    "Holm-adjusted p over the lines still open (word None) and their words."
-    p = np.where([w is None for w in words], np.asarray(p, float), np.nan)
-    adj = holm(p)
-    return adj, [w if w is not None else _decide(d, q, alpha) for w, d, q in zip(words, direction, adj)]
-
 def paper_verdict(runs: pd.DataFrame, subjectivity=None, judge: dict | None = None, agreement_predictions: dict | None = None,
                   classifier: str = '', seed: int = 0, predictions: dict | None = None, alpha: float = 0.05) -> pd.DataFrame:
     """One row per claim and scope: estimate, 95% interval, Holm-adjusted p (over the claim's lines), the word (agrees / contradicts /
@@ -485,7 +483,6 @@ def verdict_markdown(v: pd.DataFrame, power: dict | None = None) -> str:
 # %% ../nbs/12_analysis.ipynb #422cf7ff
 def _per_label(runs: pd.DataFrame) -> float:
     "The median training-set size per label of the synthetic sources (the size every comparison is made at)."
-    from synthclf.tasks import get_card
     s = runs[runs.source.isin(SYNTHETIC_MODES)]
     s = s if len(s) else runs
     if 'n_train' not in s or s.n_train.isna().all(): return float('nan')
