@@ -419,6 +419,18 @@ def fits(task, per_label, pool_per_label):
     return None if not small else f"too few train rows for {per_label} per label in both the pool and the rest: " + ', '.join(f"{l}: {v}" for l, v in small.items())
 
 
+def cell_tasks(nt, per_label):
+    """The tasks of a power cell: the cell's usual set (FOUR, QUICK6, TEN), each task too small for `per_label` in its pool and its rest
+    replaced by the nearest one in TEN's order (from objective to subjective) that holds it; (tasks in TEN's order, left out, replaced)."""
+    fit = {t: fits(t, per_label, pool_size(per_label)) for t in TEN}
+    use, out, instead = [t for t in TASK_SETS[nt] if not fit[t]], {t: fit[t] for t in TASK_SETS[nt] if fit[t]}, {}
+    for t in out:
+        i = TEN.index(t)
+        spare = sorted((t2 for t2 in TEN if not fit[t2] and t2 not in use), key=lambda t2: (abs(TEN.index(t2) - i), TEN.index(t2)))
+        if spare: use.append(spare[0]); instead[t] = spare[0]
+    return sorted(use, key=TEN.index), out, instead
+
+
 def pool_size(per_label):
     "Pool per label: the Truth default (200), at least 2x the texts per label (split_pool caps it at half of each label)."
     return max(200, 2 * per_label)
@@ -440,14 +452,12 @@ def plan(args):
         jobs['power'] = []
         for nt in args.power_tasks:
             for pl in args.power_per_label:
-                use, out = [], {}
-                for t in TASK_SETS[nt]:
-                    why = fits(t, pl, pool_size(pl))
-                    if why: out[t] = why
-                    else: use.append(t)
+                use, out, instead = cell_tasks(nt, pl)
                 cell = nt * 1000 + pl
-                notes[f"power {nt}x{pl}"] = {'tasks': use, 'left_out': out}
-                if len(use) < 2: continue
+                notes[f"power {nt}x{pl}"] = {'tasks': use, 'left_out': out, 'instead': instead}
+                if len(use) < 2 or any(notes[f"power {m}x{pl}"]['tasks'] == use for m in args.power_tasks if m < nt):
+                    notes[f"power {nt}x{pl}"]['same_as_smaller'] = len(use) >= 2
+                    continue
                 jobs['power'] += [({'tasks': nt, 'per_label': pl, 'replicates': args.replicates, 'used': len(use)},
                                    ('study', study_spec('power', use, pl, args.replicates, i, cell))) for i in range(n(args.power_studies.get(pl, 100)))]
     if 'judge' in args.designs:
@@ -585,7 +595,7 @@ def summarize_power(results, groups, notes):
     for (nt, pl), g in L.groupby(['tasks', 'per_label']):
         studies, note = g.study_id.nunique(), notes.get(f"power {nt}x{pl}", {})
         cell = {'tasks': int(nt), 'per_label': int(pl), 'replicates': int(g.replicates.iloc[0]), 'studies': studies,
-                'tasks_used': note.get('tasks'), 'left_out': note.get('left_out') or None,
+                'tasks_used': note.get('tasks'), 'left_out': note.get('left_out') or None, 'replaced_by': note.get('instead') or None,
                 'seconds_per_study': round(sum(secs[(nt, pl)]) / len(secs[(nt, pl)]), 2)}
         for kind in KINDS[:5]:
             x = g[g.kind == kind]
@@ -606,7 +616,10 @@ def summarize_power(results, groups, notes):
             out.append({'kind': kind, **cell, 'lines': len(x), 'false_agree': fa, 'false_agree_ci': fa_ci, 'false_contradict': fc, 'false_contradict_ci': fc_ci})
     for cell, note in notes.items():
         nt, pl = map(int, cell.split()[1].split('x'))
-        if len(note['tasks']) < 2: out.append({'kind': 'cell not run', 'tasks': nt, 'per_label': pl, 'tasks_used': note['tasks'], 'left_out': note['left_out']})
+        if len(note['tasks']) < 2 or note.get('same_as_smaller'):
+            out.append({'kind': 'cell not run', 'tasks': nt, 'per_label': pl, 'tasks_used': note['tasks'], 'left_out': note['left_out'],
+                        'note': f"only {len(note['tasks'])} of the ten tasks hold {pl} per label: the same tasks as a smaller cell" if note.get('same_as_smaller')
+                                else 'fewer than 2 tasks fit'})
     return out
 
 

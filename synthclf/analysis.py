@@ -347,13 +347,20 @@ def _kappa(c: np.ndarray) -> np.ndarray:
     pe = (c.sum(-1) * c.sum(-2)).sum(-1) / np.maximum(n, 1e-12) ** 2
     return np.where(pe < 1, (po - pe) / np.where(pe < 1, 1 - pe, 1), np.nan)
 
+def _default_sets(sources, seeds: dict) -> dict:
+    "Training sets behind each source's seeds where the caller does not say (`datasets_behind`'s rule without a `replicate` column)."
+    return {s: seeds[s] if s == 'real_matched' or s.startswith('real+') else 1 for s in sources}
+
 def agreement_effect(predictions: pd.DataFrame, agreement_=None, n_boot: int = 1000, ci: float = 0.95, seed: int = 0,
-                     min_kappa: float = 0.05) -> pd.DataFrame:
+                     min_kappa: float = 0.05, sets: dict | None = None, min_sets: int = 5) -> pd.DataFrame:
     """Per source: accuracy and Cohen's κ on the highest-agreement test instances and on the rest (all seeds pooled), the share of its
     high-agreement skill it keeps on the rest (`retained` = κ low / κ high), and how much less a synthetic source keeps than the real
-    reference (`extra_loss`), with bootstrap intervals over instances (all sources resampled together) and a two-sided p. κ corrects for
-    chance, so a classifier that is worse everywhere (a share of its answers random) keeps the same share; only a loss that falls on the
-    low-agreement instances moves it."""
+    reference (`extra_loss`), with a two-sided p. κ corrects for chance, so a classifier that is worse everywhere (a share of its answers
+    random) keeps the same share; only a loss that falls on the low-agreement instances moves it. The interval (t, Welch–Satterthwaite)
+    covers the test instances (a bootstrap's variance, all sources resampled together) and the training sets: each source's spread over its
+    seeds over √seeds (`sets_sd`), or for a synthetic source whose seeds trained on fewer than `min_sets` generated sets (`sets`: source ->
+    sets, as `datasets_behind` counts them) the spread of one set over √sets, measured on `real_matched`'s seeds (a fresh real sample each)."""
+    from scipy.stats import t as student_t
     from synthclf.subjectivity import _with_agreement
     p = _with_agreement(predictions, agreement_)
     labels = {l: i for i, l in enumerate(sorted(set(p.gold) | set(p.pred)))}
@@ -363,33 +370,51 @@ def agreement_effect(predictions: pd.DataFrame, agreement_=None, n_boot: int = 1
     if high.all() or not high.any(): raise ValueError("Every instance has the same agreement: nothing to compare.")
     gold = inst.gold.map(labels).to_numpy(int)
     real, sources = real_reference(p), sorted(p.source.unique())
+    seeds = {s: np.sort(p.seed[p.source == s].unique()) for s in sources}
+    sets = {**_default_sets(sources, {s: len(v) for s, v in seeds.items()}), **(sets or {})}
     rng, n = np.random.default_rng(seed), len(ids)
     w = np.vstack([np.ones(n), rng.multinomial(n, np.full(n, 1 / n), n_boot)])  # row 0: the data itself, then bootstrap draws
     stats = {}
     for s in sources:
         q = p[p.source == s]
-        counts = np.zeros((n, K)); np.add.at(counts, (np.searchsorted(ids, q.idx.to_numpy()), q.pred.map(labels).to_numpy(int)), 1)
-        m = (np.eye(K)[gold][:, :, None] * counts[:, None, :]).reshape(n, K * K)  # per instance: gold row × predicted counts
-        kh, kl = (_kappa(((w * mask) @ m).reshape(-1, K, K)) for mask in (high, ~high))
-        right = counts[np.arange(n), gold] / np.maximum(counts.sum(1), 1)
-        stats[s] = {'kh': kh, 'kl': kl, 'ret': np.where(kh > min_kappa, kl / np.where(kh > min_kappa, kh, 1), np.nan),
-                    'acc_high': right[high].mean(), 'acc_low': right[~high].mean()}
-    q = lambda b: np.nanquantile(b[1:], [(1 - ci) / 2, (1 + ci) / 2]) if np.isfinite(b[1:]).sum() > 10 else (np.nan, np.nan)
+        S = len(seeds[s])
+        counts = np.zeros((S, n, K))
+        np.add.at(counts, (np.searchsorted(seeds[s], q.seed.to_numpy()), np.searchsorted(ids, q.idx.to_numpy()), q.pred.map(labels).to_numpy(int)), 1)
+        m = (np.eye(K)[gold][None, :, :, None] * counts[:, :, None, :]).reshape(S, n, K * K)  # per seed and instance: gold row × predicted
+        kh, kl = (_kappa(np.einsum('bn,snk->bk', w * mask, m).reshape(-1, K, K)) for mask in (high, ~high))
+        per_seed = _kappa(np.stack([(m * mask[None, :, None]).sum(1) for mask in (high, ~high)]).reshape(2, S, K, K))
+        right = counts.sum(0)[np.arange(n), gold] / np.maximum(counts.sum((0, 2)), 1)
+        ratio = lambda h, l: np.where(h > min_kappa, l / np.where(h > min_kappa, h, 1), np.nan)
+        stats[s] = {'kh': kh, 'kl': kl, 'ret': ratio(kh, kl), 'ret_seed': ratio(*per_seed), 'acc_high': right[high].mean(), 'acc_low': right[~high].mean()}
+    def spread(s):
+        "(variance of `s`'s pooled retained over the training sets and learner seeds behind it, the degrees of freedom it is measured with)."
+        ref = 'real_matched' if s.split('@')[0] in SYNTHETIC_MODES and sets[s] < min_sets else s  # one generated set: real_matched's
+        r = stats.get(ref, {}).get('ret_seed', np.array([])); r = r[np.isfinite(r)]
+        return (r.var(ddof=1) / (sets[s] if ref != s else len(r)), len(r) - 1) if len(r) > 1 else (np.nan, 0)
+    def welch(point, boot, terms):
+        "Point ± t·se, with se² the bootstrap's variance plus the seed terms, and Welch–Satterthwaite degrees of freedom; the two-sided p."
+        v = np.nanvar(boot[1:], ddof=1) + sum(t[0] for t in terms)
+        if not (np.isfinite(v) and np.isfinite(point)) or np.isfinite(boot[1:]).sum() <= 10: return np.nan, np.nan, np.nan
+        df = v ** 2 / (sum(t[0] ** 2 / t[1] for t in terms) + 1e-300)
+        se = np.sqrt(v); h = student_t.ppf((1 + ci) / 2, df) * se
+        return point - h, point + h, (float(2 * student_t.sf(abs(point) / se, df)) if se > 0 else float(point == 0))
+    sd = {s: spread(s) for s in sources}
     rows = []
     for s in sources:
-        st = stats[s]; (rlo, rhi) = q(st['ret'])
+        st = stats[s]
+        rlo, rhi, _ = welch(st['ret'][0], st['ret'], [sd[s]])
         row = {'source': s, 'accuracy_high': st['acc_high'], 'accuracy_low': st['acc_low'], 'drop': st['acc_high'] - st['acc_low'],
                'kappa_high': st['kh'][0], 'kappa_low': st['kl'][0], 'retained': st['ret'][0], 'retained_ci_low': rlo, 'retained_ci_high': rhi,
-               'instances_high': int(high.sum()), 'instances_low': int((~high).sum())}
+               'instances_high': int(high.sum()), 'instances_low': int((~high).sum()), 'seeds': len(seeds[s]), 'sets': int(sets[s]),
+               'sets_sd': np.sqrt(sd[s][0]), 'set_from_real_matched': bool(s.split('@')[0] in SYNTHETIC_MODES and sets[s] < min_sets)}
         if real in stats and s != real:
             loss = stats[real]['ret'] - st['ret']  # > 0: the synthetic source keeps less of its skill where annotators disagree
-            (elo, ehi) = q(loss)
-            row.update(extra_loss=loss[0], extra_ci_low=elo, extra_ci_high=ehi, p=_p_boot(loss[1:]) if np.isfinite(loss[0]) else np.nan)
+            elo, ehi, pv = welch(loss[0], loss, [sd[real], sd[s]])
+            row.update(extra_loss=loss[0], extra_ci_low=elo, extra_ci_high=ehi, p=pv)
         rows.append(row)
     out = pd.DataFrame(rows)
     out.attrs['real'] = real
     return out
-
 
 # %% ../nbs/12_analysis.ipynb #204c0f21
 CLAIMS = {'ordering': 'Real ≥ few-shot ≥ zero-shot (per task)', 'gap': 'The real − synthetic gap grows with task subjectivity',
@@ -426,7 +451,8 @@ def paper_verdict(runs: pd.DataFrame, subjectivity=None, judge: dict | None = No
     arows = []
     for task, (preds, how) in (agreement_predictions or {}).items():
         if not preds.source.isin(['zero_shot', 'few_shot']).any(): continue  # no synthetic source: nothing to check
-        try: eff = agreement_effect(preds, seed=seed)
+        nsets = datasets_behind(runs[runs.task == task])
+        try: eff = agreement_effect(preds, seed=seed, sets={s: int(nsets.get((task, s), 1)) for s in preds.source.unique()})
         except ValueError as e:
             arows.append({'claim': 'agreement', 'scope': task, 'estimate': '—', 'interval': '—', 'p': np.nan, 'word': f'undetermined: {e}',
                           'rests_on': f'agreement from {how}'})
@@ -436,13 +462,16 @@ def paper_verdict(runs: pd.DataFrame, subjectivity=None, judge: dict | None = No
             base = [s for s in (real, r.source) if ok.get((task, s)) is False]
             has = hasattr(r, 'extra_loss')
             word = (f"undetermined: {' and '.join(base)} at baseline" if base else 'undetermined: no real reference' if not has else
-                    'undetermined: no skill beyond chance on the high-agreement instances' if np.isnan(r.extra_loss) else None)
+                    'undetermined: no skill beyond chance on the high-agreement instances' if np.isnan(r.extra_loss) else
+                    'inconclusive: one generated set, and no real_matched runs to measure how much a set varies (generate replicates)'
+                    if np.isnan(r.p) else None)
             arows.append({'claim': 'agreement', 'scope': f"{task}: {r.source.replace('_', '-')} vs {real.replace('_', '-')}",
                           'estimate': f"{getattr(r, 'extra_loss', np.nan):+.3f} less of its skill (κ) kept on low-agreement instances",
                           'interval': _interval(getattr(r, 'extra_ci_low', np.nan), getattr(r, 'extra_ci_high', np.nan)),
                           'p': getattr(r, 'p', np.nan), 'word': word, '_d': getattr(r, 'extra_loss', np.nan),
                           'rests_on': f"agreement from {how}; {r.instances_high} full- vs {r.instances_low} lower-agreement test instances, "
-                                      f"{int(seeds.get((task, r.source), 0))} seeds (bootstrap over instances; κ retained = κ low / κ high)"})
+                                      f"{int(seeds.get((task, r.source), 0))} seeds on {r.sets} training set{'s' if r.sets > 1 else ''} (bootstrap over instances and "
+                                      f"seeds{'; the spread of a set taken from real_matched' if r.set_from_real_matched else ''}; κ retained = κ low / κ high)"})
     if arows:
         adj, words = _holm_words([a['p'] for a in arows], [a.get('_d', np.nan) for a in arows], [a['word'] for a in arows], alpha)
         for a, q, w in zip(arows, adj, words): a.update(p=q, word=w); a.pop('_d', None)

@@ -86,6 +86,31 @@ def test_a_uniformly_worse_classifier_does_not_contradict():
     assert e.loc['few_shot', 'extra_ci_low'] > 0  # errors planted on the low-agreement instances are found
 
 
+def _set_preds(n=500, sets_syn=1, seeds=5, set_sd=0.06, seed=0):
+    "real_matched on a fresh training set per seed, few_shot on `sets_syn` sets; each set has its own error rate on low agreement."
+    r = np.random.default_rng(seed)
+    agree, gold, rows = r.choice([0.6, 1.0], n), r.integers(0, 3, n), []
+    for src, nsets in (('real_matched', seeds), ('few_shot', sets_syn)):
+        set_low, hard = np.clip(0.3 + r.normal(0, set_sd, nsets), 0, 1), r.random((nsets, n))
+        for k in range(seeds):
+            j = k % nsets
+            wrong = (0.8 * hard[j] + 0.2 * r.random(n)) < np.where(agree < 1, set_low[j], 0.1)
+            pred = np.where(wrong, (gold + r.integers(1, 3, n)) % 3, gold)
+            rows.append(pd.DataFrame({'idx': np.arange(n), 'gold': gold.astype(str), 'pred': pred.astype(str), 'agreement': agree,
+                                      'source': src, 'seed': k}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_the_instance_line_carries_the_spread_of_training_sets():
+    "Training sets that differ on the low-agreement instances, no effect planted: a bootstrap over instances alone said a word in ~50%."
+    words = {k: [agreement_effect(_set_preds(sets_syn=k, seed=s), n_boot=200, seed=s).set_index('source').loc['few_shot', 'p'] < 0.05
+                 for s in range(40)] for k in (1, 5)}
+    assert np.mean(words[1]) <= 0.15, f"one generated set: a word in {np.mean(words[1]):.0%} of 40 runs with no effect"
+    assert np.mean(words[5]) <= 0.15, f"five generated sets: a word in {np.mean(words[5]):.0%} of 40 runs with no effect"
+    e = agreement_effect(_set_preds(), n_boot=200).set_index('source')
+    assert e.loc['few_shot', 'set_from_real_matched'], "one generated set should take real_matched's spread of a set"
+
+
 def crowd(scores: dict, n=540, workers=30, bias=0.0, seed=0):
     r, tasks, rows = np.random.default_rng(seed), list(scores), []
     for _ in range(n):
