@@ -38,7 +38,8 @@ CASES = [('ag_news', 'zero_shot'), ('ag_news', 'few_shot'), ('sms_spam', 'zero_s
 def child(task, mode, model, per_label, dtype, batch_size=None, backend=None):
     "One generate() call in this process (the local backend, or `backend`): its figures as JSON on stdout."
     from synthclf.generate import generate
-    from synthclf.llm import CallCache, LocalBackend
+    from synthclf.cache import CallCache
+    from synthclf.llm import LocalBackend
     from synthclf.data import load_task
     load_task(task)  # the real data is loaded (and cached) before the clock starts, as in a run after its first stage
     kw = {k: v for k, v in (('dtype', dtype), ('batch_size', batch_size)) if v}

@@ -70,7 +70,9 @@ def main():
     warnings.filterwarnings('ignore')
     import torch
     from transformers import AutoModelForCausalLM
-    from synthclf.llm import LocalBackend, quantize_linears, resolve_model
+    from synthclf.engine import quantize_linears
+    from synthclf.llm import LocalBackend
+    from synthclf.models import resolve_model
     reqs, res = requests(args.per_case), {}
     for name in args.models:
         t = time.perf_counter()

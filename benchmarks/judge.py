@@ -68,7 +68,8 @@ def main():
     args = ap.parse_args()
     import pandas as pd
     import torch
-    from synthclf.llm import CallCache, LocalBackend
+    from synthclf.cache import CallCache
+    from synthclf.llm import LocalBackend
     from synthclf.subjectivity import bradley_terry, judge_reliability, llm_task_judgments, rank_tasks
     from synthclf.tasks import list_tasks
     tasks = args.tasks.split(',') if args.tasks else list_tasks()

@@ -714,8 +714,11 @@ def write_md(res, path):
                 "Zero-shot label noise rises from 0 (the least subjective task) to 0.4 (the most), evenly over the tasks in their planted "
                 "order; few-shot noise is half of it. *Power* of an ordering line: the share saying *agrees* among lines whose planted noise "
                 "difference is above 0 (the least subjective task's lines plant none and are counted apart, as false words); of a gap line: "
-                "the share saying *agrees*. Tasks whose labels are too small for a cell (the pool and the rest must each hold the texts per "
-                "label) are left out of it.", '',
+                "the share saying *agrees*. A cell's tasks are the usual set for its size (4: ag_news, sms_spam, tweet_irony, humor_speech; 6: the "
+                "quick profile's; 10: all ten); a task whose labels are too small for the cell (the pool and the rest must each hold the texts "
+                "per label) is replaced by the nearest task in the ten's order that holds it, or left out where none is left (listed below the "
+                "table). The gap line's permutation test needs at least 5 tasks to reach p < 0.05 two-sided (4 tasks: 24 orderings, the "
+                "smallest two-sided p is 2/24), so at 4 tasks its power is 0 by construction.", '',
                 _table([r for r in res['power'] if 'power' in r],
                        [('tasks', lambda r: f"{r['tasks']} ({len(r['tasks_used'])} used)" if r.get('tasks_used') and len(r['tasks_used']) != r['tasks'] else r['tasks']),
                         ('per label', lambda r: r['per_label']), ('R', lambda r: r['replicates']), ('kind', lambda r: r['kind']),
@@ -730,9 +733,14 @@ def write_md(res, path):
                                   ('lines', lambda r: r['lines']),
                                   ('false agree', lambda r: _pct(r['false_agree'], r['false_agree_ci'])),
                                   ('false contradict', lambda r: _pct(r['false_contradict'], r['false_contradict_ci']))]), '']
-        left = {(r['tasks'], r['per_label']): r.get('left_out') for r in res['power'] if r.get('left_out')}
+        left = {(r['tasks'], r['per_label']): (r.get('left_out'), r.get('replaced_by') or {}) for r in res['power'] if r.get('left_out')}
         if left:
-            out += ["Left out of a cell:", ''] + [f"- {t} tasks × {p} per label: " + '; '.join(f"{k} ({v})" for k, v in lo.items()) for (t, p), lo in left.items()] + ['']
+            out += ["Replaced in or left out of a cell:", ''] + [
+                f"- {t} tasks × {p} per label: " + '; '.join(f"{k} ({v}) → " + (rep[k] if k in rep else 'left out') for k, v in lo.items())
+                for (t, p), (lo, rep) in left.items()] + ['']
+        skipped = [r for r in res['power'] if r.get('kind') == 'cell not run']
+        if skipped:
+            out += ["Cells not run:", ''] + [f"- {r['tasks']} tasks × {r['per_label']} per label: {r.get('note', '')} ({', '.join(r['tasks_used'])})" for r in skipped] + ['']
     if res.get('judge'):
         out += ["## Judge: does the reliability gate let through only rankings worth having?", '',
                 "Ten tasks, planted scores evenly spaced from −1.5 to 1.5; 540 comparisons of random pairs in random order by 30 simulated "
@@ -747,7 +755,9 @@ def write_md(res, path):
         out += ["## Instance level: Financial PhraseBank alone", '',
                 "Both synthetic modes get 0.3 label noise: (a) from any instance (synthetic data is worse everywhere; no agreement effect is "
                 "planted, so the agreement lines should say *agrees* or *contradicts* at most 5% of the time); (b) the mislabelled texts are "
-                "ones annotators disagreed on (agreement below 1; the power of the agreement lines). 20 per label, 5 seeds.", '',
+                "ones annotators disagreed on (agreement below 1; the power of the agreement lines). 20 per label, 5 seeds. The line's interval "
+                "covers the test instances and the training sets (each source's spread over its seeds; one generated set takes real_matched's "
+                "spread of a set), as the ordering lines' do.", '',
                 _table(res['instance'], [('case', lambda r: r['case']), ('kind', lambda r: r['kind']), ('planted', lambda r: r['planted']),
                                          ('studies', lambda r: r['studies']), ('agrees', lambda r: _pct(r['agrees'], r['agrees_ci'])),
                                          ('contradicts', lambda r: _pct(r['contradicts'], r['contradicts_ci'])),

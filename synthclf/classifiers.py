@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from tqdm.auto import tqdm
+from fastcore.basics import patch
 from .data import bars_off
 from .core import bf16_ok, cores
 from .encoders import DEFAULT_ENCODER, ENCODERS, embed, resolve_encoder
@@ -67,6 +68,7 @@ def embed_cached(texts, model: str = DEFAULT_ENCODER, limit: int = 200_000) -> n
         _EMBEDDINGS.update(zip(((model, t) for t in todo), embed(todo, model)))
     return np.stack([_EMBEDDINGS[(model, t)] for t in texts])
 
+# %% ../nbs/07_classifiers.ipynb #cd47468c
 class EmbeddingClassifier:
     "Logistic regression on frozen sentence embeddings of an encoder (default: the packaged all-MiniLM-L6-v2)."
     def __init__(self, model: str = DEFAULT_ENCODER, Cs=(0.1, 1.0, 10.0, 100.0), C: float = 10.0, cv: int = 5, cv_min: int = 3,
@@ -111,6 +113,7 @@ def val_split(labels: np.ndarray, fraction: float, seed: int = 0) -> tuple[np.nd
     val = np.sort(np.concatenate(val)) if val else np.array([], int)
     return np.setdiff1d(np.arange(len(labels)), val), val
 
+# %% ../nbs/07_classifiers.ipynb #4f1f1b11
 def length_grouped_batches(lengths, batch_size: int, rng: np.random.Generator, pool: int = 50) -> list[np.ndarray]:
     "Shuffled batches of indices whose texts have similar lengths."
     order = rng.permutation(len(lengths))
@@ -122,10 +125,6 @@ def length_grouped_batches(lengths, batch_size: int, rng: np.random.Generator, p
     return [batches[i] for i in rng.permutation(len(batches))]
 
 # %% ../nbs/07_classifiers.ipynb #3b4a4268
-def _macro_f1(gold, pred, num_labels: int) -> float:
-    from sklearn.metrics import f1_score
-    return float(f1_score(gold, pred, labels=sorted(set(gold)), average='macro', zero_division=0))
-
 class EncoderClassifier:
     "A transformers encoder fine-tuned for sequence classification (default: the packaged all-MiniLM-L6-v2)."
     def __init__(self, model: str = DEFAULT_ENCODER, lr: float = 1e-4, epochs: int = 4, batch_size: int = 16, max_length: int | None = None,
@@ -148,87 +147,123 @@ class EncoderClassifier:
         return {k: getattr(self, k) for k in ('model', 'lr', 'epochs', 'batch_size', 'max_length', 'max_length_cap', 'min_steps', 'weight_decay',
                                               'warmup', 'val_fraction', 'patience', 'bf16')}
 
-    def _setup(self, num_labels: int):
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-        from transformers.utils import logging as hf_logging
-        torch.set_num_threads(self.threads or cores())
-        torch.manual_seed(self.seed)
-        self.tokenizer_ = AutoTokenizer.from_pretrained(self.path)
-        verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-        hf_logging.set_verbosity_error(); hf_logging.disable_progress_bar()  # "classifier weights newly initialized" is expected
-        try: self.model_ = AutoModelForSequenceClassification.from_pretrained(self.path, num_labels=num_labels).to(self.device)
-        finally:
-            hf_logging.set_verbosity(verbosity)
-            if bars: hf_logging.enable_progress_bar()
+# %% ../nbs/07_classifiers.ipynb #c013e92c
+@patch
+def _setup(self: EncoderClassifier, num_labels: int):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+    torch.set_num_threads(self.threads or cores())
+    torch.manual_seed(self.seed)
+    self.tokenizer_ = AutoTokenizer.from_pretrained(self.path)
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error(); hf_logging.disable_progress_bar()  # "classifier weights newly initialized" is expected
+    try: self.model_ = AutoModelForSequenceClassification.from_pretrained(self.path, num_labels=num_labels).to(self.device)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars: hf_logging.enable_progress_bar()
 
-    def _encode(self, texts) -> list[list[int]]:
-        return self.tokenizer_(list(texts), truncation=True, max_length=self.max_length_)['input_ids']
+# %% ../nbs/07_classifiers.ipynb #1b3a2889
+@patch
+def _encode(self: EncoderClassifier, texts) -> list[list[int]]:
+    return self.tokenizer_(list(texts), truncation=True, max_length=self.max_length_)['input_ids']
 
-    def _batch(self, ids, rows):
-        b = self.tokenizer_.pad({'input_ids': [ids[i] for i in rows]}, return_tensors='pt')
-        return {k: v.to(self.device) for k, v in b.items()}
+@patch
+def _batch(self: EncoderClassifier, ids, rows):
+    b = self.tokenizer_.pad({'input_ids': [ids[i] for i in rows]}, return_tensors='pt')
+    return {k: v.to(self.device) for k, v in b.items()}
 
-    def _autocast(self): return torch.autocast(self.device.split(':')[0], dtype=torch.bfloat16, enabled=self.bf16)
+@patch
+def _autocast(self: EncoderClassifier): return torch.autocast(self.device.split(':')[0], dtype=torch.bfloat16, enabled=self.bf16)
 
-    def _proba(self, ids) -> np.ndarray:
-        self.model_.eval()
-        order = np.argsort([len(x) for x in ids], kind='stable')
-        out = np.zeros((len(ids), self.num_labels), dtype=np.float32)
-        with torch.inference_mode(), self._autocast():
-            for s in range(0, len(ids), self.eval_batch_size):
-                rows = order[s:s + self.eval_batch_size]
-                out[rows] = torch.softmax(self.model_(**self._batch(ids, rows)).logits.float(), -1).cpu().numpy()
-        return out
+@patch
+def _proba(self: EncoderClassifier, ids) -> np.ndarray:
+    self.model_.eval()
+    order = np.argsort([len(x) for x in ids], kind='stable')
+    out = np.zeros((len(ids), self.num_labels), dtype=np.float32)
+    with torch.inference_mode(), self._autocast():
+        for s in range(0, len(ids), self.eval_batch_size):
+            rows = order[s:s + self.eval_batch_size]
+            out[rows] = torch.softmax(self.model_(**self._batch(ids, rows)).logits.float(), -1).cpu().numpy()
+    return out
 
-    def fit(self, texts, labels, num_labels: int):
-        y = check_training_data(texts, labels, num_labels)
-        self.num_labels = num_labels
-        self._setup(num_labels)
-        limit = min(self.max_length_cap, self.tokenizer_.model_max_length, getattr(self.model_.config, 'max_position_embeddings', 512))
-        if self.max_length: self.max_length_ = min(self.max_length, self.tokenizer_.model_max_length)
-        else:
-            sample = list(np.random.default_rng(0).choice(len(texts), min(len(texts), 2000), replace=False))
-            lens = [len(x) for x in self.tokenizer_([texts[i] for i in sample], truncation=False)['input_ids']]
-            self.max_length_ = int(min(limit, 8 * math.ceil(np.percentile(lens, 95) / 8)))
-        ids = self._encode(texts)
-        tr, va = val_split(y, self.val_fraction, self.seed)
-        steps_per_epoch = math.ceil(len(tr) / self.batch_size)
-        epochs = max(self.epochs, math.ceil(self.min_steps / steps_per_epoch))
-        opt = torch.optim.AdamW(self.model_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        total = epochs * steps_per_epoch
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / max(1, self.warmup * total), max(0.0, (total - s) / (total * (1 - self.warmup)))))
-        rng, lens = np.random.default_rng(self.seed), [len(x) for x in ids]
-        best, best_state, waited, self.history_ = math.inf, None, 0, []
-        t0 = time.time()
-        bar = tqdm(total=total, desc=f"fine-tune {self.name}", unit='step', disable=bars_off(self.progress), leave=False)
-        for epoch in range(epochs):
-            self.model_.train(); losses = []
-            for rows in length_grouped_batches([lens[i] for i in tr], self.batch_size, rng):
-                rows = tr[rows]
-                with self._autocast():
-                    loss = self.model_(**self._batch(ids, rows), labels=torch.as_tensor(y[rows], device=self.device)).loss
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(self.model_.parameters(), 1.0)
-                opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
-                losses.append(loss.item()); bar.update(1)
-            rec = {'epoch': epoch + 1, 'train_loss': float(np.mean(losses)), 'seconds': round(time.time() - t0, 2)}
-            if len(va):
-                pv = self._proba([ids[i] for i in va])
-                rec['val_macro_f1'] = _macro_f1(y[va], pv.argmax(1), num_labels)
-                rec['val_loss'] = float(-np.mean(np.log(pv[np.arange(len(va)), y[va]] + 1e-9)))
-                if rec['val_loss'] < best: best, best_state, waited = rec['val_loss'], copy.deepcopy(self.model_.state_dict()), 0
-                else: waited += 1
-            self.history_.append(rec); bar.set_postfix({k: round(v, 3) for k, v in rec.items() if k != 'epoch'})
-            if len(va) and waited >= self.patience and (epoch + 1) * steps_per_epoch >= self.min_steps: break
-        bar.close()
-        if best_state is not None: self.model_.load_state_dict(best_state)
-        self.best_epoch_ = min(self.history_, key=lambda r: r.get('val_loss', -r['epoch']))['epoch']
-        self.train_seconds_ = time.time() - t0
-        self.train_samples_ = len(tr) * len(self.history_)
-        return self
+@patch
+def predict_proba(self: EncoderClassifier, texts) -> np.ndarray:
+    return self._proba(self._encode(texts))
 
-    def predict_proba(self, texts) -> np.ndarray:
-        return self._proba(self._encode(texts))
+# %% ../nbs/07_classifiers.ipynb #8d45597b
+@patch
+def _pick_max_length(self: EncoderClassifier, texts) -> int:
+    "The token length texts are cut to: `max_length`, else the 95th percentile of the training texts' lengths, capped."
+    limit = min(self.max_length_cap, self.tokenizer_.model_max_length, getattr(self.model_.config, 'max_position_embeddings', 512))
+    if self.max_length: return min(self.max_length, self.tokenizer_.model_max_length)
+    sample = list(np.random.default_rng(0).choice(len(texts), min(len(texts), 2000), replace=False))
+    lens = [len(x) for x in self.tokenizer_([texts[i] for i in sample], truncation=False)['input_ids']]
+    return int(min(limit, 8 * math.ceil(np.percentile(lens, 95) / 8)))
+
+# %% ../nbs/07_classifiers.ipynb #516cd5b6
+def _warmup_decay(warmup: float, total: int):
+    "The LR multiplier of step `s` (for `LambdaLR`): linear warm-up over `warmup * total` steps, then linear decay to 0 at `total`."
+    return lambda s: min((s + 1) / max(1, warmup * total), max(0.0, (total - s) / (total * (1 - warmup))))
+
+# %% ../nbs/07_classifiers.ipynb #821ff765
+def _macro_f1(gold, pred, num_labels: int) -> float:
+    from sklearn.metrics import f1_score
+    return float(f1_score(gold, pred, labels=sorted(set(gold)), average='macro', zero_division=0))
+
+@patch
+def _train_epoch(self: EncoderClassifier, ids, y, tr, opt, sched, rng, lens, bar) -> float:
+    "One pass over the training rows `tr`: the mean training loss."
+    self.model_.train(); losses = []
+    for rows in length_grouped_batches([lens[i] for i in tr], self.batch_size, rng):
+        rows = tr[rows]
+        with self._autocast():
+            loss = self.model_(**self._batch(ids, rows), labels=torch.as_tensor(y[rows], device=self.device)).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model_.parameters(), 1.0)
+        opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
+        losses.append(loss.item()); bar.update(1)
+    return float(np.mean(losses))
+
+@patch
+def _validate(self: EncoderClassifier, ids, y, va) -> dict:
+    "Macro-F1 and mean log-loss on the validation rows `va`."
+    pv = self._proba([ids[i] for i in va])
+    return {'val_macro_f1': _macro_f1(y[va], pv.argmax(1), self.num_labels),
+            'val_loss': float(-np.mean(np.log(pv[np.arange(len(va)), y[va]] + 1e-9)))}
+
+# %% ../nbs/07_classifiers.ipynb #530e41b3
+@patch
+def fit(self: EncoderClassifier, texts, labels, num_labels: int):
+    y = check_training_data(texts, labels, num_labels)
+    self.num_labels = num_labels
+    self._setup(num_labels)
+    self.max_length_ = self._pick_max_length(texts)
+    ids = self._encode(texts)
+    tr, va = val_split(y, self.val_fraction, self.seed)
+    steps_per_epoch = math.ceil(len(tr) / self.batch_size)
+    epochs = max(self.epochs, math.ceil(self.min_steps / steps_per_epoch))
+    opt = torch.optim.AdamW(self.model_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+    total = epochs * steps_per_epoch
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _warmup_decay(self.warmup, total))
+    rng, lens = np.random.default_rng(self.seed), [len(x) for x in ids]
+    best, best_state, waited, self.history_ = math.inf, None, 0, []
+    t0 = time.time()
+    bar = tqdm(total=total, desc=f"fine-tune {self.name}", unit='step', disable=bars_off(self.progress), leave=False)
+    for epoch in range(epochs):
+        loss = self._train_epoch(ids, y, tr, opt, sched, rng, lens, bar)
+        rec = {'epoch': epoch + 1, 'train_loss': loss, 'seconds': round(time.time() - t0, 2)}
+        if len(va):
+            rec.update(self._validate(ids, y, va))
+            if rec['val_loss'] < best: best, best_state, waited = rec['val_loss'], copy.deepcopy(self.model_.state_dict()), 0
+            else: waited += 1
+        self.history_.append(rec); bar.set_postfix({k: round(v, 3) for k, v in rec.items() if k != 'epoch'})
+        if len(va) and waited >= self.patience and (epoch + 1) * steps_per_epoch >= self.min_steps: break
+    bar.close()
+    if best_state is not None: self.model_.load_state_dict(best_state)
+    self.best_epoch_ = min(self.history_, key=lambda r: r.get('val_loss', -r['epoch']))['epoch']
+    self.train_seconds_ = time.time() - t0
+    self.train_samples_ = len(tr) * len(self.history_)
+    return self
 
 # %% ../nbs/07_classifiers.ipynb #22b56962
 def make_classifier(name: str = DEFAULT_ENCODER, **params):

@@ -14,7 +14,7 @@ from .tasks import get_card, list_tasks
 # %% auto #0
 __all__ = ['KEY_NOTE', 'tasks_table', 'describe_task', 'parser', 'main']
 
-# %% ../nbs/15_cli.ipynb #d2e618e5
+# %% ../nbs/15_cli.ipynb #7a4b59e6
 def tasks_table(data_dir=None) -> list[dict]:
     "One row per known task: labels and split sizes as loaded from the real data, and rows dropped while loading."
     from synthclf.data import load_task
@@ -34,6 +34,7 @@ def _print_table(rows: list[dict], file=None):
     print(fmt(cols), file=file); print(fmt(['-' * w for w in width]), file=file)
     for x in cells: print(fmt(x), file=file)
 
+# %% ../nbs/15_cli.ipynb #192120de
 def describe_task(name: str, data_dir=None, file=None):
     "Print a task's card and its label counts per split."
     import numpy as np
@@ -46,17 +47,50 @@ def describe_task(name: str, data_dir=None, file=None):
             for i, l in enumerate(card.labels)]
     _print_table(rows, file=file)
 
-# %% ../nbs/15_cli.ipynb #8ef50887
+# %% ../nbs/15_cli.ipynb #a8a33422
 def _tasks_cmd(args):
     if args.name: describe_task(args.name, args.data_dir)
     else: _print_table(tasks_table(args.data_dir))
 
+def _add_tasks(sub):
+    "The `tasks` command: a sub-parser of `sub`."
+    t = sub.add_parser('tasks', help='list the tasks with their real split sizes, or show one task')
+    t.add_argument('name', nargs='?', help='a task name or a path to a task card (YAML)')
+    t.add_argument('--data-dir', help='folder with one sub-folder of CSVs per task (default: $SYNTHCLF_DATA_DIR or ../shared/datasets)')
+    t.set_defaults(func=_tasks_cmd)
+
+# %% ../nbs/15_cli.ipynb #8217f403
 def _models_cmd(args):
     from synthclf.models import DEFAULT_MODEL, list_models, pull_model
     if args.action == 'list': _print_table(list_models())
     else:
         for name in args.names or [DEFAULT_MODEL]: print(f"{name}: {pull_model(name, force=args.force)}")
 
+def _add_models(sub):
+    "The `models` command: a sub-parser of `sub`."
+    from synthclf.models import DEFAULT_MODEL, PRESETS
+    m = sub.add_parser('models', help='list the generator presets, or pull (fetch, verify, convert) them')
+    m.add_argument('action', choices=['list', 'pull'])
+    m.add_argument('names', nargs='*', help=f"presets to pull (default: {DEFAULT_MODEL}); one of: {', '.join(PRESETS)}")
+    m.add_argument('--force', action='store_true', help='pull again even if cached')
+    m.set_defaults(func=_models_cmd)
+
+# %% ../nbs/15_cli.ipynb #c113cd0a
+class _NoKeyOption(argparse.Action):
+    "`--api-key` is refused: a key on the command line is visible to every user of the machine (`ps`)."
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.error(f"{option_string} is not accepted: a key on the command line is visible to every user of the machine (ps). "
+                     "Set OPENAI_API_KEY in the environment instead (export OPENAI_API_KEY=...).")
+
+def _endpoint_options(p, what: str):
+    "--base-url and --concurrency of an OpenAI-compatible endpoint; the key comes from $OPENAI_API_KEY only."
+    p.add_argument('--base-url', help=f'openai backend: the endpoint of {what} (default $OPENAI_BASE_URL); the key comes from $OPENAI_API_KEY only')
+    p.add_argument('--concurrency', type=int, default=8, help='openai backend: requests in flight at once')
+    p.add_argument('--api-key', action=_NoKeyOption, help=argparse.SUPPRESS)
+
+KEY_NOTE = 'With --backend openai, the API key is read from $OPENAI_API_KEY (never from the command line).'
+
+# %% ../nbs/15_cli.ipynb #74e404f5
 def _generate_cmd(args):
     from synthclf.generate import generate, save_generated
     from synthclf.llm import make_backend
@@ -74,6 +108,30 @@ def _generate_cmd(args):
         summary = {k: man[k] for k in ('counts', 'short', 'calls', 'cached_calls', 'prompt_tokens', 'completion_tokens', 'seconds', 'stopped')}
         print(f"{man['task']} {mode}: {ds.num_rows} texts -> {out}\n  " + json.dumps(summary))
 
+# %% ../nbs/15_cli.ipynb #6d321144
+def _add_generate(sub):
+    "The options of `synthclf generate`: a sub-parser of `sub`."
+    from synthclf.models import DEFAULT_MODEL, PRESETS
+    g = sub.add_parser('generate', help='generate a labelled synthetic dataset for a task', epilog=KEY_NOTE)
+    g.add_argument('--task', required=True, help='a task name or a path to a task card')
+    g.add_argument('--mode', nargs='+', choices=['zero_shot', 'few_shot'], default=['zero_shot'], help='one or both modes')
+    g.add_argument('--per-label', type=int, default=20, help='accepted texts wanted per label (default 20)')
+    g.add_argument('--out', default=DEFAULT_RUN, help=f'run folder: the texts go to OUT/<task>/generate/<mode>/, as with synthclf run (default {DEFAULT_RUN})')
+    g.add_argument('--backend', choices=['local', 'openai'], default='local')
+    g.add_argument('--model', help=f"a preset ({', '.join(PRESETS)}; default {DEFAULT_MODEL}), a local folder or Hub id; with openai, the served model name")
+    g.add_argument('--seed', type=int, default=0)
+    g.add_argument('--k', type=int, default=3, help='real examples per few-shot prompt (default 3)')
+    g.add_argument('--temperature', type=float, default=1.0)
+    g.add_argument('--top-p', type=float, default=0.95)
+    g.add_argument('--max-new-tokens', type=int, help="default: from the card's maximum text length")
+    g.add_argument('--max-tokens', type=int, help='token budget: stop cleanly once this many tokens were used, keeping what was generated')
+    g.add_argument('--price-per-1k', type=float, nargs=2, metavar=('PROMPT', 'COMPLETION'), help='price per 1,000 tokens, for a cost estimate')
+    g.add_argument('--batch-size', type=int, default=32, help='local backend: requests generated together (default 32; throughput grows to about 64 on 2 cores)')
+    _endpoint_options(g, 'the generator')
+    g.add_argument('--data-dir', help='folder of task folders (few-shot examples come from the real train split)')
+    g.set_defaults(func=_generate_cmd)
+
+# %% ../nbs/15_cli.ipynb #7bf86ae6
 def _train_cmd(args):
     from synthclf.experiments import train_and_evaluate
     from synthclf.encoders import DEFAULT_ENCODER
@@ -92,12 +150,45 @@ def _train_cmd(args):
                 classifier=make_classifier(model).name)
     _results_cmd(argparse.Namespace(runs=collect_runs(args.out, **plan), where=args.out, classifier=plan['classifier'], markdown=True))
 
+# %% ../nbs/15_cli.ipynb #4cdb3cb5
+def _add_train(sub):
+    "The options of `synthclf train`: a sub-parser of `sub`."
+    r = sub.add_parser('train', help='train classifiers on real and synthetic data, score them on the real test set, print the table')
+    r.add_argument('--task', nargs='+', required=True, help='one or more task names or card paths')
+    r.add_argument('--train-on', nargs='+', default=['real', 'zero_shot', 'few_shot'],
+                   help='sources: real, real_matched, zero_shot, few_shot, real+zero_shot, real+few_shot, or a labelled dataset path (default: real zero_shot few_shot)')
+    r.add_argument('--model', help="'tfidf', 'embedding-lr', or an encoder: the packaged MiniLM (all-minilm-l6-v2, default), a model folder or a Hub id")
+    r.add_argument('--seeds', type=int, default=3, help='seeds 0..N-1 per source (default 3)')
+    r.add_argument('--out', default=DEFAULT_RUN, help=f'run folder; experiments go to OUT/<task>/<source>/<model>/seed<k> (default {DEFAULT_RUN})')
+    r.add_argument('--synthetic-dir', help='folder with zero_shot/ and few_shot/ from `synthclf generate` ({task} is replaced; default OUT/<task>/generate)')
+    r.add_argument('--per-label', type=int, help="size per label of real_matched and mixtures (default: the synthetic set's); caps synthetic sets")
+    r.add_argument('--mix-fraction', type=float, default=0.5, help='share of synthetic data in real+<mode> mixtures (default 0.5)')
+    r.add_argument('--test-cap', type=int, help='score on a stratified sample of at most this many test rows (the same for every source)')
+    r.add_argument('--epochs', type=int, help='encoder: epochs (default 4; more on small sets, see min_steps)')
+    r.add_argument('--lr', type=float, help='encoder: learning rate (default 1e-4)')
+    r.add_argument('--batch-size', type=int, help='encoder: batch size (default 16)')
+    r.add_argument('--max-length', type=int, help="encoder: max tokens (default: from the training texts' lengths, at most 256)")
+    r.add_argument('--data-dir', help='folder of task folders with the real data')
+    r.add_argument('--allow-missing-labels', action='store_true', help='score a training set that lacks some test classes anyway')
+    r.add_argument('--force', action='store_true', help='train again even where finished results exist')
+    r.set_defaults(func=_train_cmd)
+
+# %% ../nbs/15_cli.ipynb #964e0b92
 def _results_cmd(args):
     from synthclf.experiments import results_table, table_markdown
     print(f"\nResults under {getattr(args, 'where', args.runs)} (mean ± std over seeds):\n" if args.markdown else '', end='')
     t = results_table(args.runs, classifier=args.classifier)
     print(table_markdown(t) if args.markdown else t.to_string())
 
+def _add_results(sub):
+    "The `results` command: a sub-parser of `sub`."
+    q = sub.add_parser('results', help="print the paper's table from a runs folder")
+    q.add_argument('runs', nargs='?', default=DEFAULT_RUN, help=f'run folder (default {DEFAULT_RUN})')
+    q.add_argument('--classifier', help='only this classifier (default: all, one row each)')
+    q.add_argument('--markdown', action='store_true', help='as a Markdown table')
+    q.set_defaults(func=_results_cmd)
+
+# %% ../nbs/15_cli.ipynb #c4a2ef0a
 def _analyze_cmd(args):
     from synthclf.analysis import analyze
     kw = dict(base_url=args.base_url, concurrency=args.concurrency) if args.backend == 'openai' else {}
@@ -108,6 +199,46 @@ def _analyze_cmd(args):
             seeds=args.seeds, synthetic_dir=syn, diversity_per_label=args.diversity_per_label, reference_size=args.reference_size, data_dir=args.data_dir,
             backend=args.backend, model=args.model, seed=args.seed, judge_dtype=args.judge_dtype, **kw)
 
+# %% ../nbs/15_cli.ipynb #ca0b659f
+def _analyze_input_options(a):
+    "`synthclf analyze`'s options of what it reads: which experiments, the data, the diversity table, the panels' LLM and endpoint."
+    from synthclf.models import DEFAULT_MODEL
+    from synthclf.diversity import REFERENCE_SIZE
+    a.add_argument('--classifier', help='which classifier\'s runs (default: the most common)')
+    a.add_argument('--tasks', nargs='+', help='only these tasks\' experiments (default: all under RUNS)')
+    a.add_argument('--sources', nargs='+', help='only these training sources, as saved (default: all)')
+    a.add_argument('--seeds', type=int, nargs='+', help='only these seeds (default: all; an experiment of another seed left in RUNS is not used)')
+    a.add_argument('--data-dir', help='folder of task folders with the real data (agreement columns, diversity)')
+    a.add_argument('--synthetic-dir', help='synthetic data per task for the diversity table ({task} is replaced; default RUNS/<task>/generate)')
+    a.add_argument('--diversity-per-label', type=int, help='texts per label in the diversity table (default: the smallest set\'s)')
+    a.add_argument('--reference-size', type=int, default=REFERENCE_SIZE,
+                   help=f'real texts (a stratified sample) that similarity to real is measured against (default {REFERENCE_SIZE})')
+    a.add_argument('--backend', choices=['local', 'openai'], default='local')
+    a.add_argument('--model', help=f'the LLM of the panels (default {DEFAULT_MODEL})')
+    _endpoint_options(a, 'the panels')
+    a.add_argument('--seed', type=int, default=0)
+
+# %% ../nbs/15_cli.ipynb #ab52f5b2
+def _add_analyze(sub):
+    "The options of `synthclf analyze`: a sub-parser of `sub`."
+    from synthclf.models import DEFAULT_MODEL
+    from synthclf.diversity import REFERENCE_SIZE  # no torch: the parser stays quick
+    a = sub.add_parser('analyze', help='subjectivity ranking, gap and instance regressions, agreement curves, diversity and figures from a runs folder',
+                       epilog=KEY_NOTE)
+    a.add_argument('runs', nargs='?', default=DEFAULT_RUN, help=f'run folder of `synthclf generate` and `synthclf train` (default {DEFAULT_RUN})')
+    a.add_argument('--out', help='output folder (default RUNS/analysis)')
+    a.add_argument('--judgments', help='CSV of pairwise judgments (task_a, task_b, winner, judge); default: ask an LLM panel')
+    a.add_argument('--rank-tasks', nargs='+', help='tasks the LLM panel ranks (default: all known tasks)')
+    a.add_argument('--judge-method', default='pairs', help="how the LLM judge ranks the tasks (see synthclf.subjectivity.rank_tasks; default pairs)")
+    a.add_argument('--judge-dtype', default='float32', choices=['float32', 'auto', 'bfloat16', 'int8'],
+                   help="a local LLM judge's precision (default float32: bf16/int8 rounding moves its close calls; auto: the generator's engine)")
+    a.add_argument('--judge-k', type=int, default=3, help='LLM panel samples per task pair and order, for sampled judges (default 3)')
+    a.add_argument('--agreement-panel-k', type=int, default=0, help='LLM votes per test text for tasks without an agreement column (default 0: skip them)')
+    a.add_argument('--agreement-cap', type=int, default=200, help='test texts the LLM panel labels per task (default 200)')
+    _analyze_input_options(a)
+    a.set_defaults(func=_analyze_cmd)
+
+# %% ../nbs/15_cli.ipynb #51629527
 def _run_cmd(args):
     from synthclf.runner import parse_overrides, run_study
     summary = run_study(args.tasks, args.profile, args.out, parse_overrides(args.param), workers=args.workers, scheduler=args.scheduler,
@@ -115,6 +246,27 @@ def _run_cmd(args):
     if summary.get('interrupted'): sys.exit(130)
     if summary.get('failed'): sys.exit(1)
 
+def _add_run(sub):
+    "The options of `synthclf run`: a sub-parser of `sub`."
+    b = sub.add_parser('run', help='the whole study with papermill: generate, train and subjectivity notebooks per task, then the report',
+                       epilog='An endpoint: -p base_url=URL or $OPENAI_BASE_URL; its API key is read from $OPENAI_API_KEY only. '
+                              'Ctrl-C stops the run cleanly (summary.json records the interrupted stages); the same command goes on.')
+    b.add_argument('--tasks', help="comma-separated task names or paths to task cards (YAML), or 'all' (default: the profile's)")
+    b.add_argument('--profile', choices=['quick', 'paper'], default='quick',
+                   help='quick: the embedded default model, 6 tasks, small sizes (under 30 min on 2 cores); paper: all ten tasks at scale, '
+                        'for an OpenAI-compatible endpoint ($OPENAI_BASE_URL, -p model=NAME)')
+    b.add_argument('--out', help='run folder (default runs/<profile>)')
+    b.add_argument('-p', '--param', action='append', metavar='KEY=VALUE',
+                   help='override a notebook parameter, in YAML: seeds=3, modes=[zero_shot], train.test_cap=null (repeatable)')
+    b.add_argument('--workers', type=int, help='parallel stage processes (default: one per core, at most one per task); '
+                                                 'generation with the local LLM runs one task at a time, other stages beside it')
+    b.add_argument('--scheduler', help='address of a Dask distributed scheduler (tcp://HOST:PORT) to run the tasks on instead')
+    b.add_argument('--force', action='store_true', help='execute every stage again, even the verified finished ones')
+    b.add_argument('--kernel', default='python3', help='Jupyter kernel for the notebooks (default python3)')
+    b.add_argument('--dry-run', action='store_true', help='print the plan (each stage: run or skip, and why) and run nothing')
+    b.set_defaults(func=_run_cmd)
+
+# %% ../nbs/15_cli.ipynb #86fc5d65
 def _simulate_cmd(args):
     from synthclf import simulate as sim
     if args.action == 'prepare':
@@ -139,121 +291,9 @@ def _simulate_cmd(args):
         crowd.to_csv(Path(args.out).expanduser(), index=False)
         print(f"{len(crowd)} simulated crowd judgments by {crowd.judge.nunique()} workers -> {args.out}. Use them: synthclf run -p judgments={args.out}")
 
-class _NoKeyOption(argparse.Action):
-    "`--api-key` is refused: a key on the command line is visible to every user of the machine (`ps`)."
-    def __call__(self, parser, namespace, values, option_string=None):
-        parser.error(f"{option_string} is not accepted: a key on the command line is visible to every user of the machine (ps). "
-                     "Set OPENAI_API_KEY in the environment instead (export OPENAI_API_KEY=...).")
-
-def _endpoint_options(p, what: str):
-    "--base-url and --concurrency of an OpenAI-compatible endpoint; the key comes from $OPENAI_API_KEY only."
-    p.add_argument('--base-url', help=f'openai backend: the endpoint of {what} (default $OPENAI_BASE_URL); the key comes from $OPENAI_API_KEY only')
-    p.add_argument('--concurrency', type=int, default=8, help='openai backend: requests in flight at once')
-    p.add_argument('--api-key', action=_NoKeyOption, help=argparse.SUPPRESS)
-
-KEY_NOTE = 'With --backend openai, the API key is read from $OPENAI_API_KEY (never from the command line).'
-
-
-def parser() -> argparse.ArgumentParser:
-    "The `synthclf` argument parser."
-    from synthclf.models import DEFAULT_MODEL, PRESETS
-    from synthclf.diversity import REFERENCE_SIZE  # no torch: the parser stays quick
-    p = argparse.ArgumentParser(prog='synthclf', description='Synthetic training data from LLMs for text classification.')
-    sub = p.add_subparsers(dest='command', required=True)
-    t = sub.add_parser('tasks', help='list the tasks with their real split sizes, or show one task')
-    t.add_argument('name', nargs='?', help='a task name or a path to a task card (YAML)')
-    t.add_argument('--data-dir', help='folder with one sub-folder of CSVs per task (default: $SYNTHCLF_DATA_DIR or ../shared/datasets)')
-    t.set_defaults(func=_tasks_cmd)
-    m = sub.add_parser('models', help='list the generator presets, or pull (fetch, verify, convert) them')
-    m.add_argument('action', choices=['list', 'pull'])
-    m.add_argument('names', nargs='*', help=f"presets to pull (default: {DEFAULT_MODEL}); one of: {', '.join(PRESETS)}")
-    m.add_argument('--force', action='store_true', help='pull again even if cached')
-    m.set_defaults(func=_models_cmd)
-    g = sub.add_parser('generate', help='generate a labelled synthetic dataset for a task', epilog=KEY_NOTE)
-    g.add_argument('--task', required=True, help='a task name or a path to a task card')
-    g.add_argument('--mode', nargs='+', choices=['zero_shot', 'few_shot'], default=['zero_shot'], help='one or both modes')
-    g.add_argument('--per-label', type=int, default=20, help='accepted texts wanted per label (default 20)')
-    g.add_argument('--out', default=DEFAULT_RUN, help=f'run folder: the texts go to OUT/<task>/generate/<mode>/, as with synthclf run (default {DEFAULT_RUN})')
-    g.add_argument('--backend', choices=['local', 'openai'], default='local')
-    g.add_argument('--model', help=f"a preset ({', '.join(PRESETS)}; default {DEFAULT_MODEL}), a local folder or Hub id; with openai, the served model name")
-    g.add_argument('--seed', type=int, default=0)
-    g.add_argument('--k', type=int, default=3, help='real examples per few-shot prompt (default 3)')
-    g.add_argument('--temperature', type=float, default=1.0)
-    g.add_argument('--top-p', type=float, default=0.95)
-    g.add_argument('--max-new-tokens', type=int, help="default: from the card's maximum text length")
-    g.add_argument('--max-tokens', type=int, help='token budget: stop cleanly once this many tokens were used, keeping what was generated')
-    g.add_argument('--price-per-1k', type=float, nargs=2, metavar=('PROMPT', 'COMPLETION'), help='price per 1,000 tokens, for a cost estimate')
-    g.add_argument('--batch-size', type=int, default=32, help='local backend: requests generated together (default 32; throughput grows to about 64 on 2 cores)')
-    _endpoint_options(g, 'the generator')
-    g.add_argument('--data-dir', help='folder of task folders (few-shot examples come from the real train split)')
-    g.set_defaults(func=_generate_cmd)
-    r = sub.add_parser('train', help='train classifiers on real and synthetic data, score them on the real test set, print the table')
-    r.add_argument('--task', nargs='+', required=True, help='one or more task names or card paths')
-    r.add_argument('--train-on', nargs='+', default=['real', 'zero_shot', 'few_shot'],
-                   help='sources: real, real_matched, zero_shot, few_shot, real+zero_shot, real+few_shot, or a labelled dataset path (default: real zero_shot few_shot)')
-    r.add_argument('--model', help="'tfidf', 'embedding-lr', or an encoder: the packaged MiniLM (all-minilm-l6-v2, default), a model folder or a Hub id")
-    r.add_argument('--seeds', type=int, default=3, help='seeds 0..N-1 per source (default 3)')
-    r.add_argument('--out', default=DEFAULT_RUN, help=f'run folder; experiments go to OUT/<task>/<source>/<model>/seed<k> (default {DEFAULT_RUN})')
-    r.add_argument('--synthetic-dir', help='folder with zero_shot/ and few_shot/ from `synthclf generate` ({task} is replaced; default OUT/<task>/generate)')
-    r.add_argument('--per-label', type=int, help="size per label of real_matched and mixtures (default: the synthetic set's); caps synthetic sets")
-    r.add_argument('--mix-fraction', type=float, default=0.5, help='share of synthetic data in real+<mode> mixtures (default 0.5)')
-    r.add_argument('--test-cap', type=int, help='score on a stratified sample of at most this many test rows (the same for every source)')
-    r.add_argument('--epochs', type=int, help='encoder: epochs (default 4; more on small sets, see min_steps)')
-    r.add_argument('--lr', type=float, help='encoder: learning rate (default 1e-4)')
-    r.add_argument('--batch-size', type=int, help='encoder: batch size (default 16)')
-    r.add_argument('--max-length', type=int, help="encoder: max tokens (default: from the training texts' lengths, at most 256)")
-    r.add_argument('--data-dir', help='folder of task folders with the real data')
-    r.add_argument('--allow-missing-labels', action='store_true', help='score a training set that lacks some test classes anyway')
-    r.add_argument('--force', action='store_true', help='train again even where finished results exist')
-    r.set_defaults(func=_train_cmd)
-    q = sub.add_parser('results', help="print the paper's table from a runs folder")
-    q.add_argument('runs', nargs='?', default=DEFAULT_RUN, help=f'run folder (default {DEFAULT_RUN})')
-    q.add_argument('--classifier', help='only this classifier (default: all, one row each)')
-    q.add_argument('--markdown', action='store_true', help='as a Markdown table')
-    q.set_defaults(func=_results_cmd)
-    a = sub.add_parser('analyze', help='subjectivity ranking, gap and instance regressions, agreement curves, diversity and figures from a runs folder',
-                       epilog=KEY_NOTE)
-    a.add_argument('runs', nargs='?', default=DEFAULT_RUN, help=f'run folder of `synthclf generate` and `synthclf train` (default {DEFAULT_RUN})')
-    a.add_argument('--out', help='output folder (default RUNS/analysis)')
-    a.add_argument('--judgments', help='CSV of pairwise judgments (task_a, task_b, winner, judge); default: ask an LLM panel')
-    a.add_argument('--rank-tasks', nargs='+', help='tasks the LLM panel ranks (default: all known tasks)')
-    a.add_argument('--judge-method', default='pairs', help="how the LLM judge ranks the tasks (see synthclf.subjectivity.rank_tasks; default pairs)")
-    a.add_argument('--judge-dtype', default='float32', choices=['float32', 'auto', 'bfloat16', 'int8'],
-                   help="a local LLM judge's precision (default float32: bf16/int8 rounding moves its close calls; auto: the generator's engine)")
-    a.add_argument('--judge-k', type=int, default=3, help='LLM panel samples per task pair and order, for sampled judges (default 3)')
-    a.add_argument('--agreement-panel-k', type=int, default=0, help='LLM votes per test text for tasks without an agreement column (default 0: skip them)')
-    a.add_argument('--agreement-cap', type=int, default=200, help='test texts the LLM panel labels per task (default 200)')
-    a.add_argument('--classifier', help='which classifier\'s runs (default: the most common)')
-    a.add_argument('--tasks', nargs='+', help='only these tasks\' experiments (default: all under RUNS)')
-    a.add_argument('--sources', nargs='+', help='only these training sources, as saved (default: all)')
-    a.add_argument('--seeds', type=int, nargs='+', help='only these seeds (default: all; an experiment of another seed left in RUNS is not used)')
-    a.add_argument('--data-dir', help='folder of task folders with the real data (agreement columns, diversity)')
-    a.add_argument('--synthetic-dir', help='synthetic data per task for the diversity table ({task} is replaced; default RUNS/<task>/generate)')
-    a.add_argument('--diversity-per-label', type=int, help='texts per label in the diversity table (default: the smallest set\'s)')
-    a.add_argument('--reference-size', type=int, default=REFERENCE_SIZE,
-                   help=f'real texts (a stratified sample) that similarity to real is measured against (default {REFERENCE_SIZE})')
-    a.add_argument('--backend', choices=['local', 'openai'], default='local')
-    a.add_argument('--model', help=f'the LLM of the panels (default {DEFAULT_MODEL})')
-    _endpoint_options(a, 'the panels')
-    a.add_argument('--seed', type=int, default=0)
-    a.set_defaults(func=_analyze_cmd)
-    b = sub.add_parser('run', help='the whole study with papermill: generate, train and subjectivity notebooks per task, then the report',
-                       epilog='An endpoint: -p base_url=URL or $OPENAI_BASE_URL; its API key is read from $OPENAI_API_KEY only. '
-                              'Ctrl-C stops the run cleanly (summary.json records the interrupted stages); the same command goes on.')
-    b.add_argument('--tasks', help="comma-separated task names or paths to task cards (YAML), or 'all' (default: the profile's)")
-    b.add_argument('--profile', choices=['quick', 'paper'], default='quick',
-                   help='quick: the embedded default model, 6 tasks, small sizes (under 30 min on 2 cores); paper: all ten tasks at scale, '
-                        'for an OpenAI-compatible endpoint ($OPENAI_BASE_URL, -p model=NAME)')
-    b.add_argument('--out', help='run folder (default runs/<profile>)')
-    b.add_argument('-p', '--param', action='append', metavar='KEY=VALUE',
-                   help='override a notebook parameter, in YAML: seeds=3, modes=[zero_shot], train.test_cap=null (repeatable)')
-    b.add_argument('--workers', type=int, help='parallel stage processes (default: one per core, at most one per task); '
-                                                 'generation with the local LLM runs one task at a time, other stages beside it')
-    b.add_argument('--scheduler', help='address of a Dask distributed scheduler (tcp://HOST:PORT) to run the tasks on instead')
-    b.add_argument('--force', action='store_true', help='execute every stage again, even the verified finished ones')
-    b.add_argument('--kernel', default='python3', help='Jupyter kernel for the notebooks (default python3)')
-    b.add_argument('--dry-run', action='store_true', help='print the plan (each stage: run or skip, and why) and run nothing')
-    b.set_defaults(func=_run_cmd)
+# %% ../nbs/15_cli.ipynb #1bbf13a4
+def _add_simulate(sub):
+    "The options of `synthclf simulate`: a sub-parser of `sub`."
     s = sub.add_parser('simulate', help='a simulated generator and judge with a planted truth (synthclf.simulate): prepare its data, serve it, simulate a crowd',
                        description='Calibrate the verdict against a known truth: prepare the data (the real data without the pool the simulator '
                                    'serves from), serve an OpenAI-compatible simulator on loopback, and run `synthclf run -p backend=openai` against it.')
@@ -276,8 +316,16 @@ def parser() -> argparse.ArgumentParser:
     sc.add_argument('--workers', type=int, help="how many simulated workers (default: the truth's crowd.workers, 30)")
     sc.add_argument('--seed', type=int, help="default: the truth's seed")
     s.set_defaults(func=_simulate_cmd)
+
+# %% ../nbs/15_cli.ipynb #eefebeeb
+def parser() -> argparse.ArgumentParser:
+    "The `synthclf` argument parser."
+    p = argparse.ArgumentParser(prog='synthclf', description='Synthetic training data from LLMs for text classification.')
+    sub = p.add_subparsers(dest='command', required=True)
+    for add in (_add_tasks, _add_models, _add_generate, _add_train, _add_results, _add_analyze, _add_run, _add_simulate): add(sub)
     return p
 
+# %% ../nbs/15_cli.ipynb #3feb65a2
 def main(argv=None):
     "Entry point of the `synthclf` console script."
     args = parser().parse_args(argv)

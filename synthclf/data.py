@@ -16,10 +16,10 @@ from .tasks import TaskCard, get_card
 
 # %% auto #0
 __all__ = ['LOADER_VERSION', 'data_dir', 'cache_dir', 'task_folder', 'split_files', 'clean_split', 'stratified_split', 'read_hub',
-           'DataWarning', 'bars_off', 'quiet_progress', 'dropped_counts', 'load_task', 'subsample_per_label',
+           'dropped_counts', 'bars_off', 'quiet_progress', 'DataWarning', 'load_task', 'subsample_per_label',
            'few_shot_examples', 'cap_test']
 
-# %% ../nbs/01_data.ipynb #5d2dc35e
+# %% ../nbs/01_data.ipynb #f07af2a1
 def data_dir(path=None) -> Path | None:
     "The folder with one sub-folder of CSVs per task, or None when none is set or found."
     if path is not None: return Path(path).expanduser()
@@ -30,11 +30,12 @@ def data_dir(path=None) -> Path | None:
         if cand.is_dir(): return cand
     return None
 
+# %% ../nbs/01_data.ipynb #0f249534
 def cache_dir() -> Path:
     "Where `synthclf` caches datasets, models and LLM calls: `$SYNTHCLF_CACHE` or `~/.cache/synthclf`."
     return Path(os.environ.get('SYNTHCLF_CACHE', '~/.cache/synthclf')).expanduser()
 
-# %% ../nbs/01_data.ipynb #99d13ac5
+# %% ../nbs/01_data.ipynb #9cf3712a
 _HOW_TO_GET = ("Set SYNTHCLF_DATA_DIR (or pass data_dir=) to a folder with one sub-folder per task "
                "holding train.csv and test.csv (header 'text,label'), or use source='hub' when online.")
 
@@ -49,6 +50,7 @@ def task_folder(card: TaskCard, data_dir_=None) -> Path:
     if base is None: raise FileNotFoundError(f"No data directory for task {card.name!r}. {_HOW_TO_GET}")
     return base/d['local_dir']
 
+# %% ../nbs/01_data.ipynb #e1330272
 def split_files(folder: Path) -> dict[str, Path]:
     "The split CSVs in `folder`: train, validation (optional) and test, plain or gzipped."
     if not folder.is_dir(): raise FileNotFoundError(f"Data folder {folder} does not exist. {_HOW_TO_GET}")
@@ -61,7 +63,7 @@ def split_files(folder: Path) -> dict[str, Path]:
                                         f"{', '.join(sorted(p.name for p in folder.iterdir())) or 'nothing'}). {_HOW_TO_GET}")
     return files
 
-# %% ../nbs/01_data.ipynb #e43892e4
+# %% ../nbs/01_data.ipynb #743a43b2
 def _labels_of(raw: pd.Series, card: TaskCard, grouping: str | None) -> pd.Series:
     "Each row's labels as a tuple, mapped through `grouping`, in first-seen order."
     sep = (card.multi_label or {}).get('separator')
@@ -70,6 +72,7 @@ def _labels_of(raw: pd.Series, card: TaskCard, grouping: str | None) -> pd.Serie
     to_group = {m: g for g, ms in card.groupings[grouping].items() for m in ms}
     return parts.map(lambda ls: tuple(dict.fromkeys(to_group.get(l, l) for l in ls)))
 
+# %% ../nbs/01_data.ipynb #ee482d0c
 def clean_split(df: pd.DataFrame, card: TaskCard, source: str, grouping: str | None = None,
                 multi_label: str = 'single', dedup: bool = True) -> tuple[pd.DataFrame, dict]:
     "Check the labels of one split and drop empty, multi-label (unless kept) and duplicate rows; return rows and counts."
@@ -104,7 +107,7 @@ def clean_split(df: pd.DataFrame, card: TaskCard, source: str, grouping: str | N
     report['kept'] = len(df)
     return df.reset_index(drop=True), report
 
-# %% ../nbs/01_data.ipynb #21793cea
+# %% ../nbs/01_data.ipynb #2821894c
 def _hub_reachable(timeout: float = 3.0) -> str | None:
     "None when the Hub answers, else why not."
     if os.environ.get('HF_HUB_OFFLINE', '0').lower() in ('1', 'true', 'yes', 'on') or os.environ.get('HF_DATASETS_OFFLINE') == '1':
@@ -113,6 +116,7 @@ def _hub_reachable(timeout: float = 3.0) -> str | None:
     try: socket.create_connection((url.hostname, url.port or 443), timeout=timeout).close()
     except OSError as e: return f'{url.hostname} is unreachable ({e})'
 
+# %% ../nbs/01_data.ipynb #de6ace06
 def stratified_split(df: pd.DataFrame, test_size: float, seed: int = 42) -> tuple[pd.DataFrame, pd.DataFrame]:
     "Split `df` into train and test with `test_size` of each label's rows in test."
     rng = np.random.default_rng(seed)
@@ -120,6 +124,7 @@ def stratified_split(df: pd.DataFrame, test_size: float, seed: int = 42) -> tupl
     mask = np.zeros(len(df), bool); mask[test] = True
     return df[~mask], df[mask]
 
+# %% ../nbs/01_data.ipynb #52c792cd
 def read_hub(card: TaskCard) -> dict[str, pd.DataFrame]:
     "Raw `text,label` frames per split from the Hub dataset the card names."
     hub = card.data.get('hub')
@@ -146,48 +151,19 @@ def read_hub(card: TaskCard) -> dict[str, pd.DataFrame]:
         frames['train'], frames['test'] = stratified_split(frames['train'], hub.get('test_size', 0.2))
     return frames
 
-# %% ../nbs/01_data.ipynb #f8ab209f
-LOADER_VERSION = 1  # part of the cache key of `load_task`: bump it when the loading code changes what a file loads as
-
-class DataWarning(UserWarning):
-    "Rows were dropped while loading a task (empty, duplicate, multi-label, or leaked from test)."
-
+# %% ../nbs/01_data.ipynb #aec3b0ab
 def _read_csv(path: Path) -> pd.DataFrame:
     try: return pd.read_csv(path, keep_default_na=False, dtype={'text': str, 'label': str})
     except (pd.errors.ParserError, UnicodeDecodeError) as e: raise ValueError(f"{path} is not a readable CSV: {e}") from None
 
+# %% ../nbs/01_data.ipynb #f26707aa
 def _check_labels_json(card: TaskCard, folder: Path):
     f = folder/'labels.json'
     if f.is_file() and (labels := json.loads(f.read_text()).get('labels')) and labels != card.label_names:
         raise ValueError(f"{f} lists labels {labels}, but the card of {card.name!r} ({card.path}) lists {card.label_names}. "
                          "Class ids follow the card, so the two must agree: fix the card's label order.")
 
-def _features(df: pd.DataFrame, names: list[str]) -> Features:
-    f = Features.from_arrow_schema(Dataset.from_pandas(df.head(0), preserve_index=False).features.arrow_schema)
-    f['label'], f['text'], f['idx'] = ClassLabel(names=names), Value('string'), Value('int64')
-    return f
-
-def _to_datasetdict(frames: dict, card: TaskCard, names: list[str]) -> DatasetDict:
-    keep = ['idx', 'text', 'label'] + [c for c in card.data.get('extra_columns', list(frames['train'].columns)) if c not in ('idx', 'text', 'label')]
-    out = {}
-    for split, df in frames.items():
-        df = df[[c for c in keep if c in df]]
-        out[split] = Dataset.from_pandas(df.assign(label=df['label'].map(names.index)), features=_features(df, names), preserve_index=False)
-    return DatasetDict(out)
-
-def bars_off(progress: bool = True) -> bool:
-    "Whether progress bars stay hidden: when not asked for, or when `$TQDM_DISABLE` is set (batch runs of `synthclf run`)."
-    return not progress or os.environ.get('TQDM_DISABLE', '').lower() in ('1', 'true')
-
-@contextmanager
-def quiet_progress():
-    "Hide `datasets`' progress bars inside the block (saving a small dataset needs none)."
-    was = datasets.is_progress_bar_enabled()
-    datasets.disable_progress_bars()
-    try: yield
-    finally:
-        if was: datasets.enable_progress_bars()
-
+# %% ../nbs/01_data.ipynb #e8875f71
 def _load_frames(card, source, data_dir_, **clean):
     "Read and clean every split; return frames and per-split reports."
     if source == 'hub': raw, names = read_hub(card), {}
@@ -208,9 +184,58 @@ def _load_frames(card, source, data_dir_, **clean):
             reports[s]['kept'] = len(frames[s])
     return frames, reports
 
+# %% ../nbs/01_data.ipynb #0d7f8474
 def dropped_counts(reports: dict) -> dict:
     "Per split, the non-zero counts of rows dropped by reason, from a `load_task` report."
     return {s: {k: v for k, v in r.items() if k not in ('rows', 'kept') and v} for s, r in reports.items()}
+
+# %% ../nbs/01_data.ipynb #91c106d7
+def _features(df: pd.DataFrame, names: list[str]) -> Features:
+    f = Features.from_arrow_schema(Dataset.from_pandas(df.head(0), preserve_index=False).features.arrow_schema)
+    f['label'], f['text'], f['idx'] = ClassLabel(names=names), Value('string'), Value('int64')
+    return f
+
+def _to_datasetdict(frames: dict, card: TaskCard, names: list[str]) -> DatasetDict:
+    keep = ['idx', 'text', 'label'] + [c for c in card.data.get('extra_columns', list(frames['train'].columns)) if c not in ('idx', 'text', 'label')]
+    out = {}
+    for split, df in frames.items():
+        df = df[[c for c in keep if c in df]]
+        out[split] = Dataset.from_pandas(df.assign(label=df['label'].map(names.index)), features=_features(df, names), preserve_index=False)
+    return DatasetDict(out)
+
+# %% ../nbs/01_data.ipynb #07371b37
+def bars_off(progress: bool = True) -> bool:
+    "Whether progress bars stay hidden: when not asked for, or when `$TQDM_DISABLE` is set (batch runs of `synthclf run`)."
+    return not progress or os.environ.get('TQDM_DISABLE', '').lower() in ('1', 'true')
+
+# %% ../nbs/01_data.ipynb #bd3c14c4
+@contextmanager
+def quiet_progress():
+    "Hide `datasets`' progress bars inside the block (saving a small dataset needs none)."
+    was = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try: yield
+    finally:
+        if was: datasets.enable_progress_bars()
+
+# %% ../nbs/01_data.ipynb #d886c641
+def _pick_source(card: TaskCard, data_dir_=None) -> str:
+    "Where source='auto' loads `card` from: 'local' when its folder exists (or the card names no Hub dataset), else 'hub' if the Hub answers."
+    looked = None
+    try: looked = task_folder(card, data_dir_)
+    except FileNotFoundError: pass
+    source = 'local' if (looked is not None and looked.is_dir()) or not card.data.get('hub') else 'hub'
+    if source == 'hub' and (why := _hub_reachable()):
+        raise FileNotFoundError(f"No local data for task {card.name!r} ({f'{looked} does not exist' if looked else 'no data directory found'}), "
+                                f"and the Hugging Face Hub cannot be reached ({why}). {_HOW_TO_GET}")
+    return source
+
+# %% ../nbs/01_data.ipynb #654bfb81
+class DataWarning(UserWarning):
+    "Rows were dropped while loading a task (empty, duplicate, multi-label, or leaked from test)."
+
+# %% ../nbs/01_data.ipynb #9d2e582e
+LOADER_VERSION = 1  # part of the cache key of `load_task`: bump it when the loading code changes what a file loads as
 
 def load_task(task, data_dir=None, source: str = 'auto', grouping: str | None = None, multi_label: str = 'single',
               dedup: bool = True, cache: bool = True, return_report: bool = False, quiet: bool = False):
@@ -219,14 +244,7 @@ def load_task(task, data_dir=None, source: str = 'auto', grouping: str | None = 
     if source not in ('auto', 'local', 'hub'): raise ValueError(f"source must be 'auto', 'local' or 'hub', got {source!r}.")
     if grouping is not None and grouping not in card.groupings:
         raise ValueError(f"Task {card.name!r} has no grouping {grouping!r}; its groupings: {list(card.groupings) or 'none'}.")
-    looked = None
-    if source == 'auto':
-        try: looked = task_folder(card, data_dir)
-        except FileNotFoundError: pass
-        source = 'local' if (looked is not None and looked.is_dir()) or not card.data.get('hub') else 'hub'
-        if source == 'hub' and (why := _hub_reachable()):
-            raise FileNotFoundError(f"No local data for task {card.name!r} ({f'{looked} does not exist' if looked else 'no data directory found'}), "
-                                    f"and the Hugging Face Hub cannot be reached ({why}). {_HOW_TO_GET}")
+    if source == 'auto': source = _pick_source(card, data_dir)
     clean = dict(grouping=grouping, multi_label=multi_label, dedup=dedup)
     names = list(card.groupings[grouping]) if grouping else card.label_names
     key_src = [LOADER_VERSION, card.path.read_text() if card.path else card.name, clean, source, datasets.__version__]
@@ -252,7 +270,7 @@ def load_task(task, data_dir=None, source: str = 'auto', grouping: str | None = 
                                                                for s, d in dropped.items() if d), DataWarning, stacklevel=2)
     return (card, dsd, reports) if return_report else (card, dsd)
 
-# %% ../nbs/01_data.ipynb #9389c6fa
+# %% ../nbs/01_data.ipynb #ea34b83c
 _LABEL_INDEX = {}  # dataset fingerprint -> row indices per label, so repeated draws do not rescan the labels
 
 def _by_label(ds: Dataset) -> dict[int, np.ndarray]:
@@ -262,6 +280,7 @@ def _by_label(ds: Dataset) -> dict[int, np.ndarray]:
         _LABEL_INDEX[ds._fingerprint] = {int(l): np.flatnonzero(labels == l) for l in np.unique(labels)}
     return _LABEL_INDEX[ds._fingerprint]
 
+# %% ../nbs/01_data.ipynb #dfdb6e3a
 def subsample_per_label(ds: Dataset, n, seed: int = 0) -> Dataset:
     "At most `n` rows of each label of `ds` (an int, or a dict label name or id -> count), drawn at random (seeded); a label with fewer keeps all its rows."
     if isinstance(n, dict):
@@ -273,6 +292,7 @@ def subsample_per_label(ds: Dataset, n, seed: int = 0) -> Dataset:
     picked = [rng.permutation(ix)[:(n.get(l, 0) if isinstance(n, dict) else n)] for l, ix in _by_label(ds).items()]
     return ds.select(np.sort(np.concatenate(picked)))
 
+# %% ../nbs/01_data.ipynb #7f1579ef
 def few_shot_examples(ds, label, k: int = 3, seed: int = 0) -> list[str]:
     "`k` texts of `label` (name or id) drawn at random from the train split of `ds` (a Dataset or DatasetDict)."
     if isinstance(ds, DatasetDict): ds = ds['train']
@@ -284,6 +304,7 @@ def few_shot_examples(ds, label, k: int = 3, seed: int = 0) -> list[str]:
     if len(ix) < k: raise ValueError(f"Label {names[lid]!r} has {len(ix)} training rows, fewer than k={k} few-shot examples.")
     return [ds[int(i)]['text'] for i in np.random.default_rng(seed).choice(ix, k, replace=False)]
 
+# %% ../nbs/01_data.ipynb #d0dacb0d
 def cap_test(ds: Dataset, n: int | None, seed: int = 0) -> Dataset:
     "A stratified sample of `n` rows of `ds` keeping label proportions (each label at least one row); all of `ds` if `n` is None or larger."
     if n is None or n >= ds.num_rows: return ds

@@ -19,10 +19,10 @@ from .generate import generated_replicates, load_generated, read_manifest, repli
 
 # %% auto #0
 __all__ = ['SOURCES', 'SYNTHETIC_MODES', 'run_dir', 'SOURCE_TITLES', 'METRIC_TITLES', 'BASELINE_TITLES', 'read_labelled',
-           'default_synthetic_dir', 'replicate_of', 'matched_sizes', 'source_name', 'training_set', 'evaluate',
-           'baselines', 'beats', 'predictions_frame', 'DamagedRunWarning', 'finished_run', 'train_and_evaluate',
-           'collect_runs', 'load_predictions', 'mean_beats_baselines', 'summarize_runs', 'results_table',
-           'table_markdown']
+           'default_synthetic_dir', 'replicate_of', 'matched_sizes', 'curve_source', 'curve_size', 'source_name',
+           'training_set', 'evaluate', 'baselines', 'beats', 'predictions_frame', 'DamagedRunWarning', 'finished_run',
+           'train_and_evaluate', 'collect_runs', 'load_predictions', 'mean_beats_baselines', 'summarize_runs',
+           'results_table', 'table_markdown']
 
 # %% ../nbs/08_experiments.ipynb #c3d8de14
 def _bad_json_line(p: Path) -> str | None:
@@ -37,6 +37,7 @@ def _bad_json_line(p: Path) -> str | None:
         if not ok: return f"line {i} is not a JSON object ({why})" + (': the file ends there, so it was cut short' if i == len(lines) else '')
     return None
 
+# %% ../nbs/08_experiments.ipynb #d7669f1f
 def _read_table(p: Path) -> pd.DataFrame:
     name, fix = p.name.lower(), (f" It is a copy of the rows in {p.parent/'dataset'}: read the folder {p.parent} instead, or generate it again."
                                  if p.name == 'data.jsonl' and (p.parent/'dataset').is_dir() else " Write the file again.")
@@ -63,6 +64,7 @@ def _check_generated_copy(p: Path, rows: int):
     if rows != n: raise ValueError(f"{p} holds {rows} rows where {p.parent/'manifest.json'} counts {n}: it was cut short. It is a copy of the rows in "
                                    f"{p.parent/'dataset'}: read the folder {p.parent} instead, or generate it again.")
 
+# %% ../nbs/08_experiments.ipynb #183076e4
 def read_labelled(path, task) -> Dataset:
     "The labelled dataset at `path` (columns idx, text, label) with labels as the `ClassLabel` of `task`'s card."
     card, p = get_card(task), Path(path)
@@ -111,6 +113,7 @@ def _synthetic(card: TaskCard, mode: str, synthetic_dir, replicate: int = 0) -> 
                                 f"--out {folder}` first, or pass synthetic_dir / --synthetic-dir.")
     return read_labelled(folder, card)
 
+# %% ../nbs/08_experiments.ipynb #0e737e16
 def _matching(card: TaskCard, synthetic_dir=None, seed: int = 0, modes=SYNTHETIC_MODES) -> dict:
     "Per mode of `modes` generated, the replicate that training seed `seed` uses and its accepted counts per label (its manifest's)."
     folder, found = Path(synthetic_dir or default_synthetic_dir(card.name)), {}
@@ -133,17 +136,32 @@ def _matched_record(card: TaskCard, source: str, seed: int, synthetic_dir=None, 
     if per_label: return {'matched_to': dict.fromkeys(card.label_names, per_label), 'matched_modes': None}
     return {'matched_to': matched_sizes(card, synthetic_dir, seed, modes), 'matched_modes': _matching(card, synthetic_dir, seed, modes)}
 
+# %% ../nbs/08_experiments.ipynb #5b7d544d
+def curve_source(n: int) -> str:
+    "The source name of the learning curve's point at `n` real texts per label."
+    if int(n) != n or n < 1: raise ValueError(f"A learning-curve size is a whole number of texts per label, at least 1; got {n!r}.")
+    return f"real@{int(n)}"
+
+def curve_size(source: str) -> int | None:
+    "The texts per label of a learning-curve source (`real@<n>`), None for any other source."
+    m = re.fullmatch(r'real@(\d+)', str(source))
+    return int(m.group(1)) if m else None
+
+# %% ../nbs/08_experiments.ipynb #b8d3848d
 def source_name(source: str, mix_fraction: float = 0.5) -> str:
     "The name a source's runs are saved under: the source itself, `real+few_shot@0.5` for a mixture, `dir-<name>` for a path."
     if source in SOURCES: return f"{source}@{mix_fraction:g}" if source.startswith('real+') else source
+    if curve_size(source): return source
     return 'dir-' + re.sub(r'[^\w.-]+', '_', Path(source).name.removesuffix('.gz').rsplit('.', 1)[0])
 
+# %% ../nbs/08_experiments.ipynb #131b361f
 def training_set(card: TaskCard, real_train: Dataset, source: str, seed: int = 0, synthetic_dir=None, per_label: int | None = None,
                  mix_fraction: float = 0.5) -> Dataset:
     "The training data of `source` for seed `seed` (columns idx, text, label)."
     cols = ['idx', 'text', 'label']
     if source == 'real': return real_train.select_columns(cols)
     elif source == 'real_matched': return subsample_per_label(real_train.select_columns(cols), per_label or matched_sizes(card, synthetic_dir, seed), seed)
+    elif curve_size(source): return subsample_per_label(real_train.select_columns(cols), curve_size(source), seed)
     elif source in SYNTHETIC_MODES: ds = _synthetic(card, source, synthetic_dir, replicate_of(card, source, seed, synthetic_dir))
     elif source.startswith('real+') and source[5:] in SYNTHETIC_MODES:
         if not 0 <= mix_fraction <= 1: raise ValueError(f"mix_fraction must be between 0 and 1, got {mix_fraction}.")
@@ -154,7 +172,8 @@ def training_set(card: TaskCard, real_train: Dataset, source: str, seed: int = 0
         from datasets import concatenate_datasets
         return concatenate_datasets([p.cast(parts[0].features) for p in parts])
     elif Path(source).exists(): ds = read_labelled(source, card)
-    else: raise ValueError(f"Unknown training source {source!r}: use one of {', '.join(SOURCES)} or the path of a labelled dataset.")
+    else: raise ValueError(f"Unknown training source {source!r}: use one of {', '.join(SOURCES)}, real@<n> (n real texts per label) "
+                           "or the path of a labelled dataset.")
     return subsample_per_label(ds, per_label, seed) if per_label else ds
 
 # %% ../nbs/08_experiments.ipynb #30583dd3
@@ -189,6 +208,7 @@ def baselines(gold, num_labels: int, n_sim: int = 1000, seed: int = 0) -> dict:
     return {'majority': majority, 'stratified': stratified, 'n_sim': n_sim,
             'bar': {'macro_f1': max(majority['macro_f1'], stratified['macro_f1_q95']), 'accuracy': stratified['accuracy_q95']}}
 
+# %% ../nbs/08_experiments.ipynb #5421b51a
 def beats(scores: dict, base: dict) -> bool:
     "Whether `scores` (macro_f1, accuracy) clear the baselines' bar."
     return bool(scores['macro_f1'] > base['bar']['macro_f1'] and scores['accuracy'] > base['bar']['accuracy'])
@@ -210,6 +230,7 @@ def predictions_frame(test: Dataset, proba: np.ndarray, names: list[str], **meta
     for k, v in meta.items(): df[k] = v
     return df
 
+# %% ../nbs/08_experiments.ipynb #3aa74974
 class DamagedRunWarning(UserWarning):
     "An experiment's files are damaged: it counts as not finished."
 
@@ -233,14 +254,54 @@ def finished_run(d) -> dict | None:
     if m.get('n_test') is not None and rows != m['n_test']: return _damaged_run(pf, f"{rows} rows where metrics.json has n_test {m['n_test']}")
     return m
 
+# %% ../nbs/08_experiments.ipynb #16f8f583
 _METRICS_VERSION = 2  # part of each experiment's key: experiments saved by older code (without baselines) run again
 _ROW = ('task', 'source', 'classifier', 'seed', 'n_train', 'accuracy', 'macro_f1', 'beats_baselines')
 
+def _experiment_key(card: TaskCard, src: str, clf, seed: int, train: Dataset, test: Dataset) -> str:
+    return hashlib.sha256(json.dumps([_METRICS_VERSION, card.name, src, clf.config(), seed, train._fingerprint, test._fingerprint], default=str).encode()).hexdigest()[:16]
+
+def _run_experiment(card: TaskCard, clf, model: str, s: str, src: str, k: int, train: Dataset, test: Dataset, d: Path, key: str, base: dict,
+                    synthetic_dir=None, per_label: int | None = None, test_cap: int | None = None) -> dict:
+    "Train `clf` on `train`, score it on `test`, write predictions.parquet and then metrics.json into `d`: the metrics."
+    names = card.label_names
+    d.mkdir(parents=True, exist_ok=True)
+    clf.fit(train['text'], train['label'], card.num_labels)
+    t0 = time.time(); proba = clf.predict_proba(test['text']); predict_seconds = time.time() - t0
+    meta = dict(task=card.name, source=src, classifier=clf.name, seed=k)
+    rep = replicate_of(card, s.removeprefix('real+'), k, synthetic_dir) if s.removeprefix('real+') in SYNTHETIC_MODES else None
+    _write_atomic(d/'predictions.parquet', lambda p: predictions_frame(test, proba, names, **meta).to_parquet(p, index=False))
+    metrics = {**meta, 'replicate': rep, 'key': key, 'model': model, 'config': clf.config(), 'n_train': train.num_rows,
+               'train_per_label': dict(zip(names, np.bincount(train['label'], minlength=len(names)).tolist())),
+               **_matched_record(card, s, k, synthetic_dir, per_label), 'n_test': test.num_rows,
+               'test_cap': test_cap, **(scores := evaluate(test['label'], proba, names)), 'baselines': base, 'beats_baselines': beats(scores, base),
+               'history': clf.history_,
+               'best_epoch': getattr(clf, 'best_epoch_', None), 'max_length': getattr(clf, 'max_length_', None),
+               'train_seconds': round(clf.train_seconds_, 2), 'predict_seconds': round(predict_seconds, 2),
+               'train_samples_per_s': round(getattr(clf, 'train_samples_', train.num_rows) / max(clf.train_seconds_, 1e-9), 1),
+               'predictions_per_s': round(test.num_rows / max(predict_seconds, 1e-9), 1)}
+    _write_atomic(d/'metrics.json', lambda p: p.write_text(json.dumps(metrics, indent=1)))  # written last: its presence means done
+    return metrics
+
+# %% ../nbs/08_experiments.ipynb #7e6bce12
 def _seeds(seeds) -> list[int]:
     seeds = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
     if not seeds: raise ValueError("seeds must be a positive count or a list of seeds.")
     return seeds
 
+def _check_sets(card: TaskCard, sets: dict, test: Dataset, allow_missing_labels: bool = False):
+    "Refuse an empty training set, or one lacking a label of the test set (its model could never predict it) unless allowed."
+    names, test_labels = card.label_names, set(np.asarray(test['label']).tolist())
+    for s, by_seed in sets.items():
+        for k, ds in by_seed.items():
+            if ds.num_rows == 0: raise ValueError(f"{card.name}: training source {s!r} (seed {k}) is empty: there is nothing to train on.")
+            lacking = sorted(test_labels - set(np.asarray(ds['label']).tolist()))
+            if lacking and not allow_missing_labels:
+                raise ValueError(f"{card.name}: training source {s!r} (seed {k}) has no examples of {[names[i] for i in lacking]}, which the test set has: "
+                                 "its model could never predict them. Generate data for these labels, or pass allow_missing_labels=True "
+                                 "(--allow-missing-labels) to score it anyway.")
+
+# %% ../nbs/08_experiments.ipynb #3e184c46
 def train_and_evaluate(task, train_on=('real',), model: str = DEFAULT_ENCODER, seeds=1, out=DEFAULT_RUN, synthetic_dir=None,
                        per_label: int | None = None, mix_fraction: float = 0.5, test_cap: int | None = None, data_dir=None,
                        allow_missing_labels: bool = False, force: bool = False, progress: bool = True, **params) -> pd.DataFrame:
@@ -250,46 +311,23 @@ def train_and_evaluate(task, train_on=('real',), model: str = DEFAULT_ENCODER, s
     if model != 'tfidf': params = {'progress': progress, **params}
     make_classifier(model, **params)  # a bad model path or parameter fails before any data is read
     card, dsd = load_task(task, data_dir=data_dir, quiet=True)
-    names, test = card.label_names, cap_test(dsd['test'], test_cap, seed=0)
-    test_labels = set(np.asarray(test['label']).tolist())
+    test = cap_test(dsd['test'], test_cap, seed=0)
     base = baselines(test['label'], card.num_labels)  # the same test rows for every source and seed
     sets = {s: {k: training_set(card, dsd['train'], s, k, synthetic_dir, per_label, mix_fraction) for k in seeds} for s in train_on}  # all checked first
-    for s, by_seed in sets.items():
-        for k, ds in by_seed.items():
-            if ds.num_rows == 0: raise ValueError(f"{card.name}: training source {s!r} (seed {k}) is empty: there is nothing to train on.")
-            lacking = sorted(test_labels - set(np.asarray(ds['label']).tolist()))
-            if lacking and not allow_missing_labels:
-                raise ValueError(f"{card.name}: training source {s!r} (seed {k}) has no examples of {[names[i] for i in lacking]}, which the test set has: "
-                                 "its model could never predict them. Generate data for these labels, or pass allow_missing_labels=True "
-                                 "(--allow-missing-labels) to score it anyway.")
+    _check_sets(card, sets, test, allow_missing_labels)
     rows, planned = [], sum(len(b) for b in sets.values())  # reported to `synthclf run`'s display as they finish (a no-op elsewhere)
     for s, by_seed in sets.items():
         for k, train in by_seed.items():
             clf = make_classifier(model, seed=k, **params)
             src = source_name(s, mix_fraction)
             d = run_dir(out, card.name, src, clf.name, k)
-            key = hashlib.sha256(json.dumps([_METRICS_VERSION, card.name, src, clf.config(), k, train._fingerprint, test._fingerprint], default=str).encode()).hexdigest()[:16]
+            key = _experiment_key(card, src, clf, k, train, test)
             if not force and (done := finished_run(d)) is not None:
                 if done.get('key') == key:
                     rows.append({**{c: done[c] for c in _ROW}, 'skipped': True, 'dir': str(d)})
                     report_progress(len(rows), planned, 'experiments')
                     continue
-            d.mkdir(parents=True, exist_ok=True)
-            clf.fit(train['text'], train['label'], card.num_labels)
-            t0 = time.time(); proba = clf.predict_proba(test['text']); predict_seconds = time.time() - t0
-            meta = dict(task=card.name, source=src, classifier=clf.name, seed=k)
-            rep = replicate_of(card, s.removeprefix('real+'), k, synthetic_dir) if s.removeprefix('real+') in SYNTHETIC_MODES else None
-            _write_atomic(d/'predictions.parquet', lambda p: predictions_frame(test, proba, names, **meta).to_parquet(p, index=False))
-            metrics = {**meta, 'replicate': rep, 'key': key, 'model': model, 'config': clf.config(), 'n_train': train.num_rows,
-                       'train_per_label': dict(zip(names, np.bincount(train['label'], minlength=len(names)).tolist())),
-                       **_matched_record(card, s, k, synthetic_dir, per_label), 'n_test': test.num_rows,
-                       'test_cap': test_cap, **(scores := evaluate(test['label'], proba, names)), 'baselines': base, 'beats_baselines': beats(scores, base),
-                       'history': clf.history_,
-                       'best_epoch': getattr(clf, 'best_epoch_', None), 'max_length': getattr(clf, 'max_length_', None),
-                       'train_seconds': round(clf.train_seconds_, 2), 'predict_seconds': round(predict_seconds, 2),
-                       'train_samples_per_s': round(getattr(clf, 'train_samples_', train.num_rows) / max(clf.train_seconds_, 1e-9), 1),
-                       'predictions_per_s': round(test.num_rows / max(predict_seconds, 1e-9), 1)}
-            _write_atomic(d/'metrics.json', lambda p: p.write_text(json.dumps(metrics, indent=1)))  # written last: its presence means done
+            metrics = _run_experiment(card, clf, model, s, src, k, train, test, d, key, base, synthetic_dir, per_label, test_cap)
             rows.append({**{c: metrics[c] for c in _ROW}, 'skipped': False, 'dir': str(d)})
             report_progress(len(rows), planned, 'experiments')
             if progress: print(f"{card.name} {src} {clf.name} seed {k}: macro-F1 {metrics['macro_f1']:.3f}, accuracy {metrics['accuracy']:.3f}"
@@ -316,6 +354,7 @@ def collect_runs(root, tasks=None, sources=None, seeds=None, classifier: str | N
         df[f'{b}_{m}'] = [r['baselines'][b][m] if 'baselines' in r else np.nan for r in rows]
     return df
 
+# %% ../nbs/08_experiments.ipynb #d3523282
 def load_predictions(root, task: str | None = None, classifier: str | None = None, sources=None, seeds=None) -> pd.DataFrame:
     "The per-instance predictions under `root` of finished experiments (optionally one task, classifier, some sources or seeds), one table."
     frames = []
@@ -326,6 +365,7 @@ def load_predictions(root, task: str | None = None, classifier: str | None = Non
     if not frames: raise FileNotFoundError(f"No finished predictions under {root} for task={task}, classifier={classifier}, sources={sources}, seeds={seeds}.")
     return pd.concat(frames, ignore_index=True)
 
+# %% ../nbs/08_experiments.ipynb #82d1fe34
 def _source_order(s: str) -> tuple:
     base = s.split('@')[0]
     return (list(SOURCE_TITLES).index(base) if base in SOURCE_TITLES else len(SOURCE_TITLES) + ('+' not in base), s)
@@ -343,6 +383,7 @@ def summarize_runs(runs) -> pd.DataFrame:
     ok = mean_beats_baselines(df, ['task', 'classifier', 'source'])
     return s.merge(ok.rename('beats_baselines').reset_index(), on=['task', 'classifier', 'source'])
 
+# %% ../nbs/08_experiments.ipynb #83cabc92
 BASELINE_TITLES = {'majority': 'Majority class', 'stratified': 'Random (stratified)'}
 
 def results_table(runs, sources=None, metrics=('macro_f1', 'accuracy'), classifier: str | None = None, digits: int = 3,
@@ -367,6 +408,7 @@ def results_table(runs, sources=None, metrics=('macro_f1', 'accuracy'), classifi
             cols += [(title, METRIC_TITLES[m]) for m in metrics]
     return t.reindex(columns=pd.MultiIndex.from_tuples([c for c in cols if c in t.columns])).rename_axis(columns=[None, None])
 
+# %% ../nbs/08_experiments.ipynb #c82b89bc
 def table_markdown(table: pd.DataFrame) -> str:
     "A results table as Markdown (one header row: 'Source Metric'), with the meaning of † below it when a cell has one."
     flat = table.copy()

@@ -13,115 +13,13 @@ from .tasks import TaskCard, get_card, list_tasks
 from .core import report_progress
 from .llm import CallCache, CallStats, Request, as_backend, complete, option_probabilities
 from .data import bars_off
+from .judgments import JUDGMENT_COLUMNS, bradley_terry, judge_reliability, panel_stats, rating_ranking, read_judgments, simulate_judgments
 
 # %% auto #0
-__all__ = ['JUDGMENT_COLUMNS', 'SUBJECTIVITY_SYSTEM', 'JUDGE_SYSTEM', 'PAIR_PHRASINGS', 'RATING_PHRASINGS', 'METHODS',
-           'read_judgments', 'bradley_terry', 'simulate_judgments', 'task_judgment_request', 'parse_choice',
-           'llm_task_judgments', 'panel_stats', 'judge_reliability', 'task_summary', 'pair_request', 'rating_request',
-           'llm_pair_judgments', 'llm_task_ratings', 'rating_ranking', 'rank_tasks', 'agreement',
-           'agreement_from_votes', 'task_agreement', 'label_request', 'parse_label', 'llm_label_votes',
-           'accuracy_by_threshold', 'accuracy_by_bin']
-
-# %% ../nbs/10_subjectivity.ipynb #c1978aeb
-JUDGMENT_COLUMNS = ['task_a', 'task_b', 'winner', 'judge']
-
-def read_judgments(judgments, tasks=None) -> pd.DataFrame:
-    "A checked judgments table from a CSV path or DataFrame with columns task_a (shown first), task_b, winner, judge, and any extra columns."
-    df = pd.read_csv(judgments, dtype=str, keep_default_na=False) if isinstance(judgments, (str, Path)) else judgments.copy()
-    where = judgments if isinstance(judgments, (str, Path)) else 'judgments'
-    if missing := [c for c in JUDGMENT_COLUMNS if c not in df.columns]:
-        raise ValueError(f"{where}: missing column(s) {missing}; a judgments table has columns {JUDGMENT_COLUMNS} (winner = task_a or task_b).")
-    known = set(list_tasks()) | set(tasks or [])
-    for col in ('task_a', 'task_b'):
-        bad = ~df[col].isin(known)
-        if bad.any():
-            raise ValueError(f"{where}: unknown task(s) {sorted(df[col][bad].unique())} in column {col} (rows {np.flatnonzero(bad.to_numpy())[:10].tolist()}). "
-                             "Known tasks are the built-in cards, cards in $SYNTHCLF_CARDS, and those passed as `tasks`.")
-    bad = ~((df.winner == df.task_a) | (df.winner == df.task_b)) | (df.task_a == df.task_b)
-    if bad.any():
-        raise ValueError(f"{where}: rows {np.flatnonzero(bad.to_numpy())[:10].tolist()} have a winner that is not one of the two (different) tasks.")
-    out = df[JUDGMENT_COLUMNS + [c for c in df.columns if c not in JUDGMENT_COLUMNS]].reset_index(drop=True)
-    if 'p_first' in out:
-        out['p_first'] = pd.to_numeric(out.p_first, errors='coerce')
-        if ((out.p_first < 0) | (out.p_first > 1)).any():
-            raise ValueError(f"{where}: p_first (the probability that the task shown first is the more subjective) must lie in [0, 1].")
-    out.attrs = dict(getattr(judgments, 'attrs', {}))
-    return out
-
-# %% ../nbs/10_subjectivity.ipynb #cc7c4a1b
-def _components(items: list, pairs) -> list[set]:
-    parent = {i: i for i in items}
-    def find(i):
-        while parent[i] != i: parent[i] = parent[parent[i]]; i = parent[i]
-        return i
-    for a, b in pairs: parent[find(a)] = find(b)
-    groups = {}
-    for i in items: groups.setdefault(find(i), set()).add(i)
-    return list(groups.values())
-
-def _bt_scores(n: int, wins: np.ndarray, alpha: float) -> np.ndarray:
-    import choix
-    return choix.ilsr_pairwise(n, wins, alpha=alpha)
-
-def _bt_fit(n: int, first: np.ndarray, second: np.ndarray, y: np.ndarray, alpha: float = 0.01, position: bool = True, iters: int = 50):
-    "Bradley–Terry by Newton's method on (soft) outcomes y = P(first wins): logit = s_first − s_second (+ β, the position term). Scores (centred) and β."
-    F = np.bincount(first * n + second, weights=y, minlength=n * n).reshape(n, n)
-    N = np.bincount(first * n + second, minlength=n * n).reshape(n, n).astype(float)
-    s, beta = np.zeros(n), 0.0
-    for _ in range(iters):
-        mu = 1 / (1 + np.exp(-(s[:, None] - s[None, :] + beta)))
-        g, w = F - N * mu, N * mu * (1 - mu)
-        grad = np.append(g.sum(1) - g.sum(0) - alpha * s, g.sum() if position else 0.0)
-        H = np.zeros((n + 1, n + 1))
-        H[:n, :n] = w + w.T - np.diag(w.sum(1) + w.sum(0)) - alpha * np.eye(n)
-        H[:n, n] = H[n, :n] = -(w.sum(1) - w.sum(0)) if position else 0.0
-        H[n, n] = -w.sum() - 1e-9 if position else -1.0
-        step = np.linalg.solve(H, grad)
-        step *= min(1.0, 4 / max(np.abs(step).max(), 1e-12))  # damped: all-win data would overshoot
-        s, beta = s - step[:n], beta - step[n]
-        if np.abs(step).max() < 1e-10: break
-    return s - s.mean(), float(beta)
-
-def bradley_terry(judgments, tasks=None, alpha: float = 0.01, n_boot: int = 500, ci: float = 0.95, seed: int = 0, soft: bool | None = None) -> pd.DataFrame:
-    """Bradley–Terry subjectivity score per task (higher = judged more subjective), bootstrap CI and rank (1 = most subjective).
-    With probability judgments (a `p_first` column; `soft=None` uses them when present) the fit uses the probabilities and a position term."""
-    df = read_judgments(judgments, tasks)
-    items = sorted(set(df.task_a) | set(df.task_b))
-    if len(items) < 2: raise ValueError(f"A ranking needs judgments between at least 2 tasks; got {len(items)}.")
-    if len(comps := _components(items, zip(df.task_a, df.task_b))) > 1:
-        raise ValueError(f"The judgments do not connect all tasks: {[sorted(c) for c in comps]} are never compared with each other. Add pairs across these groups.")
-    has_p = 'p_first' in df and df.p_first.notna().all()
-    if soft and not has_p: raise ValueError("soft=True needs a p_first column without gaps (probability judgments); drop soft= to fit the winners.")
-    soft = has_p if soft is None else soft
-    ix = {t: i for i, t in enumerate(items)}
-    if soft:
-        fa, fb, y = df.task_a.map(ix).to_numpy(), df.task_b.map(ix).to_numpy(), df.p_first.to_numpy(float)
-        fit = lambda rows: _bt_fit(len(items), fa[rows], fb[rows], y[rows], alpha)[0]
-    else:
-        loser = np.where(df.winner == df.task_a, df.task_b, df.task_a)
-        wins = np.array([(ix[w], ix[l]) for w, l in zip(df.winner, loser)])
-        fit = lambda rows: _bt_scores(len(items), wins[rows], alpha)
-    score = fit(np.arange(len(df)))
-    rng = np.random.default_rng(seed)
-    boot = np.array([fit(rng.integers(0, len(df), len(df))) for _ in range(n_boot)]) if n_boot else np.full((1, len(items)), np.nan)
-    lo, hi = np.nanpercentile(boot, [(1 - ci) / 2 * 100, (1 + ci) / 2 * 100], axis=0) if n_boot else (boot[0], boot[0])
-    out = pd.DataFrame({'task': items, 'score': score, 'ci_low': lo, 'ci_high': hi,
-                        'wins': [int((df.winner == t).sum()) for t in items],
-                        'comparisons': [int(((df.task_a == t) | (df.task_b == t)).sum()) for t in items]})
-    out['rank'] = out.score.rank(ascending=False, method='min').astype(int)
-    return out.sort_values('rank').reset_index(drop=True)
-
-def simulate_judgments(scores: dict, per_pair: int = 20, seed: int = 0, first_bias: float = 0.0) -> pd.DataFrame:
-    """Judgments drawn from a Bradley–Terry model with the given true `scores` (for checks and examples). Judge `simN` sees each
-    pair in both orders; `first_bias` adds log-odds for the task shown first (`np.inf`: the first always wins)."""
-    from scipy.special import expit
-    rng, rows = np.random.default_rng(seed), []
-    for a, b in itertools.combinations(scores, 2):
-        for j in range(per_pair):
-            first, second = (a, b) if j % 2 == 0 else (b, a)
-            p = expit(scores[a] - scores[b] + (first_bias if first == a else -first_bias))
-            rows.append({'task_a': first, 'task_b': second, 'winner': a if rng.random() < p else b, 'judge': f'sim{j // 2}', 'order': j % 2})
-    return pd.DataFrame(rows)
+__all__ = ['SUBJECTIVITY_SYSTEM', 'JUDGE_SYSTEM', 'PAIR_PHRASINGS', 'RATING_PHRASINGS', 'METHODS', 'task_judgment_request',
+           'parse_choice', 'llm_task_judgments', 'task_summary', 'pair_request', 'rating_request', 'llm_pair_judgments',
+           'llm_task_ratings', 'rank_tasks', 'agreement', 'agreement_from_votes', 'task_agreement', 'label_request',
+           'parse_label', 'llm_label_votes', 'accuracy_by_threshold', 'accuracy_by_bin']
 
 # %% ../nbs/10_subjectivity.ipynb #da45c26f
 SUBJECTIVITY_SYSTEM = ("You compare text classification tasks. A task is more subjective when people are more likely to disagree "
@@ -136,6 +34,7 @@ def task_judgment_request(a: TaskCard, b: TaskCard, seed: int = 0, temperature: 
             "Which of these two classification tasks is more subjective? Answer with one letter: A or B.")
     return Request.chat(SUBJECTIVITY_SYSTEM, user, temperature=temperature, top_p=0.95, max_new_tokens=8, seed=seed)
 
+# %% ../nbs/10_subjectivity.ipynb #0d30ba3b
 _NOT_ARTICLE = {'is', 'was', 'seems', 'appears', 'has', 'would', 'will', 'and', 'or', 'because', 'since', 'as', 'than', 'vs', 'versus',
                 'wins', 'requires', 'involves', 'depends', 'relies', 'tends', 'being'}
 
@@ -156,6 +55,7 @@ def parse_choice(text: str) -> str | None:
     k = _choice_kind(text)
     return k if k in ('A', 'B') else None
 
+# %% ../nbs/10_subjectivity.ipynb #50a2113c
 def _counter(total: int, desc: str, progress: bool):
     "For `total` answers: a callback counting them into a progress bar and `synthclf run`'s progress line, and the bar's `close`."
     bar, n = tqdm(total=total, desc=desc, disable=bars_off(progress), unit='answer'), [0]
@@ -177,6 +77,7 @@ def _pairs_of(tasks, pairs) -> tuple[dict, list]:
     if not pairs: raise ValueError("No pairs to judge: pass at least two tasks, or pairs.")
     return cards, pairs
 
+# %% ../nbs/10_subjectivity.ipynb #b7f03d02
 def llm_task_judgments(tasks, pairs=None, k: int = 3, backend='local', model: str | None = None, temperature: float = 1.0,
                        seed: int = 0, cache: CallCache | None = None, progress: bool = True, phrasings=None, **backend_kw) -> pd.DataFrame:
     """Judgments from sampled LLM answers: every pair (or `pairs`) in both orders, `k` samples each, parsed with `parse_choice`.
@@ -204,138 +105,6 @@ def llm_task_judgments(tasks, pairs=None, k: int = 3, backend='local', model: st
                       f"{kinds.count('none')} named neither.", stacklevel=2)
     return out
 
-# %% ../nbs/10_subjectivity.ipynb #32e5d461
-def _wilson(k: int, n: int, z: float = 1.96) -> list:
-    if n == 0: return [float('nan'), float('nan')]
-    p, d = k / n, 1 + z * z / n
-    c, h = (p + z * z / (2 * n)) / d, z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return [float(c - h), float(c + h)]
-
-def _spearman(x: np.ndarray, y: np.ndarray) -> float:
-    "Spearman's ρ; 0 when either side ranks every task the same (it says nothing about the order)."
-    from scipy.stats import rankdata
-    x, y = np.round(x, 9), np.round(y, 9)
-    if np.ptp(x) == 0 or np.ptp(y) == 0: return 0.0
-    return float(np.corrcoef(rankdata(x), rankdata(y))[0, 1])
-
-def _spearman_brown(r: float) -> float: return 2 * r / (1 + r) if r > 0 else r
-
-def _units(df: pd.DataFrame) -> list[str]: return [c for c in ('judge', 'sample', 'phrasing') if c in df]
-
-def panel_stats(judgments) -> dict:
-    """What a panel answered: answers asked, parsed, ties and unparsed ones (from the judgments' `attrs` where a panel recorded them),
-    and position bias: the share of judgments won by the task shown first (0.5 = none), with a 95% Wilson interval."""
-    df = judgments
-    a = df.attrs
-    first = (df.winner == df.task_a).to_numpy()
-    out = {'answers': int(a.get('answers', len(df))), 'parsed': int(a.get('parsed', len(df))), 'ties': int(a.get('ties', 0)),
-           'unparsed': int(a.get('unparsed', 0)), 'position_bias': float(first.mean()) if len(df) else float('nan'),
-           'position_bias_ci': _wilson(int(first.sum()), len(df))}
-    if 'letter' in df: out['answered_a'] = float((df.letter == 'A').mean())  # the letter bias, before inverted phrasings are turned round
-    if 'p_first' in df: out['mean_p_first'] = float(df.p_first.mean())
-    if 'mass' in df: out['mass'] = float(df.mass.mean())
-    return out
-
-def _order_agreement(df: pd.DataFrame, first_wins: np.ndarray) -> tuple[float, int, str]:
-    "Share of (pair, unit) seen in both orders where both orders pick the same task; across units where no unit saw both orders."
-    lo, hi = df[['task_a', 'task_b']].min(axis=1), df[['task_a', 'task_b']].max(axis=1)
-    d = pd.DataFrame({'pair': lo + '|' + hi, 'flip': df.task_a != lo,
-                      'lo_wins': first_wins == (df.task_a == lo).to_numpy()})
-    for c in _units(df): d[c] = df[c].astype(str).to_numpy()
-    m = d[~d.flip].merge(d[d.flip], on=['pair'] + _units(df), suffixes=('_0', '_1'))
-    shares, matched = {}, set(m.pair)
-    if len(m): shares.update((m.lo_wins_0 == m.lo_wins_1).groupby(m.pair).mean().to_dict())
-    for pair, g in d[~d.pair.isin(matched)].groupby('pair'):  # no unit saw both orders: any judgment of one order against any of the other
-        w0, w1 = g.lo_wins[~g.flip], g.lo_wins[g.flip]
-        if len(w0) and len(w1): shares[pair] = w0.mean() * w1.mean() + (1 - w0.mean()) * (1 - w1.mean())
-    how = 'same unit' if matched and len(matched) == len(shares) else 'across units' if not matched else 'mixed'
-    return (float(np.mean(list(shares.values()))) if shares else float('nan')), len(shares), how
-
-def _split_half(df: pd.DataFrame, items: list, soft: bool, n_splits: int, seed: int, alpha: float) -> tuple[np.ndarray, str]:
-    "Spearman's ρ between the BT scores of two random halves, `n_splits` times: halves of the units (judge/sample/phrasing) when there are 4 or more, else of each ordered pair's judgments."
-    rng, n = np.random.default_rng(seed), len(items)
-    ix = {t: i for i, t in enumerate(items)}
-    fa, fb = df.task_a.map(ix).to_numpy(), df.task_b.map(ix).to_numpy()
-    y = df.p_first.to_numpy(float) if soft else (df.winner == df.task_a).to_numpy(float)
-    unit = df[_units(df)].astype(str).agg('|'.join, axis=1).to_numpy() if _units(df) else np.arange(len(df)).astype(str)
-    units = np.unique(unit)
-    by_unit = len(units) >= 4
-    groups = [g.to_numpy() for _, g in pd.Series(np.arange(len(df))).groupby([fa, fb])]
-    rhos = []
-    for _ in range(n_splits):
-        if by_unit: half = np.isin(unit, rng.permutation(units)[:len(units) // 2])
-        else:
-            half = np.zeros(len(df), bool)
-            for g in groups: half[rng.permutation(g)[:(len(g) + rng.integers(0, 2)) // 2]] = True
-        sides = []
-        for h in (half, ~half):
-            seen = np.bincount(fa[h], minlength=n) + np.bincount(fb[h], minlength=n)
-            sides.append((_bt_fit(n, fa[h], fb[h], y[h], alpha, position=soft)[0], seen > 0))
-        both = sides[0][1] & sides[1][1]
-        rhos.append(_spearman(sides[0][0][both], sides[1][0][both]) if both.sum() >= 3 else np.nan)
-    how = f"halves of the {len(units)} units ({', '.join(_units(df))})" if by_unit else "halves of each ordered pair's judgments"
-    return np.array(rhos), how
-
-def _position_vs_tasks(df: pd.DataFrame, items: list, soft: bool, alpha: float) -> tuple[float, float]:
-    """How much the position moves the judge's answers against how much the tasks do, both as log-odds from Bradley–Terry with a
-    position term: the position term (the largest in size over the phrasings, where there are several) and the mean |s_a − s_b| over the
-    judgments' pairs."""
-    ix = {t: i for i, t in enumerate(items)}
-    fa, fb = df.task_a.map(ix).to_numpy(), df.task_b.map(ix).to_numpy()
-    y = df.p_first.to_numpy(float) if soft else (df.winner == df.task_a).to_numpy(float)
-    s, _ = _bt_fit(len(items), fa, fb, y, alpha)
-    groups = [g.to_numpy() for _, g in pd.Series(np.arange(len(df))).groupby(df.phrasing.to_numpy())] if 'phrasing' in df else [np.arange(len(df))]
-    beta = max(abs(_bt_fit(len(items), fa[g], fb[g], y[g], alpha)[1]) for g in groups)
-    return float(beta), float(np.abs(s[fa] - s[fb]).mean())
-
-def judge_reliability(judgments, tasks=None, n_splits: int = 200, seed: int = 0, alpha: float = 0.01, min_split_half: float = 0.5) -> dict:
-    """How far to trust a judge's ranking: panel statistics, position bias, order agreement, split-half reliability, `reliable` and a verdict.
-    Works for pairwise judgments (an LLM panel's or a crowd CSV) and for a ratings table (`llm_task_ratings`)."""
-    if isinstance(judgments, pd.DataFrame) and 'rating' in judgments: return _rating_reliability(judgments, n_splits, seed, min_split_half)
-    df = read_judgments(judgments, tasks)
-    if n_splits < 1: raise ValueError(f"n_splits must be at least 1, got {n_splits}.")
-    items = sorted(set(df.task_a) | set(df.task_b))
-    if len(items) < 3: raise ValueError(f"Reliability needs judgments on at least 3 tasks (a ranking of 2 has no rank correlation); got {items}.")
-    out = {'kind': 'pairs', 'tasks': len(items), 'judgments': len(df), **panel_stats(df)}
-    soft = 'p_first' in df and df.p_first.notna().all()
-    raw = (df.p_first > 0.5).to_numpy() if soft else (df.winner == df.task_a).to_numpy()
-    out['order_agreement_raw'], out['order_pairs'], out['order_matched'] = _order_agreement(df, raw)
-    if soft:  # decisions once the mean log-odds for the first position (the position bias) of each phrasing is taken off
-        logit = np.log(np.clip(df.p_first, 1e-6, 1 - 1e-6) / np.clip(1 - df.p_first, 1e-6, 1))
-        bias = logit.groupby(df.phrasing).transform('mean') if 'phrasing' in df else logit.mean()
-        out['position_logodds'] = float(logit.mean())
-        out['order_agreement'] = _order_agreement(df, (logit - bias > 0).to_numpy())[0]
-    else: out['order_agreement'] = out['order_agreement_raw']
-    rhos, how = _split_half(df, items, soft, n_splits, seed, alpha)
-    _add_split_half(out, rhos, how)
-    oa = out['order_agreement']
-    out['position_logodds_max'], out['task_logodds'] = _position_vs_tasks(df, items, soft, alpha)
-    reasons = []
-    if out['position_logodds_max'] >= out['task_logodds']:
-        pb, (plo, phi) = out['position_bias'], out['position_bias_ci']
-        reasons.append(f"the position a task is shown in moves the judge's answers more than the tasks do (position log-odds "
-                       f"{out['position_logodds_max']:.2f} against {out['task_logodds']:.2f} between the tasks judged)"
-                       + (f"; {pb:.0%} of its judgments go to the task shown first" if plo > 0.5 or phi < 0.5 else ''))
-    reasons += _split_reasons(out, min_split_half)
-    out['reliable'] = not reasons
-    good = (f"two random halves of the judgments rank the tasks alike (split-half ρ {out['split_half_rho']:.2f}, 95% of splits "
-            f"{out['split_half_ci'][0]:.2f} to {out['split_half_ci'][1]:.2f}; Spearman–Brown {out['split_half_sb']:.2f})"
-            + (f" and the judge picks the same task in both orders {oa:.0%} of the time" if oa == oa else ' (no pair was judged in both orders)'))
-    out['verdict'] = f"the ranking is {'determined' if not reasons else 'undetermined'}: " + ('; '.join(reasons) if reasons else good) + '.'
-    return out
-
-def _add_split_half(out: dict, rhos: np.ndarray, how: str):
-    r = np.nan_to_num(rhos, nan=0.0)
-    lo, med, hi = np.percentile(r, [2.5, 50, 97.5])
-    out.update(split_half_rho=float(med), split_half_ci=[float(lo), float(hi)], split_half_sb=_spearman_brown(float(med)),
-               split_half_sb_ci=[_spearman_brown(float(lo)), _spearman_brown(float(hi))], splits=len(r), split_by=how)
-
-def _split_reasons(out: dict, min_split_half: float) -> list[str]:
-    lo, med, sb = out['split_half_ci'][0], out['split_half_rho'], out['split_half_sb']
-    if lo > 0 and sb >= min_split_half: return []
-    return [f"two random halves of the judgments do not rank the tasks reliably alike (split-half ρ {med:.2f}, 95% of splits {lo:.2f} to "
-            f"{out['split_half_ci'][1]:.2f}; Spearman–Brown {sb:.2f}; needed: lower end above 0 and Spearman–Brown at least {min_split_half})"]
-
 # %% ../nbs/10_subjectivity.ipynb #302f8289
 JUDGE_SYSTEM = "You are an expert on text classification datasets and on how people annotate them."
 
@@ -352,6 +121,7 @@ def task_summary(card: TaskCard, max_labels: int = 8) -> str:
     if more := card.labels[max_labels:]: labels += f"; and {len(more)} more: {', '.join(name(l) for l in more)}"
     return f"{title}. {card.description} Labels: {labels}."
 
+# %% ../nbs/10_subjectivity.ipynb #68ebc850
 PAIR_PHRASINGS = {  # invert: the question asks for the more objective task, so the other one is the more subjective
     'subjective': {'question': "Which of these two classification tasks is more subjective, that is, where would people more often "
                                "disagree about the right label of a text?", 'invert': False},
@@ -381,6 +151,7 @@ RATING_PHRASINGS = {  # reverse: a high answer means an objective task, so the s
                  'scale': "1 = almost never, 2 = rarely, 3 = sometimes, 4 = often, 5 = almost always", 'reverse': True},
 }
 
+# %% ../nbs/10_subjectivity.ipynb #47c3adc8
 def _check_phrasings(phrasings, known: dict) -> list[str]:
     names = list(known) if phrasings is None else [phrasings] if isinstance(phrasings, str) else list(phrasings)
     if not names or (bad := [p for p in names if p not in known]):
@@ -399,6 +170,7 @@ def rating_request(card: TaskCard, phrasing: str = 'disagree') -> Request:
     user = f"Task. {task_summary(card)}\n\n{p['question']}\n{p['scale']}\nAnswer with one digit from 1 to 5."
     return Request.chat(JUDGE_SYSTEM, user, temperature=0.0, max_new_tokens=1)
 
+# %% ../nbs/10_subjectivity.ipynb #afba2986
 def _score_all(llm, reqs: list[Request], options, cache: CallCache | None, desc: str, progress: bool) -> list:
     """Option probabilities of `reqs` in one call, so that prompts sharing a prefix share its computation (the local backend's
     `_prefix_tree`); each in the cache as it arrives, counted by `_counter`."""
@@ -406,7 +178,6 @@ def _score_all(llm, reqs: list[Request], options, cache: CallCache | None, desc:
     try: return option_probabilities(llm, reqs, options, cache, on_done=done)
     finally: close()
 
-# %% ../nbs/10_subjectivity.ipynb #afba2986
 def llm_pair_judgments(tasks, pairs=None, phrasings=None, backend='local', model: str | None = None, cache: CallCache | None = None,
                        progress: bool = True, **backend_kw) -> pd.DataFrame:
     """Pairwise judgments from the next-token probabilities of 'A' and 'B': every pair in both orders, each phrasing once.
@@ -448,52 +219,6 @@ def llm_task_ratings(tasks, phrasings=None, backend='local', model: str | None =
                      'mass': s.mass, 'judge': llm.model_name, **{f'p{d}': s.probs[d] for d in digits}})
     return pd.DataFrame(rows)
 
-def rating_ranking(ratings: pd.DataFrame, ci: float = 0.95) -> pd.DataFrame:
-    "Per task the mean subjectivity rating over phrasings (score), a t-interval over phrasings, and rank (1 = most subjective)."
-    from scipy.stats import t as student
-    g = ratings.groupby('task').rating
-    n, mean, sd = g.size(), g.mean(), g.std(ddof=1).fillna(0)
-    h = pd.Series(np.where(n > 1, student.ppf((1 + ci) / 2, np.maximum(n - 1, 1)) * sd / np.sqrt(n), 0.0), index=mean.index)
-    out = pd.DataFrame({'task': mean.index, 'score': mean.values, 'ci_low': (mean - h).values, 'ci_high': (mean + h).values, 'phrasings': n.values})
-    out['rank'] = out.score.rank(ascending=False, method='min').astype(int)
-    return out.sort_values(['rank', 'task']).reset_index(drop=True)
-
-def _rating_reliability(ratings: pd.DataFrame, n_splits: int = 200, seed: int = 0, min_split_half: float = 0.5) -> dict:
-    "Reliability of a rating judge: agreement between phrasings, between reversed and direct ones, and split-half over phrasings."
-    m = ratings.pivot_table(index='task', columns='phrasing', values='rating')
-    if len(m) < 3: raise ValueError(f"Reliability needs ratings of at least 3 tasks; got {list(m.index)}.")
-    cols, rev = list(m.columns), ratings.groupby('phrasing').reversed.first()
-    out = {'kind': 'ratings', 'tasks': len(m), 'judgments': len(ratings), 'answers': len(ratings), 'parsed': int(ratings.rating.notna().sum()),
-           'ties': 0, 'unparsed': int(ratings.rating.isna().sum()), 'mass': float(ratings.mass.mean()), 'mean_answer': float(ratings.answer.mean()),
-           'position_bias': None, 'phrasings': len(cols)}
-    pairs = list(itertools.combinations(cols, 2))
-    rho = {(a, b): _spearman(m[a].to_numpy(), m[b].to_numpy()) for a, b in pairs}
-    out['phrasing_agreement'] = float(np.mean(list(rho.values()))) if pairs else float('nan')
-    mixed = [r for (a, b), r in rho.items() if rev[a] != rev[b]]
-    out['reversal_agreement'] = float(np.mean(mixed)) if mixed else float('nan')
-    reasons = []
-    if len(cols) < 2:
-        out.update(split_half_rho=float('nan'), split_half_ci=[float('nan')] * 2, split_half_sb=float('nan'), split_half_sb_ci=[float('nan')] * 2,
-                   splits=0, split_by='one phrasing: no halves')
-        reasons.append("one phrasing cannot show whether another would rank the tasks alike (use two or more)")
-    else:
-        rng, X = np.random.default_rng(seed), m.to_numpy()
-        rhos = []
-        for _ in range(n_splits):
-            half = np.isin(np.arange(len(cols)), rng.permutation(len(cols))[:len(cols) // 2])
-            rhos.append(_spearman(X[:, half].mean(1), X[:, ~half].mean(1)))
-        _add_split_half(out, np.array(rhos), f"halves of the {len(cols)} phrasings")
-        reasons += _split_reasons(out, min_split_half)
-    ra = out['reversal_agreement']
-    if ra == ra and ra <= 0:
-        reasons.append(f"the reversed phrasings (how objective) do not rank the tasks like the direct ones (mean ρ {ra:.2f}): the answers follow the scale, not the task")
-    out['reliable'] = not reasons
-    good = (f"the phrasings rank the tasks alike (split-half ρ {out['split_half_rho']:.2f}, 95% of splits {out['split_half_ci'][0]:.2f} to "
-            f"{out['split_half_ci'][1]:.2f}; Spearman–Brown {out['split_half_sb']:.2f}; mean ρ between phrasings {out['phrasing_agreement']:.2f}"
-            + (f", between reversed and direct ones {ra:.2f})" if ra == ra else ')'))
-    out['verdict'] = f"the ranking is {'determined' if not reasons else 'undetermined'}: " + ('; '.join(reasons) if reasons else good) + '.'
-    return out
-
 # %% ../nbs/10_subjectivity.ipynb #cfba2e85
 METHODS = ('pairs', 'ratings', 'pairs_sampled')
 
@@ -527,12 +252,14 @@ def agreement(votes) -> float:
     if not votes: return float('nan')
     return max(pd.Series(votes).value_counts()) / len(votes)
 
+# %% ../nbs/10_subjectivity.ipynb #2108ed19
 def agreement_from_votes(votes: pd.DataFrame, item: str = 'idx', label: str = 'label') -> pd.DataFrame:
     "Per item: agreement, majority label and number of (valid) votes, from one row per vote."
     g = votes.dropna(subset=[label]).groupby(item)[label]
     out = pd.DataFrame({'agreement': g.agg(agreement), 'majority': g.agg(lambda s: s.value_counts().index[0]), 'votes': g.size()})
     return out.reset_index()
 
+# %% ../nbs/10_subjectivity.ipynb #15b149c8
 def task_agreement(task, split: str = 'test', data_dir=None) -> pd.Series:
     "The agreement of each instance (indexed by idx) from the task's multi-annotator column."
     from synthclf.data import load_task
@@ -550,6 +277,7 @@ def label_request(card: TaskCard, text: str, seed: int = 0, temperature: float =
     return Request.chat(f"You are an annotator labelling {card.text.get('plural', card.text['kind'] + 's')}.", user,
                         temperature=temperature, top_p=0.95, max_new_tokens=12, seed=seed)
 
+# %% ../nbs/10_subjectivity.ipynb #8c3c4de1
 def parse_label(text: str, names: list[str]) -> str | None:
     "The label of `names` that `text` names first (longest on a tie), or None."
     norm = lambda s: re.sub(r'[_\-]+', ' ', s.lower())
@@ -559,6 +287,7 @@ def parse_label(text: str, names: list[str]) -> str | None:
         if m and (best is None or (m.start(), -len(n)) < best[0]): best = ((m.start(), -len(n)), n)
     return best[1] if best else None
 
+# %% ../nbs/10_subjectivity.ipynb #d99e68ad
 def llm_label_votes(task, texts, ids=None, k: int = 5, backend='local', model: str | None = None, temperature: float = 1.0, seed: int = 0,
                     cache: CallCache | None = None, progress: bool = True, **backend_kw) -> pd.DataFrame:
     "One row per text and vote (idx, vote, label or None) from `k` sampled LLM labellings of each text."
@@ -601,6 +330,7 @@ def accuracy_by_threshold(predictions: pd.DataFrame, agreement_=None, taus=None,
         rows += [{by: g, 'tau': float(tau), 'accuracy': m, 'std': s, 'instances': int(n[g])} for g, m, s in zip(per_seed.mean().index, per_seed.mean(), per_seed.std())]
     return pd.DataFrame(rows)
 
+# %% ../nbs/10_subjectivity.ipynb #10b768bd
 def accuracy_by_bin(predictions: pd.DataFrame, agreement_=None, bins=None, by: str = 'source') -> pd.DataFrame:
     "Accuracy per agreement bin (right-closed intervals) and `by` group, mean and std over seeds."
     p = _with_agreement(predictions, agreement_)

@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 # %% auto #0
-__all__ = ['Label', 'TaskCard', 'CardError', 'read_card', 'builtin_cards_dir', 'list_tasks', 'get_card']
+__all__ = ['Label', 'TaskCard', 'builtin_cards_dir', 'CardError', 'read_card', 'list_tasks', 'get_card']
 
 # %% ../nbs/00_tasks.ipynb #131eeb80
 @dataclass(frozen=True)
@@ -54,19 +54,18 @@ class TaskCard:
     def __repr__(self):
         return f"TaskCard({self.name!r}, {self.num_labels} labels: {', '.join(self.label_names)})"
 
-# %% ../nbs/00_tasks.ipynb #02ecbafd
-_REQUIRED = ('name', 'title', 'description', 'text', 'persona', 'labels', 'data')
+# %% ../nbs/00_tasks.ipynb #67377fa0
+def builtin_cards_dir() -> Path:
+    "The folder of the cards shipped with `synthclf`."
+    return Path(str(resources.files('synthclf') / 'cards'))
 
+# %% ../nbs/00_tasks.ipynb #c212cc18
 class CardError(ValueError):
     "A task card is missing something or contradicts itself."
 
-def _card_from_dict(d: dict, path: Path | None = None) -> TaskCard:
-    where = f"task card {path}" if path else "task card"
-    if not isinstance(d, dict): raise CardError(f"{where}: expected a YAML mapping at the top level.")
-    missing = [k for k in _REQUIRED if k not in d]
-    if missing: raise CardError(f"{where}: missing key(s) {', '.join(missing)}. See the README section 'Add your own task' for a full card.")
-    unknown = set(d) - set(_REQUIRED) - {'attributes', 'multi_label', 'groupings', 'agreement_column'}
-    if unknown: raise CardError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}.")
+# %% ../nbs/00_tasks.ipynb #1c7062fb
+def _card_labels(d: dict, where: str) -> list[Label]:
+    "The labels of card `d`, checked: each with a name and a description, at least two, none listed twice."
     labels = []
     for i, l in enumerate(d['labels']):
         if not isinstance(l, dict) or 'name' not in l or 'description' not in l:
@@ -76,6 +75,20 @@ def _card_from_dict(d: dict, path: Path | None = None) -> TaskCard:
     if len(names) < 2: raise CardError(f"{where}: a classification task needs at least two labels, got {names}.")
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup: raise CardError(f"{where}: label(s) {dup} listed twice.")
+    return labels
+
+# %% ../nbs/00_tasks.ipynb #be468aa4
+_REQUIRED = ('name', 'title', 'description', 'text', 'persona', 'labels', 'data')
+
+def _card_from_dict(d: dict, path: Path | None = None) -> TaskCard:
+    where = f"task card {path}" if path else "task card"
+    if not isinstance(d, dict): raise CardError(f"{where}: expected a YAML mapping at the top level.")
+    missing = [k for k in _REQUIRED if k not in d]
+    if missing: raise CardError(f"{where}: missing key(s) {', '.join(missing)}. See the README section 'Add your own task' for a full card.")
+    unknown = set(d) - set(_REQUIRED) - {'attributes', 'multi_label', 'groupings', 'agreement_column'}
+    if unknown: raise CardError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}.")
+    labels = _card_labels(d, where)
+    names = [l.name for l in labels]
     words = d['text'].get('words', {}) if isinstance(d['text'], dict) else None
     if words is None or 'kind' not in d['text']: raise CardError(f"{where}: 'text' needs at least 'kind' (what a text is) and 'words'.")
     if not {'min', 'max'} <= set(words) or not words['min'] <= words.get('typical', words['min']) <= words['max']:
@@ -97,10 +110,7 @@ def _card_from_dict(d: dict, path: Path | None = None) -> TaskCard:
                     multi_label=d.get('multi_label'), groupings=d.get('groupings') or {},
                     agreement_column=d.get('agreement_column'), path=path)
 
-@functools.lru_cache(maxsize=512)
-def _parsed(path: str, mtime_ns: int, size: int):
-    return yaml.safe_load(Path(path).read_text())
-
+# %% ../nbs/00_tasks.ipynb #32a4e99d
 def _yaml_error(path: Path, e: yaml.YAMLError) -> CardError:
     "A YAML syntax error in the card at `path`, as a `CardError` naming the file, the line and column, the line itself and what to do."
     mark = getattr(e, 'problem_mark', None) or getattr(e, 'context_mark', None)
@@ -112,6 +122,11 @@ def _yaml_error(path: Path, e: yaml.YAMLError) -> CardError:
                      + "\nFix that line (a value holding ': ' or starting with a quote, '[', '{', '*', '&' or '%' needs quotes around it; "
                        "items of one list are indented alike), or remove the file.")
 
+# %% ../nbs/00_tasks.ipynb #4c6347d5
+@functools.lru_cache(maxsize=512)
+def _parsed(path: str, mtime_ns: int, size: int):
+    return yaml.safe_load(Path(path).read_text())
+
 def _read_yaml(path: Path):
     "A YAML file's content, parsed once while the file stays the same (a judge asks for each card hundreds of times); a copy."
     st = path.stat()
@@ -119,17 +134,14 @@ def _read_yaml(path: Path):
     except yaml.YAMLError as e: raise _yaml_error(path, e) from None
     except UnicodeDecodeError as e: raise CardError(f"task card {path.resolve()} is not UTF-8 text ({e}): save it as UTF-8.") from None
 
+# %% ../nbs/00_tasks.ipynb #7bd3b4f0
 def read_card(path) -> TaskCard:
     "Read and check the task card at `path` (YAML)."
     path = Path(path).expanduser()
     if not path.is_file(): raise FileNotFoundError(f"No task card at {path}.")
     return _card_from_dict(_read_yaml(path), path.resolve())
 
-# %% ../nbs/00_tasks.ipynb #83fbe6fb
-def builtin_cards_dir() -> Path:
-    "The folder of the cards shipped with `synthclf`."
-    return Path(str(resources.files('synthclf') / 'cards'))
-
+# %% ../nbs/00_tasks.ipynb #6fc2bec4
 def _card_files() -> dict[str, Path]:
     places = [builtin_cards_dir()] + [Path(p).expanduser() for p in os.environ.get('SYNTHCLF_CARDS', '').split(os.pathsep) if p]
     found = {}
@@ -146,6 +158,7 @@ def list_tasks() -> list[str]:
     "The names of all known tasks: built-in cards and those in `SYNTHCLF_CARDS`."
     return sorted(_card_files())
 
+# %% ../nbs/00_tasks.ipynb #84b6e0fe
 def get_card(task) -> TaskCard:
     "The card of `task`: a `TaskCard`, a task name, or a path to a YAML card."
     if isinstance(task, TaskCard): return task

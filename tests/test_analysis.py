@@ -7,10 +7,12 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from synthclf.analysis import analyze, gap_regression, instance_regression, task_gaps
+from synthclf.analysis import analyze
+from synthclf.verdict import gap_regression, instance_regression, task_gaps
 from synthclf.experiments import load_predictions, train_and_evaluate
 from synthclf.generate import generate, save_generated
-from synthclf.llm import CallCache, make_backend
+from synthclf.cache import CallCache
+from synthclf.llm import make_backend
 from synthclf.subjectivity import (accuracy_by_threshold, agreement_from_votes, bradley_terry, llm_label_votes, llm_task_judgments,
                                    simulate_judgments, task_agreement)
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from datasets import ClassLabel, Dataset, Features, Value
 
-from synthclf.llm import CallCache, Completion, OpenAIBackend, OptionProbs, Request, complete, option_probabilities
+from synthclf.cache import CallCache, Completion, OptionProbs
+from synthclf.llm import OpenAIBackend, Request, complete, option_probabilities
 from synthclf.tasks import get_card
 
 Q = Request.chat(None, 'Is this message spam? "WIN a free prize now!!" Answer with one letter: A for yes, B for no.')
@@ -50,7 +51,7 @@ def test_two_endpoints_with_one_model_name_never_share_cached_answers(tmp_path):
 
 def test_the_one_key_holds_the_endpoint_the_engine_and_the_weights(tmp_path):
     from types import SimpleNamespace as Stub
-    from synthclf.llm import call_key
+    from synthclf.cache import call_key
     from synthclf.models import record_weights, weights_identity
     a, b = OpenAIBackend('m', base_url='http://127.0.0.1:8001/v1'), OpenAIBackend('m', base_url='http://127.0.0.1:8002/v1')
     for opts in (None, ('A', 'B')): assert call_key(a, Q, opts) != call_key(b, Q, opts)

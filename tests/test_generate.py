@@ -7,7 +7,8 @@ import pytest
 
 from synthclf.generate import generate, load_generated, save_generated
 from synthclf.data import load_task
-from synthclf.llm import CallCache, EndpointError, OpenAIBackend, Request, complete, make_backend
+from synthclf.cache import CallCache
+from synthclf.llm import EndpointError, OpenAIBackend, Request, complete, make_backend
 
 from conftest import Recording
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from synthclf import layout
 from synthclf.analysis import analyze
 from synthclf.experiments import default_synthetic_dir, train_and_evaluate
-from synthclf.runner import _owned
+from synthclf.parameters import _owned
 
 PKG = Path(layout.__file__).parent
 

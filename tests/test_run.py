@@ -79,7 +79,8 @@ def test_a_second_run_executes_nothing(tiny_run, tmp_path):
 
 @pytest.mark.slow
 def test_changed_parameters_invalidate_a_finished_stage(tiny_run, tmp_path):
-    from synthclf.runner import PROFILES, notebook_parameters, parse_overrides, stage_done, stage_parameters
+    from synthclf.manifest import stage_done
+    from synthclf.parameters import PROFILES, notebook_parameters, parse_overrides, stage_parameters
     out = tmp_path/'run'; shutil.copytree(tiny_run['out'], out)  # a copy: the other tests see the run as it was made
     ov = parse_overrides([x for x in TINY_RUN if x != '-p'])
     p = stage_parameters('train', PROFILES['quick'], ov, out, 'sms_spam', known=notebook_parameters('train'))
@@ -109,7 +110,8 @@ def test_bad_parameters_fail_before_anything_runs(tmp_path):
 @pytest.mark.slow
 def test_run_on_a_dask_local_cluster(tiny_run, tmp_path, monkeypatch):
     from distributed import Client, LocalCluster
-    from synthclf.runner import parse_overrides, run_study
+    from synthclf.parameters import parse_overrides
+    from synthclf.runner import run_study
     monkeypatch.setenv('SYNTHCLF_CARDS', tiny_run['env']['SYNTHCLF_CARDS'])
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
         worker_pids = set(client.run(os.getpid).values())

@@ -105,13 +105,13 @@ def dry_plan(args, env, monkeypatch, capsys, source) -> dict:
     """`synthclf ARGS --dry-run` in this process, so that a test can change what the runner computes, with the environment `env`
     and the synthclf source's hash pinned to `source` (what the run recorded: work on the package while the tests run must not
     count). The plan, {(task, stage): (status, why)}, from the printed lines, which keep their format."""
-    from synthclf import runner
+    from synthclf import manifest
     from synthclf.cli import main
     for k in ('SYNTHCLF_CARDS', 'OPENAI_BASE_URL'):
         if k not in env: monkeypatch.delenv(k, raising=False)
     for k, v in env.items():
         if os.environ.get(k) != v: monkeypatch.setenv(k, v)
-    monkeypatch.setattr(runner, 'package_source_sha256', lambda pkg_dir=None: source)
+    monkeypatch.setattr(manifest, 'package_source_sha256', lambda pkg_dir=None: source)
     capsys.readouterr()
     main([*args, '--dry-run'])
     out = capsys.readouterr().out
@@ -259,7 +259,7 @@ def test_changed_real_data_reruns_its_task(own_run, monkeypatch, capsys):
 @pytest.mark.slow
 def test_other_synthclf_source_reruns_every_stage(own_run, monkeypatch, capsys, tmp_path):
     import synthclf
-    from synthclf.runner import package_source_sha256
+    from synthclf.manifest import package_source_sha256
     for name in ('a', 'b'): shutil.copytree(Path(synthclf.__file__).parent, tmp_path/name/'synthclf', ignore=shutil.ignore_patterns('__pycache__'))
     shutil.copytree(tmp_path/'a'/'synthclf', tmp_path/'same'/'synthclf')
     (tmp_path/'b'/'synthclf'/'generate.py').write_text((tmp_path/'b'/'synthclf'/'generate.py').read_text() + '\n# a fix\n')
@@ -308,7 +308,8 @@ def test_other_local_weights_rerun_generation(tiny_run, monkeypatch, capsys, tmp
 @pytest.mark.slow
 def test_a_stage_made_again_reruns_the_stages_that_read_it(own_run, tmp_path, monkeypatch, capsys):
     "generate made again (by a run stopped before train, say): what reads its files runs again, though generate itself is finished."
-    from synthclf.runner import manifest_path, write_manifest
+    from synthclf.layout import manifest_path
+    from synthclf.manifest import write_manifest
     out, nbs, args, env = own_copy(own_run, tmp_path)
     src = recorded_source(out)
     expect(dry_plan(args, env, monkeypatch, capsys, src), {})
@@ -323,7 +324,7 @@ def test_a_stage_made_again_reruns_the_stages_that_read_it(own_run, tmp_path, mo
 
 @pytest.mark.slow
 def test_a_manifest_from_an_older_synthclf_reruns(own_run, tmp_path, monkeypatch, capsys):
-    from synthclf.runner import manifest_path
+    from synthclf.layout import manifest_path
     out, nbs, args, env = own_copy(own_run, tmp_path)
     m = manifest_path(out, 'my_spam', 'train'); man = json.loads(m.read_text())
     man['inputs'] = {k: man['inputs'][k] for k in ('notebook', 'notebook_sha256', 'synthclf')}; del man['identity']  # as 0.1.0 wrote it

@@ -260,7 +260,8 @@ def test_what_the_simulator_does_not_answer(endpoint):
 
 
 def test_serve_on_loopback_with_the_openai_backend(prepared, tmp_path):
-    from synthclf.llm import CallCache, EndpointError, OpenAIBackend
+    from synthclf.cache import CallCache
+    from synthclf.llm import EndpointError, OpenAIBackend
     from synthclf.subjectivity import rank_tasks
     ag = get_card('ag_news')
     req = _request_for(ag, 'World', 0, 0, 'zero_shot', 0, None, 3, SAMPLING)[0]

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from synthclf.llm import CallCache, CallStats, Completion, LocalBackend, option_probabilities
+from synthclf.cache import CallCache, Completion
+from synthclf.llm import CallStats, LocalBackend, option_probabilities
 from synthclf.subjectivity import (bradley_terry, judge_reliability, llm_pair_judgments, llm_task_judgments, pair_request, parse_choice,
                                    rank_tasks, simulate_judgments)
 from synthclf.tasks import get_card

@@ -7,10 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthclf.analysis import analyze, instance_agreement, instance_regression, paper_verdict
+from synthclf.analysis import analyze, instance_agreement
+from synthclf.verdict import instance_regression, paper_verdict
 from synthclf.data import load_task
 from synthclf.experiments import collect_runs, load_predictions, results_table, table_markdown, train_and_evaluate
-from synthclf.llm import Completion
+from synthclf.cache import Completion
 from synthclf.subjectivity import simulate_judgments
 
 
@@ -100,7 +101,7 @@ def test_a_deterministic_source_still_gets_the_test_sets_uncertainty(tmp_path, r
     runs = collect_runs(tmp_path/'runs').replace({'source': {'dir-fixed': 'few_shot'}})
     preds = load_predictions(tmp_path/'runs').replace({'source': {'dir-fixed': 'few_shot'}})
     assert runs[runs.source == 'few_shot'].macro_f1.std() == 0
-    from synthclf.analysis import source_comparisons
+    from synthclf.claims import source_comparisons
     c = source_comparisons(runs, {'sms_spam': preds}).iloc[0]
     assert c.interval.startswith('bootstrap over test instances') and c.ci_high - c.ci_low > 0.01 and c.ci_low < c.difference < c.ci_high
     assert abs(c.difference - (runs[runs.source == 'real_matched'].macro_f1.mean() - runs[runs.source == 'few_shot'].macro_f1.mean())) < 1e-9

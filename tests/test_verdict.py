@@ -7,7 +7,8 @@ import pytest
 from datasets import ClassLabel, Dataset, Features, Value
 from scipy.special import expit
 
-from synthclf.analysis import agreement_effect, gap_correlation, paper_verdict, source_comparisons
+from synthclf.claims import agreement_effect, gap_correlation, source_comparisons
+from synthclf.verdict import paper_verdict
 from synthclf.experiments import collect_runs, train_and_evaluate
 from synthclf.generate import replicate_dir
 from synthclf.subjectivity import judge_reliability
@@ -151,7 +152,7 @@ class Undecided:
     name, model_name, where = 'openai', 'undecided', 'http://127.0.0.1:9/v1'
 
     def option_probs(self, requests, options, on_done=None):
-        from synthclf.llm import OptionProbs
+        from synthclf.cache import OptionProbs
         out = [OptionProbs({o: 1 / len(options) for o in options}, 1.0) for _ in requests]
         for i, o in enumerate(out):
             if on_done: on_done(i, o)

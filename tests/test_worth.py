@@ -1,0 +1,54 @@
+"""Worth in real labels against a known truth: the interval covers a planted worth, TOST holds its level at the margin."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthclf.worth import curve_source, equivalence, learning_curve, worth
+
+CURVE = (10, 20, 50, 100, 200, 500)
+truth = lambda n: 0.9 - 0.6 / np.sqrt(n)
+spread = lambda n: 0.12 / np.sqrt(n)
+
+
+def planted(worth_n, sets=1, seeds=5, seed=0, sizes=CURVE):
+    "A real learning curve and a few_shot source that scores like `worth_n` real per label, on `sets` generated sets of 20 per label."
+    rng, rows = np.random.default_rng(seed), []
+    for n in sizes:
+        rows += [{'task': 't', 'source': curve_source(n), 'seed': k, 'macro_f1': truth(n) + rng.normal(0, spread(n))} for k in range(seeds)]
+    rows += [{'task': 't', 'source': 'real_matched', 'seed': k, 'macro_f1': truth(20) + rng.normal(0, spread(20))} for k in range(seeds)]
+    eff = rng.normal(0, spread(20), sets)
+    rows += [{'task': 't', 'source': 'few_shot', 'seed': k, 'replicate': k % sets, 'macro_f1': truth(worth_n) + eff[k % sets] + rng.normal(0, 0.002)}
+             for k in range(seeds)]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize('worth_n,sets', [(30.0, 1), (150.0, 1), (50.0, 5)])
+def test_the_interval_covers_a_planted_worth(worth_n, sets):
+    hits = []
+    for i in range(100):
+        f = worth(planted(worth_n, sets, seed=i), n_boot=400, seed=i).set_index('source').loc['few_shot']
+        hits.append(f.ci_low <= worth_n <= f.ci_high)
+    assert np.mean(hits) >= 0.88, f"planted worth {worth_n} ({sets} sets): covered in {np.mean(hits):.0%} of 100 studies"
+
+
+def test_outside_the_curve_reads_as_fewer_or_more():
+    lo = worth(planted(3.0), n_boot=200).set_index('source').loc['few_shot']
+    hi = worth(planted(5000.0), n_boot=200).set_index('source').loc['few_shot']
+    assert lo.real_labels_equivalent == 0 and lo.reads.startswith('fewer than 10'), lo.reads
+    assert np.isinf(hi.real_labels_equivalent) and 'more than 500' in hi.reads, hi.reads
+
+
+def test_tost_holds_its_level_at_the_margin_and_finds_equivalence_with_replicates():
+    edge, same = [], []
+    for i in range(200):
+        r = planted(50.0, sets=5, seed=i, sizes=(20, 50))
+        same.append(equivalence(r, 't', 'few_shot', 50, margin=0.03)['word'] == 'equivalent')
+        r.loc[r.source == 'few_shot', 'macro_f1'] -= 0.03
+        edge.append(equivalence(r, 't', 'few_shot', 50, margin=0.03)['word'] == 'equivalent')
+    assert np.mean(edge) <= 0.08, f"a difference of exactly the margin was called equivalent in {np.mean(edge):.1%}"
+    assert np.mean(same) > np.mean(edge), "no difference should be called equivalent more often than a difference at the margin"
+
+
+def test_bad_input_names_the_fix():
+    with pytest.raises(ValueError, match='real@<n>'): learning_curve(pd.DataFrame({'task': ['t'], 'source': ['few_shot'], 'seed': [0], 'macro_f1': [0.5]}))
+    with pytest.raises(ValueError, match='margin'): equivalence(planted(50.0), 't', 'few_shot', 50, margin=0)
