@@ -704,7 +704,8 @@ def write_md(res, path):
                 "quick profile). Any *agrees* or *contradicts* is false: each should be rare (a nominal test at 5% two-sided gives at most "
                 "2.5% each way per line; Holm-adjusted words less). *Family-wise*: the share of studies in which at least one of the 18 "
                 "ordering lines says agrees (or contradicts, or either).", '',
-                _table(res['null'], [('R', lambda r: r['replicates']), ('kind', lambda r: r['kind']), ('studies', lambda r: r['studies']),
+                _table(res['null'], [('R', lambda r: r['replicates']), ('kind', lambda r: r['kind']), ('statistics of', lambda r: r.get('statistics', '')),
+                                     ('studies', lambda r: r['studies']),
                                      ('lines', lambda r: r['lines']), ('false agree', lambda r: _pct(r['false_agree'], r['false_agree_ci'])),
                                      ('false contradict', lambda r: _pct(r['false_contradict'], r['false_contradict_ci'])),
                                      ('either (family-wise)', lambda r: _pct(r.get('any_word'), r.get('any_word_ci'))),
@@ -722,6 +723,7 @@ def write_md(res, path):
                 _table([r for r in res['power'] if 'power' in r],
                        [('tasks', lambda r: f"{r['tasks']} ({len(r['tasks_used'])} used)" if r.get('tasks_used') and len(r['tasks_used']) != r['tasks'] else r['tasks']),
                         ('per label', lambda r: r['per_label']), ('R', lambda r: r['replicates']), ('kind', lambda r: r['kind']),
+                        ('statistics of', lambda r: r.get('statistics', '')),
                         ('studies', lambda r: r['studies']), ('lines', lambda r: r['lines']), ('power', lambda r: _pct(r['power'], r['power_ci'])),
                         ('contradicts', lambda r: _pct(r['contradicts'])), ('undetermined', lambda r: _pct(r['undetermined'])),
                         ('s/study', lambda r: r.get('seconds_per_study')), ('note', lambda r: r.get('note', ''))]), '']
@@ -771,8 +773,12 @@ def write_md(res, path):
                                        ('pairs', lambda r: r['studies']), ('lines', lambda r: r['lines']),
                                        ('changed', lambda r: _pct(r['changed'], r['changed_ci'])), ('flipped', lambda r: r['flipped_agree_contradict'])]), '']
     if m.get('designs'):
-        out += ["## Run", '', _table([{'design': k, **v} for k, v in m['designs'].items()],
-                                     [('design', lambda r: r['design']), ('jobs', lambda r: r.get('jobs')), ('wall', lambda r: f"{r.get('wall_s', 0):.0f} s"),
+        out += ["## Run", '', "Each design's figures come from the statistics of the commit named beside it (a design is rerun as a whole when "
+                "they change: a study's cache key is the hash of the code that makes it).", '',
+                _table([{'design': k, **v} for k, v in m['designs'].items()],
+                                     [('design', lambda r: r['design']), ('statistics of', lambda r: r.get('note') or r.get('git_commit') or m.get('note', '?')),
+                                      ('code hash', lambda r: r.get('code_hash') or '—'), ('machine', lambda r: r.get('cpu') or m.get('cpu', '?')),
+                                      ('jobs', lambda r: r.get('jobs')), ('wall', lambda r: f"{r.get('wall_s', 0):.0f} s"),
                                       ('seconds per study (one process)', lambda r: r.get('seconds_per_study')),
                                       ('of which training', lambda r: r.get('train_s') or '—'), ('crowd', lambda r: r.get('crowd_s') or '—'),
                                       ('verdict', lambda r: r.get('verdict_s') or '—')]), '',
@@ -823,6 +829,15 @@ def check(say=print):
 
 
 # ---------------------------------------------------------------------------------------------------------------------------
+
+def _cells(groups) -> dict:
+    "How many studies each cell of a design holds (by its group keys other than the study and variant)."
+    out = {}
+    for g in groups:
+        k = ', '.join(f"{a}={b}" for a, b in g.items() if a not in ('study', 'variant', 'used'))
+        out[k] = out.get(k, 0) + 1
+    return out
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -888,7 +903,9 @@ def main():
         elif design == 'reruns': res['reruns'] = summarize_reruns(results, groups)
         sec = [r['seconds'] for r in results]
         tot = lambda k: round(sum(s.get(k, 0) if isinstance(s, dict) else 0 for s in sec) / max(len(sec), 1), 2)
-        meta['designs'][design] = {'jobs': len(js), 'computed': computed, 'wall_s': round(time.time() - t0, 1),
+        meta['designs'][design] = {'git_commit': meta['git_commit'], 'code_hash': meta['code_hash'], 'note': meta.get('note'),
+                                   'cpu': meta['cpu'], 'date': meta['date'], 'studies_per_cell': _cells(groups),
+                                   'jobs': len(js), 'computed': computed, 'wall_s': round(time.time() - t0, 1),
                                    'seconds_per_study': tot('total') if isinstance(sec[0], dict) else round(sum(sec) / len(sec), 2),
                                    'train_s': tot('train') if isinstance(sec[0], dict) else None, 'crowd_s': tot('crowd') if isinstance(sec[0], dict) else None,
                                    'verdict_s': tot('verdict') if isinstance(sec[0], dict) else None,

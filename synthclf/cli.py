@@ -197,7 +197,7 @@ def _analyze_cmd(args):
     analyze(args.runs, out, judgments=args.judgments, rank_tasks=args.rank_tasks, judge_method=args.judge_method, judge_k=args.judge_k,
             agreement_panel_k=args.agreement_panel_k, agreement_cap=args.agreement_cap, classifier=args.classifier, tasks=args.tasks, sources=args.sources,
             seeds=args.seeds, synthetic_dir=syn, diversity_per_label=args.diversity_per_label, reference_size=args.reference_size, data_dir=args.data_dir,
-            backend=args.backend, model=args.model, seed=args.seed, judge_dtype=args.judge_dtype, **kw)
+            backend=args.backend, model=args.model, seed=args.seed, judge_dtype=args.judge_dtype, margin=args.margin, **kw)
 
 # %% ../nbs/15_cli.ipynb #ca0b659f
 def _analyze_input_options(a):
@@ -230,6 +230,7 @@ def _add_analyze(sub):
     a.add_argument('--judgments', help='CSV of pairwise judgments (task_a, task_b, winner, judge); default: ask an LLM panel')
     a.add_argument('--rank-tasks', nargs='+', help='tasks the LLM panel ranks (default: all known tasks)')
     a.add_argument('--judge-method', default='pairs', help="how the LLM judge ranks the tasks (see synthclf.subjectivity.rank_tasks; default pairs)")
+    a.add_argument('--margin', type=float, default=0.02, help="equivalence margin in macro-F1 for 'worth in real labels' (default 0.02: set your own)")
     a.add_argument('--judge-dtype', default='float32', choices=['float32', 'auto', 'bfloat16', 'int8'],
                    help="a local LLM judge's precision (default float32: bf16/int8 rounding moves its close calls; auto: the generator's engine)")
     a.add_argument('--judge-k', type=int, default=3, help='LLM panel samples per task pair and order, for sampled judges (default 3)')

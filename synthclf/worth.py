@@ -50,13 +50,14 @@ def invert_curve(ns, ys, score: float) -> float:
 # %% ../nbs/11_worth.ipynb #33ef93c1
 def _t_draws(x: np.ndarray, n: int, rng) -> np.ndarray:
     "`n` draws of the mean of `x` (seeds) from its t distribution: with a handful of seeds the sd is itself uncertain, which resampling the seeds would hide."
-    return x.mean() + (x.std(ddof=1) / np.sqrt(len(x)) * rng.standard_t(len(x) - 1, n) if len(x) > 1 else 0.0)
+    return x.mean() + (x.std(ddof=1) / np.sqrt(len(x)) * rng.standard_t(len(x) - 1, n) if len(x) > 1 else np.zeros(n))
 
 def _reads(est: float, lo: float, hi: float, ns) -> str:
     "The worth in words: 'about N [lo, hi]', with 'fewer than' / 'more than' at the ends of the curve."
     word = lambda x: f"fewer than {ns[0]}" if x == 0 else f"more than {ns[-1]}" if np.isinf(x) else f"{x:.0f}"
-    if not np.isfinite(lo) and not np.isfinite(hi) and np.isnan(lo): return f"{word(est)} (no interval)"
-    return f"{'about ' if 0 < est < np.inf else ''}{word(est)} real per label [{word(lo)}, {word(hi)}]"
+    about = 'about ' if 0 < est < np.inf else ''
+    if np.isnan(lo) or np.isnan(hi): return f"{about}{word(est)} real per label (no interval)"
+    return f"{about}{word(est)} real per label [{word(lo)}, {word(hi)}]"
 
 # %% ../nbs/11_worth.ipynb #14b418f3
 def worth(runs: pd.DataFrame, metric: str = 'macro_f1', n_boot: int = 2000, ci: float = 0.95, seed: int = 0, min_sets: int = 5) -> pd.DataFrame:

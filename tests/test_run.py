@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
 from conftest import TINY_RUN
@@ -46,7 +47,8 @@ def test_run_end_to_end_with_a_failing_task(tiny_run):
         assert sum(y['threads'] or cores() for y in [x, *beside]) <= cores(), (x, beside)
     # artifacts of the good task, in its folder
     for mode in ('zero_shot', 'few_shot'): assert (out/'sms_spam'/'generate'/mode/'manifest.json').is_file()
-    assert len(list((out/'sms_spam').glob('*/tfidf/seed0/metrics.json'))) == 3
+    trained = {p.parts[-4] for p in (out/'sms_spam').glob('*/tfidf/seed0/metrics.json')}
+    assert trained == {'real_matched', 'zero_shot', 'few_shot', 'real@10', 'real@20', 'real@50', 'real@100'}, trained  # + the learning curve
     assert (out/'sms_spam'/'subjectivity'/'diversity.csv').is_file()
     # the report: the paper's table, the ranking, figures, and its HTML
     report = outputs(out/'report.ipynb')
@@ -57,7 +59,13 @@ def test_run_end_to_end_with_a_failing_task(tiny_run):
     assert shown[0].startswith('**What was run**') and 'tfidf' in shown[0] and 'Real ≥ few-shot ≥ zero-shot' in shown[1], shown[:2]
     assert any(m.startswith('**Judge:**') and 'Reliability' in m for m in shown)
     assert any('| position bias' in m and 'split-half ρ' in m and 'order agreement' in m for m in shown)
-    assert {'verdict.md', 'verdict.csv', 'judge.json', 'ranking.csv'} <= {p.name for p in (out/'analysis').iterdir()}
+    assert {'verdict.md', 'verdict.csv', 'judge.json', 'ranking.csv', 'worth.csv'} <= {p.name for p in (out/'analysis').iterdir()}
+    # the verdict names its generator; the worth in real labels is read off the learning curve, with the generator beside it
+    assert 'Synthetic data from smollm2-135m-instruct (local)' in shown[1], shown[1][:300]
+    worth = pd.read_csv(out/'analysis'/'worth.csv')
+    assert set(worth.source) >= {'zero_shot', 'few_shot', 'real_matched'}, worth.source
+    assert (worth.loc[worth.source == 'few_shot', 'generator'] == 'smollm2-135m-instruct (local)').all(), worth.generator
+    assert any('worth' in m and 'real per label' in m for m in shown), 'the worth headline in the report'
     assert sum('image/png' in o.get('data', {}) for o in report) >= 2
     assert not any('application/vnd.jupyter.widget-view+json' in o.get('data', {}) for o in report)  # no progress widgets
     html = (out/'report.html').read_text()
@@ -94,7 +102,7 @@ def test_changed_parameters_invalidate_a_finished_stage(tiny_run, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     status = {(x['task'], x['stage']): x['status'] for x in json.loads((out/'summary.json').read_text())['stages']}
     assert status[('sms_spam', 'generate')] == 'skipped' and status[('sms_spam', 'train')] == 'done', status
-    assert nb.stat().st_mtime_ns > before[nb] and len(list((out/'sms_spam').glob('*/tfidf/seed1/metrics.json'))) == 3
+    assert nb.stat().st_mtime_ns > before[nb] and len(list((out/'sms_spam').glob('*/tfidf/seed1/metrics.json'))) == 7  # 3 sources + the curve's 4
     assert (out/'sms_spam'/'generate'/'zero_shot'/'manifest.json').stat().st_mtime_ns == before[out/'sms_spam'/'generate'/'zero_shot'/'manifest.json']
 
 

@@ -52,3 +52,21 @@ def test_tost_holds_its_level_at_the_margin_and_finds_equivalence_with_replicate
 def test_bad_input_names_the_fix():
     with pytest.raises(ValueError, match='real@<n>'): learning_curve(pd.DataFrame({'task': ['t'], 'source': ['few_shot'], 'seed': [0], 'macro_f1': [0.5]}))
     with pytest.raises(ValueError, match='margin'): equivalence(planted(50.0), 't', 'few_shot', 50, margin=0)
+
+
+def test_a_size_some_label_cannot_fill_is_marked():
+    "A label with fewer texts than n gives all it has: the curve says from which size on (n_train below n × labels)."
+    r = planted(50.0)
+    k = 2
+    r['n_train'] = [k * int(s.split('@')[1]) if s.startswith('real@') else 40 for s in r.source]
+    r.loc[r.source == 'real@500', 'n_train'] = 500 + 300  # one label holds only 300
+    c = learning_curve(r)
+    assert c.set_index('n').capped.to_dict() == {10: False, 20: False, 50: False, 100: False, 200: False, 500: True}
+    assert 'from 500 on some labels hold fewer' in worth(r, n_boot=100).set_index('source').loc['few_shot', 'curve']
+
+
+def test_one_seed_gives_an_estimate_without_an_interval():
+    "A run with one seed (as the tests' tiny runs) still reads the worth off the curve, and says it has no interval."
+    w = worth(planted(50.0, seeds=1), n_boot=50).set_index('source').loc['few_shot']
+    assert np.isfinite(w.real_labels_equivalent) and np.isnan(w.ci_low), w
+    assert w.reads.endswith('(no interval)'), w.reads
