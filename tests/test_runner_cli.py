@@ -141,7 +141,7 @@ def test_card_file_works_without_synthclf_cards(own_run):
     assert {(r['task'], r['stage']): r['status'] for r in summary['stages']} == {
         ('my_spam', 'generate'): 'done', ('my_spam', 'train'): 'done', ('my_spam', 'subjectivity'): 'done', ('*', 'report'): 'done'}
     assert yaml.safe_load((out/'cards'/'my_spam.yaml').read_text())['name'] == 'my_spam'  # the run's own copy, found by name
-    assert len(list((out/'my_spam').glob('*/tfidf/seed0/metrics.json'))) == 3 and (out/'report.html').is_file()
+    assert len(list((out/'my_spam').glob('*/tfidf/seed0/metrics.json'))) == 7 and (out/'report.html').is_file()  # 3 sources + the curve's 4
 
 
 @pytest.mark.slow
@@ -168,7 +168,7 @@ def test_progress_lines_when_not_a_terminal(own_run):
     lines = [l for l in own_run['p'].stdout.splitlines() if l.startswith('[')]
     assert '\x1b[' not in own_run['p'].stdout  # plain lines: stdout is a pipe
     train = [l for l in lines if ' train ' in l]
-    assert any('3/3 experiments' in l for l in train), lines  # done / planned, from the stage's progress file
+    assert any('7/7 experiments' in l for l in train), lines  # done / planned, from the stage's progress file
     assert (own_run['out']/'my_spam'/'.stages'/'train.progress.json').is_file()
 
 
