@@ -14,8 +14,8 @@ from .claims import (_holm_words, _scores, agreement_effect, datasets_behind, ga
                              source_comparisons)
 
 # %% auto #0
-__all__ = ['CLAIMS', 'task_gaps', 'gap_regression', 'instance_regression', 'paper_verdict', 'judge_table', 'verdict_markdown',
-           'verdict_power', 'power_markdown']
+__all__ = ['SETS_SPREAD', 'CLAIMS', 'task_gaps', 'gap_regression', 'instance_regression', 'paper_verdict', 'judge_table',
+           'verdict_markdown', 'verdict_power', 'power_markdown']
 
 # %% ../nbs/11_verdict.ipynb #527debbe
 def task_gaps(runs, classifier: str | None = None, real_source: str | None = None, metric: str = 'macro_f1') -> pd.DataFrame:
@@ -110,6 +110,8 @@ def _gap_rows(runs: pd.DataFrame, subjectivity, judge: dict, seed: int, alpha: f
     return rows, cors
 
 # %% ../nbs/11_verdict.ipynb #ee18010a
+SETS_SPREAD = {True: "one set's spread, taken from real_matched", False: "the seeds' spread"}  # what the agreement line's interval adds
+
 def _agreement_lines(task: str, preds: pd.DataFrame, how: str, runs: pd.DataFrame, ok: dict, seeds: pd.Series, seed: int) -> list[dict]:
     "One task's agreement lines, one per synthetic source (`agreement_effect`), before Holm; `_d` is the effect Holm's words read."
     nsets = datasets_behind(runs[runs.task == task])
@@ -130,8 +132,8 @@ def _agreement_lines(task: str, preds: pd.DataFrame, how: str, runs: pd.DataFram
                      'interval': _interval(getattr(r, 'extra_ci_low', np.nan), getattr(r, 'extra_ci_high', np.nan)),
                      'p': getattr(r, 'p', np.nan), 'word': word, '_d': getattr(r, 'extra_loss', np.nan),
                      'rests_on': f"agreement from {how}; {r.instances_high} full- vs {r.instances_low} lower-agreement test instances, "
-                                 f"{int(seeds.get((task, r.source), 0))} seeds on {r.sets} training set{'s' if r.sets > 1 else ''} (bootstrap over instances and "
-                                 f"seeds{'; the spread of a set taken from real_matched' if r.set_from_real_matched else ''}; κ retained = κ low / κ high)"})
+                                 f"{int(seeds.get((task, r.source), 0))} seeds on {r.sets} training set{'s' if r.sets > 1 else ''} (t interval: test instances "
+                                 f"bootstrapped, plus {SETS_SPREAD[bool(r.set_from_real_matched)]}; κ retained = κ low / κ high)"})
     return rows
 
 # %% ../nbs/11_verdict.ipynb #a98fdb89
