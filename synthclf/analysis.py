@@ -278,6 +278,17 @@ def generators(synthetic_dir: str, tasks) -> dict:
             out[(t, m)] = {'generator': f"{mf.get('model')} ({mf.get('backend')})", 'per_label': mf.get('per_label')}
     return out
 
+# %% ../nbs/12_analysis.ipynb #1e6771b9
+def _worth_at_baseline(w: pd.DataFrame, runs: pd.DataFrame, ok: dict) -> pd.DataFrame:
+    "`worth`'s rows, with those resting on a classifier at baseline (the source, or every point of the task's curve) made undetermined."
+    w = w.copy()
+    for i, x in w.iterrows():
+        curve = [s for s in runs.source[runs.task == x.task].unique() if curve_size(s)]
+        why = (f"{x.source} does not beat its baselines" if ok.get((x.task, x.source)) is False else
+               'the real learning curve does not beat its baselines' if all(ok.get((x.task, s)) is False for s in curve) else None)
+        if why: w.loc[i, ['real_labels_equivalent', 'ci_low', 'ci_high', 'reads']] = [np.nan, np.nan, np.nan, f"undetermined: {why}"]
+    return w
+
 # %% ../nbs/12_analysis.ipynb #a7f288fa
 def _worth_step(r: _Report, synthetic_dir: str, margin: float):
     "worth.csv, the worth headline per task and the figure, where the runs hold a real learning curve; else skipped, with the reason."
@@ -287,6 +298,7 @@ def _worth_step(r: _Report, synthetic_dir: str, margin: float):
     gens = generators(synthetic_dir, r.tasks)
     gen = lambda t, s: gens.get((t, s.split('@')[0].removeprefix('real+')), {}).get('generator', '') if s != 'real_matched' else 'real data'
     w = worth(r.runs_df).assign(generator=lambda d: [gen(t, s) for t, s in zip(d.task, d.source)])
+    w = _worth_at_baseline(w, r.runs_df, r.ok)
     eq = []
     for x in w[w.source.isin(SYNTHETIC_MODES)].itertuples():
         n = gens.get((x.task, x.source), {}).get('per_label')
@@ -295,9 +307,10 @@ def _worth_step(r: _Report, synthetic_dir: str, margin: float):
                 on=['task', 'source'], how='left')
     w.to_csv(r.tmp/'worth.csv', index=False)
     r.summary['worth'] = {f"{x.task}/{x.source}": x.reads for x in w.itertuples()}
-    lines = [f"- **{t}**: " + '; '.join(f"{x.source.replace('_', '-')} data from {x.generator} is worth {x.reads}"
-                                         + (f" ({x.tost} to {int(x.tost_n)} real within ±{margin:g} macro-F1)" if isinstance(x.tost, str) else '')
-                                         for x in g[g.source.isin(SYNTHETIC_MODES)].itertuples()) for t, g in w.groupby('task')]
+    said = lambda x: (f"{x.source.replace('_', '-')} data from {x.generator}: {x.reads}" if x.reads.startswith('undetermined') else
+                      f"{x.source.replace('_', '-')} data from {x.generator} is worth {x.reads}"
+                      + (f" ({x.tost} to {int(x.tost_n)} real within ±{margin:g} macro-F1)" if isinstance(x.tost, str) else ''))
+    lines = [f"- **{t}**: " + '; '.join(said(x) for x in g[g.source.isin(SYNTHETIC_MODES)].itertuples()) for t, g in w.groupby('task')]
     r.md += ["## What the synthetic data is worth in real labels\n", *lines, '', _md(w.drop(columns=['curve'])), '']
     curve = learning_curve(r.runs_df)
     r.figure(plot_worth(curve, w), 'worth', f"Each task's real learning curve (macro-F1 against real texts per label, log scale; mean over seeds and its 95% "
