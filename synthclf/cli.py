@@ -278,7 +278,8 @@ def _simulate_cmd(args):
             print(f"{len(info['too_small'])} (task, mode, label) cell(s) have a pool smaller than per_label × replicates: too_small in {Path(args.out)/'simulation.json'}")
         print(f"-> {args.out}. Serve it: synthclf simulate serve --truth {args.truth} --data-dir {args.out}")
     elif args.action == 'serve':
-        import time
+        import signal, time
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C stops it even where SIGINT came ignored (a shell's background job)
         truth = sim.read_truth(args.truth)
         with sim.serve(truth, args.data_dir, args.host, args.port) as url:
             try:
