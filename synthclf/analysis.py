@@ -268,13 +268,13 @@ def _verdict_step(r: _Report, ranking, rel: dict, by_task: dict, every: dict, se
 # %% ../nbs/12_analysis.ipynb #6ddaa5c5
 def generators(synthetic_dir: str, tasks) -> dict:
     "(task, mode) -> {'generator': 'model (backend)', 'per_label': n} of its first generated set, from the manifests under `synthetic_dir` ('{task}' in it)."
-    from synthclf.generate import replicate_dir
+    from synthclf.generate import read_manifest, replicate_dir
     out = {}
     for t in tasks:
         for m in SYNTHETIC_MODES:
-            f = replicate_dir(str(synthetic_dir).format(task=t), m, 0)/'manifest.json'
-            if not f.is_file(): continue
-            mf = json.loads(f.read_text())
+            folder = replicate_dir(str(synthetic_dir).format(task=t), m, 0)
+            if not (folder/'manifest.json').is_file(): continue
+            mf = read_manifest(folder)
             out[(t, m)] = {'generator': f"{mf.get('model')} ({mf.get('backend')})", 'per_label': mf.get('per_label')}
     return out
 
