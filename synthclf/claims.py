@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import numpy as np
 import pandas as pd
-from .experiments import SYNTHETIC_MODES, mean_beats_baselines
+from .experiments import mean_beats_baselines, synthetic_part
 
 # %% auto #0
 __all__ = ['real_reference', 'learned', 'holm', 'datasets_behind', 'generation_sd', 'source_comparisons', 'permutation_spearman',
@@ -53,13 +53,14 @@ def _holm_words(p, direction, words, alpha: float = 0.05):
 # %% ../nbs/11_claims.ipynb #7b58818d
 def datasets_behind(runs: pd.DataFrame) -> pd.Series:
     """(task, source) -> how many different training sets its seeds trained on: one per seed for `real_matched` and the mixtures
-    (a fresh real sample each), the generated replicates for a synthetic mode (its runs' `replicate` column; 1 without it), 1 for `real`."""
+    (`real+<mode>`: a fresh real sample each), the generated replicates for a synthetic mode and for a curve mixture `real@<n>+<mode>`
+    (its runs' `replicate` column; 1 without it: the real part is resampled by the seeds, the generated part is not), 1 for `real`."""
     rep = runs['replicate'] if 'replicate' in runs else pd.Series(np.nan, index=runs.index)
     out = {}
     for (t, s), g in runs.assign(_rep=rep).groupby(['task', 'source']):
         base = s.split('@')[0]
         out[(t, s)] = (g.seed.nunique() if base == 'real_matched' or base.startswith('real+') else
-                       max(1, g._rep.dropna().nunique()) if base in SYNTHETIC_MODES else 1)
+                       max(1, g._rep.dropna().nunique()) if synthetic_part(s) else 1)
     return pd.Series(out, dtype=int)
 
 # %% ../nbs/11_claims.ipynb #d217b14e
@@ -70,9 +71,9 @@ def _draw_sd(g: pd.DataFrame, metric: str) -> float:
 
 def generation_sd(g: pd.DataFrame, source: str, sets: int, metric: str = 'macro_f1', min_sets: int = 5) -> float:
     """The spread of a source's mean score over training sets that its seeds do not show: 0 for a source whose seeds trained on
-    `min_sets` or more different sets (their spread is resampled), else for a synthetic mode with `sets` generated sets the spread of
+    `min_sets` or more different sets (their spread is resampled), else for a source on `sets` generated sets (a synthetic mode, a mixture) the spread of
     one set (`real_matched`'s, the same size: exact where synthetic data is real data in distribution) over √sets; NaN where unknown."""
-    if source.split('@')[0] not in SYNTHETIC_MODES or sets >= min_sets: return 0.0
+    if synthetic_part(source) is None or sets >= min_sets: return 0.0
     return _draw_sd(g, metric) / np.sqrt(sets)
 
 # %% ../nbs/11_claims.ipynb #5218d05c
@@ -254,7 +255,7 @@ def _source_kappas(q: pd.DataFrame, seeds: np.ndarray, ids: np.ndarray, gold: np
 # %% ../nbs/11_claims.ipynb #f0000956
 def _sets_spread(stats: dict, sets: dict, s: str, min_sets: int) -> tuple:
     "(variance of `s`'s pooled retained over the training sets and learner seeds behind it, the degrees of freedom it is measured with)."
-    ref = 'real_matched' if s.split('@')[0] in SYNTHETIC_MODES and sets[s] < min_sets else s  # one generated set: real_matched's
+    ref = 'real_matched' if synthetic_part(s) and sets[s] < min_sets else s  # one generated set: real_matched's
     r = stats.get(ref, {}).get('ret_seed', np.array([])); r = r[np.isfinite(r)]
     return (r.var(ddof=1) / (sets[s] if ref != s else len(r)), len(r) - 1) if len(r) > 1 else (np.nan, 0)
 
@@ -274,7 +275,7 @@ def _effect_row(s: str, stats: dict, sd: dict, real: str, high: np.ndarray, seed
     row = {'source': s, 'accuracy_high': st['acc_high'], 'accuracy_low': st['acc_low'], 'drop': st['acc_high'] - st['acc_low'],
            'kappa_high': st['kh'][0], 'kappa_low': st['kl'][0], 'retained': st['ret'][0], 'retained_ci_low': rlo, 'retained_ci_high': rhi,
            'instances_high': int(high.sum()), 'instances_low': int((~high).sum()), 'seeds': len(seeds[s]), 'sets': int(sets[s]),
-           'sets_sd': np.sqrt(sd[s][0]), 'set_from_real_matched': bool(s.split('@')[0] in SYNTHETIC_MODES and sets[s] < min_sets)}
+           'sets_sd': np.sqrt(sd[s][0]), 'set_from_real_matched': bool(synthetic_part(s) and sets[s] < min_sets)}
     if real in stats and s != real:
         loss = stats[real]['ret'] - st['ret']  # > 0: the synthetic source keeps less of its skill where annotators disagree
         elo, ehi, pv = _t_interval(loss[0], loss, [sd[real], sd[s]], ci)

@@ -242,8 +242,13 @@ def _add_analyze(sub):
 # %% ../nbs/15_cli.ipynb #51629527
 def _run_cmd(args):
     from synthclf.runner import parse_overrides, run_study
-    summary = run_study(args.tasks, args.profile, args.out, parse_overrides(args.param), workers=args.workers, scheduler=args.scheduler,
-                        force=args.force, kernel=args.kernel, dry_run=args.dry_run)
+    kw = dict(workers=args.workers, scheduler=args.scheduler, force=args.force, kernel=args.kernel, dry_run=args.dry_run)
+    if args.generators:
+        from synthclf.generators import run_generators
+        res = run_generators([g.strip() for g in args.generators.split(',') if g.strip()], args.profile, args.out, args.tasks, parse_overrides(args.param), **kw)
+        if res['table'] is not None: print(f"worth against generator: {analysis_dir(res['out'])/'worth_by_generator.md'}")
+        summary = {'interrupted': any(s.get('interrupted') for s in res['runs'].values()), 'failed': any(s.get('failed') for s in res['runs'].values())}
+    else: summary = run_study(args.tasks, args.profile, args.out, parse_overrides(args.param), **kw)
     if summary.get('interrupted'): sys.exit(130)
     if summary.get('failed'): sys.exit(1)
 
@@ -256,7 +261,10 @@ def _add_run(sub):
     b.add_argument('--profile', choices=['quick', 'paper'], default='quick',
                    help='quick: the embedded default model, 6 tasks, small sizes (under 30 min on 2 cores); paper: all ten tasks at scale, '
                         'for an OpenAI-compatible endpoint ($OPENAI_BASE_URL, -p model=NAME)')
-    b.add_argument('--out', help='run folder (default runs/<profile>)')
+    b.add_argument('--out', help='run folder (default runs/<profile>, with --generators runs/<profile>-generators)')
+    b.add_argument('--generators', help='comma-separated generators to compare, each run as its own study into OUT/<name> with the same '
+                                        'settings, then their worth side by side in OUT/analysis: presets (qwen2.5-coder-0.5b-instruct, '
+                                        'smollm2-135m-instruct) or openai:<model> for the endpoint at $OPENAI_BASE_URL')
     b.add_argument('-p', '--param', action='append', metavar='KEY=VALUE',
                    help='override a notebook parameter, in YAML: seeds=3, modes=[zero_shot], train.test_cap=null (repeatable)')
     b.add_argument('--workers', type=int, help='parallel stage processes (default: one per core, at most one per task); '

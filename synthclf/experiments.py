@@ -11,7 +11,7 @@ import pandas as pd
 from datasets import ClassLabel, Dataset, Features, Value
 from .tasks import TaskCard, get_card
 from .core import report_progress
-from .data import cap_test, load_task, subsample_per_label
+from .data import cap_test, load_task, quiet_progress, subsample_per_label
 from .encoders import DEFAULT_ENCODER
 from .classifiers import TfidfClassifier, make_classifier
 from .layout import DEFAULT_RUN, experiment_dir, generate_dir
@@ -19,10 +19,10 @@ from .generate import generated_replicates, load_generated, read_manifest, repli
 
 # %% auto #0
 __all__ = ['SOURCES', 'SYNTHETIC_MODES', 'run_dir', 'SOURCE_TITLES', 'METRIC_TITLES', 'BASELINE_TITLES', 'read_labelled',
-           'default_synthetic_dir', 'replicate_of', 'matched_sizes', 'curve_source', 'curve_size', 'source_name',
-           'training_set', 'evaluate', 'baselines', 'beats', 'predictions_frame', 'DamagedRunWarning', 'finished_run',
-           'train_and_evaluate', 'collect_runs', 'load_predictions', 'mean_beats_baselines', 'summarize_runs',
-           'results_table', 'table_markdown']
+           'default_synthetic_dir', 'replicate_of', 'matched_sizes', 'curve_source', 'curve_size', 'mixture_parts',
+           'synthetic_part', 'source_name', 'training_set', 'evaluate', 'baselines', 'beats', 'predictions_frame',
+           'DamagedRunWarning', 'finished_run', 'train_and_evaluate', 'collect_runs', 'load_predictions',
+           'mean_beats_baselines', 'summarize_runs', 'results_table', 'table_markdown']
 
 # %% ../nbs/08_experiments.ipynb #c3d8de14
 def _bad_json_line(p: Path) -> str | None:
@@ -147,14 +147,31 @@ def curve_size(source: str) -> int | None:
     m = re.fullmatch(r'real@(\d+)', str(source))
     return int(m.group(1)) if m else None
 
+def mixture_parts(source: str) -> tuple[int, str] | None:
+    "(n, mode) of a mixture `real@<n>+<mode>`: n real texts per label plus a generated set; None for any other source."
+    m = re.fullmatch(r'real@(\d+)\+(\w+)', str(source))
+    return (int(m.group(1)), m.group(2)) if m and m.group(2) in SYNTHETIC_MODES else None
+
+def synthetic_part(source: str) -> str | None:
+    "The generated mode that `source` trains on: a mode itself (also as `few_shot@...`), a mixture's; None for real data and files."
+    base = str(source).split('@')[0]
+    if base in SYNTHETIC_MODES: return base
+    if base.startswith('real+') and base[5:] in SYNTHETIC_MODES: return base[5:]
+    return m[1] if (m := mixture_parts(source)) else None
+
 # %% ../nbs/08_experiments.ipynb #b8d3848d
 def source_name(source: str, mix_fraction: float = 0.5) -> str:
     "The name a source's runs are saved under: the source itself, `real+few_shot@0.5` for a mixture, `dir-<name>` for a path."
     if source in SOURCES: return f"{source}@{mix_fraction:g}" if source.startswith('real+') else source
-    if curve_size(source): return source
+    if curve_size(source) or mixture_parts(source): return source
     return 'dir-' + re.sub(r'[^\w.-]+', '_', Path(source).name.removesuffix('.gz').rsplit('.', 1)[0])
 
 # %% ../nbs/08_experiments.ipynb #131b361f
+def _concat(parts: list) -> Dataset:
+    "The datasets `parts` one after another, with the first one's features (and no progress bar for the cast)."
+    from datasets import concatenate_datasets
+    with quiet_progress(): return concatenate_datasets([p if p.features == parts[0].features else p.cast(parts[0].features) for p in parts])
+
 def training_set(card: TaskCard, real_train: Dataset, source: str, seed: int = 0, synthetic_dir=None, per_label: int | None = None,
                  mix_fraction: float = 0.5) -> Dataset:
     "The training data of `source` for seed `seed` (columns idx, text, label)."
@@ -163,16 +180,21 @@ def training_set(card: TaskCard, real_train: Dataset, source: str, seed: int = 0
     elif source == 'real_matched': return subsample_per_label(real_train.select_columns(cols), per_label or matched_sizes(card, synthetic_dir, seed), seed)
     elif curve_size(source): return subsample_per_label(real_train.select_columns(cols), curve_size(source), seed)
     elif source in SYNTHETIC_MODES: ds = _synthetic(card, source, synthetic_dir, replicate_of(card, source, seed, synthetic_dir))
+    elif mixture_parts(source):
+        n, mode = mixture_parts(source)
+        syn = _synthetic(card, mode, synthetic_dir, replicate_of(card, mode, seed, synthetic_dir))
+        parts = [subsample_per_label(real_train.select_columns(cols), n, seed), subsample_per_label(syn, per_label, seed) if per_label else syn]
+        return _concat(parts)
     elif source.startswith('real+') and source[5:] in SYNTHETIC_MODES:
         if not 0 <= mix_fraction <= 1: raise ValueError(f"mix_fraction must be between 0 and 1, got {mix_fraction}.")
         n = {l: per_label for l in card.label_names} if per_label else matched_sizes(card, synthetic_dir, seed, modes=(source[5:],))
         n_syn = {l: round(mix_fraction * v) for l, v in n.items()}
         parts = [subsample_per_label(real_train.select_columns(cols), {l: n[l] - n_syn[l] for l in n}, seed)] if mix_fraction < 1 else []
         if mix_fraction > 0: parts.append(subsample_per_label(_synthetic(card, source[5:], synthetic_dir, replicate_of(card, source[5:], seed, synthetic_dir)), n_syn, seed))
-        from datasets import concatenate_datasets
-        return concatenate_datasets([p.cast(parts[0].features) for p in parts])
+        return _concat(parts)
     elif Path(source).exists(): ds = read_labelled(source, card)
-    else: raise ValueError(f"Unknown training source {source!r}: use one of {', '.join(SOURCES)}, real@<n> (n real texts per label) "
+    else: raise ValueError(f"Unknown training source {source!r}: use one of {', '.join(SOURCES)}, real@<n> (n real texts per label), "
+                           "real@<n>+zero_shot or real@<n>+few_shot (n real per label plus a generated set) "
                            "or the path of a labelled dataset.")
     return subsample_per_label(ds, per_label, seed) if per_label else ds
 

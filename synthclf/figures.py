@@ -9,7 +9,7 @@ import pandas as pd
 import matplotlib
 import matplotlib.pyplot as plt
 import seaborn as sns
-from .experiments import SOURCE_TITLES
+from .experiments import SOURCE_TITLES, mixture_parts
 from .claims import _scores
 
 # %% auto #0
@@ -25,7 +25,9 @@ def save_figure(fig, path, caption: str) -> list[Path]:
     return out
 
 # %% ../nbs/11_figures.ipynb #58532b4f
-def _title(source: str) -> str: return SOURCE_TITLES.get(source.split('@')[0], source)
+def _title(source: str) -> str:
+    if m := mixture_parts(source): return f"{m[0]} real/label + {SOURCE_TITLES[m[1]].lower()}"
+    return SOURCE_TITLES.get(source.split('@')[0], source)
 
 def plot_gap_vs_subjectivity(gaps: pd.DataFrame, subjectivity, gaps_to_plot=('gap_zero_shot', 'gap_few_shot')):
     "Scatter of each gap against the task subjectivity score, tasks labelled, with OLS lines."
@@ -63,20 +65,26 @@ def plot_diversity(div: pd.DataFrame, metrics=('remote_clique', 'chamfer', 'dist
 
 # %% ../nbs/11_figures.ipynb #24d2e8e6
 def plot_worth(curve: pd.DataFrame, worth: pd.DataFrame, col_wrap: int = 3):
-    "One panel per task: the real learning curve (`learning_curve`) and each source of `worth` placed on it at its real-label worth."
+    "One panel per task: the real learning curve (`learning_curve`), each source of `worth` placed on it at its real-label worth, each mixture at its n."
     tasks = list(dict.fromkeys(curve.task))
     ncol = min(col_wrap, len(tasks)); nrow = -(-len(tasks) // ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.2 * nrow), squeeze=False)
-    colors = dict(zip(sorted(set(worth.source)), sns.color_palette('colorblind', max(1, worth.source.nunique()))))
+    mix = worth.source.map(mixture_parts)
+    names = sorted(set(worth.source[mix.isna()]) | {m[1] for m in mix.dropna()})
+    colors = dict(zip(names, sns.color_palette('colorblind', max(1, len(names)))))
     for ax, t in zip(axes.flat, tasks):
         c = curve[curve.task == t].sort_values('n')
         ax.plot(c.n, c['mean'], 'k-o', ms=3, label='real, n per label')
         ax.fill_between(c.n, c.ci_low, c.ci_high, color='k', alpha=0.12)
-        for w in worth[worth.task == t].itertuples():
+        for w in worth[(worth.task == t) & mix.notna()].itertuples():  # a mixture sits at its real part's n: its height above the curve is its gain
+            n, mode = mixture_parts(w.source)
+            ax.plot([n], [w.score], 's', mfc='none', mew=1.5, color=colors[mode], ms=7, label=f"real n + {_title(mode).lower()}")
+        for w in worth[(worth.task == t) & mix.isna()].itertuples():
             ax.axhline(w.score, ls='--', lw=1, color=colors[w.source], label=_title(w.source))
             if 0 < w.real_labels_equivalent < float('inf'): ax.plot([w.real_labels_equivalent], [w.score], 'v', color=colors[w.source], ms=7)
         ax.set_xscale('log'); ax.set_title(t); ax.set_xlabel('real texts per label'); ax.set_ylabel('macro-F1')
     for ax in list(axes.flat)[len(tasks):]: ax.axis('off')
-    axes.flat[0].legend(fontsize=7, loc='lower right')
+    handles = dict(zip(*reversed(axes.flat[0].get_legend_handles_labels())))  # one entry per label
+    axes.flat[0].legend(handles.values(), handles.keys(), fontsize=7, loc='lower right')
     fig.tight_layout()
     return fig

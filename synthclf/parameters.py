@@ -19,10 +19,12 @@ PROFILES = {
     # layers, 2026-11-30, before the learning curve and the float32 judge): six tasks from low to high subjectivity, 20 synthetic
     # texts per label, frozen-MiniLM embeddings + logistic regression (the better learner at this size: benchmarks/small_data.py)
     # on matched-size real vs zero-/few-shot data, 500 test texts, 5 seeds; and a real learning curve (10 to 100 real texts per label)
-    # that the report reads each synthetic source's worth in real labels off (synthclf.worth).
+    # that the report reads each synthetic source's worth in real labels off (synthclf.worth), and the synthetic sets added to
+    # 10, 20 and 50 real per label (what they add to a few real labels).
     'quick': {'tasks': ['ag_news', 'relation_classification', 'sms_spam', 'financial_phrasebank', 'tweet_irony', 'humor_speech'],
               'generate': {'modes': ['zero_shot', 'few_shot'], 'per_label': 20, 'replicates': 1, 'backend': 'local', 'model': None},
-              'train': {'train_on': ['real_matched', 'zero_shot', 'few_shot', 'real@10', 'real@20', 'real@50', 'real@100'],
+              'train': {'train_on': ['real_matched', 'zero_shot', 'few_shot', 'real@10', 'real@20', 'real@50', 'real@100',
+                                     'real@10+zero_shot', 'real@10+few_shot', 'real@20+zero_shot', 'real@20+few_shot', 'real@50+zero_shot', 'real@50+few_shot'],
                         'classifier': 'embedding-lr', 'seeds': 5, 'test_cap': 500},
               'subjectivity': {'agreement_panel_k': 0},
               'report': {'rank_tasks': None, 'judge_k': 3, 'agreement_panel_k': 0}},
@@ -31,7 +33,8 @@ PROFILES = {
     'paper': {'tasks': 'all',
               'generate': {'modes': ['zero_shot', 'few_shot'], 'per_label': 500, 'replicates': 3, 'backend': 'openai', 'model': None, 'concurrency': 32},
               'train': {'train_on': ['real', 'real_matched', 'zero_shot', 'few_shot', 'real@10', 'real@20', 'real@50', 'real@100', 'real@200',
-                                     'real@500', 'real@1000'], 'classifier': 'all-minilm-l6-v2', 'seeds': 3, 'test_cap': None},
+                                     'real@500', 'real@1000', 'real@20+zero_shot', 'real@20+few_shot', 'real@100+zero_shot',
+                                     'real@100+few_shot'], 'classifier': 'all-minilm-l6-v2', 'seeds': 3, 'test_cap': None},
               'subjectivity': {'agreement_panel_k': 5, 'agreement_cap': 500, 'backend': 'openai', 'model': None, 'concurrency': 32},
               'report': {'rank_tasks': None, 'judge_k': 5, 'agreement_panel_k': 5, 'agreement_cap': 500, 'backend': 'openai', 'model': None,
                          'concurrency': 32}},

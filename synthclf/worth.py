@@ -8,10 +8,10 @@ import re
 import numpy as np
 import pandas as pd
 from .claims import _welch, datasets_behind, generation_sd
-from .experiments import curve_size, curve_source
+from .experiments import curve_size, curve_source, mixture_parts
 
 # %% auto #0
-__all__ = ['DEFAULT_MARGIN', 'learning_curve', 'monotone', 'invert_curve', 'worth', 'equivalence']
+__all__ = ['DEFAULT_MARGIN', 'learning_curve', 'monotone', 'invert_curve', 'worth', 'equivalence', 'mixture_gain']
 
 # %% ../nbs/11_worth.ipynb #12097984
 def learning_curve(runs: pd.DataFrame, metric: str = 'macro_f1', ci: float = 0.95) -> pd.DataFrame:
@@ -104,3 +104,30 @@ def equivalence(runs: pd.DataFrame, task: str, source: str, n: int, margin: floa
     word = ('equivalent' if ok else 'not shown equivalent') if np.isfinite(lo) else 'undetermined: too few seeds or sets to measure the spread'
     return {'task': task, 'source': source, 'real_per_label': n, 'difference': d, 'low': lo, 'high': hi, 'margin': margin,
             'interval': f"{1 - 2 * alpha:.0%}", 'word': word}
+
+# %% ../nbs/11_worth.ipynb #86f96cc0
+def mixture_gain(runs: pd.DataFrame, worth_: pd.DataFrame | None = None, metric: str = 'macro_f1', ci: float = 0.95, min_sets: int = 5) -> pd.DataFrame:
+    """Per task and mixture `real@<n>+<mode>`: `gain` (its score minus `real@<n>`'s, paired by seed), a t interval (`gain_low`,
+    `gain_high`), `saves` (real labels per label saved at equal score: the mixture's worth minus n, from `worth_` or `worth`, with
+    `saves_low`, `saves_high`) and `reads`."""
+    from scipy import stats
+    mixed = runs[runs.source.map(mixture_parts).notna()]
+    if mixed.empty: return pd.DataFrame(columns=['task', 'source', 'mode', 'real_per_label', 'gain', 'gain_low', 'gain_high', 'saves', 'saves_low', 'saves_high', 'reads'])
+    w = (worth(runs, metric, ci=ci, min_sets=min_sets) if worth_ is None else worth_).set_index(['task', 'source'])
+    rows, nsets = [], datasets_behind(runs)
+    for (task, source), s in mixed.groupby(['task', 'source']):
+        (n, mode), g = mixture_parts(source), runs[runs.task == task]
+        base = g[g.source == curve_source(n)].set_index('seed')[metric]
+        if base.empty: raise ValueError(f"{task}: {source} is read against its curve point {curve_source(n)} (the same real rows): train it too.")
+        d = (s.set_index('seed')[metric] - base).dropna().to_numpy(float)
+        v, sd = (d.var(ddof=1) / len(d) if len(d) > 1 else np.nan), generation_sd(g, source, int(nsets.get((task, source), 1)), metric, min_sets)
+        m = max(int((g.source == 'real_matched').sum()) - 1, 1)  # generation_sd is measured on real_matched's seeds
+        df = (v + sd ** 2) ** 2 / (v ** 2 / max(len(d) - 1, 1) + sd ** 4 / m + 1e-300)
+        h = stats.t.ppf((1 + ci) / 2, df) * np.sqrt(v + sd ** 2) if np.isfinite(v + sd) else np.nan
+        x = w.loc[(task, source)] if (task, source) in w.index else None
+        saves = [x[k] - n if x is not None else np.nan for k in ('real_labels_equivalent', 'ci_low', 'ci_high')]
+        gain = f"{d.mean():+.3f} [{d.mean() - h:+.3f}, {d.mean() + h:+.3f}] {metric}" if np.isfinite(h) else f"{d.mean():+.3f} {metric} (no interval)"
+        rows.append({'task': task, 'source': source, 'mode': mode, 'real_per_label': n, 'gain': d.mean(), 'gain_low': d.mean() - h,
+                     'gain_high': d.mean() + h, 'saves': saves[0], 'saves_low': saves[1], 'saves_high': saves[2],
+                     'reads': f"adding it to {n} real per label gives {gain}" + (f" (as good as {x.reads})" if x is not None else '')})
+    return pd.DataFrame(rows)

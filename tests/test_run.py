@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -48,7 +49,8 @@ def test_run_end_to_end_with_a_failing_task(tiny_run):
     # artifacts of the good task, in its folder
     for mode in ('zero_shot', 'few_shot'): assert (out/'sms_spam'/'generate'/mode/'manifest.json').is_file()
     trained = {p.parts[-4] for p in (out/'sms_spam').glob('*/tfidf/seed0/metrics.json')}
-    assert trained == {'real_matched', 'zero_shot', 'few_shot', 'real@10', 'real@20', 'real@50', 'real@100'}, trained  # + the learning curve
+    assert trained == {'real_matched', 'zero_shot', 'few_shot', 'real@10', 'real@20', 'real@50', 'real@100', 'real@10+zero_shot', 'real@10+few_shot',
+                       'real@20+zero_shot', 'real@20+few_shot', 'real@50+zero_shot', 'real@50+few_shot'}, trained  # + the learning curve and mixtures
     assert (out/'sms_spam'/'subjectivity'/'diversity.csv').is_file()
     # the report: the paper's table, the ranking, figures, and its HTML
     report = outputs(out/'report.ipynb')
@@ -66,6 +68,9 @@ def test_run_end_to_end_with_a_failing_task(tiny_run):
     assert set(worth.source) >= {'zero_shot', 'few_shot', 'real_matched'}, worth.source
     assert (worth.loc[worth.source == 'few_shot', 'generator'] == 'smollm2-135m-instruct (local)').all(), worth.generator
     assert any('worth' in m and ('real per label' in m or 'undetermined' in m) for m in shown), 'the worth headline in the report'
+    mixed = worth.set_index('source').loc['real@20+few_shot']  # what the synthetic set adds to 20 real per label, in the table and the headline
+    assert mixed.real_per_label == 20 and np.isfinite(mixed.gain) and mixed.reads.startswith('adding it to 20 real per label'), mixed
+    assert any('adding it to 20 real per label' in m for m in shown) or worth.reads.str.startswith('undetermined').any()
     assert sum('image/png' in o.get('data', {}) for o in report) >= 2
     assert not any('application/vnd.jupyter.widget-view+json' in o.get('data', {}) for o in report)  # no progress widgets
     html = (out/'report.html').read_text()
