@@ -466,10 +466,13 @@ def plan(args):
         jobs['judge'] = [({'judge': name}, ('judge', {'study': i, 'position_bias': pb, 'signal': sig}))
                          for name, (pb, sig) in judges.items() for i in range(args.judge_draws or n(200))]
     if 'instance' in args.designs:
-        jobs['instance'] = ([({'case': 'uniform noise 0.3 (no agreement effect)'}, ('study', study_spec('instance-uniform', ['financial_phrasebank'], 20, args.replicates, i)))
-                             for i in range(n(200))] +
-                            [({'case': 'noise 0.3 from low-agreement instances'}, ('study', study_spec('instance-low', ['financial_phrasebank'], 20, args.replicates, i)))
-                             for i in range(n(100))])
+        jobs['instance'] = []
+        for pl in args.instance_per_label:  # the cases keep their names at 20 per label (the first calibration's), and say any other size
+            at = '' if pl == 20 else f', {pl} per label'
+            jobs['instance'] += ([({'case': f'uniform noise 0.3 (no agreement effect){at}', 'per_label': pl},
+                                   ('study', study_spec('instance-uniform', ['financial_phrasebank'], pl, args.replicates, i))) for i in range(n(200))] +
+                                 [({'case': f'noise 0.3 from low-agreement instances{at}', 'per_label': pl},
+                                   ('study', study_spec('instance-low', ['financial_phrasebank'], pl, args.replicates, i))) for i in range(n(100))])
     if 'reruns' in args.designs:
         jobs['reruns'] = []
         for name, truth, R, cell in [('null', 'null', 1, 0), ('null', 'null', 5, 0), ('power', 'power', args.replicates, 6 * 1000 + 20)]:
@@ -757,7 +760,7 @@ def write_md(res, path):
         out += ["## Instance level: Financial PhraseBank alone", '',
                 "Both synthetic modes get 0.3 label noise: (a) from any instance (synthetic data is worse everywhere; no agreement effect is "
                 "planted, so the agreement lines should say *agrees* or *contradicts* at most 5% of the time); (b) the mislabelled texts are "
-                "ones annotators disagreed on (agreement below 1; the power of the agreement lines). 20 per label, 5 seeds. The line's interval "
+                "ones annotators disagreed on (agreement below 1; the power of the agreement lines). 20 per label unless the case says another size, 5 seeds, 5 generated sets per mode. The line's interval "
                 "covers the test instances and the training sets (each source's spread over its seeds; one generated set takes real_matched's "
                 "spread of a set), as the ordering lines' do.", '',
                 _table(res['instance'], [('case', lambda r: r['case']), ('kind', lambda r: r['kind']), ('planted', lambda r: r['planted']),
@@ -850,6 +853,7 @@ def main():
     ap.add_argument('--power-per-label', default='20,100,500')
     ap.add_argument('--power-studies', default='', help="studies per power cell by texts per label, e.g. '20:100,100:40' (default 100 each)")
     ap.add_argument('--null-studies', default='', help="studies per null cell by R, e.g. '1:200,5:100' (default 200 each)")
+    ap.add_argument('--instance-per-label', default='20', help="texts per label in the instance design, comma-separated (e.g. '20,100')")
     ap.add_argument('--reruns-studies', type=int, default=100, help='study pairs per reruns design (default 100)')
     ap.add_argument('--workers', type=int, default=2)
     ap.add_argument('--merge', action='store_true', help='keep the designs of the existing JSON that are not run now')
@@ -863,6 +867,7 @@ def main():
     args.null_replicates = [int(x) for x in args.null_replicates.split(',')]
     args.power_tasks = [int(x) for x in args.power_tasks.split(',')]
     args.power_per_label = [int(x) for x in args.power_per_label.split(',')]
+    args.instance_per_label = [int(x) for x in args.instance_per_label.split(",")]
     args.power_studies = {int(k): int(v) for k, v in (x.split(':') for x in args.power_studies.split(',') if x)}
     args.null_studies = {int(k): int(v) for k, v in (x.split(':') for x in args.null_studies.split(',') if x)}
     warnings.simplefilter('ignore')

@@ -332,7 +332,8 @@ def _worth_step(r: _Report, synthetic_dir: str, margin: float):
                       + (f" ({x.tost} to {int(x.tost_n)} real within ±{margin:g} macro-F1)" if isinstance(x.tost, str) else '')
                       + ''.join(f"; {m.reads}" for m in _headline_mixture(mix, x.task, x.source)))
     lines = [f"- **{t}**: " + '; '.join(said(x) for x in g[g.source.isin(SYNTHETIC_MODES)].itertuples()) for t, g in w.groupby('task')]
-    r.md += ["## What the synthetic data is worth in real labels\n", *lines, '', _md(w.drop(columns=['curve'])), '']
+    shown = w[['task', 'source', 'generator', 'score', 'reads', 'tost']].rename(columns={'reads': 'worth (and, for a mixture, what it adds)', 'tost': f'TOST ±{margin:g}'})
+    r.md += ["## What the synthetic data is worth in real labels\n", *lines, '', _md(shown), f"\nEvery number, with the curve it was read off: `worth.csv`.", '']
     curve = learning_curve(r.runs_df)
     r.figure(plot_worth(curve, w), 'worth', f"Each task's real learning curve (macro-F1 against real texts per label, log scale; mean over seeds and its 95% "
              f"interval) with every other source's score (dashed) and where the curve reaches it (triangle): its worth in real labels; each mixture "
