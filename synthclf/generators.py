@@ -101,7 +101,7 @@ def _readings(table: pd.DataFrame) -> str:
     "Markdown: per task and synthetic source, one column per run with its reading."
     p = table.pivot_table(index=['task', 'source'], columns='run', values='reads', aggfunc='first', sort=False)[list(dict.fromkeys(table.run))]
     gens = table.drop_duplicates('run').set_index('run').generator
-    return p.rename(columns=lambda r: f"{r} ({gens[r]})").reset_index().to_markdown(index=False)
+    return p.rename(columns=lambda r: gens[r] if str(gens[r]).startswith(r) else f"{r} ({gens[r]})").reset_index().to_markdown(index=False)
 
 def compare_generators(runs: dict, out) -> pd.DataFrame:
     "Worth against generator from finished runs (`runs`: name -> run folder) that differ only in their generator; written under `out`."

@@ -126,7 +126,8 @@ def mixture_gain(runs: pd.DataFrame, worth_: pd.DataFrame | None = None, metric:
         h = stats.t.ppf((1 + ci) / 2, df) * np.sqrt(v + sd ** 2) if np.isfinite(v + sd) else np.nan
         x = w.loc[(task, source)] if (task, source) in w.index else None
         saves = [x[k] - n if x is not None else np.nan for k in ('real_labels_equivalent', 'ci_low', 'ci_high')]
-        gain = f"{d.mean():+.3f} [{d.mean() - h:+.3f}, {d.mean() + h:+.3f}] {metric}" if np.isfinite(h) else f"{d.mean():+.3f} {metric} (no interval)"
+        unit = {'macro_f1': 'macro-F1'}.get(metric, metric)
+        gain = f"{d.mean():+.3f} [{d.mean() - h:+.3f}, {d.mean() + h:+.3f}] {unit}" if np.isfinite(h) else f"{d.mean():+.3f} {unit} (no interval)"
         rows.append({'task': task, 'source': source, 'mode': mode, 'real_per_label': n, 'gain': d.mean(), 'gain_low': d.mean() - h,
                      'gain_high': d.mean() + h, 'saves': saves[0], 'saves_low': saves[1], 'saves_high': saves[2],
                      'reads': f"adding it to {n} real per label gives {gain}" + (f" (as good as {x.reads})" if x is not None else '')})
