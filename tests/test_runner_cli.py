@@ -168,7 +168,7 @@ def test_progress_lines_when_not_a_terminal(own_run):
     lines = [l for l in own_run['p'].stdout.splitlines() if l.startswith('[')]
     assert '\x1b[' not in own_run['p'].stdout  # plain lines: stdout is a pipe
     train = [l for l in lines if ' train ' in l]
-    assert any('7/7 experiments' in l for l in train), lines  # done / planned, from the stage's progress file
+    assert any('13/13 experiments' in l for l in train), lines  # done / planned (3 sources, the curve's 4, 6 mixtures), from the stage's progress file
     assert (own_run['out']/'my_spam'/'.stages'/'train.progress.json').is_file()
 
 
