@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter, NullFormatter
 import seaborn as sns
 from .layout import analysis_dir, manifest_path
 from .models import PRESETS
@@ -88,7 +89,8 @@ def plot_worth_by_generator(table: pd.DataFrame, col_wrap: int = 3):
                 mark = 'v' if y < lo_n else '^' if y > hi_n else 'o'
                 ax.errorbar([x + off], [y], yerr=[[max(y - lo, 0)], [max(hi - y, 0)]] if np.isfinite(lo) and np.isfinite(hi) else None,
                             fmt=mark, color=color, capsize=3, label=_title(source))
-        ax.set_yscale('log'); ax.set_xticks(range(len(runs)), runs, rotation=20, fontsize=7); ax.set_title(task)
+        ax.set_yscale('log'); ax.set_xticks(range(len(runs)), runs, rotation=20, fontsize=7); ax.set_xlim(-0.5, len(runs) - 0.5); ax.set_title(task)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}")); ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_ylabel('worth (real texts per label)')
     for ax in list(axes.flat)[len(tasks):]: ax.axis('off')
     handles = dict(zip(*reversed(axes.flat[0].get_legend_handles_labels())))
