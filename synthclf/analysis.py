@@ -309,7 +309,7 @@ def _headline_mixture(mix: pd.DataFrame, task: str, mode: str, n: int = 20) -> l
 # %% ../nbs/12_analysis.ipynb #a7f288fa
 def _worth_step(r: _Report, synthetic_dir: str, margin: float):
     "worth.csv, the worth headline per task and the figure, where the runs hold a real learning curve; else skipped, with the reason."
-    from synthclf.worth import equivalence, learning_curve, mixture_gain, worth
+    from synthclf.worth import equivalence, learning_curve, worth
     if not r.runs_df.source.map(curve_size).notna().any():
         r.skipped['worth in real labels'] = 'no learning curve: train the real@<n> sources (train.train_on; the quick profile has them)'; return
     gens = generators(synthetic_dir, r.tasks)
@@ -323,8 +323,8 @@ def _worth_step(r: _Report, synthetic_dir: str, margin: float):
     w = w.merge(pd.DataFrame(eq, columns=['task', 'source', 'real_per_label', 'word']).rename(columns={'real_per_label': 'tost_n', 'word': 'tost'}),
                 on=['task', 'source'], how='left')
     mix = _mixture_gains(r, w)
-    w = w.merge(mix.drop(columns=['reads', 'mode']), on=['task', 'source'], how='left')
-    w['reads'] = [next((m.reads for m in mix.itertuples() if (m.task, m.source) == (x.task, x.source)), x.reads) for x in w.itertuples()]
+    w = w.merge(mix.drop(columns='mode'), on=['task', 'source'], how='left', suffixes=('', '_mix'))
+    w['reads'] = w.pop('reads_mix').fillna(w['reads'])  # a mixture reads as what it adds
     w.to_csv(r.tmp/'worth.csv', index=False)
     r.summary['worth'] = {f"{x.task}/{x.source}": x.reads for x in w.itertuples()}
     said = lambda x: (f"{x.source.replace('_', '-')} data from {x.generator}: {x.reads}" if x.reads.startswith('undetermined') else
