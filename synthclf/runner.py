@@ -80,7 +80,7 @@ def execute_stage(run, task, stage: str, params: dict, nb_dir=None, kernel: str 
 
 # %% ../nbs/13_runner.ipynb #26c559f9
 def uses_local_llm(stage: str, params: dict) -> bool:
-    "Whether a stage runs the in-process LLM, which uses every core: generation or an annotator panel on the local backend."
+    "Whether a stage runs the in-process LLM (long, and about 4 GB for the default preset): generation or an annotator panel on the local backend."
     if params.get('backend', 'local') != 'local': return False
     return stage == 'generate' or (stage == 'subjectivity' and bool(params.get('agreement_panel_k')))
 
@@ -88,8 +88,8 @@ def uses_local_llm(stage: str, params: dict) -> bool:
 def pick_stages(ready: list, running: list, capacity: int, cores: int, shared: bool = True) -> list:
     """The `ready` stages, `(task, stage, params)` in priority order, that start now beside the `running` ones, `(stage, params)`,
     as `(task, stage, threads)`. `shared`: one machine's `cores` (see above); else a Dask cluster (threads None)."""
-    busy = any(uses_local_llm(s, p) for s, p in running)
     if not shared:
+        busy = any(uses_local_llm(s, p) for s, p in running)
         picks, free = [], capacity - len(running)
         for t, s, p in ready:
             if len(picks) >= free: break
@@ -100,13 +100,10 @@ def pick_stages(ready: list, running: list, capacity: int, cores: int, shared: b
         return picks
     slots = max(1, min(capacity, cores))  # never more stages side by side than cores
     free = slots - len(running)
-    if busy or free <= 0: return []
-    heavy = [(t, s) for t, s, p in ready if uses_local_llm(s, p)]
-    light = [(t, s) for t, s, p in ready if not uses_local_llm(s, p)]
-    if running: return [(t, s, max(1, cores // slots)) for t, s in light[:free]]
-    if heavy and len(light) < slots: return [(*heavy[0], cores)]
-    take = light[:slots]
-    return [(t, s, max(1, cores // len(take))) for t, s in take]
+    if free <= 0: return []
+    take = sorted(ready, key=lambda r: not uses_local_llm(r[1], r[2]))[:free]  # the LLM stages first (the long ones), the short fill the end
+    share = cores if not running and len(take) == 1 else cores // slots  # alone with nothing else to start: every core
+    return [(t, s, max(1, share)) for t, s, _ in take]
 
 # %% ../nbs/13_runner.ipynb #735c08dd
 def task_cards(tasks, profile: dict) -> dict:

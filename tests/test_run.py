@@ -37,14 +37,13 @@ def test_run_end_to_end_with_a_failing_task(tiny_run):
     assert status[('sms_no_data', 'train')]['status'] == 'skipped' and status[('sms_no_data', 'train')]['detail'] == 'generate failed'
     assert all(status[('sms_spam', s)]['status'] == 'done' for s in ('generate', 'train', 'subjectivity'))
     assert status[('*', 'report')]['status'] == 'done'
-    # the cores were shared out (pick_stages): a generate stage on the local LLM ran alone, on every core; stages that ran side by
-    # side had no more threads between them than there are cores
+    # the cores were shared out (pick_stages): the two tasks' generate stages (on the local LLM) started first, side by side, a
+    # share of the cores each; stages that ran side by side had no more threads between them than there are cores
     from synthclf.core import cores
     ran = [r for r in summary['stages'] if r['task'] != '*' and r.get('started') is not None and r.get('ended') is not None]
-    assert status[('sms_spam', 'generate')]['threads'] == cores()
+    assert status[('sms_spam', 'generate')]['threads'] == status[('sms_no_data', 'generate')]['threads'] == max(1, cores() // 2), status
     for x in ran:  # a task's next stage may start within a millisecond of the last one's end: the exact times, not the rounded seconds
         beside = [y for y in ran if y is not x and x['started'] <= y['started'] < x['ended']]
-        if x['stage'] == 'generate': assert not beside, (x, beside)
         assert sum(y['threads'] or cores() for y in [x, *beside]) <= cores(), (x, beside)
     # artifacts of the good task, in its folder
     for mode in ('zero_shot', 'few_shot'): assert (out/'sms_spam'/'generate'/mode/'manifest.json').is_file()
