@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 import numpy as np
 from .core import bf16_ok, cores
+from .engine import pack_linears
 
 # %% auto #0
 __all__ = ['DEFAULT_ENCODER', 'ENCODERS', 'ModelNotFoundError', 'resolve_encoder', 'embed']
@@ -49,7 +50,9 @@ def embed(texts, model: str = DEFAULT_ENCODER, batch_size: int = 64, max_length:
     from transformers import AutoModel, AutoTokenizer
     if model not in _ENCODERS:
         path = resolve_encoder(model)
-        _ENCODERS[model] = AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval()
+        enc = AutoModel.from_pretrained(path).eval()
+        if not bf16_ok('cpu'): pack_linears(enc, batch_size)  # float32 on oneDNN's prepacked weights (see the prose)
+        _ENCODERS[model] = AutoTokenizer.from_pretrained(path), enc
     tok, enc = _ENCODERS[model]
     torch.set_num_threads(cores())
     texts = list(texts)
