@@ -20,8 +20,8 @@ from synthclf.parameters import (PROFILES, _owned, check_overrides, experiment_p
 # Besides what it uses, the names it used to define: `from synthclf.runner import stage_done` and the like go on working.
 
 # %% auto #0
-__all__ = ['execute_stage', 'uses_local_llm', 'pick_stages', 'task_cards', 'resolve_tasks', 'copy_cards', 'check_endpoints',
-           'run_study']
+__all__ = ['execute_stage', 'uses_local_llm', 'pick_stages', 'llm_stages_at_once', 'task_cards', 'resolve_tasks', 'copy_cards',
+           'check_endpoints', 'run_study']
 
 # %% ../nbs/13_runner.ipynb #c8015480
 @contextlib.contextmanager
@@ -85,9 +85,10 @@ def uses_local_llm(stage: str, params: dict) -> bool:
     return stage == 'generate' or (stage == 'subjectivity' and bool(params.get('agreement_panel_k')))
 
 # %% ../nbs/13_runner.ipynb #87824ba2
-def pick_stages(ready: list, running: list, capacity: int, cores: int, shared: bool = True) -> list:
+def pick_stages(ready: list, running: list, capacity: int, cores: int, shared: bool = True, llm_at_once: int | None = None) -> list:
     """The `ready` stages, `(task, stage, params)` in priority order, that start now beside the `running` ones, `(stage, params)`,
-    as `(task, stage, threads)`. `shared`: one machine's `cores` (see above); else a Dask cluster (threads None)."""
+    as `(task, stage, threads)`. `shared`: one machine's `cores` (see above); else a Dask cluster (threads None). `llm_at_once`: at
+    most that many local-LLM stages at a time (None: as many as fit in the slots)."""
     if not shared:
         busy = any(uses_local_llm(s, p) for s, p in running)
         picks, free = [], capacity - len(running)
@@ -101,9 +102,35 @@ def pick_stages(ready: list, running: list, capacity: int, cores: int, shared: b
     slots = max(1, min(capacity, cores))  # never more stages side by side than cores
     free = slots - len(running)
     if free <= 0: return []
-    take = sorted(ready, key=lambda r: not uses_local_llm(r[1], r[2]))[:free]  # the LLM stages first (the long ones), the short fill the end
+    llm, take = sum(uses_local_llm(s, p) for s, p in running), []
+    for t, s, p in sorted(ready, key=lambda r: not uses_local_llm(r[1], r[2])):  # the LLM stages first (the long ones), the short fill the end
+        if len(take) == free: break
+        if uses_local_llm(s, p):
+            if llm >= (llm_at_once or slots): continue
+            llm += 1
+        take.append((t, s, p))
     share = cores if not running and len(take) == 1 else cores // slots  # alone with nothing else to start: every core
     return [(t, s, max(1, share)) for t, s, _ in take]
+
+# %% ../nbs/13_runner.ipynb #5a9d6eb3
+def _weights_bytes(model: str | None) -> int | None:
+    "The size on disk of a local model's weights (a preset or a folder); None where it is not known here."
+    from synthclf.models import _weights_files, resolve_model
+    try: return sum(f.stat().st_size for f in _weights_files(Path(resolve_model(model, pull=False))))
+    except (FileNotFoundError, OSError): return None
+
+def _memory_available() -> int | None:
+    "MemAvailable of /proc/meminfo, in bytes (None where there is none)."
+    try: return next(int(l.split()[1]) * 1024 for l in Path('/proc/meminfo').read_text().splitlines() if l.startswith('MemAvailable:'))
+    except (OSError, StopIteration, ValueError): return None
+
+def llm_stages_at_once(models, slots: int, available: int | None = None) -> int:
+    "How many local-LLM stages on `models` (names or folders; None: the default preset) may run side by side: at most `slots`, as many as fit in memory."
+    sizes = [_weights_bytes(m) for m in set(models)]
+    if not sizes: return slots
+    available = _memory_available() if available is None else available
+    if available is None or None in sizes: return 1
+    return max(1, min(slots, int(available // (3.5 * max(sizes) + 2**30))))
 
 # %% ../nbs/13_runner.ipynb #735c08dd
 def task_cards(tasks, profile: dict) -> dict:
@@ -252,6 +279,7 @@ class _Grid:
     cards_env: dict
     kernel: str = 'python3'
     force: bool = False
+    llm_at_once: int | None = None
     records: list = field(default_factory=list)
     pending: dict = field(default_factory=dict)
     decided: dict = field(default_factory=dict)
@@ -283,7 +311,7 @@ def _fill(g: _Grid):
         if nx is None: g.ready.remove(task)
         else: cands.append((task, nx[0], nx[1]))
     running = [(s, g.plan.stages[t][STAGES.index(s)][1]) for t, s in g.pending.values()]
-    for task, stage, threads in pick_stages(cands, running, g.capacity, g.cores, shared=g.client is None):
+    for task, stage, threads in pick_stages(cands, running, g.capacity, g.cores, shared=g.client is None, llm_at_once=g.llm_at_once):
         _, params, env = g.plan.stages[task][g.nxt[task]]
         inputs = g.decided[(task, stage)][2]
         g.ready.remove(task); g.nxt[task] += 1
@@ -320,6 +348,18 @@ def _pull_presets(g: _Grid):
         g.show.event('*', 'model', f'pulling {name} (once)')
         try: g.ex.submit(pull_model, name, verbose=False).result()
         except Exception as e: g.show.event('*', 'model', f"could not pull {name} ({type(e).__name__}: {e}); the stages that need it will say why")
+
+# %% ../nbs/13_runner.ipynb #83b69bae
+def _limit_llm_stages(g: _Grid):
+    "How many local-LLM stages may run side by side on this machine (`llm_stages_at_once`), said when it is fewer than the slots."
+    if g.client: return
+    slots = max(1, min(g.capacity, g.cores))
+    models = {p.get('model') for t in g.plan.names for s, p, _ in g.plan.stages[t] if uses_local_llm(s, p)}
+    g.llm_at_once = llm_stages_at_once(models, slots)
+    if g.llm_at_once < min(slots, len(g.plan.names)):
+        g.show.event('*', 'memory', f"local-LLM stages {g.llm_at_once} at a time (each holds its own copy of the model: "
+                                    f"{_memory_available() / 2**30:.0f} GB available)" if _memory_available() else
+                                    f"local-LLM stages {g.llm_at_once} at a time (the model's size is not known here)")
 
 # %% ../nbs/13_runner.ipynb #76e9635f
 def _run_report(g: _Grid):
@@ -390,6 +430,7 @@ def run_study(tasks=None, profile: str = 'quick', out=None, overrides=None, work
     interrupted = False
     try:
         _pull_presets(g)
+        _limit_llm_stages(g)
         _fill(g)
         while g.pending:
             finished, _ = cf.wait(list(g.pending), timeout=1.0, return_when=cf.FIRST_COMPLETED)
