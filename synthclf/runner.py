@@ -357,9 +357,9 @@ def _limit_llm_stages(g: _Grid):
     models = {p.get('model') for t in g.plan.names for s, p, _ in g.plan.stages[t] if uses_local_llm(s, p)}
     g.llm_at_once = llm_stages_at_once(models, slots)
     if g.llm_at_once < min(slots, len(g.plan.names)):
-        g.show.event('*', 'memory', f"local-LLM stages {g.llm_at_once} at a time (each holds its own copy of the model: "
-                                    f"{_memory_available() / 2**30:.0f} GB available)" if _memory_available() else
-                                    f"local-LLM stages {g.llm_at_once} at a time (the model's size is not known here)")
+        free = _memory_available()
+        g.show.event('*', 'memory', f"local-LLM stages {g.llm_at_once} at a time: each loads its own copy of the model"
+                                    + (f", {free / 2**30:.0f} GB free" if free else '') + " (one of unknown size runs alone)")
 
 # %% ../nbs/13_runner.ipynb #76e9635f
 def _run_report(g: _Grid):
