@@ -4,7 +4,8 @@
 
 For each model: `generate()`-style requests (ag_news, sms_spam and tweet_irony, zero- and few-shot, `--per-case` each) are answered
 by the float32 engine; then each prompt + answer is scored teacher-forced, one sequence at a time, by the float32 model (the
-reference), the model in bf16, and the int8 engine (`quantize_linears`). Per engine, over the answers' tokens: the mean KL
+reference), the model in bf16, and int8 (`quantize_linears`): all linear layers but the output layer, and all of them (the local
+backend's int8 engine). Per engine, over the answers' tokens: the mean KL
 divergence from the reference's next-token distribution, the share of positions whose most likely token is the reference's, and the
 change in the answers' mean negative log-likelihood; each with a 95% bootstrap interval over the answers (2,000 resamples).
 Writes `benchmarks/results/int8_fidelity.{json,md}`.
@@ -84,9 +85,11 @@ def main():
         del f32
         load = lambda dt: AutoModelForCausalLM.from_pretrained(resolve_model(name), dtype=dt).eval()
         ref = answer_logprobs(load(torch.float32), seqs)
-        q8 = load(torch.float32); quantize_linears(q8)
+        q8, h8 = load(torch.float32), load(torch.float32)
+        quantize_linears(q8); quantize_linears(h8, output_layer=True)
         res[name] = {'bfloat16': compare(ref, answer_logprobs(load(torch.bfloat16), seqs), seqs),
-                     'int8': compare(ref, answer_logprobs(q8, seqs), seqs), 'seconds': round(time.perf_counter() - t)}
+                     'int8': compare(ref, answer_logprobs(q8, seqs), seqs), 'int8, output layer too': compare(ref, answer_logprobs(h8, seqs), seqs),
+                     'seconds': round(time.perf_counter() - t)}
         print(name, json.dumps(res[name]), flush=True)
     out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
     (out/'int8_fidelity.json').write_text(json.dumps(res, indent=1))
@@ -95,7 +98,7 @@ def main():
           '(zero- and few-shot), scored teacher-forced. Means over answers, 95% bootstrap intervals in brackets.', '',
           '| model | engine | answers | tokens | KL from float32 (nats/token) | same top token | change in NLL (nats/token) |', '|---|---|---|---|---|---|---|']
     for name, r in res.items():
-        for eng in ('bfloat16', 'int8'):
+        for eng in ('bfloat16', 'int8', 'int8, output layer too'):
             s = r[eng]
             md.append(f"| {name} | {eng} | {s['answers']} | {s['tokens']} | {s['kl']:.4f} [{s['kl_ci'][0]:.4f}, {s['kl_ci'][1]:.4f}] | "
                       f"{s['top1']:.1%} [{s['top1_ci'][0]:.1%}, {s['top1_ci'][1]:.1%}] | "

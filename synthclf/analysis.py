@@ -13,7 +13,7 @@ from . import layout
 from .layout import DEFAULT_RUN
 from .experiments import SYNTHETIC_MODES, collect_runs, curve_size, curve_source, mixture_parts, synthetic_part
 from .diversity import REFERENCE_SIZE
-from .tasks import get_card
+from .tasks import get_card, tasks_to_rank
 from .claims import learned
 from .figures import plot_accuracy_by_threshold, plot_diversity, plot_gap_vs_subjectivity, plot_worth, save_figure
 from .worth import DEFAULT_MARGIN
@@ -158,8 +158,7 @@ def _task_subjectivity(judgments, ranked, method, judge_k, judge_backend, seed, 
 def _subjectivity_step(r: _Report, j, rank_tasks, judge_method: str, judge_k: int, backend_once, seed: int, cache, progress: bool,
                        backend, judge_dtype: str):
     "Task-level subjectivity: the ranking (from judgments `j`, else an LLM judge) and its judge's reliability, written and shown; (ranking, reliability)."
-    from synthclf.tasks import list_tasks
-    ranked = list(rank_tasks) if rank_tasks else list_tasks()
+    ranked = tasks_to_rank(rank_tasks, r.tasks)
     ranking, rel, raw, source = _task_subjectivity(j, ranked, judge_method, judge_k, lambda: backend_once(judge=True), seed, cache, progress, r.say)
     rel = {**rel, 'source': source}
     if j is None and backend == 'local': rel['dtype'] = judge_dtype

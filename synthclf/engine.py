@@ -368,21 +368,23 @@ def _int8_linear(w, bias, x):
     return y.reshape(*x.shape[:-1], y.shape[-1])
 
 # %% ../nbs/04_engine.ipynb #7e247024
-def quantize_linears(lm) -> int:
-    """Run each float32 `nn.Linear` of `lm` but the output layer with int8 weights (one scale per output channel) and int8 inputs (one
-    scale per row, `_int8_linear`) on fbgemm's kernels, dropping the plain weights. How many: 0 where torch lacks fbgemm. A model whose
-    forward reads a linear layer's weight itself raises a ValueError (load it in float32)."""
+def quantize_linears(lm, output_layer: bool = False) -> int:
+    """Run each float32 `nn.Linear` of `lm` (the output layer too with `output_layer`) with int8 weights (one scale per output channel)
+    and int8 inputs (one scale per row, `_int8_linear`) on fbgemm's kernels, dropping the plain weights but the output layer's (often
+    the input embeddings' too). How many: 0 where torch lacks fbgemm. A model whose forward reads a linear layer's weight itself
+    raises a ValueError (load it in float32)."""
     import torch, warnings
     if 'fbgemm' not in torch.backends.quantized.supported_engines: return 0
     head, n = lm.get_output_embeddings(), 0
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', UserWarning)  # torch's notice that quantized tensors are deprecated
-        for m in [m for m in _float32_linears(lm) if m is not head]:
+        for m in [m for m in _float32_linears(lm) if output_layer or m is not head]:
             w = m.weight.detach()
             scale = (w.abs().amax(1) / 127).clamp_min(1e-12).double()
             q = torch.quantize_per_channel(w, scale, torch.zeros(len(scale), dtype=torch.long), 0, torch.qint8)
             m.forward = functools.partial(_int8_linear, torch.ops.quantized.linear_prepack(q, None), None if m.bias is None else m.bias.detach())
-            m.weight = None; _trim_heap(); n += 1
+            if m is not head: m.weight = None; _trim_heap()
+            n += 1
     if e := _forward_fails(lm):
         raise ValueError(f"This model's forward reads its linear layers' weights itself ({type(e).__name__}: {e}); load it with dtype='float32'.") from None
     return n

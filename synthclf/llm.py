@@ -87,11 +87,11 @@ class LocalBackend:
                           f"(`synthclf models list`) or a local model folder.") from None
         if self.tok.pad_token is None: self.tok.pad_token = self.tok.eos_token
         self.batch_size, self.torch = batch_size, torch
-        self.quantized = quantize_linears(self.lm) if dtype == 'int8' else 0
+        self.quantized = quantize_linears(self.lm, output_layer=True) if dtype == 'int8' else 0
         if dtype == 'int8' and not self.quantized: raise ValueError("dtype='int8' needs torch's fbgemm kernels (x86 CPUs); use dtype='float32'.")
-        self.packed = pack_linears(self.lm, batch_size) if dtype in ('float32', 'int8') else 0  # in int8 only the output layer is left to pack; bf16 as it is (see `pack_linears`)
-        self.engine = ('int8 linears (per-channel weights, per-row inputs), float32 output layer' + (' oneDNN-packed' if self.packed else '')
-                       if self.quantized else f'{dtype}, oneDNN-packed linears' if self.packed else dtype)  # in the manifests
+        self.packed = pack_linears(self.lm, batch_size) if dtype == 'float32' else 0  # bf16 as it is (see `pack_linears`)
+        self.engine = ('int8 linears and output layer (per-channel weights, per-row inputs)' if self.quantized else
+                       f'{dtype}, oneDNN-packed linears' if self.packed else dtype)  # in the manifests
         # what shapes its answers, for the cache keys (`call_key`): the engine and dtype, the weights, how it decodes and how it scores
         self.where, self.weights = f'in process: {self.engine}', _local_weights(path, self.lm)
         self.sampler, self.scorer = 'continuous batching, per-request seeds', 'float32 option logits, shared-prefix tree'

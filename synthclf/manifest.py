@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 import yaml
 from .display import _fmt
 from .layout import analysis_dir, generate_dir, manifest_path, stage_notebook, subjectivity_dir
-from .tasks import get_card, list_tasks
+from .tasks import get_card, tasks_to_rank
 
 # %% auto #0
 __all__ = ['STAGES', 'NOTEBOOKS', 'UPSTREAM', 'INPUT_FIELDS', 'notebooks_dir', 'redact_url', 'stage_outputs',
@@ -213,7 +213,7 @@ def stage_inputs(stage: str, params: dict, run, task=None, cards: dict | None = 
     import synthclf
     nb = Path(nb_dir or notebooks_dir())/NOTEBOOKS[stage]
     tasks = [task] if task else list((params.get('plan') or {}).get('tasks') or [])
-    ranked = [t for t in (params.get('rank_tasks') or list_tasks()) if t not in tasks] if stage == 'report' and params.get('judgments') is None else []
+    ranked = [t for t in tasks_to_rank(params.get('rank_tasks'), tasks) if t not in tasks] if stage == 'report' and params.get('judgments') is None else []
     cards = {t: (cards or {}).get(t) or _card_or_none(t) for t in [*tasks, *ranked]}
     data_dir = Path(run)/Path(params['data_dir']).expanduser() if params.get('data_dir') else None  # relative: to the run folder, as the kernels see it
     return {'notebook': nb.name, 'notebook_sha256': _sha256(nb), 'synthclf': synthclf.__version__, 'source_sha256': package_source_sha256(),

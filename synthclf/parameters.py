@@ -27,7 +27,7 @@ PROFILES = {
                                      'real@10+zero_shot', 'real@10+few_shot', 'real@20+zero_shot', 'real@20+few_shot', 'real@50+zero_shot', 'real@50+few_shot'],
                         'classifier': 'embedding-lr', 'seeds': 5, 'test_cap': 500},
               'subjectivity': {'agreement_panel_k': 0},
-              'report': {'rank_tasks': None, 'judge_k': 3, 'agreement_panel_k': 0}},
+              'report': {'rank_tasks': 'run', 'judge_k': 3, 'agreement_panel_k': 0}},
     # All ten tasks at the paper's scale, meant for an OpenAI-compatible endpoint (vLLM on a GPU): set $OPENAI_BASE_URL
     # and -p model=<served name>.
     'paper': {'tasks': 'all',

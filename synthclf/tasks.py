@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 # %% auto #0
-__all__ = ['Label', 'TaskCard', 'builtin_cards_dir', 'CardError', 'read_card', 'list_tasks', 'get_card']
+__all__ = ['Label', 'TaskCard', 'builtin_cards_dir', 'CardError', 'read_card', 'list_tasks', 'tasks_to_rank', 'get_card']
 
 # %% ../nbs/00_tasks.ipynb #131eeb80
 @dataclass(frozen=True)
@@ -157,6 +157,15 @@ def _card_files() -> dict[str, Path]:
 def list_tasks() -> list[str]:
     "The names of all known tasks: built-in cards and those in `SYNTHCLF_CARDS`."
     return sorted(_card_files())
+
+# %% ../nbs/00_tasks.ipynb #bba8998d
+def tasks_to_rank(rank_tasks, run_tasks) -> list[str]:
+    "The tasks a judge ranks: `rank_tasks` (a list), all known tasks (None), or `'run'`: `run_tasks` (all known tasks if fewer than 3)."
+    if rank_tasks is None: return list_tasks()
+    if isinstance(rank_tasks, str):
+        if rank_tasks != 'run': raise ValueError(f"rank_tasks is a list of tasks, None (all known tasks) or 'run' (the run's tasks); got {rank_tasks!r}.")
+        return list(run_tasks) if len(run_tasks) >= 3 else list_tasks()
+    return list(rank_tasks)
 
 # %% ../nbs/00_tasks.ipynb #84b6e0fe
 def get_card(task) -> TaskCard:
