@@ -274,7 +274,7 @@ def _say_short(name: str, mode: str, per_label: int, max_attempts: int, short: d
 # %% ../nbs/05_generate.ipynb #fec215d6
 def generate(task, mode: str = 'zero_shot', per_label: int = 20, backend='local', model: str | None = None, seed: int = 0,
              k: int = 3, temperature: float = 1.0, top_p: float = 0.95, max_new_tokens: int | None = None,
-             max_attempts_per_label: int | None = None, overshoot: float = 1.3, max_tokens: int | None = None,
+             max_attempts_per_label: int | None = None, overshoot: float = 1.1, max_tokens: int | None = None,
              price_per_1k_tokens: tuple[float, float] | None = None, cache: CallCache | None = None, data_dir=None, chunk_size: int = 512,
              progress: bool = True, **backend_kw) -> tuple[Dataset, dict]:
     "A labelled synthetic dataset for `task` and its manifest (counts, tokens, time, rejections by reason)."
