@@ -259,7 +259,7 @@ def _add_run(sub):
                               'Ctrl-C stops the run cleanly (summary.json records the interrupted stages); the same command goes on.')
     b.add_argument('--tasks', help="comma-separated task names or paths to task cards (YAML), or 'all' (default: the profile's)")
     b.add_argument('--profile', choices=['quick', 'paper'], default='quick',
-                   help='quick: the embedded default model, 6 tasks, small sizes (under 30 min on 2 cores); paper: all ten tasks at scale, '
+                   help='quick: the embedded default model, 6 tasks, small sizes (about 12 min on 2 cores with native bf16, 25 without); paper: all ten tasks at scale, '
                         'for an OpenAI-compatible endpoint ($OPENAI_BASE_URL, -p model=NAME)')
     b.add_argument('--out', help='run folder (default runs/<profile>, with --generators runs/<profile>-generators)')
     b.add_argument('--generators', help='comma-separated generators to compare, each run as its own study into OUT/<name> with the same '

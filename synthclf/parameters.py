@@ -15,7 +15,7 @@ __all__ = ['PROFILES', 'parse_overrides', 'notebook_parameters', 'experiment_pla
 # %% ../nbs/13_parameters.ipynb #4ecb7431
 # (The paper profile names the packaged encoder, DEFAULT_ENCODER of synthclf.encoders, by its name: the example below checks they agree.)
 PROFILES = {
-    # The embedded default model on 2 cores (10 minutes of study with native bf16, 2026-12-02; on an AVX2-only CPU about 24-27,
+    # The embedded default model on 2 cores (9-10 minutes of study with native bf16, 2026-12-02; on an AVX2-only CPU about 20,
     # estimated: benchmarks/results/avx2_emulation.md): six tasks from low to high subjectivity, 20 synthetic
     # texts per label, frozen-MiniLM embeddings + logistic regression (the better learner at this size: benchmarks/small_data.py)
     # on matched-size real vs zero-/few-shot data, 500 test texts, 5 seeds; and a real learning curve (10 to 100 real texts per label)
