@@ -355,9 +355,9 @@ def _limit_llm_stages(g: _Grid):
     if g.client: return
     slots = max(1, min(g.capacity, g.cores))
     models = {p.get('model') for t in g.plan.names for s, p, _ in g.plan.stages[t] if uses_local_llm(s, p)}
-    g.llm_at_once = llm_stages_at_once(models, slots)
+    free = _memory_available()
+    g.llm_at_once = llm_stages_at_once(models, slots, free)
     if g.llm_at_once < min(slots, len(g.plan.names)):
-        free = _memory_available()
         g.show.event('*', 'memory', f"local-LLM stages {g.llm_at_once} at a time: each loads its own copy of the model"
                                     + (f", {free / 2**30:.0f} GB free" if free else '') + " (one of unknown size runs alone)")
 
