@@ -17,9 +17,9 @@ from .data import bars_off, few_shot_examples, load_task, quiet_progress
 from .llm import CallCache, CallStats, Request, as_backend, complete
 
 # %% auto #0
-__all__ = ['MODES', 'draw_attributes', 'build_prompt', 'strip_wrapping', 'drop_meta', 'clean_text', 'DedupFilter',
-           'test_copy_filter', 'generate', 'save_generated', 'read_manifest', 'load_generated', 'replicate_seed',
-           'replicate_dir', 'generated_replicates', 'drop_replicates']
+__all__ = ['MODES', 'draw_attributes', 'build_prompt', 'quoted_passage', 'strip_wrapping', 'drop_meta', 'take_quoted',
+           'clean_text', 'DedupFilter', 'test_copy_filter', 'generate', 'save_generated', 'read_manifest',
+           'load_generated', 'replicate_seed', 'replicate_dir', 'generated_replicates', 'drop_replicates']
 
 # %% ../nbs/05_generate.ipynb #38040b10
 def draw_attributes(card: TaskCard, label: str, rng: np.random.Generator) -> dict:
@@ -56,10 +56,34 @@ def _overlap(a: str, b: str) -> float:
     sa, sb = _shingles(a), _shingles(b)
     return len(sa & sb) / max(1, min(len(sa), len(sb)))
 
+# %% ../nbs/05_generate.ipynb #44b5cfe7
+_PAIRS = {'"': '"', '“': '”', '«': '»'}
+_SOURCE = re.compile(r"\s*[-–—]\s*(?:[A-Z][\w.&']*\s?){1,4}$")  # an attribution after the closing quote: ' - The Onion'
+
+def quoted_passage(p: str) -> str | None:
+    "The passage inside paragraph `p` if `p` is one quoted passage, else None."
+    p = p.strip().rstrip(' .,;')
+    if p[:1] in _PAIRS and not p.endswith(_PAIRS[p[:1]]): p = _SOURCE.sub('', p)
+    a, b = p[:1], _PAIRS.get(p[:1])
+    if not b or len(p) < 3 or not p.endswith(b): return None
+    depth = 0
+    for i, ch in enumerate(p[1:-1], 1):
+        if a == b and ch == a: opening = p[i - 1] in ' \t([' or i == 1
+        elif ch in (a, b): opening = ch == a
+        else: continue
+        depth += 1 if opening else -1
+        if depth < 0: return None  # the first quote closes before the end: two passages with words between them
+    return p[1:-1].strip() if depth == 0 and p[1:-1].strip() else None
+
 # %% ../nbs/05_generate.ipynb #6d9067e8
 _PREAMBLE = re.compile(r"^\s*(sure|certainly|of course|okay|ok|here(?:'s| is| are)|absolutely)\b[^\n]*?(:|\.|!)\s*(\n|$)", re.I)
 
-_FIELD = re.compile(r"^\s*(\*\*)?(text|message|sms|tweet|headline|review|sentence|comment|article|output|example|answer|subject|title)\s*(\d+)?\s*(\*\*)?\s*:\s*", re.I)
+# 'Here's a new example headline for: <the text>' on one line: a preamble that names what it introduces
+_PREAMBLE_INLINE = re.compile(r"^\s*here(?:'s| is| are)\b[^:\n]{0,60}?\b(?:example|headline|message|sms|tweet|sentence|text|review|"
+                              r"joke|comment)s?\b[^:\n]{0,40}:\s+(?=\S)", re.I)
+
+_FIELD = re.compile(r"^\s*(\*\*)?(text|message|sms|tweet|headline|review|sentence|comment|article|output|example|answer|subject|title)"
+                    r"\s*(\d+)?\s*(\*\*)?\s*:\s*", re.I)
 
 _NUMBERING = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])\s+")
 
@@ -71,7 +95,9 @@ def strip_wrapping(text: str) -> str:
     for _ in range(3):
         before = t
         t = _PREAMBLE.sub('', t, count=1).strip() or t  # never strip a preamble down to nothing
+        t = _PREAMBLE_INLINE.sub('', t, count=1)
         t = _NUMBERING.sub('', _FIELD.sub('', t, count=1), count=1).strip()
+        t = quoted_passage(t) or t
         for a, b in _QUOTES:
             if len(t) > 1 and t.startswith(a) and t.endswith(b) and t.count(a if a == b else b) <= 2: t = t[len(a):-len(b)].strip()
             elif a != "'" and t.startswith(a) and b not in t[len(a):]: t = t[len(a):].strip()  # an answer cut off inside its quotes
@@ -93,6 +119,14 @@ def drop_meta(text: str) -> str:
     quoted = [q for q in quoted if len(_words(q)) >= 4 and not _META.search(q)]
     return max(quoted, key=len).strip() if quoted else ''
 
+# %% ../nbs/05_generate.ipynb #ff4e90b2
+def take_quoted(text: str) -> str:
+    "For a one-paragraph text: the first paragraph (or line) that is one quoted passage, where the answer has others about it; else `text`."
+    paras = [p for p in text.split('\n') if p.strip()]
+    if len(paras) < 2: return text
+    quoted = [q for q in map(quoted_passage, paras) if q and _words(q)]
+    return quoted[0] if quoted else text
+
 # %% ../nbs/05_generate.ipynb #c84a10d0
 _REFUSAL = re.compile(r"\b(i can(?:'|no)t (?:assist|help|comply|provide|create|write|generate)|i(?:'m| am) (?:sorry|unable|not able)|as an ai\b|"
                       r"i (?:cannot|won't|will not) (?:assist|help|create|write|generate|provide)|i apologi[sz]e|"
@@ -103,6 +137,7 @@ def clean_text(raw: str, card: TaskCard, prompt: str = '', examples: list[str] |
     if _REFUSAL.search(raw[:200]): return None, 'refusal'
     t = strip_wrapping(raw)
     if not t: return None, 'empty'
+    if card.one_paragraph: t = take_quoted(t)
     t = strip_wrapping(drop_meta(t))
     if not t: return None, 'meta'
     n, w = len(_words(t)), card.text['words']

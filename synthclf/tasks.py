@@ -27,7 +27,7 @@ class TaskCard:
     name: str
     title: str
     description: str
-    text: dict  # kind, plural, unit, words: {typical, min, max}
+    text: dict  # kind, plural, unit, words: {typical, min, max}, paragraphs
     persona: str
     labels: list[Label]
     attributes: dict = field(default_factory=dict)
@@ -41,6 +41,10 @@ class TaskCard:
     def label_names(self) -> list[str]: return [l.name for l in self.labels]
     @property
     def num_labels(self) -> int: return len(self.labels)
+    @property
+    def one_paragraph(self) -> bool:
+        "Whether a text is one message or paragraph: `text.paragraphs: 1`, by default where it has at most 100 words."
+        return int(self.text.get('paragraphs', 1 if self.text['words']['max'] <= 100 else 0)) == 1
 
     def label_description(self, label: str) -> str:
         "The one-line description of `label`."
@@ -93,6 +97,10 @@ def _card_from_dict(d: dict, path: Path | None = None) -> TaskCard:
     if words is None or 'kind' not in d['text']: raise CardError(f"{where}: 'text' needs at least 'kind' (what a text is) and 'words'.")
     if not {'min', 'max'} <= set(words) or not words['min'] <= words.get('typical', words['min']) <= words['max']:
         raise CardError(f"{where}: text.words needs min <= typical <= max, got {words}.")
+    paras = d['text'].get('paragraphs', 1)
+    if isinstance(paras, bool) or not isinstance(paras, int) or paras < 1:
+        raise CardError(f"{where}: text.paragraphs is how many paragraphs a text may have (1 for a message, a tweet or a headline), "
+                        f"a whole number >= 1; got {paras!r}.")
     for attr, v in (d.get('attributes') or {}).items():
         if isinstance(v, dict):
             bad = set(v) - set(names)

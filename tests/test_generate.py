@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from synthclf.generate import generate, load_generated, save_generated
+from synthclf.generate import generate, load_generated, quoted_passage, save_generated, take_quoted
 from synthclf.data import load_task
 from synthclf.cache import CallCache
 from synthclf.llm import EndpointError, OpenAIBackend, Request, complete, make_backend
@@ -31,7 +31,8 @@ def test_local_backend_end_to_end_and_cached_rerun(tmp_path, smollm2, real_data)
     assert sum(man['counts'].values()) == ds.num_rows and all(n <= 3 for n in man['counts'].values())
     assert all(man['counts'][l] == 3 or l in man['short'] for l in ('ham', 'spam'))
     assert sum(man['attempts'].values()) == man['calls']
-    assert all(t.strip() and not t.startswith('"') for t in ds['text']) and len(set(ds['text'])) == ds.num_rows
+    assert all(t.strip() and quoted_passage(t) is None and take_quoted(t) == t for t in ds['text'])  # no quotes wrapping, no talk
+    assert len(set(ds['text'])) == ds.num_rows
     row = ds[0]
     assert {'situation', 'style', 'length'} <= set(json.loads(row['attributes'])) and row['mode'] == 'zero_shot' and row['backend'] == 'local'
     out = save_generated(ds, man, tmp_path / 'out')
