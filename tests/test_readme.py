@@ -1,5 +1,6 @@
-"""The README is a front door, built from nbs/index.ipynb (`make readme`): it says what the notebook says, stays short, names
-the machine kind and date of every timing it quotes, and the numbers, names and module table it quotes follow the code."""
+"""The README is a front door, built from nbs/index.ipynb (`make readme`): it says what the notebook says, stays
+short, names the machine kind and date of every timing it quotes, and the numbers, names and module table it quotes
+follow the code."""
 import re
 from pathlib import Path
 
@@ -7,7 +8,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT/'README.md').read_text()
-NUMBER_WORDS = {2: 'two', 3: 'three', 4: 'four', 5: 'five', 6: 'six', 7: 'seven', 8: 'eight', 9: 'nine', 10: 'ten', 11: 'eleven', 12: 'twelve'}
+NUMBER_WORDS = dict(enumerate('zero one two three four five six seven eight nine ten eleven twelve thirteen'.split()))
 KINDS = ('AVX-512-BF16 AMD EPYC', 'AVX2-only AMD EPYC', 'AVX2 AMD EPYC', 'Intel Xeon')  # benchmarks/results/timings.md
 DATE = re.compile(r'\b20\d\d-\d\d-\d\d\b')
 TIMING = re.compile(r'\b\d+(?:\.\d+)?\s?(?:min|s|h|hours?|minutes?|seconds?)\b')
@@ -42,21 +43,22 @@ def table(text: str, header: str) -> list[list[str]]:
 
 
 def test_the_readme_is_the_index_notebook():
-    "README.md is what `make readme` makes of nbs/index.ipynb: markdown cells only (executing changes nothing), in order."
+    "README.md is what `make readme` makes of nbs/index.ipynb: markdown cells only (executing changes nothing)."
     from nbconvert import MarkdownExporter
     nb = nbformat.read(str(ROOT/'nbs'/'index.ipynb'), as_version=4)
     code = [c.source[:80] for c in nb.cells if c.cell_type != 'markdown']
-    assert not code, f"nbs/index.ipynb has code cells, whose outputs would have to be executed into the README: {code}"
+    assert not code, f"nbs/index.ipynb has code cells, whose outputs would be executed into the README: {code}"
     body, _ = MarkdownExporter().from_notebook_node(nb)
-    assert body.strip() == README.strip(), "README.md differs from nbs/index.ipynb: edit the notebook, then `make readme`"
+    assert body.strip() == README.strip(), "README.md differs from nbs/index.ipynb: edit the notebook, `make readme`"
 
 
 def test_the_readme_is_short_and_keeps_the_sections_the_docs_read():
     n = words(prose(README))
-    assert 300 < n <= 1500, f"the README's prose is {n} words: a front door is at most about 1,500 (the history goes to benchmarks/results/)"
+    assert 300 < n <= 1500, f"the README's prose is {n} words; a front door has about 1,500 at most"
     headings = re.findall(r'^## (.+)$', README, flags=re.M)
-    for h in ('Set-up', 'Batch runs', 'What a run writes', 'Point it at an endpoint', 'Add your own task', 'The docs site'):
-        assert any(x.startswith(h) for x in headings), (h, headings)  # tests/test_docs.py looks for the first two on the home page
+    # tests/test_docs.py looks for the first two on the home page
+    for h in ('Set-up', 'Batch runs', 'What a run writes', 'Point it at an endpoint', 'Add your own task', 'The docs'):
+        assert any(x.startswith(h) for x in headings), (h, headings)
 
 
 def test_every_timing_names_its_machine_kind_and_date():
@@ -73,7 +75,8 @@ def test_every_timing_names_its_machine_kind_and_date():
     assert TIMING.search('took 10 min 21 s') and not TIMING.search('5 seeds, 20 texts, 2 cores')
     assert DATE.search('(2026-12-02, commit 3a22e21)') and not DATE.search('commit 3a22e21')
     timings = (ROOT/'benchmarks'/'results'/'timings.md').read_text()
-    assert 'benchmarks/results/timings.md' in README and all(k in timings for k in ('AVX-512-BF16 AMD EPYC', 'AVX2 AMD EPYC', 'emulated AVX2'))
+    assert 'benchmarks/results/timings.md' in README
+    assert all(k in timings for k in ('AVX-512-BF16 AMD EPYC', 'AVX2 AMD EPYC', 'emulated AVX2'))
 
 
 def test_the_numbers_it_quotes_follow_the_code():
