@@ -155,20 +155,36 @@ def _task_subjectivity(judgments, ranked, method, judge_k, judge_backend, seed, 
     return ranking, rel, raw, source
 
 # %% ../nbs/12_analysis.ipynb #f5a0376f
+def _no_ranking(r: _Report, rank_tasks) -> dict:
+    """The judge's record when there is nothing for it to rank (`rank_tasks='run'` on a run of fewer than three tasks):
+    no LLM is asked, and the report says why."""
+    n = len(r.tasks)
+    why = (f"no ranking: rank_tasks={rank_tasks!r} names no task to rank"
+           + (f" (the run's own tasks, and it holds {n}: a ranking needs at least 3)" if rank_tasks == 'run' else '')
+           + "; give judgments (-p judgments=FILE) or name the tasks to rank (-p rank_tasks=[...])")
+    r.skipped['subjectivity ranking'] = why
+    r.md += ["## Task subjectivity\n", why[0].upper() + why[1:] + '.', '']
+    return {'reliable': False, 'judged': False, 'verdict': why, 'source': 'no judge'}
+
 def _subjectivity_step(r: _Report, j, rank_tasks, judge_method: str, judge_k: int, backend_once, seed: int, cache, progress: bool,
                        backend, judge_dtype: str):
     "Task-level subjectivity: the ranking (from judgments `j`, else an LLM judge) and its judge's reliability, written and shown; (ranking, reliability)."
     ranked = tasks_to_rank(rank_tasks, r.tasks)
-    ranking, rel, raw, source = _task_subjectivity(j, ranked, judge_method, judge_k, lambda: backend_once(judge=True), seed, cache, progress, r.say)
-    rel = {**rel, 'source': source}
-    if j is None and backend == 'local': rel['dtype'] = judge_dtype
+    if j is None and not ranked: ranking, rel, raw = None, _no_ranking(r, rank_tasks), pd.DataFrame()
+    else:
+        judge = lambda: backend_once(judge=True)
+        ranking, rel, raw, source = _task_subjectivity(j, ranked, judge_method, judge_k, judge, seed, cache, progress,
+                                                       r.say)
+        rel = {**rel, 'source': source}
+        if j is None and backend == 'local': rel['dtype'] = judge_dtype
+        r.md += [f"## Task subjectivity ({source})\n", f"**Judge reliability:** {rel['verdict']}\n",
+                 judge_table(rel).to_markdown(index=False), '',
+                 _md(ranking) if ranking is not None else 'No ranking: see the reliability line above.', '']
     if len(raw): raw.to_csv(r.tmp/('judgments.csv' if 'winner' in raw else 'ratings.csv'), index=False)
     if ranking is not None: ranking.to_csv(r.tmp/'ranking.csv', index=False)
     (r.tmp/'judge.json').write_text(json.dumps(rel, indent=1, default=float))
     r.summary['ranking'] = ranking.set_index('task').score.round(3).to_dict() if ranking is not None else {}
     r.summary['judge'] = {k: v for k, v in rel.items() if isinstance(v, (bool, int, float, str, list))}
-    r.md += [f"## Task subjectivity ({source})\n", f"**Judge reliability:** {rel['verdict']}\n", judge_table(rel).to_markdown(index=False), '',
-             _md(ranking) if ranking is not None else 'No ranking: see the reliability line above.', '']
     return ranking, rel
 
 # %% ../nbs/12_analysis.ipynb #f6093302
@@ -179,10 +195,12 @@ def _gaps_step(r: _Report, ranking, rel: dict):
     r.summary['real_source'] = real = gaps.attrs['real_source']
     r.md += [f"## Real − synthetic macro-F1 per task (real reference: {real})\n", _md(gaps), '']
     r.summary['gap_regressions'] = {}
+    unjudged = (rel['verdict'] if rel.get('judged') is False else
+                'the subjectivity judge is not reliable, so no gap-vs-subjectivity fit is drawn')
     for g in [c for c in ('gap_zero_shot', 'gap_few_shot') if c in gaps]:
         mode = g.removeprefix('gap_')
         usable = gaps[[ok.get((t, real)) is not False and ok.get((t, mode)) is not False for t in gaps.task]]
-        if not rel.get('reliable'): r.skipped[f'regression {g}'] = 'the subjectivity judge is not reliable, so no gap-vs-subjectivity fit is drawn'; continue
+        if not rel.get('reliable'): r.skipped[f'regression {g}'] = unjudged; continue
         try:
             reg = gap_regression(usable, ranking, g)
             reg['table'].reset_index(names='term').to_csv(r.tmp/f'{g.replace("gap_", "gap_regression_")}.csv', index=False)

@@ -268,7 +268,9 @@ def _add_run(sub):
     b.add_argument('-p', '--param', action='append', metavar='KEY=VALUE',
                    help='override a notebook parameter, in YAML: seeds=3, modes=[zero_shot], train.test_cap=null (repeatable)')
     b.add_argument('--workers', type=int, help='parallel stage processes (default: one per core, at most one per task); '
-                                                 'generation with the local LLM runs one task at a time, other stages beside it')
+                                                 'the local-LLM stages side by side, as many as the cores and the free '
+                                                 'memory allow, the other stages filling the cores (on a Dask cluster, '
+                                                 'one local-LLM stage at a time)')
     b.add_argument('--scheduler', help='address of a Dask distributed scheduler (tcp://HOST:PORT) to run the tasks on instead')
     b.add_argument('--force', action='store_true', help='execute every stage again, even the verified finished ones')
     b.add_argument('--kernel', default='python3', help='Jupyter kernel for the notebooks (default python3)')

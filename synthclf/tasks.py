@@ -168,11 +168,11 @@ def list_tasks() -> list[str]:
 
 # %% ../nbs/00_tasks.ipynb #bba8998d
 def tasks_to_rank(rank_tasks, run_tasks) -> list[str]:
-    "The tasks a judge ranks: `rank_tasks` (a list), all known tasks (None), or `'run'`: `run_tasks` (all known tasks if fewer than 3)."
+    "The tasks a judge ranks: `rank_tasks` (a list), all known tasks (None), or `'run'`: `run_tasks` (none if under 3)."
     if rank_tasks is None: return list_tasks()
     if isinstance(rank_tasks, str):
         if rank_tasks != 'run': raise ValueError(f"rank_tasks is a list of tasks, None (all known tasks) or 'run' (the run's tasks); got {rank_tasks!r}.")
-        return list(run_tasks) if len(run_tasks) >= 3 else list_tasks()
+        return list(run_tasks) if len(run_tasks) >= 3 else []
     return list(rank_tasks)
 
 # %% ../nbs/00_tasks.ipynb #84b6e0fe

@@ -91,22 +91,35 @@ def _ordering_rows(cmp: pd.DataFrame, classifier: str) -> list[dict]:
              'rests_on': f"{classifier}, {r.seeds} seeds; {r.interval}" + (f"; Holm over {m} lines" if m > 1 else '')} for r in cmp.itertuples()]
 
 # %% ../nbs/11_verdict.ipynb #5fd3cf76
+import inspect
+_GAP_MIN_TASKS = inspect.signature(gap_correlation).parameters['min_tasks'].default  # the gap line's least tasks
+
 def _gap_rows(runs: pd.DataFrame, subjectivity, judge: dict, seed: int, alpha: float) -> tuple[list[dict], dict]:
-    "The verdict's gap lines, one per synthetic mode run (`gap_correlation`, Holm over them), and the correlations themselves."
-    cors, rows = {}, []
+    """The verdict's gap lines, one per synthetic mode run (`gap_correlation`, Holm over them), and the correlations
+    themselves. A run of fewer tasks than the line needs gets lines that say so, whatever its judge."""
+    cors, rows, held = {}, [], runs.task.nunique()
+    few = held < _GAP_MIN_TASKS
     for mode in ('zero_shot', 'few_shot'):
         if subjectivity is None or mode not in set(runs.source): continue
-        cors[mode] = gap_correlation(runs, subjectivity, mode, reliable=judge.get('reliable', False), seed=seed)
+        cors[mode] = c = gap_correlation(runs, subjectivity, mode, reliable=judge.get('reliable', False), seed=seed)
+        if few: c['word'] = f"inconclusive: the gap line needs at least {_GAP_MIN_TASKS} tasks, this run holds {held}"
     words = [c['word'] if not c['word'] in ('agrees', 'contradicts', 'inconclusive') else None for c in cors.values()]
     adj, words = _holm_words([c['p'] for c in cors.values()], [c['rho'] for c in cors.values()], words, alpha)
     for (mode, c), q, w in zip(cors.items(), adj, words):
         c['word'], c['p_holm'] = w, q
         rel = judge.get('verdict') or ('reliable' if judge.get('reliable') else 'reliability not measured')
-        rows.append({'claim': 'gap', 'scope': f"real − {mode.replace('_', '-')}, {len(c['tasks'])} tasks",
-                     'estimate': f"Spearman ρ = {c['rho']:+.2f}", 'interval': _interval(c['ci_low'], c['ci_high'], '+.2f'), 'p': q, 'word': w,
-                     'rests_on': f"subjectivity from {judge.get('source', 'the ranking given')} ({rel}); permutation test over the tasks' order "
-                                 f"({c.get('permutations', 0)} orderings), ρ averaged over draws of the scores and gaps"
-                                 + (f"; left out: {', '.join(f'{t} ({why})' for t, why in c['left_out'].items())}" if c['left_out'] else '')})
+        n = held if few else len(c['tasks'])
+        test = (f"permutation test over the tasks' order ({c['permutations']} orderings), "
+                "ρ averaged over draws of the scores and gaps" if 'permutations' in c else
+                'no test: fewer than 3 tasks with a gap and a subjectivity score')
+        subj = f"subjectivity from {judge.get('source', 'the ranking given')} ({rel})"
+        rests = (f"a rank correlation over at least {_GAP_MIN_TASKS} tasks; this run holds {held}"
+                 + ('' if judge.get('judged') is False else f"; {subj}")) if few else f"{subj}; {test}"
+        left = ', '.join(f'{t} ({why})' for t, why in c['left_out'].items())
+        rows.append({'claim': 'gap', 'scope': f"real − {mode.replace('_', '-')}, {n} task{'' if n == 1 else 's'}",
+                     'estimate': '—' if np.isnan(c['rho']) else f"Spearman ρ = {c['rho']:+.2f}",
+                     'interval': _interval(c['ci_low'], c['ci_high'], '+.2f'), 'p': q, 'word': w,
+                     'rests_on': rests + (f"; left out: {left}" if left and not few else '')})
     return rows, cors
 
 # %% ../nbs/11_verdict.ipynb #ee18010a
@@ -237,7 +250,8 @@ def verdict_power(runs: pd.DataFrame, verdict: pd.DataFrame, difference: float =
 # %% ../nbs/11_verdict.ipynb #f08a485f
 def power_markdown(pw: dict) -> str:
     "The power sentence a report states under its verdict."
-    size = (f"{pw['tasks']} tasks, " + (f"about {pw['per_label']:.0f} synthetic texts per label, " if pw['per_label'] == pw['per_label'] else '')
+    size = (f"{pw['tasks']} task{'' if pw['tasks'] == 1 else 's'}, "
+            + (f"about {pw['per_label']:.0f} synthetic texts per label, " if pw['per_label'] == pw['per_label'] else '')
             + f"{pw['sets']} generated set(s) per mode, {pw['seeds']} seeds")
     out = [f"**What this size can find** ({size}):"]
     if 'ordering_power' in pw:

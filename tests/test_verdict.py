@@ -175,13 +175,13 @@ def small_runs(tmp_path_factory, real_data):
 
 
 def test_an_undecided_judge_leaves_the_report_standing(small_runs, tmp_path):
-    "Every judge answer a tie: no ranking, but the report is written and the gap line says why it is undetermined."
+    "Every judge answer a tie: no ranking, yet the report is written; this one-task run's gap line says it needs more tasks."
     from synthclf.analysis import analyze
     s = analyze(small_runs/'runs', tmp_path/'analysis', rank_tasks=['ag_news', 'sms_spam', 'tweet_irony'], backend=Undecided(),
                 synthetic_dir=str(small_runs/'generate'), progress=False, reference_size=50)
     v = pd.read_csv(tmp_path/'analysis'/'verdict.csv')
     gap = v[v.claim == 'gap']
-    assert len(gap) == 1 and gap.word.iloc[0].startswith('undetermined') and 'no ranking' in gap.rests_on.iloc[0]
+    assert len(gap) == 1 and gap.word.iloc[0].startswith('inconclusive: the gap line needs at least') and 'no ranking' in gap.rests_on.iloc[0]
     assert (v.claim == 'ordering').any() and not (tmp_path/'analysis'/'ranking.csv').exists() and s['ranking'] == {}
     assert "give no ranking" in json.loads((tmp_path/'analysis'/'judge.json').read_text())['verdict']
 
