@@ -194,7 +194,13 @@ def test_synthetic_draw(prepared):
     d = synthetic_draw(fpb, get_card('financial_phrasebank').label_names, 10, 0.6, np.random.default_rng(0), noise_from='low_agreement')
     swapped = d[d.label != d.true_label].merge(fpb, on='text')
     assert len(swapped) >= 10 and (swapped.agreement < 1).all()
-    assert (synthetic_draw(irony, names, 10, 0.5, np.random.default_rng(0), noise_from='low_agreement').label != 'x').all()  # no agreement: any
+    # a pool without an agreement column: low_agreement noise falls back to any text of another label, at the same rate and draws
+    for s in range(5):
+        fallback = synthetic_draw(irony, names, 10, 0.5, np.random.default_rng(s), noise_from='low_agreement')
+        assert fallback.equals(synthetic_draw(irony, names, 10, 0.5, np.random.default_rng(s), noise_from='any')), s
+    swapped = np.mean([(lambda x: (x.label != x.true_label).mean())(synthetic_draw(irony, names, 15, 0.5, np.random.default_rng(s),
+                                                                                   noise_from='low_agreement')) for s in range(40)])
+    assert abs(swapped - 0.5) < 0.05, swapped
     with pytest.raises(ValueError, match=r'noise must lie in \[0, 1\]'): synthetic_draw(irony, names, 5, 1.5, np.random.default_rng(0))
 
 
