@@ -139,9 +139,7 @@ def split_inputs(card):
     raw = _read_csv(files['train'])
     rows = clean_split(raw, card, str(files['train']))[0]
     held = set().union(*(set(_read_csv(f)['text'].astype(str)) for s, f in files.items() if s != 'train'))
-    text = raw['text'].astype(str)
-    once = text.map(text.value_counts()).eq(1).to_numpy()
-    ok = rows[~rows.text.isin(held) & once[rows.idx.to_numpy()]]
+    ok = rows[~rows.text.isin(held)]  # one row per distinct text (split_pool: a recurring text is eligible like any other)
     cand = {l: ok.idx[ok.label == l].to_numpy() for l in card.label_names}
     half = {l: int((rows.label == l).sum()) // 2 for l in card.label_names}
     return raw, cand, half, rows.set_index('idx').label
@@ -180,7 +178,7 @@ class TaskData:
         in_pool = np.zeros(len(self.texts), bool)
         in_pool[[self.row_of[t] for t in pool.text]] = True
         # load_task's cleaning of split_pool's rest (drop empty, multi-label, duplicate and test texts) leaves exactly the cleaned
-        # train rows that are not in the pool (the pool takes only texts that occur once; `--check` verifies it)
+        # train rows that are not in the pool (split_pool drops every copy of a pool text from the rest; `--check` verifies it)
         return pool, np.flatnonzero(~in_pool)
 
     def rows(self, texts):

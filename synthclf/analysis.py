@@ -14,7 +14,7 @@ from .layout import DEFAULT_RUN
 from .experiments import SYNTHETIC_MODES, collect_runs, curve_size, curve_source, mixture_parts, synthetic_part
 from .diversity import REFERENCE_SIZE
 from .tasks import get_card, tasks_to_rank
-from .claims import learned
+from .claims import baseline_gate, learned
 from .figures import plot_accuracy_by_threshold, plot_diversity, plot_gap_vs_subjectivity, plot_worth, save_figure
 from .worth import DEFAULT_MARGIN
 from .verdict import (gap_regression, instance_regression, judge_table, paper_verdict, task_gaps, verdict_markdown, verdict_power,
@@ -189,7 +189,8 @@ def _subjectivity_step(r: _Report, j, rank_tasks, judge_method: str, judge_k: in
 
 # %% ../nbs/12_analysis.ipynb #f6093302
 def _gaps_step(r: _Report, ranking, rel: dict):
-    "Gaps and their regression, from tasks whose models learned, and only when the judge is reliable; the figure wherever there is a ranking."
+    """Gaps and their regression, from tasks whose gap can speak (`baseline_gate`: the higher-scoring side beats its baselines), and only
+    when the judge is reliable; the figure wherever there is a ranking."""
     gaps, ok = task_gaps(r.runs_df), r.ok
     gaps.to_csv(r.tmp/'gaps.csv', index=False)
     r.summary['real_source'] = real = gaps.attrs['real_source']
@@ -199,13 +200,13 @@ def _gaps_step(r: _Report, ranking, rel: dict):
                 'the subjectivity judge is not reliable, so no gap-vs-subjectivity fit is drawn')
     for g in [c for c in ('gap_zero_shot', 'gap_few_shot') if c in gaps]:
         mode = g.removeprefix('gap_')
-        usable = gaps[[ok.get((t, real)) is not False and ok.get((t, mode)) is not False for t in gaps.task]]
+        usable = gaps[[baseline_gate(ok, t, real, mode, d)[0] is None for t, d in zip(gaps.task, gaps[g])]]  # as the verdict's gap lines
         if not rel.get('reliable'): r.skipped[f'regression {g}'] = unjudged; continue
         try:
             reg = gap_regression(usable, ranking, g)
             reg['table'].reset_index(names='term').to_csv(r.tmp/f'{g.replace("gap_", "gap_regression_")}.csv', index=False)
             r.summary['gap_regressions'][g] = {k: reg[k] for k in ('n_tasks', 'slope', 'slope_ci', 'slope_p', 'r2', 'spearman_rho', 'spearman_p')}
-            r.md += [f"### OLS: {g} ~ subjectivity ({reg['n_tasks']} tasks whose models beat their baselines)\n",
+            r.md += [f"### OLS: {g} ~ subjectivity ({reg['n_tasks']} tasks whose higher-scoring side beats its baselines)\n",
                      f"slope {reg['slope']:.3f} (95% CI {reg['slope_ci'][0]:.3f} to {reg['slope_ci'][1]:.3f}, p = {reg['slope_p']:.3f}), "
                      f"R² = {reg['r2']:.3f}, Spearman ρ = {reg['spearman_rho']:.3f} (p = {reg['spearman_p']:.3f})\n", _md(reg['table'].reset_index(names='term')), '']
         except ValueError as e: r.skipped[f'regression {g}'] = str(e)

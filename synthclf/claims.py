@@ -10,8 +10,8 @@ import pandas as pd
 from .experiments import mean_beats_baselines, synthetic_part
 
 # %% auto #0
-__all__ = ['real_reference', 'learned', 'holm', 'datasets_behind', 'generation_sd', 'source_comparisons', 'permutation_spearman',
-           'gap_correlation', 'agreement_effect']
+__all__ = ['real_reference', 'learned', 'baseline_gate', 'holm', 'datasets_behind', 'generation_sd', 'source_comparisons',
+           'permutation_spearman', 'gap_correlation', 'agreement_effect']
 
 # %% ../nbs/11_claims.ipynb #4df2543c
 def real_reference(runs: pd.DataFrame) -> str:
@@ -22,6 +22,22 @@ def real_reference(runs: pd.DataFrame) -> str:
 def learned(runs: pd.DataFrame) -> dict:
     "(task, source) -> whether its mean over seeds beats the baselines (None for runs saved without baselines)."
     return {k: (None if pd.isna(v) else bool(v)) for k, v in mean_beats_baselines(runs, ['task', 'source']).items()}
+
+# %% ../nbs/11_claims.ipynb #63a75e8c
+def baseline_gate(ok: dict, task: str, a: str, b: str, d: float) -> tuple[str | None, str]:
+    """Whether the comparison `a` − `b` = `d` in `task` can speak, by `learned`'s `ok`: (why it cannot, or None; the gate in words).
+    It cannot where the side that scored higher does not beat its baselines (on a tie: either side): two sides at chance, or a higher
+    one that learned nothing, hold no difference to read. A side at baseline under one that beats its baselines is evidence of the
+    difference (say "real > zero-shot"), not a missing input, so the line speaks. The rule treats both directions alike: under no
+    difference, a line between exchangeable sources is voided as often when it would read agrees as when it would read contradicts."""
+    at = [s for s in (a, b) if ok.get((task, s)) is False]
+    top = {a} if d > 0 else {b} if d < 0 else {a, b}
+    if not at: return None, 'no baselines saved' if all(ok.get((task, s)) is None for s in (a, b)) else 'both beat their baselines'
+    if top & set(at):
+        why = f"{' and '.join(at)} at baseline" + (' (the side that scored higher)' if len(at) == 1 else '')
+        return why, f"void: {why}"
+    (low,), (high,) = at, top
+    return None, f"{low} at baseline, under {high}, which beats its baselines: evidence of the difference"
 
 # %% ../nbs/11_claims.ipynb #f96af3fd
 def _p_boot(draws: np.ndarray) -> float:
@@ -136,7 +152,8 @@ def source_comparisons(runs: pd.DataFrame, predictions: dict | None = None, metr
                        n_boot: int = 1000, seed: int = 0, min_sets: int = 5, alpha: float = 0.05) -> pd.DataFrame:
     """Per task: real > few-shot, few-shot > zero-shot, real > zero-shot as mean differences of `metric`, each with an interval that
     covers the test instances (bootstrap, where `predictions` has the task; else Welch over seeds), the seeds and the training sets
-    (`generation_sd`), a two-sided p, Holm's adjustment over all the lines, and the word at family-wise level `alpha`."""
+    (`generation_sd`), a two-sided p, Holm's adjustment over all the lines, and the word at family-wise level `alpha`; `gate`: what
+    `baseline_gate` found (a line whose higher-scoring side is at baseline is undetermined and left out of Holm's family)."""
     real, ok, rows, nsets = real_reference(runs), learned(runs), [], datasets_behind(runs)
     for task, g in runs.groupby('task'):
         by = {s: d[metric].to_numpy(float) for s, d in g.groupby('source')}
@@ -146,18 +163,19 @@ def source_comparisons(runs: pd.DataFrame, predictions: dict | None = None, metr
             sets = {s: int(nsets[(task, s)]) for s in (hi, lo)}
             extra = {s: generation_sd(g, s, sets[s], metric, min_sets) for s in (hi, lo)}
             boot = preds is not None and metric == 'macro_f1'
-            base = [s for s in (hi, lo) if ok.get((task, s)) is False]
             if any(np.isnan(v) for v in extra.values()): (d, l, h, p, se), why = (by[hi].mean() - by[lo].mean(), np.nan, np.nan, np.nan, np.nan), \
                 'inconclusive: one generated set, and no real_matched runs to measure how much a set varies (generate replicates)'
             elif boot: (d, l, h, p, se), why = _boot_difference(preds, hi, lo, n_boot, ci, seed, extra), None
             else:
                 (d, l, h, p, se), why = _welch(by[hi], by[lo], ci, sum(v ** 2 for v in extra.values())), None
                 if np.isnan(p): why = 'inconclusive: one seed'
-            rows.append({'task': task, 'claim': f"{hi} > {lo}", 'difference': d, 'ci_low': l, 'ci_high': h, 'p': np.nan if base else p, 'se': se,
+            void, gate = baseline_gate(ok, task, hi, lo, d)
+            rows.append({'task': task, 'claim': f"{hi} > {lo}", 'difference': d, 'ci_low': l, 'ci_high': h, 'p': np.nan if void else p, 'se': se,
                          'seeds': f"{len(by[hi])} / {len(by[lo])}", 'sets': f"{sets[hi]} / {sets[lo]}",
                          'interval': ('bootstrap' if boot else 'Welch t') + ' over ' + _covers(sets, extra, boot),
-                         'word': f"undetermined: {' and '.join(base)} at baseline" if base else why})
-    out = pd.DataFrame(rows, columns=['task', 'claim', 'difference', 'ci_low', 'ci_high', 'p', 'p_holm', 'se', 'seeds', 'sets', 'interval', 'word'])
+                         'gate': gate, 'word': f"undetermined: {void}" if void else why})
+    out = pd.DataFrame(rows, columns=['task', 'claim', 'difference', 'ci_low', 'ci_high', 'p', 'p_holm', 'se', 'seeds', 'sets', 'interval', 'gate',
+                                      'word'])
     out['p_holm'], out['word'] = _holm_words(out.p, out.difference, [w if isinstance(w, str) else None for w in out.word], alpha)
     return out
 
@@ -203,19 +221,24 @@ def gap_correlation(runs: pd.DataFrame, subjectivity, synthetic: str = 'few_shot
                     draws: int = 200, ci: float = 0.95, min_tasks: int = 4, seed: int = 0, min_sets: int = 5) -> dict:
     """Spearman's ρ of task subjectivity and the real − `synthetic` gap, tested by permuting the tasks: the statistic is ρ averaged over
     draws of the scores (within their intervals) and of the gaps (seeds resampled, plus `generation_sd`), so both uncertainties are
-    carried; the interval is that of ρ over the draws; p is two-sided (twice the smaller one-sided p)."""
+    carried; the interval is that of ρ over the draws; p is two-sided (twice the smaller one-sided p). A task is left out where its
+    gap cannot speak (`baseline_gate`: the higher-scoring of the two sources at baseline); `gated` names the tasks kept with a side at
+    baseline under one that learned."""
     real, ok, scores, nsets = real_reference(runs), learned(runs), _scores(subjectivity), datasets_behind(runs)
-    per, left_out = {}, {}
+    per, left_out, gated = {}, {}, {}
     for task, g in runs.groupby('task'):
         by = {s: d[metric].to_numpy(float) for s, d in g.groupby('source')}
         if real not in by or synthetic not in by: left_out[task] = f'no {real} or {synthetic} runs'
         elif task not in scores.index or np.isnan(scores[task]): left_out[task] = 'no subjectivity score'
-        elif base := [s for s in (real, synthetic) if ok.get((task, s)) is False]: left_out[task] = f"{' and '.join(base)} at baseline"
+        elif void := baseline_gate(ok, task, real, synthetic, by[real].mean() - by[synthetic].mean())[0]: left_out[task] = void
         elif np.isnan(sd := generation_sd(g, synthetic, int(nsets[(task, synthetic)]), metric, min_sets)): left_out[task] = 'no real_matched runs to measure how much a generated set varies'
-        else: per[task] = (by[real], by[synthetic], sd)
+        else:
+            per[task] = (by[real], by[synthetic], sd)
+            if any(ok.get((task, s)) is False for s in (real, synthetic)):
+                gated[task] = baseline_gate(ok, task, real, synthetic, by[real].mean() - by[synthetic].mean())[1]
     tasks = sorted(per)
     gaps = np.array([per[t][0].mean() - per[t][1].mean() for t in tasks])
-    out = {'synthetic': synthetic, 'real': real, 'tasks': tasks, 'left_out': left_out, 'gaps': dict(zip(tasks, gaps.round(4))),
+    out = {'synthetic': synthetic, 'real': real, 'tasks': tasks, 'left_out': left_out, 'gated': gated, 'gaps': dict(zip(tasks, gaps.round(4))),
            'rho': np.nan, 'ci_low': np.nan, 'ci_high': np.nan, 'p': np.nan, 'p_greater': np.nan, 'p_less': np.nan, 'gap_sd': np.nan}
     if len(tasks) >= 3:
         rng = np.random.default_rng(seed)

@@ -15,14 +15,14 @@ from .data import cap_test, load_task, quiet_progress, subsample_per_label
 from .encoders import DEFAULT_ENCODER
 from .classifiers import TfidfClassifier, make_classifier
 from .layout import DEFAULT_RUN, experiment_dir, generate_dir
-from .generate import generated_replicates, load_generated, read_manifest, replicate_dir
+from .generate import generated_replicates, load_generated, read_manifest, replicate_dir, test_copy_filter
 
 # %% auto #0
 __all__ = ['SOURCES', 'SYNTHETIC_MODES', 'run_dir', 'SOURCE_TITLES', 'METRIC_TITLES', 'BASELINE_TITLES', 'read_labelled',
            'default_synthetic_dir', 'replicate_of', 'matched_sizes', 'curve_source', 'curve_size', 'mixture_parts',
            'synthetic_part', 'source_name', 'training_set', 'evaluate', 'baselines', 'beats', 'predictions_frame',
-           'DamagedRunWarning', 'finished_run', 'train_and_evaluate', 'collect_runs', 'load_predictions',
-           'mean_beats_baselines', 'summarize_runs', 'results_table', 'table_markdown']
+           'DamagedRunWarning', 'finished_run', 'drop_test_copies', 'train_and_evaluate', 'collect_runs',
+           'load_predictions', 'mean_beats_baselines', 'summarize_runs', 'results_table', 'table_markdown']
 
 # %% ../nbs/08_experiments.ipynb #c3d8de14
 def _bad_json_line(p: Path) -> str | None:
@@ -284,7 +284,7 @@ def _experiment_key(card: TaskCard, src: str, clf, seed: int, train: Dataset, te
     return hashlib.sha256(json.dumps([_METRICS_VERSION, card.name, src, clf.config(), seed, train._fingerprint, test._fingerprint], default=str).encode()).hexdigest()[:16]
 
 def _run_experiment(card: TaskCard, clf, model: str, s: str, src: str, k: int, train: Dataset, test: Dataset, d: Path, key: str, base: dict,
-                    synthetic_dir=None, per_label: int | None = None, test_cap: int | None = None) -> dict:
+                    synthetic_dir=None, per_label: int | None = None, test_cap: int | None = None, copies: dict | None = None) -> dict:
     "Train `clf` on `train`, score it on `test`, write predictions.parquet and then metrics.json into `d`: the metrics."
     names = card.label_names
     d.mkdir(parents=True, exist_ok=True)
@@ -296,6 +296,7 @@ def _run_experiment(card: TaskCard, clf, model: str, s: str, src: str, k: int, t
     metrics = {**meta, 'replicate': rep, 'key': key, 'model': model, 'config': clf.config(), 'n_train': train.num_rows,
                'train_per_label': dict(zip(names, np.bincount(train['label'], minlength=len(names)).tolist())),
                **_matched_record(card, s, k, synthetic_dir, per_label), 'n_test': test.num_rows,
+               **({'real_copies_test': copies} if copies is not None and _uses_real(s) else {}),
                'test_cap': test_cap, **(scores := evaluate(test['label'], proba, names)), 'baselines': base, 'beats_baselines': beats(scores, base),
                'history': clf.history_,
                'best_epoch': getattr(clf, 'best_epoch_', None), 'max_length': getattr(clf, 'max_length_', None),
@@ -323,6 +324,24 @@ def _check_sets(card: TaskCard, sets: dict, test: Dataset, allow_missing_labels:
                                  "its model could never predict them. Generate data for these labels, or pass allow_missing_labels=True "
                                  "(--allow-missing-labels) to score it anyway.")
 
+# %% ../nbs/08_experiments.ipynb #919f8f9c
+_COPIES = {}  # (train fingerprint, test fingerprint) -> the train rows that nearly copy a test text
+
+def drop_test_copies(card: TaskCard, train: Dataset, test: Dataset) -> tuple[Dataset, dict]:
+    """`train` without the rows that nearly copy a text of `test` (generate's `test_copy_filter`, the rule that rejects a synthetic
+    text as `copies_test`), and how many it dropped per label."""
+    key = (train._fingerprint, test._fingerprint)
+    if key not in _COPIES:
+        f = test_copy_filter(test)
+        _COPIES[key] = np.flatnonzero([f.match(t) is not None for t in train['text']])
+    bad = _COPIES[key]
+    counts = dict(zip(card.label_names, np.bincount(np.asarray(train['label'])[bad], minlength=card.num_labels).tolist()))
+    return (train.select(np.setdiff1d(np.arange(train.num_rows), bad)) if len(bad) else train), counts
+
+def _uses_real(source: str) -> bool:
+    "Whether `source` trains on real rows: real, real_matched, a learning-curve point or a mixture."
+    return source in ('real', 'real_matched') or source.startswith('real+') or bool(curve_size(source) or mixture_parts(source))
+
 # %% ../nbs/08_experiments.ipynb #3e184c46
 def train_and_evaluate(task, train_on=('real',), model: str = DEFAULT_ENCODER, seeds=1, out=DEFAULT_RUN, synthetic_dir=None,
                        per_label: int | None = None, mix_fraction: float = 0.5, test_cap: int | None = None, data_dir=None,
@@ -335,7 +354,11 @@ def train_and_evaluate(task, train_on=('real',), model: str = DEFAULT_ENCODER, s
     card, dsd = load_task(task, data_dir=data_dir, quiet=True)
     test = cap_test(dsd['test'], test_cap, seed=0)
     base = baselines(test['label'], card.num_labels)  # the same test rows for every source and seed
-    sets = {s: {k: training_set(card, dsd['train'], s, k, synthetic_dir, per_label, mix_fraction) for k in seeds} for s in train_on}  # all checked first
+    real_train, copies = drop_test_copies(card, dsd['train'], dsd['test']) if any(map(_uses_real, train_on)) else (dsd['train'], None)
+    if progress and copies and sum(copies.values()):
+        print(f"{card.name}: {sum(copies.values())} real training texts nearly copy a test text and are left out, as generate rejects such "
+              f"synthetic texts (copies_test): {copies}", flush=True)
+    sets = {s: {k: training_set(card, real_train, s, k, synthetic_dir, per_label, mix_fraction) for k in seeds} for s in train_on}  # all checked first
     _check_sets(card, sets, test, allow_missing_labels)
     rows, planned = [], sum(len(b) for b in sets.values())  # reported to `synthclf run`'s display as they finish (a no-op elsewhere)
     for s, by_seed in sets.items():
@@ -349,7 +372,7 @@ def train_and_evaluate(task, train_on=('real',), model: str = DEFAULT_ENCODER, s
                     rows.append({**{c: done[c] for c in _ROW}, 'skipped': True, 'dir': str(d)})
                     report_progress(len(rows), planned, 'experiments')
                     continue
-            metrics = _run_experiment(card, clf, model, s, src, k, train, test, d, key, base, synthetic_dir, per_label, test_cap)
+            metrics = _run_experiment(card, clf, model, s, src, k, train, test, d, key, base, synthetic_dir, per_label, test_cap, copies)
             rows.append({**{c: metrics[c] for c in _ROW}, 'skipped': False, 'dir': str(d)})
             report_progress(len(rows), planned, 'experiments')
             if progress: print(f"{card.name} {src} {clf.name} seed {k}: macro-F1 {metrics['macro_f1']:.3f}, accuracy {metrics['accuracy']:.3f}"

@@ -37,14 +37,13 @@ def split_pool(task, pool_per_label: int, seed: int = 0, data_dir=None) -> tuple
     raw = _read_csv(files['train'])
     rows = clean_split(raw, card, str(files['train']))[0]  # known single labels, no empty text; `idx` is the raw row
     held = set().union(*(set(_read_csv(f)['text'].astype(str)) for s, f in files.items() if s != 'train'))
-    text = raw['text'].astype(str)
-    once = text.map(text.value_counts()).eq(1).to_numpy()
-    ok = rows[~rows.text.isin(held) & once[rows.idx.to_numpy()]]
+    ok = rows[~rows.text.isin(held)]  # one row per distinct text, as the loader keeps it: a text that recurs is eligible like any other
     rng = _task_rng(seed, card.name)
     picks = np.sort(np.concatenate([rng.permutation(ok.idx[ok.label == l].to_numpy())[:min(pool_per_label, int((rows.label == l).sum()) // 2)]
                                     for l in card.label_names]).astype(int))
     pool = raw.iloc[picks].assign(label=rows.set_index('idx').label[picks].to_numpy())
-    return raw.drop(index=raw.index[picks]).reset_index(drop=True), pool.reset_index(drop=True)
+    rest = raw[~raw['text'].astype(str).isin(set(pool['text'].astype(str)))]  # every copy of a pool text leaves the real data
+    return rest.reset_index(drop=True), pool.reset_index(drop=True)
 
 # %% ../nbs/14_simulate.ipynb #4b7bf609
 def prepare_data(truth, out, data_dir=None, per_label: int | None = None, replicates: int = 1) -> dict:

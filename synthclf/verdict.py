@@ -88,7 +88,8 @@ def _ordering_rows(cmp: pd.DataFrame, classifier: str) -> list[dict]:
     m = int(cmp.p.notna().sum())
     return [{'claim': 'ordering', 'scope': f"{r.task}: {r.claim.replace('_', '-')}", 'estimate': f"{r.difference:+.3f} macro-F1",
              'interval': _interval(r.ci_low, r.ci_high), 'p': r.p_holm, 'word': r.word,
-             'rests_on': f"{classifier}, {r.seeds} seeds; {r.interval}" + (f"; Holm over {m} lines" if m > 1 else '')} for r in cmp.itertuples()]
+             'rests_on': f"{classifier}, {r.seeds} seeds; {r.interval}" + (f"; Holm over {m} lines" if m > 1 else '')
+                         + f"; baseline gate: {r.gate}"} for r in cmp.itertuples()]
 
 # %% ../nbs/11_verdict.ipynb #5fd3cf76
 import inspect
@@ -119,7 +120,9 @@ def _gap_rows(runs: pd.DataFrame, subjectivity, judge: dict, seed: int, alpha: f
         rows.append({'claim': 'gap', 'scope': f"real − {mode.replace('_', '-')}, {n} task{'' if n == 1 else 's'}",
                      'estimate': '—' if np.isnan(c['rho']) else f"Spearman ρ = {c['rho']:+.2f}",
                      'interval': _interval(c['ci_low'], c['ci_high'], '+.2f'), 'p': q, 'word': w,
-                     'rests_on': rests + (f"; left out: {left}" if left and not few else '')})
+                     'rests_on': rests + (f"; left out: {left}" if left and not few else '')
+                                 + (f"; kept: {', '.join(f'{t} ({why})' for t, why in c.get('gated', {}).items())}"
+                                    if c.get('gated') and not few else '')})
     return rows, cors
 
 # %% ../nbs/11_verdict.ipynb #ee18010a
@@ -203,7 +206,8 @@ def verdict_markdown(v: pd.DataFrame, power: dict | None = None) -> str:
                 .rename(columns={'rests_on': 'rests on', 'interval': '95% interval', 'p': 'p (Holm)'}).to_markdown(index=False), '']
     out.append("*agrees* / *contradicts*: the effect is on the paper's side of zero / on the other side, with p (Holm-adjusted over the "
                "claim's lines, so that the chance of any false word in a claim stays at 5%) below 0.05; *inconclusive*: it is not; *undetermined*: "
-               "an input is not trustworthy (a classifier that does not beat its baselines, or a subjectivity judge that was not reliable), "
+               "an input is not trustworthy (the side of a comparison that scored higher does not beat its baselines, or a subjectivity judge "
+               "that was not reliable); a side at baseline under one that beats them is evidence of the difference, and its line speaks; "
                "so nothing is concluded. The intervals are 95% per line.")
     if v.scope.str.contains('real-matched').any():
         out.append("*real-matched*: real training data subsampled, per label and seed, to the smaller of the two synthetic sets' accepted "

@@ -66,10 +66,11 @@ def test_run_end_to_end_with_a_failing_task(tiny_run):
     worth = pd.read_csv(out/'analysis'/'worth.csv')
     assert set(worth.source) >= {'zero_shot', 'few_shot', 'real_matched'}, worth.source
     assert (worth.loc[worth.source == 'few_shot', 'generator'] == 'smollm2-135m-instruct (local)').all(), worth.generator
-    assert any('worth' in m and ('real per label' in m or 'undetermined' in m) for m in shown), 'the worth headline in the report'
     mixed = worth.set_index('source').loc['real@20+few_shot']  # what the synthetic set adds to 20 real per label, in the table and the headline
     assert mixed.real_per_label == 20 and np.isfinite(mixed.gain) and mixed.reads.startswith('adding it to 20 real per label'), mixed
-    assert any('adding it to 20 real per label' in m for m in shown) or worth.reads.str.startswith('undetermined').any()
+    # the report states every row of worth.csv as it reads there (the mixture's headline above included): an undetermined row
+    # elsewhere excuses no missing line
+    for x in worth.itertuples(): assert any(x.reads in m for m in shown), (x.source, x.reads)
     assert sum('image/png' in o.get('data', {}) for o in report) >= 2
     assert not any('application/vnd.jupyter.widget-view+json' in o.get('data', {}) for o in report)  # no progress widgets
     html = (out/'report.html').read_text()

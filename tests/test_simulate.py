@@ -132,12 +132,30 @@ def test_split_pool_is_stratified_seeded_and_disjoint(real_data):
     raw = read(task_folder(get_card('financial_phrasebank'))/'train.csv')
     assert list(pool.columns) == list(rest.columns) == ['text', 'label', 'agreement']
     assert pool.label.value_counts().to_dict() == {'negative': 60, 'neutral': 60, 'positive': 60}
-    assert len(rest) + len(pool) == len(raw) and not set(pool.text) & set(rest.text) and not set(pool.text) & test
+    assert len(rest) + raw.text.isin(set(pool.text)).sum() == len(raw)  # each raw row: in the rest, or a copy of a pool text
+    assert not set(pool.text) & set(rest.text) and not set(pool.text) & test
     assert pool.merge(raw, on=['text', 'label', 'agreement']).shape[0] == len(pool)  # rows as they are in the file
     assert split_pool('financial_phrasebank', 60, seed=0)[1].equals(pool) and not split_pool('financial_phrasebank', 60, seed=1)[1].equals(pool)
     big = split_pool('financial_phrasebank', 100_000)[1].label.value_counts()
     assert (big <= raw.label.value_counts()[big.index] // 2).all()  # the real data keeps at least half of every label
     with pytest.raises(ValueError, match='pool_per_label must be at least 1'): split_pool('ag_news', 0)
+
+
+def test_the_pool_holds_recurring_texts_as_a_real_sample_does(real_data):
+    """SMS Spam repeats stock messages (about 4% of its distinct train texts occur more than once). A real sample of a label holds
+    them at their share; the pool must too (it took only texts that occur once, so simulated synthetic sets never held them)."""
+    raw = read(task_folder(get_card('sms_spam'))/'train.csv')
+    times = raw.text.value_counts()
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', DataWarning)
+        real = load_task('sms_spam')[1]['train'].to_pandas()
+    real = real.assign(label=real.label.map(dict(enumerate(get_card('sms_spam').label_names))))
+    rest, pool = split_pool('sms_spam', 250, seed=0)
+    for label, g in pool.groupby('label'):
+        share, n = real[real.label == label].text.map(times).gt(1).mean(), len(g)
+        got = g.text.map(times).gt(1).mean()
+        assert share > 0.01 and abs(got - share) <= 4 * np.sqrt(share * (1 - share) / n), (label, got, share, n)
+    assert not set(pool.text) & set(rest.text) and len(rest) + raw.text.isin(set(pool.text)).sum() == len(raw)
 
 
 def test_prepare_data_writes_a_data_folder_without_the_pool(prepared):
@@ -176,7 +194,13 @@ def test_synthetic_draw(prepared):
     d = synthetic_draw(fpb, get_card('financial_phrasebank').label_names, 10, 0.6, np.random.default_rng(0), noise_from='low_agreement')
     swapped = d[d.label != d.true_label].merge(fpb, on='text')
     assert len(swapped) >= 10 and (swapped.agreement < 1).all()
-    assert (synthetic_draw(irony, names, 10, 0.5, np.random.default_rng(0), noise_from='low_agreement').label != 'x').all()  # no agreement: any
+    # a pool without an agreement column: low_agreement noise falls back to any text of another label, at the same rate and draws
+    for s in range(5):
+        fallback = synthetic_draw(irony, names, 10, 0.5, np.random.default_rng(s), noise_from='low_agreement')
+        assert fallback.equals(synthetic_draw(irony, names, 10, 0.5, np.random.default_rng(s), noise_from='any')), s
+    swapped = np.mean([(lambda x: (x.label != x.true_label).mean())(synthetic_draw(irony, names, 15, 0.5, np.random.default_rng(s),
+                                                                                   noise_from='low_agreement')) for s in range(40)])
+    assert abs(swapped - 0.5) < 0.05, swapped
     with pytest.raises(ValueError, match=r'noise must lie in \[0, 1\]'): synthetic_draw(irony, names, 5, 1.5, np.random.default_rng(0))
 
 

@@ -126,3 +126,30 @@ def test_single_class_training_set_is_refused_even_when_allowed(tmp_path, real_d
 def test_missing_models_fail_fast(tmp_path, real_data, model, message):
     r = cli('train', '--task', 'sms_spam', '--train-on', 'real', '--model', model, '--out', tmp_path)
     assert r.returncode == 2 and message in r.stderr and not (tmp_path / 'sms_spam').exists(), r.stderr
+
+
+def test_real_texts_that_nearly_copy_a_test_text_are_left_out_as_synthetic_ones_are(tmp_path, real_data):
+    """A real train split holding near-copies of test texts (a test text with a word added): the real models train without them, as
+    generate rejects such synthetic texts (copies_test); each run on real data counts them in its metrics.json."""
+    from synthclf.generate import test_copy_filter
+    src, d = real_data/'sms_spam', tmp_path/'data'/'sms_spam'
+    d.mkdir(parents=True)
+    for f in ('test.csv', 'labels.json'): (d/f).write_bytes((src/f).read_bytes())
+    test, train = pd.read_csv(src/'test.csv'), pd.read_csv(src/'train.csv')
+    long = test[test.text.str.split().str.len() >= 15].groupby('label').head(5)
+    planted = long.assign(text=long.text + ' ok')
+    copies = test_copy_filter(load_task('sms_spam', data_dir=real_data, quiet=True)[1]['test'])
+    assert all(copies.match(t) for t in planted.text), 'generate would reject each planted text as copies_test'
+    n = {}
+    for name, rows in (('plain', train), ('planted', pd.concat([train, planted]))):
+        (d/'train.csv').unlink(missing_ok=True); rows.to_csv(d/'train.csv', index=False)
+        train_and_evaluate('sms_spam', ['real', 'real@10'], model='tfidf', test_cap=100, data_dir=tmp_path/'data', out=tmp_path/name,
+                           progress=False)
+        n[name] = json.loads((run_dir(tmp_path/name, 'sms_spam', 'real', 'tfidf', 0)/'metrics.json').read_text())
+        curve = json.loads((run_dir(tmp_path/name, 'sms_spam', 'real@10', 'tfidf', 0)/'metrics.json').read_text())
+        assert curve['real_copies_test'] == n[name]['real_copies_test'], 'every source on real data counts them'
+        loaded = load_task('sms_spam', data_dir=tmp_path/'data', quiet=True)[1]['train'].num_rows
+        assert n[name]['n_train'] == loaded - sum(n[name]['real_copies_test'].values()), (n[name]['n_train'], loaded)
+    extra = {l: n['planted']['real_copies_test'][l] - n['plain']['real_copies_test'][l] for l in ('ham', 'spam')}
+    assert extra == planted.label.value_counts().to_dict(), extra  # the planted ones, by label, on top of the split's own
+    assert n['planted']['n_train'] == n['plain']['n_train']

@@ -30,7 +30,8 @@ class Constant:
 
 
 def test_a_source_that_learned_nothing_is_marked_and_left_out(tmp_path, real_data):
-    "Labels shuffled at random: TF-IDF cannot beat the baselines, the table says so with †, and the verdict draws nothing from it."
+    """Labels shuffled at random: TF-IDF cannot beat the baselines and the table says so with †. The verdict reads the line against a
+    real model that learned (a source at baseline under one that beats its baselines is evidence), and nothing between two such sources."""
     card, dsd = load_task('sms_spam')
     rng = np.random.default_rng(0)
     train = dsd['train'].to_pandas().groupby('label').head(40)
@@ -42,8 +43,11 @@ def test_a_source_that_learned_nothing_is_marked_and_left_out(tmp_path, real_dat
     assert not runs[runs.source == 'dir-noise'].beats_baselines.any() and runs[runs.source == 'real_matched'].beats_baselines.all()
     md = table_markdown(results_table(runs))
     assert '†' in md and 'does not beat the baselines' in md and 'Majority class Accuracy' in md
-    v = paper_verdict(runs.replace({'source': {'dir-noise': 'few_shot'}}))
-    assert v.word.str.startswith('undetermined: few_shot at baseline').all(), v
+    v = paper_verdict(runs.replace({'source': {'dir-noise': 'few_shot'}})).iloc[0]
+    assert v.word == 'agrees' and 'baseline gate: few_shot at baseline, under real_matched' in v.rests_on, v
+    both = paper_verdict(runs.replace({'source': {'dir-noise': 'few_shot', 'real_matched': 'zero_shot'}}).assign(
+        beats_baselines=False, macro_f1=lambda d: np.minimum(d.macro_f1, d.bar_macro_f1))).iloc[0]
+    assert both.word == 'undetermined: few_shot and zero_shot at baseline', both
 
 
 def test_the_report_reads_only_the_planned_experiments(tmp_path, real_data):
