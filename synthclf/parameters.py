@@ -254,10 +254,12 @@ def _hours_line(cost: dict) -> str:
             "flight: "
             f"about {cost['requests'] / max(h * 3600, 1e-9):,.1f} requests/s")
 
-def _task_line(t: str, c: dict) -> str:
+def _task_line(t: str, c: dict, endpoint: bool) -> str:
+    "One task's line: its requests, tokens, time (on an endpoint) and real texts per label; or why it has none."
     if 'error' in c: return f"- {t:<24} {c['error']}"
+    took = f" {_h(c['hours']):>8}" if endpoint else ''
     return (f"- {t:<24} {c['labels']:>3} labels {c['requests']:>11,} requests {_m(c['prompt_tokens']):>9} + "
-            f"{_m(c['completion_tokens']):>9} tokens {_h(c['hours']):>8}; "
+            f"{_m(c['completion_tokens']):>9} tokens{took}; "
             f"real texts per label {c['train_per_label']['min']:,}-{c['train_per_label']['max']:,}")
 
 def cost_lines(cost: dict) -> list[str]:
@@ -283,7 +285,7 @@ def cost_lines(cost: dict) -> list[str]:
              f"rejected rows {_gib(d['rejected'])} (SQLite and Arrow page overheads, predictions and classifier "
              "weights not counted)"]
     for t, c in cost['tasks'].items():
-        lines.append(_task_line(t, c))
+        lines.append(_task_line(t, c, 'openai' in cost['backends']))
         if c.get('caps'): lines.append(f"- {t} capped by its real train split (a label keeps all it has): "
                                        + _caps_line(c['caps']))
     return lines
