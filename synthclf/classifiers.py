@@ -15,8 +15,22 @@ from .core import bf16_ok, cores
 from .encoders import DEFAULT_ENCODER, ENCODERS, embed, resolve_encoder
 
 # %% auto #0
-__all__ = ['check_training_data', 'TfidfClassifier', 'embed_cached', 'EmbeddingClassifier', 'val_split', 'length_grouped_batches',
-           'EncoderClassifier', 'make_classifier']
+__all__ = ['classifier_name', 'check_training_data', 'TfidfClassifier', 'embed_cached', 'EmbeddingClassifier', 'val_split',
+           'length_grouped_batches', 'EncoderClassifier', 'make_classifier']
+
+# %% ../nbs/07_classifiers.ipynb #5f73caac
+def classifier_name(name: str = DEFAULT_ENCODER) -> str:
+    """The name that `make_classifier(name)` saves its runs under, without making it: nothing is resolved, loaded or
+    looked up on the Hub, so a run can be planned offline. 'tfidf', 'embedding-lr' (or 'embedding-lr-<encoder>'), else
+    the encoder's own name."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"A classifier is named by a string ('tfidf', 'embedding-lr', an encoder's folder or Hub id); "
+                         f"got {name!r}.")
+    if name == 'tfidf': return name
+    if name == 'embedding-lr' or name.startswith('embedding-lr:'):
+        encoder = name.partition(':')[2] or DEFAULT_ENCODER
+        return 'embedding-lr' if encoder == DEFAULT_ENCODER else f"embedding-lr-{Path(encoder).name}"
+    return name if name in ENCODERS else Path(name).name
 
 # %% ../nbs/07_classifiers.ipynb #ec3255dc
 def check_training_data(texts, labels, num_labels: int) -> np.ndarray:
@@ -76,7 +90,7 @@ class EmbeddingClassifier:
         if C <= 0 or not Cs or min(Cs) <= 0: raise ValueError(f"C and every value of Cs must be positive, got C={C}, Cs={Cs}.")
         if cv < 2: raise ValueError(f"cv must be at least 2 folds, got {cv}.")
         self.model, self.path = model, resolve_encoder(model)
-        self.name = 'embedding-lr' if model == DEFAULT_ENCODER else f"embedding-lr-{Path(model).name}"
+        self.name = classifier_name(f'embedding-lr:{model}')
         self.Cs, self.C, self.cv, self.cv_min, self.seed = tuple(float(c) for c in Cs), float(C), cv, cv_min, seed
 
     def config(self) -> dict: return {'model': self.model, 'Cs': list(self.Cs), 'C': self.C, 'cv': self.cv, 'cv_min': self.cv_min}
@@ -136,7 +150,7 @@ class EncoderClassifier:
         if not 0 <= val_fraction < 0.5: raise ValueError(f"val_fraction must be in [0, 0.5), got {val_fraction}.")
         if max_length is not None and max_length < 8: raise ValueError(f"max_length must be at least 8 tokens, got {max_length}.")
         self.model, self.path = model, resolve_encoder(model)
-        self.name = Path(model).name if model not in ENCODERS else model
+        self.name = classifier_name(model)
         self.lr, self.epochs, self.batch_size, self.max_length, self.max_length_cap = lr, epochs, batch_size, max_length, max_length_cap
         self.min_steps, self.weight_decay, self.warmup, self.val_fraction, self.patience = min_steps, weight_decay, warmup, val_fraction, patience
         self.seed, self.threads, self.eval_batch_size, self.progress = seed, threads, eval_batch_size, progress

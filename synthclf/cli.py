@@ -242,13 +242,18 @@ def _add_analyze(sub):
 # %% ../nbs/15_cli.ipynb #51629527
 def _run_cmd(args):
     from synthclf.runner import parse_overrides, run_study
-    kw = dict(workers=args.workers, scheduler=args.scheduler, force=args.force, kernel=args.kernel, dry_run=args.dry_run)
+    if args.json and not args.dry_run: raise ValueError("--json prints the plan of a dry run: add --dry-run.")
+    cost = {'tokens_per_s': args.tokens_per_s, 'acceptance': args.acceptance}
+    kw = dict(workers=args.workers, scheduler=args.scheduler, force=args.force, kernel=args.kernel,
+              dry_run=args.dry_run, cost=cost)
+    if args.json: kw['progress'] = False
     if args.generators:
         from synthclf.generators import run_generators
         res = run_generators([g.strip() for g in args.generators.split(',') if g.strip()], args.profile, args.out, args.tasks, parse_overrides(args.param), **kw)
         if res['table'] is not None: print(f"worth against generator: {analysis_dir(res['out'])/'worth_by_generator.md'}")
         summary = {'interrupted': any(s.get('interrupted') for s in res['runs'].values()), 'failed': any(s.get('failed') for s in res['runs'].values())}
     else: summary = run_study(args.tasks, args.profile, args.out, parse_overrides(args.param), **kw)
+    if args.json: print(json.dumps(summary if not args.generators else res['runs'], indent=1, default=str))
     if summary.get('interrupted'): sys.exit(130)
     if summary.get('failed'): sys.exit(1)
 
@@ -274,7 +279,16 @@ def _add_run(sub):
     b.add_argument('--scheduler', help='address of a Dask distributed scheduler (tcp://HOST:PORT) to run the tasks on instead')
     b.add_argument('--force', action='store_true', help='execute every stage again, even the verified finished ones')
     b.add_argument('--kernel', default='python3', help='Jupyter kernel for the notebooks (default python3)')
-    b.add_argument('--dry-run', action='store_true', help='print the plan (each stage: run or skip, and why) and run nothing')
+    b.add_argument('--dry-run', action='store_true',
+                   help='print the plan (each stage: run or skip, and why) and what it costs, and run nothing: '
+                        'no endpoint, model or network needed')
+    b.add_argument('--json', action='store_true', help='with --dry-run: print the plan and its cost as JSON')
+    from synthclf.parameters import COST_ASSUMPTIONS as A  # the cost's assumptions, shown with their defaults
+    b.add_argument('--tokens-per-s', type=float,
+                   help=f"the endpoint's completion tokens a second over all requests in flight, for the cost's hours "
+                        f"(default {A['tokens_per_s']:g})")
+    b.add_argument('--acceptance', type=float, help="the share of answers generate accepts, for the cost's requests "
+                                                    f"(default {A['acceptance']:g})")
     b.set_defaults(func=_run_cmd)
 
 # %% ../nbs/15_cli.ipynb #86fc5d65

@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 from .tasks import TaskCard, get_card
 from .core import report_progress
 from .data import bars_off, few_shot_examples, load_task, quiet_progress
-from .llm import CallCache, CallStats, Request, as_backend, complete
+from .llm import CallCache, CallStats, Request, as_backend, complete, complete_window
 
 # %% auto #0
 __all__ = ['MODES', 'draw_attributes', 'build_prompt', 'quoted_passage', 'strip_wrapping', 'drop_meta', 'take_quoted',
@@ -275,21 +275,34 @@ def _limits(card, per_label: int, max_new_tokens: int | None, max_attempts_per_l
     return max_attempts, sampling
 
 # %% ../nbs/05_generate.ipynb #951e0e8e
-def _ask_in_order(llm, part: list, built: list, cache, stats, judge, per_label: int, accepted: dict, cancelled: dict, rejected: list, bar, note):
-    """Ask `llm` through `cache` (counted in `stats`) the requests `part` (`(label, label id, attempt)`, made as `built`) and judge
-    their answers in request order with `judge(answer, label, attempt, built)`: each row goes to `accepted` (and `bar`) or `rejected`."""
-    answers, nxt = [None] * len(part), [0]
+def _ask_in_order(llm, part: list, make, cache, stats, judge, per_label: int, accepted: dict, cancelled: dict,
+                  rejected: list, bar, note, window: int = 512, budget: int | None = None) -> str | None:
+    """Ask `llm` through `cache` (counted in `stats`) the requests `part` (`(label, label id, attempt)`; request j
+    made by `make(j)`, as `_request_for` makes it, only as its turn comes: `complete_window`, at most `window` past the
+    oldest one unanswered) and judge their answers in request order with `judge(answer, label, attempt, made)`: each
+    row goes to `accepted` (and `bar`) or `rejected`. Once `budget` tokens are spent nothing more is asked: why it
+    stopped, else None."""
+    held, built, nxt, stop = {}, {}, [0], [None]  # answers waiting for an earlier one; requests made, until judged
+    def made(j):
+        built[j] = make(j)
+        return built[j][0]
     def take(j, ans):  # answers are judged in request order as they arrive, so the result does not depend on finishing order
-        answers[j] = ans
-        while nxt[0] < len(part) and answers[nxt[0]] is not None:
-            (l, lid, i), b, a = part[nxt[0]], built[nxt[0]], answers[nxt[0]]; nxt[0] += 1
+        held[j] = ans
+        while nxt[0] in held:
+            j0 = nxt[0]; nxt[0] += 1
+            (l, lid, i), a, b = part[j0], held.pop(j0), built.pop(j0, None)
             if len(accepted[l]) >= per_label: cancelled[l] += a.finish_reason == 'cancelled'; continue
+            if b is None: continue  # never made: the budget was spent before its turn
             row, why = judge(a, l, i, b)
             if why: rejected.append(row); continue
             accepted[l].append(row); bar.update(1)
+        if budget and stop[0] is None and stats.prompt_tokens + stats.completion_tokens >= budget:
+            stop[0] = f'token budget of {budget} reached'
         note()
     # a request whose label has its texts already (from earlier requests, judged in order) is dropped, waiting or half-written
-    complete(llm, [b[0] for b in built], cache, stats, on_done=take, keep=lambda j: len(accepted[part[j][0]]) < per_label)
+    keep = lambda j: stop[0] is None and len(accepted[part[j][0]]) < per_label
+    complete_window(llm, len(part), made, cache, stats, on_done=take, keep=keep, window=window)
+    return stop[0]
 
 # %% ../nbs/05_generate.ipynb #2b225831
 def _show_rate(accepted: dict, rejected: list, stats: CallStats, bar) -> float | None:
@@ -312,7 +325,9 @@ def generate(task, mode: str = 'zero_shot', per_label: int = 20, backend='local'
              max_attempts_per_label: int | None = None, overshoot: float = 1.1, max_tokens: int | None = None,
              price_per_1k_tokens: tuple[float, float] | None = None, cache: CallCache | None = None, data_dir=None, chunk_size: int = 512,
              progress: bool = True, **backend_kw) -> tuple[Dataset, dict]:
-    "A labelled synthetic dataset for `task` and its manifest (counts, tokens, time, rejections by reason)."
+    """A labelled synthetic dataset for `task` and its manifest (counts, tokens, time, rejections by reason).
+    `chunk_size`: how far requests go out past the oldest one unanswered (`synthclf.llm.complete_window`; with the local
+    backend, a chunk)."""
     card = get_card(task)
     _check_args(mode, per_label)
     train, test_copies = _real_parts(card, mode, data_dir)
@@ -330,13 +345,10 @@ def generate(task, mode: str = 'zero_shot', per_label: int = 20, backend='local'
     while True:
         todo = _round(names, accepted, attempts, per_label, max_attempts, overshoot, rate)
         if not todo: break
-        for start in range(0, len(todo), chunk_size):
-            part = todo[start:start + chunk_size]
-            built = [_request_for(card, l, lid, i, mode, seed, train, k, sampling) for l, lid, i in part]
-            _ask_in_order(llm, part, built, cache, stats, judge, per_label, accepted, cancelled, rejected, bar, note)
-            rate = _show_rate(accepted, rejected, stats, bar)
-            if max_tokens and stats.prompt_tokens + stats.completion_tokens >= max_tokens:
-                stopped = f'token budget of {max_tokens} reached'; break
+        make = lambda j, todo=todo: _request_for(card, *todo[j], mode, seed, train, k, sampling)  # as its turn comes
+        stopped = _ask_in_order(llm, todo, make, cache, stats, judge, per_label, accepted, cancelled, rejected, bar,
+                                note, window=chunk_size, budget=max_tokens)
+        rate = _show_rate(accepted, rejected, stats, bar)
         if stopped: break
     bar.close()
     rows = [r for l in names for r in accepted[l]]

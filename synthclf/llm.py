@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_llm.ipynb #b7b0f9e7
 from __future__ import annotations
-import asyncio, contextlib, inspect, os, time
+import asyncio, contextlib, inspect, os, random, time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +18,8 @@ from .engine import Sampling, continuous_generate, option_scores, pack_linears, 
 from .models import DEFAULT_MODEL, PRESETS, resolve_model, weights_identity
 
 # %% auto #0
-__all__ = ['Request', 'cancelled', 'LocalBackend', 'EndpointError', 'OpenAIBackend', 'option_probs_from_logprobs', 'make_backend',
-           'CallStats', 'complete', 'as_backend', 'option_probabilities']
+__all__ = ['Request', 'cancelled', 'LocalBackend', 'EndpointError', 'OpenAIBackend', 'retry_wait', 'option_probs_from_logprobs',
+           'make_backend', 'CallStats', 'complete', 'complete_window', 'as_backend', 'option_probabilities']
 
 # %% ../nbs/04_llm.ipynb #baa16cb9
 @dataclass(frozen=True)
@@ -173,10 +173,31 @@ class OpenAIBackend:
         except OSError as e: raise EndpointError(f"The OpenAI-compatible endpoint {self.base_url} is unreachable ({e}). "
                                                  "Start the server, or pass the right --base-url / OPENAI_BASE_URL.") from None
 
+# %% ../nbs/04_llm.ipynb #8c5f1f2f
+def _retry_after(e) -> float | None:
+    "The seconds a 429 answer `e` asks to wait (`Retry-After`: seconds or an HTTP date; `retry-after-ms`), or None."
+    import email.utils
+    headers = getattr(getattr(e, 'response', None), 'headers', None) or {}
+    try:
+        if headers.get('retry-after-ms') is not None: return max(0.0, float(headers['retry-after-ms']) / 1000)
+        v = headers.get('retry-after')
+        if v is None: return None
+        try: return max(0.0, float(v))
+        except ValueError: return max(0.0, email.utils.parsedate_to_datetime(v).timestamp() - time.time())
+    except (TypeError, ValueError): return None  # a header no one can read: the backoff alone
+
+def retry_wait(attempt: int, backoff: float, retry_after: float | None = None, cap: float = 300.0, rng=random) -> float:
+    """Seconds to wait before trying again after failed try `attempt` (0, 1, ...): `backoff × 2^attempt`, jittered to
+    between half and one and a half of it so that requests that failed together do not come back together; at least a
+    429's `retry_after` (plus up to a tenth more, jittered the same way); at most `cap`."""
+    wait = backoff * 2 ** attempt * rng.uniform(0.5, 1.5)
+    if retry_after is not None: wait = max(wait, retry_after * rng.uniform(1.0, 1.1))
+    return min(cap, wait)
+
 # %% ../nbs/04_llm.ipynb #c714005b
 @patch
 async def _create(self: OpenAIBackend, client, sem, **kw):
-    "One chat completion, retried with exponential backoff on 429s, 5xx answers and timeouts."
+    "One chat completion, retried on 429s (not before their `Retry-After`), 5xx answers and timeouts (`retry_wait`)."
     import openai
     async with sem:
         for attempt in range(self.max_retries + 1):
@@ -184,7 +205,8 @@ async def _create(self: OpenAIBackend, client, sem, **kw):
             except (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError, openai.APIConnectionError) as e:
                 if attempt == self.max_retries:
                     raise EndpointError(f"{self.base_url}: gave up after {attempt + 1} tries: {type(e).__name__}: {e}") from None
-                await asyncio.sleep(self.backoff * 2 ** attempt)
+                asked = _retry_after(e) if isinstance(e, openai.RateLimitError) else None
+                await asyncio.sleep(retry_wait(attempt, self.backoff, asked))
             except openai.APIStatusError as e:
                 raise EndpointError(f"{self.base_url} answered {e.status_code}: {e.message}") from None
 
@@ -252,6 +274,46 @@ def option_probs(self: OpenAIBackend, requests: list[Request], options, on_done=
     options = _check_options(options)
     return self._run(requests, on_done, lambda client, sem, req: self._one_options(client, sem, req, options))
 
+# %% ../nbs/04_llm.ipynb #75b02503
+@patch
+async def _window(self: OpenAIBackend, n: int, fetch, on_done, keep, window: int):
+    import openai
+    client = openai.AsyncOpenAI(base_url=self.base_url, api_key=self.api_key, timeout=self.timeout, max_retries=0)
+    waiting, running, failed, room = set(), set(), [], asyncio.Condition()  # unanswered request ids, their tasks
+    async def run(i, req):
+        try: on_done(i, await self._one(client, contextlib.nullcontext(), req))
+        except Exception as e: failed.append(e)
+        finally:
+            waiting.discard(i)
+            async with room: room.notify_all()
+    fits = lambda i: failed or (len(waiting) < self.concurrency and (not waiting or i - min(waiting) < window))
+    try:
+        for i in range(n):
+            async with room: await room.wait_for(lambda: fits(i))
+            if failed: break
+            if keep and not keep(i): on_done(i, cancelled()); continue  # its turn came: not even made
+            req, answer = fetch(i)
+            if answer is not None: on_done(i, answer); continue
+            waiting.add(i)
+            t = asyncio.create_task(run(i, req)); running.add(t); t.add_done_callback(running.discard)
+        async with room: await room.wait_for(lambda: failed or not waiting)
+    finally:
+        for t in list(running): t.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        await client.close()
+    if failed: raise failed[0]
+
+@patch
+def complete_window(self: OpenAIBackend, n: int, fetch, on_done, keep=None, window: int = 512):
+    """Answer requests 0..n-1, `fetch(i)` giving `(request, None)` or `(request, answer it has)` as its turn comes, with
+    `concurrency` in flight continuously and none more than `window` past the oldest one unanswered;
+    `on_done(i, answer)` for each. One that `keep(i)` turns down when its turn comes is neither made nor sent
+    (`cancelled`)."""
+    if window < 1: raise ValueError(f"window must be at least 1 request, got {window}.")
+    self.check_reachable()
+    with ThreadPoolExecutor(1) as ex:  # its own event loop, so this works inside Jupyter too
+        ex.submit(asyncio.run, self._window(n, fetch, on_done, keep, window)).result()
+
 # %% ../nbs/04_llm.ipynb #b158744f
 def make_backend(backend: str = 'local', model: str | None = None, **kw):
     "A backend by name: 'local' (transformers in-process) or 'openai' (any compatible endpoint)."
@@ -304,6 +366,41 @@ def complete(backend, requests: list[Request], cache: CallCache | None = None, s
         backend.complete([requests[i] for i in todo], on_done=done, **kw)
         stats.seconds += time.time() - t
     return out
+
+# %% ../nbs/04_llm.ipynb #6590fdad
+def complete_window(backend, n: int, make, cache: CallCache | None = None, stats: CallStats | None = None,
+                    on_done=None, keep=None, window: int = 512):
+    """Answers to requests 0..n-1, request `i` made by `make(i)` only as its turn comes: from the cache where it has
+    them, else from `backend`, kept busy (`OpenAIBackend.complete_window`) or, lacking that, in chunks of `window`.
+    Each answer is stored as it arrives and passed to `on_done(i, answer)`; `keep(i)` as in `complete`."""
+    cache = cache if cache is not None else CallCache()
+    stats = stats if stats is not None else CallStats()
+    done_ = on_done or (lambda i, c: None)
+    if not hasattr(backend, 'complete_window'):
+        for s in range(0, n, window):
+            ids = [i for i in range(s, min(n, s + window)) if not keep or keep(i)]
+            for i in sorted(set(range(s, min(n, s + window))) - set(ids)):  # turned down as its chunk came: not made
+                stats.cancelled += 1; done_(i, cancelled())
+            complete(backend, [make(i) for i in ids], cache, stats, on_done=lambda j, c: done_(ids[j], c),
+                     keep=(lambda j: keep(ids[j])) if keep else None)
+        return
+    keys, t = {}, time.time()
+    def fetch(i):
+        req = make(i)
+        key = call_key(backend, req)
+        got = cache.get(key)
+        if got is None: keys[i] = key
+        else: stats.cached += 1
+        return req, got
+    def done(i, c):
+        key = keys.pop(i, None)  # None: from the cache (counted when fetched), or turned down before it was made
+        if c.cached: return done_(i, c)
+        if c.finish_reason == 'cancelled': stats.cancelled += 1
+        elif key is not None: cache.put(key, c); stats.calls += 1
+        stats.prompt_tokens += c.prompt_tokens; stats.completion_tokens += c.completion_tokens
+        done_(i, c)
+    try: backend.complete_window(n, fetch, done, keep, window)
+    finally: stats.seconds += time.time() - t
 
 # %% ../nbs/04_llm.ipynb #b47eb532
 def as_backend(backend='local', model: str | None = None, **kw):

@@ -4,13 +4,15 @@
 
 # %% ../nbs/13_parameters.ipynb #579f2aea
 from __future__ import annotations
+import json
 from pathlib import Path
 import yaml
 from .layout import analysis_dir, generate_dir, subjectivity_dir
 from .manifest import NOTEBOOKS, notebooks_dir
 
 # %% auto #0
-__all__ = ['PROFILES', 'parse_overrides', 'notebook_parameters', 'experiment_plan', 'stage_parameters', 'check_overrides']
+__all__ = ['PROFILES', 'COST_ASSUMPTIONS', 'parse_overrides', 'notebook_parameters', 'experiment_plan', 'expected_requests',
+           'plan_caps', 'plan_cost', 'cost_lines', 'stage_parameters', 'check_overrides']
 
 # %% ../nbs/13_parameters.ipynb #4ecb7431
 # (The paper profile names the packaged encoder, DEFAULT_ENCODER of synthclf.encoders, by its name: the example below checks they agree.)
@@ -29,12 +31,19 @@ PROFILES = {
               'subjectivity': {'agreement_panel_k': 0},
               'report': {'rank_tasks': 'run', 'judge_k': 3, 'agreement_panel_k': 0}},
     # All ten tasks at the paper's scale, meant for an OpenAI-compatible endpoint (vLLM on a GPU): set $OPENAI_BASE_URL
-    # and -p model=<served name>.
+    # and -p model=<served name>. The paper's 3,000 texts per label and mode, one set each (53 labels x 3,000 x 2
+    # modes: about 400,000 requests at 0.8 acceptance; `synthclf run --profile paper --dry-run` prints the cost, and
+    # -p replicates=3 triples it); where a task's train split cannot fill a real comparison, it is capped there
+    # (plan_caps, printed per task). Classifiers: the paper's BERT-base (the one the report reads), RoBERTa-base,
+    # fine-tuned MiniLM, and MiniLM embeddings + logistic regression.
     'paper': {'tasks': 'all',
-              'generate': {'modes': ['zero_shot', 'few_shot'], 'per_label': 500, 'replicates': 3, 'backend': 'openai', 'model': None, 'concurrency': 32},
-              'train': {'train_on': ['real', 'real_matched', 'zero_shot', 'few_shot', 'real@10', 'real@20', 'real@50', 'real@100', 'real@200',
-                                     'real@500', 'real@1000', 'real@20+zero_shot', 'real@20+few_shot', 'real@100+zero_shot',
-                                     'real@100+few_shot'], 'classifier': 'all-minilm-l6-v2', 'seeds': 3, 'test_cap': None},
+              'generate': {'modes': ['zero_shot', 'few_shot'], 'per_label': 3000, 'replicates': 1, 'backend': 'openai',
+                           'model': None, 'concurrency': 32},
+              'train': {'train_on': ['real', 'real_matched', 'zero_shot', 'few_shot', 'real@10', 'real@20', 'real@50',
+                                     'real@100', 'real@200', 'real@500', 'real@1000', 'real@3000', 'real@20+zero_shot',
+                                     'real@20+few_shot', 'real@100+zero_shot', 'real@100+few_shot'],
+                        'classifier': ['bert-base-uncased', 'roberta-base', 'all-minilm-l6-v2', 'embedding-lr'],
+                        'seeds': 3, 'test_cap': None},
               'subjectivity': {'agreement_panel_k': 5, 'agreement_cap': 500, 'backend': 'openai', 'model': None, 'concurrency': 32},
               'report': {'rank_tasks': None, 'judge_k': 5, 'agreement_panel_k': 5, 'agreement_cap': 500, 'backend': 'openai', 'model': None,
                          'concurrency': 32}},
@@ -74,11 +83,212 @@ def _anchor(name, value):
 
 # %% ../nbs/13_parameters.ipynb #05fd583a
 def experiment_plan(tasks: list, train: dict) -> dict:
-    "The experiments this run reports, from the train stage's parameters: tasks, sources (as saved), seeds and classifier name."
-    from synthclf.classifiers import make_classifier
+    """The experiments this run reports, from the train stage's parameters: tasks, sources (as saved), seeds and
+    classifier name (the first where the train stage fits several: the one the report reads; then `classifiers` names
+    them all). Nothing is loaded or looked up."""
+    from synthclf.classifiers import classifier_name
     from synthclf.experiments import _seeds, source_name
+    clfs = train['classifier'] if isinstance(train['classifier'], list) else [train['classifier']]
+    if not clfs: raise ValueError("classifier: name one ('tfidf', 'embedding-lr', an encoder's folder or Hub id).")
+    names = [classifier_name(c) for c in clfs]
     return {'tasks': list(tasks), 'sources': [source_name(s) for s in train['train_on']], 'seeds': _seeds(train['seeds']),
-            'classifier': make_classifier(train['classifier']).name}
+            'classifier': names[0], **({'classifiers': names} if len(names) > 1 else {})}
+
+# %% ../nbs/13_parameters.ipynb #9cc8f746
+COST_ASSUMPTIONS = {'acceptance': 0.8, 'acceptance_range': (0.6, 0.95), 'chars_per_token': 4.0, 'template_tokens': 8,
+                    'tokens_per_word': 1.3, 'tokens_per_s': 2000.0, 'prefill_tokens_per_s': 20000.0,
+                    'sampled_prompts': 20}  # what `plan_cost` assumes (see above)
+
+def expected_requests(per_label: int, acceptance: float, overshoot: float | None = None,
+                      max_attempts: int | None = None) -> int:
+    "The requests `generate` makes for one label when a share `acceptance` of its answers is accepted: its own rounds."
+    import inspect
+    from synthclf.generate import _round, generate
+    if not 0 < acceptance <= 1: raise ValueError(f"acceptance is a share of the answers, in (0, 1]; got {acceptance}.")
+    overshoot = overshoot or inspect.signature(generate).parameters['overshoot'].default
+    max_attempts = max_attempts or 4 * per_label + 10  # as `synthclf.generate._limits`
+    attempts, got, rate = {'l': 0}, 0.0, None
+    while todo := _round(['l'], {'l': [None] * int(got + 1e-9)}, attempts, per_label, max_attempts, overshoot, rate):
+        got, rate = min(per_label, got + len(todo) * acceptance), acceptance
+    return attempts['l']
+
+# %% ../nbs/13_parameters.ipynb #d897df31
+def plan_caps(train_counts: dict, per_label: int, train_on: list) -> dict:
+    """The training sources of `train_on` whose size the real train split caps (its texts per label, `train_counts`)
+    at this `per_label`: `real_matched` is matched to `per_label` synthetic texts, `real@<n>` and the mixtures
+    `real@<n>+<mode>` ask for n real texts; a label with fewer keeps all it has, so the comparison is smaller there
+    than its name says. Per source: the texts per label it asks for, the labels short of it, the fewest a label has."""
+    from synthclf.experiments import curve_size, mixture_parts
+    caps = {}
+    for s in train_on:
+        n = per_label if s == 'real_matched' else curve_size(s) or (mixture_parts(s) or (None,))[0]
+        few = [c for c in train_counts.values() if n and c < n]
+        if few: caps[s] = {'asks': n, 'short_labels': len(few), 'labels': len(train_counts), 'fewest': min(few)}
+    return caps
+
+# %% ../nbs/13_parameters.ipynb #c55646b1
+def _row_bytes(label, mode, attrs, sampling, prompt_tokens, completion_tokens, chars_per_token) -> dict:
+    "Bytes on disk of a request's cache row, an accepted text's rows and a rejected row, as the files write them."
+    from dataclasses import asdict
+    from synthclf.cache import Completion
+    text = 'x' * int(completion_tokens * chars_per_token)
+    answer = asdict(Completion(text, int(prompt_tokens), int(completion_tokens)))
+    answer.pop('cached')
+    row = {'label': label, 'attributes': attrs, 'seed': 2**31 - 1, 'prompt_hash': '0' * 16}
+    data = {'text': text, **row, 'mode': mode, 'model': 'x' * 32, 'backend': 'openai', **sampling}
+    return {'cache': len(json.dumps(answer)) + 2 * 64 + 8, 'accepted': 2 * len(json.dumps(data)),
+            'rejected': len(json.dumps({**row, 'attempt': 10**5, 'reason': 'near_duplicate', 'raw': text}))}
+
+def _prompt_tokens(built, a: dict) -> float:
+    "The mean prompt tokens of the requests `built` (`_request_for`'s) under the assumptions `a`."
+    import numpy as np
+    size = lambda msgs: sum(len(c) for _, c in msgs) / a['chars_per_token'] + a['template_tokens'] * len(msgs)
+    return float(np.mean([size(b[0].messages) for b in built]))
+
+def _task_rows(task: str, p: dict, a: dict) -> tuple[list, dict]:
+    """The cost rows of one task's generate stage (parameters `p`) under the assumptions `a`, one per mode and label,
+    and the task's real train texts per label."""
+    import numpy as np
+    from synthclf.data import load_task
+    from synthclf.generate import _limits, _request_for
+    from synthclf.tasks import get_card
+    card = get_card(p.get('task') or task)
+    per_label, reps, seed, k = int(p['per_label']), int(p.get('replicates') or 1), p.get('seed', 0), p.get('k', 3)
+    max_attempts, sampling = _limits(card, per_label, None, None, p.get('temperature', 1.0), 0.95)
+    w = card.text['words']
+    completion = min(sampling['max_new_tokens'], round(w.get('typical', w['max']) * a['tokens_per_word']))
+    train = load_task(card, data_dir=p.get('data_dir'), quiet=True)[1]['train']
+    counts = dict(zip(card.label_names, np.bincount(train['label'], minlength=card.num_labels).tolist()))
+    n, low, high = (reps * expected_requests(per_label, x, max_attempts=max_attempts)
+                    for x in (a['acceptance'], *a['acceptance_range']))
+    rows, accepted = [], reps * per_label
+    for mode in p['modes']:
+        for lid, label in enumerate(card.label_names):
+            built = [_request_for(card, label, lid, i, mode, seed, train, k, sampling)
+                     for i in range(a['sampled_prompts'])]
+            prompt = _prompt_tokens(built, a)
+            size = _row_bytes(label, mode, built[0][1], sampling, prompt, completion, a['chars_per_token'])
+            disk = {'cache': n * size['cache'], 'generated': accepted * size['accepted'],
+                    'rejected': max(0, n - accepted) * size['rejected']}
+            rows.append({'task': card.name, 'mode': mode, 'label': label, 'per_label': per_label, 'replicates': reps,
+                         'requests': n, 'requests_range': [min(low, high), max(low, high)],
+                         'requests_max': reps * max_attempts, 'prompt_tokens_per_request': round(prompt, 1),
+                         'completion_tokens_per_request': completion, 'max_new_tokens': sampling['max_new_tokens'],
+                         'prompt_tokens': round(n * prompt), 'completion_tokens': n * completion,
+                         'completion_tokens_max': n * sampling['max_new_tokens'], 'disk_bytes': disk})
+    return rows, counts
+
+# %% ../nbs/13_parameters.ipynb #91c2adb6
+def _hours(rows, a: dict, n='requests', completion='completion_tokens_per_request') -> float:
+    "The endpoint's hours for `rows`, `n` requests each (a column or a function of the row): prefill, then decoding."
+    count = (lambda r: r[n]) if isinstance(n, str) else n
+    per_request = lambda r: (r['prompt_tokens_per_request'] / a['prefill_tokens_per_s']
+                             + r[completion] / a['tokens_per_s'])
+    return sum(count(r) * per_request(r) for r in rows) / 3600
+
+def _experiments(tasks: dict, train: dict) -> int:
+    "How many classifiers the train stages fit: tasks × sources × seeds × classifiers."
+    from synthclf.experiments import _seeds
+    clfs = train['classifier'] if isinstance(train['classifier'], list) else [train['classifier']]
+    return len(tasks) * len(train['train_on']) * len(_seeds(train['seeds'])) * len(clfs)
+
+def plan_cost(generate: dict, train: dict | None = None, **assumptions) -> dict:
+    """What generating a plan costs, estimated before anything runs (no endpoint, model or network): `generate`, each
+    task's generate-stage parameters by task name (`per_label`, `modes`, `replicates`, `k`, `seed`, `data_dir`,
+    `backend`); `train`, the train stage's (`train_on`, `seeds`, `classifier`), for the experiments and `plan_caps`.
+    `assumptions` override `COST_ASSUMPTIONS`."""
+    unknown = set(assumptions) - set(COST_ASSUMPTIONS)
+    if unknown: raise ValueError(f"Unknown cost assumptions {sorted(unknown)}: known: {', '.join(COST_ASSUMPTIONS)}.")
+    a = {**COST_ASSUMPTIONS, **{k: v for k, v in assumptions.items() if v is not None}}
+    for k in ('tokens_per_s', 'prefill_tokens_per_s'):
+        if a[k] <= 0: raise ValueError(f"{k} is the endpoint's throughput in tokens a second, above 0; got {a[k]}.")
+    rows, tasks, train_on = [], {}, list((train or {}).get('train_on') or [])
+    for task, p in generate.items():
+        try: got, counts = _task_rows(task, p, a)
+        except (OSError, ValueError) as e:  # no real data, or too little for few-shot prompts (the stage says so too)
+            tasks[task] = {'error': f"not estimated: {type(e).__name__}: {e}"}; continue
+        rows += got
+        tasks[task] = {'labels': len(counts), **{k: sum(r[k] for r in got) for k in ('requests', 'prompt_tokens',
+                                                                                     'completion_tokens')},
+                       'hours': _hours(got, a), 'train_per_label': {'min': min(counts.values()),
+                                                                    'max': max(counts.values())},
+                       'caps': plan_caps(counts, int(p['per_label']), train_on)}
+    total = lambda k: sum(r[k] for r in rows)
+    disk = {k: sum(r['disk_bytes'][k] for r in rows) / 2**30 for k in ('cache', 'generated', 'rejected')}
+    once = lambda k: (lambda v: v[0] if len(v) == 1 else v)(sorted({p.get(k) or 1 for p in generate.values()}))
+    out = {'assumptions': a, 'per_label': once('per_label'), 'replicates': once('replicates'),
+           'modes': list(dict.fromkeys(m for p in generate.values() for m in p['modes'])),
+           'backends': list(dict.fromkeys(p.get('backend', 'local') for p in generate.values())),
+           'labels': sum(t.get('labels', 0) for t in tasks.values()), 'requests': total('requests'),
+           'requests_range': [sum(r['requests_range'][i] for r in rows) for i in (0, 1)],
+           'requests_max': total('requests_max'),
+           **{k: total(k) for k in ('prompt_tokens', 'completion_tokens', 'completion_tokens_max')},
+           'hours': _hours(rows, a), 'hours_range': [_hours(rows, a, lambda r: r['requests_range'][i]) for i in (0, 1)],
+           'hours_max': _hours(rows, a, 'requests_max', 'max_new_tokens'),
+           'disk_gib': {**disk, 'total': sum(disk.values())}, 'tasks': tasks, 'rows': rows}
+    if train: out['experiments'] = _experiments(tasks, train)
+    return out
+
+# %% ../nbs/13_parameters.ipynb #b39e4d3b
+def _m(x: float) -> str: return f"{x / 1e6:,.1f} M" if x >= 1e5 else f"{x:,.0f}"
+
+def _h(hours: float) -> str:
+    "Hours as they read best: '12.3 h', '1.60 h', '4.5 min', '8 s'."
+    if hours >= 0.1: return f"{hours:,.1f} h" if hours >= 10 else f"{hours:.2f} h"
+    return f"{hours * 60:.1f} min" if hours * 60 >= 1 else f"{hours * 3600:.0f} s"
+
+def _gib(x: float) -> str: return f"{x:,.2f} GiB" if x >= 0.1 else f"{x * 1024:,.1f} MiB"
+
+def _caps_line(caps: dict) -> str:
+    "`plan_caps` in a line: each capped source, the labels with fewer real texts than it asks for, and the fewest."
+    return '; '.join(f"{s} ({c['short_labels']}/{c['labels']} labels below {c['asks']:,}, fewest {c['fewest']:,})"
+                     for s, c in caps.items())
+
+def _hours_line(cost: dict) -> str:
+    a, (h, (lo, hi), top) = cost['assumptions'], (cost[k] for k in ('hours', 'hours_range', 'hours_max'))
+    if 'openai' not in cost['backends']:
+        return ("- time: not estimated for the local backend, whose speed is not an endpoint's "
+                "(on 2 cores: benchmarks/results/generation-*.md)")
+    return (f"- time: {_h(h)} ({_h(lo)} to {_h(hi)}; at most {_h(top)}) at {a['tokens_per_s']:,.0f} completion "
+            f"tokens/s (--tokens-per-s) and {a['prefill_tokens_per_s']:,.0f} prompt tokens/s over the requests in "
+            "flight: "
+            f"about {cost['requests'] / max(h * 3600, 1e-9):,.1f} requests/s")
+
+def _task_line(t: str, c: dict, endpoint: bool) -> str:
+    "One task's line: its requests, tokens, time (on an endpoint) and real texts per label; or why it has none."
+    if 'error' in c: return f"- {t:<24} {c['error']}"
+    took = f" {_h(c['hours']):>8}" if endpoint else ''
+    return (f"- {t:<24} {c['labels']:>3} labels {c['requests']:>11,} requests {_m(c['prompt_tokens']):>9} + "
+            f"{_m(c['completion_tokens']):>9} tokens{took}; "
+            f"real texts per label {c['train_per_label']['min']:,}-{c['train_per_label']['max']:,}")
+
+def cost_lines(cost: dict) -> list[str]:
+    "`plan_cost`'s estimate as the lines `synthclf run` prints before it starts (and `--dry-run` instead of starting)."
+    a, d = cost['assumptions'], cost['disk_gib']
+    per = lambda k: ', '.join(map(str, cost[k])) if isinstance(cost[k], list) else f"{cost[k]:,}"
+    fits = (f"; {cost['experiments']:,} classifier fits (task × source × seed × classifier)"
+            if 'experiments' in cost else '')
+    lines = [f"cost (estimated before anything runs: no endpoint asked): {len(cost['tasks'])} task(s), "
+             f"{cost['labels']} labels × {per('per_label')} accepted texts × {len(cost['modes'])} mode(s) "
+             f"({', '.join(cost['modes'])}) × {per('replicates')} replicate(s){fits}",
+             f"- requests: {cost['requests']:,} at acceptance {a['acceptance']:g} ({cost['requests_range'][0]:,}-"
+             f"{cost['requests_range'][1]:,} at {a['acceptance_range'][1]:g}-{a['acceptance_range'][0]:g}; at most "
+             f"{cost['requests_max']:,}, generate's 4 × per_label + 10 attempts a label); generate's rounds: "
+             "per_label × overshoot first, then what is missing over the acceptance",
+             f"- tokens: prompt {_m(cost['prompt_tokens'])}, completion {_m(cost['completion_tokens'])} (at most "
+             f"{_m(cost['completion_tokens_max'])} if every answer runs to max_new_tokens); prompt: characters / "
+             f"{a['chars_per_token']:g} + {a['template_tokens']} a message of {a['sampled_prompts']} prompts per task, "
+             f"mode and label as generate builds them; completion: the card's typical words × "
+             f"{a['tokens_per_word']:g}",
+             _hours_line(cost),
+             f"- disk: {_gib(d['total'])}: call cache {_gib(d['cache'])}, generated sets {_gib(d['generated'])}, "
+             f"rejected rows {_gib(d['rejected'])} (SQLite and Arrow page overheads, predictions and classifier "
+             "weights not counted)"]
+    for t, c in cost['tasks'].items():
+        lines.append(_task_line(t, c, 'openai' in cost['backends']))
+        if c.get('caps'): lines.append(f"- {t} capped by its real train split (a label keeps all it has): "
+                                       + _caps_line(c['caps']))
+    return lines
 
 # %% ../nbs/13_parameters.ipynb #0222a875
 def stage_parameters(stage: str, profile: dict, overrides: dict, run, task=None, known=None, plan=None) -> dict:

@@ -15,8 +15,8 @@ from synthclf.manifest import (INPUT_FIELDS, NOTEBOOKS, STAGES, UPSTREAM, _built
     _upstream_why, card_sha256, card_text, data_fingerprint, generator_identity, notebooks_dir, package_source_sha256, parameter_files,
     presets_to_pull, redact_url, run_header, stage_done, stage_inputs, stage_outputs, stamp_header, upstream_identities, uses_generator,
     write_manifest)
-from synthclf.parameters import (PROFILES, _owned, check_overrides, experiment_plan, notebook_parameters, parse_overrides,
-    stage_parameters)
+from .parameters import (PROFILES, _owned, check_overrides, cost_lines, experiment_plan, notebook_parameters,
+    parse_overrides, plan_cost, stage_parameters)
 # Besides what it uses, the names it used to define: `from synthclf.runner import stage_done` and the like go on working.
 
 # %% auto #0
@@ -226,8 +226,9 @@ def _staged(stage, p):
     p, env = _endpoint_env(p)
     return stage, p, env
 
-def _plan_run(tasks, profile: str, out, overrides) -> _Plan:
-    "Check the profile, the overrides, the tasks and the endpoints, and plan every stage's parameters; nothing is written."
+def _plan_run(tasks, profile: str, out, overrides, check: bool = True) -> _Plan:
+    """Check the profile, the overrides, the tasks and (with `check`) the endpoints, and plan every stage's parameters;
+    nothing is written."""
     if profile not in PROFILES: raise ValueError(f"Unknown profile {profile!r}: use one of {', '.join(PROFILES)}.")
     prof, overrides = PROFILES[profile], dict(overrides or {})
     nb_dir = notebooks_dir()
@@ -238,15 +239,30 @@ def _plan_run(tasks, profile: str, out, overrides) -> _Plan:
     task_exp = {k: v for k, v in exp.items() if k != 'tasks'}  # a task's subjectivity stage reads its own experiments
     raw = {t: [(s, stage_parameters(s, prof, overrides, run, t, known=known[s], plan=task_exp if s == 'subjectivity' else None)) for s in STAGES] for t in names}
     report_raw = stage_parameters('report', prof, overrides, run, known=known['report'], plan=exp)
-    check_endpoints([p for t in names for _, p in raw[t]] + [report_raw])
+    if check: check_endpoints([p for t in names for _, p in raw[t]] + [report_raw])  # a dry run asks no endpoint
     stages = {t: [_staged(s, p) for s, p in raw[t]] for t in names}
     _, report_params, report_env = _staged('report', report_raw)
     return _Plan(run, names, cards, nb_dir, stages, report_params, report_env, exp)
 
+# %% ../nbs/13_runner.ipynb #94490873
+def _plan_cost(plan: _Plan, assumptions: dict | None = None) -> dict:
+    """`plan_cost` of the plan's generate stages, with the train stage's experiments; `assumptions` override
+    `COST_ASSUMPTIONS`."""
+    gen, train = {}, None
+    for t in plan.names:
+        for stage, params, _ in plan.stages[t]:
+            if stage == 'generate':
+                d = params.get('data_dir')
+                d = str(plan.run/Path(d).expanduser()) if d else None  # as the kernels read it: from the run folder
+                gen[t] = {**params, 'task': plan.cards[t], 'data_dir': d}
+            elif stage == 'train' and train is None: train = params
+    return plan_cost(gen, train, **(assumptions or {}))
+
 # %% ../nbs/13_runner.ipynb #810f287e
-def _dry_run(plan: _Plan, force: bool, progress: bool) -> dict:
-    """What `run_study` would do: each stage to run or skip, and why; nothing is executed or written. A stage whose upstream stages
-    run again runs again too, and says which."""
+def _dry_run(plan: _Plan, force: bool, progress: bool, assumptions: dict | None = None) -> dict:
+    """What `run_study` would do: each stage to run or skip, and why, and what its generation costs (`_plan_cost`,
+    under `assumptions`); nothing is executed or written, no endpoint asked. A stage whose upstream stages run again
+    runs again too, and says which."""
     run, names, inputs_of = plan.run, plan.names, plan.inputs
     rows = []
     for t in names:
@@ -259,10 +275,18 @@ def _dry_run(plan: _Plan, force: bool, progress: bool) -> dict:
     go, why = _decide(run, None, 'report', report, inputs_of(None, 'report', report, plan.report_env),
                       'forced (--force)' if force else _upstream_why([f"{r['task']} {r['stage']}" for r in rows if r['status'] == 'to run']))
     rows.append({'task': '*', 'stage': 'report', 'status': 'to run' if go else 'skipped', 'detail': why})
+    cost = _plan_cost(plan, assumptions)
+    gen = plan.stages[names[0]][STAGES.index('generate')][1]
+    planned = {**plan.exp, **{k: gen.get(k) for k in ('per_label', 'modes', 'replicates', 'backend', 'model')}}
+    stage_params = [plan.report_params, *(p for t in names for _, p, _ in plan.stages[t])]
+    endpoint = any(p.get('backend') == 'openai' for p in stage_params)
     if progress:
         print(f"synthclf run --dry-run: {len(names)} task(s) -> {run} (nothing is executed)")
         for r in rows: print(f"  {r['task']:<24} {r['stage']:<13} {r['status']}: {r['detail']}")
-    return {'dry_run': True, 'out': str(run), 'tasks': names, 'stages': rows}
+        print('\n'.join(cost_lines(cost)))
+        if endpoint: print("endpoint: not asked in a dry run; the run asks it first, and needs -p model=NAME and "
+                           "$OPENAI_BASE_URL (or -p base_url=URL)")
+    return {'dry_run': True, 'out': str(run), 'tasks': names, 'stages': rows, 'plan': planned, 'cost': cost}
 
 # %% ../nbs/13_runner.ipynb #cd4c8050
 @dataclass
@@ -413,17 +437,21 @@ def _close(g: _Grid, profile: str, t0: float, interrupted: bool) -> dict:
 
 # %% ../nbs/13_runner.ipynb #bca1fe09
 def run_study(tasks=None, profile: str = 'quick', out=None, overrides=None, workers: int | None = None, scheduler: str | None = None,
-              force: bool = False, kernel: str = 'python3', progress: bool = True, dry_run: bool = False) -> dict:
+              force: bool = False, kernel: str = 'python3', progress: bool = True, dry_run: bool = False,
+              cost: dict | None = None) -> dict:
     """Run every task's generate → train → subjectivity notebooks, then the report; resumable. A summary of what ran.
-    `dry_run`: only print and return the plan (each stage: run or skip, and why), touching nothing."""
-    plan = _plan_run(tasks, profile, out, overrides)
-    if dry_run: return _dry_run(plan, force, progress)
+    `dry_run`: only print and return the plan (each stage: run or skip, and why) and its cost, touching nothing and
+    asking no endpoint. `cost`: the assumptions of the cost estimate printed first
+    (`synthclf.parameters.COST_ASSUMPTIONS`, e.g. `{'tokens_per_s': 5000}`)."""
+    plan = _plan_run(tasks, profile, out, overrides, check=not dry_run)
+    if dry_run: return _dry_run(plan, force, progress, cost)
     t0, run, names = time.time(), plan.run, plan.names
     run.mkdir(parents=True, exist_ok=True)
     cards_env = copy_cards(plan.cards, run)
     cores = core.cores(); workers = max(1, min(workers or cores, len(names)))
     if progress: print(f"synthclf run: profile {profile}, {len(names)} task(s) ({', '.join(names)}) -> {run}; "
-                       + (f"Dask scheduler {scheduler}" if scheduler else f"{workers} worker process(es)"), flush=True)
+                       + (f"Dask scheduler {scheduler}" if scheduler else f"{workers} worker process(es)") + '\n'
+                       + '\n'.join(cost_lines(_plan_cost(plan, cost))), flush=True)
     ex, client = _executor(workers, scheduler)
     capacity = max(1, sum(client.nthreads().values())) if client else workers
     g = _Grid(plan, _Display(t0, enabled=progress), ex, client, capacity, cores, cards_env, kernel, force)
