@@ -331,7 +331,8 @@ def _worth_step(r: _Report, synthetic_dir: str, margin: float):
     if not r.runs_df.source.map(curve_size).notna().any():
         r.skipped['worth in real labels'] = 'no learning curve: train the real@<n> sources (train.train_on; the quick profile has them)'; return
     gens = generators(synthetic_dir, r.tasks)
-    gen = lambda t, s: gens.get((t, synthetic_part(s)), {}).get('generator', '') if synthetic_part(s) else 'real data'
+    gen = lambda t, s: (gens.get((t, synthetic_part(s)), {}).get('generator', '') if synthetic_part(s) else
+                        f"{s[4:]} (file)" if s.startswith('dir-') else 'real data')  # a labelled set from a path: named
     w = worth(r.runs_df).assign(generator=lambda d: [gen(t, s) for t, s in zip(d.task, d.source)])
     w = _worth_at_baseline(w, r.runs_df, r.ok)
     eq = []

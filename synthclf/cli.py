@@ -267,9 +267,12 @@ def _add_run(sub):
                    help='quick: the embedded default model, 6 tasks, small sizes (about 12 min on 2 cores with native bf16, 25 without); paper: all ten tasks at scale, '
                         'for an OpenAI-compatible endpoint ($OPENAI_BASE_URL, -p model=NAME)')
     b.add_argument('--out', help='run folder (default runs/<profile>, with --generators runs/<profile>-generators)')
-    b.add_argument('--generators', help='comma-separated generators to compare, each run as its own study into OUT/<name> with the same '
-                                        'settings, then their worth side by side in OUT/analysis: presets (qwen2.5-coder-0.5b-instruct, '
-                                        'smollm2-135m-instruct) or openai:<model> for the endpoint at $OPENAI_BASE_URL')
+    b.add_argument('--generators', help='comma-separated generators, each run as its own study into OUT/<name> with '
+                                        'the same settings, then (two or more) their worth side by side in '
+                                        'OUT/analysis: presets (qwen2.5-coder-0.5b-instruct, smollm2-135m-instruct), '
+                                        'openai:<model> for the endpoint at $OPENAI_BASE_URL, or '
+                                        "'file:PATH?text=COL&label=COL&mode=COL' for a labelled JSONL, CSV or "
+                                        'Parquet file or datasets folder of yours (synthclf.kinds)')
     b.add_argument('-p', '--param', action='append', metavar='KEY=VALUE',
                    help='override a notebook parameter, in YAML: seeds=3, modes=[zero_shot], train.test_cap=null (repeatable)')
     b.add_argument('--workers', type=int, help='parallel stage processes (default: one per core, at most one per task); '

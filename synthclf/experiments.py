@@ -18,11 +18,12 @@ from .layout import DEFAULT_RUN, experiment_dir, generate_dir
 from .generate import generated_replicates, load_generated, read_manifest, replicate_dir, test_copy_filter
 
 # %% auto #0
-__all__ = ['SOURCES', 'SYNTHETIC_MODES', 'run_dir', 'SOURCE_TITLES', 'METRIC_TITLES', 'BASELINE_TITLES', 'read_labelled',
-           'default_synthetic_dir', 'replicate_of', 'matched_sizes', 'curve_source', 'curve_size', 'mixture_parts',
-           'synthetic_part', 'source_name', 'training_set', 'evaluate', 'baselines', 'beats', 'predictions_frame',
-           'DamagedRunWarning', 'finished_run', 'drop_test_copies', 'train_and_evaluate', 'collect_runs',
-           'load_predictions', 'mean_beats_baselines', 'summarize_runs', 'results_table', 'table_markdown']
+__all__ = ['SOURCES', 'SYNTHETIC_MODES', 'run_dir', 'SOURCE_TITLES', 'METRIC_TITLES', 'BASELINE_TITLES', 'labelled_frame',
+           'check_labels', 'read_labelled', 'default_synthetic_dir', 'replicate_of', 'matched_sizes', 'curve_source',
+           'curve_size', 'mixture_parts', 'synthetic_part', 'source_name', 'training_set', 'evaluate', 'baselines',
+           'beats', 'predictions_frame', 'DamagedRunWarning', 'finished_run', 'drop_test_copies', 'train_and_evaluate',
+           'collect_runs', 'load_predictions', 'mean_beats_baselines', 'summarize_runs', 'results_table',
+           'table_markdown']
 
 # %% ../nbs/08_experiments.ipynb #c3d8de14
 def _bad_json_line(p: Path) -> str | None:
@@ -65,9 +66,11 @@ def _check_generated_copy(p: Path, rows: int):
                                    f"{p.parent/'dataset'}: read the folder {p.parent} instead, or generate it again.")
 
 # %% ../nbs/08_experiments.ipynb #183076e4
-def read_labelled(path, task) -> Dataset:
-    "The labelled dataset at `path` (columns idx, text, label) with labels as the `ClassLabel` of `task`'s card."
-    card, p = get_card(task), Path(path)
+def labelled_frame(path) -> pd.DataFrame:
+    """The rows of the labelled dataset at `path` as they are stored: a `synthclf generate` folder, a `save_to_disk`
+    folder (a `ClassLabel` column read as its names) or a CSV / JSONL / Parquet file; a missing, damaged or empty one is
+    named."""
+    p = Path(path)
     if not p.exists(): raise FileNotFoundError(f"No labelled dataset at {p}.")
     if p.is_dir() and (p/'manifest.json').is_file(): ds = load_generated(p)[0]
     elif p.is_dir():
@@ -77,17 +80,31 @@ def read_labelled(path, task) -> Dataset:
     else: ds = None
     if ds is not None:
         df = ds.to_pandas()
-        if isinstance(ds.features.get('label'), ClassLabel): df['label'] = [ds.features['label'].names[i] for i in df['label']]
+        for c, f in ds.features.items():
+            if isinstance(f, ClassLabel): df[c] = [f.names[i] for i in df[c]]
     else: df = _read_table(p); _check_generated_copy(p, len(df))
     if len(df) == 0: raise ValueError(f"{p} is empty: it has no labelled rows to train on.")
-    missing = [c for c in ('text', 'label') if c not in df.columns]
-    if missing: raise ValueError(f"{p} has no {' or '.join(missing)} column; its columns are {list(df.columns)}.")
-    df['label'] = df['label'].astype(str)
-    unknown = ~df['label'].isin(card.label_names)
+    return df
+
+def check_labels(labels: pd.Series, card: TaskCard, where) -> pd.Series:
+    "`labels` as strings, each a label of `card`; else an error naming the unknown labels, their rows and the card's."
+    labels = labels.astype(str)
+    unknown = ~labels.isin(card.label_names)
     if unknown.any():
         rows = np.flatnonzero(unknown.to_numpy())
-        raise ValueError(f"{p}: {len(rows)} rows have labels that task {card.name!r} does not have: {sorted(df['label'][unknown].unique())[:10]} "
-                         f"(rows {rows[:5].tolist()}{' ...' if len(rows) > 5 else ''}). The card's labels are {card.label_names}.")
+        more = ' ...' if len(rows) > 5 else ''
+        raise ValueError(f"{where}: {len(rows)} rows have labels that task {card.name!r} does not have: "
+                         f"{sorted(labels[unknown].unique())[:10]} (rows {rows[:5].tolist()}{more}). "
+                         f"The card's labels are {card.label_names}.")
+    return labels
+
+def read_labelled(path, task) -> Dataset:
+    "The labelled dataset at `path` (columns idx, text, label) with labels as the `ClassLabel` of `task`'s card."
+    card, p = get_card(task), Path(path)
+    df = labelled_frame(p)
+    missing = [c for c in ('text', 'label') if c not in df.columns]
+    if missing: raise ValueError(f"{p} has no {' or '.join(missing)} column; its columns are {list(df.columns)}.")
+    df['label'] = check_labels(df['label'], card, p)
     texts = df['text'].astype(str).str.strip()
     if (texts == '').any(): raise ValueError(f"{p}: rows {np.flatnonzero((texts == '').to_numpy())[:5].tolist()} have empty texts.")
     idx = df['idx'].astype(int).tolist() if 'idx' in df.columns else list(range(len(df)))

@@ -15,6 +15,8 @@ from .layout import analysis_dir, manifest_path
 from .models import PRESETS
 from .experiments import synthetic_part
 from .figures import _title, save_figure
+from .kinds import (GENERATOR_KINDS, GeneratorKind, file_generated, generator_kind, parse_file_spec, read_file_source,
+    register_generator_kind)  # the kinds of generator (`synthclf.kinds`), here beside the axis they name
 
 # %% auto #0
 __all__ = ['DEFAULT_GENERATORS', 'GENERATOR_KEYS', 'generator_overrides', 'run_settings', 'settings_differences',
@@ -26,15 +28,17 @@ DEFAULT_GENERATORS = tuple(PRESETS)  # the packaged presets: the default (Qwen2.
 def _slug(name: str) -> str: return re.sub(r'[^\w.-]+', '_', str(name)).strip('_')
 
 def generator_overrides(generator) -> tuple[str, dict]:
-    "(name, overrides of the generate stage) of a preset name, `openai:<model>`, or a mapping of generate parameters (with an optional `name`)."
+    """(name, overrides of the generate stage) of a preset name, `<kind>:<rest>` of a kind registered in
+    `synthclf.kinds`, or a mapping of generate parameters (with an optional `name`)."""
+    prefix, _, rest = generator.partition(':') if isinstance(generator, str) else ('', '', '')
     if isinstance(generator, dict):
         g = dict(generator); name = g.pop('name', None) or g.get('model')
         if not g.get('model'): raise ValueError(f"A generator given as parameters needs its model: {generator!r} (e.g. {{'backend': 'openai', 'model': 'NAME'}}).")
-    elif isinstance(generator, str) and generator.startswith('openai:') and generator[7:]:
-        name, g = generator, {'backend': 'openai', 'model': generator[7:]}
+    elif prefix in GENERATOR_KINDS and rest: name, g = GENERATOR_KINDS[prefix].overrides(rest)
     elif generator in PRESETS: name, g = generator, {'backend': 'local', 'model': generator}
-    else: raise ValueError(f"Unknown generator {generator!r}: a preset ({', '.join(PRESETS)}), openai:<model> for an OpenAI-compatible "
-                           "endpoint ($OPENAI_BASE_URL), or a mapping of generate parameters such as {'backend': 'openai', 'model': 'NAME', 'base_url': 'URL'}.")
+    else: raise ValueError(f"Unknown generator {generator!r}: a preset ({', '.join(PRESETS)}), "
+                           f"{', '.join(k.help for k in GENERATOR_KINDS.values())}, or a mapping of generate "
+                           "parameters such as {'backend': 'openai', 'model': 'NAME', 'base_url': 'URL'}.")
     return _slug(name), {f'generate.{k}': v for k, v in g.items()}
 
 # %% ../nbs/14_generators.ipynb #ad295124
@@ -134,14 +138,16 @@ def compare_generators(runs: dict, out) -> pd.DataFrame:
 
 # %% ../nbs/14_generators.ipynb #69a6acab
 def run_generators(generators=DEFAULT_GENERATORS, profile: str = 'quick', out=None, tasks=None, overrides=None, **run_kw) -> dict:
-    "`run_study` of `profile` once per generator (`generator_overrides`) into `out/<name>`, then `compare_generators`: {'runs', 'table', 'out'}."
+    """`run_study` of `profile` once per generator (`generator_overrides`) into `out/<name>`, then, for two or more,
+    `compare_generators`: {'runs', 'table' (None for one generator), 'out'}."""
     from synthclf.runner import run_study
-    specs = [generator_overrides(g) for g in generators]
-    if len(specs) < 2: raise ValueError(f"Give at least two generators to compare, got {len(specs)}: {list(generators)!r}.")
+    specs = [generator_overrides(g) for g in generators]  # every spec checked before anything runs
+    if not specs: raise ValueError("Give at least one generator: a preset, openai:<model> or file:PATH "
+                                   "(comma-separated to compare them).")
     if len({n for n, _ in specs}) < len(specs): raise ValueError(f"Two generators have the same name: {[n for n, _ in specs]}; name them apart.")
     out, summaries = Path(out or f'runs/{profile}-generators'), {}
     for name, ov in specs:
         summaries[name] = s = run_study(tasks, profile, out/name, {**(overrides or {}), **ov}, **run_kw)
         if run_kw.get('dry_run') or s.get('interrupted') or s.get('failed'): return {'runs': summaries, 'table': None, 'out': out}
-    table = compare_generators({n: out/n for n, _ in specs}, analysis_dir(out))
+    table = compare_generators({n: out/n for n, _ in specs}, analysis_dir(out)) if len(specs) > 1 else None
     return {'runs': summaries, 'table': table, 'out': out}

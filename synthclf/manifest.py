@@ -155,8 +155,12 @@ def uses_generator(stage: str, params: dict) -> bool:
 # %% ../nbs/13_manifest.ipynb #69475931
 def generator_identity(stage: str, params: dict, endpoint: str | None = None) -> dict | None:
     """Which LLM shaped a stage's outputs; None when it uses none. On an OpenAI-compatible endpoint (`endpoint`, else the `base_url`
-    parameter, else `$OPENAI_BASE_URL`) its URL without credentials and the model's name; locally the model and its weights' identity."""
+    parameter, else `$OPENAI_BASE_URL`) its URL without credentials and the model's name; locally the model and its weights' identity.
+    For a kind of generator of `synthclf.kinds` (a labelled file), what that kind records (its sha256, rows)."""
     if not uses_generator(stage, params): return None
+    if params.get('backend') not in (None, 'local', 'openai'):  # a kind of synthclf.kinds (file:) names itself
+        from synthclf.kinds import GENERATOR_KINDS
+        if (kind := GENERATOR_KINDS.get(params['backend'])) and kind.identity: return kind.identity(params)
     if params.get('backend', 'local') == 'openai':
         from synthclf.llm import endpoint_of
         url = endpoint or params.get('base_url') or os.environ.get('OPENAI_BASE_URL')
@@ -250,6 +254,8 @@ def _generator_text(g) -> str:
     if not g: return 'none'
     what = g.get('model') or 'the default model'
     if g.get('backend') == 'openai': return f"{what} at {g.get('endpoint') or '$OPENAI_BASE_URL'}"
+    if g.get('sha256') or g.get('hub'):  # a labelled file (synthclf.kinds)
+        return f"{g.get('file') or g.get('hub')} ({g.get('rows')} rows, sha256 {str(g.get('sha256'))[:12]})"
     return f"{what}, weights {g['weights_sha256'][:12]}" if g.get('weights_sha256') else f"{what}, {g.get('weights') or 'weights known by config, names and sizes'}"
 
 def _inputs_changed(old: dict, new: dict) -> str | None:
