@@ -6,6 +6,7 @@
 from __future__ import annotations
 import functools, hashlib, itertools
 from dataclasses import dataclass
+from .core import int8_saturates
 
 # %% auto #0
 __all__ = ['Sampling', 'request_generator', 'sample_tokens', 'continuous_generate', 'option_scores', 'pack_linears',
@@ -354,16 +355,17 @@ def pack_linears(lm, batch_size: int = 32) -> int:
     return len(packed)
 
 # %% ../nbs/04_engine.ipynb #db899e00
-def _int8_linear(w, bias, x):
+def _int8_linear(w, bias, seven_bits: bool, x):
     """`x` times the int8 weight `w` (prepacked), plus `bias`. Each row of `x` is scaled to max |x| = 1 before the kernel quantizes
     it, and one row holding -1 and 1 goes along, so the kernel's range is always [-1, 1]: per-row precision, and a row's result does
-    not depend on the other rows of its batch."""
+    not depend on the other rows of its batch. `seven_bits`: quantize the inputs to 7 bits, where 8 would overflow
+    (`int8_saturates`)."""
     import torch
     rows = x.reshape(-1, x.shape[-1])
     s = rows.abs().amax(1, keepdim=True).clamp_min(1e-12)
     q = torch.empty(len(rows) + 1, rows.shape[1], dtype=x.dtype)
     torch.div(rows, s, out=q[:-1]); q[-1].zero_(); q[-1, 0], q[-1, 1] = -1, 1
-    y = torch.ops.quantized.linear_dynamic(q, w, False)[:-1].mul_(s)  # the full 8-bit range: half the error of 7 bits here
+    y = torch.ops.quantized.linear_dynamic(q, w, seven_bits)[:-1].mul_(s)  # 8 bits where they fit: half the error of 7
     if bias is not None: y += bias
     return y.reshape(*x.shape[:-1], y.shape[-1])
 
@@ -375,14 +377,15 @@ def quantize_linears(lm, output_layer: bool = False) -> int:
     raises a ValueError (load it in float32)."""
     import torch, warnings
     if 'fbgemm' not in torch.backends.quantized.supported_engines: return 0
-    head, n = lm.get_output_embeddings(), 0
+    head, n, seven = lm.get_output_embeddings(), 0, int8_saturates()
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', UserWarning)  # torch's notice that quantized tensors are deprecated
         for m in [m for m in _float32_linears(lm) if output_layer or m is not head]:
             w = m.weight.detach()
             scale = (w.abs().amax(1) / 127).clamp_min(1e-12).double()
             q = torch.quantize_per_channel(w, scale, torch.zeros(len(scale), dtype=torch.long), 0, torch.qint8)
-            m.forward = functools.partial(_int8_linear, torch.ops.quantized.linear_prepack(q, None), None if m.bias is None else m.bias.detach())
+            bias = None if m.bias is None else m.bias.detach()
+            m.forward = functools.partial(_int8_linear, torch.ops.quantized.linear_prepack(q, None), bias, seven)
             if m is not head: m.weight = None; _trim_heap()
             n += 1
     if e := _forward_fails(lm):

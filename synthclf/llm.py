@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 from fastcore.basics import patch
-from .core import bf16_ok
+from .core import bf16_ok, int8_saturates
 # the call cache's names stay importable from here, where they were first (`from synthclf.llm import CallCache, call_key`)
 from .cache import CacheDamagedWarning, CallCache, Completion, OptionProbs, call_key, endpoint_of, set_aside
 # the engine's public names stay importable from here, where they were first (`from synthclf.llm import Sampling, quantize_linears`)
@@ -90,7 +90,8 @@ class LocalBackend:
         self.quantized = quantize_linears(self.lm, output_layer=True) if dtype == 'int8' else 0
         if dtype == 'int8' and not self.quantized: raise ValueError("dtype='int8' needs torch's fbgemm kernels (x86 CPUs); use dtype='float32'.")
         self.packed = pack_linears(self.lm, batch_size) if dtype == 'float32' else 0  # bf16 as it is (see `pack_linears`)
-        self.engine = ('int8 linears and output layer (per-channel weights, per-row inputs)' if self.quantized else
+        self.engine = ('int8 linears and output layer (per-channel weights, per-row inputs'
+                       + (', 7-bit: no VNNI)' if int8_saturates() else ')') if self.quantized else
                        f'{dtype}, oneDNN-packed linears' if self.packed else dtype)  # in the manifests
         # what shapes its answers, for the cache keys (`call_key`): the engine and dtype, the weights, how it decodes and how it scores
         self.where, self.weights = f'in process: {self.engine}', _local_weights(path, self.lm)
