@@ -134,8 +134,9 @@ Run.results, Run.predictions = _results, _predictions
 def _manifests(self: Run) -> pd.DataFrame:
     "One row per finished stage: task (None: the report), stage, identity, when it finished, seconds, files it wrote."
     cols = ['task', 'stage', 'identity', 'finished', 'seconds', 'files']
+    folder = lambda t: layout.manifest_path(self.path, t, 'report' if t is None else 'train').parent  # the run's, a task's
     rows = [{**{k: m.get(k) for k in cols[:-1]}, 'files': len(m.get('files', {}))}
-            for f in sorted(self.path.glob('**/.stages/*.json')) for m in [_read_json(f)]]
+            for t in [None, *self.tasks] for f in sorted(folder(t).glob('*.json')) for m in [_read_json(f)]]
     return pd.DataFrame(rows, columns=cols).astype({'seconds': float, 'files': int})
 
 def _manifest(self: Run, task: str | None, stage: str) -> dict:

@@ -47,10 +47,13 @@ def test_load_run_reads_the_runner_records(stand_in, tmp_path):
     run_dir = tmp_path/'r'; shutil.copytree(stand_in, run_dir)
     assert load_run(run_dir).manifests.empty and load_run(run_dir).stages.empty  # made by the API: no runner records
     write_manifest(run_dir, 'sms_spam', 'generate', {'per_label': 40}, 12.3)
+    write_manifest(run_dir, None, 'report', {'plan': {}}, 4.0)
     stages = [{'task': 'sms_spam', 'stage': 'generate', 'status': 'done', 'seconds': 12.3},
               {'task': '*', 'stage': 'report', 'status': 'skipped', 'detail': 'x'}]
     (run_dir/'summary.json').write_text(json.dumps({'stages': stages}))
     run = load_run(run_dir)
+    assert run.manifests.stage.tolist() == ['report', 'generate'] and run.manifests.task.isna().tolist() == [True, False]
+    assert run.manifest(None, 'report')['files'] and run.manifests.files.iloc[0] == len(run.manifest(None, 'report')['files'])
     m = run.manifests.set_index('stage').loc['generate']
     assert m.task == 'sms_spam' and m.seconds == 12.3
     assert m.files == len(run.manifest('sms_spam', 'generate')['files']) > 0
