@@ -46,8 +46,8 @@ def _title(source: str) -> str:
     return SOURCE_TITLES.get(source.split('@')[0], source)
 
 @styled
-def plot_gap_vs_subjectivity(gaps: pd.DataFrame, subjectivity, gaps_to_plot=('gap_zero_shot', 'gap_few_shot'), fit: bool = True,
-                             why: str = ''):
+def plot_gap_vs_subjectivity(gaps: pd.DataFrame, subjectivity, gaps_to_plot=('gap_zero_shot', 'gap_few_shot'),
+                             fit: bool = True, why: str = ''):
     """Scatter of each gap against the task subjectivity score, tasks labelled, with OLS lines; with `fit` False (the
     ranking is undetermined: an unreliable judge) the points only, and `why` no line is drawn written on the figure."""
     import textwrap
@@ -64,7 +64,9 @@ def plot_gap_vs_subjectivity(gaps: pd.DataFrame, subjectivity, gaps_to_plot=('ga
     lo, hi = min(vals.min(), 0), max(vals.max(), 0); pad = 0.15 * ((hi - lo) or 0.1)
     ax.set_ylim(lo - pad, hi + pad)  # the data, not a wide confidence band, sets the scale
     ax.axhline(0, color='grey', lw=0.8); ax.set_xlabel('Task subjectivity (Bradley–Terry score)'); ax.set_ylabel('Macro-F1 gap (real − synthetic)')
-    if not fit: ax.set_title(textwrap.fill(f"No fit drawn: {why or 'the ranking is undetermined'}", 80), fontsize='small', loc='left')
+    if not fit:
+        said = textwrap.fill(f"No fit drawn: {why or 'the ranking is undetermined'}", 80)
+        ax.set_title(said, fontsize='small', loc='left')
     ax.legend(); fig.tight_layout()
     return fig
 
@@ -124,7 +126,8 @@ def _t_interval(x: pd.Series, ci: float = 0.95) -> tuple[float, float, float, in
     return m, m - h, m + h, n
 
 @styled
-def plot_scores_by_source(runs: pd.DataFrame, metric: str = 'macro_f1', ci: float = 0.95, col_wrap: int = 3, at_baseline=None):
+def plot_scores_by_source(runs: pd.DataFrame, metric: str = 'macro_f1', ci: float = 0.95, col_wrap: int = 3,
+                          at_baseline=None):
     """The paper's main figure: one panel per task, every source's mean `metric` over seeds with its t interval (`ci`),
     the majority-class (dashed) and random stratified (dotted) baselines marked; a source at its baselines is hollow:
     the (task, source) pairs `at_baseline` (default: those whose `beats_baselines` is false in some seed)."""
@@ -147,7 +150,7 @@ def plot_scores_by_source(runs: pd.DataFrame, metric: str = 'macro_f1', ci: floa
         for b, ls in (('majority', '--'), ('stratified', ':')):
             if f'{b}_{metric}' in r and r[f'{b}_{metric}'].notna().any():
                 ax.axvline(r[f'{b}_{metric}'].mean(), color='0.35', ls=ls, lw=1.2, label=BASELINE_TITLES.get(b, b))
-        ax.set_yticks(range(len(have)), [_title(s) if not curve_size(s) else f"real, {curve_size(s)}/label" for s in have])
+        ax.set_yticks(range(len(have)), [f"real, {curve_size(s)}/label" if curve_size(s) else _title(s) for s in have])
         ax.invert_yaxis(); ax.set_title(t); ax.set_xlabel(METRIC_TITLES.get(metric, metric))
     for ax in list(axes.flat)[len(tasks):]: ax.axis('off')
     handles = dict(zip(*reversed(axes.flat[0].get_legend_handles_labels())))
@@ -171,8 +174,9 @@ def verdict_numbers(verdict: pd.DataFrame) -> pd.DataFrame:
     none), what the estimate measures (`unit`) and the word's first part (`word_head`: agrees, contradicts, ...)."""
     iv = verdict.interval.astype(str).str.findall(_NUMBER)
     unit = verdict.estimate.astype(str).str.replace(_NUMBER, '', n=1, regex=True).str.strip(' =')
-    return verdict.assign(value=verdict.estimate.map(_number), low=iv.map(lambda v: _number(v[0]) if len(v) == 2 else np.nan),
-                          high=iv.map(lambda v: _number(v[1]) if len(v) == 2 else np.nan), unit=unit.where(unit != '—', ''),
+    end = lambda i: iv.map(lambda v: _number(v[i]) if len(v) == 2 else np.nan)
+    return verdict.assign(value=verdict.estimate.map(_number), low=end(0), high=end(1),
+                          unit=unit.where(unit != '—', ''),
                           word_head=verdict.word.astype(str).str.split(':').str[0].str.strip())
 
 @styled
@@ -189,7 +193,8 @@ def plot_verdict_forest(verdict: pd.DataFrame, titles: dict | None = None):
         d = v[v.claim == c].reset_index(drop=True)
         for y, x in d.iterrows():
             color = WORD_COLORS.get(x.word_head, 'k')
-            if np.isnan(x.value): ax.text(0, y, f' no estimate ({x.word_head})', va='center', fontsize='small', color=color)
+            if np.isnan(x.value):
+                ax.text(0, y, f' no estimate ({x.word_head})', va='center', fontsize='small', color=color)
             else:
                 err = [[x.value - x.low], [x.high - x.value]] if not np.isnan(x.low) else None
                 ax.errorbar(x.value, y, xerr=err, fmt='o', color=color, capsize=3, label=x.word_head)
@@ -199,14 +204,16 @@ def plot_verdict_forest(verdict: pd.DataFrame, titles: dict | None = None):
         ax.set_title((titles or {}).get(c, c), loc='left', fontsize='medium'); ax.set_xlabel(unit, fontsize='small')
     handles = {l: h for ax in axes[:, 0] for h, l in zip(*ax.get_legend_handles_labels())}
     fig.tight_layout(rect=(0, 0.05, 1, 1))
-    if handles: fig.legend(handles.values(), handles.keys(), loc='lower center', fontsize='small', ncol=len(handles), frameon=False)
+    if handles:
+        fig.legend(handles.values(), handles.keys(), loc='lower center', fontsize='small', ncol=len(handles),
+                   frameon=False)
     return fig
 
 # %% ../nbs/11_figures.ipynb #2d9f6d82
 @styled
 def plot_subjectivity_ranking(ranking: pd.DataFrame, judge: str, reliability: str, reliable: bool):
-    """Each task's Bradley–Terry subjectivity score with its interval (`ci_low`, `ci_high`), most subjective on top, the
-    `judge` named in the title and its `reliability` stated on the figure (in red when it is not `reliable`)."""
+    """Each task's Bradley–Terry subjectivity score with its interval (`ci_low`, `ci_high`), most subjective on
+    top, the `judge` named in the title and its `reliability` stated on the figure (in red when not `reliable`)."""
     import textwrap
     r = ranking.sort_values('score', ascending=False).reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(6.5, 1.6 + 0.36 * len(r)))
@@ -216,6 +223,6 @@ def plot_subjectivity_ranking(ranking: pd.DataFrame, judge: str, reliability: st
     ax.set_xlabel('Subjectivity (Bradley–Terry score; right = judged more subjective)')
     ax.set_title(textwrap.fill(f"Judge: {judge}", 70), fontsize='medium', loc='left')
     said = f"Judge reliability ({'reliable' if reliable else 'NOT reliable'}): {reliability}"
-    fig.text(0.01, 0.0, textwrap.fill(said, 95), fontsize='small', color='k' if reliable else color, va='top', ha='left')
+    fig.text(0.01, 0.0, textwrap.fill(said, 95), fontsize='small', color='k' if reliable else color, va='top')
     fig.tight_layout()
     return fig

@@ -134,7 +134,7 @@ Run.results, Run.predictions = _results, _predictions
 def _manifests(self: Run) -> pd.DataFrame:
     "One row per finished stage: task (None: the report), stage, identity, when it finished, seconds, files it wrote."
     cols = ['task', 'stage', 'identity', 'finished', 'seconds', 'files']
-    folder = lambda t: layout.manifest_path(self.path, t, 'report' if t is None else 'train').parent  # the run's, a task's
+    folder = lambda t: layout.manifest_path(self.path, t, 'report' if t is None else 'train').parent  # run's, task's
     rows = [{**{k: m.get(k) for k in cols[:-1]}, 'files': len(m.get('files', {}))}
             for t in [None, *self.tasks] for f in sorted(folder(t).glob('*.json')) for m in [_read_json(f)]]
     return pd.DataFrame(rows, columns=cols).astype({'seconds': float, 'files': int})

@@ -249,5 +249,5 @@ def test_analyze_words_follow_the_planted_truth(tmp_path, real_data):
         assert ('no fit is drawn' in cap['gap_vs_subjectivity']) is not reliable, cap['gap_vs_subjectivity']
         assert ('NOT reliable' in cap['subjectivity_ranking']) is not reliable, cap['subjectivity_ranking']
         md = (out/'analysis.md').read_text()
-        at = [md.index(x) for x in ('figures/verdict_forest.png', '## Real vs synthetic', 'figures/scores_by_source.png')]
+        at = [md.index(x) for x in ('figures/verdict_forest.png', '## Real vs synthetic', 'figures/scores_by_source')]
         assert at == sorted(at), at  # the verdict's figure at the top, the scores' with the paper's table

@@ -52,8 +52,10 @@ def test_load_run_reads_the_runner_records(stand_in, tmp_path):
               {'task': '*', 'stage': 'report', 'status': 'skipped', 'detail': 'x'}]
     (run_dir/'summary.json').write_text(json.dumps({'stages': stages}))
     run = load_run(run_dir)
-    assert run.manifests.stage.tolist() == ['report', 'generate'] and run.manifests.task.isna().tolist() == [True, False]
-    assert run.manifest(None, 'report')['files'] and run.manifests.files.iloc[0] == len(run.manifest(None, 'report')['files'])
+    assert run.manifests.stage.tolist() == ['report', 'generate']
+    assert run.manifests.task.isna().tolist() == [True, False]
+    report = run.manifest(None, 'report')
+    assert report['files'] and run.manifests.files.iloc[0] == len(report['files'])
     m = run.manifests.set_index('stage').loc['generate']
     assert m.task == 'sms_spam' and m.seconds == 12.3
     assert m.files == len(run.manifest('sms_spam', 'generate')['files']) > 0
@@ -69,7 +71,7 @@ def test_load_run_names_what_is_missing(stand_in, tmp_path):
     with pytest.raises(FileNotFoundError, match=r'is not finished: .*summary.json is missing.*synthclf analyze --runs'):
         load_run(unfinished)
     run = load_run(stand_in)
-    with pytest.raises(FileNotFoundError, match=r'no ranking table .* a ranking needs at least 3'):  # as the analysis says
+    with pytest.raises(FileNotFoundError, match=r'no ranking table .* a ranking needs at least 3'):  # its why
         run.ranking
     with pytest.raises(ValueError, match="'ag_news' is not one of this run's tasks"): run.texts('ag_news')
     with pytest.raises(KeyError, match="no figure 'nope'"): run.show('nope')
