@@ -230,7 +230,8 @@ def _gaps_step(r: _Report, ranking, rel: dict):
     if not r.summary['gap_regressions'] and not any(k.startswith('regression') for k in r.skipped):
         r.skipped['gap regression'] = 'no zero_shot or few_shot runs to compare with real data'
     if ranking is not None and any(c in gaps for c in ('gap_zero_shot', 'gap_few_shot')):
-        fig = plot_gap_vs_subjectivity(gaps, ranking, fit=bool(rel.get('reliable')), why=unjudged)
+        why = f"No fit drawn: the subjectivity judge is not reliable ({rel.get('verdict', '')})"
+        fig = plot_gap_vs_subjectivity(gaps, ranking, fit=bool(rel.get('reliable')), why=why)
         r.figure(fig, 'gap_vs_subjectivity',
                  f"Real − synthetic macro-F1 (y) against the task's subjectivity score (x; right = judged more subjective), one point per task "
                  f"({r.classifier}; real reference {real}). The paper's claim is an upward trend. "

@@ -49,7 +49,7 @@ def _title(source: str) -> str:
 def plot_gap_vs_subjectivity(gaps: pd.DataFrame, subjectivity, gaps_to_plot=('gap_zero_shot', 'gap_few_shot'),
                              fit: bool = True, why: str = ''):
     """Scatter of each gap against the task subjectivity score, tasks labelled, with OLS lines; with `fit` False (the
-    ranking is undetermined: an unreliable judge) the points only, and `why` no line is drawn written on the figure."""
+    ranking is undetermined: an unreliable judge) the points only, and `why` (no line is drawn) written on the figure."""
     import textwrap
     d = gaps.assign(subjectivity=gaps.task.map(_scores(subjectivity)))
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
@@ -65,7 +65,7 @@ def plot_gap_vs_subjectivity(gaps: pd.DataFrame, subjectivity, gaps_to_plot=('ga
     ax.set_ylim(lo - pad, hi + pad)  # the data, not a wide confidence band, sets the scale
     ax.axhline(0, color='grey', lw=0.8); ax.set_xlabel('Task subjectivity (Bradley–Terry score)'); ax.set_ylabel('Macro-F1 gap (real − synthetic)')
     if not fit:
-        said = textwrap.fill(f"No fit drawn: {why or 'the ranking is undetermined'}", 80)
+        said = textwrap.fill(why or 'No fit drawn: the ranking is undetermined', 80)
         ax.set_title(said, fontsize='small', loc='left')
     ax.legend(); fig.tight_layout()
     return fig
