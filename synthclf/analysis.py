@@ -15,8 +15,10 @@ from .experiments import SYNTHETIC_MODES, collect_runs, curve_size, curve_source
 from .diversity import REFERENCE_SIZE
 from .tasks import get_card, tasks_to_rank
 from .claims import baseline_gate, learned
-from .figures import plot_accuracy_by_threshold, plot_diversity, plot_gap_vs_subjectivity, plot_worth, save_figure
+from .figures import (plot_accuracy_by_threshold, plot_diversity, plot_gap_vs_subjectivity, plot_scores_by_source,
+                              plot_subjectivity_ranking, plot_verdict_forest, plot_worth, save_figure)
 from .worth import DEFAULT_MARGIN
+from .verdict import CLAIMS
 from .verdict import (gap_regression, instance_regression, judge_table, paper_verdict, task_gaps, verdict_markdown, verdict_power,
                               power_markdown)
 
@@ -137,6 +139,14 @@ def _results_step(r: _Report):
     table = results_table(r.runs_df, classifier=r.classifier)
     r.md += ["## Real vs synthetic training data\n", table_markdown(table), '']
     if at_base := r.summary['at_baseline']: r.md += [f"Left out of every conclusion below (they do not beat their baselines): {', '.join(at_base)}.", '']
+    seeds = r.runs_df.groupby(['task', 'source']).seed.nunique().agg(['min', 'max'])
+    span = f"{seeds['min']}" + ('' if seeds['min'] == seeds['max'] else f"–{seeds['max']}")
+    at_base = {k for k, v in r.ok.items() if v is False}
+    r.figure(plot_scores_by_source(r.runs_df, at_baseline=at_base), 'scores_by_source',
+             f"Macro-F1 of {r.classifier} on each task's real test set (x) for every training source (y): the mean "
+             f"over {span} seed(s) and its 95% t interval (none from one seed); dashed: the majority-class baseline, "
+             "dotted: random stratified guessing. A hollow mark does not beat its baselines, and is left out of every "
+             "conclusion; the learning curve's points are real, n/label.")
 
 # %% ../nbs/12_analysis.ipynb #21020cac
 def _task_subjectivity(judgments, ranked, method, judge_k, judge_backend, seed, cache, progress, say):
@@ -180,6 +190,13 @@ def _subjectivity_step(r: _Report, j, rank_tasks, judge_method: str, judge_k: in
         r.md += [f"## Task subjectivity ({source})\n", f"**Judge reliability:** {rel['verdict']}\n",
                  judge_table(rel).to_markdown(index=False), '',
                  _md(ranking) if ranking is not None else 'No ranking: see the reliability line above.', '']
+        if ranking is not None and {'ci_low', 'ci_high'} <= set(ranking):
+            said = 'reliable' if rel.get('reliable') else 'NOT reliable, so the order is not a measured ranking'
+            r.figure(plot_subjectivity_ranking(ranking, source, rel['verdict'], bool(rel.get('reliable'))),
+                     'subjectivity_ranking',
+                     f"Each task's Bradley–Terry subjectivity score (x; right = judged more subjective) with its 95% "
+                     f"interval, from {source}, {len(raw)} answers. The judge's reliability, written on the figure: "
+                     f"{said}.")
     if len(raw): raw.to_csv(r.tmp/('judgments.csv' if 'winner' in raw else 'ratings.csv'), index=False)
     if ranking is not None: ranking.to_csv(r.tmp/'ranking.csv', index=False)
     (r.tmp/'judge.json').write_text(json.dumps(rel, indent=1, default=float))
@@ -213,10 +230,13 @@ def _gaps_step(r: _Report, ranking, rel: dict):
     if not r.summary['gap_regressions'] and not any(k.startswith('regression') for k in r.skipped):
         r.skipped['gap regression'] = 'no zero_shot or few_shot runs to compare with real data'
     if ranking is not None and any(c in gaps for c in ('gap_zero_shot', 'gap_few_shot')):
-        r.figure(plot_gap_vs_subjectivity(gaps, ranking), 'gap_vs_subjectivity',
+        why = f"No fit drawn: the subjectivity judge is not reliable ({rel.get('verdict', '')})"
+        fig = plot_gap_vs_subjectivity(gaps, ranking, fit=bool(rel.get('reliable')), why=why)
+        r.figure(fig, 'gap_vs_subjectivity',
                  f"Real − synthetic macro-F1 (y) against the task's subjectivity score (x; right = judged more subjective), one point per task "
                  f"({r.classifier}; real reference {real}). The paper's claim is an upward trend. "
-                 + ('The judge was reliable.' if rel.get('reliable') else 'The judge was NOT reliable: the x positions are not a measured ranking.'))
+                 + ('The judge was reliable; the lines are OLS fits.' if rel.get('reliable') else
+                    'The judge was NOT reliable: the x positions are not a measured ranking, so no fit is drawn.'))
 
 # %% ../nbs/12_analysis.ipynb #ab3f8c4e
 def _task_agreement_step(r: _Report, t: str, p: pd.DataFrame, get_agreement):
@@ -282,7 +302,17 @@ def _verdict_step(r: _Report, ranking, rel: dict, by_task: dict, every: dict, se
           "not about LLM-generated data in general.*\n\n") if named else ''
     (r.tmp/'verdict.md').write_text(by + verdict_markdown(verdict, power) + '\n')
     r.summary['verdict'] = verdict.to_dict('records')
-    r.md[1:1] = ["## Does this run agree with the paper?\n", by + verdict_markdown(verdict, power), '']
+    cap = (f"Each line of the verdict ({r.classifier}): its estimate (dot) and 95% interval (bar) against zero, one "
+           "panel per claim, coloured by its word (agrees, contradicts, inconclusive); a line with no estimate is "
+           "listed with its word. Ordering lines: the macro-F1 difference; gap lines: Spearman ρ against the "
+           "subjectivity ranking; agreement lines: the extra share of skill (κ) lost on low-agreement instances. How "
+           "each interval was made: the verdict's 'rests on'.")
+    shown = []
+    if len(verdict):
+        fig = plot_verdict_forest(verdict, CLAIMS)
+        save_figure(fig, r.tmp/'figures'/'verdict_forest', cap); plt.close(fig)
+        shown = [f"![{cap}](figures/verdict_forest.png)\n\n*{cap}*\n"]
+    r.md[1:1] = ["## Does this run agree with the paper?\n", by + verdict_markdown(verdict, power), '', *shown]
 
 # %% ../nbs/12_analysis.ipynb #6ddaa5c5
 def generators(synthetic_dir: str, tasks) -> dict:

@@ -4,16 +4,32 @@
 
 # %% ../nbs/11_figures.ipynb #ff841e41
 from __future__ import annotations
+import functools, re
 from pathlib import Path
+import numpy as np
 import pandas as pd
 import matplotlib
 import matplotlib.pyplot as plt
 import seaborn as sns
-from .experiments import SOURCE_TITLES, mixture_parts
+from .experiments import BASELINE_TITLES, METRIC_TITLES, SOURCE_TITLES, curve_size, mixture_parts
 from .claims import _scores
 
 # %% auto #0
-__all__ = ['save_figure', 'plot_gap_vs_subjectivity', 'plot_accuracy_by_threshold', 'plot_diversity', 'plot_worth']
+__all__ = ['STYLE', 'WORD_COLORS', 'styled', 'save_figure', 'plot_gap_vs_subjectivity', 'plot_accuracy_by_threshold',
+           'plot_diversity', 'plot_worth', 'plot_scores_by_source', 'verdict_numbers', 'plot_verdict_forest',
+           'plot_subjectivity_ranking']
+
+# %% ../nbs/11_figures.ipynb #fa406919
+STYLE = {'style': 'whitegrid', 'context': 'notebook', 'palette': 'colorblind'}  # the one look of every report figure
+
+def styled(plot):
+    "`plot`, drawn in the report's one seaborn style (`STYLE`) whatever the session's own matplotlib settings."
+    @functools.wraps(plot)
+    def draw(*args, **kw):
+        with plt.rc_context(), sns.axes_style(STYLE['style']), sns.plotting_context(STYLE['context']), \
+             sns.color_palette(STYLE['palette']):
+            return plot(*args, **kw)
+    return draw
 
 # %% ../nbs/11_figures.ipynb #31f801b8
 def save_figure(fig, path, caption: str) -> list[Path]:
@@ -29,23 +45,33 @@ def _title(source: str) -> str:
     if m := mixture_parts(source): return f"{m[0]} real/label + {SOURCE_TITLES[m[1]].lower()}"
     return SOURCE_TITLES.get(source.split('@')[0], source)
 
-def plot_gap_vs_subjectivity(gaps: pd.DataFrame, subjectivity, gaps_to_plot=('gap_zero_shot', 'gap_few_shot')):
-    "Scatter of each gap against the task subjectivity score, tasks labelled, with OLS lines."
+@styled
+def plot_gap_vs_subjectivity(gaps: pd.DataFrame, subjectivity, gaps_to_plot=('gap_zero_shot', 'gap_few_shot'),
+                             fit: bool = True, why: str = ''):
+    """Scatter of each gap against the task subjectivity score, tasks labelled, with OLS lines; with `fit` False (the
+    ranking is undetermined: an unreliable judge) the points only, and `why` (no line is drawn) written on the figure."""
+    import textwrap
     d = gaps.assign(subjectivity=gaps.task.map(_scores(subjectivity)))
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for g, color in zip([g for g in gaps_to_plot if g in d], sns.color_palette('deep')):
         x = d.dropna(subset=[g, 'subjectivity'])
         label = 'Real − ' + _title(g.removeprefix('gap_'))
-        sns.regplot(x=x.subjectivity, y=x[g], ax=ax, color=color, label=label, ci=None if len(x) < 5 else 95, truncate=False)  # no band from < 5 tasks
+        if fit: sns.regplot(x=x.subjectivity, y=x[g], ax=ax, color=color, label=label, ci=None if len(x) < 5 else 95,
+                            truncate=False)  # no band from < 5 tasks
+        else: ax.plot(x.subjectivity, x[g], 'o', color=color, label=label)
         for _, r in x.iterrows(): ax.annotate(r.task, (r.subjectivity, r[g]), fontsize=8, xytext=(4, 3), textcoords='offset points')
     vals = pd.concat([d[g] for g in gaps_to_plot if g in d]).dropna()
     lo, hi = min(vals.min(), 0), max(vals.max(), 0); pad = 0.15 * ((hi - lo) or 0.1)
     ax.set_ylim(lo - pad, hi + pad)  # the data, not a wide confidence band, sets the scale
     ax.axhline(0, color='grey', lw=0.8); ax.set_xlabel('Task subjectivity (Bradley–Terry score)'); ax.set_ylabel('Macro-F1 gap (real − synthetic)')
+    if not fit:
+        said = textwrap.fill(why or 'No fit drawn: the ranking is undetermined', 80)
+        ax.set_title(said, fontsize='small', loc='left')
     ax.legend(); fig.tight_layout()
     return fig
 
 # %% ../nbs/11_figures.ipynb #198ba99f
+@styled
 def plot_accuracy_by_threshold(curve: pd.DataFrame, title: str = ''):
     "Accuracy on instances with agreement ≥ τ against τ, one line per training source (error bars: std over seeds)."
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -56,6 +82,7 @@ def plot_accuracy_by_threshold(curve: pd.DataFrame, title: str = ''):
     return fig
 
 # %% ../nbs/11_figures.ipynb #79056c1e
+@styled
 def plot_diversity(div: pd.DataFrame, metrics=('remote_clique', 'chamfer', 'distinct_2', 'similarity_to_real')):
     "One panel per diversity measure: a bar per task and set (rows with label 'all')."
     d = div[div.label == 'all'].melt(id_vars=['task', 'set'], value_vars=[m for m in metrics if m in div], var_name='measure')
@@ -64,6 +91,7 @@ def plot_diversity(div: pd.DataFrame, metrics=('remote_clique', 'chamfer', 'dist
     return g.figure
 
 # %% ../nbs/11_figures.ipynb #24d2e8e6
+@styled
 def plot_worth(curve: pd.DataFrame, worth: pd.DataFrame, col_wrap: int = 3):
     "One panel per task: the real learning curve (`learning_curve`), each source of `worth` placed on it at its real-label worth, each mixture at its n."
     tasks = list(dict.fromkeys(curve.task))
@@ -86,5 +114,115 @@ def plot_worth(curve: pd.DataFrame, worth: pd.DataFrame, col_wrap: int = 3):
     for ax in list(axes.flat)[len(tasks):]: ax.axis('off')
     handles = dict(zip(*reversed(axes.flat[0].get_legend_handles_labels())))  # one entry per label
     axes.flat[0].legend(handles.values(), handles.keys(), fontsize=7, loc='lower right')
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/11_figures.ipynb #57f73d03
+def _t_interval(x: pd.Series, ci: float = 0.95) -> tuple[float, float, float, int]:
+    "(mean, low, high, n) of `x` over seeds: a t interval; low = high = mean from one seed."
+    from scipy import stats
+    x = x.dropna(); n = len(x); m = x.mean()
+    h = stats.t.ppf((1 + ci) / 2, n - 1) * x.std() / np.sqrt(n) if n > 1 else 0.0
+    return m, m - h, m + h, n
+
+@styled
+def plot_scores_by_source(runs: pd.DataFrame, metric: str = 'macro_f1', ci: float = 0.95, col_wrap: int = 3,
+                          at_baseline=None):
+    """The paper's main figure: one panel per task, every source's mean `metric` over seeds with its t interval (`ci`),
+    the majority-class (dashed) and random stratified (dotted) baselines marked; a source at its baselines is hollow:
+    the (task, source) pairs `at_baseline` (default: those whose `beats_baselines` is false in some seed)."""
+    from synthclf.experiments import _source_order
+    tasks = sorted(runs.task.unique())
+    ncol = min(col_wrap, len(tasks)); nrow = -(-len(tasks) // ncol)
+    sources = sorted(runs.source.unique(), key=_source_order)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(5 * ncol, 1.2 + 0.4 * len(sources) * nrow), squeeze=False)
+    colors = dict(zip(sources, sns.color_palette(STYLE['palette'], len(sources))))
+    for ax, t in zip(axes.flat, tasks):
+        r = runs[runs.task == t]
+        have = [s for s in sources if s in set(r.source)]
+        for y, s in enumerate(have):
+            g = r[r.source == s]
+            m, lo, hi, n = _t_interval(g[metric], ci)
+            hollow = ((t, s) in at_baseline if at_baseline is not None else
+                      'beats_baselines' in g and not g.beats_baselines.fillna(False).astype(bool).all())
+            ax.errorbar(m, y, xerr=[[m - lo], [hi - m]], fmt='o', color=colors[s], mfc='white' if hollow else colors[s],
+                        mew=1.5, capsize=3)
+        for b, ls in (('majority', '--'), ('stratified', ':')):
+            if f'{b}_{metric}' in r and r[f'{b}_{metric}'].notna().any():
+                ax.axvline(r[f'{b}_{metric}'].mean(), color='0.35', ls=ls, lw=1.2, label=BASELINE_TITLES.get(b, b))
+        ax.set_yticks(range(len(have)), [f"real, {curve_size(s)}/label" if curve_size(s) else _title(s) for s in have])
+        ax.invert_yaxis(); ax.set_title(t); ax.set_xlabel(METRIC_TITLES.get(metric, metric))
+    for ax in list(axes.flat)[len(tasks):]: ax.axis('off')
+    handles = dict(zip(*reversed(axes.flat[0].get_legend_handles_labels())))
+    fig.tight_layout(rect=(0, 0.06 + 0.1 / nrow, 1, 1))
+    fig.legend(handles.values(), handles.keys(), loc='lower center', ncol=2, fontsize='small', frameon=False)
+    return fig
+
+# %% ../nbs/11_figures.ipynb #360183d4
+WORD_COLORS = dict(zip(('agrees', 'contradicts', 'inconclusive', 'undetermined'),
+                       [sns.color_palette('colorblind')[i] for i in (2, 3, 7, 5)]))  # a verdict word's colour
+
+_NUMBER = r'[+\-−]?\d+(?:\.\d+)?'
+
+def _number(s) -> float:
+    "The first number in `s` ('+0.314 macro-F1', 'Spearman ρ = +0.40'), NaN for none ('—')."
+    m = re.search(_NUMBER, str(s))
+    return float(m.group().replace('−', '-')) if m else np.nan
+
+def verdict_numbers(verdict: pd.DataFrame) -> pd.DataFrame:
+    """The verdict's lines with their estimate and interval as numbers (`value`, `low`, `high`; NaN where there is
+    none), what the estimate measures (`unit`) and the word's first part (`word_head`: agrees, contradicts, ...)."""
+    iv = verdict.interval.astype(str).str.findall(_NUMBER)
+    unit = verdict.estimate.astype(str).str.replace(_NUMBER, '', n=1, regex=True).str.strip(' =')
+    end = lambda i: iv.map(lambda v: _number(v[i]) if len(v) == 2 else np.nan)
+    return verdict.assign(value=verdict.estimate.map(_number), low=end(0), high=end(1),
+                          unit=unit.where(unit != '—', ''),
+                          word_head=verdict.word.astype(str).str.split(':').str[0].str.strip())
+
+@styled
+def plot_verdict_forest(verdict: pd.DataFrame, titles: dict | None = None):
+    """Each verdict line's estimate and interval against zero, coloured by its word, one panel per claim (titled by
+    `titles`, e.g. `verdict.CLAIMS`); a line without an estimate is listed, its word at zero."""
+    if verdict.empty: raise ValueError("The verdict has no lines to draw.")
+    v = verdict_numbers(verdict)
+    claims = list(dict.fromkeys(v.claim))
+    sizes = [max(1, (v.claim == c).sum()) for c in claims]
+    fig, axes = plt.subplots(len(claims), 1, figsize=(8, 1.0 + 0.42 * sum(sizes) + 0.6 * len(claims)), squeeze=False,
+                             gridspec_kw={'height_ratios': sizes})
+    for ax, c in zip(axes[:, 0], claims):
+        d = v[v.claim == c].reset_index(drop=True)
+        for y, x in d.iterrows():
+            color = WORD_COLORS.get(x.word_head, 'k')
+            if np.isnan(x.value):
+                ax.text(0, y, f' no estimate ({x.word_head})', va='center', fontsize='small', color=color)
+            else:
+                err = [[x.value - x.low], [x.high - x.value]] if not np.isnan(x.low) else None
+                ax.errorbar(x.value, y, xerr=err, fmt='o', color=color, capsize=3, label=x.word_head)
+        ax.axvline(0, color='0.3', lw=1)
+        ax.set_yticks(range(len(d)), d.scope); ax.set_ylim(len(d) - 0.5, -0.5)
+        unit = next((u for u in d.unit if u), '')
+        ax.set_title((titles or {}).get(c, c), loc='left', fontsize='medium'); ax.set_xlabel(unit, fontsize='small')
+    handles = {l: h for ax in axes[:, 0] for h, l in zip(*ax.get_legend_handles_labels())}
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    if handles:
+        fig.legend(handles.values(), handles.keys(), loc='lower center', fontsize='small', ncol=len(handles),
+                   frameon=False)
+    return fig
+
+# %% ../nbs/11_figures.ipynb #2d9f6d82
+@styled
+def plot_subjectivity_ranking(ranking: pd.DataFrame, judge: str, reliability: str, reliable: bool):
+    """Each task's Bradley–Terry subjectivity score with its interval (`ci_low`, `ci_high`), most subjective on
+    top, the `judge` named in the title and its `reliability` stated on the figure (in red when not `reliable`)."""
+    import textwrap
+    r = ranking.sort_values('score', ascending=False).reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(6.5, 1.6 + 0.36 * len(r)))
+    color = sns.color_palette(STYLE['palette'])[0 if reliable else 3]
+    ax.errorbar(r.score, range(len(r)), xerr=[r.score - r.ci_low, r.ci_high - r.score], fmt='o', color=color, capsize=3)
+    ax.set_yticks(range(len(r)), r.task); ax.set_ylim(len(r) - 0.5, -0.5)
+    ax.set_xlabel('Subjectivity (Bradley–Terry score; right = judged more subjective)')
+    ax.set_title(textwrap.fill(f"Judge: {judge}", 70), fontsize='medium', loc='left')
+    said = f"Judge reliability ({'reliable' if reliable else 'NOT reliable'}): {reliability}"
+    fig.text(0.01, 0.0, textwrap.fill(said, 95), fontsize='small', color='k' if reliable else color, va='top')
     fig.tight_layout()
     return fig

@@ -241,3 +241,13 @@ def test_analyze_words_follow_the_planted_truth(tmp_path, real_data):
     gap = pd.read_csv(tmp_path/'b'/'verdict.csv').query("claim == 'gap'")  # three tasks: too few for the line, whatever the judge
     assert gap.word.str.startswith('inconclusive: the gap line needs at least 4 tasks').all(), gap.word
     assert gap.rests_on.str.contains('ranking is undetermined').all(), gap.rests_on  # and the judge's own verdict beside it
+    figs = ('scores_by_source', 'verdict_forest', 'subjectivity_ranking', 'gap_vs_subjectivity')  # the report's figures
+    for out, reliable in ((tmp_path/'a', True), (tmp_path/'b', False)):
+        for f in figs: assert min((out/'figures'/f'{f}.{x}').stat().st_size for x in ('png', 'svg')) > 5000, (out, f)
+        cap = {f: (out/'figures'/f'{f}.txt').read_text() for f in figs}
+        assert cap['scores_by_source'].startswith('Macro-F1 of tfidf') and '3 seed(s)' in cap['scores_by_source'], cap
+        assert ('no fit is drawn' in cap['gap_vs_subjectivity']) is not reliable, cap['gap_vs_subjectivity']
+        assert ('NOT reliable' in cap['subjectivity_ranking']) is not reliable, cap['subjectivity_ranking']
+        md = (out/'analysis.md').read_text()
+        at = [md.index(x) for x in ('figures/verdict_forest.png', '## Real vs synthetic', 'figures/scores_by_source')]
+        assert at == sorted(at), at  # the verdict's figure at the top, the scores' with the paper's table
