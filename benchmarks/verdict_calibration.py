@@ -853,7 +853,8 @@ def write_md(res, path):
                 "alike, unrelated to subjectivity) and the agreement lines (noise from any instance): their words are false (each should "
                 "be at most 2.5% each way); real vs a synthetic mode is better for real wherever noise or collapse is planted (*power*: "
                 "share agrees). The quick profile's six tasks, 20 texts per label, 5 seeds; R generated sets per mode (1: the quick "
-                "profile, whose intervals borrow `real_matched`'s spread for a set). *sd of estimate*: the few>zero estimate's sd over "
+                "profile, whose intervals borrow `real_matched`'s spread for a set; 5: each seed trains on a set of its own, so the "
+                "seeds' spread holds the sets' and nothing is borrowed). *sd of estimate*: the few>zero estimate's sd over "
                 "studies (mean over tasks); *assumed se*: the median standard error its intervals imply (width / 3.92).", '',
                 _table(res['worlds'], [('world', lambda r: r['world']), ('settings', settings), ('R', lambda r: r['replicates']),
                                        ('kind', lambda r: r['kind']), ('studies', lambda r: r['studies']), ('lines', lambda r: r['lines']),
