@@ -314,6 +314,15 @@ def _simulate_cmd(args):
                       + sim.run_command(truth, url, args.data_dir), flush=True)
                 while True: time.sleep(3600)
             except KeyboardInterrupt: print('synthclf simulator: stopped.')
+    elif args.action == 'draw':
+        out = Path(args.out).expanduser(); out.mkdir(parents=True, exist_ok=True)
+        sets = sim.draw_sets(args.truth, args.data_dir, args.task, args.mode, args.per_label, args.sets, args.spread,
+                             args.seeds, args.seed)
+        for r, s in enumerate(sets):
+            f = out/f"{args.task}-{args.mode}-{r}.csv"
+            print(f"set {r}: {len(s)} texts, {(s.label != s.true_label).mean():.1%} with a wrong label (its share "
+                  f"drawn: {s.attrs['noise']:.3f}), {s.copy_of.nunique()} distinct pool texts -> {f}")
+            s[['text', 'label']].to_csv(f, index=False)
     else:
         crowd = sim.simulate_crowd(args.truth, comparisons=args.comparisons, workers=args.workers, seed=args.seed)
         Path(args.out).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -323,7 +332,7 @@ def _simulate_cmd(args):
 # %% ../nbs/15_cli.ipynb #1bbf13a4
 def _add_simulate(sub):
     "The options of `synthclf simulate`: a sub-parser of `sub`."
-    s = sub.add_parser('simulate', help='a simulated generator and judge with a planted truth (synthclf.simulate): prepare its data, serve it, simulate a crowd',
+    s = sub.add_parser('simulate', help='a simulated generator and judge with a planted truth (synthclf.simulate): prepare its data, serve it, draw sets, simulate a crowd',
                        description='Calibrate the verdict against a known truth: prepare the data (the real data without the pool the simulator '
                                    'serves from), serve an OpenAI-compatible simulator on loopback, and run `synthclf run -p backend=openai` against it.')
     ss = s.add_subparsers(dest='action', required=True)
@@ -338,6 +347,23 @@ def _add_simulate(sub):
     sv.add_argument('--data-dir', required=True, help='the folder `synthclf simulate prepare` wrote')
     sv.add_argument('--host', default='127.0.0.1', help='a loopback address (default 127.0.0.1)')
     sv.add_argument('--port', type=int, default=8765, help='default 8765; 0 picks a free port')
+    sd = ss.add_parser('draw', help="generated sets from a prepared pool, differing from real data as LLM output does",
+                       description="Write SETS generated sets (text,label CSVs) of one task and mode, drawn from the pool "
+                                   "`prepare` set aside with the truth's label noise for the mode (synthclf.simulate.draw_sets): "
+                                   "uneven (--spread) and/or collapsed (--seeds).")
+    sd.add_argument('--truth', required=True, help='the planted truth (YAML)')
+    sd.add_argument('--data-dir', required=True, help='the folder `synthclf simulate prepare` wrote')
+    sd.add_argument('--task', required=True)
+    sd.add_argument('--mode', default='zero_shot', help='zero_shot or few_shot')
+    sd.add_argument('--per-label', type=int, default=20, help='texts per label (default 20)')
+    sd.add_argument('--sets', type=int, default=2, help='how many sets (default 2)')
+    sd.add_argument('--spread', type=float, default=0.0,
+                    help="uneven sets: each set's own share of wrong-label texts is drawn (a Beta) with the mode's noise "
+                         "as mean and this sd (default 0: every set alike)")
+    sd.add_argument('--seeds', type=int,
+                    help="collapse: each label's texts are near-copies of this many seed texts (default: none)")
+    sd.add_argument('--seed', type=int, help="default: the truth's seed")
+    sd.add_argument('--out', required=True, help='the folder for the CSVs (<task>-<mode>-<set>.csv)')
     sc = ss.add_parser('crowd', help='simulated crowd judgments of task subjectivity: a CSV for synthclf run -p judgments=')
     sc.add_argument('--truth', required=True, help='the planted truth (YAML)')
     sc.add_argument('--out', required=True, help='the CSV to write (task_a, task_b, winner, judge)')

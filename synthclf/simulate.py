@@ -19,9 +19,10 @@ _all_ = ['JUDGE_DEFAULTS', 'CROWD_DEFAULTS', 'NOISE_FROM', 'TaskTruth', 'Truth',
          'planted_truth', 'null_truth']  # the truth's names, which synthclf.simulate has always offered
 
 # %% auto #0
-__all__ = ['MODEL_ID', 'split_pool', 'prepare_data', 'synthetic_draw', 'SimulatorError', 'SimulatedEndpoint', 'serve',
-           'run_command', 'simulate_crowd', 'JUDGE_DEFAULTS', 'CROWD_DEFAULTS', 'NOISE_FROM', 'TaskTruth', 'Truth',
-           'read_truth', 'truth_to_dict', 'write_truth', 'planted_truth', 'null_truth']
+__all__ = ['MODEL_ID', 'split_pool', 'prepare_data', 'set_noise', 'near_copy', 'synthetic_draw', 'draw_sets', 'SimulatorError',
+           'SimulatedEndpoint', 'serve', 'run_command', 'simulate_crowd', 'JUDGE_DEFAULTS', 'CROWD_DEFAULTS',
+           'NOISE_FROM', 'TaskTruth', 'Truth', 'read_truth', 'truth_to_dict', 'write_truth', 'planted_truth',
+           'null_truth']
 
 # %% ../nbs/14_simulate.ipynb #257dceef
 def _task_rng(seed: int, task: str, *more) -> np.random.Generator:
@@ -98,25 +99,79 @@ def _other_text(rng, label: str, by: dict, low: np.ndarray | None, free: np.ndar
             return int(ix[rng.integers(len(ix))])
     return None
 
-# %% ../nbs/14_simulate.ipynb #57178838
-def synthetic_draw(pool: pd.DataFrame, label_names, per_label: int, noise: float, rng: np.random.Generator, noise_from: str = 'any') -> pd.DataFrame:
-    "`per_label` pool texts per label (text, label served as, true_label), each replaced by one of another label with probability `noise`."
+# %% ../nbs/14_simulate.ipynb #94bfb09d
+def set_noise(noise: float, spread: float, rng: np.random.Generator) -> float:
+    """One generated set's own share of wrong-label texts (*uneven sets*): a Beta draw with mean `noise` and standard
+    deviation `spread`; `noise` itself when `spread` is 0 (every set of a mode equally good)."""
     if not 0 <= noise <= 1: raise ValueError(f"noise must lie in [0, 1], got {noise}.")
+    if spread < 0: raise ValueError(f"spread must be at least 0, got {spread}.")
+    if spread == 0: return float(noise)
+    if spread ** 2 >= noise * (1 - noise):
+        raise ValueError(f"spread {spread} is too large for noise {noise}: a share with mean {noise} has a standard "
+                         f"deviation below sqrt(noise·(1 − noise)) = {np.sqrt(noise * (1 - noise)):.3f}. Lower the spread "
+                         "or move noise away from 0 and 1.")
+    k = noise * (1 - noise) / spread ** 2 - 1
+    return float(rng.beta(noise * k, (1 - noise) * k))
+
+def near_copy(text: str, rng: np.random.Generator) -> str:
+    "A near-copy of `text`, as a generator repeating a template writes it: one word left out (under 4 words: `text`)."
+    w = text.split()
+    if len(w) < 4: return text
+    i = int(rng.integers(len(w)))
+    return ' '.join(w[:i] + w[i + 1:])
+
+# %% ../nbs/14_simulate.ipynb #57178838
+def synthetic_draw(pool: pd.DataFrame, label_names, per_label: int, noise: float, rng: np.random.Generator,
+                   noise_from: str = 'any', spread: float = 0.0, seeds: int | None = None) -> pd.DataFrame:
+    """`per_label` pool texts per label (text, label served as, true_label, copy_of), each replaced by one of another
+    label with probability `noise` — the set's own share drawn by `set_noise` where `spread` > 0 (uneven sets). `seeds`
+    (collapse): each label's texts are near-copies (`near_copy`) of `seeds` seed texts of it, drawn with replacement;
+    `copy_of` is the pool text a row copies."""
     if noise_from not in NOISE_FROM: raise ValueError(f"noise_from must be one of {NOISE_FROM}, got {noise_from!r}.")
+    if seeds is not None and (int(seeds) != seeds or seeds < 1):
+        raise ValueError(f"seeds (collapse) must be a whole number of seed texts per label, at least 1, or None for "
+                         f"none, got {seeds!r}.")
+    noise = set_noise(noise, spread, rng)
     texts, labels = pool['text'].astype(str).to_numpy(), pool['label'].astype(str).to_numpy()
     by, low = {l: np.flatnonzero(labels == l) for l in label_names}, _low_mask(pool)
-    own = {l: rng.permutation(by[l])[:per_label] for l in label_names}
+    own = {l: rng.permutation(by[l])[:per_label if seeds is None else min(int(seeds), per_label)] for l in label_names}
+    if seeds is not None:  # every seed once, the rest drawn from them; a label with no pool text stays empty
+        own = {l: np.concatenate([ix, rng.choice(ix, per_label - len(ix))]) if len(ix) else ix for l, ix in own.items()}
     free = np.ones(len(pool), bool)
     for ix in own.values(): free[ix] = False
     rows = []
     for l in label_names:
-        for i in own[l]:
+        for n, i in enumerate(own[l]):
             if noise and rng.random() < noise and (j := _other_text(rng, l, by, low, free, noise_from)) is not None:
                 free[j], i = False, j
-            rows.append((texts[i], l, labels[i]))
-    out = pd.DataFrame(rows, columns=['text', 'label', 'true_label'])
+            elif seeds is not None and n >= seeds:
+                rows.append((near_copy(texts[i], rng), l, labels[i], texts[i])); continue
+            rows.append((texts[i], l, labels[i], texts[i]))
+    out = pd.DataFrame(rows, columns=['text', 'label', 'true_label', 'copy_of'])
     out.attrs['short'] = {l: per_label - len(own[l]) for l in label_names if len(own[l]) < per_label}
+    out.attrs['noise'] = noise
     return out
+
+# %% ../nbs/14_simulate.ipynb #ff572249
+def draw_sets(truth, data_dir, task: str, mode: str, per_label: int, sets: int = 1, spread: float = 0.0,
+              seeds: int | None = None, seed: int | None = None) -> list[pd.DataFrame]:
+    """`sets` generated sets of `task` in `mode`, drawn by `synthetic_draw` from the pool `prepare_data` set aside in
+    `data_dir`, with the truth's noise for the mode, each uneven (`spread`) and/or collapsed (`seeds`) as asked; seeded
+    by `seed` (default the truth's)."""
+    truth = read_truth(truth); card = get_card(task)
+    if card.name not in truth.tasks:
+        raise ValueError(f"The truth does not plant {card.name!r} (it plants {', '.join(truth.tasks)}).")
+    if mode not in MODES: raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}.")
+    if sets < 1 or per_label < 1:
+        raise ValueError(f"sets and per_label must be at least 1, got {sets} and {per_label}.")
+    f = Path(data_dir).expanduser()/card.data.get('local_dir', card.name)/'pool.csv'
+    if not f.is_file():
+        raise FileNotFoundError(f"No pool at {f}: prepare the data first (synthclf simulate prepare --truth ... "
+                                f"--out {data_dir}).")
+    pool, tt = pd.read_csv(f), truth.tasks[card.name]
+    rng = _task_rng(truth.seed if seed is None else seed, card.name, MODES.index(mode))
+    return [synthetic_draw(pool, card.label_names, per_label, tt.noise[mode], rng, tt.noise_from, spread=spread,
+                           seeds=seeds) for _ in range(sets)]
 
 # %% ../nbs/14_simulate.ipynb #a28e93dc
 MODEL_ID = 'synthclf-simulator'

@@ -181,7 +181,9 @@ def test_synthetic_draw(prepared):
     irony = read(prepared['dir']/'tweet_irony'/'pool.csv')
     names = get_card('tweet_irony').label_names
     d = synthetic_draw(irony, names, 15, 0.0, np.random.default_rng(0))
-    assert list(d.columns) == ['text', 'label', 'true_label'] and len(d) == 30 and (d.label == d.true_label).all()
+    assert list(d.columns) == ['text', 'label', 'true_label', 'copy_of']
+    assert len(d) == 30 and (d.label == d.true_label).all()
+    assert (d.copy_of == d.text).all() and d.attrs['noise'] == 0.0  # no collapse: every text is the pool text itself
     assert d.text.is_unique and d.text.isin(irony.text).all() and d.attrs['short'] == {}
     assert synthetic_draw(irony, names, 15, 0.0, np.random.default_rng(0)).equals(d)
     wrong = np.mean([(lambda x: (x.label != x.true_label).mean())(synthetic_draw(irony, names, 15, 0.3, np.random.default_rng(s))) for s in range(60)])
@@ -202,6 +204,56 @@ def test_synthetic_draw(prepared):
                                                                                    noise_from='low_agreement')) for s in range(40)])
     assert abs(swapped - 0.5) < 0.05, swapped
     with pytest.raises(ValueError, match=r'noise must lie in \[0, 1\]'): synthetic_draw(irony, names, 5, 1.5, np.random.default_rng(0))
+
+
+# The LLM-like worlds: what each does to the diversity and similarity figures, and to the spread between sets
+def _wrong(d): return float((d.label != d.true_label).mean())
+
+
+def test_uneven_sets_spread_a_sets_noise_share_by_what_was_asked(real_data):
+    "Each set's own noise share: between sets its sd is the spread asked (0.1, 0.05), its mean the mode's noise."
+    _, pool = split_pool('ag_news', 200, 0)
+    names = get_card('ag_news').label_names
+    for spread in (0.05, 0.1):
+        sets = [synthetic_draw(pool, names, 40, 0.2, np.random.default_rng([1, s]), spread=spread) for s in range(300)]
+        drawn, real = np.array([d.attrs['noise'] for d in sets]), np.array([_wrong(d) for d in sets])
+        assert abs(drawn.std() - spread) < 0.15 * spread, (spread, drawn.std())
+        assert abs(drawn.mean() - 0.2) < 0.015, (spread, drawn.mean())
+        # the realised share of 160 texts: the spread asked plus the binomial part, E[p(1 - p)] / 160
+        expected = np.sqrt(spread ** 2 + (0.2 * 0.8 - spread ** 2) / 160)
+        assert abs(real.std() - expected) < 0.15 * expected, (spread, real.std(), expected)
+        assert abs(real.mean() - 0.2) < 0.015, (spread, real.mean())
+    even = np.array([_wrong(synthetic_draw(pool, names, 40, 0.2, np.random.default_rng([1, s]))) for s in range(300)])
+    assert abs(even.std() - np.sqrt(0.16 / 160)) < 0.006, even.std()  # even sets: binomial only (0.032)
+    with pytest.raises(ValueError, match='too large for noise 0.05'):
+        synthetic_draw(pool, names, 5, 0.05, np.random.default_rng(0), spread=0.3)
+
+
+def test_collapse_lowers_diversity_and_keeps_the_sets_near_the_real_data(real_data):
+    "Collapse to 2 seed texts per label: remote-clique, Chamfer and distinct-2 fall; label noise keeps its rate."
+    from synthclf.diversity import chamfer, distinct_n, nearest_similarity, remote_clique
+    from synthclf.encoders import embed
+    _, pool = split_pool('ag_news', 200, 0)
+    names = get_card('ag_news').label_names
+    free = synthetic_draw(pool, names, 10, 0.0, np.random.default_rng(0))
+    two = synthetic_draw(pool, names, 10, 0.0, np.random.default_rng(0), seeds=2)
+    assert len(two) == 40 and two.groupby('label').copy_of.nunique().eq(2).all() and (two.label == two.true_label).all()
+    ef, et = embed(free.text.tolist()), embed(two.text.tolist())
+    figures = {'remote_clique': (remote_clique(ef), remote_clique(et)), 'chamfer': (chamfer(ef), chamfer(et)),
+               'distinct_2': (distinct_n(free.text, 2), distinct_n(two.text, 2))}
+    # remote-clique falls by the share of pairs copying one seed (distance ~0): 4 labels x 2 seeds x C(5, 2) of C(40, 2)
+    same = sum(n * (n - 1) / 2 for n in two.copy_of.value_counts()) / (40 * 39 / 2)
+    assert figures['remote_clique'][1] < 0.92 * figures['remote_clique'][0], figures
+    assert abs(figures['remote_clique'][1] - (1 - same) * figures['remote_clique'][0]) < 0.03, (figures, same)
+    assert figures['chamfer'][1] < 0.3 * figures['chamfer'][0], figures  # every text has a near-copy beside it
+    assert figures['distinct_2'][1] < 0.5 * figures['distinct_2'][0], figures
+    # a near-copy sits next to its seed (one word left out): its similarity to the seeds is that of a near-duplicate
+    seeds = embed(two.copy_of.drop_duplicates().tolist())
+    assert nearest_similarity(et, seeds, k=1).min() > 0.8
+    noisy = [_wrong(synthetic_draw(pool, names, 10, 0.3, np.random.default_rng(s), seeds=2)) for s in range(100)]
+    assert abs(np.mean(noisy) - 0.3) < 0.03, np.mean(noisy)
+    with pytest.raises(ValueError, match=r'seeds \(collapse\)'):
+        synthetic_draw(pool, names, 5, 0.0, np.random.default_rng(0), seeds=0)
 
 
 # The endpoint
