@@ -145,8 +145,9 @@ def results_cell(run: Path | None, stage_pages: dict, src: Path) -> str:
     fig = next((f for f in [figs/'gap_vs_subjectivity.png', *sorted(figs.glob('*.png'))] if f.is_file()), None)
     text = head + (f"From the run folder `{run.name}/` (its [report](runs/report.html)): macro-F1 on the real test set by training source, "
                    f"mean ± std over seeds.\n\n{_section(md, 'Real vs synthetic training data')}\n")
+    for f in figs.glob('*.png') if figs.is_dir() else []:  # the section quotes figures of its own (scores_by_source)
+        (src/'figures').mkdir(exist_ok=True); shutil.copy(f, src/'figures'/f.name)
     if fig:
-        (src/'figures').mkdir(exist_ok=True); shutil.copy(fig, src/'figures'/fig.name)
         caption = fig.with_suffix('.txt').read_text().strip() if fig.with_suffix('.txt').is_file() else fig.stem
         text += f"\n![{fig.stem}](figures/{fig.name})\n\n*{caption}*\n"
     if stage_pages:
