@@ -8,7 +8,7 @@ import json, os, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['cores', 'bf16_ok', 'int8_saturates', 'report_progress', 'read_progress']
+__all__ = ['cores', 'cpu_flags', 'bf16_ok', 'int8_saturates', 'report_progress', 'read_progress']
 
 # %% ../nbs/00_core.ipynb #b0e1459b
 def cores() -> int:
@@ -18,21 +18,22 @@ def cores() -> int:
     except AttributeError: return os.cpu_count() or 1
 
 # %% ../nbs/00_core.ipynb #4027318c
+def cpu_flags() -> set[str]:
+    "The CPU's feature flags (`/proc/cpuinfo`); empty where it cannot be read."
+    try: return set(Path('/proc/cpuinfo').read_text().split())
+    except OSError: return set()
+
 def bf16_ok(device: str) -> bool:
     "Whether bfloat16 autocast is fast on `device`: CUDA with bf16, or a CPU with AVX512-BF16/AMX."
     if device.startswith('cuda'):
         import torch
         return torch.cuda.is_bf16_supported()
-    try: flags = Path('/proc/cpuinfo').read_text()
-    except OSError: return False
-    return 'avx512_bf16' in flags or 'amx_bf16' in flags
+    return bool(cpu_flags() & {'avx512_bf16', 'amx_bf16'})
 
 # %% ../nbs/00_core.ipynb #47b522b8
 def int8_saturates() -> bool:
     "Whether this CPU's int8 products add pairs in 16 bits (no AVX512-VNNI, AVX-VNNI or AMX): full-range 8-bit inputs overflow."
-    try: flags = set(Path('/proc/cpuinfo').read_text().split())
-    except OSError: return True
-    return not flags & {'avx512_vnni', 'avx_vnni', 'amx_int8'}
+    return not cpu_flags() & {'avx512_vnni', 'avx_vnni', 'amx_int8'}
 
 # %% ../nbs/00_core.ipynb #e1253751
 _last_write, _unit_start = {}, {}
