@@ -205,8 +205,8 @@ def test_the_runs_report_reads_its_subjectivity_stage(tiny_run):
 
 def test_analyze_words_follow_the_planted_truth(tmp_path, real_data):
     """Three tasks, TF-IDF: few-shot is real text with its labels shuffled (it learns nothing), zero-shot a second real sample of the
-    same size (no difference from real_matched planted). The words must follow: real > few-shot and zero-shot > few-shot are read
-    (agrees / contradicts), real > zero-shot says neither; a reliable judge fits the gap, a position-driven one is named as such."""
+    same size (no difference from real_matched planted). The words must follow: real > few-shot is read (agrees), real > zero-shot
+    says neither, few-shot > zero-shot is void (one generated set per mode); a reliable judge fits the gap, a position-driven one is named as such."""
     from datasets import ClassLabel, Dataset, Features, Value
     from synthclf.data import load_task
     from synthclf.generate import replicate_dir
@@ -232,7 +232,8 @@ def test_analyze_words_follow_the_planted_truth(tmp_path, real_data):
     for t in tasks:
         assert {f'{t}/few_shot'} == {x for x in s['at_baseline'] if x.startswith(t)}, s['at_baseline']
         assert v.word[f'{t}: real-matched > few-shot'] == 'agrees', v.loc[f'{t}: real-matched > few-shot']
-        assert v.word[f'{t}: few-shot > zero-shot'] == 'contradicts', v.loc[f'{t}: few-shot > zero-shot']
+        # one generated set per mode: the line between the modes is not read (how much two sets differ is unmeasured)
+        assert v.word[f'{t}: few-shot > zero-shot'].startswith('undetermined: one generated set per mode'), v.loc[f'{t}: few-shot > zero-shot']
         assert v.word[f'{t}: real-matched > zero-shot'] == 'inconclusive', v.loc[f'{t}: real-matched > zero-shot']
     assert s['judge']['reliable'] and s['gap_regressions']['gap_few_shot']['n_tasks'] == 3, (s['judge'], s['gap_regressions'])
     biased = analyze(tmp_path/'runs', tmp_path/'b', judgments=simulate_judgments(truth, per_pair=40, first_bias=np.inf), **kw)
