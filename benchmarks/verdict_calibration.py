@@ -55,6 +55,12 @@ Designs (the counts are flags; the defaults are the full run):
             collapsed (each label's texts near-copies of --seeds seed texts); the quick profile's 6 tasks, 20 per label, R from
             --world-replicates (1: the one-set path); false words of the lines that plant nothing (few>zero, gap, agreement) and power
             of real > synthetic. Rows carry world, kind, studies, replicates, false_agree / false_contradict or power, and commit.
+  split_half (not in the default) the null made of real LLM output: --split-pools NAME=RUN,... names pools generated with
+            `synthclf generate --task ag_news --mode zero_shot --per-label 100 --model NAME --out RUN`; each of --split-studies
+            splits draws per label 2R disjoint sets of 20 (the quick profile's per_label) from the pool, R served as zero-shot and R
+            as few-shot (--split-replicates), real_matched as the train stage draws it; any word on few>zero is false. The pool is
+            embedded once, so a split costs the fits. Rows carry world split_half, generator, kind, studies, replicates,
+            false_agree, false_contradict and commit.
   reruns    the null design (R = 1 and R = 5) and the power design at 6 tasks, 20 per label, each study run again with another
             generation seed (same real draws, test rows and crowd): the share of lines whose word changes.
 
@@ -86,7 +92,7 @@ KINDS = ['ordering real>few', 'ordering few>zero', 'ordering real>zero', 'gap ze
 MODES = ('zero_shot', 'few_shot')
 SEED = 20231206  # the base of every study's seeds
 TEST_CAP, SEEDS, CLASSIFIER = 500, 5, 'embedding-lr'  # the quick profile's
-FAMILY_IDS = {'null': 1, 'power': 2, 'instance-uniform': 3, 'instance-low': 4, 'judge': 5, 'world': 6}
+FAMILY_IDS = {'null': 1, 'power': 2, 'instance-uniform': 3, 'instance-low': 4, 'judge': 5, 'world': 6, 'split_half': 7}
 # the LLM-like worlds (`--designs worlds`): how every generated set is drawn (`synthetic_draw`'s noise, spread and
 # seeds), the same for both modes and every task (so few-shot vs zero-shot and the gap lines plant nothing); set from
 # --noise, --spread and --seeds in main()
@@ -409,10 +415,115 @@ def run_judge_draw(spec):
     return {'passes': bool(rel['reliable']), 'tau': float(tau), 'position_bias': float(rel['position_bias']),
             'order_agreement': float(rel['order_agreement']), 'split_half_rho': float(rel['split_half_rho']), 'seconds': round(time.time() - t0, 2)}
 
+# ---------------------------------------------------------------------------------------------------------------------------
+# The split-half null: real LLM output (`--designs split_half`)
+
+_POOLS = {}
+
+
+def pool_sets(run, task='ag_news', mode='zero_shot'):
+    """The generated pool of a `synthclf generate --out RUN` folder (replicate 0 of `mode`), as the train stage reads a generated set
+    (`read_labelled`): (texts, label ids, a hash of both)."""
+    from synthclf.experiments import read_labelled
+    from synthclf.generate import replicate_dir
+    from synthclf.layout import generate_dir
+    ds = read_labelled(replicate_dir(generate_dir(run, task), mode, 0), task)
+    texts, labels = list(ds['text']), np.asarray(ds['label'])
+    h = hashlib.sha256(json.dumps([texts, labels.tolist()]).encode()).hexdigest()[:16]
+    return texts, labels, h
+
+
+class PoolData:
+    "A generated pool's texts, label ids and embeddings (embedded once, kept in .cache/verdict_calibration/embeddings/)."
+    def __init__(self, run, task, sha):
+        from synthclf.classifiers import DEFAULT_ENCODER
+        self.texts, self.labels, h = pool_sets(run, task)
+        if h != sha: raise ValueError(f"The pool in {run} changed since the study was planned ({h} != {sha}): plan again.")
+        path = CACHE/'embeddings'/f"pool-{task}-{hashlib.sha256((DEFAULT_ENCODER + h).encode()).hexdigest()[:16]}.npy"
+        if not path.is_file():
+            from synthclf.diversity import embed
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + f'.tmp{os.getpid()}.npy'); np.save(tmp, embed(self.texts)); tmp.replace(path)
+        self.E = np.load(path)
+
+
+def pool_data(run, task, sha) -> PoolData:
+    if (run, task, sha) not in _POOLS: _POOLS[(run, task, sha)] = PoolData(run, task, sha)
+    return _POOLS[(run, task, sha)]
+
+
+def real_train_rows(d) -> np.ndarray:
+    "Positions of the real train rows the train stage draws from: the cleaned train split less the near-copies of a test text (`drop_test_copies`)."
+    if getattr(d, 'real_rows', None) is None:
+        from synthclf.data import DataWarning, load_task
+        from synthclf.experiments import drop_test_copies
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', DataWarning)
+            card, dsd = load_task(d.name)
+        kept, _ = drop_test_copies(card, dsd['train'], dsd['test'])
+        d.real_rows = d.rows(list(kept['text']))
+    return d.real_rows
+
+
+def split_halves(labels, K, per_label, sets, rng) -> list:
+    "`sets` disjoint sets of `per_label` texts per label from a pool with these label ids (positions, each set sorted)."
+    parts = [[] for _ in range(sets)]
+    for l in range(K):
+        idx = rng.permutation(np.flatnonzero(labels == l))
+        if len(idx) < sets * per_label:
+            raise ValueError(f"The pool holds {len(idx)} texts of label {l}: {sets} disjoint sets of {per_label} need {sets * per_label}.")
+        for j in range(sets): parts[j].append(idx[j * per_label:(j + 1) * per_label])
+    return [np.sort(np.concatenate(p)) for p in parts]
+
+
+def run_split(spec):
+    """One split of the split-half null: the pool's texts split at random into disjoint sets, served as the zero-shot and few-shot
+    sets (R each), real_matched drawn as the train stage draws it, the quick profile's classifier and seeds, the package's verdict."""
+    import pandas as pd
+    from synthclf.analysis import paper_verdict
+    from synthclf.experiments import beats, evaluate, predictions_frame
+    t0, times = time.time(), {'train': 0.0, 'verdict': 0.0}
+    task, R, n = spec['task'], spec['replicates'], spec['per_label']
+    d, P = task_data(task), pool_data(spec['pool'], task, spec['pool_sha'])
+    rng = np.random.default_rng([SEED, FAMILY_IDS['split_half'], spec['generator_id'], R, spec['study']])
+    halves = split_halves(P.labels, d.K, n, 2 * R, rng)
+    sets = {mode: halves[mi * R:(mi + 1) * R] for mi, mode in enumerate(MODES)}
+    real = real_train_rows(d)
+    rows, preds = [], []
+    for k in range(spec['seeds']):
+        train = {'real_matched': (d.E, d.labels, real[subsample(d.labels[real], dict.fromkeys(range(d.K), n), k)], None)}
+        for mode in MODES: train[mode] = (P.E, P.labels, sets[mode][k % R], k % R)
+        for source, (E, Y, x_rows, rep) in train.items():
+            t1 = time.time()
+            proba, _ = fit_proba(E[x_rows], Y[x_rows], d.K, k, d.E_test)
+            times['train'] += time.time() - t1
+            scores, b = evaluate(d.test_labels, proba, d.names), d.base
+            rows.append({'task': task, 'source': source, 'classifier': CLASSIFIER, 'seed': k, 'n_train': len(x_rows), 'n_test': len(d.test_labels),
+                         'accuracy': scores['accuracy'], 'macro_f1': scores['macro_f1'], 'beats_baselines': beats(scores, b),
+                         'train_seconds': 0.0, 'predict_seconds': 0.0,
+                         'majority_macro_f1': b['majority']['macro_f1'], 'majority_accuracy': b['majority']['accuracy'],
+                         'stratified_macro_f1': b['stratified']['macro_f1'], 'stratified_accuracy': b['stratified']['accuracy'],
+                         'bar_macro_f1': b['bar']['macro_f1'], 'bar_accuracy': b['bar']['accuracy'],
+                         'replicate': np.nan if rep is None else rep})
+            preds.append(predictions_frame(d.test, proba, d.names, task=task, source=source, classifier=CLASSIFIER, seed=k))
+    runs = pd.DataFrame(rows)
+    t1 = time.time()
+    verdict = paper_verdict(runs, None, None, {}, classifier=CLASSIFIER, seed=0, predictions={task: pd.concat(preds, ignore_index=True)})
+    times['verdict'] = time.time() - t1
+    short = {'real-matched': 'real', 'few-shot': 'few', 'zero-shot': 'zero'}
+    lines = []
+    for r in verdict[verdict.claim == 'ordering'].to_dict('records'):
+        hi, lo = r['scope'].split(': ', 1)[1].split(' > ')
+        lines.append({'kind': f"ordering {short[hi]}>{short[lo]}", 'task': task, 'word': str(r['word']).split(':')[0].strip(),
+                      'detail': str(r['word']), 'estimate': r['estimate'], 'interval': r['interval'], 'rests_on': r['rests_on']})
+    times['total'] = time.time() - t0
+    means = runs.groupby('source').macro_f1.mean().round(4)
+    return {'lines': lines, 'seconds': {k: round(v, 2) for k, v in times.items()}, 'macro_f1': means.to_dict()}
+
 
 def _work(job):
     kind, spec = job
-    return run_judge_draw(spec) if kind == 'judge' else run_study(spec)
+    return run_judge_draw(spec) if kind == 'judge' else run_split(spec) if kind == 'split' else run_study(spec)
 
 
 # ---------------------------------------------------------------------------------------------------------------------------
@@ -497,6 +608,16 @@ def plan(args):
         jobs['worlds'] = [({'world': w, 'replicates': R},
                            ('study', {**study_spec('world', QUICK6, 20, R, i), 'world': {'name': w, **WORLDS[w]}}))
                           for i in range(n(args.world_studies)) for w in args.worlds for R in args.world_replicates]
+    if 'split_half' in args.designs:  # interleaved by split, so that a run stopped early has as many splits of each generator and R
+        jobs['split_half'] = []
+        for i in range(n(args.split_studies)):
+            for name, run in args.split_pools.items():
+                sha = args.pool_shas[name]
+                for R in args.split_replicates:
+                    jobs['split_half'].append(({'generator': name, 'replicates': R, 'pool': run, 'pool_texts': args.pool_sizes[name]},
+                                               ('split', {'task': args.split_task, 'pool': str(run), 'pool_sha': sha, 'generator': name,
+                                                          'generator_id': int(hashlib.sha256(name.encode()).hexdigest()[:6], 16),
+                                                          'replicates': R, 'per_label': 20, 'seeds': SEEDS, 'study': i})))
     return jobs, notes
 
 
@@ -654,6 +775,30 @@ def summarize_worlds(results, groups, commit):
         out.append({**base, 'kind': 'family-wise: any few>zero line', 'null': True, 'lines': int(len(anyw)),
                     'false_agree': share(int(per[0].sum()), len(anyw))[0], 'false_contradict': share(int(per[1].sum()), len(anyw))[0],
                     'any_word': fw, 'any_word_ci': fw_ci})
+    return out
+
+
+def summarize_split(results, groups, commit):
+    """Per generator and R: the few>zero lines' false words (the two sides are random halves of one pool: any word is false), the
+    estimate's sd over splits next to the standard error the intervals assume, and the words of real vs each half (for reading)."""
+    L, out = _lines(results, groups), []
+    for (gen, R), g in L.groupby(['generator', 'replicates'], sort=False):
+        studies = int(g.study_id.nunique())
+        x = g[g.kind == 'ordering few>zero']; n = len(x)
+        fa, fa_ci = share(int((x.word == 'agrees').sum()), n); fc, fc_ci = share(int((x.word == 'contradicts').sum()), n)
+        either, either_ci = share(int(x.word.isin(['agrees', 'contradicts']).sum()), n)
+        est = np.array([(_numbers(v) or [np.nan])[0] for v in x.estimate], float)
+        row = {'design': 'split_half', 'world': 'split_half', 'kind': 'ordering few>zero', 'generator': gen, 'task': x.task.iloc[0],
+               'replicates': int(R), 'studies': studies, 'lines': n, 'pool_texts': g.pool_texts.iloc[0],
+               'false_agree': fa, 'false_agree_ci': fa_ci, 'false_contradict': fc, 'false_contradict_ci': fc_ci,
+               'either': either, 'either_ci': either_ci, 'undetermined': share(int((x.word == 'undetermined').sum()), n)[0],
+               'estimate_sd': round(float(np.nanstd(est, ddof=1)), 4),
+               'assumed_se': round(float(np.nanmedian([_half_width_se(v) for v in x.interval])), 4) if x.interval.str.contains(r'\[').any() else None,
+               'rests_on': x.rests_on.iloc[0], 'commit': commit}
+        for kind in ('ordering real>few', 'ordering real>zero'):
+            y = g[g.kind == kind]
+            row[kind.split()[1] + '_words'] = {w: int(c) for w, c in y.word.value_counts().items()}
+        out.append(row)
     return out
 
 
@@ -841,6 +986,30 @@ def write_md(res, path):
                 _table(res['reruns'], [('design', lambda r: r['design']), ('R', lambda r: r['replicates']), ('kind', lambda r: r['kind']),
                                        ('pairs', lambda r: r['studies']), ('lines', lambda r: r['lines']),
                                        ('changed', lambda r: _pct(r['changed'], r['changed_ci'])), ('flipped', lambda r: r['flipped_agree_contradict'])]), '']
+    if res.get('split_half'):
+        out += ["## Split-half null: real LLM output", '',
+                "One pool of AG News texts generated with the named preset through the package's generate path (`synthclf generate --task "
+                "ag_news --mode zero_shot --per-label 100 --model <preset>`, read as the train stage reads a generated set); each split "
+                "draws, per label, disjoint random sets of 20 texts (the quick profile's per_label) from it, R for the zero-shot side and R "
+                "for the few-shot side, so the two sides are exchangeable and any *agrees* or *contradicts* on few-shot > zero-shot is "
+                "false (a nominal level of 2.5% each way). real_matched is drawn as the train stage draws it (the real train split less "
+                "the near-copies of test texts, 20 per label, seed k); the quick profile's embedding-lr, 5 seeds (seed k trains on set "
+                "k mod R), its 500 test rows, the package's `paper_verdict`. The pool is embedded once; a split costs 15 fits. *sd of "
+                "estimate*: the few>zero estimate's sd over splits; *assumed se*: the median standard error its intervals imply "
+                "(width / 3.92). The real > zero/few columns count that line's words (real is not planted equal there).", '',
+                _table(res['split_half'], [('generator', lambda r: r['generator']), ('R', lambda r: r['replicates']),
+                                           ('pool texts', lambda r: r['pool_texts']), ('kind', lambda r: r['kind']),
+                                           ('splits', lambda r: r['studies']),
+                                           ('false agree', lambda r: _pct(r['false_agree'], r['false_agree_ci'])),
+                                           ('false contradict', lambda r: _pct(r['false_contradict'], r['false_contradict_ci'])),
+                                           ('either', lambda r: _pct(r['either'], r['either_ci'])),
+                                           ('undetermined', lambda r: _pct(r['undetermined'])),
+                                           ('sd of estimate / assumed se', lambda r: f"{r['estimate_sd']} / {r['assumed_se'] or '—'}"),
+                                           ('real>few words', lambda r: ', '.join(f"{k} {v}" for k, v in r['real>few_words'].items())),
+                                           ('real>zero words', lambda r: ', '.join(f"{k} {v}" for k, v in r['real>zero_words'].items())),
+                                           ('commit', lambda r: r['commit'])]), '',
+                "What the few>zero line's interval rested on (first split of each row): " + '; '.join(
+                    f"{r['generator']}, R = {r['replicates']}: {r['rests_on']}" for r in res['split_half']), '']
     if res.get('worlds'):
         settings = lambda r: ', '.join(f"{k} {v}" for k, v in r['settings'].items())
         out += ["## The LLM-like worlds: the one-set path where generated sets differ from relabelled real samples", '',
@@ -855,7 +1024,10 @@ def write_md(res, path):
                 "share agrees). The quick profile's six tasks, 20 texts per label, 5 seeds; R generated sets per mode (1: the quick "
                 "profile, whose intervals borrow `real_matched`'s spread for a set; 5: each seed trains on a set of its own, so the "
                 "seeds' spread holds the sets' and nothing is borrowed). *sd of estimate*: the few>zero estimate's sd over "
-                "studies (mean over tasks); *assumed se*: the median standard error its intervals imply (width / 3.92).", '',
+                "studies (mean over tasks); *assumed se*: the median standard error its intervals imply (width / 3.92). Since e04605c "
+                "the few>zero line is void below 5 generated sets per mode (`synthclf.claims.modes_line_void`: one set per mode cannot "
+                "show how much two sets differ, and seeds that share 2-4 sets are not independent), so at R = 1 it says no word by rule; "
+                "the rows here name the commit whose statistics made them.", '',
                 _table(res['worlds'], [('world', lambda r: r['world']), ('settings', settings), ('R', lambda r: r['replicates']),
                                        ('kind', lambda r: r['kind']), ('studies', lambda r: r['studies']), ('lines', lambda r: r['lines']),
                                        ('false agree', lambda r: _pct(r.get('false_agree'), r.get('false_agree_ci'))),
@@ -965,7 +1137,7 @@ def _cells(groups) -> dict:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--designs', default='null,power,judge,instance,reruns',
-                    help='comma-separated: null, power, judge, instance, reruns, worlds (the LLM-like worlds; not in the default)')
+                    help='comma-separated: null, power, judge, instance, reruns, worlds (the LLM-like worlds), split_half (real LLM output; neither in the default)')
     ap.add_argument('--worlds', default='uneven_sets', help=f"comma-separated worlds of the worlds design: {', '.join(WORLDS)}")
     ap.add_argument('--world-replicates', default='1', help='generated sets per mode in the worlds design (1: the quick profile)')
     ap.add_argument('--world-studies', type=int, default=200, help='studies per world and R (default 200)')
@@ -975,6 +1147,11 @@ def main():
     ap.add_argument('--spread-check', action='store_true',
                     help="first measure the uneven sets' spread against the published set's halves (ag_news, 44 per label)")
     ap.add_argument('--seeds', type=int, default=None, help="collapse: seed texts per label each set's texts copy (default 4)")
+    ap.add_argument('--split-pools', default='',
+                    help="split_half: NAME=RUN,... generated pools (RUN: a `synthclf generate --out RUN` folder; NAME: the preset)")
+    ap.add_argument('--split-task', default='ag_news', help='split_half: the task the pools were generated for')
+    ap.add_argument('--split-replicates', default='1', help='split_half: generated sets per mode (1: the quick profile)')
+    ap.add_argument('--split-studies', type=int, default=100, help='split_half: random splits per generator and R (default 100)')
     ap.add_argument('--studies', type=int, default=None, help='studies per design cell (and judge draws), overriding the defaults (200 / 100)')
     ap.add_argument('--judge-draws', type=int, default=None, help='draws per judge (default: --studies, else 200)')
     ap.add_argument('--null-replicates', default='1,5', help='generated sets per mode in the null design')
@@ -988,12 +1165,24 @@ def main():
     ap.add_argument('--workers', type=int, default=2)
     ap.add_argument('--merge', action='store_true', help='keep the designs of the existing JSON that are not run now')
     ap.add_argument('--check', action='store_true', help='first check the fast paths against the package (classifier, pool, draws)')
+    ap.add_argument('--statistics-of', default=None,
+                    help="the commit whose statistics ran, for the rows' commit field where a package other than this tree's is put first on PYTHONPATH")
     ap.add_argument('--note', default=None, help='a line on what was measured, kept in the meta (e.g. which version of the package)')
     ap.add_argument('--json', default=str(ROOT/'benchmarks/results/verdict_calibration.json'))
     ap.add_argument('--md', default=str(ROOT/'benchmarks/results/verdict_calibration.md'), help="'' for none")
     args = ap.parse_args()
     args.designs = [d.strip() for d in args.designs.split(',') if d.strip()]
-    if bad := set(args.designs) - {'null', 'power', 'judge', 'instance', 'reruns', 'worlds'}: ap.error(f"unknown design(s) {sorted(bad)}")
+    if bad := set(args.designs) - {'null', 'power', 'judge', 'instance', 'reruns', 'worlds', 'split_half'}: ap.error(f"unknown design(s) {sorted(bad)}")
+    args.split_pools = dict(x.split('=', 1) for x in args.split_pools.split(',') if x)
+    if 'split_half' in args.designs and not args.split_pools: ap.error('split_half needs --split-pools NAME=RUN,...')
+    args.split_replicates = [int(x) for x in args.split_replicates.split(',')]
+    args.pool_shas, args.pool_sizes = {}, {}
+    for name, run in args.split_pools.items():
+        texts, labels, args.pool_shas[name] = pool_sets(run, args.split_task)
+        args.pool_sizes[name] = len(texts)
+        if (fewest := np.bincount(labels).min()) < 2 * max(args.split_replicates) * 20:
+            ap.error(f"{name}'s pool in {run} holds {fewest} texts of its smallest label: R = {max(args.split_replicates)} needs "
+                     f"{2 * max(args.split_replicates) * 20} (2R disjoint sets of 20)")
     args.worlds = [w.strip() for w in args.worlds.split(',') if w.strip()]
     if bad := set(args.worlds) - set(WORLDS): ap.error(f"unknown world(s) {sorted(bad)}; the worlds are {', '.join(WORLDS)}")
     args.world_replicates = [int(x) for x in args.world_replicates.split(',')]
@@ -1029,7 +1218,8 @@ def main():
         ensure_embeddings(['ag_news'], say)
         meta['spread_check'] = spread_check(say=say)
     jobs, notes = plan(args)
-    tasks = sorted({t for js in jobs.values() for _, (kind, spec) in js if kind == 'study' for t in spec['tasks']})
+    tasks = sorted({t for js in jobs.values() for _, (kind, spec) in js if kind in ('study', 'split')
+                    for t in (spec['tasks'] if kind == 'study' else [spec['task']])})
     ensure_embeddings(tasks, say)
     runner = Runner(args.workers, meta['code_hash'])
     for design, js in jobs.items():
@@ -1045,11 +1235,15 @@ def main():
         elif design == 'judge': res['judge'] = summarize_judge(results, groups)
         elif design == 'instance': res['instance'] = summarize_instance(results, groups)
         elif design == 'reruns': res['reruns'] = summarize_reruns(results, groups)
+        elif design == 'split_half':  # rows of other generators, R or statistics kept; these replaced
+            rows = summarize_split(results, groups, args.statistics_of or meta['git_commit'] + ('+dirty' if meta.get('git_dirty') else ''))
+            new = {(r['generator'], r['replicates'], r['commit']) for r in rows}
+            res['split_half'] = [r for r in res.get('split_half', []) if (r['generator'], r['replicates'], r['commit']) not in new] + rows
         elif design == 'worlds': res['worlds'] = summarize_worlds(results, groups, meta['git_commit'] + ('+dirty' if meta.get('git_dirty') else ''))
         sec = [r['seconds'] for r in results]
         tot = lambda k: round(sum(s.get(k, 0) if isinstance(s, dict) else 0 for s in sec) / max(len(sec), 1), 2)
-        meta['designs'][design] = {'git_commit': meta['git_commit'], 'code_hash': meta['code_hash'], 'note': meta.get('note'),
-                                   'cpu': meta['cpu'], 'date': meta['date'], 'studies_per_cell': _cells(groups),
+        meta['designs'][design + (f' (statistics of {args.statistics_of})' if args.statistics_of else '')] = {'git_commit': meta['git_commit'], 'code_hash': meta['code_hash'], 'note': meta.get('note'),
+                                   'cpu': meta['cpu'], 'date': meta['date'], 'studies_per_cell': _cells(groups), 'command': meta['command'],
                                    'jobs': len(js), 'computed': computed, 'wall_s': round(time.time() - t0, 1),
                                    'seconds_per_study': tot('total') if isinstance(sec[0], dict) else round(sum(sec) / len(sec), 2),
                                    'train_s': tot('train') if isinstance(sec[0], dict) else None, 'crowd_s': tot('crowd') if isinstance(sec[0], dict) else None,
