@@ -989,14 +989,18 @@ def write_md(res, path):
     if res.get('split_half'):
         out += ["## Split-half null: real LLM output", '',
                 "One pool of AG News texts generated with the named preset through the package's generate path (`synthclf generate --task "
-                "ag_news --mode zero_shot --per-label 100 --model <preset>`, read as the train stage reads a generated set); each split "
+                "ag_news --mode zero_shot --per-label N --model <preset>`, its size in *pool texts*, read as the train stage reads a generated "
+                "set); each split "
                 "draws, per label, disjoint random sets of 20 texts (the quick profile's per_label) from it, R for the zero-shot side and R "
                 "for the few-shot side, so the two sides are exchangeable and any *agrees* or *contradicts* on few-shot > zero-shot is "
                 "false (a nominal level of 2.5% each way). real_matched is drawn as the train stage draws it (the real train split less "
                 "the near-copies of test texts, 20 per label, seed k); the quick profile's embedding-lr, 5 seeds (seed k trains on set "
                 "k mod R), its 500 test rows, the package's `paper_verdict`. The pool is embedded once; a split costs 15 fits. *sd of "
                 "estimate*: the few>zero estimate's sd over splits; *assumed se*: the median standard error its intervals imply "
-                "(width / 3.92). The real > zero/few columns count that line's words (real is not planted equal there).", '',
+                "(width / 3.92). The real > zero/few columns count that line's words (real is not planted equal there). The splits of one "
+                "pool are exchangeable but not independent (they share its texts): the Wilson intervals are those of the rate given "
+                "this pool, not of the generator's rate over pools. Since e04605c the few>zero line is void below 5 generated sets "
+                "per mode (`synthclf.claims.modes_line_void`), so with the fixed code it says no word at R = 1 by rule.", '',
                 _table(res['split_half'], [('generator', lambda r: r['generator']), ('R', lambda r: r['replicates']),
                                            ('pool texts', lambda r: r['pool_texts']), ('kind', lambda r: r['kind']),
                                            ('splits', lambda r: r['studies']),
