@@ -789,7 +789,7 @@ def summarize_split(results, groups, commit):
         either, either_ci = share(int(x.word.isin(['agrees', 'contradicts']).sum()), n)
         est = np.array([(_numbers(v) or [np.nan])[0] for v in x.estimate], float)
         row = {'design': 'split_half', 'world': 'split_half', 'kind': 'ordering few>zero', 'generator': gen, 'task': x.task.iloc[0],
-               'replicates': int(R), 'studies': studies, 'lines': n, 'pool_texts': g.pool_texts.iloc[0],
+               'replicates': int(R), 'studies': studies, 'lines': n, 'pool_texts': int(g.pool_texts.iloc[0]),
                'false_agree': fa, 'false_agree_ci': fa_ci, 'false_contradict': fc, 'false_contradict_ci': fc_ci,
                'either': either, 'either_ci': either_ci, 'undetermined': share(int((x.word == 'undetermined').sum()), n)[0],
                'estimate_sd': round(float(np.nanstd(est, ddof=1)), 4),
