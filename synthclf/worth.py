@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from .claims import _welch, datasets_behind, generation_sd
 from .experiments import curve_size, curve_source, mixture_parts
+from .settings import ANALYZE_DEFAULTS
 
 # %% auto #0
 __all__ = ['DEFAULT_MARGIN', 'learning_curve', 'monotone', 'invert_curve', 'worth', 'equivalence', 'mixture_gain']
@@ -89,7 +90,7 @@ def worth(runs: pd.DataFrame, metric: str = 'macro_f1', n_boot: int = 2000, ci: 
     return pd.DataFrame(rows)
 
 # %% ../nbs/11_worth.ipynb #7afeec07
-DEFAULT_MARGIN = 0.02
+DEFAULT_MARGIN = ANALYZE_DEFAULTS['margin']  # a judgement, defined once with the analysis's settings (synthclf.settings)
 
 def equivalence(runs: pd.DataFrame, task: str, source: str, n: int, margin: float = DEFAULT_MARGIN, alpha: float = 0.05,
                 metric: str = 'macro_f1', min_sets: int = 5) -> dict:
