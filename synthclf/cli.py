@@ -156,10 +156,10 @@ def _train_cmd(args):
         train_and_evaluate(task, args.train_on, model=model, seeds=args.seeds, out=args.out, synthetic_dir=syn, per_label=args.per_label,
                            mix_fraction=args.mix_fraction, test_cap=args.test_cap, data_dir=args.data_dir,
                            allow_missing_labels=args.allow_missing_labels, force=args.force, **enc)
-    from synthclf.classifiers import make_classifier
+    from synthclf.classifiers import classifier_name  # its name only: nothing resolved or looked up again
     from synthclf.experiments import _seeds, collect_runs, source_name
     plan = dict(tasks=[get_card(t).name for t in args.task], sources=[source_name(s, args.mix_fraction) for s in args.train_on], seeds=_seeds(args.seeds),
-                classifier=make_classifier(model).name)
+                classifier=classifier_name(model))
     _results_cmd(argparse.Namespace(runs=collect_runs(args.out, **plan), where=args.out, classifier=plan['classifier'], markdown=True))
 
 # %% ../nbs/15_cli.ipynb #4cdb3cb5
