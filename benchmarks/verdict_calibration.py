@@ -144,11 +144,11 @@ class _Columns(dict):
 
 def split_inputs(card):
     "What `synthclf.simulate.split_pool` computes before its seeded draw (read once; split_pool itself is called once per process and task to check the fast path)."
-    from synthclf.data import _read_csv, clean_split, split_files, task_folder
+    from synthclf.data import read_labelled_csv, clean_split, split_files, task_folder
     files = split_files(task_folder(card))
-    raw = _read_csv(files['train'])
+    raw = read_labelled_csv(files['train'])
     rows = clean_split(raw, card, str(files['train']))[0]
-    held = set().union(*(set(_read_csv(f)['text'].astype(str)) for s, f in files.items() if s != 'train'))
+    held = set().union(*(set(read_labelled_csv(f)['text'].astype(str)) for s, f in files.items() if s != 'train'))
     ok = rows[~rows.text.isin(held)]  # one row per distinct text (split_pool: a recurring text is eligible like any other)
     cand = {l: ok.idx[ok.label == l].to_numpy() for l in card.label_names}
     half = {l: int((rows.label == l).sum()) // 2 for l in card.label_names}

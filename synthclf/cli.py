@@ -157,8 +157,8 @@ def _train_cmd(args):
                            mix_fraction=args.mix_fraction, test_cap=args.test_cap, data_dir=args.data_dir,
                            allow_missing_labels=args.allow_missing_labels, force=args.force, **enc)
     from synthclf.classifiers import classifier_name  # its name only: nothing resolved or looked up again
-    from synthclf.experiments import _seeds, collect_runs, source_name
-    plan = dict(tasks=[get_card(t).name for t in args.task], sources=[source_name(s, args.mix_fraction) for s in args.train_on], seeds=_seeds(args.seeds),
+    from synthclf.experiments import seed_list, collect_runs, source_name
+    plan = dict(tasks=[get_card(t).name for t in args.task], sources=[source_name(s, args.mix_fraction) for s in args.train_on], seeds=seed_list(args.seeds),
                 classifier=classifier_name(model))
     _results_cmd(argparse.Namespace(runs=collect_runs(args.out, **plan), where=args.out, classifier=plan['classifier'], markdown=True))
 
@@ -241,7 +241,8 @@ def _add_analyze(sub):
 
 # %% ../nbs/15_cli.ipynb #51629527
 def _run_cmd(args):
-    from synthclf.runner import parse_overrides, run_study
+    from synthclf.parameters import parse_overrides
+    from synthclf.runner import run_study
     if args.json and not args.dry_run: raise ValueError("--json prints the plan of a dry run: add --dry-run.")
     cost = {'tokens_per_s': args.tokens_per_s, 'acceptance': args.acceptance}
     kw = dict(workers=args.workers, scheduler=args.scheduler, force=args.force, kernel=args.kernel,

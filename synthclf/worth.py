@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import numpy as np
 import pandas as pd
-from .claims import _welch, datasets_behind, generation_sd
+from .claims import welch, datasets_behind, generation_sd
 from .experiments import curve_size, curve_source, mixture_parts
 from .settings import ANALYZE_DEFAULTS
 
@@ -100,7 +100,7 @@ def equivalence(runs: pd.DataFrame, task: str, source: str, n: int, margin: floa
     a, b = g.loc[g.source == source, metric].to_numpy(float), g.loc[g.source == curve_source(n), metric].to_numpy(float)
     if not len(a) or not len(b): raise ValueError(f"{task}: no runs of {source!r} or of {curve_source(n)!r} to compare.")
     sd = generation_sd(g, source, int(datasets_behind(g).get((task, source), 1)), metric, min_sets)
-    d, lo, hi, _, se = _welch(a, b, 1 - 2 * alpha, sd ** 2 if np.isfinite(sd) else np.nan)
+    d, lo, hi, _, se = welch(a, b, 1 - 2 * alpha, sd ** 2 if np.isfinite(sd) else np.nan)
     ok = bool(np.isfinite(lo) and -margin < lo and hi < margin)
     word = ('equivalent' if ok else 'not shown equivalent') if np.isfinite(lo) else 'undetermined: too few seeds or sets to measure the spread'
     return {'task': task, 'source': source, 'real_per_label': n, 'difference': d, 'low': lo, 'high': hi, 'margin': margin,
