@@ -18,8 +18,46 @@ from .parameters import PROFILES, check_overrides, cost_lines, experiment_plan, 
 # notebook_title is read here by tools/build_docs.py; the other modules' names are imported from where they are defined.
 
 # %% auto #0
-__all__ = ['execute_stage', 'uses_local_llm', 'pick_stages', 'llm_stages_at_once', 'task_cards', 'resolve_tasks', 'copy_cards',
-           'check_endpoints', 'run_study']
+__all__ = ['run_study', 'execute_stage', 'uses_local_llm', 'pick_stages', 'llm_stages_at_once', 'task_cards', 'resolve_tasks',
+           'copy_cards', 'check_endpoints']
+
+# %% ../nbs/13_runner.ipynb #bca1fe09
+def run_study(tasks=None, profile: str = 'quick', out=None, overrides=None, workers: int | None = None, scheduler: str | None = None,
+              force: bool = False, kernel: str = 'python3', progress: bool = True, dry_run: bool = False,
+              cost: dict | None = None) -> dict:
+    """Run every task's generate → train → subjectivity notebooks, then the report; resumable. A summary of what ran.
+    `dry_run`: only print and return the plan (each stage: run or skip, and why) and its cost, touching nothing and
+    asking no endpoint. `cost`: the assumptions of the cost estimate printed first
+    (`synthclf.parameters.COST_ASSUMPTIONS`, e.g. `{'tokens_per_s': 5000}`)."""
+    plan = _plan_run(tasks, profile, out, overrides, check=not dry_run)
+    if dry_run: return _dry_run(plan, force, progress, cost)
+    t0, run, names = time.time(), plan.run, plan.names
+    run.mkdir(parents=True, exist_ok=True)
+    cards_env = copy_cards(plan.cards, run)
+    cores = core.cores(); workers = max(1, min(workers or cores, len(names)))
+    if progress: print(f"synthclf run: profile {profile}, {len(names)} task(s) ({', '.join(names)}) -> {run}; "
+                       + (f"Dask scheduler {scheduler}" if scheduler else f"{workers} worker process(es)") + '\n'
+                       + '\n'.join(cost_lines(_plan_cost(plan, cost))), flush=True)
+    ex, client = _executor(workers, scheduler)
+    capacity = max(1, sum(client.nthreads().values())) if client else workers
+    g = _Grid(plan, RunDisplay(t0, enabled=progress), ex, client, capacity, cores, cards_env, kernel, force)
+    interrupted = False
+    try:
+        _pull_presets(g)
+        _limit_llm_stages(g)
+        _fill(g)
+        while g.pending:
+            finished, _ = cf.wait(list(g.pending), timeout=1.0, return_when=cf.FIRST_COMPLETED)
+            g.show.poll()
+            for f in finished: _collect(g, f)
+            _fill(g)
+        _run_report(g)
+    except KeyboardInterrupt:
+        interrupted = True
+        _stop(g)
+    finally: summary = _close(g, profile, t0, interrupted)
+    if progress: print_summary(summary)
+    return summary
 
 # %% ../nbs/13_runner.ipynb #c8015480
 @contextlib.contextmanager
@@ -431,42 +469,4 @@ def _close(g: _Grid, profile: str, t0: float, interrupted: bool) -> dict:
                'failed': sum(r['status'] == 'failed' for r in records), 'interrupted': interrupted,
                'report': str(run/'report.ipynb') if (run/'report.ipynb').is_file() and not interrupted else None}
     (run/'summary.json').write_text(json.dumps(summary, indent=1, default=str))
-    return summary
-
-# %% ../nbs/13_runner.ipynb #bca1fe09
-def run_study(tasks=None, profile: str = 'quick', out=None, overrides=None, workers: int | None = None, scheduler: str | None = None,
-              force: bool = False, kernel: str = 'python3', progress: bool = True, dry_run: bool = False,
-              cost: dict | None = None) -> dict:
-    """Run every task's generate → train → subjectivity notebooks, then the report; resumable. A summary of what ran.
-    `dry_run`: only print and return the plan (each stage: run or skip, and why) and its cost, touching nothing and
-    asking no endpoint. `cost`: the assumptions of the cost estimate printed first
-    (`synthclf.parameters.COST_ASSUMPTIONS`, e.g. `{'tokens_per_s': 5000}`)."""
-    plan = _plan_run(tasks, profile, out, overrides, check=not dry_run)
-    if dry_run: return _dry_run(plan, force, progress, cost)
-    t0, run, names = time.time(), plan.run, plan.names
-    run.mkdir(parents=True, exist_ok=True)
-    cards_env = copy_cards(plan.cards, run)
-    cores = core.cores(); workers = max(1, min(workers or cores, len(names)))
-    if progress: print(f"synthclf run: profile {profile}, {len(names)} task(s) ({', '.join(names)}) -> {run}; "
-                       + (f"Dask scheduler {scheduler}" if scheduler else f"{workers} worker process(es)") + '\n'
-                       + '\n'.join(cost_lines(_plan_cost(plan, cost))), flush=True)
-    ex, client = _executor(workers, scheduler)
-    capacity = max(1, sum(client.nthreads().values())) if client else workers
-    g = _Grid(plan, RunDisplay(t0, enabled=progress), ex, client, capacity, cores, cards_env, kernel, force)
-    interrupted = False
-    try:
-        _pull_presets(g)
-        _limit_llm_stages(g)
-        _fill(g)
-        while g.pending:
-            finished, _ = cf.wait(list(g.pending), timeout=1.0, return_when=cf.FIRST_COMPLETED)
-            g.show.poll()
-            for f in finished: _collect(g, f)
-            _fill(g)
-        _run_report(g)
-    except KeyboardInterrupt:
-        interrupted = True
-        _stop(g)
-    finally: summary = _close(g, profile, t0, interrupted)
-    if progress: print_summary(summary)
     return summary
