@@ -68,3 +68,22 @@ def test_which_cells_must_show_an_output(source, shows):
 
 def test_the_stamp_ignores_only_trailing_whitespace():
     assert source_hash('x = 1\n') == source_hash('x = 1   \n\n') != source_hash('x  = 1')
+
+
+def test_the_tool_stamps_a_notebook_and_stops_on_one_that_fails(tmp_path):
+    "A notebook that executes gets its outputs and stamps; one that raises stops the tool with its name, unchanged."
+    import subprocess
+    cells = [nbformat.v4.new_code_cell('x = 20 + 1'), nbformat.v4.new_code_cell('x * 2')]
+    good = nbformat.v4.new_notebook(cells=cells, metadata={'kernelspec': {'name': 'python3', 'display_name': 'python3'}})
+    bad = nbformat.from_dict(good)
+    bad.cells.insert(1, nbformat.v4.new_code_cell("raise ValueError('planted failure')"))
+    nbformat.write(good, str(tmp_path/'good.ipynb')); nbformat.write(bad, str(tmp_path/'bad.ipynb'))
+    before = (tmp_path/'bad.ipynb').read_text()
+    tool = [sys.executable, str(ROOT/'tools'/'stamp_outputs.py')]
+    p = subprocess.run([*tool, str(tmp_path/'good.ipynb'), str(tmp_path/'bad.ipynb')], capture_output=True, text=True, timeout=300)
+    assert p.returncode != 0 and 'planted failure' in p.stderr
+    assert 'stamp_outputs: bad.ipynb failed to execute' in p.stderr.strip().splitlines()[-1]
+    assert (tmp_path/'bad.ipynb').read_text() == before
+    stamped = nbformat.read(str(tmp_path/'good.ipynb'), as_version=4)
+    assert is_stamped(stamped) and output_problems(stamped) == []
+    assert stamped.cells[1].outputs[0]['data']['text/plain'] == '42'

@@ -85,8 +85,9 @@ def execute_and_stamp(path: Path, timeout: int = 1800) -> float:
                             resources={'metadata': {'path': str(path.parent)}})
     try: client.execute()
     except CellExecutionError as e:
-        raise SystemExit(f"stamp_outputs: {path.name} failed to execute; left as it was. "
-                         f"Fix the cell, then run `make nbs-outputs NBS={path.name}` again.\n{str(e)[-2000:]}")
+        error = re.sub(r'\x1b\[[0-9;]*m', '', str(e))[-2000:]  # the traceback without its colours
+        raise SystemExit(f"{error}\nstamp_outputs: {path.name} failed to execute (above); it is left as it was. "
+                         f"Fix it, then run `make nbs-outputs NBS={path.name}` again.")
     for c in nb.cells:
         if c.cell_type == 'code': c.metadata[STAMP] = source_hash(c.source)
     nbformat.write(nb, str(path))
