@@ -258,9 +258,13 @@ class RejectedRows:
         "Spill `row` (with its `label` and `reason`) and count it."
         self._file.write(json.dumps(row) + '\n'); self.counts[(row['label'], row['reason'])] += 1; self.n += 1
 
+    def flush(self):
+        "Write out what is buffered: the file holds every row so far."
+        self._file.flush()
+
     def __len__(self): return self.n
     def __iter__(self):
-        self._file.flush()
+        self.flush()
         with open(self.path) as f: yield from (json.loads(line) for line in f)
 
 def _rejected_counts(rejected, names: list) -> dict:
@@ -386,7 +390,7 @@ def generate(task, mode: str = 'zero_shot', per_label: int = 20, backend='local'
                                 note, window=chunk_size, budget=max_tokens)
         rate = _show_rate(accepted, rejected, stats, bar)
         if stopped: break
-    bar.close()
+    bar.close(); rejected.flush()
     rows = [r for l in names for r in accepted[l]]
     meta = {'mode': mode, 'model': llm.model_name, 'backend': llm.name, **sampling}
     ds = _dataset(rows, names, meta)

@@ -295,19 +295,26 @@ class _Connection:
         self.reader = self.writer = None
 
     async def post(self, path: str, body: bytes, timeout: float) -> tuple[int, dict, bytes]:
-        "POST `body` (JSON) to `path` under the base URL: status, headers (lower-case names) and body; closed on any error."
+        """POST `body` (JSON) to `path` under the base URL: status, headers (lower-case names) and body; closed on any
+        error. A kept-alive connection the server closed meanwhile (no answer at all) is opened again, once."""
         try:
             async with asyncio.timeout(timeout):
-                if self.writer is None or self.writer.is_closing():
-                    self.reader, self.writer = await asyncio.open_connection(self.host, self.port, ssl=self.tls or None,
-                                                                             limit=2**22)
-                self.writer.write(b'POST %s HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n%s' % (
-                    (self.prefix + path).encode(), self.head, len(body), body))
-                return await self._answer()
+                for fresh in ((False, True) if self.writer is not None and not self.writer.is_closing() else (True,)):
+                    if fresh:
+                        self.close()
+                        self.reader, self.writer = await asyncio.open_connection(
+                            self.host, self.port, ssl=self.tls or None, limit=2**22)
+                    self.writer.write(b'POST %s HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n%s' % (
+                        (self.prefix + path).encode(), self.head, len(body), body))
+                    try: line = await self.reader.readline()
+                    except ConnectionError:
+                        if fresh: raise
+                        continue
+                    if line or fresh: return await self._answer(line)
         except BaseException: self.close(); raise
 
-    async def _answer(self) -> tuple[int, dict, bytes]:
-        line = await self.reader.readline()
+    async def _answer(self, line: bytes) -> tuple[int, dict, bytes]:
+        "The answer whose status `line` was read."
         if not line: raise ConnectionResetError('the endpoint closed the connection without an answer')
         status, headers = int(line.split()[1]), {}
         while (h := await self.reader.readline()) not in (b'\r\n', b'\n', b''):
@@ -320,7 +327,9 @@ class _Connection:
             data = b''.join(parts)
         elif 'content-length' in headers: data = await self.reader.readexactly(int(headers['content-length']))
         else: data = await self.reader.read(); self.close()
-        if headers.get('connection', '').lower() == 'close': self.close()
+        if headers.get('connection', '').lower() == 'close' or (line.startswith(b'HTTP/1.0') and
+                                                                headers.get('connection', '').lower() != 'keep-alive'):
+            self.close()  # the server closes it
         return status, headers, data
 
 
