@@ -2,8 +2,9 @@
 simulator (`synthclf simulate serve --compose`) at a controlled latency with a fault mix, a `kill -9` halfway, and the
 same command again. Writes benchmarks/results/endpoint_scale.json and endpoint_scale.md.
 
-    PYTHONPATH=$PWD nice -n 10 python benchmarks/endpoint_scale.py small   # the 0.2 s / 2 s rows, the kill against a reference
-    PYTHONPATH=$PWD nice -n 10 python benchmarks/endpoint_scale.py big     # every task, both modes, 3,000 per label, killed
+    PYTHONPATH=$PWD nice -n 10 python benchmarks/endpoint_scale.py small  # the 0.2 s / 2 s rows
+    PYTHONPATH=$PWD nice -n 10 python benchmarks/endpoint_scale.py kill   # a kill against an uninterrupted run
+    PYTHONPATH=$PWD nice -n 10 python benchmarks/endpoint_scale.py big    # every task, both modes, 3,000 a label
 
 Each row's client is one `synthclf generate` process; its CPU time (user + system, from `wait4`, a killed process's
 too) is the client's, the simulator's is reported beside it. `client_cpu_ms_per_request` leaves out what the first
@@ -50,8 +51,9 @@ class Simulator:
         truth, data = prepare(sim)
         self.log, self.port = sim/f'requests-{port}.log', port
         self.log.unlink(missing_ok=True)
-        cmd = [str(BIN/'synthclf'), 'simulate', 'serve', '--truth', str(truth), '--data-dir', str(data), '--port', str(port),
-               '--compose', '--latency', str(latency), '--faults', faults, '--hang', '10', '--retry-after', '1',
+        cmd = [str(BIN/'synthclf'), 'simulate', 'serve', '--truth', str(truth), '--data-dir', str(data),
+               '--port', str(port), '--compose', '--latency', str(latency), '--faults', faults, '--hang', '10',
+               '--retry-after', '1',
                '--log', str(self.log)]
         self.proc = subprocess.Popen(['nice', '-n', '10', *cmd], env=ENV, stdout=subprocess.DEVNULL)
         self.url = f'http://127.0.0.1:{port}/v1'
@@ -67,7 +69,8 @@ class Simulator:
 
 def generate_cmd(url: str, tasks: str, per_label: int, in_flight: int, out: Path, cache: Path, data: Path) -> list[str]:
     "The client: `synthclf generate`, both modes; a label stops after 1.5 × per_label + 10 requests (small pools)."
-    return [str(BIN/'synthclf'), 'generate', '--task', tasks, '--mode', 'zero_shot', 'few_shot', '--per-label', str(per_label),
+    return [str(BIN/'synthclf'), 'generate', '--task', tasks, '--mode', 'zero_shot', 'few_shot',
+            '--per-label', str(per_label),
             '--backend', 'openai', '--model', 'synthclf-simulator', '--base-url', url, '--concurrency', str(in_flight),
             '--window', str(8 * in_flight), '--timeout', '5', '--data-dir', str(data), '--out', str(out),
             '--cache-file', str(cache), '--max-attempts-per-label', str(int(1.5 * per_label) + 10)]
@@ -77,7 +80,8 @@ def run_client(cmd: list[str], log: Path, kill_at: int | None = None) -> dict:
     """Run `cmd` (niced) to its end, or SIGKILL it once the request log holds `kill_at` lines: wall seconds, CPU
     seconds (wait4), CPU before its first request, peak RSS, whether it was killed."""
     start_lines, t0 = lines(log) if log.exists() else 0, time.time()
-    p = subprocess.Popen(['nice', '-n', '10', *cmd], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    p = subprocess.Popen(['nice', '-n', '10', *cmd], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True)
     out, killed, startup = [], False, None
     reader = threading.Thread(target=lambda: out.extend(p.stdout), daemon=True); reader.start()
     seen, done = start_lines, None
@@ -120,7 +124,8 @@ def cache_facts(cache: Path) -> dict:
     ok = c._use(lambda db: db.execute('PRAGMA integrity_check').fetchone()[0])
     c.close()
     size = sum(Path(f'{cache}{s}').stat().st_size for s in ('', '-wal') if Path(f'{cache}{s}').exists())
-    return {'cache_mib': round(size / 2**20, 1), 'cache_rows': len(keys), 'cache_lookup_ms': round(ms, 4), 'cache_integrity': ok}
+    return {'cache_mib': round(size / 2**20, 1), 'cache_rows': len(keys), 'cache_lookup_ms': round(ms, 4),
+            'cache_integrity': ok}
 
 
 def final_data(out: Path) -> dict:
@@ -134,9 +139,9 @@ def final_data(out: Path) -> dict:
 
 
 def commit() -> str:
-    sha = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], cwd=ROOT, capture_output=True,
-                           text=True).stdout.strip()
+    git = lambda *a: subprocess.run(['git', *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    sha = git('rev-parse', '--short', 'HEAD')
+    dirty = git('status', '--porcelain', '--untracked-files=no')
     return sha + ('+dirty' if dirty else '')
 
 
@@ -158,7 +163,7 @@ def row(name: str, work: Path, sim: Path, tasks: str, per_label: int, latency: f
     before, after = log[:at_kill], log[at_kill:]
     answered_before = {k for st, k in before if st == '200'}
     requests = len(log)
-    work_cpu = sum(p['cpu_s'] for p in phases) - len(phases) * phases[0]['startup_cpu_s']  # a rerun starts up as the first did
+    work_cpu = sum(p['cpu_s'] for p in phases) - len(phases) * phases[0]['startup_cpu_s']  # a rerun starts up alike
     faults = {}
     for st, _ in log:
         if st != '200': faults[st] = faults.get(st, 0) + 1
@@ -217,7 +222,8 @@ def save(rows: list[dict]):
     md = RESULTS/'endpoint_scale.md'
     text = md.read_text() if md.exists() else '# Endpoint at scale\n\n<!-- table -->\n<!-- /table -->\n'
     head, rest = text.split('<!-- table -->', 1)
-    md.write_text(head + '<!-- table -->\n' + table(allrows) + '\n<!-- /table -->' + rest.split('<!-- /table -->', 1)[1])
+    tail = rest.split('<!-- /table -->', 1)[1]
+    md.write_text(head + '<!-- table -->\n' + table(allrows) + '\n<!-- /table -->' + tail)
 
 
 COLUMNS = ['name', 'requests', 'latency_s', 'in_flight', 'requests_per_s', 'client_cpu_ms_per_request',
@@ -236,14 +242,17 @@ def table(rows: list[dict]) -> str:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('which', choices=['small', 'kill', 'big', 'reference'])
-    ap.add_argument('--work', default='/tmp/synthclf-endpoint-scale', help='scratch folder (simulation data, caches, runs)')
-    ap.add_argument('--kill-at', type=int, default=170_000, help='big: kill the run once the endpoint saw this many requests')
+    ap.add_argument('--work', default='/tmp/synthclf-endpoint-scale',
+                    help='scratch folder (simulation data, caches, runs)')
+    ap.add_argument('--kill-at', type=int, default=170_000,
+                    help='big: kill the run once the endpoint saw this many requests')
     a = ap.parse_args()
     work = Path(a.work); sim = work/'sim'; sim.mkdir(parents=True, exist_ok=True)
     rows = []
     if a.which == 'small':
         for i, (latency, in_flight) in enumerate([(0.2, 64), (0.2, 512), (2.0, 64), (2.0, 512)]):
-            rows.append(row(f'sms_spam-{latency:g}s-{in_flight}', work, sim, 'sms_spam', 1000, latency, in_flight, 18800 + i))
+            name = f'sms_spam-{latency:g}s-{in_flight}'
+            rows.append(row(name, work, sim, 'sms_spam', 1000, latency, in_flight, 18800 + i))
     if a.which == 'kill':
         ref = row('kill-reference', work, sim, 'sms_spam,tweet_irony', 1000, 0.2, 256, 18810)
         rows += [ref, row('kill-rerun', work, sim, 'sms_spam,tweet_irony', 1000, 0.2, 256, 18811, kill_at=4000,

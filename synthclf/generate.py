@@ -161,7 +161,7 @@ class DedupFilter:
         self.lsh, self.num_perm, self.exact, self.n = MinHashLSH(threshold=threshold, num_perm=num_perm), num_perm, set(), 0
 
     def _minhash(self, t):
-        if _LAST_MINHASH[0] == (t, self.num_perm): return _LAST_MINHASH[1]  # a text checked against the test set, then added
+        if _LAST_MINHASH[0] == (t, self.num_perm): return _LAST_MINHASH[1]  # checked against the test set, then added
         if self.num_perm not in _PERMUTATIONS:
             first = MinHash(num_perm=self.num_perm, seed=1)
             _PERMUTATIONS[self.num_perm] = first.permutations, first.scheme
@@ -268,8 +268,9 @@ class RejectedRows:
         with open(self.path) as f: yield from (json.loads(line) for line in f)
 
 def _rejected_counts(rejected, names: list) -> dict:
-    "Per label, the rows of `rejected` (a `RejectedRows` or a list of rows) by reason: every reason met, for each label."
-    counts = rejected.counts if isinstance(rejected, RejectedRows) else Counter((r['label'], r['reason']) for r in rejected)
+    "Per label, the rows of `rejected` (a `RejectedRows` or a list of rows) by reason: every reason met, for each."
+    counts = (rejected.counts if isinstance(rejected, RejectedRows) else
+              Counter((r['label'], r['reason']) for r in rejected))
     reasons = sorted({why for _, why in counts})
     return {l: {why: counts[(l, why)] for why in reasons} for l in names}
 
@@ -376,7 +377,8 @@ def generate(task, mode: str = 'zero_shot', per_label: int = 20, backend='local'
     cache, stats, dedup = cache if cache is not None else CallCache(), CallStats(), DedupFilter()
     names = card.label_names
     accepted = {l: [] for l in names}
-    rejected, attempts, cancelled, t0 = RejectedRows(rejected_path), {l: 0 for l in names}, {l: 0 for l in names}, time.time()
+    rejected, t0 = RejectedRows(rejected_path), time.time()  # spilled to a file as they come
+    attempts, cancelled = {l: 0 for l in names}, {l: 0 for l in names}
     bar = tqdm(total=per_label * len(names), desc=f'{card.name} {mode}', disable=bars_off(progress), file=sys.stderr)
     stopped = None
     wanted, rate = per_label * len(names), None

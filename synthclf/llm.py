@@ -355,7 +355,8 @@ async def _post_json(self: OpenAIBackend, conn: _Connection, payload: dict) -> d
                 if status != 429 and status < 500: raise EndpointError(f"{self.base_url} answered {status}: {message}")
                 why = f"answered {status}: {message}"
                 if status == 429: asked = _retry_after(SimpleNamespace(response=SimpleNamespace(headers=headers)))
-        if attempt == self.max_retries: raise EndpointError(f"{self.base_url}: gave up after {attempt + 1} tries: {why}")
+        if attempt == self.max_retries:
+            raise EndpointError(f"{self.base_url}: gave up after {attempt + 1} tries: {why}")
         await asyncio.sleep(retry_wait(attempt, self.backoff, asked))
 
 def _completion_of(answer: dict) -> Completion:
@@ -472,8 +473,8 @@ def complete_window(backend, n: int, make, cache: CallCache | None = None, stats
                     on_done=None, keep=None, window: int = 512, write: dict | None = None):
     """Answers to requests 0..n-1, request `i` made by `make(i)` only as its turn comes: from the cache where it has
     them, else from `backend`, kept busy (`OpenAIBackend.complete_window`) or, lacking that, in chunks of `window`.
-    Each answer is passed to `on_done(i, answer)` and stored — through the window in batches by a `CacheWriter` (`write`:
-    its `batch` and `every`), off the event loop; `keep(i)` as in `complete`."""
+    Each answer is passed to `on_done(i, answer)` and stored — through the window in batches by a `CacheWriter`
+    (`write`: its `batch` and `every`), off the event loop; `keep(i)` as in `complete`."""
     cache = cache if cache is not None else CallCache()
     stats = stats if stats is not None else CallStats()
     done_ = on_done or (lambda i, c: None)

@@ -331,11 +331,13 @@ class Load:
     log: str | None = None
     seed: int = 0
     def __post_init__(self):
-        if bad := set(self.faults) - set(FAULTS): raise ValueError(f"Unknown faults {sorted(bad)}: use {', '.join(FAULTS)}.")
+        if bad := set(self.faults) - set(FAULTS):
+            raise ValueError(f"Unknown faults {sorted(bad)}: use {', '.join(FAULTS)}.")
         if any(not 0 <= p <= 1 for p in self.faults.values()) or sum(self.faults.values()) > 1:
             raise ValueError(f"Fault shares must lie in [0, 1] and add up to at most 1, got {self.faults}.")
         if min(self.latency, self.retry_after, self.hang) < 0:
-            raise ValueError(f"latency, retry_after and hang are seconds, at least 0; got {self.latency}, {self.retry_after}, {self.hang}.")
+            raise ValueError(f"latency, retry_after and hang are seconds, at least 0; got {self.latency}, "
+                             f"{self.retry_after}, {self.hang}.")
         self._rng, self._lock = random.Random(self.seed), threading.Lock()
         self._log = open(self.log, 'a', buffering=1) if self.log else None
 
@@ -416,7 +418,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if load and load._log is not None: load.note(fault or 200, _request_key(body, self.server.where))
         if load and load.latency: time.sleep(load.latency)
         if fault == '429':
-            return self._error(429, 'Rate limit reached: try again later.', 'rate_limit_exceeded', {'Retry-After': f'{load.retry_after:g}'})
+            return self._error(429, 'Rate limit reached: try again later.', 'rate_limit_exceeded',
+                               {'Retry-After': f'{load.retry_after:g}'})
         if fault == '500': return self._error(500, 'The simulated server failed (a planted fault).', 'server_error')
         if fault == 'timeout': time.sleep(load.hang); self.close_connection = True; return
         try: self._send(200, self.server.endpoint.handle(body), cut=fault == 'truncated')
@@ -431,7 +434,8 @@ class _Server(http.server.ThreadingHTTPServer):
         host = address[0]
         self.where = endpoint_of(f"http://{'[' + host + ']' if ':' in host else host}:{self.server_address[1]}/v1")
     def handle_error(self, request, client_address):
-        if not isinstance(sys.exc_info()[1], ConnectionError): super().handle_error(request, client_address)  # a client gone
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # not a client that went away
+            super().handle_error(request, client_address)
 
 
 # %% ../nbs/14_simulate.ipynb #dd485709

@@ -60,7 +60,8 @@ def test_the_fault_mix_changes_nothing_accepted(sim, tmp_path):
 
 
 def generate_cli(url, data, out, cache, per_label=150, concurrency=32) -> list[str]:
-    return [str(SYNTHCLF), 'generate', '--task', 'sms_spam', '--mode', 'zero_shot', 'few_shot', '--per-label', str(per_label),
+    return [str(SYNTHCLF), 'generate', '--task', 'sms_spam', '--mode', 'zero_shot', 'few_shot',
+            '--per-label', str(per_label),
             '--backend', 'openai', '--model', MODEL_ID, '--base-url', url, '--concurrency', str(concurrency),
             '--window', str(4 * concurrency), '--timeout', '5', '--data-dir', str(data), '--out', str(out),
             '--cache-file', str(cache)]
@@ -109,7 +110,9 @@ WRITER = textwrap.dedent('''
     with CacheWriter(cache, batch=50, every=0.01) as w:
         for i in range(n):
             w.put(f'shared{i}' if i % 2 else f'{who}{i}', Completion(f'answer {i}', 1, 2))
-            if i % 100 == 0: assert cache.get(f'shared{i - 1}') is None or cache.get(f'shared{i - 1}').text == f'answer {i - 1}'
+            if i % 100 == 0:  # what the other process committed reads back whole
+                got = cache.get(f'shared{i - 1}')
+                assert got is None or got.text == f'answer {i - 1}'
 ''')
 
 
@@ -124,7 +127,8 @@ def test_two_processes_write_one_cache(tmp_path):
     assert db.execute('PRAGMA integrity_check').fetchone()[0] == 'ok'
     rows = dict(db.execute('SELECT key, completion FROM calls'))
     assert len(rows) == 1500 + 1500 + 1500, len(rows)
-    assert json.loads(rows['shared2999'])['text'] == 'answer 2999' and json.loads(rows['b2998'])['text'] == 'answer 2998'
+    assert json.loads(rows['shared2999'])['text'] == 'answer 2999'
+    assert json.loads(rows['b2998'])['text'] == 'answer 2998'
 
 
 def test_the_writer_commits_in_batches_and_finds_what_waits(tmp_path):
@@ -145,7 +149,8 @@ def test_rejected_rows_are_spilled_to_a_file(sim, tmp_path):
     counted in the manifest; save_generated writes them all."""
     truth, data = sim
     with serve(truth, data) as url:
-        ds, man = generate('sms_spam', 'zero_shot', per_label=150, backend=OpenAIBackend(MODEL_ID, base_url=url, concurrency=16),
+        llm = OpenAIBackend(MODEL_ID, base_url=url, concurrency=16)
+        ds, man = generate('sms_spam', 'zero_shot', per_label=150, backend=llm,
                            data_dir=data, progress=False, cache=CallCache(tmp_path/'calls.sqlite'),
                            rejected_path=tmp_path/'rejected.jsonl')
     spill = man['rejected_rows']
