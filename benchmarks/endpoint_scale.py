@@ -227,7 +227,7 @@ def save(rows: list[dict]):
 
 
 COLUMNS = ['name', 'requests', 'latency_s', 'in_flight', 'requests_per_s', 'client_cpu_ms_per_request',
-           'client_cpu_ms_per_request_with_startup', 'server_cpu_ms_per_request', 'peak_rss_gib', 'cache_mib',
+           'client_cpu_ms_per_request_with_startup', 'client_cpu_ms_per_request_handled', 'server_cpu_ms_per_request', 'peak_rss_gib', 'cache_mib',
            'cache_lookup_ms', 'fault_share', 'repeated_after_kill', 'asked_again_uncommitted', 'rows_lost',
            'identical_to_reference', 'accepted_rows', 'wall_s', 'commit']
 
