@@ -4,15 +4,15 @@
 
 # %% ../nbs/04_cache.ipynb #ef454aab
 from __future__ import annotations
-import hashlib, json, sqlite3, threading, time, warnings
-from dataclasses import asdict, dataclass
+import hashlib, json, queue, sqlite3, threading, time, warnings
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from urllib.parse import urlparse
 from fastcore.basics import patch
 from .data import cache_dir
 
 # %% auto #0
-__all__ = ['Completion', 'OptionProbs', 'endpoint_of', 'call_key', 'CacheDamagedWarning', 'set_aside', 'CallCache']
+__all__ = ['Completion', 'OptionProbs', 'endpoint_of', 'call_key', 'CacheDamagedWarning', 'set_aside', 'CallCache', 'CacheWriter']
 
 # %% ../nbs/04_cache.ipynb #ce4e80c4
 @dataclass
@@ -155,3 +155,70 @@ def _put(self: CallCache, kind, key: str, value):
 def __len__(self: CallCache):
     "Cached calls of both kinds (completions and option probabilities)."
     return self._use(lambda db: sum(db.execute(f'SELECT COUNT(*) FROM {t}').fetchone()[0] for t in ('calls', 'option_calls')))
+
+# %% ../nbs/04_cache.ipynb #c54b77e0
+def _completion_json(c: Completion) -> str:
+    "What the cache stores of completion `c` (as `put` does, without `cached`)."
+    return json.dumps({'text': c.text, 'prompt_tokens': c.prompt_tokens, 'completion_tokens': c.completion_tokens,
+                       'finish_reason': c.finish_reason})
+
+@patch
+def put_many(self: CallCache, items):
+    "Store `items`, `(key, Completion)` pairs, in one transaction: all of them, or (after a kill) none."
+    now = time.time()
+    rows = [(k, _completion_json(c), now) for k, c in items]
+    def put(db):
+        with db: db.executemany('INSERT OR REPLACE INTO calls VALUES (?, ?, ?)', rows)
+    self._use(put)
+
+
+# %% ../nbs/04_cache.ipynb #c64ac4b6
+class CacheWriter:
+    "Completions written to a `CallCache` in batches by a thread of its own (see above); a context manager."
+    def __init__(self, cache: CallCache, batch: int = 256, every: float = 0.2):
+        if batch < 1 or every <= 0:
+            raise ValueError(f"batch must be at least 1 answer and every above 0 s, got {batch} and {every}.")
+        self.cache, self.batch, self.every = cache, batch, every
+        self.pending, self.written, self.batches, self.error = {}, 0, 0, None  # key -> answer not yet on disk
+        self._queue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name='synthclf-cache-writer')
+        self._thread.start()
+
+    def put(self, key: str, c: Completion):
+        "Hand `c` over to be stored under `key` with the next batch."
+        if self.error is not None: raise self.error
+        self.pending[key] = c; self._queue.put(key)
+
+    def get(self, key: str) -> Completion | None:
+        "The answer under `key`, waiting or on disk (marked `cached`), or None."
+        c = self.pending.get(key)
+        return replace(c, cached=True) if c is not None else self.cache.get(key)
+
+    def close(self):
+        "Commit what is left, stop the thread, and raise what it met."
+        if self._thread.is_alive(): self._queue.put(None); self._thread.join()
+        if self.error is not None: raise self.error
+    def __enter__(self): return self
+    def __exit__(self, *exc): self.close()
+
+
+# %% ../nbs/04_cache.ipynb #b46f6acf
+@patch
+def _loop(self: CacheWriter):
+    "The writer thread: a batch each `batch` answers or `every` seconds, until `close` sends None."
+    stop = False
+    while not stop:
+        keys, first = [], self._queue.get()
+        if first is None: break
+        keys.append(first); due = time.monotonic() + self.every
+        while len(keys) < self.batch:
+            try: k = self._queue.get(timeout=max(0.0, due - time.monotonic()))
+            except queue.Empty: break
+            if k is None: stop = True; break
+            keys.append(k)
+        try: self.cache.put_many([(k, self.pending[k]) for k in keys])
+        except Exception as e: self.error = e; break
+        for k in keys: self.pending.pop(k, None)
+        self.written += len(keys); self.batches += 1
+    self.cache.close()  # this thread's connection
+

@@ -97,6 +97,8 @@ def _endpoint_options(p, what: str):
     from synthclf.settings import ENDPOINT
     _add_settings(p, ENDPOINT, base_url=f'openai backend: the endpoint of {what} (default $OPENAI_BASE_URL); the key '
                                         'comes from $OPENAI_API_KEY only')
+    p.add_argument('--timeout', type=float, default=60.0,
+                   help='openai backend: seconds before a request is given up and tried again')
     p.add_argument('--api-key', action=_NoKeyOption, help=argparse.SUPPRESS)
 
 KEY_NOTE = 'With --backend openai, the API key is read from $OPENAI_API_KEY (never from the command line).'
@@ -104,28 +106,41 @@ KEY_NOTE = 'With --backend openai, the API key is read from $OPENAI_API_KEY (nev
 # %% ../nbs/15_cli.ipynb #74e404f5
 def _generate_cmd(args):
     from synthclf.generate import generate, save_generated
-    from synthclf.llm import make_backend
+    from synthclf.llm import CallCache, make_backend
     from synthclf.settings import backend_options
     if args.per_label < 1: raise ValueError(f"per_label must be at least 1, got {args.per_label}.")
-    card = get_card(args.task)  # an unknown task fails before a model is loaded
+    cards = [get_card(t) for t in _task_list(args.task)]  # an unknown task fails before a model is loaded
     kw = backend_options(args.backend, args.base_url, args.concurrency, batch_size=args.batch_size)
-    llm = make_backend(args.backend, args.model, **kw)  # loaded once for all modes
+    if args.backend == 'openai': kw['timeout'] = args.timeout
+    llm = make_backend(args.backend, args.model, **kw)  # loaded once for all tasks and modes
     price = tuple(args.price_per_1k) if args.price_per_1k else None
-    for mode in args.mode:
-        out = generate_dir(args.out, card.name)/mode
-        ds, man = generate(args.task, mode, per_label=args.per_label, backend=llm, seed=args.seed, k=args.k,
-                           temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens, max_tokens=args.max_tokens,
-                           price_per_1k_tokens=price, data_dir=args.data_dir)
-        save_generated(ds, man, out)
-        summary = {k: man[k] for k in ('counts', 'short', 'calls', 'cached_calls', 'prompt_tokens', 'completion_tokens', 'seconds', 'stopped')}
-        print(f"{man['task']} {mode}: {ds.num_rows} texts -> {out}\n  " + json.dumps(summary))
+    cache = CallCache(args.cache_file) if getattr(args, 'cache_file', None) else None
+    for card in cards:
+        for mode in args.mode:
+            out = generate_dir(args.out, card.name)/mode
+            ds, man = generate(card, mode, per_label=args.per_label, backend=llm, seed=args.seed, k=args.k,
+                               temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens,
+                               max_tokens=args.max_tokens, price_per_1k_tokens=price, data_dir=args.data_dir,
+                               chunk_size=args.window, cache=cache,
+                               max_attempts_per_label=getattr(args, 'max_attempts_per_label', None))
+            save_generated(ds, man, out)
+            keys = ('counts', 'short', 'calls', 'cached_calls', 'prompt_tokens', 'completion_tokens', 'seconds', 'stopped')
+            summary = {k: man[k] for k in keys}
+            print(f"{man['task']} {mode}: {ds.num_rows} texts -> {out}\n  " + json.dumps(summary), flush=True)
+
+def _task_list(task: str) -> list[str]:
+    "`--task`: a task name, a task card's path, or several names with commas between them."
+    if Path(task).expanduser().exists() or ',' not in task: return [task]
+    return [t.strip() for t in task.split(',') if t.strip()]
+
 
 # %% ../nbs/15_cli.ipynb #6d321144
 def _add_generate(sub):
     "The options of `synthclf generate`: a sub-parser of `sub`."
     from synthclf.models import DEFAULT_MODEL, PRESETS
     g = sub.add_parser('generate', help='generate a labelled synthetic dataset for a task', epilog=KEY_NOTE)
-    g.add_argument('--task', required=True, help='a task name or a path to a task card')
+    g.add_argument('--task', required=True,
+                   help='a task name (several with commas between them) or a path to a task card')
     g.add_argument('--mode', nargs='+', choices=['zero_shot', 'few_shot'], default=['zero_shot'], help='one or both modes')
     g.add_argument('--per-label', type=int, default=20, help='accepted texts wanted per label (default 20)')
     g.add_argument('--out', default=DEFAULT_RUN, help=f'run folder: the texts go to OUT/<task>/generate/<mode>/, as with synthclf run (default {DEFAULT_RUN})')
@@ -140,6 +155,13 @@ def _add_generate(sub):
     g.add_argument('--price-per-1k', type=float, nargs=2, metavar=('PROMPT', 'COMPLETION'), help='price per 1,000 tokens, for a cost estimate')
     g.add_argument('--batch-size', type=int, default=32, help='local backend: requests generated together (default 32; throughput grows to about 64 on 2 cores)')
     _endpoint_options(g, 'the generator')
+    g.add_argument('--window', type=int, default=512,
+                   help='openai backend: how far requests go out past the oldest one '
+                   'unanswered (default 512; several times --concurrency, so that a slow request stalls nothing)')
+    g.add_argument('--max-attempts-per-label', type=int, help='requests a label may make before it stops short '
+                   '(default 4 × per-label + 10)')
+    g.add_argument('--cache-file',
+                   help='the LLM call cache, an SQLite file (default ~/.cache/synthclf/llm_calls.sqlite)')
     g.add_argument('--data-dir', help='folder of task folders (few-shot examples come from the real train split)')
     g.set_defaults(func=_generate_cmd)
 
@@ -309,7 +331,8 @@ def _simulate_cmd(args):
         import signal, time
         signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C stops it even where SIGINT came ignored (a shell's background job)
         truth = sim.read_truth(args.truth)
-        with sim.serve(truth, args.data_dir, args.host, args.port) as url:
+        load = sim.Load(args.latency, sim.parse_faults(args.faults), args.retry_after, args.hang, args.log)
+        with sim.serve(truth, args.data_dir, args.host, args.port, compose=args.compose, load=load) as url:
             try:
                 print(f"synthclf simulator: {len(truth.tasks)} task(s) at {url} (model {sim.MODEL_ID}); Ctrl-C stops it. Run the study against it:\n  "
                       + sim.run_command(truth, url, args.data_dir), flush=True)
@@ -348,6 +371,15 @@ def _add_simulate(sub):
     sv.add_argument('--data-dir', required=True, help='the folder `synthclf simulate prepare` wrote')
     sv.add_argument('--host', default='127.0.0.1', help='a loopback address (default 127.0.0.1)')
     sv.add_argument('--port', type=int, default=8765, help='default 8765; 0 picks a free port')
+    sv.add_argument('--compose', action='store_true',
+                    help='answer with composed texts of the label (head of one pool text, '
+                    'tail of another: synthclf.simulate.compose_text), unique far beyond the pool')
+    sv.add_argument('--latency', type=float, default=0.0, help='seconds each answer waits (default 0)')
+    sv.add_argument('--faults', default='', help='shares of requests that fail, e.g. 429=0.01,500=0.01,timeout=0.001,'
+                    'truncated=0.002 (default none; synthclf.simulate.Load)')
+    sv.add_argument('--retry-after', type=float, default=1.0, help="a 429's Retry-After, seconds (default 1)")
+    sv.add_argument('--hang', type=float, default=30.0, help='seconds a timeout fault holds the request (default 30)')
+    sv.add_argument('--log', help='a request log: a line per request (time, status, call-cache key)')
     sd = ss.add_parser('draw', help="generated sets from a prepared pool, differing from real data as LLM output does",
                        description="Write SETS generated sets (text,label CSVs) of one task and mode, drawn from the pool "
                                    "`prepare` set aside with the truth's label noise for the mode (synthclf.simulate.draw_sets): "

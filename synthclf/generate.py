@@ -4,7 +4,8 @@
 
 # %% ../nbs/05_generate.ipynb #282b631a
 from __future__ import annotations
-import hashlib, json, re, shutil, sys, time
+import hashlib, json, os, re, shutil, sys, tempfile, time, weakref
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np
@@ -19,9 +20,9 @@ from .llm import CallCache, CallStats, Request, as_backend, complete, complete_w
 # %% auto #0
 __all__ = ['MODES', 'draw_attributes', 'build_prompt', 'quoted_passage', 'strip_wrapping', 'drop_meta', 'take_quoted',
            'clean_text', 'DedupFilter', 'test_copy_filter', 'request_for', 'next_round', 'generated_dataset',
-           'generation_manifest', 'check_generate_args', 'generation_limits', 'generate', 'save_generated',
-           'read_manifest', 'load_generated', 'replicate_seed', 'replicate_dir', 'generated_replicates',
-           'drop_replicates']
+           'RejectedRows', 'generation_manifest', 'check_generate_args', 'generation_limits', 'generate',
+           'save_generated', 'read_manifest', 'load_generated', 'replicate_seed', 'replicate_dir',
+           'generated_replicates', 'drop_replicates']
 
 # %% ../nbs/05_generate.ipynb #38040b10
 def draw_attributes(card: TaskCard, label: str, rng: np.random.Generator) -> dict:
@@ -153,14 +154,22 @@ def clean_text(raw: str, card: TaskCard, prompt: str = '', examples: list[str] |
     return t, None
 
 # %% ../nbs/05_generate.ipynb #f908139e
+_PERMUTATIONS, _LAST_MINHASH = {}, [None, None]  # num_perm -> the seed-1 permutations (made once); the last text hashed
+
 class DedupFilter:
     "Accepts a text unless it is an exact or near duplicate of one accepted before."
     def __init__(self, threshold: float = 0.7, num_perm: int = 64):
         self.lsh, self.num_perm, self.exact, self.n = MinHashLSH(threshold=threshold, num_perm=num_perm), num_perm, set(), 0
 
     def _minhash(self, t):
-        m = MinHash(num_perm=self.num_perm, seed=1)
+        if _LAST_MINHASH[0] == (t, self.num_perm): return _LAST_MINHASH[1]  # checked against the test set, then added
+        if self.num_perm not in _PERMUTATIONS:
+            first = MinHash(num_perm=self.num_perm, seed=1)
+            _PERMUTATIONS[self.num_perm] = first.permutations, first.scheme
+        perm, scheme = _PERMUTATIONS[self.num_perm]
+        m = MinHash(num_perm=self.num_perm, seed=1, permutations=perm, scheme=scheme)
         m.update_batch([s.encode() for s in _shingles(t)])
+        _LAST_MINHASH[:] = [(t, self.num_perm), m]
         return m
 
     def _check(self, text):
@@ -236,16 +245,46 @@ def generated_dataset(rows: list[dict], names: list[str], meta: dict) -> Dataset
                                               'attributes': Value('string'), 'prompt_hash': Value('string')}))
     return ds
 
+# %% ../nbs/05_generate.ipynb #29c00821
+class RejectedRows:
+    "Rejected rows counted by (label, reason) and spilled to the JSON-lines file `path` as they come; iterable."
+    def __init__(self, path=None):
+        if path is None:
+            fd, path = tempfile.mkstemp(prefix='synthclf-rejected-', suffix='.jsonl'); os.close(fd)
+            self._finalizer = weakref.finalize(self, Path(path).unlink, missing_ok=True)
+        self.path, self.counts, self.n = Path(path), Counter(), 0
+        self._file = open(self.path, 'w')
+
+    def append(self, row: dict):
+        "Spill `row` (with its `label` and `reason`) and count it."
+        self._file.write(json.dumps(row) + '\n'); self.counts[(row['label'], row['reason'])] += 1; self.n += 1
+
+    def flush(self):
+        "Write out what is buffered: the file holds every row so far."
+        self._file.flush()
+
+    def __len__(self): return self.n
+    def __iter__(self):
+        self.flush()
+        with open(self.path) as f: yield from (json.loads(line) for line in f)
+
+def _rejected_counts(rejected, names: list) -> dict:
+    "Per label, the rows of `rejected` (a `RejectedRows` or a list of rows) by reason: every reason met, for each."
+    counts = (rejected.counts if isinstance(rejected, RejectedRows) else
+              Counter((r['label'], r['reason']) for r in rejected))
+    reasons = sorted({why for _, why in counts})
+    return {l: {why: counts[(l, why)] for why in reasons} for l in names}
+
+
 # %% ../nbs/05_generate.ipynb #4e93d620
 def generation_manifest(card, meta: dict, llm, seed: int, per_label: int, k: int | None, names: list, accepted: dict, attempts: dict, cancelled: dict,
               rejected: list, stats: CallStats, t0: float, stopped: str | None, price_per_1k_tokens=None) -> dict:
     "The manifest of a `generate` run (without its rejected rows)."
     rows = [r for l in names for r in accepted[l]]
-    reasons = sorted({r['reason'] for r in rejected})
     manifest = {'task': card.name, **meta, 'engine': getattr(llm, 'engine', None), 'weights': getattr(llm, 'weights', None), 'seed': seed, 'per_label': per_label, 'k': k,
                 'counts': {l: len(accepted[l]) for l in names}, 'attempts': attempts, 'cancelled': cancelled,
                 'short': {l: per_label - len(accepted[l]) for l in names if len(accepted[l]) < per_label},
-                'rejected': {l: {why: sum(r['label'] == l and r['reason'] == why for r in rejected) for why in reasons} for l in names},
+                'rejected': _rejected_counts(rejected, names),
                 'calls': stats.calls, 'cached_calls': stats.cached, 'cancelled_calls': stats.cancelled, 'prompt_tokens': stats.prompt_tokens,
                 'completion_tokens': stats.completion_tokens, 'generation_seconds': round(stats.seconds, 2),
                 'completion_tokens_per_second': round(stats.completion_tokens / stats.seconds, 1) if stats.seconds else None,
@@ -326,10 +365,11 @@ def generate(task, mode: str = 'zero_shot', per_label: int = 20, backend='local'
              k: int = 3, temperature: float = 1.0, top_p: float = 0.95, max_new_tokens: int | None = None,
              max_attempts_per_label: int | None = None, overshoot: float = 1.1, max_tokens: int | None = None,
              price_per_1k_tokens: tuple[float, float] | None = None, cache: CallCache | None = None, data_dir=None, chunk_size: int = 512,
-             progress: bool = True, **backend_kw) -> tuple[Dataset, dict]:
+             progress: bool = True, rejected_path=None, **backend_kw) -> tuple[Dataset, dict]:
     """A labelled synthetic dataset for `task` and its manifest (counts, tokens, time, rejections by reason).
     `chunk_size`: how far requests go out past the oldest one unanswered (`synthclf.llm.complete_window`; with the local
-    backend, a chunk)."""
+    backend, a chunk). The rejected rows are spilled to `rejected_path` (default: a temporary file), not kept in memory
+    (`RejectedRows`); the manifest's `rejected_rows` reads them back."""
     card = get_card(task)
     check_generate_args(mode, per_label)
     train, test_copies = _real_parts(card, mode, data_dir)
@@ -338,7 +378,8 @@ def generate(task, mode: str = 'zero_shot', per_label: int = 20, backend='local'
     cache, stats, dedup = cache if cache is not None else CallCache(), CallStats(), DedupFilter()
     names = card.label_names
     accepted = {l: [] for l in names}
-    rejected, attempts, cancelled, t0 = [], {l: 0 for l in names}, {l: 0 for l in names}, time.time()
+    rejected, t0 = RejectedRows(rejected_path), time.time()  # spilled to a file as they come
+    attempts, cancelled = {l: 0 for l in names}, {l: 0 for l in names}
     bar = tqdm(total=per_label * len(names), desc=f'{card.name} {mode}', disable=bars_off(progress), file=sys.stderr)
     stopped = None
     wanted, rate = per_label * len(names), None
@@ -352,7 +393,7 @@ def generate(task, mode: str = 'zero_shot', per_label: int = 20, backend='local'
                                 note, window=chunk_size, budget=max_tokens)
         rate = _show_rate(accepted, rejected, stats, bar)
         if stopped: break
-    bar.close()
+    bar.close(); rejected.flush()
     rows = [r for l in names for r in accepted[l]]
     meta = {'mode': mode, 'model': llm.model_name, 'backend': llm.name, **sampling}
     ds = generated_dataset(rows, names, meta)

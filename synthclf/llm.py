@@ -4,15 +4,17 @@
 
 # %% ../nbs/04_llm.ipynb #b7b0f9e7
 from __future__ import annotations
-import asyncio, contextlib, inspect, os, random, time
+import asyncio, contextlib, inspect, json, os, random, time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlparse
 from fastcore.basics import patch
 from .core import bf16_ok, int8_saturates
 # the call cache's names stay importable from here, where they were first (`from synthclf.llm import CallCache, call_key`)
-from .cache import CacheDamagedWarning, CallCache, Completion, OptionProbs, call_key, endpoint_of, set_aside
+from .cache import (
+    CacheDamagedWarning, CacheWriter, CallCache, Completion, OptionProbs, call_key, endpoint_of, set_aside)
 # the engine's public names stay importable from here, where they were first (`from synthclf.llm import Sampling, quantize_linears`)
 from .engine import Sampling, continuous_generate, option_scores, pack_linears, quantize_linears, request_generator, sample_tokens
 from .models import DEFAULT_MODEL, PRESETS, resolve_model, weights_identity
@@ -275,22 +277,120 @@ def option_probs(self: OpenAIBackend, requests: list[Request], options, on_done=
     options = _check_options(options)
     return self._run(requests, on_done, lambda client, sem, req: self._one_options(client, sem, req, options))
 
+# %% ../nbs/04_llm.ipynb #0314a205
+class _Connection:
+    "One kept-alive HTTP/1.1 connection to the host of `base_url` (http or https, no proxy)."
+    def __init__(self, base_url: str, api_key: str):
+        u = urlparse(base_url)
+        if u.scheme not in ('http', 'https'): raise ValueError(f"base_url must be http(s)://..., got {base_url!r}.")
+        self.host, self.tls = u.hostname, u.scheme == 'https'
+        self.port, self.prefix = u.port or (443 if self.tls else 80), u.path.rstrip('/')
+        host = f"{self.host}:{u.port}" if u.port else self.host
+        self.head = (f"Host: {host}\r\nAuthorization: Bearer {api_key}\r\nContent-Type: application/json\r\n"
+                     "Accept: application/json\r\nUser-Agent: synthclf\r\n").encode()
+        self.reader = self.writer = None
+
+    def close(self):
+        if self.writer is not None: self.writer.close()
+        self.reader = self.writer = None
+
+    async def post(self, path: str, body: bytes, timeout: float) -> tuple[int, dict, bytes]:
+        """POST `body` (JSON) to `path` under the base URL: status, headers (lower-case names) and body; closed on any
+        error. A kept-alive connection the server closed meanwhile (no answer at all) is opened again, once."""
+        try:
+            async with asyncio.timeout(timeout):
+                for fresh in ((False, True) if self.writer is not None and not self.writer.is_closing() else (True,)):
+                    if fresh:
+                        self.close()
+                        self.reader, self.writer = await asyncio.open_connection(
+                            self.host, self.port, ssl=self.tls or None, limit=2**22)
+                    self.writer.write(b'POST %s HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n%s' % (
+                        (self.prefix + path).encode(), self.head, len(body), body))
+                    try: line = await self.reader.readline()
+                    except ConnectionError:
+                        if fresh: raise
+                        continue
+                    if line or fresh: return await self._answer(line)
+        except BaseException: self.close(); raise
+
+    async def _answer(self, line: bytes) -> tuple[int, dict, bytes]:
+        "The answer whose status `line` was read."
+        if not line: raise ConnectionResetError('the endpoint closed the connection without an answer')
+        status, headers = int(line.split()[1]), {}
+        while (h := await self.reader.readline()) not in (b'\r\n', b'\n', b''):
+            k, _, v = h.decode('latin-1').partition(':'); headers[k.strip().lower()] = v.strip()
+        if headers.get('transfer-encoding', '').lower() == 'chunked':
+            parts = []
+            while (size := int((await self.reader.readline()).split(b';')[0], 16)) > 0:
+                parts.append(await self.reader.readexactly(size)); await self.reader.readexactly(2)
+            while (await self.reader.readline()) not in (b'\r\n', b'\n', b''): pass  # trailers
+            data = b''.join(parts)
+        elif 'content-length' in headers: data = await self.reader.readexactly(int(headers['content-length']))
+        else: data = await self.reader.read(); self.close()
+        if headers.get('connection', '').lower() == 'close' or (line.startswith(b'HTTP/1.0') and
+                                                                headers.get('connection', '').lower() != 'keep-alive'):
+            self.close()  # the server closes it
+        return status, headers, data
+
+
+# %% ../nbs/04_llm.ipynb #7ddd66a0
+# a refused, dropped or timed-out connection, a body cut short, a line that is not HTTP
+_RETRIED = (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, IndexError)
+
+@patch
+async def _post_json(self: OpenAIBackend, conn: _Connection, payload: dict) -> dict:
+    "The endpoint's JSON answer to chat completion `payload` on `conn`, retried as `_create` retries (see above)."
+    body = json.dumps(payload).encode()
+    for attempt in range(self.max_retries + 1):
+        asked = None
+        try: status, headers, data = await conn.post('/chat/completions', body, self.timeout)
+        except _RETRIED as e: why = f"{type(e).__name__}: {e}"
+        else:
+            if status == 200:
+                try: return json.loads(data)
+                except ValueError as e: why = f"an answer that is not JSON ({e})"
+            else:
+                try: message = json.loads(data)['error']['message']
+                except (ValueError, KeyError, TypeError): message = data[:200].decode('utf-8', 'replace')
+                if status != 429 and status < 500: raise EndpointError(f"{self.base_url} answered {status}: {message}")
+                why = f"answered {status}: {message}"
+                if status == 429: asked = _retry_after(SimpleNamespace(response=SimpleNamespace(headers=headers)))
+        if attempt == self.max_retries:
+            raise EndpointError(f"{self.base_url}: gave up after {attempt + 1} tries: {why}")
+        await asyncio.sleep(retry_wait(attempt, self.backoff, asked))
+
+def _completion_of(answer: dict) -> Completion:
+    "The `Completion` in a chat-completion JSON `answer`."
+    choice, usage = answer['choices'][0], answer.get('usage') or {}
+    return Completion(((choice.get('message') or {}).get('content') or '').strip(), usage.get('prompt_tokens') or 0,
+                      usage.get('completion_tokens') or 0, choice.get('finish_reason') or 'stop')
+
+@patch
+async def _one_lean(self: OpenAIBackend, conn: _Connection, req: Request) -> Completion:
+    "Request `req` on `conn`: the body the SDK sends (`_one`), the same `Completion`."
+    s = req.sampling
+    return _completion_of(await self._post_json(conn, {
+        'messages': req.as_openai(), 'model': self.model_name, 'max_tokens': s.max_new_tokens, 'seed': s.seed,
+        'temperature': s.temperature, 'top_p': s.top_p}))
+
+
 # %% ../nbs/04_llm.ipynb #75b02503
 @patch
 async def _window(self: OpenAIBackend, n: int, fetch, on_done, keep, window: int):
-    import openai
-    client = openai.AsyncOpenAI(base_url=self.base_url, api_key=self.api_key, timeout=self.timeout, max_retries=0)
-    waiting, running, failed, room = set(), set(), [], asyncio.Condition()  # unanswered request ids, their tasks
+    idle, failed, room = [], [], asyncio.Condition()  # kept-alive connections not in use; the first failure
+    waiting, running = set(), set()  # unanswered request ids, their tasks
     async def run(i, req):
-        try: on_done(i, await self._one(client, contextlib.nullcontext(), req))
+        conn = idle.pop() if idle else _Connection(self.base_url, self.api_key)
+        try: on_done(i, await self._one_lean(conn, req))
         except Exception as e: failed.append(e)
         finally:
-            waiting.discard(i)
+            idle.append(conn); waiting.discard(i)
             async with room: room.notify_all()
     fits = lambda i: failed or (len(waiting) < self.concurrency and (not waiting or i - min(waiting) < window))
     try:
         for i in range(n):
-            async with room: await room.wait_for(lambda: fits(i))
+            if not fits(i):
+                async with room: await room.wait_for(lambda: fits(i))
             if failed: break
             if keep and not keep(i): on_done(i, cancelled()); continue  # its turn came: not even made
             req, answer = fetch(i)
@@ -301,7 +401,7 @@ async def _window(self: OpenAIBackend, n: int, fetch, on_done, keep, window: int
     finally:
         for t in list(running): t.cancel()
         await asyncio.gather(*running, return_exceptions=True)
-        await client.close()
+        for conn in idle: conn.close()
     if failed: raise failed[0]
 
 @patch
@@ -370,10 +470,11 @@ def complete(backend, requests: list[Request], cache: CallCache | None = None, s
 
 # %% ../nbs/04_llm.ipynb #6590fdad
 def complete_window(backend, n: int, make, cache: CallCache | None = None, stats: CallStats | None = None,
-                    on_done=None, keep=None, window: int = 512):
+                    on_done=None, keep=None, window: int = 512, write: dict | None = None):
     """Answers to requests 0..n-1, request `i` made by `make(i)` only as its turn comes: from the cache where it has
     them, else from `backend`, kept busy (`OpenAIBackend.complete_window`) or, lacking that, in chunks of `window`.
-    Each answer is stored as it arrives and passed to `on_done(i, answer)`; `keep(i)` as in `complete`."""
+    Each answer is passed to `on_done(i, answer)` and stored — through the window in batches by a `CacheWriter`
+    (`write`: its `batch` and `every`), off the event loop; `keep(i)` as in `complete`."""
     cache = cache if cache is not None else CallCache()
     stats = stats if stats is not None else CallStats()
     done_ = on_done or (lambda i, c: None)
@@ -385,11 +486,11 @@ def complete_window(backend, n: int, make, cache: CallCache | None = None, stats
             complete(backend, [make(i) for i in ids], cache, stats, on_done=lambda j, c: done_(ids[j], c),
                      keep=(lambda j: keep(ids[j])) if keep else None)
         return
-    keys, t = {}, time.time()
+    keys, t, writer = {}, time.time(), CacheWriter(cache, **(write or {}))  # answers stored in batches, off the loop
     def fetch(i):
         req = make(i)
         key = call_key(backend, req)
-        got = cache.get(key)
+        got = writer.get(key)
         if got is None: keys[i] = key
         else: stats.cached += 1
         return req, got
@@ -397,11 +498,13 @@ def complete_window(backend, n: int, make, cache: CallCache | None = None, stats
         key = keys.pop(i, None)  # None: from the cache (counted when fetched), or turned down before it was made
         if c.cached: return done_(i, c)
         if c.finish_reason == 'cancelled': stats.cancelled += 1
-        elif key is not None: cache.put(key, c); stats.calls += 1
+        elif key is not None: writer.put(key, c); stats.calls += 1
         stats.prompt_tokens += c.prompt_tokens; stats.completion_tokens += c.completion_tokens
         done_(i, c)
     try: backend.complete_window(n, fetch, done, keep, window)
-    finally: stats.seconds += time.time() - t
+    finally:
+        stats.seconds += time.time() - t
+        writer.close()
 
 # %% ../nbs/04_llm.ipynb #b47eb532
 def as_backend(backend='local', model: str | None = None, **kw):

@@ -4,13 +4,16 @@
 
 # %% ../nbs/14_simulate.ipynb #eee78bbe
 from __future__ import annotations
-import contextlib, hashlib, http.server, ipaddress, json, re, shlex, shutil, socket, threading, zlib
+import contextlib, hashlib, http.server, ipaddress, json, random, re, shlex, shutil, socket, sys, threading, time, zlib
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 from fastcore.basics import patch
 from .tasks import get_card, list_tasks
 from .data import read_labelled_csv, clean_split, split_files, task_folder
+from .cache import endpoint_of
 from .generate import MODES
 from .subjectivity import PAIR_PHRASINGS, task_text, simulate_judgments, task_summary
 from .planted import (
@@ -19,10 +22,10 @@ _all_ = ['JUDGE_DEFAULTS', 'CROWD_DEFAULTS', 'NOISE_FROM', 'TaskTruth', 'Truth',
          'planted_truth', 'null_truth']  # the truth's names, which synthclf.simulate has always offered
 
 # %% auto #0
-__all__ = ['MODEL_ID', 'split_pool', 'prepare_data', 'set_noise', 'near_copy', 'synthetic_draw', 'draw_sets', 'SimulatorError',
-           'SimulatedEndpoint', 'serve', 'run_command', 'simulate_crowd', 'JUDGE_DEFAULTS', 'CROWD_DEFAULTS',
-           'NOISE_FROM', 'TaskTruth', 'Truth', 'read_truth', 'truth_to_dict', 'write_truth', 'planted_truth',
-           'null_truth']
+__all__ = ['MODEL_ID', 'FAULTS', 'split_pool', 'prepare_data', 'set_noise', 'near_copy', 'synthetic_draw', 'draw_sets',
+           'SimulatorError', 'SimulatedEndpoint', 'compose_text', 'Load', 'parse_faults', 'read_request_log', 'serve',
+           'run_command', 'simulate_crowd', 'JUDGE_DEFAULTS', 'CROWD_DEFAULTS', 'NOISE_FROM', 'TaskTruth', 'Truth',
+           'read_truth', 'truth_to_dict', 'write_truth', 'planted_truth', 'null_truth']
 
 # %% ../nbs/14_simulate.ipynb #257dceef
 def _task_rng(seed: int, task: str, *more) -> np.random.Generator:
@@ -197,8 +200,8 @@ def _content(m: dict) -> str:
 # %% ../nbs/14_simulate.ipynb #c6a8f710
 class SimulatedEndpoint:
     "Answers chat-completion requests from a planted truth and the pools `prepare_data` wrote under `data_dir`."
-    def __init__(self, truth, data_dir):
-        self.truth, self.data_dir = read_truth(truth), Path(data_dir).expanduser()
+    def __init__(self, truth, data_dir, compose: bool = False):
+        self.truth, self.data_dir, self.compose = read_truth(truth), Path(data_dir).expanduser(), compose
         self.order, self.pools = list(self.truth.tasks), {}
         for t in self.order:
             card = get_card(t)
@@ -237,6 +240,23 @@ def _planted(self: SimulatedEndpoint, names: list, what: str) -> str:
     raise SimulatorError(f"{what} task {names[0]!r}, which the truth does not plant (it plants {', '.join(self.order)}): add {names[0]} "
                          "to the truth's tasks and prepare again, or leave it out of the run (--tasks, -p rank_tasks=[...]).")
 
+# %% ../nbs/14_simulate.ipynb #d1b15b8b
+_BOUNDARY = re.compile(r'[.,;:!?]["\')]*$')
+
+def _cut(words: list, rng: np.random.Generator) -> int:
+    "Where to cut `words`: a phrase boundary in their middle third where there is one, else a word in it."
+    lo, hi = max(1, len(words) // 3), max(1, (2 * len(words)) // 3)
+    at = [i + 1 for i in range(lo - 1, hi) if _BOUNDARY.search(words[i])]
+    return int(rng.choice(at)) if at else int(rng.integers(lo, hi + 1))
+
+def compose_text(texts, rng: np.random.Generator) -> str:
+    "A new text from `texts` (one label's): the head of one joined to the tail of another, each cut by `_cut`."
+    if len(texts) == 0: return ''
+    if len(texts) == 1: return str(texts[0])
+    a, b = (str(texts[i]).split() for i in rng.choice(len(texts), 2, replace=False))
+    return ' '.join(a[:_cut(a, rng)] + b[_cut(b, rng):])
+
+
 # %% ../nbs/14_simulate.ipynb #a6578846
 @patch
 def _generate(self: SimulatedEndpoint, description: str, user: str, seed: int) -> str:
@@ -250,9 +270,12 @@ def _generate(self: SimulatedEndpoint, description: str, user: str, seed: int) -
     label, mode = m.group(1), 'few_shot' if _FEW_SHOT.search(user) else 'zero_shot'
     rng = np.random.default_rng([self.truth.seed, self.order.index(task), MODES.index(mode), names.index(label), seed])
     if rng.random() < tt.noise[mode] and (j := _other_text(rng, label, p['by'], p['low'], None, tt.noise_from)) is not None:
-        return str(p['texts'][j])
+        if not self.compose: return str(p['texts'][j])
+        label = next(l for l, ix in p['by'].items() if j in ix)  # a composed text of the other label
     own = p['by'][label]
+    if self.compose: return compose_text(p['texts'][own], rng)
     return str(p['texts'][own[rng.integers(len(own))]]) if len(own) else ''  # an empty pool: an empty answer, which generate rejects
+
 
 # %% ../nbs/14_simulate.ipynb #fe21cfc8
 @patch
@@ -295,19 +318,89 @@ def handle(self: SimulatedEndpoint, body: dict) -> dict:
     else: raise SimulatorError(f"The simulator answers only {_ANSWERS}; this prompt is neither (it begins {user[:80]!r}).")
     return self._completion(body, text, logprobs)
 
+# %% ../nbs/14_simulate.ipynb #ceb2eb76
+FAULTS = ('429', '500', 'timeout', 'truncated')
+
+@dataclass
+class Load:
+    "How the served endpoint behaves under load (see above): latency, a fault mix, a request log."
+    latency: float = 0.0
+    faults: dict = field(default_factory=dict)  # fault -> share of requests
+    retry_after: float = 1.0
+    hang: float = 30.0
+    log: str | None = None
+    seed: int = 0
+    def __post_init__(self):
+        if bad := set(self.faults) - set(FAULTS):
+            raise ValueError(f"Unknown faults {sorted(bad)}: use {', '.join(FAULTS)}.")
+        if any(not 0 <= p <= 1 for p in self.faults.values()) or sum(self.faults.values()) > 1:
+            raise ValueError(f"Fault shares must lie in [0, 1] and add up to at most 1, got {self.faults}.")
+        if min(self.latency, self.retry_after, self.hang) < 0:
+            raise ValueError(f"latency, retry_after and hang are seconds, at least 0; got {self.latency}, "
+                             f"{self.retry_after}, {self.hang}.")
+        self._rng, self._lock = random.Random(self.seed), threading.Lock()
+        self._log = open(self.log, 'a', buffering=1) if self.log else None
+
+def parse_faults(text: str | None) -> dict:
+    "`429=0.01,500=0.01,...` as a dict of fault -> share ({} for None or '')."
+    out = {}
+    for part in filter(None, (text or '').split(',')):
+        name, _, share = part.partition('=')
+        try: out[name.strip()] = float(share)
+        except ValueError: raise ValueError(f"A fault is written NAME=SHARE (e.g. 429=0.01), got {part!r}.") from None
+    Load(faults=out)  # checked
+    return out
+
+
+# %% ../nbs/14_simulate.ipynb #d81adf81
+@patch
+def draw(self: Load) -> str | None:
+    "The fault this request meets, or None."
+    with self._lock: u = self._rng.random()
+    for name, share in self.faults.items():
+        if u < share: return name
+        u -= share
+    return None
+
+@patch
+def note(self: Load, status, key: str | None):
+    "One line of the request log: arrival time, status served, call-cache key."
+    if self._log is not None:
+        with self._lock: self._log.write(f"{time.time():.4f}\t{status}\t{key or '-'}\n")
+
+def read_request_log(path) -> pd.DataFrame:
+    "The request log `Load` wrote at `path`: time, status (a string), key."
+    return pd.read_csv(path, sep='\t', names=['time', 'status', 'key'], dtype={'status': str, 'key': str})
+
+
 # %% ../nbs/14_simulate.ipynb #8807e4d8
+def _request_key(body: dict, where: str) -> str | None:
+    "The call-cache key synthclf's openai backend at `where` gives the request `body` (`call_key`), or None."
+    from synthclf.cache import call_key
+    from synthclf.engine import Sampling
+    try:
+        s = Sampling(temperature=body.get('temperature', 1.0), top_p=body.get('top_p', 0.95),
+                     max_new_tokens=body.get('max_tokens', 128), seed=body.get('seed') or 0)
+        req = SimpleNamespace(messages=tuple((m['role'], m['content']) for m in body['messages']), sampling=s)
+        return call_key(SimpleNamespace(name='openai', model_name=body.get('model'), where=where), req)
+    except (KeyError, TypeError, ValueError): return None
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
     def log_message(self, *args): pass  # a run sends thousands of requests
 
-    def _send(self, status: int, obj: dict):
+    def _send(self, status: int, obj: dict, headers: dict | None = None, cut: bool = False):
         data = json.dumps(obj).encode()
         self.send_response(status)
         self.send_header('Content-Type', 'application/json'); self.send_header('Content-Length', str(len(data)))
-        self.end_headers(); self.wfile.write(data)
+        for k, v in (headers or {}).items(): self.send_header(k, v)
+        self.end_headers()
+        if cut:  # a truncated body: half of it, then the connection closes
+            self.wfile.write(data[:len(data) // 2]); self.wfile.flush(); self.close_connection = True
+        else: self.wfile.write(data)
 
-    def _error(self, status: int, message: str, kind: str = 'invalid_request_error'):
-        self._send(status, {'error': {'message': message, 'type': kind, 'param': None, 'code': None}})
+    def _error(self, status: int, message: str, kind: str = 'invalid_request_error', headers: dict | None = None):
+        self._send(status, {'error': {'message': message, 'type': kind, 'param': None, 'code': None}}, headers)
 
     def do_GET(self):
         if self.path.split('?')[0].rstrip('/') == '/v1/models':
@@ -320,15 +413,30 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._error(404, f"No route POST {self.path}: the simulator answers GET /v1/models and POST /v1/chat/completions.", 'not_found')
         try: body = json.loads(raw)
         except ValueError: return self._error(400, "The request body is not JSON: send an OpenAI chat-completions request.")
-        try: self._send(200, self.server.endpoint.handle(body))
+        load = self.server.load
+        fault = load.draw() if load else None
+        if load and load._log is not None: load.note(fault or 200, _request_key(body, self.server.where))
+        if load and load.latency: time.sleep(load.latency)
+        if fault == '429':
+            return self._error(429, 'Rate limit reached: try again later.', 'rate_limit_exceeded',
+                               {'Retry-After': f'{load.retry_after:g}'})
+        if fault == '500': return self._error(500, 'The simulated server failed (a planted fault).', 'server_error')
+        if fault == 'timeout': time.sleep(load.hang); self.close_connection = True; return
+        try: self._send(200, self.server.endpoint.handle(body), cut=fault == 'truncated')
         except SimulatorError as e: self._error(e.status, str(e))
         except Exception as e: self._error(500, f"The simulator failed on this request: {type(e).__name__}: {e}", 'server_error')
 
 class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    def __init__(self, address, endpoint: SimulatedEndpoint, family):
-        self.address_family, self.endpoint = family, endpoint
+    daemon_threads, request_queue_size = True, 4096  # thousands of connections at once: a listen queue for them
+    def __init__(self, address, endpoint: SimulatedEndpoint, family, load: Load | None = None):
+        self.address_family, self.endpoint, self.load = family, endpoint, load
         super().__init__(address, _Handler)
+        host = address[0]
+        self.where = endpoint_of(f"http://{'[' + host + ']' if ':' in host else host}:{self.server_address[1]}/v1")
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # not a client that went away
+            super().handle_error(request, client_address)
+
 
 # %% ../nbs/14_simulate.ipynb #dd485709
 def _loopback(host: str):
@@ -342,15 +450,17 @@ def _loopback(host: str):
 
 # %% ../nbs/14_simulate.ipynb #f8eb386f
 @contextlib.contextmanager
-def serve(truth, data_dir, host: str = '127.0.0.1', port: int = 0):
-    "Serve `SimulatedEndpoint(truth, data_dir)` on loopback in a daemon thread for the block; yields the base URL (`http://127.0.0.1:PORT/v1`)."
+def serve(truth, data_dir, host: str = '127.0.0.1', port: int = 0, compose: bool = False, load: Load | None = None):
+    """Serve `SimulatedEndpoint(truth, data_dir, compose)` on loopback in a daemon thread for the block, under `load`
+    (latency, faults, request log; none by default); yields the base URL (`http://127.0.0.1:PORT/v1`)."""
     family = _loopback(host)
-    server = _Server((host, port), SimulatedEndpoint(truth, data_dir), family)
+    server = _Server((host, port), SimulatedEndpoint(truth, data_dir, compose=compose), family, load)
     thread = threading.Thread(target=server.serve_forever, kwargs={'poll_interval': 0.2}, daemon=True, name='synthclf-simulator')
     thread.start()
     try: yield f"http://{'[' + host + ']' if ':' in host else host}:{server.server_address[1]}/v1"
     finally:
         server.shutdown(); server.server_close(); thread.join(timeout=5)
+
 
 # %% ../nbs/14_simulate.ipynb #20a934d8
 def run_command(truth, base_url: str, data_dir, out: str | None = None) -> str:
