@@ -20,8 +20,9 @@ from .engine import Sampling, continuous_generate, option_scores, pack_linears, 
 from .models import DEFAULT_MODEL, PRESETS, resolve_model, weights_identity
 
 # %% auto #0
-__all__ = ['Request', 'cancelled', 'LocalBackend', 'EndpointError', 'OpenAIBackend', 'retry_wait', 'option_probs_from_logprobs',
-           'make_backend', 'CallStats', 'complete', 'complete_window', 'as_backend', 'option_probabilities']
+__all__ = ['Request', 'cancelled', 'LocalBackend', 'through_proxy', 'EndpointError', 'OpenAIBackend', 'retry_wait',
+           'option_probs_from_logprobs', 'make_backend', 'CallStats', 'complete', 'complete_window', 'as_backend',
+           'option_probabilities']
 
 # %% ../nbs/04_llm.ipynb #baa16cb9
 @dataclass(frozen=True)
@@ -151,6 +152,15 @@ def option_probs(self: LocalBackend, requests: list[Request], options, on_done=N
         if on_done: on_done(i, out[i])
     return out
 
+# %% ../nbs/04_llm.ipynb #f961949d
+def through_proxy(base_url: str) -> bool:
+    "Whether the environment's proxy settings (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, less `NO_PROXY`) apply to `base_url`."
+    import urllib.request
+    u = urlparse(base_url)
+    if not urllib.request.getproxies().get(u.scheme) and not urllib.request.getproxies().get('all'): return False
+    return not urllib.request.proxy_bypass(u.hostname or '')
+
+
 # %% ../nbs/04_llm.ipynb #765515b8
 class EndpointError(ConnectionError):
     "An OpenAI-compatible endpoint could not be reached or kept failing."
@@ -170,6 +180,7 @@ class OpenAIBackend:
     def check_reachable(self, timeout: float = 5.0):
         "Fail fast, naming the URL, when nothing answers at the endpoint's host and port."
         import socket
+        if through_proxy(self.base_url): return  # the proxy reaches it, not this machine
         u = urlparse(self.base_url)
         port = u.port or (443 if u.scheme == 'https' else 80)
         try: socket.create_connection((u.hostname, port), timeout=timeout).close()
@@ -379,12 +390,17 @@ async def _one_lean(self: OpenAIBackend, conn: _Connection, req: Request) -> Com
 async def _window(self: OpenAIBackend, n: int, fetch, on_done, keep, window: int):
     idle, failed, room = [], [], asyncio.Condition()  # kept-alive connections not in use; the first failure
     waiting, running = set(), set()  # unanswered request ids, their tasks
+    sdk = None  # behind an HTTP proxy the SDK sends the requests (it honours the proxy settings; the lean client does not)
+    if through_proxy(self.base_url):
+        import openai
+        sdk = openai.AsyncOpenAI(base_url=self.base_url, api_key=self.api_key, timeout=self.timeout, max_retries=0)
     async def run(i, req):
-        conn = idle.pop() if idle else _Connection(self.base_url, self.api_key)
-        try: on_done(i, await self._one_lean(conn, req))
+        conn = None if sdk else idle.pop() if idle else _Connection(self.base_url, self.api_key)
+        try: on_done(i, await (self._one(sdk, contextlib.nullcontext(), req) if sdk else self._one_lean(conn, req)))
         except Exception as e: failed.append(e)
         finally:
-            idle.append(conn); waiting.discard(i)
+            if conn is not None: idle.append(conn)
+            waiting.discard(i)
             async with room: room.notify_all()
     fits = lambda i: failed or (len(waiting) < self.concurrency and (not waiting or i - min(waiting) < window))
     try:
@@ -402,6 +418,7 @@ async def _window(self: OpenAIBackend, n: int, fetch, on_done, keep, window: int
         for t in list(running): t.cancel()
         await asyncio.gather(*running, return_exceptions=True)
         for conn in idle: conn.close()
+        if sdk is not None: await sdk.close()
     if failed: raise failed[0]
 
 @patch
