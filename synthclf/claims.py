@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import numpy as np
 import pandas as pd
-from .experiments import mean_beats_baselines, synthetic_part
+from .experiments import SYNTHETIC_MODES, mean_beats_baselines, synthetic_part
 
 # %% auto #0
 __all__ = ['real_reference', 'learned', 'baseline_gate', 'holm', 'datasets_behind', 'generation_sd', 'source_comparisons',
@@ -149,17 +149,19 @@ def _covers(sets: dict, extra: dict, instances: bool) -> str:
 
 # %% ../nbs/11_claims.ipynb #a51fe478
 def source_comparisons(runs: pd.DataFrame, predictions: dict | None = None, metric: str = 'macro_f1', ci: float = 0.95,
-                       n_boot: int = 1000, seed: int = 0, min_sets: int = 5, alpha: float = 0.05) -> pd.DataFrame:
+                       n_boot: int = 1000, seed: int = 0, min_sets: int = 5, alpha: float = 0.05, one_set=()) -> pd.DataFrame:
     """Per task: real > few-shot, few-shot > zero-shot, real > zero-shot as mean differences of `metric`, each with an interval that
     covers the test instances (bootstrap, where `predictions` has the task; else Welch over seeds), the seeds and the training sets
     (`generation_sd`), a two-sided p, Holm's adjustment over all the lines, and the word at family-wise level `alpha`; `gate`: what
-    `baseline_gate` found (a line whose higher-scoring side is at baseline is undetermined and left out of Holm's family)."""
+    `baseline_gate` found (a line whose higher-scoring side is at baseline is undetermined and left out of Holm's family). `one_set`:
+    tasks whose zero-shot and few-shot sets are draws of one labelled file without a mode column: their few-shot > zero-shot
+    line would compare the file with itself, and is left out."""
     real, ok, rows, nsets = real_reference(runs), learned(runs), [], datasets_behind(runs)
     for task, g in runs.groupby('task'):
         by = {s: d[metric].to_numpy(float) for s, d in g.groupby('source')}
         preds = (predictions or {}).get(task)
         for hi, lo in ((real, 'few_shot'), ('few_shot', 'zero_shot'), (real, 'zero_shot')):
-            if hi not in by or lo not in by: continue
+            if hi not in by or lo not in by or (task in one_set and {hi, lo} == set(SYNTHETIC_MODES)): continue
             sets = {s: int(nsets[(task, s)]) for s in (hi, lo)}
             extra = {s: generation_sd(g, s, sets[s], metric, min_sets) for s in (hi, lo)}
             boot = preds is not None and metric == 'macro_f1'
