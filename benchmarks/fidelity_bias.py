@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/fidelity_bias.py [--tasks ...] [--seeds 5] [--out benchmarks/results/fidelity_bias]
 
-`synthclf.fidelity.planted_fidelity` per task, planted noise (0 and 0.3), shift (none; 'short': the synthetic texts from each
+`synthclf.simulate.planted_fidelity` per task, planted noise (0 and 0.3), shift (none; 'short': the synthetic texts from each
 label's shortest third, a distribution the reader's confusion on real rows does not describe) and seed: the truth, the raw
 share read as meant and the corrected estimate with its 95% interval (TF-IDF reader, 300 real rows per label, 100 synthetic
 texts per label). Per cell: mean bias of each (estimate − truth) with its standard error over seeds, and the coverage.
@@ -22,7 +22,7 @@ def main():
     ap.add_argument('--out', default='benchmarks/results/fidelity_bias')
     args = ap.parse_args()
     warnings.simplefilter('ignore')
-    from synthclf.fidelity import planted_fidelity
+    from synthclf.simulate import planted_fidelity
     t0, rows = time.time(), []
     for task in args.tasks:
         for noise in (0.0, 0.3):

@@ -2,7 +2,8 @@
 import numpy as np
 import pandas as pd
 import pytest
-from synthclf.fidelity import corrected_shares, fidelity_interval, label_fidelity, planted_fidelity
+from synthclf.fidelity import corrected_shares, fidelity_interval, label_fidelity
+from synthclf.simulate import planted_fidelity
 
 
 def test_planted_swap_recovered(real_data):
