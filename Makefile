@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 # install as pip does (without it every process compiled its imports anew where PYTHONDONTWRITEBYTECODE is set: make test +3 min).
 TORCH ?= torch==2.13.0
 
-.PHONY: install models run generators test test-fast test-nbs test-py check-export readme docs browser nbs-outputs clean
+.PHONY: install models run generators test test-fast test-nbs test-py check-export readme docs browser screenshots nbs-outputs clean
 
 install: $(VENV)/.installed
 
@@ -76,10 +76,17 @@ browser:
 docs: install
 	$(BIN)/python tools/build_docs.py --out _site $(if $(RUN),--run $(RUN),)
 
-# The API notebooks carry their outputs into the docs: execute them again after changing one (then commit).
+# The report page of the built site (`make docs`) in headless Chromium at 1,600 px: the first screen, the verdict, the three
+# figures of the paper and the example texts, into benchmarks/results/screenshots/; it lists how each table fits.
+screenshots: install browser
+	$(BIN)/python tools/report_screenshots.py --site _site --run $(or $(RUN),runs/quick)
+
+# The API notebooks carry their outputs into the docs: execute them again after changing one (then commit). Each code cell is
+# stamped with a hash of its source (tools/stamp_outputs.py); tests/test_notebook_outputs.py fails on an output older than its
+# source. NBS=08_kinds.ipynb executes only the notebooks named; a notebook that fails to execute stops it, named, unchanged.
+NBS ?=
 nbs-outputs: install
-	cd nbs && for nb in index.ipynb [0-9][0-9]_*.ipynb; do TQDM_DISABLE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1800 $$nb || exit 1; done
-	$(BIN)/nbdev_clean
+	$(BIN)/python tools/stamp_outputs.py $(NBS)
 
 clean:
 	rm -rf $(VENV) _docs _proc _site build *.egg-info

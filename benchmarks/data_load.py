@@ -6,9 +6,11 @@ For each task: one cold load (the CSVs read, checked and written to a fresh cach
 served from that cache, each timed with `time.perf_counter`. Prints min / median / max seconds of the cached
 loads beside the cold one. The cache is a temporary folder ($SYNTHCLF_CACHE is pointed there), so the user's
 cache is neither used nor touched. tests/test_data.py checks that the second load comes from the cache; the
-times are here because a test must not depend on how busy the machine is.
+times are here because a test must not depend on how busy the machine is. The table also goes to --md
+(default benchmarks/results/data_load.md), with the date and the CPU.
 """
-import argparse, os, statistics, tempfile, time, warnings
+import argparse, os, statistics, subprocess, sys, tempfile, time, warnings
+from pathlib import Path
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 
@@ -17,19 +19,32 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--tasks', nargs='+', default=['imdb', 'reddit_emotions', 'ag_news'])
     ap.add_argument('--repeats', type=int, default=5)
+    ap.add_argument('--md', default=str(Path(__file__).parent/'results'/'data_load.md'))
+    ap.add_argument('--note', default='', help='what else ran on the machine meanwhile, for the record')
     args = ap.parse_args()
+    lines = []
     warnings.simplefilter('ignore')
     with tempfile.TemporaryDirectory() as cache:
         os.environ['SYNTHCLF_CACHE'] = cache
         from synthclf.data import load_task
-        print(f"{'task':<18} {'rows':>8} {'cold s':>8} {'cached min':>11} {'median':>8} {'max':>8}")
+        lines.append(f"{'task':<18} {'rows':>8} {'cold s':>8} {'cached min':>11} {'median':>8} {'max':>8}"); print(lines[-1])
         for task in args.tasks:
             t = time.perf_counter(); card, ds = load_task(task); cold = time.perf_counter() - t
             times = []
             for _ in range(args.repeats):
                 t = time.perf_counter(); load_task(task); times.append(time.perf_counter() - t)
             rows = sum(d.num_rows for d in ds.values())
-            print(f"{task:<18} {rows:>8,} {cold:>8.2f} {min(times):>11.3f} {statistics.median(times):>8.3f} {max(times):>8.3f}", flush=True)
+            lines.append(f"{task:<18} {rows:>8,} {cold:>8.2f} {min(times):>11.3f} {statistics.median(times):>8.3f} {max(times):>8.3f}")
+            print(lines[-1], flush=True)
+    info = subprocess.run(['lscpu'], capture_output=True, text=True).stdout
+    cpu = next((l.split(':', 1)[1].strip() for l in info.splitlines() if l.startswith('Model name')), '?')
+    cpu += ', AVX-512' if 'avx512f' in info else ', AVX2 only (no AVX-512)' if 'avx2' in info else ''
+    command = ' '.join(['python', *sys.argv[:sys.argv.index('--note')], *sys.argv[sys.argv.index('--note') + 2:]]
+                       if '--note' in sys.argv else ['python', *sys.argv])
+    Path(args.md).write_text(f"# load_task: cold (CSVs read, checked, cached) against cached loads, seconds\n\n"
+                             f"{time.strftime('%Y-%m-%d')}, {cpu}, {os.cpu_count()} cores{'; ' + args.note if args.note else ''}. "
+                             f"`{command}`; {args.repeats} cached loads each.\n\n```\n"
+                             + '\n'.join(lines) + "\n```\n")
 
 
 if __name__ == '__main__':

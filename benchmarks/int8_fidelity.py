@@ -20,7 +20,7 @@ CASES = [(t, m) for t in ('ag_news', 'sms_spam', 'tweet_irony') for m in ('zero_
 def requests(per_case):
     "`per_case` requests per task and mode, built as `generate()` builds them (labels in turn)."
     from synthclf.data import load_task
-    from synthclf.generate import _request_for
+    from synthclf.generate import request_for
     from synthclf.tasks import get_card
     out = []
     for task, mode in CASES:
@@ -28,7 +28,7 @@ def requests(per_case):
         train = load_task(card)[1]['train']
         for i in range(per_case):
             lid = i % len(card.label_names)
-            out.append(_request_for(card, card.label_names[lid], lid, i, mode, 0, train, 3, dict(temperature=1.0, top_p=0.95, max_new_tokens=96))[0])
+            out.append(request_for(card, card.label_names[lid], lid, i, mode, 0, train, 3, dict(temperature=1.0, top_p=0.95, max_new_tokens=96))[0])
     return out
 
 

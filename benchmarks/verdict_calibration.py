@@ -75,7 +75,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if (ROOT.parent/'shared'/'datasets').is_dir():  # the README's place for the real data, also for a package put first on PYTHONPATH
     os.environ.setdefault('SYNTHCLF_DATA_DIR', str(ROOT.parent/'shared'/'datasets'))
 CACHE = ROOT/'.cache'/'verdict_calibration'  # git-ignored (.cache/)
-QUICK6 = ['ag_news', 'relation_classification', 'sms_spam', 'financial_phrasebank', 'tweet_irony', 'humor_speech']
+from synthclf.parameters import PROFILES  # noqa: E402 (after the environment above)
+QUICK6 = list(PROFILES['quick']['tasks'])
 FOUR = ['ag_news', 'sms_spam', 'tweet_irony', 'humor_speech']
 # all ten, from objective to subjective: the planted order (roughly the paper's crowd ranking)
 TEN = ['ag_news', 'relation_classification', 'imdb', 'sms_spam', 'financial_phrasebank', 'reddit_emotions', 'tweet_irony',
@@ -85,7 +86,7 @@ KINDS = ['ordering real>few', 'ordering few>zero', 'ordering real>zero', 'gap ze
          'agreement few-shot']
 MODES = ('zero_shot', 'few_shot')
 SEED = 20231206  # the base of every study's seeds
-TEST_CAP, SEEDS, CLASSIFIER = 500, 5, 'embedding-lr'  # the quick profile's
+TEST_CAP, SEEDS, CLASSIFIER = (PROFILES['quick']['train'][k] for k in ('test_cap', 'seeds', 'classifier'))  # the quick profile's
 FAMILY_IDS = {'null': 1, 'power': 2, 'instance-uniform': 3, 'instance-low': 4, 'judge': 5, 'world': 6}
 # the LLM-like worlds (`--designs worlds`): how every generated set is drawn (`synthetic_draw`'s noise, spread and
 # seeds), the same for both modes and every task (so few-shot vs zero-shot and the gap lines plant nothing); set from
@@ -144,11 +145,11 @@ class _Columns(dict):
 
 def split_inputs(card):
     "What `synthclf.simulate.split_pool` computes before its seeded draw (read once; split_pool itself is called once per process and task to check the fast path)."
-    from synthclf.data import _read_csv, clean_split, split_files, task_folder
+    from synthclf.data import read_labelled_csv, clean_split, split_files, task_folder
     files = split_files(task_folder(card))
-    raw = _read_csv(files['train'])
+    raw = read_labelled_csv(files['train'])
     rows = clean_split(raw, card, str(files['train']))[0]
-    held = set().union(*(set(_read_csv(f)['text'].astype(str)) for s, f in files.items() if s != 'train'))
+    held = set().union(*(set(read_labelled_csv(f)['text'].astype(str)) for s, f in files.items() if s != 'train'))
     ok = rows[~rows.text.isin(held)]  # one row per distinct text (split_pool: a recurring text is eligible like any other)
     cand = {l: ok.idx[ok.label == l].to_numpy() for l in card.label_names}
     half = {l: int((rows.label == l).sum()) // 2 for l in card.label_names}
@@ -225,37 +226,11 @@ def subsample(labels, counts: dict, seed: int):
     return np.sort(np.concatenate(picked))
 
 
-def _log_loss(y, proba, classes) -> float:
-    "sklearn's log_loss(y, proba, labels=classes) (clipped at the dtype's eps, mean over rows) without its input checks; every class is in y."
-    eps = np.finfo(proba.dtype).eps
-    return float(-np.mean(np.log(np.clip(proba[np.arange(len(y)), np.searchsorted(classes, y)], eps, 1 - eps))))
-
-
 def fit_proba(X, y, K, seed, X_test, Cs=(0.1, 1.0, 10.0, 100.0), C=10.0, cv=5, cv_min=3):
-    """EmbeddingClassifier(seed=seed).fit(...).predict_proba(...) on embeddings: the same sklearn fits (cross_val_score's, unrolled,
-    the scorer's log-loss computed directly, sklearn's input checks off); `--check` compares it with EmbeddingClassifier."""
-    import sklearn
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold
-    from synthclf.classifiers import check_training_data
-    y = check_training_data(X, y, K)
-    smallest = np.bincount(y)[np.unique(y)].min()
-    C_ = float(C)
-    with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-        if smallest >= cv_min:
-            folds = list(StratifiedKFold(min(cv, smallest), shuffle=True, random_state=seed).split(X, y))
-            scores = {}
-            for c in Cs:
-                s = []
-                for a, b in folds:
-                    m = LogisticRegression(C=c, max_iter=3000).fit(X[a], y[a])
-                    s.append(-_log_loss(y[b], m.predict_proba(X[b]), m.classes_))
-                scores[c] = float(np.mean(s))
-            C_ = max(scores, key=scores.get)
-        m = LogisticRegression(C=C_, max_iter=3000).fit(X, y)
-        p = np.zeros((len(X_test), K))
-        p[:, m.classes_] = m.predict_proba(X_test)
-    return p, C_
+    "The package's EmbeddingClassifier(seed=seed) fitted on embeddings `X`: its probabilities on `X_test`, and the C it chose."
+    from synthclf.classifiers import EmbeddingClassifier
+    clf = EmbeddingClassifier(Cs=Cs, C=C, cv=cv, cv_min=cv_min, seed=seed, progress=False).fit_embeddings(X, y, K)
+    return clf.predict_proba_embeddings(X_test), clf.C_
 
 
 # ---------------------------------------------------------------------------------------------------------------------------

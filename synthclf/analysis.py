@@ -18,6 +18,7 @@ from .claims import baseline_gate, learned
 from .figures import (plot_accuracy_by_threshold, plot_diversity, plot_gap_vs_subjectivity, plot_scores_by_source,
                               plot_subjectivity_ranking, plot_verdict_forest, plot_worth, save_figure)
 from .worth import DEFAULT_MARGIN
+from .settings import ANALYZE_DEFAULTS as D  # analyze's defaults: one definition with the CLI and the report
 from .verdict import CLAIMS
 from .verdict import (gap_regression, instance_regression, judge_table, paper_verdict, task_gaps, verdict_markdown, verdict_power,
                               power_markdown)
@@ -429,11 +430,14 @@ def _write_report(r: _Report):
     (r.tmp/'summary.json').write_text(json.dumps(summary, indent=1, default=float))
 
 # %% ../nbs/12_analysis.ipynb #98424716
-def analyze(runs=DEFAULT_RUN, out=None, judgments=None, rank_tasks=None, judge_method: str = 'pairs', judge_k: int = 3,
-            agreement_panel_k: int = 0, agreement_cap: int = 200, classifier: str | None = None, tasks=None, sources=None, seeds=None,
-            synthetic_dir: str | None = None, diversity_per_label: int | None = None, reference_size: int | None = REFERENCE_SIZE, data_dir=None,
-            backend='local', model: str | None = None, seed: int = 0, cache=None, progress: bool = True, subjectivity_dir: str | None = None,
-            judge_dtype: str = 'float32', margin: float = DEFAULT_MARGIN, **backend_kw) -> dict:
+def analyze(runs=DEFAULT_RUN, out=None, judgments=D['judgments'], rank_tasks=D['rank_tasks'],
+            judge_method: str = D['judge_method'], judge_k: int = D['judge_k'], agreement_panel_k: int = D['agreement_panel_k'],
+            agreement_cap: int = D['agreement_cap'], classifier: str | None = D['classifier'], tasks=None, sources=None,
+            seeds=None, synthetic_dir: str | None = None, diversity_per_label: int | None = D['diversity_per_label'],
+            reference_size: int | None = D['reference_size'], data_dir=D['data_dir'], backend=D['backend'],
+            model: str | None = D['model'], seed: int = D['seed'], cache=None, progress: bool = True,
+            subjectivity_dir: str | None = None, judge_dtype: str = D['judge_dtype'], margin: float = D['margin'],
+            **backend_kw) -> dict:
     """The verdict on the paper's claims, the ranking and its judge's reliability, gaps, agreement curves, the instance regression, worth
     in real labels (equivalence within ±`margin`), diversity and figures, from the planned runs of a folder, written to `out`. A local judge
     runs in `judge_dtype` (float32: bf16/int8 rounding moves its close calls; 'auto': the generator's engine)."""

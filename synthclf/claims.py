@@ -10,8 +10,8 @@ import pandas as pd
 from .experiments import SYNTHETIC_MODES, mean_beats_baselines, synthetic_part
 
 # %% auto #0
-__all__ = ['real_reference', 'learned', 'baseline_gate', 'holm', 'datasets_behind', 'generation_sd', 'source_comparisons',
-           'permutation_spearman', 'gap_correlation', 'agreement_effect']
+__all__ = ['real_reference', 'learned', 'baseline_gate', 'holm', 'holm_words', 'datasets_behind', 'generation_sd', 'welch',
+           'source_comparisons', 'permutation_spearman', 'subjectivity_scores', 'gap_correlation', 'agreement_effect']
 
 # %% ../nbs/11_claims.ipynb #4df2543c
 def real_reference(runs: pd.DataFrame) -> str:
@@ -60,7 +60,7 @@ def holm(p) -> np.ndarray:
 def _decide(d: float, p_adj: float, alpha: float = 0.05) -> str:
     return 'inconclusive' if not p_adj < alpha else 'agrees' if d > 0 else 'contradicts'
 
-def _holm_words(p, direction, words, alpha: float = 0.05):
+def holm_words(p, direction, words, alpha: float = 0.05):
     "Holm-adjusted p over the lines still open (word None) and their words."
     p = np.where([w is None for w in words], np.asarray(p, float), np.nan)
     adj = holm(p)
@@ -104,7 +104,7 @@ def _macro_f1_rows(gold: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
     return (f * present).sum(0) / present.sum(0)
 
 # %% ../nbs/11_claims.ipynb #9816a00d
-def _welch(a: np.ndarray, b: np.ndarray, ci: float = 0.95, extra_var: float = 0.0) -> tuple[float, float, float, float, float]:
+def welch(a: np.ndarray, b: np.ndarray, ci: float = 0.95, extra_var: float = 0.0) -> tuple[float, float, float, float, float]:
     "Difference of means, its Welch t interval and two-sided p, and its standard error; `extra_var` adds variance the seeds do not show."
     from scipy import stats
     d = a.mean() - b.mean()
@@ -169,7 +169,7 @@ def source_comparisons(runs: pd.DataFrame, predictions: dict | None = None, metr
                 'inconclusive: one generated set, and no real_matched runs to measure how much a set varies (generate replicates)'
             elif boot: (d, l, h, p, se), why = _boot_difference(preds, hi, lo, n_boot, ci, seed, extra), None
             else:
-                (d, l, h, p, se), why = _welch(by[hi], by[lo], ci, sum(v ** 2 for v in extra.values())), None
+                (d, l, h, p, se), why = welch(by[hi], by[lo], ci, sum(v ** 2 for v in extra.values())), None
                 if np.isnan(p): why = 'inconclusive: one seed'
             void, gate = baseline_gate(ok, task, hi, lo, d)
             rows.append({'task': task, 'claim': f"{hi} > {lo}", 'difference': d, 'ci_low': l, 'ci_high': h, 'p': np.nan if void else p, 'se': se,
@@ -178,7 +178,7 @@ def source_comparisons(runs: pd.DataFrame, predictions: dict | None = None, metr
                          'gate': gate, 'word': f"undetermined: {void}" if void else why})
     out = pd.DataFrame(rows, columns=['task', 'claim', 'difference', 'ci_low', 'ci_high', 'p', 'p_holm', 'se', 'seeds', 'sets', 'interval', 'gate',
                                       'word'])
-    out['p_holm'], out['word'] = _holm_words(out.p, out.difference, [w if isinstance(w, str) else None for w in out.word], alpha)
+    out['p_holm'], out['word'] = holm_words(out.p, out.difference, [w if isinstance(w, str) else None for w in out.word], alpha)
     return out
 
 # %% ../nbs/11_claims.ipynb #8c820fa0
@@ -205,13 +205,14 @@ def permutation_spearman(x: np.ndarray, y: np.ndarray, n_perm: int = 5000, max_e
             'exact': n <= max_exact, 'rho_draws': (rx * ry).sum(-1)}
 
 # %% ../nbs/11_claims.ipynb #9f2a9efb
-def _scores(subjectivity) -> pd.Series:
+def subjectivity_scores(subjectivity) -> pd.Series:
+    "Subjectivity scores by task, from a ranking frame (`task`, `score`) or a `{task: score}` mapping."
     if isinstance(subjectivity, pd.DataFrame): return subjectivity.set_index('task')['score']
     return pd.Series(subjectivity, dtype=float)
 
 def _score_draws(subjectivity, tasks: list, draws: int, rng) -> np.ndarray:
     "Draws (draws × tasks) of the subjectivity scores: normal within each task's 95% interval where the ranking has one, else the scores."
-    s = _scores(subjectivity)[tasks].to_numpy(float)
+    s = subjectivity_scores(subjectivity)[tasks].to_numpy(float)
     if isinstance(subjectivity, pd.DataFrame) and {'ci_low', 'ci_high'} <= set(subjectivity):
         ci = subjectivity.set_index('task').loc[tasks, ['ci_low', 'ci_high']].to_numpy(float)
         sd = np.nan_to_num((ci[:, 1] - ci[:, 0]) / (2 * 1.96))
@@ -226,7 +227,7 @@ def gap_correlation(runs: pd.DataFrame, subjectivity, synthetic: str = 'few_shot
     carried; the interval is that of ρ over the draws; p is two-sided (twice the smaller one-sided p). A task is left out where its
     gap cannot speak (`baseline_gate`: the higher-scoring of the two sources at baseline); `gated` names the tasks kept with a side at
     baseline under one that learned."""
-    real, ok, scores, nsets = real_reference(runs), learned(runs), _scores(subjectivity), datasets_behind(runs)
+    real, ok, scores, nsets = real_reference(runs), learned(runs), subjectivity_scores(subjectivity), datasets_behind(runs)
     per, left_out, gated = {}, {}, {}
     for task, g in runs.groupby('task'):
         by = {s: d[metric].to_numpy(float) for s, d in g.groupby('source')}
@@ -320,8 +321,8 @@ def agreement_effect(predictions: pd.DataFrame, agreement_=None, n_boot: int = 1
     all sources resampled together) and the training sets: each source's spread over its seeds over √seeds (`sets_sd`), or for a synthetic
     source on fewer than `min_sets` generated sets (`sets`: source -> sets, as `datasets_behind` counts them) the spread of one set over
     √sets, measured on `real_matched`'s seeds (a fresh real sample each)."""
-    from synthclf.subjectivity import _with_agreement
-    p = _with_agreement(predictions, agreement_)
+    from synthclf.subjectivity import with_agreement
+    p = with_agreement(predictions, agreement_)
     labels = {l: i for i, l in enumerate(sorted(set(p.gold) | set(p.pred)))}
     ids = np.sort(p.idx.unique())
     inst = p.groupby('idx')[['agreement', 'gold']].first().reindex(ids)

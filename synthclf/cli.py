@@ -82,10 +82,21 @@ class _NoKeyOption(argparse.Action):
         parser.error(f"{option_string} is not accepted: a key on the command line is visible to every user of the machine (ps). "
                      "Set OPENAI_API_KEY in the environment instead (export OPENAI_API_KEY=...).")
 
+def _add_settings(p, settings: dict, names=None, **helps):
+    """An option of `p` for each setting of a stage (`synthclf.settings`) named in `names` (default: all): its default, type,
+    choices and help, the help ending in the default. `helps` replace a setting's help by name."""
+    for name in names or settings:
+        s = settings[name]
+        kw = {**({'nargs': s.nargs} if s.nargs else {}), **({'choices': list(s.choices)} if s.choices else {})}
+        shown = '' if s.default is None else f" (default {s.default})"
+        p.add_argument('--' + name.replace('_', '-'), type=s.cli_type(), default=s.default,
+                       help=helps.get(name, s.help) + shown, **kw)
+
 def _endpoint_options(p, what: str):
     "--base-url and --concurrency of an OpenAI-compatible endpoint; the key comes from $OPENAI_API_KEY only."
-    p.add_argument('--base-url', help=f'openai backend: the endpoint of {what} (default $OPENAI_BASE_URL); the key comes from $OPENAI_API_KEY only')
-    p.add_argument('--concurrency', type=int, default=8, help='openai backend: requests in flight at once')
+    from synthclf.settings import ENDPOINT
+    _add_settings(p, ENDPOINT, base_url=f'openai backend: the endpoint of {what} (default $OPENAI_BASE_URL); the key '
+                                        'comes from $OPENAI_API_KEY only')
     p.add_argument('--api-key', action=_NoKeyOption, help=argparse.SUPPRESS)
 
 KEY_NOTE = 'With --backend openai, the API key is read from $OPENAI_API_KEY (never from the command line).'
@@ -94,9 +105,10 @@ KEY_NOTE = 'With --backend openai, the API key is read from $OPENAI_API_KEY (nev
 def _generate_cmd(args):
     from synthclf.generate import generate, save_generated
     from synthclf.llm import make_backend
+    from synthclf.settings import backend_options
     if args.per_label < 1: raise ValueError(f"per_label must be at least 1, got {args.per_label}.")
     card = get_card(args.task)  # an unknown task fails before a model is loaded
-    kw = dict(base_url=args.base_url, concurrency=args.concurrency) if args.backend == 'openai' else dict(batch_size=args.batch_size)
+    kw = backend_options(args.backend, args.base_url, args.concurrency, batch_size=args.batch_size)
     llm = make_backend(args.backend, args.model, **kw)  # loaded once for all modes
     price = tuple(args.price_per_1k) if args.price_per_1k else None
     for mode in args.mode:
@@ -144,10 +156,10 @@ def _train_cmd(args):
         train_and_evaluate(task, args.train_on, model=model, seeds=args.seeds, out=args.out, synthetic_dir=syn, per_label=args.per_label,
                            mix_fraction=args.mix_fraction, test_cap=args.test_cap, data_dir=args.data_dir,
                            allow_missing_labels=args.allow_missing_labels, force=args.force, **enc)
-    from synthclf.classifiers import make_classifier
-    from synthclf.experiments import _seeds, collect_runs, source_name
-    plan = dict(tasks=[get_card(t).name for t in args.task], sources=[source_name(s, args.mix_fraction) for s in args.train_on], seeds=_seeds(args.seeds),
-                classifier=make_classifier(model).name)
+    from synthclf.classifiers import classifier_name  # its name only: nothing resolved or looked up again
+    from synthclf.experiments import seed_list, collect_runs, source_name
+    plan = dict(tasks=[get_card(t).name for t in args.task], sources=[source_name(s, args.mix_fraction) for s in args.train_on], seeds=seed_list(args.seeds),
+                classifier=classifier_name(model))
     _results_cmd(argparse.Namespace(runs=collect_runs(args.out, **plan), where=args.out, classifier=plan['classifier'], markdown=True))
 
 # %% ../nbs/15_cli.ipynb #4cdb3cb5
@@ -191,57 +203,46 @@ def _add_results(sub):
 # %% ../nbs/15_cli.ipynb #c4a2ef0a
 def _analyze_cmd(args):
     from synthclf.analysis import analyze
-    kw = dict(base_url=args.base_url, concurrency=args.concurrency) if args.backend == 'openai' else {}
+    from synthclf.settings import ANALYZE, backend_options
     out = args.out or str(analysis_dir(args.runs))
     syn = args.synthetic_dir or str(generate_dir(args.runs, '{task}'))
-    analyze(args.runs, out, judgments=args.judgments, rank_tasks=args.rank_tasks, judge_method=args.judge_method, judge_k=args.judge_k,
-            agreement_panel_k=args.agreement_panel_k, agreement_cap=args.agreement_cap, classifier=args.classifier, tasks=args.tasks, sources=args.sources,
-            seeds=args.seeds, synthetic_dir=syn, diversity_per_label=args.diversity_per_label, reference_size=args.reference_size, data_dir=args.data_dir,
-            backend=args.backend, model=args.model, seed=args.seed, judge_dtype=args.judge_dtype, margin=args.margin, **kw)
+    settings = {name: getattr(args, name) for name in ANALYZE}  # the options of synthclf.settings.ANALYZE
+    analyze(args.runs, out, tasks=args.tasks, sources=args.sources, seeds=args.seeds, synthetic_dir=syn, **settings,
+            **backend_options(args.backend, args.base_url, args.concurrency))
 
 # %% ../nbs/15_cli.ipynb #ca0b659f
 def _analyze_input_options(a):
     "`synthclf analyze`'s options of what it reads: which experiments, the data, the diversity table, the panels' LLM and endpoint."
     from synthclf.models import DEFAULT_MODEL
-    from synthclf.diversity import REFERENCE_SIZE
-    a.add_argument('--classifier', help='which classifier\'s runs (default: the most common)')
+    from synthclf.settings import ANALYZE
+    _add_settings(a, ANALYZE, ['classifier'])
     a.add_argument('--tasks', nargs='+', help='only these tasks\' experiments (default: all under RUNS)')
     a.add_argument('--sources', nargs='+', help='only these training sources, as saved (default: all)')
     a.add_argument('--seeds', type=int, nargs='+', help='only these seeds (default: all; an experiment of another seed left in RUNS is not used)')
-    a.add_argument('--data-dir', help='folder of task folders with the real data (agreement columns, diversity)')
+    _add_settings(a, ANALYZE, ['data_dir'])
     a.add_argument('--synthetic-dir', help='synthetic data per task for the diversity table ({task} is replaced; default RUNS/<task>/generate)')
-    a.add_argument('--diversity-per-label', type=int, help='texts per label in the diversity table (default: the smallest set\'s)')
-    a.add_argument('--reference-size', type=int, default=REFERENCE_SIZE,
-                   help=f'real texts (a stratified sample) that similarity to real is measured against (default {REFERENCE_SIZE})')
-    a.add_argument('--backend', choices=['local', 'openai'], default='local')
-    a.add_argument('--model', help=f'the LLM of the panels (default {DEFAULT_MODEL})')
+    _add_settings(a, ANALYZE, ['diversity_per_label', 'reference_size', 'backend', 'model'],
+                  model=f'the LLM of the panels (default {DEFAULT_MODEL})')
     _endpoint_options(a, 'the panels')
-    a.add_argument('--seed', type=int, default=0)
+    _add_settings(a, ANALYZE, ['seed'])
 
 # %% ../nbs/15_cli.ipynb #ab52f5b2
 def _add_analyze(sub):
     "The options of `synthclf analyze`: a sub-parser of `sub`."
-    from synthclf.models import DEFAULT_MODEL
-    from synthclf.diversity import REFERENCE_SIZE  # no torch: the parser stays quick
+    from synthclf.settings import ANALYZE  # nothing heavy: the parser stays quick
     a = sub.add_parser('analyze', help='subjectivity ranking, gap and instance regressions, agreement curves, diversity and figures from a runs folder',
                        epilog=KEY_NOTE)
     a.add_argument('runs', nargs='?', default=DEFAULT_RUN, help=f'run folder of `synthclf generate` and `synthclf train` (default {DEFAULT_RUN})')
     a.add_argument('--out', help='output folder (default RUNS/analysis)')
-    a.add_argument('--judgments', help='CSV of pairwise judgments (task_a, task_b, winner, judge); default: ask an LLM panel')
-    a.add_argument('--rank-tasks', nargs='+', help='tasks the LLM panel ranks (default: all known tasks)')
-    a.add_argument('--judge-method', default='pairs', help="how the LLM judge ranks the tasks (see synthclf.subjectivity.rank_tasks; default pairs)")
-    a.add_argument('--margin', type=float, default=0.02, help="equivalence margin in macro-F1 for 'worth in real labels' (default 0.02: set your own)")
-    a.add_argument('--judge-dtype', default='float32', choices=['float32', 'auto', 'bfloat16', 'int8'],
-                   help="a local LLM judge's precision (default float32: bf16/int8 rounding moves its close calls; auto: the generator's engine)")
-    a.add_argument('--judge-k', type=int, default=3, help='LLM panel samples per task pair and order, for sampled judges (default 3)')
-    a.add_argument('--agreement-panel-k', type=int, default=0, help='LLM votes per test text for tasks without an agreement column (default 0: skip them)')
-    a.add_argument('--agreement-cap', type=int, default=200, help='test texts the LLM panel labels per task (default 200)')
+    _add_settings(a, ANALYZE, ['judgments', 'rank_tasks', 'judge_method', 'margin', 'judge_dtype', 'judge_k',
+                               'agreement_panel_k', 'agreement_cap'])
     _analyze_input_options(a)
     a.set_defaults(func=_analyze_cmd)
 
 # %% ../nbs/15_cli.ipynb #51629527
 def _run_cmd(args):
-    from synthclf.runner import parse_overrides, run_study
+    from synthclf.parameters import parse_overrides
+    from synthclf.runner import run_study
     if args.json and not args.dry_run: raise ValueError("--json prints the plan of a dry run: add --dry-run.")
     cost = {'tokens_per_s': args.tokens_per_s, 'acceptance': args.acceptance}
     kw = dict(workers=args.workers, scheduler=args.scheduler, force=args.force, kernel=args.kernel,

@@ -15,9 +15,9 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 from .tasks import TaskCard, get_card
 
 # %% auto #0
-__all__ = ['LOADER_VERSION', 'data_dir', 'cache_dir', 'task_folder', 'split_files', 'clean_split', 'stratified_split', 'read_hub',
-           'dropped_counts', 'bars_off', 'quiet_progress', 'DataWarning', 'load_task', 'subsample_per_label',
-           'few_shot_examples', 'cap_test']
+__all__ = ['LOADER_VERSION', 'data_dir', 'cache_dir', 'task_folder', 'split_files', 'clean_split', 'hub_unreachable',
+           'stratified_split', 'read_hub', 'read_labelled_csv', 'dropped_counts', 'bars_off', 'quiet_progress',
+           'DataWarning', 'load_task', 'subsample_per_label', 'few_shot_examples', 'cap_test']
 
 # %% ../nbs/01_data.ipynb #f07af2a1
 def data_dir(path=None) -> Path | None:
@@ -108,7 +108,7 @@ def clean_split(df: pd.DataFrame, card: TaskCard, source: str, grouping: str | N
     return df.reset_index(drop=True), report
 
 # %% ../nbs/01_data.ipynb #2821894c
-def _hub_reachable(timeout: float = 3.0) -> str | None:
+def hub_unreachable(timeout: float = 3.0) -> str | None:
     "None when the Hub answers, else why not."
     if os.environ.get('HF_HUB_OFFLINE', '0').lower() in ('1', 'true', 'yes', 'on') or os.environ.get('HF_DATASETS_OFFLINE') == '1':
         return 'HF_HUB_OFFLINE is set'
@@ -129,7 +129,7 @@ def read_hub(card: TaskCard) -> dict[str, pd.DataFrame]:
     "Raw `text,label` frames per split from the Hub dataset the card names."
     hub = card.data.get('hub')
     if not hub: raise FileNotFoundError(f"Task {card.name!r} names no Hub dataset in its card. {_HOW_TO_GET}")
-    why = _hub_reachable()
+    why = hub_unreachable()
     if why: raise ConnectionError(f"Cannot load {hub['path']!r} from the Hugging Face Hub: {why}. "
                                   f"Use the local data instead: {_HOW_TO_GET}")
     dsd = datasets.load_dataset(hub['path'], hub.get('name'))
@@ -152,7 +152,8 @@ def read_hub(card: TaskCard) -> dict[str, pd.DataFrame]:
     return frames
 
 # %% ../nbs/01_data.ipynb #aec3b0ab
-def _read_csv(path: Path) -> pd.DataFrame:
+def read_labelled_csv(path: Path) -> pd.DataFrame:
+    "A CSV of texts and labels, read as strings (no NA guessing); an unreadable file is a ValueError naming it."
     try: return pd.read_csv(path, keep_default_na=False, dtype={'text': str, 'label': str})
     except (pd.errors.ParserError, UnicodeDecodeError) as e: raise ValueError(f"{path} is not a readable CSV: {e}") from None
 
@@ -171,7 +172,7 @@ def _load_frames(card, source, data_dir_, **clean):
         folder = task_folder(card, data_dir_)
         files = split_files(folder)
         _check_labels_json(card, folder)
-        raw, names = {s: _read_csv(p) for s, p in files.items()}, {s: str(p) for s, p in files.items()}
+        raw, names = {s: read_labelled_csv(p) for s, p in files.items()}, {s: str(p) for s, p in files.items()}
     frames, reports = {}, {}
     for s, df in raw.items():
         frames[s], reports[s] = clean_split(df, card, names.get(s, f"{card.data.get('hub', {}).get('path')}:{s}"), **clean)
@@ -225,7 +226,7 @@ def _pick_source(card: TaskCard, data_dir_=None) -> str:
     try: looked = task_folder(card, data_dir_)
     except FileNotFoundError: pass
     source = 'local' if (looked is not None and looked.is_dir()) or not card.data.get('hub') else 'hub'
-    if source == 'hub' and (why := _hub_reachable()):
+    if source == 'hub' and (why := hub_unreachable()):
         raise FileNotFoundError(f"No local data for task {card.name!r} ({f'{looked} does not exist' if looked else 'no data directory found'}), "
                                 f"and the Hugging Face Hub cannot be reached ({why}). {_HOW_TO_GET}")
     return source

@@ -9,10 +9,11 @@ from pathlib import Path
 from . import core
 
 # %% auto #0
-__all__ = ['print_summary', 'notebook_title', 'export_html']
+__all__ = ['format_seconds', 'RunDisplay', 'print_summary', 'notebook_title', 'export_html']
 
 # %% ../nbs/13_display.ipynb #7d328db4
-def _fmt(seconds: float) -> str:
+def format_seconds(seconds: float) -> str:
+    "Seconds as the progress lines show them: '4m05s', '1h02m03s'."
     m, s = divmod(int(round(seconds)), 60); h, m = divmod(m, 60)
     return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
 
@@ -20,25 +21,25 @@ def _progress_text(p: dict, start: float) -> str:
     "`12/40 texts, 1m05s elapsed, ETA 2m47s`: the stage's time, and the rest of this unit's count at its rate so far."
     now, done, total = time.time(), p['done'], p['total']
     el, rate_el = now - start, now - max(start, p.get('since', start))
-    eta = f", ETA {_fmt(rate_el * (total - done) / done)}" if 0 < done < total else ''
-    return f"{done}/{total} {p['unit']}, {_fmt(el)} elapsed{eta}"
+    eta = f", ETA {format_seconds(rate_el * (total - done) / done)}" if 0 < done < total else ''
+    return f"{done}/{total} {p['unit']}, {format_seconds(el)} elapsed{eta}"
 
 # %% ../nbs/13_display.ipynb #f01c5071
-class _Display:
+class RunDisplay:
     "What `run_study` prints: a line per event, and each running stage's progress, redrawn in place on a terminal, else at most every `every` s."
     def __init__(self, t0: float, enabled: bool = True, live: bool | None = None, every: float = 30.0, file=None):
         self.t0, self.enabled, self.every, self.file = t0, enabled, every, file or sys.stdout
         self.live = self.file.isatty() if live is None else live
         self.running, self.drawn = {}, 0
     def _print(self, text): print(text, file=self.file, flush=True)
-    def _line(self, task, stage, text): return f"[{_fmt(time.time() - self.t0):>8}] {task or '*':<24} {stage:<13} {text}"
+    def _line(self, task, stage, text): return f"[{format_seconds(time.time() - self.t0):>8}] {task or '*':<24} {stage:<13} {text}"
     def _clear(self):
         if self.drawn: self.file.write(f'\x1b[{self.drawn}F\x1b[J'); self.drawn = 0
     def _draw(self):
         if not self.live: return
         for (task, stage), r in self.running.items():
             p = core.read_progress(r['path'])
-            self._print(self._line(task, stage, _progress_text(p, r['start']) if p else f"running, {_fmt(time.time() - r['start'])}"))
+            self._print(self._line(task, stage, _progress_text(p, r['start']) if p else f"running, {format_seconds(time.time() - r['start'])}"))
         self.drawn = len(self.running)
     def event(self, task, stage, text):
         if not self.enabled: return
@@ -67,9 +68,9 @@ class _Display:
 # %% ../nbs/13_display.ipynb #ca58458a
 def print_summary(summary: dict):
     "What succeeded, was skipped, failed or was interrupted, per task and stage, and where the report is."
-    print(f"\nSummary ({_fmt(summary['seconds'])}):")
+    print(f"\nSummary ({format_seconds(summary['seconds'])}):")
     for r in summary['stages']:
-        how = {'done': f"done in {_fmt(r['seconds'] or 0)}", 'skipped': f"skipped: {r.get('detail')}", 'interrupted': 'INTERRUPTED (Ctrl-C)',
+        how = {'done': f"done in {format_seconds(r['seconds'] or 0)}", 'skipped': f"skipped: {r.get('detail')}", 'interrupted': 'INTERRUPTED (Ctrl-C)',
                'failed': f"FAILED in {r.get('cell') or 'the runner'}: {r.get('error')}"}[r['status']]
         print(f"  {r['task']:<24} {r['stage']:<13} {how}")
     if summary['report']: print(f"\nReport: {summary['report']} (HTML: {Path(summary['report']).with_suffix('.html')})")

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from .encoders import embed
 from .data import load_task, subsample_per_label
+from .settings import ANALYZE_DEFAULTS
 from .tasks import get_card
 
 # %% auto #0
@@ -64,7 +65,7 @@ def text_stats(texts, emb: np.ndarray | None = None) -> dict:
             'words_mean': float(lens.mean()), 'words_std': float(lens.std()), 'words_median': float(np.median(lens))}
 
 # %% ../nbs/11_diversity.ipynb #45d92acf
-REFERENCE_SIZE = 1000  # real texts that "similarity to real" is measured against, per task (stratified, seeded)
+REFERENCE_SIZE = ANALYZE_DEFAULTS['reference_size']  # real texts "similarity to real" is measured against (synthclf.settings)
 
 def _reference_sample(real, size: int | None, seed: int = 0):
     "A stratified sample of `real`: `size` texts split equally over its labels (all of `real` when `size` is None)."

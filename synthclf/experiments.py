@@ -21,9 +21,9 @@ from .generate import generated_replicates, load_generated, read_manifest, repli
 __all__ = ['SOURCES', 'SYNTHETIC_MODES', 'run_dir', 'SOURCE_TITLES', 'METRIC_TITLES', 'BASELINE_TITLES', 'labelled_frame',
            'check_labels', 'read_labelled', 'default_synthetic_dir', 'replicate_of', 'matched_sizes', 'curve_source',
            'curve_size', 'mixture_parts', 'synthetic_part', 'source_name', 'training_set', 'evaluate', 'baselines',
-           'beats', 'predictions_frame', 'DamagedRunWarning', 'finished_run', 'drop_test_copies', 'train_and_evaluate',
-           'collect_runs', 'load_predictions', 'mean_beats_baselines', 'summarize_runs', 'results_table',
-           'table_markdown']
+           'beats', 'predictions_frame', 'DamagedRunWarning', 'finished_run', 'seed_list', 'drop_test_copies',
+           'train_and_evaluate', 'collect_runs', 'load_predictions', 'source_order', 'mean_beats_baselines',
+           'summarize_runs', 'results_table', 'table_markdown']
 
 # %% ../nbs/08_experiments.ipynb #c3d8de14
 def _bad_json_line(p: Path) -> str | None:
@@ -324,7 +324,8 @@ def _run_experiment(card: TaskCard, clf, model: str, s: str, src: str, k: int, t
     return metrics
 
 # %% ../nbs/08_experiments.ipynb #7e6bce12
-def _seeds(seeds) -> list[int]:
+def seed_list(seeds) -> list[int]:
+    "Seeds as a list: a count n gives 0..n-1, a list is kept (as ints)."
     seeds = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
     if not seeds: raise ValueError("seeds must be a positive count or a list of seeds.")
     return seeds
@@ -364,7 +365,7 @@ def train_and_evaluate(task, train_on=('real',), model: str = DEFAULT_ENCODER, s
                        per_label: int | None = None, mix_fraction: float = 0.5, test_cap: int | None = None, data_dir=None,
                        allow_missing_labels: bool = False, force: bool = False, progress: bool = True, **params) -> pd.DataFrame:
     "Train `model` on each source in `train_on` for each seed, score it on the real test set and save the results; one row per experiment."
-    train_on, seeds = ([train_on] if isinstance(train_on, (str, Path)) else [str(s) for s in train_on]), _seeds(seeds)
+    train_on, seeds = ([train_on] if isinstance(train_on, (str, Path)) else [str(s) for s in train_on]), seed_list(seeds)
     if per_label is not None and per_label < 1: raise ValueError(f"per_label must be at least 1, got {per_label}.")
     if model != 'tfidf': params = {'progress': progress, **params}
     make_classifier(model, **params)  # a bad model path or parameter fails before any data is read
@@ -428,7 +429,8 @@ def load_predictions(root, task: str | None = None, classifier: str | None = Non
     return pd.concat(frames, ignore_index=True)
 
 # %% ../nbs/08_experiments.ipynb #82d1fe34
-def _source_order(s: str) -> tuple:
+def source_order(s: str) -> tuple:
+    "A sort key for training sources: real (and its curve), real_matched, zero-shot, few-shot, then mixtures, then the rest."
     base = s.split('@')[0]
     return (list(SOURCE_TITLES).index(base) if base in SOURCE_TITLES else len(SOURCE_TITLES) + ('+' not in base), s)
 
@@ -455,7 +457,7 @@ def results_table(runs, sources=None, metrics=('macro_f1', 'accuracy'), classifi
     s = summarize_runs(df)
     if classifier: s, df = s[s.classifier == classifier], df[df.classifier == classifier]
     if s.empty: raise ValueError(f"No experiments with classifier {classifier!r}.")
-    sources = list(sources) if sources else sorted(s.source.unique(), key=_source_order)
+    sources = list(sources) if sources else sorted(s.source.unique(), key=source_order)
     s = s[s.source.isin(sources) & s.metric.isin(metrics)]
     cell = lambda r: (f"{r['mean']:.{digits}f}" + (f" ± {r['std']:.{digits}f}" if r['seeds'] > 1 else '')
                       + (' †' if r['beats_baselines'] is False or r['beats_baselines'] == 0 else ''))

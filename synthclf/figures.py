@@ -12,12 +12,12 @@ import matplotlib
 import matplotlib.pyplot as plt
 import seaborn as sns
 from .experiments import BASELINE_TITLES, METRIC_TITLES, SOURCE_TITLES, curve_size, mixture_parts
-from .claims import _scores
+from .claims import subjectivity_scores
 
 # %% auto #0
-__all__ = ['STYLE', 'WORD_COLORS', 'styled', 'save_figure', 'plot_gap_vs_subjectivity', 'plot_accuracy_by_threshold',
-           'plot_diversity', 'plot_worth', 'plot_scores_by_source', 'verdict_numbers', 'plot_verdict_forest',
-           'plot_subjectivity_ranking']
+__all__ = ['STYLE', 'WORD_COLORS', 'styled', 'save_figure', 'source_title', 'plot_gap_vs_subjectivity',
+           'plot_accuracy_by_threshold', 'plot_diversity', 'plot_worth', 'plot_scores_by_source', 'verdict_numbers',
+           'plot_verdict_forest', 'plot_subjectivity_ranking']
 
 # %% ../nbs/11_figures.ipynb #fa406919
 STYLE = {'style': 'whitegrid', 'context': 'notebook', 'palette': 'colorblind'}  # the one look of every report figure
@@ -41,7 +41,8 @@ def save_figure(fig, path, caption: str) -> list[Path]:
     return out
 
 # %% ../nbs/11_figures.ipynb #58532b4f
-def _title(source: str) -> str:
+def source_title(source: str) -> str:
+    "A training source as the figures title it: 'Zero-shot', '20 real/label + few-shot', ..."
     if m := mixture_parts(source): return f"{m[0]} real/label + {SOURCE_TITLES[m[1]].lower()}"
     return SOURCE_TITLES.get(source.split('@')[0], source)
 
@@ -51,11 +52,11 @@ def plot_gap_vs_subjectivity(gaps: pd.DataFrame, subjectivity, gaps_to_plot=('ga
     """Scatter of each gap against the task subjectivity score, tasks labelled, with OLS lines; with `fit` False (the
     ranking is undetermined: an unreliable judge) the points only, and `why` (no line is drawn) written on the figure."""
     import textwrap
-    d = gaps.assign(subjectivity=gaps.task.map(_scores(subjectivity)))
+    d = gaps.assign(subjectivity=gaps.task.map(subjectivity_scores(subjectivity)))
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for g, color in zip([g for g in gaps_to_plot if g in d], sns.color_palette('deep')):
         x = d.dropna(subset=[g, 'subjectivity'])
-        label = 'Real − ' + _title(g.removeprefix('gap_'))
+        label = 'Real − ' + source_title(g.removeprefix('gap_'))
         if fit: sns.regplot(x=x.subjectivity, y=x[g], ax=ax, color=color, label=label, ci=None if len(x) < 5 else 95,
                             truncate=False)  # no band from < 5 tasks
         else: ax.plot(x.subjectivity, x[g], 'o', color=color, label=label)
@@ -76,7 +77,7 @@ def plot_accuracy_by_threshold(curve: pd.DataFrame, title: str = ''):
     "Accuracy on instances with agreement ≥ τ against τ, one line per training source (error bars: std over seeds)."
     fig, ax = plt.subplots(figsize=(6, 4))
     for (src, g), color in zip(curve.groupby('source', sort=False), sns.color_palette('deep')):
-        ax.errorbar(g.tau, g.accuracy, yerr=g['std'].fillna(0), marker='o', capsize=3, color=color, label=_title(src))
+        ax.errorbar(g.tau, g.accuracy, yerr=g['std'].fillna(0), marker='o', capsize=3, color=color, label=source_title(src))
     ax.set_xlabel('Agreement threshold τ (instances with a_i ≥ τ)'); ax.set_ylabel('Accuracy'); ax.set_title(title); ax.legend()
     fig.tight_layout()
     return fig
@@ -106,9 +107,9 @@ def plot_worth(curve: pd.DataFrame, worth: pd.DataFrame, col_wrap: int = 3):
         ax.fill_between(c.n, c.ci_low, c.ci_high, color='k', alpha=0.12)
         for w in worth[(worth.task == t) & mix.notna()].itertuples():  # a mixture sits at its real part's n: its height above the curve is its gain
             n, mode = mixture_parts(w.source)
-            ax.plot([n], [w.score], 's', mfc='none', mew=1.5, color=colors[mode], ms=7, label=f"real n + {_title(mode).lower()}")
+            ax.plot([n], [w.score], 's', mfc='none', mew=1.5, color=colors[mode], ms=7, label=f"real n + {source_title(mode).lower()}")
         for w in worth[(worth.task == t) & mix.isna()].itertuples():
-            ax.axhline(w.score, ls='--', lw=1, color=colors[w.source], label=_title(w.source))
+            ax.axhline(w.score, ls='--', lw=1, color=colors[w.source], label=source_title(w.source))
             if 0 < w.real_labels_equivalent < float('inf'): ax.plot([w.real_labels_equivalent], [w.score], 'v', color=colors[w.source], ms=7)
         ax.set_xscale('log'); ax.set_title(t); ax.set_xlabel('real texts per label'); ax.set_ylabel('macro-F1')
     for ax in list(axes.flat)[len(tasks):]: ax.axis('off')
@@ -131,10 +132,10 @@ def plot_scores_by_source(runs: pd.DataFrame, metric: str = 'macro_f1', ci: floa
     """The paper's main figure: one panel per task, every source's mean `metric` over seeds with its t interval (`ci`),
     the majority-class (dashed) and random stratified (dotted) baselines marked; a source at its baselines is hollow:
     the (task, source) pairs `at_baseline` (default: those whose `beats_baselines` is false in some seed)."""
-    from synthclf.experiments import _source_order
+    from synthclf.experiments import source_order
     tasks = sorted(runs.task.unique())
     ncol = min(col_wrap, len(tasks)); nrow = -(-len(tasks) // ncol)
-    sources = sorted(runs.source.unique(), key=_source_order)
+    sources = sorted(runs.source.unique(), key=source_order)
     fig, axes = plt.subplots(nrow, ncol, figsize=(5 * ncol, 1.2 + 0.4 * len(sources) * nrow), squeeze=False)
     colors = dict(zip(sources, sns.color_palette(STYLE['palette'], len(sources))))
     for ax, t in zip(axes.flat, tasks):
@@ -150,7 +151,7 @@ def plot_scores_by_source(runs: pd.DataFrame, metric: str = 'macro_f1', ci: floa
         for b, ls in (('majority', '--'), ('stratified', ':')):
             if f'{b}_{metric}' in r and r[f'{b}_{metric}'].notna().any():
                 ax.axvline(r[f'{b}_{metric}'].mean(), color='0.35', ls=ls, lw=1.2, label=BASELINE_TITLES.get(b, b))
-        ax.set_yticks(range(len(have)), [f"real, {curve_size(s)}/label" if curve_size(s) else _title(s) for s in have])
+        ax.set_yticks(range(len(have)), [f"real, {curve_size(s)}/label" if curve_size(s) else source_title(s) for s in have])
         ax.invert_yaxis(); ax.set_title(t); ax.set_xlabel(METRIC_TITLES.get(metric, metric))
     for ax in list(axes.flat)[len(tasks):]: ax.axis('off')
     handles = dict(zip(*reversed(axes.flat[0].get_legend_handles_labels())))

@@ -18,8 +18,10 @@ from .llm import CallCache, CallStats, Request, as_backend, complete, complete_w
 
 # %% auto #0
 __all__ = ['MODES', 'draw_attributes', 'build_prompt', 'quoted_passage', 'strip_wrapping', 'drop_meta', 'take_quoted',
-           'clean_text', 'DedupFilter', 'test_copy_filter', 'generate', 'save_generated', 'read_manifest',
-           'load_generated', 'replicate_seed', 'replicate_dir', 'generated_replicates', 'drop_replicates']
+           'clean_text', 'DedupFilter', 'test_copy_filter', 'request_for', 'next_round', 'generated_dataset',
+           'generation_manifest', 'check_generate_args', 'generation_limits', 'generate', 'save_generated',
+           'read_manifest', 'load_generated', 'replicate_seed', 'replicate_dir', 'generated_replicates',
+           'drop_replicates']
 
 # %% ../nbs/05_generate.ipynb #38040b10
 def draw_attributes(card: TaskCard, label: str, rng: np.random.Generator) -> dict:
@@ -191,7 +193,7 @@ def test_copy_filter(test: Dataset) -> DedupFilter:
 # %% ../nbs/05_generate.ipynb #e051a388
 MODES = ('zero_shot', 'few_shot')
 
-def _request_for(card, label, lid, i, mode, seed, train, k, sampling) -> tuple[Request, dict, list, str]:
+def request_for(card, label, lid, i, mode, seed, train, k, sampling) -> tuple[Request, dict, list, str]:
     "Request `i` of `label`, its attributes and examples, and its instruction without the examples (which a text may resemble)."
     rng = np.random.default_rng([seed, lid, i])
     attrs = draw_attributes(card, label, rng)
@@ -201,7 +203,7 @@ def _request_for(card, label, lid, i, mode, seed, train, k, sampling) -> tuple[R
     return Request.chat(ctx, gen, **sampling, seed=int(rng.integers(2**31))), attrs, examples, instruction
 
 # %% ../nbs/05_generate.ipynb #9f462654
-def _round(names: list, accepted: dict, attempts: dict, per_label: int, max_attempts: int, overshoot: float, rate: float | None) -> list[tuple]:
+def next_round(names: list, accepted: dict, attempts: dict, per_label: int, max_attempts: int, overshoot: float, rate: float | None) -> list[tuple]:
     "The requests `(label, label id, attempt)` of the next round; `attempts` counts them."
     todo = []
     for lid, l in enumerate(names):
@@ -223,7 +225,7 @@ def _judge(a, l: str, i: int, req, attrs: dict, examples: list, instruction: str
     return ({**row, 'reason': why, 'raw': a.text}, why) if why else ({**row, 'text': text}, None)
 
 # %% ../nbs/05_generate.ipynb #b2937cc1
-def _dataset(rows: list[dict], names: list[str], meta: dict) -> Dataset:
+def generated_dataset(rows: list[dict], names: list[str], meta: dict) -> Dataset:
     "The accepted `rows` with the run's `meta` (mode, model, backend, sampling) as a `Dataset` with typed columns."
     cols = {'text': [r['text'] for r in rows], 'label': [names.index(r['label']) for r in rows], **{k: [v] * len(rows) for k, v in meta.items()},
             'seed': [r['seed'] for r in rows], 'attributes': [json.dumps(r['attributes']) for r in rows], 'prompt_hash': [r['prompt_hash'] for r in rows]}
@@ -235,7 +237,7 @@ def _dataset(rows: list[dict], names: list[str], meta: dict) -> Dataset:
     return ds
 
 # %% ../nbs/05_generate.ipynb #4e93d620
-def _manifest(card, meta: dict, llm, seed: int, per_label: int, k: int | None, names: list, accepted: dict, attempts: dict, cancelled: dict,
+def generation_manifest(card, meta: dict, llm, seed: int, per_label: int, k: int | None, names: list, accepted: dict, attempts: dict, cancelled: dict,
               rejected: list, stats: CallStats, t0: float, stopped: str | None, price_per_1k_tokens=None) -> dict:
     "The manifest of a `generate` run (without its rejected rows)."
     rows = [r for l in names for r in accepted[l]]
@@ -253,7 +255,7 @@ def _manifest(card, meta: dict, llm, seed: int, per_label: int, k: int | None, n
     return manifest
 
 # %% ../nbs/05_generate.ipynb #b1f4f6cd
-def _check_args(mode: str, per_label: int):
+def check_generate_args(mode: str, per_label: int):
     "Refuse a `mode` that is not one of `MODES`, and a `per_label` below 1."
     if mode not in MODES: raise ValueError(f"mode must be one of {MODES}, got {mode!r}.")
     if per_label < 1: raise ValueError(f"per_label must be at least 1, got {per_label}.")
@@ -267,7 +269,7 @@ def _real_parts(card, mode: str, data_dir) -> tuple[Dataset | None, DedupFilter]
     return train, test_copies
 
 # %% ../nbs/05_generate.ipynb #eaee1ca4
-def _limits(card, per_label: int, max_new_tokens: int | None, max_attempts_per_label: int | None, temperature: float, top_p: float) -> tuple[int, dict]:
+def generation_limits(card, per_label: int, max_new_tokens: int | None, max_attempts_per_label: int | None, temperature: float, top_p: float) -> tuple[int, dict]:
     "The attempts each label may make, and the sampling of every request (`max_new_tokens` from the card's longest text unless given)."
     max_new_tokens = max_new_tokens or int(card.text['words']['max'] * 1.6) + 16
     max_attempts = max_attempts_per_label or 4 * per_label + 10
@@ -278,7 +280,7 @@ def _limits(card, per_label: int, max_new_tokens: int | None, max_attempts_per_l
 def _ask_in_order(llm, part: list, make, cache, stats, judge, per_label: int, accepted: dict, cancelled: dict,
                   rejected: list, bar, note, window: int = 512, budget: int | None = None) -> str | None:
     """Ask `llm` through `cache` (counted in `stats`) the requests `part` (`(label, label id, attempt)`; request j
-    made by `make(j)`, as `_request_for` makes it, only as its turn comes: `complete_window`, at most `window` past the
+    made by `make(j)`, as `request_for` makes it, only as its turn comes: `complete_window`, at most `window` past the
     oldest one unanswered) and judge their answers in request order with `judge(answer, label, attempt, made)`: each
     row goes to `accepted` (and `bar`) or `rejected`. Once `budget` tokens are spent nothing more is asked: why it
     stopped, else None."""
@@ -329,10 +331,10 @@ def generate(task, mode: str = 'zero_shot', per_label: int = 20, backend='local'
     `chunk_size`: how far requests go out past the oldest one unanswered (`synthclf.llm.complete_window`; with the local
     backend, a chunk)."""
     card = get_card(task)
-    _check_args(mode, per_label)
+    check_generate_args(mode, per_label)
     train, test_copies = _real_parts(card, mode, data_dir)
     llm = as_backend(backend, model, **backend_kw)
-    max_attempts, sampling = _limits(card, per_label, max_new_tokens, max_attempts_per_label, temperature, top_p)
+    max_attempts, sampling = generation_limits(card, per_label, max_new_tokens, max_attempts_per_label, temperature, top_p)
     cache, stats, dedup = cache if cache is not None else CallCache(), CallStats(), DedupFilter()
     names = card.label_names
     accepted = {l: [] for l in names}
@@ -343,9 +345,9 @@ def generate(task, mode: str = 'zero_shot', per_label: int = 20, backend='local'
     judge = lambda a, l, i, b: _judge(a, l, i, *b, card, test_copies, dedup)  # against the test set and the texts accepted before
     note = lambda: report_progress(sum(map(len, accepted.values())), wanted, f'texts ({mode})')  # to `synthclf run`'s display (a no-op elsewhere)
     while True:
-        todo = _round(names, accepted, attempts, per_label, max_attempts, overshoot, rate)
+        todo = next_round(names, accepted, attempts, per_label, max_attempts, overshoot, rate)
         if not todo: break
-        make = lambda j, todo=todo: _request_for(card, *todo[j], mode, seed, train, k, sampling)  # as its turn comes
+        make = lambda j, todo=todo: request_for(card, *todo[j], mode, seed, train, k, sampling)  # as its turn comes
         stopped = _ask_in_order(llm, todo, make, cache, stats, judge, per_label, accepted, cancelled, rejected, bar,
                                 note, window=chunk_size, budget=max_tokens)
         rate = _show_rate(accepted, rejected, stats, bar)
@@ -353,8 +355,8 @@ def generate(task, mode: str = 'zero_shot', per_label: int = 20, backend='local'
     bar.close()
     rows = [r for l in names for r in accepted[l]]
     meta = {'mode': mode, 'model': llm.model_name, 'backend': llm.name, **sampling}
-    ds = _dataset(rows, names, meta)
-    manifest = _manifest(card, meta, llm, seed, per_label, k if mode == 'few_shot' else None, names, accepted, attempts, cancelled, rejected, stats,
+    ds = generated_dataset(rows, names, meta)
+    manifest = generation_manifest(card, meta, llm, seed, per_label, k if mode == 'few_shot' else None, names, accepted, attempts, cancelled, rejected, stats,
                          t0, stopped, price_per_1k_tokens)
     _say_short(card.name, mode, per_label, max_attempts, manifest['short'])
     manifest['rejected_rows'] = rejected

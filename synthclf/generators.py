@@ -14,7 +14,7 @@ import seaborn as sns
 from .layout import analysis_dir, manifest_path
 from .models import PRESETS
 from .experiments import synthetic_part
-from .figures import _title, save_figure
+from .figures import source_title, save_figure
 from .kinds import (GENERATOR_KINDS, GeneratorKind, file_generated, generator_kind, parse_file_spec, read_file_source,
     register_generator_kind)  # the kinds of generator (`synthclf.kinds`), here beside the axis they name
 
@@ -92,7 +92,7 @@ def plot_worth_by_generator(table: pd.DataFrame, col_wrap: int = 3):
                 y, lo, hi = (clip(float(row[c].iat[0])) for c in ('real_labels_equivalent', 'ci_low', 'ci_high'))
                 mark = 'v' if y < lo_n else '^' if y > hi_n else 'o'
                 ax.errorbar([x + off], [y], yerr=[[max(y - lo, 0)], [max(hi - y, 0)]] if np.isfinite(lo) and np.isfinite(hi) else None,
-                            fmt=mark, color=color, capsize=3, label=_title(source))
+                            fmt=mark, color=color, capsize=3, label=source_title(source))
         ax.set_yscale('log'); ax.set_xticks(range(len(runs)), runs, rotation=20, fontsize=7); ax.set_xlim(-0.5, len(runs) - 0.5); ax.set_title(task)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}")); ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_ylabel('worth (real texts per label)')

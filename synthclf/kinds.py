@@ -11,9 +11,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 from .tasks import get_card
-from .data import _hub_reachable, load_task
+from .data import hub_unreachable, load_task
 from .llm import CallStats
-from .generate import DedupFilter, _check_args, _dataset, _manifest, test_copy_filter
+from .generate import DedupFilter, check_generate_args, generated_dataset, generation_manifest, test_copy_filter
 from .experiments import check_labels, labelled_frame
 
 # %% auto #0
@@ -85,7 +85,7 @@ def _folder_sha256(p: Path) -> str:
 
 def _hub_ok(s: dict):
     "Fail at once for a path that is not there when the Hub cannot be asked (offline, unreachable)."
-    if why := _hub_reachable():
+    if why := hub_unreachable():
         raise FileNotFoundError(f"No file or folder {s['path']}, and it cannot be read as a Hub dataset id: "
                                 f"{why}. Give the path of a JSONL, CSV or Parquet file or of a `save_to_disk` "
                                 "folder (or, online, a Hub dataset id).")
@@ -148,7 +148,7 @@ def file_generated(task, mode: str = 'zero_shot', per_label: int = 20, spec: str
                    data_dir=None) -> tuple:
     "The generate stage of file generator `spec` for `task` and `mode`: (dataset, manifest), as `generate` gives."
     card, t0 = get_card(task), time.time()
-    _check_args(mode, per_label)
+    check_generate_args(mode, per_label)
     rows, ident, where = _file_rows(spec, card, mode)
     test_copies, dedup = test_copy_filter(load_task(card, data_dir=data_dir, quiet=True)[1]['test']), DedupFilter()
     names = card.label_names
@@ -163,8 +163,8 @@ def file_generated(task, mode: str = 'zero_shot', per_label: int = 20, spec: str
         if why: rejected.append({**r, 'reason': why, 'raw': text})
         else: accepted[l].append({**r, 'text': text})
     meta = {'mode': mode, 'model': where, 'backend': 'file', 'temperature': None, 'top_p': None, 'max_new_tokens': None}
-    ds = _dataset([r for l in names for r in accepted[l]], names, meta)
-    manifest = _manifest(card, meta, None, seed, per_label, None, names, accepted, attempts, {l: 0 for l in names},
+    ds = generated_dataset([r for l in names for r in accepted[l]], names, meta)
+    manifest = generation_manifest(card, meta, None, seed, per_label, None, names, accepted, attempts, {l: 0 for l in names},
                          rejected, CallStats(), t0, None)
     manifest.update(source=ident, source_rows=len(rows))
     if manifest['short']: print(f"{card.name} {mode}: {where} holds fewer than {per_label} usable texts of "

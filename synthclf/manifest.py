@@ -8,15 +8,16 @@ import functools, hashlib, json, os, re, time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 import yaml
-from .display import _fmt
+from .display import format_seconds
 from .layout import analysis_dir, generate_dir, manifest_path, stage_notebook, subjectivity_dir
 from .tasks import get_card, tasks_to_rank
 
 # %% auto #0
-__all__ = ['STAGES', 'NOTEBOOKS', 'UPSTREAM', 'INPUT_FIELDS', 'notebooks_dir', 'redact_url', 'stage_outputs',
-           'package_source_sha256', 'card_text', 'card_sha256', 'data_fingerprint', 'uses_generator',
-           'generator_identity', 'presets_to_pull', 'upstream_identities', 'parameter_files', 'stage_inputs',
-           'write_manifest', 'stage_done', 'run_header', 'stamp_header']
+__all__ = ['STAGES', 'NOTEBOOKS', 'UPSTREAM', 'INPUT_FIELDS', 'notebooks_dir', 'redact_url', 'secrets_to_hide', 'scrub_secrets',
+           'scrub_files', 'endpoint_env', 'stage_outputs', 'package_source_sha256', 'builtin_card', 'card_text',
+           'card_sha256', 'data_fingerprint', 'uses_generator', 'generator_identity', 'presets_to_pull',
+           'upstream_identities', 'parameter_files', 'stage_inputs', 'write_manifest', 'upstream_why', 'stage_done',
+           'run_header', 'stamp_header']
 
 # %% ../nbs/13_manifest.ipynb #fb91718b
 STAGES = ('generate', 'train', 'subjectivity')
@@ -42,7 +43,7 @@ def redact_url(url):
     return urlunsplit((u.scheme, netloc, u.path, query, u.fragment))
 
 # %% ../nbs/13_manifest.ipynb #905e0963
-def _secrets(*urls) -> list[str]:
+def secrets_to_hide(*urls) -> list[str]:
     "The strings never to write: `$OPENAI_API_KEY`, and the user info and key-like query values of `urls`."
     out = [os.environ.get('OPENAI_API_KEY')]
     for url in filter(None, urls):
@@ -51,19 +52,20 @@ def _secrets(*urls) -> list[str]:
         out += [v for k, eq, v in (p.partition('=') for p in u.query.split('&')) if eq and _SECRET_NAME.search(k)]
     return sorted({s for s in out if s and len(s) >= 4}, key=len, reverse=True)
 
-def _scrub(text: str, secrets) -> str:
+def scrub_secrets(text: str, secrets) -> str:
+    "`text` with each of `secrets` masked as '***'."
     for s in secrets: text = text.replace(s, '***')
     return text
 
-def _scrub_files(paths, secrets):
+def scrub_files(paths, secrets):
     "Mask `secrets` wherever a file still holds one (tracebacks and error messages in notebooks and logs)."
     for p in paths:
         if secrets and Path(p).is_file():
             text = Path(p).read_text(errors='replace')
-            if any(s in text for s in secrets): Path(p).write_text(_scrub(text, secrets))
+            if any(s in text for s in secrets): Path(p).write_text(scrub_secrets(text, secrets))
 
 # %% ../nbs/13_manifest.ipynb #5455aaf3
-def _endpoint_env(params: dict) -> tuple[dict, dict]:
+def endpoint_env(params: dict) -> tuple[dict, dict]:
     "A stage's parameters without the endpoint's URL, and the environment that gives it to the kernel (`$OPENAI_BASE_URL`)."
     url = params.get('base_url')
     return ({**params, 'base_url': None}, {'OPENAI_BASE_URL': str(url)}) if url else (params, {})
@@ -110,7 +112,8 @@ def package_source_sha256(pkg_dir=None) -> str:
     return h.hexdigest()
 
 # %% ../nbs/13_manifest.ipynb #63d5fad9
-def _builtin(card) -> bool:
+def builtin_card(card) -> bool:
+    "Whether `card` is one of the package's own task cards."
     from synthclf.tasks import builtin_cards_dir
     return bool(card.path) and Path(card.path).resolve().parent == builtin_cards_dir().resolve()
 
@@ -118,7 +121,7 @@ def card_text(card) -> str:
     """The YAML a stage notebook reads for `card`: a built-in card's file; for any other card the run's copy of it (`copy_cards`),
     with a relative data path made absolute (the kernels run in the run folder)."""
     if not card.path: raise ValueError(f"Task {card.name!r} has no card file: write its card to a YAML file and pass that path.")
-    if _builtin(card): return Path(card.path).read_text()
+    if builtin_card(card): return Path(card.path).read_text()
     y = yaml.safe_load(Path(card.path).read_text())
     if 'path' in y.get('data', {}) and not Path(y['data']['path']).expanduser().is_absolute():  # relative to the card's own folder
         y['data']['path'] = str((Path(card.path).resolve().parent/y['data']['path']).resolve())
@@ -243,7 +246,7 @@ def _differ(old, new) -> list:
     old, new = old or {}, new or {}
     return [k for k in dict.fromkeys([*old, *new]) if old.get(k) != new.get(k)]
 
-def _upstream_why(stages) -> str | None:
+def upstream_why(stages) -> str | None:
     "`['generate']` → 'an upstream stage (generate) changed'; None for none."
     stages = list(stages)
     if not stages: return None
@@ -270,7 +273,7 @@ def _inputs_changed(old: dict, new: dict) -> str | None:
         return f"the real data{of(ks)} changed ({', '.join(files)})"
     if old['generator'] != new['generator']: return f"the generator changed ({_generator_text(old['generator'])} → {_generator_text(new['generator'])})"
     if ks := _differ(old['parameter_files'], new['parameter_files']): return f"the file{'s' if len(ks) > 1 else ''} {', '.join(ks)} changed"
-    return _upstream_why(_differ(old['upstream'], new['upstream']))
+    return upstream_why(_differ(old['upstream'], new['upstream']))
 
 # %% ../nbs/13_manifest.ipynb #3483c277
 def stage_done(run, task, stage, params, inputs: dict | None = None) -> tuple[bool, str]:
@@ -300,7 +303,7 @@ def run_header(nb, version: str, run=None) -> str:
     show = lambda v: Path(v).name if isinstance(v, str) and os.sep in v else v
     params = ' · '.join(f'{k} `{show(v)}`' for k, v in rec.get('parameters', {}).items() if k not in _RUNNER_PATHS and v is not None)
     when = f"{str(rec.get('end_time') or '')[:16].replace('T', ' ')} UTC"
-    text = f"**{'This run' if run is not None else 'What was run'}** — {params or 'the defaults'} · synthclf {version} · {when} · wall time {_fmt(rec.get('duration') or 0)}"
+    text = f"**{'This run' if run is not None else 'What was run'}** — {params or 'the defaults'} · synthclf {version} · {when} · wall time {format_seconds(rec.get('duration') or 0)}"
     if run is not None:
         import nbformat
         starts = [nbformat.read(str(f), as_version=4).metadata.get('papermill', {}).get('start_time') for f in sorted(Path(run).glob('*/*.ipynb'))]
@@ -308,7 +311,7 @@ def run_header(nb, version: str, run=None) -> str:
         if starts and rec.get('end_time'):
             from datetime import datetime
             wall = (datetime.fromisoformat(rec['end_time']) - datetime.fromisoformat(starts[0])).total_seconds()
-            text += f" · the whole run: {len(starts)} stage notebooks, wall time {_fmt(wall)}"
+            text += f" · the whole run: {len(starts)} stage notebooks, wall time {format_seconds(wall)}"
     return text
 
 # %% ../nbs/13_manifest.ipynb #1b7c4c4c

@@ -10,8 +10,8 @@ from pathlib import Path
 from .data import cache_dir
 
 # %% auto #0
-__all__ = ['PRESETS', 'DEFAULT_MODEL', 'WEIGHTS_RECORD', 'Preset', 'models_dir', 'is_pulled', 'record_weights',
-           'weights_identity', 'gguf_to_dense', 'pull_model', 'resolve_model', 'list_models']
+__all__ = ['PRESETS', 'DEFAULT_MODEL', 'WEIGHTS_RECORD', 'Preset', 'models_dir', 'is_pulled', 'model_weight_files',
+           'record_weights', 'weights_identity', 'gguf_to_dense', 'pull_model', 'resolve_model', 'list_models']
 
 # %% ../nbs/03_models.ipynb #7d06ddaf
 @dataclass(frozen=True)
@@ -54,7 +54,8 @@ WEIGHTS_RECORD = 'synthclf-weights.json'  # in a model folder: the sha256 of its
 
 _WEIGHTS = ('.safetensors', '.bin', '.gguf', '.pt', '.pth')
 
-def _weights_files(folder: Path) -> list[Path]:
+def model_weight_files(folder: Path) -> list[Path]:
+    "The weight files of a model folder (safetensors and the like), sorted; a missing folder says how to pull it."
     if not Path(folder).is_dir(): raise FileNotFoundError(f"No model folder at {folder}: pull the preset (`synthclf models pull NAME`) or pass a folder that exists.")
     return sorted(f for f in Path(folder).iterdir() if f.is_file() and f.name.endswith(_WEIGHTS))
 
@@ -67,7 +68,7 @@ def _file_sha256(path: Path) -> str:
 # %% ../nbs/03_models.ipynb #8426dee2
 def record_weights(folder) -> dict:
     "Hash the weights files of a model folder and write `WEIGHTS_RECORD` beside them: `{sha256, files, bytes}` (`sha256` covers every file)."
-    folder, files = Path(folder), _weights_files(folder)
+    folder, files = Path(folder), model_weight_files(folder)
     if not files: raise FileNotFoundError(f"{folder} holds no weights files ({', '.join('*' + e for e in _WEIGHTS)}): pass a model folder, e.g. a pulled preset's hf/.")
     digests = {f.name: _file_sha256(f) for f in files}
     rec = {'sha256': hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest(), 'files': digests,
@@ -81,7 +82,7 @@ def weights_identity(folder) -> dict:
     its `config.json`'s sha256 and its weights files' names and sizes, with a note that says so."""
     folder = Path(folder)
     if (folder/WEIGHTS_RECORD).is_file(): return {'weights_sha256': json.loads((folder/WEIGHTS_RECORD).read_text())['sha256']}
-    files = _weights_files(folder)
+    files = model_weight_files(folder)
     return {'config_sha256': _file_sha256(folder/'config.json') if (folder/'config.json').is_file() else None,
             'weights_files': {f.name: f.stat().st_size for f in files},
             'how': "no weights record: known by its config.json and its weights files' names and sizes"}

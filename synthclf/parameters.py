@@ -11,8 +11,8 @@ from .layout import analysis_dir, generate_dir, subjectivity_dir
 from .manifest import NOTEBOOKS, notebooks_dir
 
 # %% auto #0
-__all__ = ['PROFILES', 'COST_ASSUMPTIONS', 'parse_overrides', 'notebook_parameters', 'experiment_plan', 'expected_requests',
-           'plan_caps', 'plan_cost', 'cost_lines', 'stage_parameters', 'check_overrides']
+__all__ = ['PROFILES', 'COST_ASSUMPTIONS', 'parse_overrides', 'notebook_parameters', 'owned_parameters', 'experiment_plan',
+           'expected_requests', 'plan_caps', 'plan_cost', 'cost_lines', 'stage_parameters', 'check_overrides']
 
 # %% ../nbs/13_parameters.ipynb #4ecb7431
 # (The paper profile names the packaged encoder, DEFAULT_ENCODER of synthclf.encoders, by its name: the example below checks they agree.)
@@ -66,7 +66,7 @@ def notebook_parameters(stage: str, nb_dir=None) -> dict:
     return {k: v['default'] for k, v in pm.inspect_notebook(str(Path(nb_dir or notebooks_dir())/NOTEBOOKS[stage])).items()}
 
 # %% ../nbs/13_parameters.ipynb #c917c59d
-def _owned(stage, run: Path, task=None, plan=None) -> dict:
+def owned_parameters(stage, run: Path, task=None, plan=None) -> dict:
     "The paths the runner sets, relative to the run folder (the kernels run there): no machine's paths in the notebooks."
     gen = str(generate_dir('.', '{task}'))  # where the run's layout puts them (synthclf.layout), relative to the run folder
     return {'generate': {'task': task, 'out': gen.format(task=task)},
@@ -88,12 +88,13 @@ def experiment_plan(tasks: list, train: dict) -> dict:
     them all; each remedy of `remedies` adds a source `dir-<mode>_<remedy>` per generated mode trained on). Nothing is
     loaded or looked up."""
     from synthclf.classifiers import classifier_name
-    from synthclf.experiments import _seeds, source_name
+    from synthclf.experiments import seed_list, source_name
     clfs = train['classifier'] if isinstance(train['classifier'], list) else [train['classifier']]
     if not clfs: raise ValueError("classifier: name one ('tfidf', 'embedding-lr', an encoder's folder or Hub id).")
     names = [classifier_name(c) for c in clfs]
-    remedied = [source_name(f"{m}+{r}") for r in train.get('remedies') or [] for m in train['train_on'] if m in ('zero_shot', 'few_shot')]
-    return {'tasks': list(tasks), 'sources': [source_name(s) for s in train['train_on']] + remedied, 'seeds': _seeds(train['seeds']),
+    remedied = [source_name(f"{m}+{r}") for r in train.get('remedies') or [] for m in train['train_on']
+                if m in ('zero_shot', 'few_shot')]
+    return {'tasks': list(tasks), 'sources': [source_name(s) for s in train['train_on']] + remedied, 'seeds': seed_list(train['seeds']),
             'classifier': names[0], **({'classifiers': names} if len(names) > 1 else {})}
 
 # %% ../nbs/13_parameters.ipynb #9cc8f746
@@ -105,12 +106,12 @@ def expected_requests(per_label: int, acceptance: float, overshoot: float | None
                       max_attempts: int | None = None) -> int:
     "The requests `generate` makes for one label when a share `acceptance` of its answers is accepted: its own rounds."
     import inspect
-    from synthclf.generate import _round, generate
+    from synthclf.generate import next_round, generate
     if not 0 < acceptance <= 1: raise ValueError(f"acceptance is a share of the answers, in (0, 1]; got {acceptance}.")
     overshoot = overshoot or inspect.signature(generate).parameters['overshoot'].default
-    max_attempts = max_attempts or 4 * per_label + 10  # as `synthclf.generate._limits`
+    max_attempts = max_attempts or 4 * per_label + 10  # as `synthclf.generate.generation_limits`
     attempts, got, rate = {'l': 0}, 0.0, None
-    while todo := _round(['l'], {'l': [None] * int(got + 1e-9)}, attempts, per_label, max_attempts, overshoot, rate):
+    while todo := next_round(['l'], {'l': [None] * int(got + 1e-9)}, attempts, per_label, max_attempts, overshoot, rate):
         got, rate = min(per_label, got + len(todo) * acceptance), acceptance
     return attempts['l']
 
@@ -142,7 +143,7 @@ def _row_bytes(label, mode, attrs, sampling, prompt_tokens, completion_tokens, c
             'rejected': len(json.dumps({**row, 'attempt': 10**5, 'reason': 'near_duplicate', 'raw': text}))}
 
 def _prompt_tokens(built, a: dict) -> float:
-    "The mean prompt tokens of the requests `built` (`_request_for`'s) under the assumptions `a`."
+    "The mean prompt tokens of the requests `built` (`request_for`'s) under the assumptions `a`."
     import numpy as np
     size = lambda msgs: sum(len(c) for _, c in msgs) / a['chars_per_token'] + a['template_tokens'] * len(msgs)
     return float(np.mean([size(b[0].messages) for b in built]))
@@ -152,11 +153,11 @@ def _task_rows(task: str, p: dict, a: dict) -> tuple[list, dict]:
     and the task's real train texts per label."""
     import numpy as np
     from synthclf.data import load_task
-    from synthclf.generate import _limits, _request_for
+    from synthclf.generate import generation_limits, request_for
     from synthclf.tasks import get_card
     card = get_card(p.get('task') or task)
     per_label, reps, seed, k = int(p['per_label']), int(p.get('replicates') or 1), p.get('seed', 0), p.get('k', 3)
-    max_attempts, sampling = _limits(card, per_label, None, None, p.get('temperature', 1.0), 0.95)
+    max_attempts, sampling = generation_limits(card, per_label, None, None, p.get('temperature', 1.0), 0.95)
     w = card.text['words']
     completion = min(sampling['max_new_tokens'], round(w.get('typical', w['max']) * a['tokens_per_word']))
     train = load_task(card, data_dir=p.get('data_dir'), quiet=True)[1]['train']
@@ -166,7 +167,7 @@ def _task_rows(task: str, p: dict, a: dict) -> tuple[list, dict]:
     rows, accepted = [], reps * per_label
     for mode in p['modes']:
         for lid, label in enumerate(card.label_names):
-            built = [_request_for(card, label, lid, i, mode, seed, train, k, sampling)
+            built = [request_for(card, label, lid, i, mode, seed, train, k, sampling)
                      for i in range(a['sampled_prompts'])]
             prompt = _prompt_tokens(built, a)
             size = _row_bytes(label, mode, built[0][1], sampling, prompt, completion, a['chars_per_token'])
@@ -190,9 +191,9 @@ def _hours(rows, a: dict, n='requests', completion='completion_tokens_per_reques
 
 def _experiments(tasks: dict, train: dict) -> int:
     "How many classifiers the train stages fit: tasks × sources × seeds × classifiers."
-    from synthclf.experiments import _seeds
+    from synthclf.experiments import seed_list
     clfs = train['classifier'] if isinstance(train['classifier'], list) else [train['classifier']]
-    return len(tasks) * len(train['train_on']) * len(_seeds(train['seeds'])) * len(clfs)
+    return len(tasks) * len(train['train_on']) * len(seed_list(train['seeds'])) * len(clfs)
 
 def plan_cost(generate: dict, train: dict | None = None, **assumptions) -> dict:
     """What generating a plan costs, estimated before anything runs (no endpoint, model or network): `generate`, each
@@ -300,13 +301,13 @@ def stage_parameters(stage: str, profile: dict, overrides: dict, run, task=None,
     for key, v in overrides.items():
         st, _, name = key.rpartition('.')
         if (st in ('', stage)) and name in known: p[name] = _anchor(name, v)
-    return {**p, **_owned(stage, Path(run), task, plan)}
+    return {**p, **owned_parameters(stage, Path(run), task, plan)}
 
 # %% ../nbs/13_parameters.ipynb #d7a6226c
 def check_overrides(overrides: dict, nb_dir=None) -> dict:
     "Fail early on a name no stage notebook has, or one the runner sets itself."
     params = {s: notebook_parameters(s, nb_dir) for s in NOTEBOOKS}
-    owned = {s: set(_owned(s, Path('.'))) for s in NOTEBOOKS}
+    owned = {s: set(owned_parameters(s, Path('.'))) for s in NOTEBOOKS}
     for key in overrides:
         st, _, name = key.rpartition('.')
         if st and st not in NOTEBOOKS: raise ValueError(f"Unknown stage {st!r} in {key!r}: stages are {', '.join(NOTEBOOKS)}.")

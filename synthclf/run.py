@@ -17,7 +17,7 @@ __all__ = ['stand_in_run', 'Run', 'load_run', 'examples_markdown']
 # %% ../nbs/12_run.ipynb #bf731c59
 def _stand_in_set(card, train: pd.DataFrame, mode: str, per_label: int, rng: np.random.Generator, out: Path):
     "Save `per_label` real texts per label of `train` as the set of `mode` under `out` (labels shuffled for few-shot)."
-    from synthclf.generate import _dataset, save_generated
+    from synthclf.generate import generated_dataset, save_generated
     names = card.label_names
     part = train.groupby('label').sample(per_label + 2, random_state=int(rng.integers(2**31)))
     keep, extra = part.groupby('label').head(per_label), part.groupby('label').tail(2)[:3]
@@ -35,7 +35,7 @@ def _stand_in_set(card, train: pd.DataFrame, mode: str, per_label: int, rng: np.
                 'rejected': {l: {w: sum(r['label'] == l and r['reason'] == w for r in rejected) for w in reasons}
                              for l in names},
                 'rejected_rows': rejected}
-    save_generated(_dataset(rows, names, meta), manifest, out)
+    save_generated(generated_dataset(rows, names, meta), manifest, out)
 
 def stand_in_run(out, tasks=('sms_spam',), per_label: int = 40, curve=(10, 40), seeds: int = 2, test_cap: int = 200,
                  seed: int = 0, data_dir=None, **analyze_kw) -> Path:

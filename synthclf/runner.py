@@ -10,18 +10,54 @@ from pathlib import Path
 from . import core
 from .layout import cards_dir, manifest_path, stage_notebook
 from .tasks import get_card, list_tasks
-from .display import _Display, _fmt, export_html, notebook_title, print_summary
-from synthclf.manifest import (INPUT_FIELDS, NOTEBOOKS, STAGES, UPSTREAM, _builtin, _endpoint_env, _scrub, _scrub_files, _secrets,
-    _upstream_why, card_sha256, card_text, data_fingerprint, generator_identity, notebooks_dir, package_source_sha256, parameter_files,
-    presets_to_pull, redact_url, run_header, stage_done, stage_inputs, stage_outputs, stamp_header, upstream_identities, uses_generator,
-    write_manifest)
-from .parameters import (PROFILES, _owned, check_overrides, cost_lines, experiment_plan, notebook_parameters,
-    parse_overrides, plan_cost, stage_parameters)
-# Besides what it uses, the names it used to define: `from synthclf.runner import stage_done` and the like go on working.
+from .display import RunDisplay, format_seconds, export_html, notebook_title, print_summary
+from .manifest import (NOTEBOOKS, STAGES, UPSTREAM, builtin_card, card_text, endpoint_env, notebooks_dir,
+                               presets_to_pull, scrub_files, scrub_secrets, secrets_to_hide, stage_done, stage_inputs,
+                               stamp_header, upstream_why, write_manifest)
+from .parameters import PROFILES, check_overrides, cost_lines, experiment_plan, plan_cost, stage_parameters
+# notebook_title is read here by tools/build_docs.py; the other modules' names are imported from where they are defined.
 
 # %% auto #0
-__all__ = ['execute_stage', 'uses_local_llm', 'pick_stages', 'llm_stages_at_once', 'task_cards', 'resolve_tasks', 'copy_cards',
-           'check_endpoints', 'run_study']
+__all__ = ['run_study', 'execute_stage', 'uses_local_llm', 'pick_stages', 'llm_stages_at_once', 'task_cards', 'resolve_tasks',
+           'copy_cards', 'check_endpoints']
+
+# %% ../nbs/13_runner.ipynb #bca1fe09
+def run_study(tasks=None, profile: str = 'quick', out=None, overrides=None, workers: int | None = None, scheduler: str | None = None,
+              force: bool = False, kernel: str = 'python3', progress: bool = True, dry_run: bool = False,
+              cost: dict | None = None) -> dict:
+    """Run every task's generate → train → subjectivity notebooks, then the report; resumable. A summary of what ran.
+    `dry_run`: only print and return the plan (each stage: run or skip, and why) and its cost, touching nothing and
+    asking no endpoint. `cost`: the assumptions of the cost estimate printed first
+    (`synthclf.parameters.COST_ASSUMPTIONS`, e.g. `{'tokens_per_s': 5000}`)."""
+    plan = _plan_run(tasks, profile, out, overrides, check=not dry_run)
+    if dry_run: return _dry_run(plan, force, progress, cost)
+    t0, run, names = time.time(), plan.run, plan.names
+    run.mkdir(parents=True, exist_ok=True)
+    cards_env = copy_cards(plan.cards, run)
+    cores = core.cores(); workers = max(1, min(workers or cores, len(names)))
+    if progress: print(f"synthclf run: profile {profile}, {len(names)} task(s) ({', '.join(names)}) -> {run}; "
+                       + (f"Dask scheduler {scheduler}" if scheduler else f"{workers} worker process(es)") + '\n'
+                       + '\n'.join(cost_lines(_plan_cost(plan, cost))), flush=True)
+    ex, client = _executor(workers, scheduler)
+    capacity = max(1, sum(client.nthreads().values())) if client else workers
+    g = _Grid(plan, RunDisplay(t0, enabled=progress), ex, client, capacity, cores, cards_env, kernel, force)
+    interrupted = False
+    try:
+        _pull_presets(g)
+        _limit_llm_stages(g)
+        _fill(g)
+        while g.pending:
+            finished, _ = cf.wait(list(g.pending), timeout=1.0, return_when=cf.FIRST_COMPLETED)
+            g.show.poll()
+            for f in finished: _collect(g, f)
+            _fill(g)
+        _run_report(g)
+    except KeyboardInterrupt:
+        interrupted = True
+        _stop(g)
+    finally: summary = _close(g, profile, t0, interrupted)
+    if progress: print_summary(summary)
+    return summary
 
 # %% ../nbs/13_runner.ipynb #c8015480
 @contextlib.contextmanager
@@ -55,7 +91,7 @@ def execute_stage(run, task, stage: str, params: dict, nb_dir=None, kernel: str 
     man.unlink(missing_ok=True)  # not finished until it is again
     progress, log = man.with_suffix('.progress.json'), man.with_suffix('.log')
     progress.unlink(missing_ok=True)
-    secrets = _secrets(env.get('OPENAI_BASE_URL'))
+    secrets = secrets_to_hide(env.get('OPENAI_BASE_URL'))
     t0 = time.time()
     rec = {'task': task, 'stage': stage, 'notebook': str(dst), 'pid': os.getpid(), 'started': round(t0, 3),
            'threads': int(env['OMP_NUM_THREADS']) if env.get('OMP_NUM_THREADS') else None}  # the cores the runner gave it (None: all)
@@ -63,17 +99,17 @@ def execute_stage(run, task, stage: str, params: dict, nb_dir=None, kernel: str 
         with _kernel_io(log, {**env, 'SYNTHCLF_PROGRESS': str(progress)}):
             if inputs is None: inputs = stage_inputs(stage, params, run, task, nb_dir=src.parent, endpoint=env.get('OPENAI_BASE_URL'))
             pm.execute_notebook(str(src), str(dst), parameters=params, kernel_name=kernel, progress_bar=False, cwd=str(run))
-        _scrub_files([dst, log], secrets)
+        scrub_files([dst, log], secrets)
         stamp_header(dst, run if stage == 'report' else None)
         if stage == 'report': rec['html'] = str(export_html(dst, run/'report.html'))
         write_manifest(run, task, stage, params, time.time() - t0, inputs)
         rec['status'] = 'done'
     except pm.PapermillExecutionError as e:
         first = next((l for l in e.source.splitlines() if l.strip() and not l.startswith('#')), '').strip()
-        rec.update(status='failed', error=_scrub(f"{e.ename}: {e.evalue}".strip(), secrets), cell=f"cell {e.cell_index} ({first[:60]})")
+        rec.update(status='failed', error=scrub_secrets(f"{e.ename}: {e.evalue}".strip(), secrets), cell=f"cell {e.cell_index} ({first[:60]})")
     except Exception as e:
-        rec.update(status='failed', error=_scrub(f"{type(e).__name__}: {e}", secrets), cell=None)
-    finally: _scrub_files([dst, log], secrets)  # also when interrupted
+        rec.update(status='failed', error=scrub_secrets(f"{type(e).__name__}: {e}", secrets), cell=None)
+    finally: scrub_files([dst, log], secrets)  # also when interrupted
     t1 = time.time()
     rec['seconds'], rec['ended'] = round(t1 - t0, 1), round(t1, 3)
     return rec
@@ -115,8 +151,8 @@ def pick_stages(ready: list, running: list, capacity: int, cores: int, shared: b
 # %% ../nbs/13_runner.ipynb #5a9d6eb3
 def _weights_bytes(model: str | None) -> int | None:
     "The size on disk of a local model's weights (a preset or a folder); None where it is not known here."
-    from synthclf.models import _weights_files, resolve_model
-    try: return sum(f.stat().st_size for f in _weights_files(Path(resolve_model(model, pull=False))))
+    from synthclf.models import model_weight_files, resolve_model
+    try: return sum(f.stat().st_size for f in model_weight_files(Path(resolve_model(model, pull=False))))
     except (FileNotFoundError, OSError): return None
 
 def _memory_available() -> int | None:
@@ -153,7 +189,7 @@ def copy_cards(cards: dict, run) -> dict:
     """The run's own copy of every card that is not built in (given by path, or found through `$SYNTHCLF_CARDS`), in `<run>/cards/`,
     and the environment that lets the stage notebooks find them by name."""
     d = cards_dir(run)
-    user = {n: c for n, c in cards.items() if c.path and not _builtin(c)}
+    user = {n: c for n, c in cards.items() if c.path and not builtin_card(c)}
     for name, c in user.items():
         d.mkdir(parents=True, exist_ok=True)
         (d/f'{name}.yaml').write_text(card_text(c))
@@ -170,8 +206,8 @@ def check_endpoints(stage_params):
         if key in seen: continue
         seen.add(key)
         try: OpenAIBackend(p.get('model'), p.get('base_url')).check_reachable()
-        except ValueError as e: raise ValueError(f"{_scrub(str(e), _secrets(p.get('base_url')))} With synthclf run: -p model=NAME (the served model's name).") from None
-        except OSError as e: raise type(e)(_scrub(str(e), _secrets(p.get('base_url')))) from None
+        except ValueError as e: raise ValueError(f"{scrub_secrets(str(e), secrets_to_hide(p.get('base_url')))} With synthclf run: -p model=NAME (the served model's name).") from None
+        except OSError as e: raise type(e)(scrub_secrets(str(e), secrets_to_hide(p.get('base_url')))) from None
 
 # %% ../nbs/13_runner.ipynb #33367dc3
 def _worker_init():
@@ -223,7 +259,7 @@ class _Plan:
 # %% ../nbs/13_runner.ipynb #d4eb9d1e
 def _staged(stage, p):
     "The notebook's parameters (no endpoint URL) and the kernel's environment."
-    p, env = _endpoint_env(p)
+    p, env = endpoint_env(p)
     return stage, p, env
 
 def _plan_run(tasks, profile: str, out, overrides, check: bool = True) -> _Plan:
@@ -268,12 +304,12 @@ def _dry_run(plan: _Plan, force: bool, progress: bool, assumptions: dict | None 
     for t in names:
         goes = {}
         for stage, params, env in plan.stages[t]:
-            rerun = 'forced (--force)' if force else _upstream_why([u for u in UPSTREAM[stage] if goes.get(u)])
+            rerun = 'forced (--force)' if force else upstream_why([u for u in UPSTREAM[stage] if goes.get(u)])
             goes[stage], why = _decide(run, t, stage, params, inputs_of(t, stage, params, env), rerun)
             rows.append({'task': t, 'stage': stage, 'status': 'to run' if goes[stage] else 'skipped', 'detail': why})
     report = {**plan.report_params, 'plan': {**plan.exp, 'tasks': names}}
     go, why = _decide(run, None, 'report', report, inputs_of(None, 'report', report, plan.report_env),
-                      'forced (--force)' if force else _upstream_why([f"{r['task']} {r['stage']}" for r in rows if r['status'] == 'to run']))
+                      'forced (--force)' if force else upstream_why([f"{r['task']} {r['stage']}" for r in rows if r['status'] == 'to run']))
     rows.append({'task': '*', 'stage': 'report', 'status': 'to run' if go else 'skipped', 'detail': why})
     cost = _plan_cost(plan, assumptions)
     gen = plan.stages[names[0]][STAGES.index('generate')][1]
@@ -295,7 +331,7 @@ class _Grid:
     `rerun`, why its stages run again (None: only if not finished); `decided`, `(task, stage) -> (go, why, inputs)`, each stage
     decided once, when the stages before it are through; `pending`, the running stages by future; `ready`, the tasks whose next stage may start."""
     plan: _Plan
-    show: _Display
+    show: RunDisplay
     ex: object
     client: object
     capacity: int
@@ -355,7 +391,7 @@ def _collect(g: _Grid, f):
     counted = g.show.finish(task, stage)
     g.records.append({**rec, 'ok': rec['status'] == 'done'})
     if rec['status'] == 'done':
-        g.show.event(task, stage, f"done in {_fmt(rec['seconds'])}" + (f" ({counted})" if counted else ''))
+        g.show.event(task, stage, f"done in {format_seconds(rec['seconds'])}" + (f" ({counted})" if counted else ''))
         g.ready.insert(0, task)
     else:
         g.show.event(task, stage, f"FAILED in {rec.get('cell') or 'the runner'}: {rec['error']}" + (f" (see {rec['notebook']})" if rec.get('notebook') else ''))
@@ -403,7 +439,7 @@ def _run_report(g: _Grid):
     rec = fut.result()
     g.report_running = False; g.show.finish('*', 'report')
     records.append({**rec, 'task': '*'})
-    g.show.event('*', 'report', f"done in {_fmt(rec['seconds'])}" if rec['status'] == 'done' else f"FAILED in {rec.get('cell')}: {rec['error']}")
+    g.show.event('*', 'report', f"done in {format_seconds(rec['seconds'])}" if rec['status'] == 'done' else f"FAILED in {rec.get('cell')}: {rec['error']}")
 
 # %% ../nbs/13_runner.ipynb #8286e2a3
 def _stop(g: _Grid):
@@ -433,42 +469,4 @@ def _close(g: _Grid, profile: str, t0: float, interrupted: bool) -> dict:
                'failed': sum(r['status'] == 'failed' for r in records), 'interrupted': interrupted,
                'report': str(run/'report.ipynb') if (run/'report.ipynb').is_file() and not interrupted else None}
     (run/'summary.json').write_text(json.dumps(summary, indent=1, default=str))
-    return summary
-
-# %% ../nbs/13_runner.ipynb #bca1fe09
-def run_study(tasks=None, profile: str = 'quick', out=None, overrides=None, workers: int | None = None, scheduler: str | None = None,
-              force: bool = False, kernel: str = 'python3', progress: bool = True, dry_run: bool = False,
-              cost: dict | None = None) -> dict:
-    """Run every task's generate → train → subjectivity notebooks, then the report; resumable. A summary of what ran.
-    `dry_run`: only print and return the plan (each stage: run or skip, and why) and its cost, touching nothing and
-    asking no endpoint. `cost`: the assumptions of the cost estimate printed first
-    (`synthclf.parameters.COST_ASSUMPTIONS`, e.g. `{'tokens_per_s': 5000}`)."""
-    plan = _plan_run(tasks, profile, out, overrides, check=not dry_run)
-    if dry_run: return _dry_run(plan, force, progress, cost)
-    t0, run, names = time.time(), plan.run, plan.names
-    run.mkdir(parents=True, exist_ok=True)
-    cards_env = copy_cards(plan.cards, run)
-    cores = core.cores(); workers = max(1, min(workers or cores, len(names)))
-    if progress: print(f"synthclf run: profile {profile}, {len(names)} task(s) ({', '.join(names)}) -> {run}; "
-                       + (f"Dask scheduler {scheduler}" if scheduler else f"{workers} worker process(es)") + '\n'
-                       + '\n'.join(cost_lines(_plan_cost(plan, cost))), flush=True)
-    ex, client = _executor(workers, scheduler)
-    capacity = max(1, sum(client.nthreads().values())) if client else workers
-    g = _Grid(plan, _Display(t0, enabled=progress), ex, client, capacity, cores, cards_env, kernel, force)
-    interrupted = False
-    try:
-        _pull_presets(g)
-        _limit_llm_stages(g)
-        _fill(g)
-        while g.pending:
-            finished, _ = cf.wait(list(g.pending), timeout=1.0, return_when=cf.FIRST_COMPLETED)
-            g.show.poll()
-            for f in finished: _collect(g, f)
-            _fill(g)
-        _run_report(g)
-    except KeyboardInterrupt:
-        interrupted = True
-        _stop(g)
-    finally: summary = _close(g, profile, t0, interrupted)
-    if progress: print_summary(summary)
     return summary

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 from fastcore.basics import patch
 from .tasks import get_card, list_tasks
-from .data import _read_csv, clean_split, split_files, task_folder
+from .data import read_labelled_csv, clean_split, split_files, task_folder
 from .generate import MODES
-from .subjectivity import PAIR_PHRASINGS, _task_text, simulate_judgments, task_summary
+from .subjectivity import PAIR_PHRASINGS, task_text, simulate_judgments, task_summary
 from .planted import (
     CROWD_DEFAULTS, JUDGE_DEFAULTS, NOISE_FROM, TaskTruth, Truth, null_truth, planted_truth, read_truth, truth_to_dict, write_truth)
 _all_ = ['JUDGE_DEFAULTS', 'CROWD_DEFAULTS', 'NOISE_FROM', 'TaskTruth', 'Truth', 'read_truth', 'truth_to_dict', 'write_truth',
@@ -35,9 +35,9 @@ def split_pool(task, pool_per_label: int, seed: int = 0, data_dir=None) -> tuple
     card = get_card(task)
     if pool_per_label < 1: raise ValueError(f"pool_per_label must be at least 1, got {pool_per_label}.")
     files = split_files(task_folder(card, data_dir))
-    raw = _read_csv(files['train'])
+    raw = read_labelled_csv(files['train'])
     rows = clean_split(raw, card, str(files['train']))[0]  # known single labels, no empty text; `idx` is the raw row
-    held = set().union(*(set(_read_csv(f)['text'].astype(str)) for s, f in files.items() if s != 'train'))
+    held = set().union(*(set(read_labelled_csv(f)['text'].astype(str)) for s, f in files.items() if s != 'train'))
     ok = rows[~rows.text.isin(held)]  # one row per distinct text, as the loader keeps it: a text that recurs is eligible like any other
     rng = _task_rng(seed, card.name)
     picks = np.sort(np.concatenate([rng.permutation(ok.idx[ok.label == l].to_numpy())[:min(pool_per_label, int((rows.label == l).sum()) // 2)]
@@ -235,7 +235,7 @@ class SimulatedEndpoint:
             f = self.data_dir/card.data.get('local_dir', t)/'pool.csv'
             if not f.is_file():
                 raise FileNotFoundError(f"No pool for {t!r} at {f}: run `synthclf simulate prepare --truth TRUTH.yaml --out {self.data_dir}` first.")
-            pool = _read_csv(f)
+            pool = read_labelled_csv(f)
             labels = pool['label'].astype(str).to_numpy()
             self.pools[t] = {'card': card, 'texts': pool['text'].astype(str).to_numpy(), 'low': _low_mask(pool),
                              'by': {l: np.flatnonzero(labels == l) for l in card.label_names}}
@@ -243,7 +243,7 @@ class SimulatedEndpoint:
         self.by_description, self.by_summary = {}, {}
         for c in cards:
             self.by_description.setdefault(c.description.strip(), []).append(c.name)
-            self.by_summary.update({task_summary(c): c.name, _task_text(c): c.name})
+            self.by_summary.update({task_summary(c): c.name, task_text(c): c.name})
         self.invert = {p['question']: p['invert'] for p in PAIR_PHRASINGS.values()} | {_ORIGINAL_QUESTION: False}
 
 # %% ../nbs/14_simulate.ipynb #6d7b3915

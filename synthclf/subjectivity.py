@@ -16,21 +16,23 @@ from .data import bars_off
 from .judgments import JUDGMENT_COLUMNS, bradley_terry, judge_reliability, panel_stats, rating_ranking, read_judgments, simulate_judgments
 
 # %% auto #0
-__all__ = ['SUBJECTIVITY_SYSTEM', 'JUDGE_SYSTEM', 'PAIR_PHRASINGS', 'RATING_PHRASINGS', 'METHODS', 'task_judgment_request',
-           'parse_choice', 'llm_task_judgments', 'task_summary', 'pair_request', 'rating_request', 'llm_pair_judgments',
-           'llm_task_ratings', 'rank_tasks', 'agreement', 'agreement_from_votes', 'task_agreement', 'label_request',
-           'parse_label', 'llm_label_votes', 'accuracy_by_threshold', 'accuracy_by_bin']
+__all__ = ['SUBJECTIVITY_SYSTEM', 'JUDGE_SYSTEM', 'PAIR_PHRASINGS', 'RATING_PHRASINGS', 'METHODS', 'task_text',
+           'task_judgment_request', 'parse_choice', 'llm_task_judgments', 'task_summary', 'pair_request',
+           'rating_request', 'llm_pair_judgments', 'llm_task_ratings', 'rank_tasks', 'agreement',
+           'agreement_from_votes', 'task_agreement', 'label_request', 'parse_label', 'llm_label_votes',
+           'with_agreement', 'accuracy_by_threshold', 'accuracy_by_bin']
 
 # %% ../nbs/10_subjectivity.ipynb #da45c26f
 SUBJECTIVITY_SYSTEM = ("You compare text classification tasks. A task is more subjective when people are more likely to disagree "
                        "about the right label of a text, because the label depends on personal interpretation rather than facts.")
 
-def _task_text(card: TaskCard) -> str:
+def task_text(card: TaskCard) -> str:
+    "A task as the judges read it: its title, description and labels in one line."
     return f"{card.title}: {card.description} Labels: {', '.join(card.label_names)}."
 
 def task_judgment_request(a: TaskCard, b: TaskCard, seed: int = 0, temperature: float = 1.0) -> Request:
     "The request asking which of tasks `a` (shown as A) and `b` (B) is more subjective."
-    user = (f"Task A. {_task_text(a)}\nTask B. {_task_text(b)}\n\n"
+    user = (f"Task A. {task_text(a)}\nTask B. {task_text(b)}\n\n"
             "Which of these two classification tasks is more subjective? Answer with one letter: A or B.")
     return Request.chat(SUBJECTIVITY_SYSTEM, user, temperature=temperature, top_p=0.95, max_new_tokens=8, seed=seed)
 
@@ -307,7 +309,8 @@ def llm_label_votes(task, texts, ids=None, k: int = 5, backend='local', model: s
     return votes
 
 # %% ../nbs/10_subjectivity.ipynb #e51b2053
-def _with_agreement(predictions: pd.DataFrame, agreement_=None) -> pd.DataFrame:
+def with_agreement(predictions: pd.DataFrame, agreement_=None) -> pd.DataFrame:
+    "The predictions with an agreement column (from `agreement_`, by `idx`, or their own), rows without one left out."
     p = predictions.copy()
     if agreement_ is not None:
         a = agreement_.set_index('idx')['agreement'] if isinstance(agreement_, pd.DataFrame) else agreement_
@@ -319,7 +322,7 @@ def _with_agreement(predictions: pd.DataFrame, agreement_=None) -> pd.DataFrame:
 
 def accuracy_by_threshold(predictions: pd.DataFrame, agreement_=None, taus=None, by: str = 'source') -> pd.DataFrame:
     "Accuracy on the instances with agreement ≥ τ, per `by` group and τ: mean and std over seeds, and how many instances."
-    p = _with_agreement(predictions, agreement_)
+    p = with_agreement(predictions, agreement_)
     taus = sorted(p.agreement.unique()) if taus is None and p.agreement.nunique() <= 12 else (np.round(np.linspace(p.agreement.min(), 1, 6), 3) if taus is None else taus)
     rows = []
     for tau in taus:
@@ -333,7 +336,7 @@ def accuracy_by_threshold(predictions: pd.DataFrame, agreement_=None, taus=None,
 # %% ../nbs/10_subjectivity.ipynb #10b768bd
 def accuracy_by_bin(predictions: pd.DataFrame, agreement_=None, bins=None, by: str = 'source') -> pd.DataFrame:
     "Accuracy per agreement bin (right-closed intervals) and `by` group, mean and std over seeds."
-    p = _with_agreement(predictions, agreement_)
+    p = with_agreement(predictions, agreement_)
     bins = bins if bins is not None else [0] + sorted(p.agreement.unique()) if p.agreement.nunique() <= 12 else [0, 0.5, 0.7, 0.9, 1.0]
     p['bin'] = pd.cut(p.agreement, bins, include_lowest=False).astype(str)
     g = p.groupby(['bin', by, 'seed']).correct.mean().groupby(level=[0, 1])

@@ -170,6 +170,7 @@ def list_tasks() -> list[str]:
 def tasks_to_rank(rank_tasks, run_tasks) -> list[str]:
     "The tasks a judge ranks: `rank_tasks` (a list), all known tasks (None), or `'run'`: `run_tasks` (none if under 3)."
     if rank_tasks is None: return list_tasks()
+    if not isinstance(rank_tasks, str) and list(rank_tasks) == ['run']: rank_tasks = 'run'  # the CLI's `--rank-tasks run`
     if isinstance(rank_tasks, str):
         if rank_tasks != 'run': raise ValueError(f"rank_tasks is a list of tasks, None (all known tasks) or 'run' (the run's tasks); got {rank_tasks!r}.")
         return list(run_tasks) if len(run_tasks) >= 3 else []

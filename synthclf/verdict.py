@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from .experiments import SYNTHETIC_MODES, collect_runs
 from .tasks import get_card
-from .claims import (_holm_words, _scores, agreement_effect, datasets_behind, gap_correlation, learned, permutation_spearman,
+from .claims import (holm_words, subjectivity_scores, agreement_effect, datasets_behind, gap_correlation, learned, permutation_spearman,
                              source_comparisons)
 
 # %% auto #0
@@ -37,7 +37,7 @@ def gap_regression(gaps: pd.DataFrame, subjectivity, gap: str = 'gap_few_shot', 
     import statsmodels.formula.api as smf
     from scipy.stats import spearmanr
     if gap not in gaps: raise ValueError(f"No column {gap!r} in the gaps table; it has {list(gaps.columns)}.")
-    d = gaps.assign(subjectivity=gaps.task.map(_scores(subjectivity))).dropna(subset=[gap, 'subjectivity'] + ([extra] if extra else []))
+    d = gaps.assign(subjectivity=gaps.task.map(subjectivity_scores(subjectivity))).dropna(subset=[gap, 'subjectivity'] + ([extra] if extra else []))
     need = 3 + bool(extra)
     if len(d) < need:
         raise ValueError(f"The regression of {gap} on subjectivity{' and ' + extra if extra else ''} needs at least {need} tasks with both a gap and a "
@@ -54,8 +54,8 @@ def gap_regression(gaps: pd.DataFrame, subjectivity, gap: str = 'gap_few_shot', 
 def instance_regression(predictions: pd.DataFrame, agreement_=None, reference: str | None = None, min_rows: int = 30, min_clusters: int = 50) -> dict:
     "Logit correct ~ agreement × source (+ task effects), errors clustered by test instance: coefficients and average marginal effects."
     import statsmodels.formula.api as smf
-    from synthclf.subjectivity import _with_agreement
-    d = _with_agreement(predictions, agreement_)
+    from synthclf.subjectivity import with_agreement
+    d = with_agreement(predictions, agreement_)
     d = d.assign(correct=d.correct.astype(int))
     sources = sorted(d.source.unique(), key=lambda s: ({'real_matched': 0, 'real': 1}.get(s, 2), s))  # the reference first
     reference = reference or sources[0]
@@ -105,7 +105,7 @@ def _gap_rows(runs: pd.DataFrame, subjectivity, judge: dict, seed: int, alpha: f
         cors[mode] = c = gap_correlation(runs, subjectivity, mode, reliable=judge.get('reliable', False), seed=seed)
         if few: c['word'] = f"inconclusive: the gap line needs at least {_GAP_MIN_TASKS} tasks, this run holds {held}"
     words = [c['word'] if not c['word'] in ('agrees', 'contradicts', 'inconclusive') else None for c in cors.values()]
-    adj, words = _holm_words([c['p'] for c in cors.values()], [c['rho'] for c in cors.values()], words, alpha)
+    adj, words = holm_words([c['p'] for c in cors.values()], [c['rho'] for c in cors.values()], words, alpha)
     for (mode, c), q, w in zip(cors.items(), adj, words):
         c['word'], c['p_holm'] = w, q
         rel = judge.get('verdict') or ('reliable' if judge.get('reliable') else 'reliability not measured')
@@ -160,7 +160,7 @@ def _agreement_rows(runs: pd.DataFrame, agreement_predictions: dict | None, ok: 
         if not preds.source.isin(['zero_shot', 'few_shot']).any(): continue  # no synthetic source: nothing to check
         arows += _agreement_lines(task, preds, how, runs, ok, seeds, seed)
     if arows:
-        adj, words = _holm_words([a['p'] for a in arows], [a.get('_d', np.nan) for a in arows], [a['word'] for a in arows], alpha)
+        adj, words = holm_words([a['p'] for a in arows], [a.get('_d', np.nan) for a in arows], [a['word'] for a in arows], alpha)
         for a, q, w in zip(arows, adj, words): a.update(p=q, word=w); a.pop('_d', None)
     return arows
 

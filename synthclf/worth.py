@@ -7,8 +7,9 @@ from __future__ import annotations
 import re
 import numpy as np
 import pandas as pd
-from .claims import _welch, datasets_behind, generation_sd
+from .claims import welch, datasets_behind, generation_sd
 from .experiments import curve_size, curve_source, mixture_parts
+from .settings import ANALYZE_DEFAULTS
 
 # %% auto #0
 __all__ = ['DEFAULT_MARGIN', 'learning_curve', 'monotone', 'invert_curve', 'worth', 'equivalence', 'mixture_gain']
@@ -89,7 +90,7 @@ def worth(runs: pd.DataFrame, metric: str = 'macro_f1', n_boot: int = 2000, ci: 
     return pd.DataFrame(rows)
 
 # %% ../nbs/11_worth.ipynb #7afeec07
-DEFAULT_MARGIN = 0.02
+DEFAULT_MARGIN = ANALYZE_DEFAULTS['margin']  # a judgement, defined once with the analysis's settings (synthclf.settings)
 
 def equivalence(runs: pd.DataFrame, task: str, source: str, n: int, margin: float = DEFAULT_MARGIN, alpha: float = 0.05,
                 metric: str = 'macro_f1', min_sets: int = 5) -> dict:
@@ -99,7 +100,7 @@ def equivalence(runs: pd.DataFrame, task: str, source: str, n: int, margin: floa
     a, b = g.loc[g.source == source, metric].to_numpy(float), g.loc[g.source == curve_source(n), metric].to_numpy(float)
     if not len(a) or not len(b): raise ValueError(f"{task}: no runs of {source!r} or of {curve_source(n)!r} to compare.")
     sd = generation_sd(g, source, int(datasets_behind(g).get((task, source), 1)), metric, min_sets)
-    d, lo, hi, _, se = _welch(a, b, 1 - 2 * alpha, sd ** 2 if np.isfinite(sd) else np.nan)
+    d, lo, hi, _, se = welch(a, b, 1 - 2 * alpha, sd ** 2 if np.isfinite(sd) else np.nan)
     ok = bool(np.isfinite(lo) and -margin < lo and hi < margin)
     word = ('equivalent' if ok else 'not shown equivalent') if np.isfinite(lo) else 'undetermined: too few seeds or sets to measure the spread'
     return {'task': task, 'source': source, 'real_per_label': n, 'difference': d, 'low': lo, 'high': hi, 'margin': margin,

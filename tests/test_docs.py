@@ -1,6 +1,6 @@
 """The docs site and the run report as a reader sees them: built with mkdocs from the notebooks and a tiny real run
-(`synthclf run`), opened in headless Chromium (Debian's `chromium`, `make browser`) at 1280×900. Screenshots of every
-page land in the site's screenshots/ folder."""
+(`synthclf run`), opened in headless Chromium (Debian's `chromium`, `make browser`) at 1280×900, and the report page at
+1,600 px wide (tools/report_screenshots.py). Screenshots of every page land in the site's screenshots/ folder."""
 import functools
 import http.server
 import os
@@ -163,3 +163,51 @@ def test_no_page_names_this_machines_paths(pages, site):
         assert not tmp.search(html), (f.name, html[max(0, tmp.search(html).start() - 100):][:250])
     for name, seen in pages.items():
         for path in machine: assert path not in seen['text'], (name, path)
+
+
+@pytest.fixture(scope='session')
+def wide_report(site):
+    "The site's report page at 1,600 px wide: every table measured, and the screenshots of tools/report_screenshots.py."
+    sys.path.insert(0, str(ROOT/'tools'))
+    from report_screenshots import report_page, screenshots, table_fit
+    with report_page(site['out']) as page:
+        return {'tables': table_fit(page), 'shots': screenshots(page, site['run'], site['out']/'screenshots-1600')}
+
+
+def test_the_reports_tables_fit_at_1600_px(wide_report):
+    """No table runs past the text column; every table that can fit it (its min-content width is not wider) shows whole,
+    with nothing scrolling sideways; the verdict's tables fit, each row a few lines tall (they ran off the page, rows ~15
+    lines, before docs.css gave them the column). Only a table wider than the column at its narrowest (the results table,
+    31 columns) scrolls, inside its own box."""
+    tables = wide_report['tables']
+    assert len(tables) >= 5, tables
+    for t in tables:
+        assert t['past_column'] <= 1, t
+        if t['needs'] <= t['column']: assert not t['scrolls'], t
+    verdict = [t for t in tables if t['head'].startswith('scope estimate 95% interval p (Holm) word rests on')]
+    assert len(verdict) >= 2, [t['head'] for t in tables]
+    for t in verdict: assert not t['scrolls'] and t['tallest_row_lines'] <= 8, t
+
+
+def test_the_report_shows_the_papers_figures_and_example_texts_at_1600_px(wide_report):
+    "Each of the three figures decodes and is found by its caption; the example texts section is there; the PNGs are written."
+    from PIL import Image
+    shots = wide_report['shots']
+    assert shots.pop('missing') == []
+    assert {'scores_by_source', 'verdict_forest', 'subjectivity_ranking', 'example-texts', 'verdict', 'first-screen'} <= set(shots)
+    for name, path in shots.items():
+        with Image.open(path) as im: assert im.width >= 400 and im.height >= 150, (name, im.size)
+
+
+def test_every_example_output_of_nbs_reaches_the_site(site):
+    """Each example cell of nbs/ (tools/stamp_outputs.py's is_example) that carries outputs is on its API page with an
+    output area under it."""
+    import nbformat
+    sys.path.insert(0, str(ROOT/'tools'))
+    from stamp_outputs import is_example
+    for nb in sorted((ROOT/'nbs').glob('[0-9][0-9]_*.ipynb')):
+        html = (site['out']/'api'/f'{nb.stem}.html').read_text()
+        cells = re.split(r'id="cell-id=', html)[1:]
+        shown = {c.split('"', 1)[0] for c in cells if 'jp-OutputArea-output' in c}
+        for c in nbformat.read(str(nb), as_version=4).cells:
+            if is_example(c) and c.get('outputs'): assert c.get('id') in shown, (nb.name, c.get('id'), c.source[:200])

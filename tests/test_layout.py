@@ -6,7 +6,7 @@ from pathlib import Path
 from synthclf import layout
 from synthclf.analysis import analyze
 from synthclf.experiments import default_synthetic_dir, train_and_evaluate
-from synthclf.parameters import _owned
+from synthclf.parameters import owned_parameters
 
 PKG = Path(layout.__file__).parent
 
@@ -20,9 +20,9 @@ def test_the_api_defaults_are_the_default_run():
 
 def test_the_runner_places_stages_where_the_layout_says():
     run = Path('.')
-    assert Path(_owned('generate', run, 'ag_news')['out']) == layout.generate_dir(run, 'ag_news')
-    assert Path(_owned('subjectivity', run, 'ag_news')['out']) == layout.subjectivity_dir(run, 'ag_news')
-    assert Path(_owned('report', run)['out']) == layout.analysis_dir(run)
+    assert Path(owned_parameters('generate', run, 'ag_news')['out']) == layout.generate_dir(run, 'ag_news')
+    assert Path(owned_parameters('subjectivity', run, 'ag_news')['out']) == layout.subjectivity_dir(run, 'ag_news')
+    assert Path(owned_parameters('report', run)['out']) == layout.analysis_dir(run)
 
 
 def test_no_other_module_spells_out_the_run_folders():

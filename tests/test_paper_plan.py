@@ -131,3 +131,23 @@ def test_the_train_stage_fits_each_classifier_of_a_list(tmp_path, real_data, mon
         assert sorted(p.name for p in (tmp_path/'sms_spam'/source).iterdir()) == ['embedding-lr', 'tfidf'], source
     shown = json.dumps(nbformat.read(str(tmp_path/'train.ipynb'), as_version=4).cells)
     assert '**tfidf**' in shown and '**embedding-lr**' in shown, 'a table per classifier'
+
+
+def test_planning_names_the_classifiers_without_building_one():
+    """A run's plan names its classifiers as their runs are saved, with nothing resolved, loaded or looked up: an encoder
+    that does not exist is named all the same (building it would fail), and transformers is not imported. Nothing
+    in the package builds a classifier only to read its name (`make_classifier(...).name`)."""
+    import ast
+    code = ("import sys; from synthclf.parameters import experiment_plan; "
+            "p = experiment_plan(['sms_spam'], {'train_on': ['real'], 'seeds': 2, 'classifier': "
+            "['no-such-org/no-such-bert', 'embedding-lr:/no/such/e5', 'tfidf']}); "
+            "print(p['classifiers'], sorted(m for m in ('transformers',) if m in sys.modules))")
+    p = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, 'HF_HUB_OFFLINE': '1'})
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.strip() == "['no-such-bert', 'embedding-lr-e5', 'tfidf'] []", p.stdout
+    root = Path(__file__).resolve().parents[1]/'synthclf'
+    built_for_a_name = [f"{py.name}:{n.lineno}" for py in sorted(root.glob('*.py')) for n in ast.walk(ast.parse(py.read_text()))
+                        if isinstance(n, ast.Attribute) and n.attr == 'name' and isinstance(n.value, ast.Call)
+                        and getattr(n.value.func, 'id', getattr(n.value.func, 'attr', '')) == 'make_classifier']
+    assert not built_for_a_name, f"a classifier built to read its name (use classifier_name): {built_for_a_name}"

@@ -15,7 +15,7 @@ import yaml
 from scipy.special import expit
 
 from synthclf.data import DataWarning, load_task, task_folder
-from synthclf.generate import _request_for, clean_text
+from synthclf.generate import request_for, clean_text
 from synthclf.simulate import (MODEL_ID, SimulatedEndpoint, SimulatorError, TaskTruth, Truth, null_truth, planted_truth,
                                prepare_data, read_truth, run_command, serve, simulate_crowd, split_pool, synthetic_draw, truth_to_dict,
                                write_truth)
@@ -266,7 +266,7 @@ def test_generation_answers_pool_texts_with_the_planted_noise(prepared, endpoint
         train = load_task(irony, data_dir=d)[1]['train']
     labels, held = read(d/'tweet_irony'/'pool.csv').set_index('text').label, set(read(d/'tweet_irony'/'train.csv').text)
     for mode, planted in prepared['truth'].tasks['tweet_irony'].noise.items():
-        asked = [(l, _request_for(irony, l, lid, i, mode, 0, train if mode == 'few_shot' else None, 3, SAMPLING)[0])
+        asked = [(l, request_for(irony, l, lid, i, mode, 0, train if mode == 'few_shot' else None, 3, SAMPLING)[0])
                  for i in range(200) for lid, l in enumerate(irony.label_names)]
         answers = [endpoint.handle(body_of(r)) for _, r in asked]
         texts = [a['choices'][0]['message']['content'] for a in answers]
@@ -280,14 +280,14 @@ def test_generation_answers_pool_texts_with_the_planted_noise(prepared, endpoint
     ag = get_card('ag_news')
     pool = read(d/'ag_news'/'pool.csv').set_index('text').label
     for lid, l in enumerate(ag.label_names):  # no noise planted: every answer is a text of the label asked for
-        assert {pool[endpoint.handle(body_of(_request_for(ag, l, lid, i, 'zero_shot', 0, None, 3, SAMPLING)[0]))['choices'][0]['message']['content']]
+        assert {pool[endpoint.handle(body_of(request_for(ag, l, lid, i, 'zero_shot', 0, None, 3, SAMPLING)[0]))['choices'][0]['message']['content']]
                 for i in range(20)} == {l}
 
 
 def test_low_agreement_noise_serves_texts_annotators_disagreed_on(prepared, endpoint):
     fpb = get_card('financial_phrasebank')
     pool = read(prepared['dir']/'financial_phrasebank'/'pool.csv').set_index('text')
-    served = [(l, pool.loc[endpoint.handle(body_of(_request_for(fpb, l, lid, i, 'zero_shot', 0, None, 3, SAMPLING)[0]))['choices'][0]['message']['content']])
+    served = [(l, pool.loc[endpoint.handle(body_of(request_for(fpb, l, lid, i, 'zero_shot', 0, None, 3, SAMPLING)[0]))['choices'][0]['message']['content']])
               for i in range(60) for lid, l in enumerate(fpb.label_names)]
     swapped = [row for l, row in served if row.label != l]
     assert 0.35 < len(swapped) / len(served) < 0.65 and all(row.agreement < 1 for row in swapped)
@@ -324,7 +324,7 @@ def test_what_the_simulator_does_not_answer(endpoint):
     ag, imdb = get_card('ag_news'), get_card('imdb')
     cases = [(rating_request(ag), 400, 'answers only generation prompts'), (label_request(ag, 'Some news.'), 400, 'answers only generation prompts'),
              (pair_request(ag, imdb), 400, "The judge was asked about task 'imdb', which the truth does not plant"),
-             (_request_for(get_card('sms_spam'), 'spam', 1, 0, 'zero_shot', 0, None, 3, SAMPLING)[0], 400,
+             (request_for(get_card('sms_spam'), 'spam', 1, 0, 'zero_shot', 0, None, 3, SAMPLING)[0], 400,
               "A generation prompt for task 'sms_spam', which the truth does not plant")]
     for req, status, message in cases:
         with pytest.raises(SimulatorError) as e: endpoint.handle(body_of(req))
@@ -340,7 +340,7 @@ def test_serve_on_loopback_with_the_openai_backend(prepared, tmp_path):
     from synthclf.llm import EndpointError, OpenAIBackend
     from synthclf.subjectivity import rank_tasks
     ag = get_card('ag_news')
-    req = _request_for(ag, 'World', 0, 0, 'zero_shot', 0, None, 3, SAMPLING)[0]
+    req = request_for(ag, 'World', 0, 0, 'zero_shot', 0, None, 3, SAMPLING)[0]
     with serve(SMALL, prepared['dir']) as url:
         assert url.startswith('http://127.0.0.1:') and url.endswith('/v1')
         assert json.loads(urllib.request.urlopen(url + '/models', timeout=10).read())['data'][0]['id'] == MODEL_ID

@@ -1,0 +1,119 @@
+"""Execute notebooks of nbs/ in place and stamp each code cell with a hash of the source its outputs came from.
+
+    python tools/stamp_outputs.py [NB ...]     execute and stamp (default: index.ipynb and every nbs/NN_*.ipynb)
+    python tools/stamp_outputs.py --check      list the stale or missing outputs of the stamped notebooks, execute nothing
+
+A notebook that fails to execute stops the tool with its name and the failing cell, and is left as it was. Each code cell of
+an executed notebook gets `metadata.source_hash` (settings.ini's `allowed_cell_metadata_keys` keeps it through nbdev_clean);
+tests/test_notebook_outputs.py fails when a cell's source no longer matches its stamp, or when an example cell that ends in
+a displayed value has no output.
+"""
+import argparse, ast, hashlib, os, re, subprocess, sys, time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+NBS = ROOT/'nbs'
+STAMP = 'source_hash'
+_DIRECTIVE = re.compile(r'^\s*#\|\s*([\w-]+)\s*:?\s*(.*?)\s*$')
+_NOT_EXAMPLES = {'export', 'exports', 'exporti', 'hide', 'default_exp'}  # cells the docs do not show as examples
+_DISPLAYING_CALLS = {'print', 'display', 'show_doc', 'pprint'}  # calls that always write an output
+
+
+def source_hash(source: str) -> str:
+    "A short hash of a cell's source; trailing spaces and blank lines at either end do not change it."
+    text = '\n'.join(line.rstrip() for line in source.strip('\n').splitlines())
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def directives(source: str) -> dict:
+    "The `#| key: value` lines of a cell, as a dict."
+    return {m.group(1): m.group(2).lower() for m in map(_DIRECTIVE.match, source.splitlines()) if m}
+
+
+def is_example(cell) -> bool:
+    "A code cell the docs show with its outputs: not exported, not hidden, not left out, not empty."
+    if cell.cell_type != 'code' or not cell.source.strip(): return False
+    d = directives(cell.source)
+    return not (_NOT_EXAMPLES & d.keys() or d.get('include') == 'false' or d.get('echo') == 'false' and d.get('output') == 'false')
+
+
+def displays_a_value(source: str) -> bool:
+    """Whether executing the cell surely writes an output: its last statement is an expression, not silenced by a
+    trailing `;`, and either not a call (a name, attribute, subscript, comparison, literal...: Jupyter shows its value) or
+    a call of print/display/show_doc. Other calls may return None (then nothing shows), so they do not count; nor do
+    cells that end in an assignment, an assert, a loop or a definition. Magics (`%`, `!`) are left out; a cell that does
+    not parse does not count."""
+    code = '\n'.join(l for l in source.splitlines() if not l.lstrip().startswith(('%', '!')))
+    try: tree = ast.parse(code)
+    except SyntaxError: return False
+    if not tree.body or not isinstance(last := tree.body[-1], ast.Expr) or code.rstrip().endswith(';'): return False
+    v = last.value
+    if isinstance(v, ast.Constant) and v.value is None: return False
+    if not isinstance(v, ast.Call): return True
+    name = v.func.id if isinstance(v.func, ast.Name) else v.func.attr if isinstance(v.func, ast.Attribute) else ''
+    return name in _DISPLAYING_CALLS
+
+
+def is_stamped(nb) -> bool:
+    "Whether a notebook was executed by this tool: one of its code cells carries a stamp."
+    return any(STAMP in c.metadata for c in nb.cells if c.cell_type == 'code')
+
+
+def output_problems(nb) -> list[str]:
+    "What is stale or missing in a stamped notebook: each as 'cell N: why' (empty when its outputs match its sources)."
+    problems = []
+    for i, c in enumerate(nb.cells):
+        if c.cell_type != 'code' or not c.source.strip(): continue
+        stamp = c.metadata.get(STAMP)
+        if stamp is None: problems.append(f'cell {i}: never executed by tools/stamp_outputs.py (no {STAMP})')
+        elif stamp != source_hash(c.source): problems.append(f'cell {i}: its source changed since its outputs were made')
+        elif is_example(c) and displays_a_value(c.source) and not c.get('outputs'):
+            problems.append(f'cell {i}: ends in a displayed value but has no output')
+    return problems
+
+
+def execute_and_stamp(path: Path, timeout: int = 1800) -> float:
+    "Execute the notebook at `path` in its folder, stamp its code cells, write it back and clean it; the seconds it took."
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    nb = nbformat.read(str(path), as_version=4)
+    os.environ.update(TQDM_DISABLE='1', HF_HUB_DISABLE_PROGRESS_BARS='1')
+    start = time.monotonic()
+    client = NotebookClient(nb, timeout=timeout, kernel_name='python3', record_timing=False,
+                            resources={'metadata': {'path': str(path.parent)}})
+    try: client.execute()
+    except CellExecutionError as e:
+        error = re.sub(r'\x1b\[[0-9;]*m', '', str(e))[-2000:]  # the traceback without its colours
+        raise SystemExit(f"{error}\nstamp_outputs: {path.name} failed to execute (above); it is left as it was. "
+                         f"Fix it, then run `make nbs-outputs NBS={path.name}` again.")
+    for c in nb.cells:
+        if c.cell_type == 'code': c.metadata[STAMP] = source_hash(c.source)
+    nbformat.write(nb, str(path))
+    subprocess.run([str(Path(sys.executable).parent/'nbdev_clean'), '--fname', str(path)], cwd=ROOT, check=True)
+    return time.monotonic() - start
+
+
+def notebooks(names) -> list[Path]:
+    "The notebooks named (a name in nbs/ or a path), or index.ipynb and every nbs/NN_*.ipynb."
+    if not names: return [NBS/'index.ipynb', *sorted(NBS.glob('[0-9][0-9]_*.ipynb'))]
+    found = [Path(n) if Path(n).is_file() else NBS/Path(n).name for n in names]
+    missing = [str(p) for p in found if not p.is_file()]
+    if missing: raise SystemExit(f"stamp_outputs: no such notebook: {', '.join(missing)} (names in nbs/, e.g. 02_layout.ipynb)")
+    return found
+
+
+if __name__ == '__main__':
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('notebooks', nargs='*', help='notebooks of nbs/ (default: all)')
+    p.add_argument('--check', action='store_true', help='report stale or missing outputs of the stamped notebooks; execute nothing')
+    p.add_argument('--timeout', type=int, default=1800, help='seconds one cell may take (default 1800)')
+    a = p.parse_args()
+    paths = notebooks(a.notebooks)
+    if a.check:
+        bad = {nb.name: probs for nb in paths if is_stamped(n := nbformat.read(str(nb), as_version=4)) and (probs := output_problems(n))}
+        for name, probs in bad.items(): print(f"{name}: " + '; '.join(probs))
+        sys.exit(1 if bad else 0)
+    for nb in paths:
+        print(f"{nb.name}: executed and stamped in {execute_and_stamp(nb, a.timeout):.0f} s", flush=True)
