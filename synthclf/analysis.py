@@ -294,7 +294,12 @@ def _agreement_step(r: _Report, plan: dict, agreement_panel_k: int, get_agreemen
 def _verdict_step(r: _Report, ranking, rel: dict, by_task: dict, every: dict, seed: int, gens: dict | None = None):
     "The verdict and its power, written, and shown at the top of the report, naming the generator(s) behind the synthetic data (`generators`)."
     no_ranking = pd.DataFrame({'task': r.tasks, 'score': np.nan})  # the gap lines still appear, undetermined, with the judge's reason
-    verdict = paper_verdict(r.runs_df, ranking if ranking is not None else no_ranking, rel, by_task, classifier=r.classifier, seed=seed, predictions=every)
+    one_set = sorted({t for (t, _), g in (gens or {}).items() if g.get('one_set')})
+    for t in one_set:
+        r.skipped[f'ordering {t}: few-shot > zero-shot'] = ("its zero-shot and few-shot sets are draws of one labelled file without a "
+                                                            "mode column, so the line would compare the file with itself")
+    verdict = paper_verdict(r.runs_df, ranking if ranking is not None else no_ranking, rel, by_task, classifier=r.classifier, seed=seed,
+                            predictions=every, one_set=one_set)
     verdict.to_csv(r.tmp/'verdict.csv', index=False)
     r.summary['power'] = power = verdict_power(r.runs_df, verdict, seed=seed)
     (r.tmp/'power.json').write_text(json.dumps(power, indent=1, default=float))
@@ -317,7 +322,8 @@ def _verdict_step(r: _Report, ranking, rel: dict, by_task: dict, every: dict, se
 
 # %% ../nbs/12_analysis.ipynb #6ddaa5c5
 def generators(synthetic_dir: str, tasks) -> dict:
-    "(task, mode) -> {'generator': 'model (backend)', 'per_label': n} of its first generated set, from the manifests under `synthetic_dir` ('{task}' in it)."
+    """(task, mode) -> {'generator': 'model (backend)', 'per_label': n, 'one_set': a labelled file without a mode column} of its
+    first generated set, from the manifests under `synthetic_dir` ('{task}' in it)."""
     from synthclf.generate import read_manifest, replicate_dir
     out = {}
     for t in tasks:
@@ -325,7 +331,8 @@ def generators(synthetic_dir: str, tasks) -> dict:
             folder = replicate_dir(str(synthetic_dir).format(task=t), m, 0)
             if not (folder/'manifest.json').is_file(): continue
             mf = read_manifest(folder)
-            out[(t, m)] = {'generator': f"{mf.get('model')} ({mf.get('backend')})", 'per_label': mf.get('per_label')}
+            out[(t, m)] = {'generator': f"{mf.get('model')} ({mf.get('backend')})", 'per_label': mf.get('per_label'),
+                           'one_set': mf.get('backend') == 'file' and not ((mf.get('source') or {}).get('columns') or {}).get('mode')}
     return out
 
 # %% ../nbs/12_analysis.ipynb #1e6771b9

@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import numpy as np
 import pandas as pd
-from .experiments import mean_beats_baselines, synthetic_part
+from .experiments import SYNTHETIC_MODES, mean_beats_baselines, synthetic_part
 
 # %% auto #0
 __all__ = ['ONE_SET_PER_MODE', 'real_reference', 'learned', 'baseline_gate', 'holm', 'holm_words', 'datasets_behind',
@@ -167,19 +167,20 @@ def modes_line_void(a: str, b: str, sets: dict, min_sets: int = 5) -> str | None
 
 # %% ../nbs/11_claims.ipynb #a51fe478
 def source_comparisons(runs: pd.DataFrame, predictions: dict | None = None, metric: str = 'macro_f1', ci: float = 0.95,
-                       n_boot: int = 1000, seed: int = 0, min_sets: int = 5, alpha: float = 0.05) -> pd.DataFrame:
+                       n_boot: int = 1000, seed: int = 0, min_sets: int = 5, alpha: float = 0.05, one_set=()) -> pd.DataFrame:
     """Per task: real > few-shot, few-shot > zero-shot, real > zero-shot as mean differences of `metric`, each with an interval that
     covers the test instances (bootstrap, where `predictions` has the task; else Welch over seeds), the seeds and the training sets
     (`generation_sd`), a two-sided p, Holm's adjustment over all the lines, and the word at family-wise level `alpha`; `gate`: what
     `baseline_gate` found (a line whose higher-scoring side is at baseline is undetermined and left out of Holm's family). A line
     between the two synthetic modes is undetermined too where a mode has fewer than `min_sets` generated sets (`modes_line_void`:
-    seeds that share a set cannot show how much two sets differ)."""
+    seeds that share a set cannot show how much two sets differ). `one_set`: tasks whose zero-shot and few-shot sets are draws
+    of one labelled file without a mode column: their few-shot > zero-shot line would compare the file with itself, and is left out."""
     real, ok, rows, nsets = real_reference(runs), learned(runs), [], datasets_behind(runs)
     for task, g in runs.groupby('task'):
         by = {s: d[metric].to_numpy(float) for s, d in g.groupby('source')}
         preds = (predictions or {}).get(task)
         for hi, lo in ((real, 'few_shot'), ('few_shot', 'zero_shot'), (real, 'zero_shot')):
-            if hi not in by or lo not in by: continue
+            if hi not in by or lo not in by or (task in one_set and {hi, lo} == set(SYNTHETIC_MODES)): continue
             sets = {s: int(nsets[(task, s)]) for s in (hi, lo)}
             extra = {s: generation_sd(g, s, sets[s], metric, min_sets) for s in (hi, lo)}
             boot = preds is not None and metric == 'macro_f1'
@@ -190,12 +191,12 @@ def source_comparisons(runs: pd.DataFrame, predictions: dict | None = None, metr
                 (d, l, h, p, se), why = welch(by[hi], by[lo], ci, sum(v ** 2 for v in extra.values())), None
                 if np.isnan(p): why = 'inconclusive: one seed'
             void, gate = baseline_gate(ok, task, hi, lo, d)
-            one_set = modes_line_void(hi, lo, sets, min_sets)
-            void = void or one_set
+            modes_void = modes_line_void(hi, lo, sets, min_sets)
+            void = void or modes_void
             rows.append({'task': task, 'claim': f"{hi} > {lo}", 'difference': d, 'ci_low': l, 'ci_high': h, 'p': np.nan if void else p, 'se': se,
                          'seeds': f"{len(by[hi])} / {len(by[lo])}", 'sets': f"{sets[hi]} / {sets[lo]}",
                          'interval': ('bootstrap' if boot else 'Welch t') + ' over ' + _covers(sets, extra, boot)
-                                     + (f'; not read below {min_sets} sets per mode (the sets\' own spread is unmeasured)' if one_set else ''),
+                                     + (f'; not read below {min_sets} sets per mode (the sets\' own spread is unmeasured)' if modes_void else ''),
                          'gate': gate, 'word': f"undetermined: {void}" if void else why})
     out = pd.DataFrame(rows, columns=['task', 'claim', 'difference', 'ci_low', 'ci_high', 'p', 'p_holm', 'se', 'seeds', 'sets', 'interval', 'gate',
                                       'word'])

@@ -8,8 +8,8 @@ import re
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['DEFAULT_RUN', 'generate_dir', 'experiment_dir', 'subjectivity_dir', 'analysis_dir', 'stage_notebook', 'manifest_path',
-           'cards_dir']
+__all__ = ['DEFAULT_RUN', 'generate_dir', 'experiment_dir', 'subjectivity_dir', 'fidelity_dir', 'analysis_dir', 'stage_notebook',
+           'manifest_path', 'cards_dir']
 
 # %% ../nbs/02_layout.ipynb #ca066bb1
 DEFAULT_RUN = 'runs/default'  # the run folder of the CLI's single verbs and of the Python API
@@ -25,6 +25,10 @@ def experiment_dir(run, task: str, source: str, classifier: str, seed: int) -> P
 def subjectivity_dir(run, task) -> Path:
     "Where the subjectivity stage writes a task's agreement and diversity tables."
     return Path(run)/str(task)/'subjectivity'
+
+def fidelity_dir(run, task) -> Path:
+    "Where the train stage writes a task's label fidelity per mode, its leaks and its reader's confusion."
+    return Path(run)/str(task)/'fidelity'
 
 def analysis_dir(run) -> Path:
     "Where the report's tables and figures go."

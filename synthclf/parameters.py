@@ -85,13 +85,16 @@ def _anchor(name, value):
 def experiment_plan(tasks: list, train: dict) -> dict:
     """The experiments this run reports, from the train stage's parameters: tasks, sources (as saved), seeds and
     classifier name (the first where the train stage fits several: the one the report reads; then `classifiers` names
-    them all). Nothing is loaded or looked up."""
+    them all; each remedy of `remedies` adds a source `dir-<mode>_<remedy>` per generated mode trained on). Nothing is
+    loaded or looked up."""
     from synthclf.classifiers import classifier_name
     from synthclf.experiments import seed_list, source_name
     clfs = train['classifier'] if isinstance(train['classifier'], list) else [train['classifier']]
     if not clfs: raise ValueError("classifier: name one ('tfidf', 'embedding-lr', an encoder's folder or Hub id).")
     names = [classifier_name(c) for c in clfs]
-    return {'tasks': list(tasks), 'sources': [source_name(s) for s in train['train_on']], 'seeds': seed_list(train['seeds']),
+    remedied = [source_name(f"{m}+{r}") for r in train.get('remedies') or [] for m in train['train_on']
+                if m in ('zero_shot', 'few_shot')]
+    return {'tasks': list(tasks), 'sources': [source_name(s) for s in train['train_on']] + remedied, 'seeds': seed_list(train['seeds']),
             'classifier': names[0], **({'classifiers': names} if len(names) > 1 else {})}
 
 # %% ../nbs/13_parameters.ipynb #9cc8f746

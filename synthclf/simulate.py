@@ -23,9 +23,10 @@ _all_ = ['JUDGE_DEFAULTS', 'CROWD_DEFAULTS', 'NOISE_FROM', 'TaskTruth', 'Truth',
 
 # %% auto #0
 __all__ = ['MODEL_ID', 'FAULTS', 'split_pool', 'prepare_data', 'set_noise', 'near_copy', 'synthetic_draw', 'draw_sets',
-           'SimulatorError', 'SimulatedEndpoint', 'compose_text', 'Load', 'parse_faults', 'read_request_log', 'serve',
-           'run_command', 'simulate_crowd', 'JUDGE_DEFAULTS', 'CROWD_DEFAULTS', 'NOISE_FROM', 'TaskTruth', 'Truth',
-           'read_truth', 'truth_to_dict', 'write_truth', 'planted_truth', 'null_truth']
+           'planted_fidelity', 'SimulatorError', 'SimulatedEndpoint', 'compose_text', 'Load', 'parse_faults',
+           'read_request_log', 'serve', 'run_command', 'simulate_crowd', 'JUDGE_DEFAULTS', 'CROWD_DEFAULTS',
+           'NOISE_FROM', 'TaskTruth', 'Truth', 'read_truth', 'truth_to_dict', 'write_truth', 'planted_truth',
+           'null_truth']
 
 # %% ../nbs/14_simulate.ipynb #257dceef
 def _task_rng(seed: int, task: str, *more) -> np.random.Generator:
@@ -175,6 +176,36 @@ def draw_sets(truth, data_dir, task: str, mode: str, per_label: int, sets: int =
     rng = _task_rng(truth.seed if seed is None else seed, card.name, MODES.index(mode))
     return [synthetic_draw(pool, card.label_names, per_label, tt.noise[mode], rng, tt.noise_from, spread=spread,
                            seeds=seeds) for _ in range(sets)]
+
+# %% ../nbs/14_simulate.ipynb #5d6727b9
+def planted_fidelity(task, noise: float = 0.3, per_label: int = 100, real_per_label: int = 300,
+                     classifier: str = 'tfidf', shift: str | None = None, seed: int = 0, data_dir=None,
+                     n_boot: int = 500) -> dict:
+    """The estimate against the truth on the simulated generator: a set of `per_label` texts per label of `task`'s real
+    train split, `noise` of them swapped for another label's (`synthetic_draw`), read by `classifier` trained
+    on `real_per_label` other train rows per label; `shift='short'`: the set from each label's shortest third.
+    {'task', 'noise', 'shift', 'truth', 'raw', 'fidelity', 'ci_low', 'ci_high', 'covered', 'reader_recall'}."""
+    from synthclf.data import load_task
+    from synthclf.fidelity import label_fidelity
+    if shift not in (None, 'short'): raise ValueError(f"shift must be None or 'short', got {shift!r}.")
+    card, dsd = load_task(task, data_dir=data_dir, quiet=True)
+    names, rng = card.label_names, np.random.default_rng(seed)
+    df = dsd['train'].to_pandas()[['text', 'label']].assign(label=lambda d: [names[i] for i in d.label])
+    pool, real = [], []
+    for l in names:
+        ix = rng.permutation(np.flatnonzero(df.label.to_numpy() == l))
+        if shift == 'short':
+            short = set(df.text.iloc[ix].str.split().str.len().sort_values(kind='stable').index[:len(ix) // 3])
+            ix = np.r_[[i for i in ix if i in short], [i for i in ix if i not in short]]
+        take = min(2 * per_label, len(ix) // 3 if shift == 'short' else len(ix) // 2)
+        pool.append(ix[:take]); real.append(ix[take:][rng.permutation(len(ix) - take)[:real_per_label]])
+    syn = synthetic_draw(df.iloc[np.concatenate(pool)], names, per_label, noise, rng)
+    est = label_fidelity(df.iloc[np.concatenate(real)], syn[['text', 'label']], names, classifier, seed=seed,
+                         n_boot=n_boot)['summary'].iloc[0]
+    truth = float((syn.true_label == syn.label).mean())
+    return {'task': card.name, 'noise': noise, 'shift': shift or 'none', 'truth': truth, 'raw': est.raw,
+            'fidelity': est.fidelity, 'ci_low': est.ci_low, 'ci_high': est.ci_high,
+            'covered': bool(est.ci_low <= truth <= est.ci_high), 'reader_recall': est.reader_recall}
 
 # %% ../nbs/14_simulate.ipynb #a28e93dc
 MODEL_ID = 'synthclf-simulator'

@@ -166,12 +166,13 @@ def _agreement_rows(runs: pd.DataFrame, agreement_predictions: dict | None, ok: 
 
 # %% ../nbs/11_verdict.ipynb #a244ccad
 def paper_verdict(runs: pd.DataFrame, subjectivity=None, judge: dict | None = None, agreement_predictions: dict | None = None,
-                  classifier: str = '', seed: int = 0, predictions: dict | None = None, alpha: float = 0.05) -> pd.DataFrame:
+                  classifier: str = '', seed: int = 0, predictions: dict | None = None, alpha: float = 0.05,
+                  one_set=()) -> pd.DataFrame:
     """One row per claim and scope: estimate, 95% interval, Holm-adjusted p (over the claim's lines), the word (agrees / contradicts /
-    inconclusive / undetermined) and what it rests on. `attrs['ordering']` and `attrs['gap']` keep the details (`verdict_power` reads them)."""
+    inconclusive / undetermined) and what it rests on; `one_set`: as `source_comparisons`'. `attrs['ordering']` and `attrs['gap']` keep the details (`verdict_power` reads them)."""
     ok = learned(runs)
     seeds = runs.groupby(['task', 'source']).seed.nunique()
-    cmp = source_comparisons(runs, predictions, seed=seed, alpha=alpha)
+    cmp = source_comparisons(runs, predictions, seed=seed, alpha=alpha, one_set=one_set)
     rows = _ordering_rows(cmp, classifier)
     gap_rows, cors = _gap_rows(runs, subjectivity, judge or {}, seed, alpha)
     arows = _agreement_rows(runs, agreement_predictions, ok, seeds, seed, alpha)

@@ -167,7 +167,7 @@ def test_synthclf_run_with_a_file_generator(tmp_path, sms, real_data, smollm2):
     rows = pd.DataFrame(fixture_rows(picked)).rename(columns={'prompt_output': 'text', 'category': 'label'})
     rows.drop(columns='kind').to_json(f, orient='records', lines=True)
     cmd = [str(Path(sys.executable).parent/'synthclf'), 'run', '--tasks', 'sms_spam', '--generators', f'file:{f}',
-           '--out', str(tmp_path/'runs'), *TINY_RUN, '-p', 'rank_tasks=run']
+           '--out', str(tmp_path/'runs'), *TINY_RUN, '-p', 'rank_tasks=run', '-p', 'train.remedies=[confident_learning]']
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=os.environ)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     run = tmp_path/'runs'/'mine.jsonl'
@@ -177,6 +177,22 @@ def test_synthclf_run_with_a_file_generator(tmp_path, sms, real_data, smollm2):
     synthetic = worth[worth.source.isin(['zero_shot', 'few_shot'])]
     assert len(synthetic) == 2 and set(synthetic.generator) == {'mine.jsonl (file)'}, worth[['source', 'generator']]
     assert (run/'report.html').is_file()
+    # label fidelity: per text beside each set, per mode in the task's fidelity folder, and in the report
+    per_text = pd.read_csv(run/'sms_spam'/'generate'/'zero_shot'/'fidelity.csv')
+    assert len(per_text) == 6 and per_text.fidelity.is_monotonic_increasing and per_text.fidelity.between(0, 1).all()
+    fid = pd.read_csv(run/'sms_spam'/'fidelity'/'summary.csv')
+    assert set(fid['mode']) == {'zero_shot', 'few_shot'} and (fid.ci_low <= fid.fidelity).all() and (fid.fidelity <= fid.ci_high).all()
+    assert 'Label fidelity of the generated texts' in (run/'report.html').read_text()
+    # the remedy is a source of its own, its option in its set's manifest
+    remedied = json.loads((run/'sms_spam'/'remedies'/'few_shot+confident_learning'/'manifest.json').read_text())
+    assert remedied['remedy']['name'] == 'confident_learning' and remedied['remedy']['from'].endswith('few_shot')
+    assert 'dir-few_shot_confident_learning' in json.loads((run/'analysis'/'summary.json').read_text())['plan']['sources']
+    assert (run/'sms_spam'/'dir-few_shot_confident_learning'/'tfidf'/'seed0'/'metrics.json').is_file()
+    assert '<strong>Remedies</strong>' in (run/'report.html').read_text()
+    # one file without a mode column: no few-shot > zero-shot line, and the report says why
+    summary = json.loads((run/'analysis'/'summary.json').read_text())
+    assert 'ordering sms_spam: few-shot > zero-shot' in summary['skipped'], summary['skipped']
+    assert not any(v['scope'] == 'sms_spam: few-shot > zero-shot' for v in summary['verdict']), summary['verdict']
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=os.environ)
     assert again.returncode == 0, again.stderr[-3000:]
     stages = json.loads((run/'summary.json').read_text())['stages']

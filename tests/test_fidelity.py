@@ -1,0 +1,89 @@
+"Label fidelity (synthclf.fidelity): recovered where the simulator plants the truth, and stored for the user to read."
+import numpy as np
+import pandas as pd
+import pytest
+from synthclf.fidelity import corrected_shares, fidelity_interval, label_fidelity
+from synthclf.simulate import planted_fidelity
+
+
+def test_planted_swap_recovered(real_data):
+    "A 30% label swap: the corrected estimate lands near 0.7 and its interval covers the truth; the raw rate does not."
+    r = planted_fidelity('financial_phrasebank', noise=0.3, per_label=100, real_per_label=300, seed=1, n_boot=300)
+    assert abs(r['truth'] - 0.7) < 0.05
+    assert r['covered'] and abs(r['fidelity'] - r['truth']) < 0.06, r
+    assert r['truth'] - r['raw'] > 0.1, r  # the reader's own errors bias the raw rate down: what the correction removes
+
+
+def test_coverage_over_seeds(real_data):
+    "Over 10 seeds the 95% interval covers the planted truth in at least 8 (binomial: P(≤7 | 0.95) < 0.02)."
+    rs = [planted_fidelity('financial_phrasebank', noise=0.3, per_label=80, real_per_label=250, seed=s, n_boot=300)
+          for s in range(10)]
+    assert sum(r['covered'] for r in rs) >= 8, [(round(r['fidelity'], 3), round(r['truth'], 3)) for r in rs]
+    assert abs(np.mean([r['fidelity'] - r['truth'] for r in rs])) < 0.04  # little bias on average
+
+
+def test_interval_counts_the_confusion_uncertainty():
+    "A reader measured on 20 real rows gives a wider interval than the same reader measured on 2000."
+    intended, read = np.zeros(200, int), np.r_[np.zeros(138, int), np.ones(62, int)]
+    widths = []
+    for n in (10, 1000):
+        true = np.repeat([0, 1], n)
+        pred = np.r_[np.zeros(int(0.9 * n)), np.ones(n - int(0.9 * n)), np.zeros(int(0.2 * n)), np.ones(n - int(0.2 * n))]
+        est = fidelity_interval(intended, read, true, pred.astype(int), 2, n_boot=400)
+        assert abs(est['fidelity'] - 0.7) < 1e-9
+        widths.append(est['ci_high'] - est['ci_low'])
+    assert widths[0] > 1.5 * widths[1], widths
+
+
+def test_per_text_scores_and_label_errors():
+    "Every synthetic text gets a score, the worst first, leaks name the labels; unknown labels are named."
+    words = {'ham': 'lunch mum home later dinner tonight', 'spam': 'win prize claim cash call free'}
+    rng = np.random.default_rng(0)
+    say = lambda l: ' '.join(rng.choice(words[l].split(), 5))
+    real = pd.DataFrame([(say(l), l) for l in words for _ in range(30)], columns=['text', 'label'])
+    syn = pd.DataFrame({'text': [say('spam')] * 3 + [say('ham') for _ in range(7)] + [say('spam') for _ in range(10)],
+                        'label': ['ham'] * 10 + ['spam'] * 10})
+    out = label_fidelity(real, syn, ['ham', 'spam'], n_boot=100)
+    t = out['texts']
+    assert len(t) == 20 and t.fidelity.is_monotonic_increasing and (t.head(3).read_as == 'spam').all()
+    assert out['summary'].iloc[0]['mode'] == 'all' and out['confusion'].sum() == len(real)  # every real row read out of fold
+    assert out['leaks'].iloc[0][['intended', 'true_label']].tolist() == ['ham', 'spam']
+    with pytest.raises(ValueError, match=r"\['eggs'\]"):
+        label_fidelity(real, syn.assign(label=['eggs'] + ['ham'] * 19), ['ham', 'spam'])
+    with pytest.raises(ValueError, match='at least 5 real rows'):
+        label_fidelity(real.head(33), syn, ['ham', 'spam'])
+
+
+def test_correction_needs_every_label_read():
+    with pytest.raises(ValueError, match='no real row of labels'):
+        corrected_shares(np.zeros(3, int), np.zeros(3, int), np.array([[5, 1], [0, 0]]), 2)
+
+
+@pytest.fixture(scope='module')
+def noisy_set(real_data):
+    "A simulated financial_phrasebank set of 60 texts per label, 30% swapped for another label's; 300 other real rows per label."
+    from synthclf.data import load_task
+    from synthclf.simulate import synthetic_draw
+    card, dsd = load_task('financial_phrasebank', data_dir=real_data, quiet=True)
+    names = card.label_names
+    df = dsd['train'].to_pandas().assign(label=lambda d: [names[i] for i in d.label])
+    rng = np.random.default_rng(3)
+    ix = {l: rng.permutation(np.flatnonzero(df.label.to_numpy() == l)) for l in names}
+    pool = df.iloc[np.concatenate([v[:150] for v in ix.values()])]
+    real = df.iloc[np.concatenate([v[150:450] for v in ix.values()])]
+    shown = df.iloc[np.concatenate([v[450:458] for v in ix.values()])]
+    return names, real, shown, synthetic_draw(pool, names, 60, 0.3, rng)
+
+
+def test_remedies_raise_the_true_fidelity(noisy_set):
+    "Each remedy keeps a set whose true share of right labels is higher than the unfiltered set's; the oracle most."
+    from synthclf.fidelity import confident_learning, few_shot_filter, fidelity_filter
+    names, real, shown, syn = noisy_set
+    right = (syn.true_label == syn.label).to_numpy()
+    scored = label_fidelity(real, syn[['text', 'label']], names, n_boot=50)['texts'].sort_index()
+    keeps = {'fidelity_filter': fidelity_filter(scored), 'few_shot_filter': few_shot_filter(shown, syn, names),
+             'confident_learning': confident_learning(syn, names)}
+    share = {k: right[v].mean() for k, v in keeps.items()}
+    assert all(s > right.mean() + 0.05 for s in share.values()), (right.mean(), share)
+    assert share['fidelity_filter'] >= max(share['few_shot_filter'], share['confident_learning']) - 0.02, share
+    assert all(0.2 < v.mean() < 0.95 for v in keeps.values()), {k: v.mean() for k, v in keeps.items()}
