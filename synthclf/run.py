@@ -40,18 +40,20 @@ def _stand_in_set(card, train: pd.DataFrame, mode: str, per_label: int, rng: np.
 def stand_in_run(out, tasks=('sms_spam',), per_label: int = 40, curve=(10, 40), seeds: int = 2, test_cap: int = 200,
                  seed: int = 0, data_dir=None, **analyze_kw) -> Path:
     """A finished run folder at `out` made without an LLM: per task, real texts saved as its zero-shot and few-shot sets
-    (few-shot's labels shuffled), TF-IDF trained on them, on matched real data and on the real learning curve `curve`,
+    (few-shot's labels shuffled) and their label fidelity scored, TF-IDF trained on them, on matched real data and on the real learning curve `curve`,
     then `analyze`d (no judge unless `analyze_kw` gives `judgments`). For examples and tests: its "synthetic" data is
     real data, not an LLM's."""
     from synthclf.analysis import analyze
     from synthclf.data import load_task
     from synthclf.experiments import curve_source, train_and_evaluate
+    from synthclf.fidelity import study_fidelity
     from synthclf.generate import replicate_dir
     out, rng = Path(out), np.random.default_rng(seed)
     for t in tasks:
         card, ds = load_task(t, data_dir=data_dir, quiet=True)
         train, gen = ds['train'].to_pandas(), layout.generate_dir(out, t)
         for mode in SYNTHETIC_MODES: _stand_in_set(card, train, mode, per_label, rng, replicate_dir(gen, mode))
+        study_fidelity(t, gen, out, real_per_label=200, n_boot=200, seed=seed, data_dir=data_dir)
         train_and_evaluate(t, ['real_matched', *SYNTHETIC_MODES, *map(curve_source, curve)], model='tfidf', seeds=seeds,
                            test_cap=test_cap, out=out, synthetic_dir=gen, data_dir=data_dir, progress=False)
     analyze(out, **{'rank_tasks': 'run', 'diversity_per_label': 5, 'reference_size': 50, 'data_dir': data_dir,
@@ -241,3 +243,20 @@ def examples_markdown(ex: pd.DataFrame, width: int = 240) -> str:
     return wide.to_markdown(index=False)
 
 Run.examples, Run.rejected_examples = _examples, _rejected_examples
+
+# %% ../nbs/12_run.ipynb #63628af1
+def _doubted_texts(self: Run, task: str, per_mode: int = 3, synthetic_dir=None) -> pd.DataFrame:
+    """The `per_mode` generated texts of each mode of `task` whose label the real-data reader most doubts (lowest
+    fidelity first): mode, label, read_as, fidelity and text, from each set's `fidelity.csv`."""
+    folder = Path(str(synthetic_dir).format(task=task)) if synthetic_dir else layout.generate_dir(self.path, task)
+    frames = [pd.read_csv(d/'fidelity.csv').assign(mode=d.name.partition('.')[0])
+              for d in sorted(folder.glob('*')) if (d/'fidelity.csv').is_file()]
+    if not frames:
+        raise FileNotFoundError(f"No label fidelity of {task} in {folder} (no fidelity.csv): the train stage scores it "
+                                "(train.fidelity_real_per_label above 0).")
+    t = pd.concat(frames, ignore_index=True).sort_values('fidelity', kind='stable')
+    cols = ['mode', 'label', 'read_as', 'fidelity', 'text']
+    return t.groupby('mode', sort=False).head(per_mode)[cols].sort_values(['mode', 'fidelity']).reset_index(drop=True)
+
+Run.doubted_texts = _doubted_texts
+
