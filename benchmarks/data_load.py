@@ -9,7 +9,7 @@ cache is neither used nor touched. tests/test_data.py checks that the second loa
 times are here because a test must not depend on how busy the machine is. The table also goes to --md
 (default benchmarks/results/data_load.md), with the date and the CPU.
 """
-import argparse, os, statistics, subprocess, sys, tempfile, time, warnings
+import argparse, os, statistics, sys, tempfile, time, warnings
 from pathlib import Path
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
@@ -36,9 +36,8 @@ def main():
             rows = sum(d.num_rows for d in ds.values())
             lines.append(f"{task:<18} {rows:>8,} {cold:>8.2f} {min(times):>11.3f} {statistics.median(times):>8.3f} {max(times):>8.3f}")
             print(lines[-1], flush=True)
-    info = subprocess.run(['lscpu'], capture_output=True, text=True).stdout
-    cpu = next((l.split(':', 1)[1].strip() for l in info.splitlines() if l.startswith('Model name')), '?')
-    cpu += ', AVX-512' if 'avx512f' in info else ', AVX2 only (no AVX-512)' if 'avx2' in info else ''
+    from synthclf.core import machine_kind
+    cpu = machine_kind()
     command = ' '.join(['python', *sys.argv[:sys.argv.index('--note')], *sys.argv[sys.argv.index('--note') + 2:]]
                        if '--note' in sys.argv else ['python', *sys.argv])
     Path(args.md).write_text(f"# load_task: cold (CSVs read, checked, cached) against cached loads, seconds\n\n"

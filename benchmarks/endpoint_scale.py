@@ -11,7 +11,7 @@ too) is the client's, the simulator's is reported beside it. `client_cpu_ms_per_
 process spent before its first request (imports, loading the data; sampled from /proc), once per process (a rerun
 starts up as the first did); `..._with_startup` keeps it. `requests` counts every
 request the endpoint's log holds (retries after faults included)."""
-import argparse, json, os, platform, random, signal, sqlite3, subprocess, sys, threading, time, urllib.request
+import argparse, json, os, random, signal, sqlite3, subprocess, sys, threading, time, urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -207,9 +207,8 @@ def short_labels(out: Path) -> dict:
 
 
 def machine() -> str:
-    model = next((l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines()
-                  if l.startswith('model name')), platform.processor())
-    return f'{model}, {os.cpu_count()} cores (shared), AVX2 only'
+    from synthclf.core import machine_kind
+    return f'{machine_kind()}, {os.cpu_count()} cores (shared)'
 
 
 def save(rows: list[dict]):

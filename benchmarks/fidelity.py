@@ -17,13 +17,14 @@ reader on 300 other real train rows per label), with its interval; true_fidelity
 The decomposition: an OLS over the records of gap on (1 - fidelity), distinct-1 (diversity) and the task, and the
 share of the gap's variance (within task) that fidelity explains, with a bootstrap interval over the records.
 """
-import argparse, json, os, platform, time, warnings
+import argparse, json, os, time, warnings
 from pathlib import Path
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 os.environ.setdefault('TQDM_DISABLE', '1')
 import numpy as np
 import pandas as pd
+from synthclf.core import machine_kind
 
 NOISE = {'zero_shot': 0.30, 'few_shot': 0.10}
 REMEDIES = ('none', 'fidelity_filter', 'few_shot_filter', 'confident_learning')
@@ -225,7 +226,7 @@ def main():
     for task in args.tasks: records += task_records(task, args.sizes, args.replicates, args.test_cap)
     r = pd.DataFrame(records)
     dec = decompositions(r)
-    meta = {'date': time.strftime('%Y-%m-%d'), 'machine': f"{platform.machine()}, {os.cpu_count()} cores (2-core AMD EPYC, AVX2)",
+    meta = {'date': time.strftime('%Y-%m-%d'), 'machine': f"{machine_kind()}, {os.cpu_count()} cores",
             'command': 'python benchmarks/fidelity.py ' + ' '.join(f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
                                                               for k, v in vars(args).items()),
             'seconds': time.time() - t0}

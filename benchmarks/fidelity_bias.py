@@ -7,12 +7,13 @@ label's shortest third, a distribution the reader's confusion on real rows does 
 share read as meant and the corrected estimate with its 95% interval (TF-IDF reader, 300 real rows per label, 100 synthetic
 texts per label). Per cell: mean bias of each (estimate − truth) with its standard error over seeds, and the coverage.
 """
-import argparse, json, os, platform, time, warnings
+import argparse, json, os, time, warnings
 from pathlib import Path
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 import numpy as np
 import pandas as pd
+from synthclf.core import machine_kind
 
 
 def main():
@@ -38,7 +39,7 @@ def main():
     table = pd.DataFrame({'reader_recall': g.reader_recall.mean(), 'truth': g.truth.mean(),
                           'raw_bias': g.raw_bias.mean(), 'raw_bias_se': g.raw_bias.agg(se),
                           'bias': g.bias.mean(), 'bias_se': g.bias.agg(se), 'coverage': g.covered.mean()}).reset_index()
-    meta = {'date': time.strftime('%Y-%m-%d'), 'machine': f"{platform.machine()}, 2-core AMD EPYC (AVX2)",
+    meta = {'date': time.strftime('%Y-%m-%d'), 'machine': f"{machine_kind()}, {os.cpu_count()} cores",
             'command': f"python benchmarks/fidelity_bias.py --tasks {' '.join(args.tasks)} --seeds {args.seeds}",
             'seconds': round(time.time() - t0)}
     Path(args.out + '.json').write_text(json.dumps({'meta': meta, 'runs': rows}, indent=1, default=float))

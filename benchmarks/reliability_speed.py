@@ -7,7 +7,7 @@ of `judge_reliability` (its split-half bootstrap included). Prints min / median 
 two seconds on 2 cores: the report runs it once per ranking, and the subjectivity notebook three times in its example.
 The line also goes to --md (default benchmarks/results/reliability_speed.md), with the date and the CPU.
 """
-import argparse, os, statistics, subprocess, sys, time
+import argparse, os, statistics, sys, time
 from pathlib import Path
 
 
@@ -18,6 +18,7 @@ def main():
     ap.add_argument('--md', default=str(Path(__file__).parent/'results'/'reliability_speed.md'))
     ap.add_argument('--note', default='', help='what else ran on the machine meanwhile, for the record')
     args = ap.parse_args()
+    from synthclf.core import machine_kind
     from synthclf.subjectivity import judge_reliability, simulate_judgments
     ten = {'ag_news': -2.0, 'sms_spam': -1.4, 'relation_classification': -0.8, 'financial_phrasebank': -0.2, 'imdb': 0.3,
            'tweet_emotions': 0.7, 'reddit_emotions': 1.0, 'tweet_irony': 1.5, 'sarcasm_news': 1.8, 'humor_speech': 2.2}
@@ -28,9 +29,7 @@ def main():
     line = (f"judge_reliability, {len(j)} judgments of 10 tasks: min {min(times):.3f} s, median {statistics.median(times):.3f} s, "
             f"max {max(times):.3f} s over {args.repeats} calls")
     print(line)
-    info = subprocess.run(['lscpu'], capture_output=True, text=True).stdout
-    cpu = next((l.split(':', 1)[1].strip() for l in info.splitlines() if l.startswith('Model name')), '?')
-    cpu += ', AVX-512' if 'avx512f' in info else ', AVX2 only (no AVX-512)' if 'avx2' in info else ''
+    cpu = machine_kind()
     command = ' '.join(['python', *sys.argv[:sys.argv.index('--note')], *sys.argv[sys.argv.index('--note') + 2:]]
                        if '--note' in sys.argv else ['python', *sys.argv])
     Path(args.md).write_text(f"# judge_reliability's time on ten tasks (target: well under 2 s on 2 cores)\n\n"

@@ -1181,9 +1181,8 @@ def main():
     res = json.loads(Path(args.json).read_text()) if args.merge and Path(args.json).is_file() else {}
     meta = res.get('meta', {})
     git = lambda *c: subprocess.run(['git', *c], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    cpu = next((l.split(':', 1)[1].strip() for l in subprocess.run(['lscpu'], capture_output=True, text=True).stdout.splitlines() if l.startswith('Model name')), '?')
-    flags = Path('/proc/cpuinfo').read_text() if Path('/proc/cpuinfo').is_file() else ''
-    cpu += f", {os.cpu_count()} cores" + (', AVX512-BF16' if 'avx512_bf16' in flags else ', AVX2' if 'avx2' in flags else '')
+    from synthclf.core import machine_kind
+    cpu = f"{machine_kind()}, {os.cpu_count()} cores"
     pkg = Path(synthclf.__file__).resolve().parent
     meta.update(git_commit=git('rev-parse', '--short', 'HEAD'), package=str(pkg), pythonpath=os.environ.get('PYTHONPATH'),
                 git_dirty=bool(git('status', '--porcelain', 'synthclf')) if pkg == ROOT/'synthclf' else None,

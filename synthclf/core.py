@@ -8,7 +8,7 @@ import json, os, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['cores', 'cpu_flags', 'bf16_ok', 'int8_saturates', 'report_progress', 'read_progress']
+__all__ = ['cores', 'cpu_flags', 'bf16_ok', 'int8_saturates', 'machine_kind', 'report_progress', 'read_progress']
 
 # %% ../nbs/00_core.ipynb #b0e1459b
 def cores() -> int:
@@ -34,6 +34,16 @@ def bf16_ok(device: str) -> bool:
 def int8_saturates() -> bool:
     "Whether this CPU's int8 products add pairs in 16 bits (no AVX512-VNNI, AVX-VNNI or AMX): full-range 8-bit inputs overflow."
     return not cpu_flags() & {'avx512_vnni', 'avx_vnni', 'amx_int8'}
+
+# %% ../nbs/00_core.ipynb #5db5be95
+def machine_kind() -> str:
+    "The kind of CPU, as the developers' guide names them: by vendor and the widest native kernels."
+    flags = cpu_flags()
+    vendor = 'Intel Xeon' if 'GenuineIntel' in flags else 'AMD EPYC' if 'AuthenticAMD' in flags else 'other CPU'
+    if 'amx_bf16' in flags: return f'{vendor}, AVX-512 BF16 and AMX'
+    if 'avx512_bf16' in flags: return f'{vendor}, AVX-512 BF16'
+    return f'{vendor}, AVX2' + (' and AVX-512' if 'avx512f' in flags else '')
+
 
 # %% ../nbs/00_core.ipynb #e1253751
 _last_write, _unit_start = {}, {}

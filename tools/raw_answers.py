@@ -15,18 +15,9 @@ import argparse, json, sqlite3, tempfile
 from pathlib import Path
 
 from synthclf.cache import CallCache
-from synthclf.core import cpu_flags
+from synthclf.core import machine_kind
 from synthclf.generate import clean_text, generate
 from synthclf.tasks import get_card
-
-
-def machine_kind() -> str:
-    "The kind of CPU, as the developers' guide names them: by vendor and the widest native kernels."
-    flags = cpu_flags()
-    vendor = 'Intel Xeon' if 'GenuineIntel' in flags else 'AMD EPYC' if 'AuthenticAMD' in flags else 'other CPU'
-    if 'amx_bf16' in flags: return f'{vendor}, AVX-512 BF16 and AMX'
-    if 'avx512_bf16' in flags: return f'{vendor}, AVX-512 BF16'
-    return f'{vendor}, AVX2' + (' and AVX-512' if 'avx512f' in flags else '')
 
 
 def answers(cache_path: Path) -> list[str]:
