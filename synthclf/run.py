@@ -176,30 +176,32 @@ def _show(self: Run, name: str, width: int = 640):
 Run.figures, Run.show = property(_figures), _show
 
 # %% ../nbs/12_run.ipynb #dc7130e8
-def _jsonl(self: Run, task: str, name: str, first: list, synthetic_dir=None) -> pd.DataFrame:
-    """Every generated set's `name` file of `task` in one table, with its mode and replicate; the columns `first` first.
-    The sets are under `synthetic_dir` ('{task}' in it; default: the run's own generate folders)."""
+def _set_files(self: Run, task: str, name: str, first: list, synthetic_dir=None,
+               missing: str = "No generated texts of {task} in {folder} (no {name}): its generate stage has not run, or its "
+                              "texts came from elsewhere (synthetic_dir).") -> pd.DataFrame:
+    """Every generated set's `name` file of `task` (JSON lines or CSV) in one table, with its mode and replicate; the
+    columns `first` first. The sets are under `synthetic_dir` ('{task}' in it; default: the run's own generate folders);
+    where none has the file, `missing` says why."""
     _check_task(self, task)
     frames = []
     folder = Path(str(synthetic_dir).format(task=task)) if synthetic_dir else layout.generate_dir(self.path, task)
+    read = pd.read_csv if name.endswith('.csv') else lambda f: pd.read_json(f, lines=True, dtype=False)
     for d in sorted(p for p in folder.glob('*') if (p/name).is_file()):
         mode, _, r = d.name.partition('.')
-        frames.append(pd.read_json(d/name, lines=True, dtype=False).assign(mode=mode, replicate=int(r or 0)))
-    if not frames:
-        raise FileNotFoundError(f"No generated texts of {task} in {folder} (no {name}): "
-                                "its generate stage has not run, or its texts came from elsewhere (synthetic_dir).")
+        frames.append(read(d/name).assign(mode=mode, replicate=int(r or 0)))
+    if not frames: raise FileNotFoundError(missing.format(task=task, folder=folder, name=name))
     t = pd.concat(frames, ignore_index=True)
     return t.reindex(columns=[*first, *[c for c in t if c not in first]])
 
 def _texts(self: Run, task: str, synthetic_dir=None) -> pd.DataFrame:
     "Every generated text of `task` that `generate` accepted: mode, replicate, label, text, then the rest."
-    return self._jsonl(task, 'data.jsonl', ['mode', 'replicate', 'label', 'text'], synthetic_dir)
+    return self._set_files(task, 'data.jsonl', ['mode', 'replicate', 'label', 'text'], synthetic_dir)
 
 def _rejected(self: Run, task: str, synthetic_dir=None) -> pd.DataFrame:
     "Every answer `generate` rejected for `task`: mode, replicate, label, reason and the raw answer."
-    return self._jsonl(task, 'rejected.jsonl', ['mode', 'replicate', 'label', 'reason', 'raw'], synthetic_dir)
+    return self._set_files(task, 'rejected.jsonl', ['mode', 'replicate', 'label', 'reason', 'raw'], synthetic_dir)
 
-Run._jsonl, Run.texts, Run.rejected = _jsonl, _texts, _rejected
+Run._set_files, Run.texts, Run.rejected = _set_files, _texts, _rejected
 
 # %% ../nbs/12_run.ipynb #c6118602
 def load_run(path, analysis=None) -> Run:
@@ -248,14 +250,10 @@ Run.examples, Run.rejected_examples = _examples, _rejected_examples
 def _doubted_texts(self: Run, task: str, per_mode: int = 3, synthetic_dir=None) -> pd.DataFrame:
     """The `per_mode` generated texts of each mode of `task` whose label the real-data reader most doubts (lowest
     fidelity first): mode, label, read_as, fidelity and text, from each set's `fidelity.csv`."""
-    folder = Path(str(synthetic_dir).format(task=task)) if synthetic_dir else layout.generate_dir(self.path, task)
-    frames = [pd.read_csv(d/'fidelity.csv').assign(mode=d.name.partition('.')[0])
-              for d in sorted(folder.glob('*')) if (d/'fidelity.csv').is_file()]
-    if not frames:
-        raise FileNotFoundError(f"No label fidelity of {task} in {folder} (no fidelity.csv): the train stage scores it "
-                                "(train.fidelity_real_per_label above 0).")
-    t = pd.concat(frames, ignore_index=True).sort_values('fidelity', kind='stable')
     cols = ['mode', 'label', 'read_as', 'fidelity', 'text']
+    t = self._set_files(task, 'fidelity.csv', cols, synthetic_dir, "No label fidelity of {task} in {folder} (no {name}): "
+                        "the train stage scores it (train.fidelity_real_per_label above 0).")
+    t = t.sort_values('fidelity', kind='stable')
     return t.groupby('mode', sort=False).head(per_mode)[cols].sort_values(['mode', 'fidelity']).reset_index(drop=True)
 
 Run.doubted_texts = _doubted_texts
