@@ -50,11 +50,16 @@ Designs (the counts are flags; the defaults are the full run):
             on it) to the planted ones.
   instance  Financial PhraseBank alone: (a) both modes 0.3 noise from any instance (no agreement effect planted: the agreement lines
             should say agrees or contradicts at most 5% of the time), (b) 0.3 noise drawn from the low-agreement instances (power).
-  worlds    (not in the default) the LLM-like worlds, --worlds uneven_sets,collapse,collapse_noisy,uneven_collapse: every
+  worlds    (not in the default) the LLM-like worlds, --worlds uneven_sets,uneven_null,collapse,collapse_noisy,uneven_collapse: every
             generated set of both modes drawn alike, uneven (its own noise share, Beta with mean --noise and sd --spread) and/or
             collapsed (each label's texts near-copies of --seeds seed texts); the quick profile's 6 tasks, 20 per label, R from
             --world-replicates (1: the one-set path); false words of the lines that plant nothing (few>zero, gap, agreement) and power
-            of real > synthetic. Rows carry world, kind, studies, replicates, false_agree / false_contradict or power, and commit.
+            of real > synthetic. uneven_null: uneven sets as in uneven_sets, and real_matched drawn like a set from the rest with the
+            Beta's mean share of wrong-label texts (fixed): the null of the lines with a real side (its true difference, measured
+            as the mean estimate over the studies, is printed beside). --world-tasks: fewer tasks for a cheaper cell (one task: the
+            ordering lines alone). Per ordering kind also the estimate's sd over studies, the se its intervals assume, the share
+            of intervals that cover the true difference, and the unadjusted share wholly above / below zero. Rows carry world,
+            tasks, kind, studies, replicates, false_agree / false_contradict or power, coverage, and commit.
   split_half (not in the default) the null made of real LLM output: --split-pools NAME=RUN,... names pools generated with
             `synthclf generate --task ag_news --mode zero_shot --per-label 100 --model NAME --out RUN`; each of --split-studies
             splits draws per label 2R disjoint sets of 20 (the quick profile's per_label) from the pool, R served as zero-shot and R
@@ -98,7 +103,10 @@ FAMILY_IDS = {'null': 1, 'power': 2, 'instance-uniform': 3, 'instance-low': 4, '
 # seeds), the same for both modes and every task (so few-shot vs zero-shot and the gap lines plant nothing); set from
 # --noise, --spread and --seeds in main()
 WORLDS = {'uneven_sets': {'noise': 0.15, 'spread': 0.12}, 'collapse': {'noise': 0.0, 'seeds': 4},
-          'collapse_noisy': {'noise': 0.15, 'seeds': 4}, 'uneven_collapse': {'noise': 0.15, 'spread': 0.12, 'seeds': 4}}
+          'collapse_noisy': {'noise': 0.15, 'seeds': 4}, 'uneven_collapse': {'noise': 0.15, 'spread': 0.12, 'seeds': 4},
+          # the null of the lines with a real side where sets are uneven: real_matched carries the Beta's mean share of wrong-label
+          # texts (every real sample alike), each generated set its own share; the expected quality of both sides is alike
+          'uneven_null': {'noise': 0.15, 'spread': 0.12, 'real_noise': 0.15}}
 
 
 # ---------------------------------------------------------------------------------------------------------------------------
@@ -309,6 +317,7 @@ def run_study(spec):
     truth = make_truth(spec, split_seed)
     R, per_label = spec['replicates'], spec['per_label']
     world = {k: v for k, v in spec.get('world', {}).items() if k in ('spread', 'seeds')}
+    real_noise = spec.get('world', {}).get('real_noise')
     rows, every = [], {}
     for ti, task in enumerate(spec['tasks']):
         d, tt = task_data(task), truth.tasks[task]
@@ -324,12 +333,17 @@ def run_study(spec):
                 sets[mode].append((d.rows(s.copy_of.tolist()), np.array([d.names.index(l) for l in s.label])))
         counts = {l: max(int((y == l).sum()) for m in MODES for _, y in sets[m]) for l in range(d.K)}
         rest_labels = d.labels[rest]
+        if real_noise is not None:  # real_matched drawn like a generated set from the rest, at a fixed share of wrong-label texts
+            rest_frame = pd.DataFrame({'text': [d.texts[r] for r in rest], 'label': [d.names[l] for l in rest_labels]})
         preds = []
         for k in range(spec['seeds']):
-            train = {'real_matched': (rest[subsample(rest_labels, counts, k)], None)}
+            if real_noise is None: train = {'real_matched': (rest[subsample(rest_labels, counts, k)], None)}
+            else:
+                s = sim.synthetic_draw(rest_frame, d.names, per_label, real_noise, np.random.default_rng([split_seed, ti, 7, k]))
+                train = {'real_matched': ((d.rows(s.copy_of.tolist()), np.array([d.names.index(l) for l in s.label])), None)}
             for mode in MODES: train[mode] = (sets[mode][k % R], k % R)
             for source, (data, rep) in train.items():
-                x_rows, y = (data, d.labels[data]) if source == 'real_matched' else data
+                x_rows, y = (data, d.labels[data]) if source == 'real_matched' and real_noise is None else data
                 t1 = time.time()
                 proba, _ = fit_proba(d.E[x_rows], y, d.K, k, d.E_test)
                 fit_s = time.time() - t1
@@ -366,10 +380,10 @@ def run_study(spec):
     verdict = paper_verdict(runs, ranking, rel, by_task, classifier=CLASSIFIER, seed=0, predictions=every)
     times['verdict'] = time.time() - t1
     times['total'] = time.time() - t0
-    means = runs.groupby(['task', 'source']).macro_f1.mean().round(4)
+    means, sds = runs.groupby(['task', 'source']).macro_f1.mean().round(4), runs.groupby(['task', 'source']).macro_f1.std().round(4)
     return {'lines': line_records(verdict, truth), 'seconds': {k: round(v, 2) for k, v in times.items()},
             'judge_reliable': None if rel is None else bool(rel['reliable']),
-            'macro_f1': {f"{t}/{s}": v for (t, s), v in means.items()}}
+            'macro_f1': {f"{t}/{s}": v for (t, s), v in means.items()}, 'macro_f1_sd': {f"{t}/{s}": v for (t, s), v in sds.items()}}
 
 
 def run_judge_draw(spec):
@@ -580,8 +594,8 @@ def plan(args):
                                            ('study', study_spec(truth, QUICK6, 20, R, i, cell, variant=v))))
     if 'worlds' in args.designs:  # the one-set path (R = 1) and more sets per mode in the LLM-like worlds, interleaved by
         # study, so that a run stopped early has as many finished studies of each world and R (the next run reads them back)
-        jobs['worlds'] = [({'world': w, 'replicates': R},
-                           ('study', {**study_spec('world', QUICK6, 20, R, i), 'world': {'name': w, **WORLDS[w]}}))
+        jobs['worlds'] = [({'world': w, 'replicates': R, 'tasks': ','.join(args.world_tasks)},
+                           ('study', {**study_spec('world', args.world_tasks, 20, R, i), 'world': {'name': w, **WORLDS[w]}}))
                           for i in range(n(args.world_studies)) for w in args.worlds for R in args.world_replicates]
     if 'split_half' in args.designs:  # interleaved by split, so that a run stopped early has as many splits of each generator and R
         jobs['split_half'] = []
@@ -717,20 +731,35 @@ def _half_width_se(interval) -> float:
     return (x[1] - x[0]) / (2 * 1.96) if len(x) == 2 else float('nan')
 
 
+def _interval_ends(interval) -> tuple:
+    "(low, high) of an interval cell '[lo, hi]' (NaN, NaN where it has no two numbers)."
+    x = _numbers(interval)
+    return (x[0], x[1]) if len(x) == 2 else (np.nan, np.nan)
+
+
 def summarize_worlds(results, groups, commit):
     """Per world and R, per kind of line: false words where the world plants nothing (few-shot vs zero-shot: both modes are drawn alike;
-    the gap lines: every task's gap is alike, unrelated to subjectivity; the agreement lines: noise from any instance), else the share
-    saying agrees (real vs a synthetic mode: real is better wherever the world plants noise or collapse). For the few>zero lines also
-    the spread of the estimate over studies next to the standard error the intervals assume (their median)."""
+    the gap lines: every task's gap is alike, unrelated to subjectivity; the agreement lines: noise from any instance; in uneven_null also
+    real vs each mode: real carries the sets' mean noise), else the share saying agrees (real vs a synthetic mode: real is better
+    wherever the world plants noise or collapse). For the ordering lines also the spread of the estimate over studies next to the
+    standard error the intervals assume (their median), the mean estimate over the world's studies at every R (the line's true
+    difference, from large samples, with its 95% interval), the share of intervals that cover it, and the share of unadjusted intervals
+    wholly above or below zero (a 5% two-sided test per line, before Holm's adjustment over the study's lines)."""
     import pandas as pd
     L, out = _lines(results, groups), []
+    L['est'] = [(_numbers(v) or [np.nan])[0] for v in L.estimate]
+    ends = [_interval_ends(v) for v in L.interval]
+    L['lo'], L['hi'] = [e[0] for e in ends], [e[1] for e in ends]
+    truth = {(w, t, k): (g.est.mean(), 1.96 * g.est.std(ddof=1) / np.sqrt(g.est.notna().sum()))
+             for (w, t, k), g in L[L.claim == 'ordering'].groupby(['world', 'task', 'kind'])}  # every R plants the same difference
     for (w, R), g in L.groupby(['world', 'replicates'], sort=False):
         studies = int(g.study_id.nunique())
-        base = {'design': 'worlds', 'world': w, 'settings': WORLDS[w], 'replicates': int(R), 'studies': studies, 'commit': commit}
+        base = {'design': 'worlds', 'world': w, 'settings': WORLDS[w], 'replicates': int(R), 'studies': studies,
+                'tasks': g.tasks.iloc[0] if 'tasks' in g else ','.join(QUICK6), 'commit': commit}
         for kind in KINDS:
             x = g[g.kind == kind]; n = len(x)
             if not n: continue
-            null = not kind.startswith('ordering real')
+            null = not kind.startswith('ordering real') or 'real_noise' in WORLDS[w]
             row = {**base, 'kind': kind, 'null': null, 'lines': n, 'undetermined': share(int((x.word == 'undetermined').sum()), n)[0]}
             if null:
                 fa, fa_ci = share(int((x.word == 'agrees').sum()), n); fc, fc_ci = share(int((x.word == 'contradicts').sum()), n)
@@ -738,10 +767,18 @@ def summarize_worlds(results, groups, commit):
             else:
                 pw, pw_ci = share(int((x.word == 'agrees').sum()), n)
                 row.update(power=pw, power_ci=pw_ci, contradicts=share(int((x.word == 'contradicts').sum()), n)[0])
-            if kind == 'ordering few>zero':
-                est = pd.Series([(_numbers(v) or [np.nan])[0] for v in x.estimate], index=x.index)
-                row.update(estimate_sd=round(float(est.groupby(x.task).std().mean()), 4),
-                           assumed_se=round(float(np.nanmedian([_half_width_se(v) for v in x.interval])), 4))
+            if kind.startswith('ordering'):
+                t = pd.Series([truth[(w, task, kind)][0] for task in x.task], index=x.index)
+                y = x[x.lo.notna()]; m = len(y)
+                cov, cov_ci = share(int(((y.lo <= t[y.index]) & (t[y.index] <= y.hi)).sum()), m)
+                above, above_ci = share(int((y.lo > 0).sum()), m); below, below_ci = share(int((y.hi < 0).sum()), m)
+                row.update(estimate_sd=round(float(x.est.groupby(x.task).std().mean()), 4),
+                           assumed_se=round(float(np.nanmedian([_half_width_se(v) for v in x.interval])), 4),
+                           true_difference={task: [round(truth[(w, task, kind)][0], 4), round(truth[(w, task, kind)][1], 4)]
+                                            for task in sorted(set(x.task))},
+                           with_interval=m, coverage=cov, coverage_ci=cov_ci,
+                           unadjusted_above_zero=above, unadjusted_above_zero_ci=above_ci,
+                           unadjusted_below_zero=below, unadjusted_below_zero_ci=below_ci)
             out.append(row)
         o = g[g.kind == 'ordering few>zero']
         per = o.groupby('study_id').word.agg(lambda v: (v == 'agrees').any()), o.groupby('study_id').word.agg(lambda v: (v == 'contradicts').any())
@@ -869,6 +906,26 @@ def _pct(x, ci=None):
 def _table(rows, cols):
     head = '| ' + ' | '.join(c for c, _ in cols) + ' |\n|' + '|'.join('---' for _ in cols) + '|\n'
     return head + '\n'.join('| ' + ' | '.join(str(f(r)) for _, f in cols) + ' |' for r in rows)
+
+
+def balance_rows(res) -> list:
+    """False agrees against false contradicts under each null (the null design per R, each null world per R and tasks, each
+    split-half generator per R and commit): counts over the null ordering and gap lines, and a two-sided binomial p."""
+    from scipy.stats import binomtest
+    sets = {}
+    for r in res.get('null', []):
+        if r['kind'].startswith(('ordering', 'gap')): sets.setdefault((f"null, R = {r['replicates']} ({r.get('statistics', '')})",), []).append(r)
+    for r in res.get('worlds', []):
+        if r.get('null') and r['kind'].startswith(('ordering', 'gap')) and r.get('false_agree') is not None:
+            sets.setdefault((f"{r['world']}, R = {r['replicates']}, {r.get('tasks', 'the quick six')} ({r['commit']})",), []).append(r)
+    for r in res.get('split_half', []):
+        sets.setdefault((f"split_half {r['generator']}, R = {r['replicates']} ({r['commit']})",), []).append(r)
+    out = []
+    for (name,), rows in sets.items():
+        a = sum(round(r['false_agree'] * r['lines']) for r in rows); c = sum(round(r['false_contradict'] * r['lines']) for r in rows)
+        out.append({'rows': name, 'kinds': ', '.join(r['kind'] for r in rows), 'agrees': a, 'contradicts': c,
+                    'p': round(float(binomtest(a, a + c).pvalue), 3) if a + c else '—'})
+    return out
 
 
 def write_md(res, path):
@@ -1008,13 +1065,27 @@ def write_md(res, path):
                 "show how much two sets differ, and seeds that share 2-4 sets are not independent), so at R = 1 it says no word by rule; "
                 "the rows here name the commit whose statistics made them.", '',
                 _table(res['worlds'], [('world', lambda r: r['world']), ('settings', settings), ('R', lambda r: r['replicates']),
+                                       ('tasks', lambda r: r.get('tasks', 'the quick six')),
                                        ('kind', lambda r: r['kind']), ('studies', lambda r: r['studies']), ('lines', lambda r: r['lines']),
                                        ('false agree', lambda r: _pct(r.get('false_agree'), r.get('false_agree_ci'))),
                                        ('false contradict', lambda r: _pct(r.get('false_contradict'), r.get('false_contradict_ci'))),
                                        ('either (family-wise)', lambda r: _pct(r.get('any_word'), r.get('any_word_ci'))),
                                        ('power', lambda r: _pct(r.get('power'), r.get('power_ci'))),
                                        ('sd of estimate / assumed se', lambda r: f"{r['estimate_sd']} / {r['assumed_se']}" if 'estimate_sd' in r else ''),
-                                       ('commit', lambda r: r['commit'])]), '']
+                                       ('true difference', lambda r: '; '.join(f"{v[0]:+.4f} ± {v[1]:.4f}" for v in r['true_difference'].values())
+                                        if r.get('true_difference') else ''),
+                                       ('covers it', lambda r: _pct(r.get('coverage'), r.get('coverage_ci')) if 'coverage' in r else ''),
+                                       ('unadjusted > 0 / < 0', lambda r: f"{_pct(r['unadjusted_above_zero'])} / {_pct(r['unadjusted_below_zero'])}"
+                                        if 'unadjusted_above_zero' in r else ''),
+                                       ('commit', lambda r: r['commit'])]), '',
+                "*uneven_null*: the null of the lines with a real side where sets are uneven: real_matched is drawn from the rest like "
+                "a generated set, with the Beta's mean share of wrong-label texts in every sample (`synthetic_draw`, spread 0), each "
+                "generated set its own share; both sides' expected quality is alike, so real > few and real > zero plant (almost) "
+                "nothing: *true difference* is the mean estimate over the world's studies at every R (95% interval), what the "
+                "nonlinearity of macro-F1 in the noise share leaves. *covers it*: the share of the lines' 95% intervals that hold it; "
+                "*unadjusted > 0 / < 0*: the share of intervals wholly above / below zero (each at most 2.5% for a valid line where "
+                "the truth is zero; the words are Holm-adjusted over the study's lines, so a study of fewer tasks adjusts less). Rows "
+                "whose *tasks* is one task measure a line alone (no ranking: no gap or agreement lines).", '']
         if m.get('spread_check'):
             out += ["The uneven sets against the published set (`--spread-check`): the sd of the macro-F1 difference between two "
                     "sets drawn alike, next to the 0.077 between the published set's halves.", '',
@@ -1022,6 +1093,13 @@ def write_md(res, path):
                                                ('per label', lambda r: r['per_label']), ('pairs', lambda r: r['pairs']),
                                                ('sd of the difference', lambda r: f"{r['sd_difference']} ± {r['sd_difference_se']}")]),
                     '']
+    if bal := balance_rows(res):
+        out += ["## Balance under the null: false agrees against false contradicts", '',
+                "Where the truth is zero, a line that leans neither way says a false *agrees* as often as a false *contradicts*. Per "
+                "set of rows: the counts pooled over the null lines of the rows' kinds (lines, not studies: the lines of a study share "
+                "its data), and the two-sided exact binomial test of agrees among the false words against one half.", '',
+                _table(bal, [('rows', lambda r: r['rows']), ('kinds', lambda r: r['kinds']), ('false agrees', lambda r: r['agrees']),
+                             ('false contradicts', lambda r: r['contradicts']), ('binomial p (two-sided)', lambda r: r['p'])]), '']
     if m.get('designs'):
         out += ["## Run", '', "Each design's figures come from the statistics of the commit named beside it (a design is rerun as a whole when "
                 "they change: a study's cache key is the hash of the code that makes it).", '',
@@ -1120,6 +1198,8 @@ def main():
     ap.add_argument('--worlds', default='uneven_sets', help=f"comma-separated worlds of the worlds design: {', '.join(WORLDS)}")
     ap.add_argument('--world-replicates', default='1', help='generated sets per mode in the worlds design (1: the quick profile)')
     ap.add_argument('--world-studies', type=int, default=200, help='studies per world and R (default 200)')
+    ap.add_argument('--world-tasks', default=','.join(QUICK6),
+                    help="the worlds design's tasks, comma-separated (default the quick profile's six; fewer than 3: no ranking, no gap lines)")
     ap.add_argument('--noise', type=float, default=None, help="the worlds' mean share of wrong-label texts per set (default: each world's)")
     ap.add_argument('--spread', type=float, default=None,
                     help="uneven sets: the sd of a set's own noise share between sets (synthetic_draw's spread; default 0.12)")
@@ -1165,6 +1245,7 @@ def main():
     args.worlds = [w.strip() for w in args.worlds.split(',') if w.strip()]
     if bad := set(args.worlds) - set(WORLDS): ap.error(f"unknown world(s) {sorted(bad)}; the worlds are {', '.join(WORLDS)}")
     args.world_replicates = [int(x) for x in args.world_replicates.split(',')]
+    args.world_tasks = [t.strip() for t in args.world_tasks.split(',') if t.strip()]
     for w in WORLDS.values():  # a flag sets what a world has (spread in the uneven ones, seeds in the collapsed ones)
         for k in ('noise', 'spread', 'seeds'):
             if getattr(args, k) is not None and (k in w or k == 'noise' and w['noise'] > 0): w[k] = getattr(args, k)
@@ -1217,7 +1298,11 @@ def main():
             rows = summarize_split(results, groups, args.statistics_of or meta['git_commit'] + ('+dirty' if meta.get('git_dirty') else ''))
             new = {(r['generator'], r['replicates'], r['commit']) for r in rows}
             res['split_half'] = [r for r in res.get('split_half', []) if (r['generator'], r['replicates'], r['commit']) not in new] + rows
-        elif design == 'worlds': res['worlds'] = summarize_worlds(results, groups, meta['git_commit'] + ('+dirty' if meta.get('git_dirty') else ''))
+        elif design == 'worlds':  # rows of other worlds, R, tasks or statistics kept; these replaced
+            rows = summarize_worlds(results, groups, args.statistics_of or meta['git_commit'] + ('+dirty' if meta.get('git_dirty') else ''))
+            key = lambda r: (r['world'], r['replicates'], r.get('tasks', ','.join(QUICK6)), r['commit'])
+            new = {key(r) for r in rows}
+            res['worlds'] = [r for r in res.get('worlds', []) if key(r) not in new] + rows
         sec = [r['seconds'] for r in results]
         tot = lambda k: round(sum(s.get(k, 0) if isinstance(s, dict) else 0 for s in sec) / max(len(sec), 1), 2)
         meta['designs'][design + (f' (statistics of {args.statistics_of})' if args.statistics_of else '')] = {'git_commit': meta['git_commit'], 'code_hash': meta['code_hash'], 'note': meta.get('note'),

@@ -10,9 +10,9 @@ import pandas as pd
 from .experiments import SYNTHETIC_MODES, mean_beats_baselines, synthetic_part
 
 # %% auto #0
-__all__ = ['ONE_SET_PER_MODE', 'real_reference', 'learned', 'baseline_gate', 'holm', 'holm_words', 'datasets_behind',
-           'generation_sd', 'welch', 'modes_line_void', 'source_comparisons', 'permutation_spearman',
-           'subjectivity_scores', 'gap_correlation', 'agreement_effect']
+__all__ = ['LLM_SET_SD', 'ONE_SET_PER_MODE', 'real_reference', 'learned', 'baseline_gate', 'holm', 'holm_words',
+           'datasets_behind', 'generation_sd', 'set_spread_floor', 'welch', 'modes_line_void', 'source_comparisons',
+           'permutation_spearman', 'subjectivity_scores', 'gap_correlation', 'agreement_effect']
 
 # %% ../nbs/11_claims.ipynb #4df2543c
 def real_reference(runs: pd.DataFrame) -> str:
@@ -93,6 +93,35 @@ def generation_sd(g: pd.DataFrame, source: str, sets: int, metric: str = 'macro_
     if synthetic_part(source) is None or sets >= min_sets: return 0.0
     return _draw_sd(g, metric) / np.sqrt(sets)
 
+# %% ../nbs/11_claims.ipynb #58566c77
+# The spread (sd) of one generated set's mean macro-F1, and the set size in texts it was measured at: a published AG News set of a
+# small chat model, its halves served as two modes at 40 per label (160 texts; 13 splits: the difference's sd 0.077, so one set's
+# 0.077 / √2 = 0.054 at 160 texts, 0.077 at 80); smollm2-135m-instruct's pool measured less (100 splits at 20 per label: 0.067 / √2 =
+# 0.047 at 80 texts), the simulator's uneven sets (spread 0.12) 0.076 at 80 (issue 33; benchmarks/results/verdict_calibration.md).
+LLM_SET_SD = (0.077, 80)
+
+def set_spread_floor(n_texts: float, measured: tuple = LLM_SET_SD) -> float:
+    """The least spread of a generated set's mean score that a line with a real side assumes where its seeds do not show the sets'
+    spread: `measured` (sd, at that many texts) scaled to a set of `n_texts` texts as a sample's spread scales, by √(at / n_texts)."""
+    sd, at = measured
+    if not (np.isfinite(n_texts) and n_texts > 0): raise ValueError(f"n_texts is a generated set's size in texts, above 0; got {n_texts}.")
+    if not (sd >= 0 and at > 0): raise ValueError(f"measured is (sd >= 0, texts > 0) of one set's spread; got {measured}.")
+    return float(sd * np.sqrt(at / n_texts))
+
+def _floored(g: pd.DataFrame, extra: dict, sets: dict, min_sets: int) -> tuple[dict, dict]:
+    """`extra` (source -> the spread of its mean over sets its seeds do not show) with each synthetic side of a line with a real side
+    raised to `set_spread_floor` of its size (runs' `n_train`) over √sets where it rests on fewer than `min_sets` sets; and the raised
+    ones. Runs without `n_train` (made-up ones) keep the borrowed spread."""
+    if all(synthetic_part(s) is not None for s in extra) or 'n_train' not in g: return extra, {}
+    out, floors = dict(extra), {}
+    for s, v in extra.items():
+        n = g.loc[g.source == s, 'n_train'].median()
+        if synthetic_part(s) is None or sets[s] >= min_sets or np.isnan(v) or not n > 0: continue
+        f = set_spread_floor(n) / np.sqrt(sets[s])
+        if f > v: out[s], floors[s] = f, f
+    return out, floors
+
+
 # %% ../nbs/11_claims.ipynb #5218d05c
 def _macro_f1_rows(gold: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
     "Macro-F1 (over the labels present in each row's gold) for every row of `gold`, `pred` (draws × instances)."
@@ -142,10 +171,12 @@ def _boot_difference(preds: pd.DataFrame, hi: str, lo: str, n_boot: int, ci: flo
     lo_ci, hi_ci = np.quantile(diff, [(1 - ci) / 2, (1 + ci) / 2])
     return float(point), float(lo_ci), float(hi_ci), _p_boot(diff), float(diff.std(ddof=1))
 
-def _covers(sets: dict, extra: dict, instances: bool) -> str:
-    "Which randomness an ordering interval covers, in words."
+def _covers(sets: dict, extra: dict, instances: bool, floors: dict | None = None) -> str:
+    "Which randomness an ordering interval covers, in words (`floors`: the sources whose set spread `set_spread_floor` raised)."
+    floors = floors or {}
     part = lambda s: (f"{s}: {sets[s]} training set{'s' if sets[s] > 1 else ''}" +
-                      (f" (the spread of a set taken from real_matched's)" if extra.get(s, 0) > 0 else ''))
+                      (f" (the spread of a set: {floors[s]:.3f}, the floor measured between LLM sets, above real_matched's)" if s in floors
+                       else f" (the spread of a set taken from real_matched's)" if extra.get(s, 0) > 0 else ''))
     return ('test instances, ' if instances else '') + ', '.join(part(s) for s in sets)
 
 # %% ../nbs/11_claims.ipynb #56386fa1
@@ -170,7 +201,7 @@ def source_comparisons(runs: pd.DataFrame, predictions: dict | None = None, metr
                        n_boot: int = 1000, seed: int = 0, min_sets: int = 5, alpha: float = 0.05, one_set=()) -> pd.DataFrame:
     """Per task: real > few-shot, few-shot > zero-shot, real > zero-shot as mean differences of `metric`, each with an interval that
     covers the test instances (bootstrap, where `predictions` has the task; else Welch over seeds), the seeds and the training sets
-    (`generation_sd`), a two-sided p, Holm's adjustment over all the lines, and the word at family-wise level `alpha`; `gate`: what
+    (`generation_sd`; a synthetic side on fewer than `min_sets` sets under a real one at least `set_spread_floor`), a two-sided p, Holm's adjustment over all the lines, and the word at family-wise level `alpha`; `gate`: what
     `baseline_gate` found (a line whose higher-scoring side is at baseline is undetermined and left out of Holm's family). A line
     between the two synthetic modes is undetermined too where a mode has fewer than `min_sets` generated sets (`modes_line_void`:
     seeds that share a set cannot show how much two sets differ). `one_set`: tasks whose zero-shot and few-shot sets are draws
@@ -182,7 +213,7 @@ def source_comparisons(runs: pd.DataFrame, predictions: dict | None = None, metr
         for hi, lo in ((real, 'few_shot'), ('few_shot', 'zero_shot'), (real, 'zero_shot')):
             if hi not in by or lo not in by or (task in one_set and {hi, lo} == set(SYNTHETIC_MODES)): continue
             sets = {s: int(nsets[(task, s)]) for s in (hi, lo)}
-            extra = {s: generation_sd(g, s, sets[s], metric, min_sets) for s in (hi, lo)}
+            extra, floors = _floored(g, {s: generation_sd(g, s, sets[s], metric, min_sets) for s in (hi, lo)}, sets, min_sets)
             boot = preds is not None and metric == 'macro_f1'
             if any(np.isnan(v) for v in extra.values()): (d, l, h, p, se), why = (by[hi].mean() - by[lo].mean(), np.nan, np.nan, np.nan, np.nan), \
                 'inconclusive: one generated set, and no real_matched runs to measure how much a set varies (generate replicates)'
@@ -195,7 +226,7 @@ def source_comparisons(runs: pd.DataFrame, predictions: dict | None = None, metr
             void = void or modes_void
             rows.append({'task': task, 'claim': f"{hi} > {lo}", 'difference': d, 'ci_low': l, 'ci_high': h, 'p': np.nan if void else p, 'se': se,
                          'seeds': f"{len(by[hi])} / {len(by[lo])}", 'sets': f"{sets[hi]} / {sets[lo]}",
-                         'interval': ('bootstrap' if boot else 'Welch t') + ' over ' + _covers(sets, extra, boot)
+                         'interval': ('bootstrap' if boot else 'Welch t') + ' over ' + _covers(sets, extra, boot, floors)
                                      + (f'; not read below {min_sets} sets per mode (the sets\' own spread is unmeasured)' if modes_void else ''),
                          'gate': gate, 'word': f"undetermined: {void}" if void else why})
     out = pd.DataFrame(rows, columns=['task', 'claim', 'difference', 'ci_low', 'ci_high', 'p', 'p_holm', 'se', 'seeds', 'sets', 'interval', 'gate',
