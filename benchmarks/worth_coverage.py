@@ -1,5 +1,7 @@
-"""Coverage of the worth interval where the data break its old assumptions, and its cost on a real run (by hand; not a
-test)  .venv/bin/python benchmarks/worth_coverage.py [--studies 400] [--n-boot 500] [--old 6ec6a41] [--run runs/quick]
+"""Coverage of the worth interval where the data break its old assumptions, and its cost on a real run (by hand)
+
+    .venv/bin/python benchmarks/worth_coverage.py [--studies 400] [--n-boot 500] [--old 6ec6a41] [--run runs/quick]
+
 Three intervals on the same studies: `new` (`worth` with the per-row predictions: test rows drawn again for all sources
 at once, each seed's curve drawn as one), `new, no predictions` (the seeds as units only: the test rows held fixed) and
 `old` (`synthclf/worth.py` at commit `--old`: test rows held fixed, curve points drawn independently). World
@@ -8,7 +10,8 @@ nested curve draws, five generated sets with their own spread; true worth 20, 40
 closed form). World `nested`: `tests/test_worth.py`'s `nested_runs` (scores only; a seed's luck moves its whole curve;
 true worth √1000). Coverage with a 95% Wilson interval. Then, on a finished run folder (`--run`), every task's worth
 table old and new: the interval's width (high − low, in real texts per label, where the upper end lies on the curve)
-and the seconds each takes. """
+and the seconds each takes.
+"""
 import argparse, json, os, subprocess, sys, time, types, warnings
 from pathlib import Path
 
