@@ -138,38 +138,35 @@ def _task_list(task: str) -> list[str]:
 def _add_generate(sub):
     "The options of `synthclf generate`: a sub-parser of `sub`."
     from synthclf.models import DEFAULT_MODEL, PRESETS
+    from synthclf.settings import GENERATE  # the generate stage's settings, one definition with its API and notebook
     g = sub.add_parser('generate', help='generate a labelled synthetic dataset for a task', epilog=KEY_NOTE)
     g.add_argument('--task', required=True,
                    help='a task name (several with commas between them) or a path to a task card')
     g.add_argument('--mode', nargs='+', choices=['zero_shot', 'few_shot'], default=['zero_shot'], help='one or both modes')
-    g.add_argument('--per-label', type=int, default=20, help='accepted texts wanted per label (default 20)')
-    g.add_argument('--out', default=DEFAULT_RUN, help=f'run folder: the texts go to OUT/<task>/generate/<mode>/, as with synthclf run (default {DEFAULT_RUN})')
-    g.add_argument('--backend', choices=['local', 'openai'], default='local')
-    g.add_argument('--model', help=f"a preset ({', '.join(PRESETS)}; default {DEFAULT_MODEL}), a local folder or Hub id; with openai, the served model name")
-    g.add_argument('--seed', type=int, default=0)
-    g.add_argument('--k', type=int, default=3, help='real examples per few-shot prompt (default 3)')
-    g.add_argument('--temperature', type=float, default=1.0)
-    g.add_argument('--top-p', type=float, default=0.95)
-    g.add_argument('--max-new-tokens', type=int, help="default: from the card's maximum text length")
-    g.add_argument('--max-tokens', type=int, help='token budget: stop cleanly once this many tokens were used, keeping what was generated')
-    g.add_argument('--price-per-1k', type=float, nargs=2, metavar=('PROMPT', 'COMPLETION'), help='price per 1,000 tokens, for a cost estimate')
-    g.add_argument('--batch-size', type=int, default=32, help='local backend: requests generated together (default 32; throughput grows to about 64 on 2 cores)')
+    _add_settings(g, GENERATE, ['per_label'])
+    g.add_argument('--out', default=DEFAULT_RUN, help='run folder: the texts go to OUT/<task>/generate/<mode>/, as with '
+                                                      f'synthclf run (default {DEFAULT_RUN})')
+    _add_settings(g, GENERATE, ['backend', 'model', 'seed', 'k', 'temperature', 'top_p', 'max_new_tokens', 'max_tokens'],
+                  model=f"a preset ({', '.join(PRESETS)}; default {DEFAULT_MODEL}), a local folder or Hub id; with "
+                        "openai, the served model name")
+    g.add_argument('--price-per-1k', type=float, nargs=2, metavar=('PROMPT', 'COMPLETION'),
+                   help='price per 1,000 tokens, for a cost estimate')
+    _add_settings(g, GENERATE, ['batch_size'])
     _endpoint_options(g, 'the generator')
     g.add_argument('--window', type=int, default=512,
                    help='openai backend: how far requests go out past the oldest one '
                    'unanswered (default 512; several times --concurrency, so that a slow request stalls nothing)')
-    g.add_argument('--max-attempts-per-label', type=int, help='requests a label may make before it stops short '
-                   '(default 4 × per-label + 10)')
+    _add_settings(g, GENERATE, ['max_attempts_per_label'])
     g.add_argument('--cache-file',
                    help='the LLM call cache, an SQLite file (default ~/.cache/synthclf/llm_calls.sqlite)')
-    g.add_argument('--data-dir', help='folder of task folders (few-shot examples come from the real train split)')
+    _add_settings(g, GENERATE, ['data_dir'])
     g.set_defaults(func=_generate_cmd)
+
 
 # %% ../nbs/15_cli.ipynb #7bf86ae6
 def _train_cmd(args):
     from synthclf.experiments import train_and_evaluate
-    from synthclf.encoders import DEFAULT_ENCODER
-    model = args.model or DEFAULT_ENCODER
+    model = args.model  # default: synthclf.settings.TRAIN's
     enc = {k: v for k, v in dict(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, max_length=args.max_length).items() if v is not None}
     if enc and model == 'tfidf': raise ValueError(f"{', '.join('--' + k.replace('_', '-') for k in enc)} only apply to encoders, not to --model tfidf.")
     for task in args.task: get_card(task)  # every name checked before any training
@@ -187,25 +184,25 @@ def _train_cmd(args):
 # %% ../nbs/15_cli.ipynb #4cdb3cb5
 def _add_train(sub):
     "The options of `synthclf train`: a sub-parser of `sub`."
-    r = sub.add_parser('train', help='train classifiers on real and synthetic data, score them on the real test set, print the table')
+    from synthclf.settings import TRAIN  # the train stage's settings, one definition with its API and notebook
+    r = sub.add_parser('train', help='train classifiers on real and synthetic data, score them on the real test set, '
+                                     'print the table')
     r.add_argument('--task', nargs='+', required=True, help='one or more task names or card paths')
     r.add_argument('--train-on', nargs='+', default=['real', 'zero_shot', 'few_shot'],
-                   help='sources: real, real_matched, zero_shot, few_shot, real+zero_shot, real+few_shot, or a labelled dataset path (default: real zero_shot few_shot)')
-    r.add_argument('--model', help="'tfidf', 'embedding-lr', or an encoder: the packaged MiniLM (all-minilm-l6-v2, default), a model folder or a Hub id")
-    r.add_argument('--seeds', type=int, default=3, help='seeds 0..N-1 per source (default 3)')
-    r.add_argument('--out', default=DEFAULT_RUN, help=f'run folder; experiments go to OUT/<task>/<source>/<model>/seed<k> (default {DEFAULT_RUN})')
-    r.add_argument('--synthetic-dir', help='folder with zero_shot/ and few_shot/ from `synthclf generate` ({task} is replaced; default OUT/<task>/generate)')
-    r.add_argument('--per-label', type=int, help="size per label of real_matched and mixtures (default: the synthetic set's); caps synthetic sets")
-    r.add_argument('--mix-fraction', type=float, default=0.5, help='share of synthetic data in real+<mode> mixtures (default 0.5)')
-    r.add_argument('--test-cap', type=int, help='score on a stratified sample of at most this many test rows (the same for every source)')
-    r.add_argument('--epochs', type=int, help='encoder: epochs (default 4; more on small sets, see min_steps)')
-    r.add_argument('--lr', type=float, help='encoder: learning rate (default 1e-4)')
-    r.add_argument('--batch-size', type=int, help='encoder: batch size (default 16)')
-    r.add_argument('--max-length', type=int, help="encoder: max tokens (default: from the training texts' lengths, at most 256)")
-    r.add_argument('--data-dir', help='folder of task folders with the real data')
-    r.add_argument('--allow-missing-labels', action='store_true', help='score a training set that lacks some test classes anyway')
+                   help='sources: real, real_matched, zero_shot, few_shot, real+zero_shot, real+few_shot, or a labelled '
+                        'dataset path (default: real zero_shot few_shot)')
+    _add_settings(r, TRAIN, ['model', 'seeds'])
+    r.add_argument('--out', default=DEFAULT_RUN, help='run folder; experiments go to OUT/<task>/<source>/<model>/seed<k> '
+                                                      f'(default {DEFAULT_RUN})')
+    r.add_argument('--synthetic-dir', help='folder with zero_shot/ and few_shot/ from `synthclf generate` ({task} is '
+                                           'replaced; default OUT/<task>/generate)')
+    _add_settings(r, TRAIN, ['per_label', 'mix_fraction', 'test_cap', 'epochs', 'lr', 'batch_size', 'max_length',
+                             'data_dir'])
+    r.add_argument('--allow-missing-labels', action='store_true',
+                   help='score a training set that lacks some test classes anyway')
     r.add_argument('--force', action='store_true', help='train again even where finished results exist')
     r.set_defaults(func=_train_cmd)
+
 
 # %% ../nbs/15_cli.ipynb #964e0b92
 def _results_cmd(args):

@@ -12,7 +12,7 @@ from datasets import ClassLabel, Dataset, Features, Value
 from .tasks import TaskCard, get_card
 from .core import report_progress
 from .data import cap_test, load_task, quiet_progress, subsample_per_label
-from .encoders import DEFAULT_ENCODER
+from .settings import TRAIN_DEFAULTS as T  # the train stage's defaults: one definition with its CLI and notebook
 from .classifiers import TfidfClassifier, make_classifier
 from .layout import DEFAULT_RUN, experiment_dir, generate_dir
 from .generate import generated_replicates, load_generated, read_manifest, replicate_dir, test_copy_filter
@@ -361,8 +361,9 @@ def _uses_real(source: str) -> bool:
     return source in ('real', 'real_matched') or source.startswith('real+') or bool(curve_size(source) or mixture_parts(source))
 
 # %% ../nbs/08_experiments.ipynb #3e184c46
-def train_and_evaluate(task, train_on=('real',), model: str = DEFAULT_ENCODER, seeds=1, out=DEFAULT_RUN, synthetic_dir=None,
-                       per_label: int | None = None, mix_fraction: float = 0.5, test_cap: int | None = None, data_dir=None,
+def train_and_evaluate(task, train_on=('real',), model: str = T['model'], seeds=1, out=DEFAULT_RUN, synthetic_dir=None,
+                       per_label: int | None = T['per_label'], mix_fraction: float = T['mix_fraction'],
+                       test_cap: int | None = T['test_cap'], data_dir=T['data_dir'],
                        allow_missing_labels: bool = False, force: bool = False, progress: bool = True, **params) -> pd.DataFrame:
     "Train `model` on each source in `train_on` for each seed, score it on the real test set and save the results; one row per experiment."
     train_on, seeds = ([train_on] if isinstance(train_on, (str, Path)) else [str(s) for s in train_on]), seed_list(seeds)

@@ -13,6 +13,7 @@ import pandas as pd
 from .tasks import get_card
 from .data import hub_unreachable, load_task
 from .llm import CallStats
+from .settings import ENDPOINT, GENERATE, GENERATE_DEFAULTS as G
 from .generate import DedupFilter, check_generate_args, generated_dataset, generation_manifest, test_copy_filter
 from .experiments import check_labels, labelled_frame
 
@@ -144,8 +145,8 @@ def _file_rows(spec: str, card, mode: str) -> tuple[pd.DataFrame, dict, str]:
                                         "every row as one set.")
     return rows, ident, where
 
-def file_generated(task, mode: str = 'zero_shot', per_label: int = 20, spec: str = '', seed: int = 0,
-                   data_dir=None) -> tuple:
+def file_generated(task, mode: str = 'zero_shot', per_label: int = G['per_label'], spec: str = '', seed: int = G['seed'],
+                   data_dir=G['data_dir']) -> tuple:
     "The generate stage of file generator `spec` for `task` and `mode`: (dataset, manifest), as `generate` gives."
     card, t0 = get_card(task), time.time()
     check_generate_args(mode, per_label)
