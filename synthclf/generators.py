@@ -15,12 +15,12 @@ from .layout import analysis_dir, manifest_path
 from .models import PRESETS
 from .experiments import synthetic_part
 from .figures import source_title, save_figure
-from .kinds import (GENERATOR_KINDS, GeneratorKind, file_generated, generator_kind, parse_file_spec, read_file_source,
-    register_generator_kind)  # the kinds of generator (`synthclf.kinds`), here beside the axis they name
+from .kinds import (GENERATOR_KINDS, GeneratorKind, file_generated, generator_keys, generator_kind,
+    parse_file_spec, read_file_source, register_generator_kind)  # the kinds of generator (`synthclf.kinds`), here beside the axis they name
 
 # %% auto #0
-__all__ = ['DEFAULT_GENERATORS', 'GENERATOR_KEYS', 'generator_overrides', 'run_settings', 'settings_differences',
-           'worth_by_generator', 'plot_worth_by_generator', 'compare_generators', 'run_generators']
+__all__ = ['DEFAULT_GENERATORS', 'generator_overrides', 'run_settings', 'settings_differences', 'worth_by_generator',
+           'plot_worth_by_generator', 'compare_generators', 'run_generators']
 
 # %% ../nbs/14_generators.ipynb #2d640875
 DEFAULT_GENERATORS = tuple(PRESETS)  # the packaged presets: the default (Qwen2.5-Coder-0.5B) and SmolLM2-135M
@@ -42,8 +42,6 @@ def generator_overrides(generator) -> tuple[str, dict]:
     return _slug(name), {f'generate.{k}': v for k, v in g.items()}
 
 # %% ../nbs/14_generators.ipynb #ad295124
-GENERATOR_KEYS = ('backend', 'model', 'base_url', 'concurrency', 'batch_size')
-
 def _read_manifest(run, task, stage) -> dict:
     f = manifest_path(run, task, stage)
     if not f.is_file(): raise FileNotFoundError(f"{run} has no finished {stage} stage{' of ' + task if task else ''} ({f}): finish the run first "
@@ -57,7 +55,7 @@ def run_settings(run) -> dict:
     for t in rep['parameters']['plan']['tasks']:
         for stage in ('generate', 'train'):
             m = _read_manifest(run, t, stage)
-            out[f'{stage} {t}'] = {k: v for k, v in m['parameters'].items() if k not in GENERATOR_KEYS}
+            out[f'{stage} {t}'] = {k: v for k, v in m['parameters'].items() if k not in generator_keys()}
             out[f'{stage} {t} inputs'] = {k: m['inputs'].get(k) for k in ('cards', 'data', 'source_sha256')}
     return out
 
