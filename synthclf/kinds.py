@@ -154,8 +154,9 @@ def _file_rows(spec: str, card, mode: str) -> tuple[pd.DataFrame, dict, str]:
                                         "every row as one set.")
     return rows, ident, where
 
-def file_generated(task, mode: str = 'zero_shot', per_label: int = G['per_label'], spec: str = '', seed: int = G['seed'],
-                   data_dir=G['data_dir']) -> tuple:
+def file_generated(
+    task, mode: str = 'zero_shot', per_label: int = G['per_label'], spec: str = '', seed: int = G['seed'],
+    data_dir=G['data_dir']) -> tuple:
     "The generate stage of file generator `spec` for `task` and `mode`: (dataset, manifest), as `generate` gives."
     card, t0 = get_card(task), time.time()
     check_generate_args(mode, per_label)
@@ -174,7 +175,8 @@ def file_generated(task, mode: str = 'zero_shot', per_label: int = G['per_label'
         else: accepted[l].append({**r, 'text': text})
     meta = {'mode': mode, 'model': where, 'backend': 'file', 'temperature': None, 'top_p': None, 'max_new_tokens': None}
     ds = generated_dataset([r for l in names for r in accepted[l]], names, meta)
-    manifest = generation_manifest(card, meta, None, seed, per_label, None, names, accepted, attempts, {l: 0 for l in names},
+    manifest = generation_manifest(
+        card, meta, None, seed, per_label, None, names, accepted, attempts, {l: 0 for l in names},
                          rejected, CallStats(), t0, None)
     manifest.update(source=ident, source_rows=len(rows))
     if manifest['short']: print(f"{card.name} {mode}: {where} holds fewer than {per_label} usable texts of "

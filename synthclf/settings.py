@@ -19,7 +19,8 @@ class Setting:
     type: type | None = None  # the CLI's type of a value: the default's type unless given (str for a None default)
     nargs: str | None = None  # '+': one or more values on the command line
     choices: tuple | None = None
-    generator: bool = False  # it picks the LLM or how it is reached, not what is asked of it (synthclf.kinds.generator_keys)
+    # it picks the LLM or how it is reached, not what is asked of it (synthclf.kinds.generator_keys)
+    generator: bool = False
 
     def cli_type(self) -> type:
         "The type the command line converts a value to."
@@ -68,8 +69,9 @@ GENERATE = {
     'top_p': Setting(0.95, 'nucleus sampling: the smallest set of tokens whose probabilities reach this'),
     'max_new_tokens': Setting(None, "most tokens an answer takes (default: from the card's maximum text length)",
                               type=int),
-    'max_tokens': Setting(None, 'token budget: stop cleanly once this many tokens were used, keeping what was generated',
-                          type=int),
+    'max_tokens': Setting(
+        None, 'token budget: stop cleanly once this many tokens were used, keeping what was generated',
+        type=int),
     'batch_size': Setting(32, 'local backend: requests generated together (throughput grows to about 64 on 2 cores)',
                           generator=True),
     'max_attempts_per_label': Setting(None, 'requests a label may make before it stops short (default 4 × per-label '
@@ -89,7 +91,8 @@ TRAIN = {
     'epochs': Setting(None, 'encoder: epochs (default 4; more on small sets, see min_steps)', type=int),
     'lr': Setting(None, 'encoder: learning rate (default 1e-4)', type=float),
     'batch_size': Setting(None, 'encoder: batch size (default 16)', type=int),
-    'max_length': Setting(None, "encoder: max tokens (default: from the training texts' lengths, at most 256)", type=int),
+    'max_length': Setting(
+        None, "encoder: max tokens (default: from the training texts' lengths, at most 256)", type=int),
     'data_dir': Setting(None, 'folder of task folders with the real data'),
 }
 
