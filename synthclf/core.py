@@ -4,11 +4,11 @@
 
 # %% ../nbs/00_core.ipynb #9251d314
 from __future__ import annotations
-import json, os, time
+import json, os, shlex, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['cores', 'cpu_flags', 'bf16_ok', 'int8_saturates', 'machine_kind', 'report_progress', 'read_progress']
+__all__ = ['cores', 'cpu_flags', 'bf16_ok', 'int8_saturates', 'machine_kind', 'command_line', 'report_progress', 'read_progress']
 
 # %% ../nbs/00_core.ipynb #b0e1459b
 def cores() -> int:
@@ -45,6 +45,17 @@ def machine_kind() -> str:
     if 'amx_bf16' in flags: return f'{vendor}, AVX-512 BF16 and AMX'
     if 'avx512_bf16' in flags: return f'{vendor}, AVX-512 BF16'
     return f'{vendor}, AVX2' + (' and AVX-512' if 'avx512f' in flags else '')
+
+
+# %% ../nbs/00_core.ipynb #607bf0e1
+def command_line(argv: list, program: str = 'python', drop: tuple = ('--note',)) -> str:
+    "`argv` (a script's `sys.argv`) as one shell-quoted line run with `program`, less each option of `drop` and its value."
+    out, skip = [program], False
+    for a in argv:
+        if skip: skip = False
+        elif a in drop: skip = True
+        elif not a.startswith(tuple(f'{d}=' for d in drop)): out.append(a)
+    return shlex.join(out)
 
 
 # %% ../nbs/00_core.ipynb #e1253751
