@@ -49,7 +49,8 @@ def machine_kind() -> str:
 
 # %% ../nbs/00_core.ipynb #607bf0e1
 def command_line(argv: list, program: str = 'python', drop: tuple = ('--note',)) -> str:
-    "`argv` (a script's `sys.argv`) as one shell-quoted line run with `program`, less each option of `drop` and its value."
+    """`argv` (a script's `sys.argv`) as one shell-quoted line run with `program`, less each option of `drop` and its
+    value."""
     out, skip = [program], False
     for a in argv:
         if skip: skip = False
