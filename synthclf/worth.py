@@ -49,7 +49,7 @@ def invert_curve(ns, ys, score: float) -> float:
     f = (score - ys[i - 1]) / (ys[i] - ys[i - 1])
     return float(np.exp(np.log(ns[i - 1]) + f * (np.log(ns[i]) - np.log(ns[i - 1]))))
 
-# %% ../nbs/11_worth.ipynb #33ef93c1
+# %% ../nbs/11_worth.ipynb #e656e9ee
 def _seed_draws(x: np.ndarray, n: int, rng) -> np.ndarray:
     """`n` draws of the mean over seeds of each column of `x` (seeds × sizes; NaN where a seed lacks a size), the seeds
     resampled as units: each seed's centred row weighted by one Gaussian multiplier shared by all its sizes, so that a
@@ -64,6 +64,7 @@ def _seed_draws(x: np.ndarray, n: int, rng) -> np.ndarray:
     df = m.min() - 1
     return mean + weights * np.sqrt(df / rng.chisquare(df, n))[:, None]
 
+# %% ../nbs/11_worth.ipynb #287a1a36
 def _macro_f1_weighted(w: np.ndarray, gold: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
     """Macro-F1 of the labels `pred` against `gold` (codes 0..k-1, one per test row) under each row of the weights `w`
     (draws × rows: how often each test row is drawn), over the labels present in the gold or the predictions of that
@@ -93,6 +94,7 @@ def _test_row_draws(preds: pd.DataFrame, sources, n: int, rng) -> dict | None:
         out[s] = f[1:] - f[0]
     return out
 
+# %% ../nbs/11_worth.ipynb #de7e0aad
 def _reads(est: float, lo: float, hi: float, ns) -> str:
     "The worth in words: 'about N [lo, hi]', with 'fewer than' / 'more than' at the ends of the curve."
     word = lambda x: f"fewer than {ns[0]}" if x == 0 else f"more than {ns[-1]}" if np.isinf(x) else f"{x:.0f}"
