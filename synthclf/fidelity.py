@@ -292,7 +292,9 @@ def remedy_keep(remedy: str, folder, synthetic: pd.DataFrame, shown: pd.DataFram
 def apply_remedies(task, synthetic_dir, out, remedies=REMEDIES, reader: str = 'tfidf', k: int = 3, seed: int = 0,
                    data_dir=None, real_sample_per_label: int = 50) -> pd.DataFrame:
     """Per generated set of `task` (every replicate) and remedy, the kept (or weighted) copy written (see the prose);
-    one row each: task, mode, replicate, remedy, folder, texts, kept and seconds (also in `fidelity_dir/remedies.csv`)."""
+    one row each: task, mode, replicate, remedy, folder, texts, kept, seconds and why it was `skipped` ('' if it was
+    not: a set too small for a remedy's folds, or one it would empty a label of, is left untreated) (also in
+    `fidelity_dir/remedies.csv`)."""
     from synthclf.data import few_shot_examples, load_task, subsample_per_label
     from synthclf.experiments import SYNTHETIC_MODES, read_labelled
     from synthclf.generate import generated_replicates, load_generated, replicate_dir, save_generated
@@ -313,9 +315,16 @@ def apply_remedies(task, synthetic_dir, out, remedies=REMEDIES, reader: str = 't
             if not len(ds): continue
             syn = pd.DataFrame({'text': ds['text'], 'label': [names[i] for i in ds['label']]})
             for remedy in remedies:
-                t0 = time.time()
-                keep = remedy_keep(remedy, folder, syn, shown, names, reader, seed)
-                if remedy == 'reweight': w = reweight(syn['text'], sample['text'], reader.partition(':')[2] or None, seed=seed)
+                t0, row = time.time(), {'task': card.name, 'mode': m, 'replicate': r, 'remedy': remedy, 'texts': len(syn)}
+                try:
+                    keep = remedy_keep(remedy, folder, syn, shown, names, reader, seed)
+                    if lost := sorted(set(syn.label) - set(syn.label[keep])):
+                        raise ValueError(f"it keeps no text of {lost}, which a classifier trained on it could never predict")
+                    if remedy == 'reweight': w = reweight(syn['text'], sample['text'], reader.partition(':')[2] or None, seed=seed)
+                except ValueError as e:  # too small for its folds, or a label emptied: trained untreated only, reason kept
+                    print(f"{card.name} {m} replicate {r}: {remedy} not applied: {e}")
+                    rows.append({**row, 'folder': '', 'kept': 0, 'seconds': 0.0, 'skipped': str(e)})
+                    continue
                 seconds = time.time() - t0
                 full, manifest = load_generated(folder)
                 kept = full.select(np.flatnonzero(keep))
@@ -328,9 +337,9 @@ def apply_remedies(task, synthetic_dir, out, remedies=REMEDIES, reader: str = 't
                                                        'dropped': int((~keep).sum()), 'seconds': round(seconds, 2),
                                                        'oracle': remedy == 'fidelity_filter', 'reader': reader})
                 dest = save_generated(kept, manifest, replicate_dir(Path(out)/card.name/'remedies', f"{m}+{remedy}", r))
-                rows.append({'task': card.name, 'mode': m, 'replicate': r, 'remedy': remedy, 'folder': str(dest),
-                             'texts': len(syn), 'kept': int(keep.sum()), 'seconds': round(seconds, 2)})
-    out_rows = pd.DataFrame(rows, columns=['task', 'mode', 'replicate', 'remedy', 'folder', 'texts', 'kept', 'seconds'])
+                rows.append({**row, 'folder': str(dest), 'kept': int(keep.sum()), 'seconds': round(seconds, 2), 'skipped': ''})
+    out_rows = pd.DataFrame(rows, columns=['task', 'mode', 'replicate', 'remedy', 'folder', 'texts', 'kept', 'seconds',
+                                           'skipped'])
     d = fidelity_dir(out, card.name); d.mkdir(parents=True, exist_ok=True)
     out_rows.to_csv(d/'remedies.csv', index=False)
     return out_rows
@@ -346,7 +355,9 @@ def remedy_table(run, tasks, scores: pd.DataFrame, metric: str = 'macro_f1', ci:
         f = fidelity_dir(run, t)/'remedies.csv'
         by = {s: g[metric].to_numpy(float) for s, g in scores[scores.task == t].groupby('source')}
         if not f.is_file() or 'real_matched' not in by: continue
-        rem = pd.read_csv(f).groupby(['mode', 'remedy'], sort=False, as_index=False)[['texts', 'kept']].sum()
+        rem = pd.read_csv(f, keep_default_na=False)
+        rem = rem[rem['skipped'] == ''] if 'skipped' in rem else rem  # a remedy that could not run on a set: not trained
+        rem = rem.groupby(['mode', 'remedy'], sort=False, as_index=False)[['texts', 'kept']].sum()
         rem['folder'] = [str(fidelity_dir(run, t).parent/'remedies'/f"{x.mode}+{x.remedy}") for x in rem.itertuples()]
         summ = pd.read_csv(fidelity_dir(run, t)/'summary.csv').set_index('mode')
         plain = [(m, 'none', m, np.nan, summ.fidelity.get(m), summ.ci_low.get(m), summ.ci_high.get(m))

@@ -152,3 +152,22 @@ def test_remedies_reach_every_replicate_and_train_with_their_weights(tmp_path, r
     p2 = pd.read_parquet(Path(again.dir.iat[0])/'predictions.parquet')
     prob = [c for c in p1.columns if c.startswith('p_')]
     assert not np.allclose(p1[prob].to_numpy(float), p2[prob].to_numpy(float)), prob
+
+
+def test_a_set_too_small_for_a_remedy_is_left_untreated_with_its_reason(tmp_path, real_data):
+    "Two texts per label: reweighting (five folds) cannot run and says why; the filters still write their copies."
+    from synthclf.data import load_task
+    from synthclf.fidelity import apply_remedies
+    from synthclf.generate import replicate_dir, save_generated
+    from synthclf.kinds import file_generated
+    _, dsd = load_task('sms_spam', data_dir=real_data, quiet=True)
+    tr = dsd['train'].to_pandas()
+    rows = pd.concat([tr[tr.label == 0].head(2).assign(label='ham'), tr[tr.label == 1].head(2).assign(label='spam')])
+    rows[['text', 'label']].to_json(tmp_path/'tiny.jsonl', orient='records', lines=True)
+    gen = tmp_path/'run'/'sms_spam'/'generate'
+    save_generated(*file_generated('sms_spam', 'zero_shot', per_label=2, spec=str(tmp_path/'tiny.jsonl')),
+                   replicate_dir(gen, 'zero_shot', 0))
+    made = apply_remedies('sms_spam', gen, tmp_path/'run', ['few_shot_filter', 'reweight'], data_dir=real_data)
+    by = made.set_index('remedy')
+    assert by.skipped['few_shot_filter'] == '' and Path(by.folder['few_shot_filter']).is_dir()
+    assert 'at least 5 real and 5 synthetic' in by.skipped['reweight'] and by.folder['reweight'] == ''
