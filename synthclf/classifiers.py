@@ -50,7 +50,8 @@ def check_sample_weight(sample_weight, n: int) -> np.ndarray | None:
     w = np.asarray(sample_weight, float)
     if w.shape != (n,): raise ValueError(f"Got {w.size} sample weights for {n} texts: give one weight a text.")
     if not np.isfinite(w).all() or (w < 0).any():
-        raise ValueError(f"Sample weights must be finite and non-negative; got {w[~np.isfinite(w) | (w < 0)][:5].tolist()}.")
+        bad = w[~np.isfinite(w) | (w < 0)][:5].tolist()
+        raise ValueError(f"Sample weights must be finite and non-negative; got {bad}.")
     if w.sum() == 0: raise ValueError("Every sample weight is zero: nothing would be learned. Weigh at least one text.")
     return w
 
@@ -70,8 +71,8 @@ class TfidfClassifier:
         self.num_labels = num_labels
         t0 = time.time()
         self.vectorizer_ = TfidfVectorizer(ngram_range=self.ngram_range, min_df=self.min_df, max_features=self.max_features, sublinear_tf=True)
-        self.model_ = LogisticRegression(C=self.C, max_iter=2000, random_state=self.seed).fit(self.vectorizer_.fit_transform(texts), y,
-                                                                               sample_weight=w)
+        X = self.vectorizer_.fit_transform(texts)
+        self.model_ = LogisticRegression(C=self.C, max_iter=2000, random_state=self.seed).fit(X, y, sample_weight=w)
         self.train_seconds_, self.history_ = time.time() - t0, []
         return self
 
@@ -109,7 +110,7 @@ def _cv_score(model, X: np.ndarray, y: np.ndarray, folds: list, w: np.ndarray | 
             eps = np.finfo(p.dtype).eps
             true = p[np.arange(len(score_rows)), np.searchsorted(m.classes_, y[score_rows])]
             ll = np.log(np.clip(true, eps, 1 - eps))
-            losses.append(float(np.mean(ll) if w is None else np.average(ll, weights=w[score_rows])))  # minus its log-loss
+            losses.append(float(np.mean(ll) if w is None else np.average(ll, weights=w[score_rows])))  # -log-loss
     return float(np.mean(losses))
 
 class EmbeddingClassifier:
@@ -126,7 +127,7 @@ class EmbeddingClassifier:
     def config(self) -> dict: return {'model': self.model, 'Cs': list(self.Cs), 'C': self.C, 'cv': self.cv, 'cv_min': self.cv_min}
 
     def fit(self, texts, labels, num_labels: int, sample_weight=None):
-        "Embed `texts` (cached per process) and fit on the embeddings (`fit_embeddings`), each text weighed `sample_weight`."
+        "Embed `texts` (cached per process) and fit on the embeddings (`fit_embeddings`), weighed by `sample_weight`."
         check_sample_weight(sample_weight, len(check_training_data(texts, labels, num_labels)))  # before any embedding
         t0 = time.time()
         self.fit_embeddings(embed_cached(texts, self.model), labels, num_labels, sample_weight)

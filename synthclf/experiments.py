@@ -123,7 +123,8 @@ def read_labelled(path, task) -> Dataset:
     idx = df['idx'].astype(int).tolist() if 'idx' in df.columns else list(range(len(df)))
     cols = {'idx': idx, 'text': texts.tolist(), 'label': [card.label_names.index(l) for l in df['label']]}
     features = {'idx': Value('int64'), 'text': Value('string'), 'label': ClassLabel(names=card.label_names)}
-    if 'weight' in df.columns: cols['weight'], features['weight'] = df['weight'].astype(float).tolist(), Value('float64')
+    if 'weight' in df.columns:  # a reweighted set's: the classifiers fit with it
+        cols['weight'], features['weight'] = df['weight'].astype(float).tolist(), Value('float64')
     return Dataset.from_dict(cols, features=Features(features))
 
 # %% ../nbs/08_experiments.ipynb #c2841e9e
@@ -142,7 +143,8 @@ def replicate_of(card: TaskCard, mode: str, seed: int, synthetic_dir=None) -> in
 
 def path_replicate(source, seed: int) -> tuple[Path, int | None]:
     """The folder a path source trains seed `seed` on: a generate folder with replicates beside it (`<name>.1`, ...:
-    a remedied set's) gives replicate `seed mod R` as a generated mode does; any other path is itself (replicate None)."""
+    a remedied set's) gives replicate `seed mod R` as a generated mode does; any other path is itself (replicate
+    None)."""
     p = Path(source)
     if not (p/'manifest.json').is_file() or not (r := generated_replicates(p.parent, p.name)): return p, None
     return replicate_dir(p.parent, p.name, seed % r), seed % r

@@ -246,14 +246,16 @@ def domain_weights(real_X, synthetic_X, clip: tuple = (0.1, 10.0), folds: int = 
     if min(len(real_X), len(synthetic_X)) < folds:
         raise ValueError(f"Reweighting needs at least {folds} real and {folds} synthetic texts (folds={folds}); "
                          f"got {len(real_X)} real, {len(synthetic_X)} synthetic: draw a larger real sample.")
-    if not 0 < clip[0] <= 1 <= clip[1]: raise ValueError(f"clip must be (low, high) with 0 < low <= 1 <= high; got {clip}.")
+    if not 0 < clip[0] <= 1 <= clip[1]:
+        raise ValueError(f"clip must be (low, high) with 0 < low <= 1 <= high; got {clip}.")
     X, y = np.vstack([real_X, synthetic_X]), np.r_[np.ones(len(real_X), int), np.zeros(len(synthetic_X), int)]
     side = np.where(y == 1, len(y) / (2 * len(real_X)), len(y) / (2 * len(synthetic_X)))  # both sides weigh the same
     split = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y))
     def out_of_fold(C):
         p = np.zeros(len(y))
         for tr, te in split:
-            p[te] = LogisticRegression(C=C, max_iter=3000).fit(X[tr], y[tr], sample_weight=side[tr]).predict_proba(X[te])[:, 1]
+            fit = LogisticRegression(C=C, max_iter=3000).fit(X[tr], y[tr], sample_weight=side[tr])
+            p[te] = fit.predict_proba(X[te])[:, 1]
         return np.clip(p, 1e-6, 1 - 1e-6)
     fits = {C: out_of_fold(C) for C in sorted(Cs)}
     losses = {C: -np.log(np.where(y == 1, p, 1 - p)) * side for C, p in fits.items()}  # per row, mean = the log-loss
@@ -263,7 +265,8 @@ def domain_weights(real_X, synthetic_X, clip: tuple = (0.1, 10.0), folds: int = 
     w = np.clip(p / (1 - p), *clip)
     return w / w.mean()
 
-def reweight(synthetic_texts, real_texts, encoder: str | None = None, clip: tuple = (0.1, 10.0), seed: int = 0) -> np.ndarray:
+def reweight(synthetic_texts, real_texts, encoder: str | None = None, clip: tuple = (0.1, 10.0),
+             seed: int = 0) -> np.ndarray:
     "`domain_weights` of `synthetic_texts` toward `real_texts` on the frozen sentence embeddings of `encoder`."
     from synthclf.classifiers import embed_cached
     from synthclf.encoders import DEFAULT_ENCODER
@@ -305,9 +308,10 @@ def apply_remedies(task, synthetic_dir, out, remedies=REMEDIES, reader: str = 't
     names, rows = card.label_names, []
     shown = pd.DataFrame([(t, l) for l in names for t in few_shot_examples(dsd['train'], l, k=k, seed=seed)],
                          columns=['text', 'label'])
-    sample = subsample_per_label(dsd['train'], real_sample_per_label, seed)  # reweighting's real sample: train split only
+    sample = subsample_per_label(dsd['train'], real_sample_per_label, seed)  # reweighting's: the train split only
     real_sample = {'split': 'train', 'per_label': real_sample_per_label, 'seed': seed, 'texts': sample.num_rows,
-                   'idx': [int(i) for i in sample['idx']], 'prompts': 'drawn apart from the few-shot prompts, from the same split: some texts may coincide'}
+                   'idx': [int(i) for i in sample['idx']],
+                   'prompts': 'drawn apart from the few-shot prompts, from the same split: some texts may coincide'}
     for m in SYNTHETIC_MODES:
         for r in range(generated_replicates(synthetic_dir, m)):
             folder = replicate_dir(synthetic_dir, m, r)
@@ -315,13 +319,15 @@ def apply_remedies(task, synthetic_dir, out, remedies=REMEDIES, reader: str = 't
             if not len(ds): continue
             syn = pd.DataFrame({'text': ds['text'], 'label': [names[i] for i in ds['label']]})
             for remedy in remedies:
-                t0, row = time.time(), {'task': card.name, 'mode': m, 'replicate': r, 'remedy': remedy, 'texts': len(syn)}
+                row = {'task': card.name, 'mode': m, 'replicate': r, 'remedy': remedy, 'texts': len(syn)}
+                t0 = time.time()
                 try:
                     keep = remedy_keep(remedy, folder, syn, shown, names, reader, seed)
                     if lost := sorted(set(syn.label) - set(syn.label[keep])):
-                        raise ValueError(f"it keeps no text of {lost}, which a classifier trained on it could never predict")
-                    if remedy == 'reweight': w = reweight(syn['text'], sample['text'], reader.partition(':')[2] or None, seed=seed)
-                except ValueError as e:  # too small for its folds, or a label emptied: trained untreated only, reason kept
+                        raise ValueError(f"it keeps no text of {lost}, which a classifier trained on it never predicts")
+                    if remedy == 'reweight':
+                        w = reweight(syn['text'], sample['text'], reader.partition(':')[2] or None, seed=seed)
+                except ValueError as e:  # too small for its folds, or a label emptied: trained untreated, reason kept
                     print(f"{card.name} {m} replicate {r}: {remedy} not applied: {e}")
                     rows.append({**row, 'folder': '', 'kept': 0, 'seconds': 0.0, 'skipped': str(e)})
                     continue
@@ -331,13 +337,15 @@ def apply_remedies(task, synthetic_dir, out, remedies=REMEDIES, reader: str = 't
                 if remedy == 'reweight':
                     kept = kept.add_column('weight', w.tolist())
                     manifest['weights'] = {'real_sample': real_sample, 'min': round(float(w.min()), 3),
-                                           'max': round(float(w.max()), 3), 'effective_texts': round(w.sum()**2 / (w**2).sum(), 1)}
+                                           'max': round(float(w.max()), 3),
+                                           'effective_texts': round(w.sum()**2 / (w**2).sum(), 1)}
                 counts = {l: int((syn.label[keep] == l).sum()) for l in names}
                 manifest.update(counts=counts, remedy={'name': remedy, 'from': str(folder), 'kept': int(keep.sum()),
                                                        'dropped': int((~keep).sum()), 'seconds': round(seconds, 2),
                                                        'oracle': remedy == 'fidelity_filter', 'reader': reader})
                 dest = save_generated(kept, manifest, replicate_dir(Path(out)/card.name/'remedies', f"{m}+{remedy}", r))
-                rows.append({**row, 'folder': str(dest), 'kept': int(keep.sum()), 'seconds': round(seconds, 2), 'skipped': ''})
+                rows.append({**row, 'folder': str(dest), 'kept': int(keep.sum()), 'seconds': round(seconds, 2),
+                             'skipped': ''})
     out_rows = pd.DataFrame(rows, columns=['task', 'mode', 'replicate', 'remedy', 'folder', 'texts', 'kept', 'seconds',
                                            'skipped'])
     d = fidelity_dir(out, card.name); d.mkdir(parents=True, exist_ok=True)
@@ -356,7 +364,7 @@ def remedy_table(run, tasks, scores: pd.DataFrame, metric: str = 'macro_f1', ci:
         by = {s: g[metric].to_numpy(float) for s, g in scores[scores.task == t].groupby('source')}
         if not f.is_file() or 'real_matched' not in by: continue
         rem = pd.read_csv(f, keep_default_na=False)
-        rem = rem[rem['skipped'] == ''] if 'skipped' in rem else rem  # a remedy that could not run on a set: not trained
+        rem = rem[rem['skipped'] == ''] if 'skipped' in rem else rem  # a remedy that could not run on a set
         rem = rem.groupby(['mode', 'remedy'], sort=False, as_index=False)[['texts', 'kept']].sum()
         rem['folder'] = [str(fidelity_dir(run, t).parent/'remedies'/f"{x.mode}+{x.remedy}") for x in rem.itertuples()]
         summ = pd.read_csv(fidelity_dir(run, t)/'summary.csv').set_index('mode')

@@ -137,8 +137,8 @@ _REFUSAL = re.compile(r"\b(i can(?:'|no)t (?:assist|help|comply|provide|create|w
                       r"let me know (?:what|if|how) (?:you|i)|what you need assistance with|i(?:'m| am) here to help)", re.I)
 
 def repeated_run(text: str, min_repeats: int = 5, min_share: float = 0.5, longest: int = 4) -> bool:
-    """Whether `text` is degenerate: a unit of 2 to `longest` tokens (not itself one token again and again) repeated back
-    to back `min_repeats` times or more, covering at least `min_share` of the text's tokens ("Obiji © Obiji © ...").
+    """Whether `text` is degenerate: a unit of 2 to `longest` tokens (not one token again and again) repeated back to
+    back `min_repeats` times or more, covering at least `min_share` of the text's tokens ("Obiji © Obiji © ...").
     A word said again ("hi hi hi hi hi", "@user @user @user") is not: real texts do that."""
     toks = [w.lower().strip('.,!?;:"\'') for w in text.split()]
     for n in range(2, longest + 1):

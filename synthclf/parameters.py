@@ -22,8 +22,9 @@ PROFILES = {
     # texts per label, frozen-MiniLM embeddings + logistic regression (the better learner at this size: benchmarks/small_data.py)
     # on matched-size real vs zero-/few-shot data, 500 test texts, 5 seeds; and a real learning curve (10 to 100 real texts per label)
     # that the report reads each synthetic source's worth in real labels off (synthclf.worth), and the synthetic sets added to
-    # 10, 20 and 50 real per label (what they add to a few real labels). Four remedies of each generated set, each a source
-    # (synthclf.fidelity): about 20 s more CPU per task (sms_spam's train stage: 35 -> 55 s; benchmarks/results/remedies_cost.md).
+    # 10, 20 and 50 real per label (what they add to a few real labels). Four remedies of each generated set, each a
+    # source (synthclf.fidelity): about 20 s more CPU per task (sms_spam's train stage: 35 -> 55 s;
+    # benchmarks/results/remedies_cost.md).
     'quick': {'tasks': ['ag_news', 'relation_classification', 'sms_spam', 'financial_phrasebank', 'tweet_irony', 'humor_speech'],
               'generate': {'modes': ['zero_shot', 'few_shot'], 'per_label': 20, 'replicates': 1, 'backend': 'local', 'model': None},
               'train': {'train_on': ['real_matched', 'zero_shot', 'few_shot', 'real@10', 'real@20', 'real@50', 'real@100',
