@@ -16,12 +16,13 @@ from .tasks import TaskCard, get_card
 from .core import report_progress
 from .data import bars_off, few_shot_examples, load_task, quiet_progress
 from .llm import CallCache, CallStats, Request, as_backend, complete, complete_window
+from .settings import GENERATE_DEFAULTS as G  # generate's defaults: one definition with its CLI and notebook
 
 # %% auto #0
 __all__ = ['MODES', 'draw_attributes', 'build_prompt', 'quoted_passage', 'strip_wrapping', 'drop_meta', 'take_quoted',
-           'clean_text', 'DedupFilter', 'test_copy_filter', 'request_for', 'next_round', 'generated_dataset',
-           'RejectedRows', 'generation_manifest', 'check_generate_args', 'generation_limits', 'generate',
-           'save_generated', 'read_manifest', 'load_generated', 'replicate_seed', 'replicate_dir',
+           'repeated_run', 'clean_text', 'DedupFilter', 'test_copy_filter', 'request_for', 'next_round',
+           'generated_dataset', 'RejectedRows', 'generation_manifest', 'check_generate_args', 'generation_limits',
+           'generate', 'save_generated', 'read_manifest', 'load_generated', 'replicate_seed', 'replicate_dir',
            'generated_replicates', 'drop_replicates']
 
 # %% ../nbs/05_generate.ipynb #38040b10
@@ -135,6 +136,20 @@ _REFUSAL = re.compile(r"\b(i can(?:'|no)t (?:assist|help|comply|provide|create|w
                       r"i (?:cannot|won't|will not) (?:assist|help|create|write|generate|provide)|i apologi[sz]e|"
                       r"let me know (?:what|if|how) (?:you|i)|what you need assistance with|i(?:'m| am) here to help)", re.I)
 
+def repeated_run(text: str, min_repeats: int = 5, min_share: float = 0.5, longest: int = 4) -> bool:
+    """Whether `text` is degenerate: a unit of 2 to `longest` tokens (not one token again and again) repeated back to
+    back `min_repeats` times or more, covering at least `min_share` of the text's tokens ("Obiji © Obiji © ...").
+    A word said again ("hi hi hi hi hi", "@user @user @user") is not: real texts do that."""
+    toks = [w.lower().strip('.,!?;:"\'') for w in text.split()]
+    for n in range(2, longest + 1):
+        for i in range(len(toks) - n * min_repeats + 1):
+            unit = toks[i:i + n]
+            if len(set(unit)) == 1: continue
+            reps = 1
+            while toks[i + reps * n:i + (reps + 1) * n] == unit: reps += 1
+            if reps >= min_repeats and reps * n >= min_share * len(toks): return True
+    return False
+
 def clean_text(raw: str, card: TaskCard, prompt: str = '', examples: list[str] | None = None) -> tuple[str | None, str | None]:
     "The cleaned text and None, or None and why it is rejected; `prompt` is the instruction (without examples) the text must not restate."
     if _REFUSAL.search(raw[:200]): return None, 'refusal'
@@ -146,6 +161,7 @@ def clean_text(raw: str, card: TaskCard, prompt: str = '', examples: list[str] |
     n, w = len(_words(t)), card.text['words']
     if n < max(2, w['min'] // 2): return None, 'too_short'
     if n > w['max'] * 2: return None, 'too_long'
+    if repeated_run(t): return None, 'repetition'
     if examples and any(_overlap(t, e) > 0.8 for e in examples): return None, 'copies_example'
     if prompt:
         tri = lambda ws: {tuple(ws[i:i + 3]) for i in range(len(ws) - 2)}
@@ -361,10 +377,12 @@ def _say_short(name: str, mode: str, per_label: int, max_attempts: int, short: d
         print(f"{name} {mode}: labels short of {per_label} accepted texts after {max_attempts} attempts: {short}", file=sys.stderr)
 
 # %% ../nbs/05_generate.ipynb #fec215d6
-def generate(task, mode: str = 'zero_shot', per_label: int = 20, backend='local', model: str | None = None, seed: int = 0,
-             k: int = 3, temperature: float = 1.0, top_p: float = 0.95, max_new_tokens: int | None = None,
-             max_attempts_per_label: int | None = None, overshoot: float = 1.1, max_tokens: int | None = None,
-             price_per_1k_tokens: tuple[float, float] | None = None, cache: CallCache | None = None, data_dir=None, chunk_size: int = 512,
+def generate(task, mode: str = 'zero_shot', per_label: int = G['per_label'], backend=G['backend'],
+             model: str | None = G['model'], seed: int = G['seed'], k: int = G['k'], temperature: float = G['temperature'],
+             top_p: float = G['top_p'], max_new_tokens: int | None = G['max_new_tokens'],
+             max_attempts_per_label: int | None = G['max_attempts_per_label'], overshoot: float = 1.1,
+             max_tokens: int | None = G['max_tokens'], price_per_1k_tokens: tuple[float, float] | None = None,
+             cache: CallCache | None = None, data_dir=G['data_dir'], chunk_size: int = 512,
              progress: bool = True, rejected_path=None, **backend_kw) -> tuple[Dataset, dict]:
     """A labelled synthetic dataset for `task` and its manifest (counts, tokens, time, rejections by reason).
     `chunk_size`: how far requests go out past the oldest one unanswered (`synthclf.llm.complete_window`; with the local
