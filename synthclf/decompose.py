@@ -234,5 +234,6 @@ def remedy_effects(run, tasks, predictions: pd.DataFrame, n_boot: int = 1000, ci
             d, lo, hi = paired_difference(gold, arrays(fixed), arrays(x.mode), len(labels), n_boot, ci, seed)
             rows.append({'task': t, 'mode': x.mode, 'remedy': x.remedy, 'kept': x.kept / x.texts, 'change': d,
                          'ci_low': lo, 'ci_high': hi, 'seconds': x.seconds,
-                         'call': 'narrows the gap' if lo > 0 else 'widens the gap' if hi < 0 else 'too weak to call'})
+                         'call': 'dropped nothing' if x.kept == x.texts else 'narrows the gap' if lo > 0 else
+                                 'widens the gap' if hi < 0 else 'too weak to call'})
     return pd.DataFrame(rows, columns=['task', 'mode', 'remedy', 'kept', 'change', 'ci_low', 'ci_high', 'seconds', 'call'])

@@ -93,3 +93,17 @@ def test_within_task_relabel_closes_a_noise_gap_not_a_collapse_gap(real_data, tm
     fid, c = scored_set(tmp_path, 'ag_news', narrow, 'narrow')
     assert fid.ci_low > 0.9 and c.gap_low['as generated'] > 0, (fid, c)
     assert c.gap['oracle relabelled'] > c.gap['as generated'] - 0.03, c
+
+
+def test_the_analysis_writes_why_and_says_what_it_cannot(real_data, tmp_path):
+    """A stand-in run (real sms_spam texts as the zero-shot set, the same with shuffled labels as the few-shot set): the
+    within-task table shows the shuffled set's gap and the oracle relabelled one far smaller; one task cannot separate
+    three factors, and without remedied sources the report is told how to get them."""
+    from synthclf.run import load_run, stand_in_run
+    run = load_run(stand_in_run(tmp_path/'run', seeds=2, test_cap=150))
+    w = run.table('within_task').set_index(['mode', 'variant'])
+    assert w.gap[('few_shot', 'as generated')] > w.gap[('few_shot', 'oracle relabelled')] + 0.1, w
+    assert w.oracle.sum() == 2 and w.gap_low.le(w.gap).all() and w.gap.le(w.gap_high).all()
+    skipped = run.summary['skipped']
+    assert 'cannot separate 3 factors' in skipped['decomposition'], skipped
+    assert 'train.remedies=[' in skipped['remedy effects'], skipped
