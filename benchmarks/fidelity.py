@@ -301,177 +301,6 @@ def real_task_records(run, task, sizes, real_draws, test_cap, seed=0):
     return out
 
 
-def decomposition(records: pd.DataFrame, column: str = 'fidelity', n_boot: int = 1000, seed: int = 0) -> dict:
-    """OLS of gap on (1 - `column`) and distinct-1 within task (task means removed): the coefficients, and the share of
-    the within-task variance of the gap that fidelity alone explains and that distinct-1 adds, each with a bootstrap
-    interval over the records."""
-    d = records.copy()
-    cols = {'infidelity': 1 - d[column], 'distinct_1': d.distinct_1, 'gap': d.gap}
-    w = pd.DataFrame({k: v - v.groupby(d.task).transform('mean') for k, v in cols.items()})
-    def fit(x):
-        X1 = x[['infidelity']].to_numpy(); X2 = x[['infidelity', 'distinct_1']].to_numpy(); y = x.gap.to_numpy()
-        tot = (y ** 2).sum()
-        b1 = np.linalg.lstsq(X1, y, rcond=None)[0]; b2 = np.linalg.lstsq(X2, y, rcond=None)[0]
-        r1 = 1 - ((y - X1 @ b1) ** 2).sum() / tot; r2 = 1 - ((y - X2 @ b2) ** 2).sum() / tot
-        return np.array([b2[0], b2[1], r1, r2 - r1])
-    point, rng = fit(w), np.random.default_rng(seed)
-    draws = np.array([fit(w.iloc[rng.integers(len(w), size=len(w))]) for _ in range(n_boot)])
-    lo, hi = np.quantile(draws, [0.025, 0.975], axis=0)
-    names = ['gap_per_unit_infidelity', 'gap_per_unit_distinct_1', 'r2_fidelity', 'r2_added_by_distinct_1']
-    return {'records': len(d), 'fidelity': column,
-            **{n: {'estimate': round(float(p), 4), 'ci': [round(float(a), 4), round(float(b), 4)]}
-               for n, p, a, b in zip(names, point, lo, hi)}}
-
-
-def decompositions(r: pd.DataFrame) -> dict:
-    "The decomposition over every record with the simulator's true fidelity, and over the unfiltered sets with the estimate."
-    return {'all records, true fidelity': decomposition(r, 'true_fidelity'),
-            'unfiltered sets, estimated fidelity': decomposition(r[r.remedy == 'none'], 'fidelity')}
-
-
-def markdown(records: pd.DataFrame, dec: dict, meta: dict) -> str:
-    r = records
-    span = lambda a, ci: f"{a:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
-    lines = ["# Label fidelity, remedies and the gap (simulator)", "",
-             f"{meta['date']} · {meta['machine']} · `{meta['command']}` · {meta['seconds']:.0f} s in all", "",
-             "Synthetic sets from the simulator (`synthetic_draw`: real train texts, a planted share swapped for another "
-             "label's: zero_shot 0.30, few_shot 0.10), so `true` is known. TF-IDF classifiers; gap = macro-F1(real_matched) − "
-             "macro-F1(set) on the same stratified test rows, mean over replicates, 95% bootstrap over replicates and test rows. "
-             "fidelity: the confusion-corrected estimate with its 95% interval; read: the uncorrected share read as meant. "
-             "fidelity_filter is an oracle (it reads with the task's real train data). Seconds: wall time of the remedy per "
-             "set (the oracle's includes its cross-fitted reader), on a 2-core machine shared with other jobs: indicative.", "",
-             "| task | mode | n/label | remedy | kept | fidelity [95%] | read | true | gap [95%] | s/set |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for x in r.itertuples():
-        lines.append(f"| {x.task} | {x.mode} | {x.per_label} | {x.remedy} | {x.kept:.2f} | {span(x.fidelity, x.fidelity_ci)} | "
-                     f"{x.read_as_meant:.3f} | {x.true_fidelity:.3f} | {span(x.gap, x.gap_ci)} | {x.remedy_seconds_per_set:.2f} |")
-    cov = lambda x: np.mean([a <= t <= b for (a, b), t in zip(x.fidelity_ci, x.true_fidelity)])
-    plain, kept = r[r.remedy == 'none'], r[r.remedy != 'none']
-    lines += ["", "## The estimate against the truth", "",
-              f"On the {len(plain)} unfiltered sets (remedy none) the corrected estimate's interval covers the true fidelity in "
-              f"{cov(plain):.0%}; mean bias {(plain.fidelity - plain.true_fidelity).mean():+.3f}, against "
-              f"{(plain.read_as_meant - plain.true_fidelity).mean():+.3f} for the uncorrected share read as meant (the reader's "
-              "own errors). The cells share their reader, so this describes, it does not count independent trials "
-              "(tests/test_fidelity.py runs a coverage simulation over seeds).", "",
-              f"On the {len(kept)} filtered sets the estimate is **not valid** (coverage {cov(kept):.0%}, mean bias "
-              f"{(kept.fidelity - kept.true_fidelity).mean():+.3f}): a filter keeps the texts that a reader like this one reads "
-              "as meant, so the reader's confusion on real rows no longer describes its errors on them (for the fidelity "
-              "filter, which keeps exactly what this reader reads as meant, the estimate is 1 by construction). The `true` "
-              "column is what the remedies achieved.", "",
-              "## Remedies, averaged over tasks, modes and sizes", "",
-              "| remedy | kept | true fidelity | gap | gap change vs none | s/set |", "|---|---|---|---|---|---|"]
-    base = r[r.remedy == 'none'].set_index(['task', 'mode', 'per_label']).gap
-    for rem, g in r.groupby('remedy', sort=False):
-        change = (g.set_index(['task', 'mode', 'per_label']).gap - base)
-        se = change.std(ddof=1) / np.sqrt(len(change)) if len(change) > 1 else np.nan
-        lines.append(f"| {rem} | {g.kept.mean():.2f} | {g.true_fidelity.mean():.3f} | {g.gap.mean():+.3f} | "
-                     f"{change.mean():+.3f} ± {1.96 * se:.3f} | {g.remedy_seconds_per_set.mean():.2f} |")
-    lines += ["", "(± is 1.96 standard errors over the task × mode × size cells.)", "",
-              "## How much of the gap fidelity explains", "",
-              "OLS within task (task means removed) of the gap on (1 − fidelity) and distinct-1 (diversity); r2_fidelity is the "
-              "share of the gap's within-task variance that fidelity alone explains, r2_added_by_distinct_1 what diversity adds. "
-              "95% bootstrap intervals over the records. Two fits: every record with the simulator's true fidelity (the "
-              "filtered sets' estimates are not valid, above), and the unfiltered sets with the estimate a user has.", ""]
-    for name, dec_ in dec.items():
-        lines.append(f"**{name}** ({dec_['records']} records):")
-        lines += [f"- {k}: {v['estimate']:+.4f} [{v['ci'][0]:+.4f}, {v['ci'][1]:+.4f}]" for k, v in dec_.items()
-                  if isinstance(v, dict)]
-        lines.append("")
-    lines += ["In the simulator the synthetic texts are real texts, so similarity to real data is the same for every set "
-              "and is not a term here; diversity (distinct-1) varies only with which texts a remedy keeps, and distinct-1 "
-              "rises as a set shrinks, so its term partly stands for the texts kept.", "", "## Closing note", ""]
-    for rem, g in r[r.remedy != 'none'].groupby('remedy', sort=False):
-        change = g.set_index(['task', 'mode', 'per_label']).gap - base
-        half = 1.96 * change.std(ddof=1) / np.sqrt(len(change))
-        word = ('narrows the gap' if change.mean() + half < 0 else 'widens the gap' if change.mean() - half > 0
-                else 'changes the gap too little to call')
-        lines.append(f"- {rem}{' (oracle: needs real train data)' if rem == 'fidelity_filter' else ''}: keeps "
-                     f"{g.kept.mean():.0%} of the texts, true fidelity {g.true_fidelity.mean():.3f} (unfiltered "
-                     f"{r[r.remedy == 'none'].true_fidelity.mean():.3f}), {word}: {change.mean():+.3f} ± {half:.3f} macro-F1; "
-                     f"{g.remedy_seconds_per_set.mean():.2f} s per set on this machine.")
-    return '\n'.join(lines) + '\n'
-
-
-# ---- real generated texts (--real-run) -------------------------------------------------------------------------------
-REAL_REMEDIES = ('none', 'fidelity_filter', 'few_shot_filter', 'confident_learning', 'oracle_relabelled')
-
-
-def real_task_records(run, task, sizes, real_draws, test_cap, seed=0):
-    """Per mode of the run's generated sets of `task` and size (texts per label; below the set's own size, a seeded
-    stratified subsample of it), each remedy and none: kept share, fidelity with its interval, gap with its interval,
-    remote-clique and similarity to real (MiniLM embeddings), seconds."""
-    from synthclf.classifiers import TfidfClassifier
-    from synthclf.data import cap_test, few_shot_examples, load_task
-    from synthclf.decompose import paired_difference
-    from synthclf.diversity import nearest_similarity, remote_clique
-    from synthclf.encoders import embed
-    from synthclf.experiments import SYNTHETIC_MODES, read_labelled
-    from synthclf.fidelity import confident_learning, few_shot_filter, fidelity_filter, label_fidelity, label_ids
-    from synthclf.generate import replicate_dir
-    card, dsd = load_task(task, quiet=True)
-    names, L = card.label_names, len(card.label_names)
-    df = dsd['train'].to_pandas()[['text', 'label']].assign(label=lambda d: [names[i] for i in d.label])
-    test = cap_test(dsd['test'], test_cap, seed=0)
-    gold, test_texts = np.asarray(test['label']), list(test['text'])
-    rng = np.random.default_rng([seed, sum(map(ord, task))])
-    reader_ix, rest_ix = [], []
-    for l in names:
-        ix = rng.permutation(np.flatnonzero(df.label.to_numpy() == l))
-        take = min(300, len(ix) // 2)
-        reader_ix.append(ix[:take]); rest_ix.append(ix[take:])
-    reader, rest = df.iloc[np.concatenate(reader_ix)], df.iloc[np.concatenate(rest_ix)]
-    shown = pd.DataFrame([(t, l) for l in names for t in few_shot_examples(dsd['train'], l, k=3, seed=seed)],
-                         columns=['text', 'label'])
-    ref = rest.groupby('label').sample(frac=1, random_state=seed).groupby('label').head(1000 // L)
-    ref_emb = embed(list(ref.text))
-    fit = lambda texts, y: TfidfClassifier().fit(list(map(str, texts)), np.asarray(y), L).predict_proba(test_texts).argmax(1)
-    out = []
-    for mode in SYNTHETIC_MODES:
-        folder = replicate_dir(Path(run)/task/'generate', mode, 0)
-        if not (folder/'manifest.json').is_file(): continue
-        ds = read_labelled(folder, card)
-        full = pd.DataFrame({'text': ds['text'], 'label': [names[i] for i in ds['label']]})
-        for size in sizes:
-            have = int(full.label.value_counts().min())
-            s = full if size >= have else full.groupby('label').sample(size, random_state=seed).reset_index(drop=True)
-            per = {l: int((s.label == l).sum()) for l in names}
-            real_preds = []
-            for r in range(real_draws):
-                sample = pd.concat([g.sample(min(per[l], len(g)), random_state=r) for l, g in rest.groupby('label')])
-                real_preds.append(fit(sample.text, label_ids(sample, names, 'real')))
-            real_emb = embed(list(pd.concat([g.sample(min(per[l], len(g)), random_state=0)
-                                             for l, g in rest.groupby('label')]).text))
-            t0 = time.time()
-            scored = label_fidelity(reader, s, names, 'tfidf', n_boot=300, seed=seed)['texts'].sort_index()
-            kept = {'none': s.assign(keep=True)}
-            seconds = {'none': 0.0}
-            kept['fidelity_filter'] = s.assign(keep=fidelity_filter(scored)); seconds['fidelity_filter'] = time.time() - t0
-            t = time.time(); kept['few_shot_filter'] = s.assign(keep=few_shot_filter(shown, s, names))
-            seconds['few_shot_filter'] = time.time() - t
-            t = time.time(); kept['confident_learning'] = s.assign(keep=confident_learning(s, names, seed=seed))
-            seconds['confident_learning'] = time.time() - t
-            kept['oracle_relabelled'] = s.assign(label=scored.read_as.astype(str).to_numpy(), keep=True)
-            seconds['oracle_relabelled'] = seconds['fidelity_filter']
-            for remedy in REAL_REMEDIES:
-                k = kept[remedy][kept[remedy].keep]
-                if k.label.nunique() < 2:
-                    print(f"{task} {mode} {size} {remedy}: one label left, skipped", flush=True); continue
-                pred = fit(k.text, label_ids(k, names, 'kept'))
-                gap, lo, hi = paired_difference(gold, real_preds, [pred], L, n_boot=500, seed=seed)
-                est = label_fidelity(reader, k[['text', 'label']], names, 'tfidf', n_boot=300, seed=seed)['summary'].iloc[0]
-                emb = embed(list(k.text))
-                out.append({'task': card.name, 'mode': mode, 'per_label': size,
-                            'subsample': bool(size < have), 'remedy': remedy, 'kept': round(float(k.shape[0] / len(s)), 3),
-                            'texts': int(len(k)), 'fidelity': round(est.fidelity, 3),
-                            'fidelity_ci': [round(est.ci_low, 3), round(est.ci_high, 3)], 'read_as_meant': round(est.raw, 3),
-                            'gap': round(gap, 4), 'gap_ci': [round(lo, 4), round(hi, 4)],
-                            'remote_clique': round(remote_clique(emb), 4), 'real_remote_clique': round(remote_clique(real_emb), 4),
-                            'similarity_to_real': round(float(nearest_similarity(emb, ref_emb, 5).mean()), 4),
-                            'seconds': round(seconds[remedy], 2)})
-                print(json.dumps(out[-1]), flush=True)
-    return out
-
-
 def real_decomposition(r: pd.DataFrame) -> dict:
     "`synthclf.decompose.decompose_gap` over the unfiltered sets of each size (one point per task and mode)."
     from synthclf.decompose import decompose_gap
@@ -559,6 +388,8 @@ def main():
     ap.add_argument('--real-draws', type=int, default=5, help='real_matched draws per set (--real-run)')
     ap.add_argument('--out', default='benchmarks/results/fidelity')
     ap.add_argument('--markdown-only', action='store_true', help='write the .md again from the .json')
+    ap.add_argument('--merge', nargs='+', default=None, help='--real-run outputs (their --out) of parts of the tasks run side '
+                    'by side: one table of their records in --out, the simulator there kept')
     args = ap.parse_args()
     warnings.simplefilter('ignore')
     out_json = Path(args.out + '.json')
@@ -569,6 +400,17 @@ def main():
         real = d if 'simulator' in d else None
         if real: real['decomposition'] = real_decomposition(pd.DataFrame(real['records']))
         write(args.out, real, sim)
+        return
+    if args.merge:
+        parts = [json.loads(Path(m + '.json').read_text()) for m in args.merge]
+        records = [x for d in parts for x in d['records']]
+        meta = {**parts[0]['meta'], 'seconds': max(d['meta']['seconds'] for d in parts),
+                'tasks': [t for d in parts for t in d['meta'].get('tasks', [])],
+                'command': ' & '.join(d['meta']['command'] for d in parts) + f" (side by side), then --merge"}
+        old = json.loads(out_json.read_text()) if out_json.is_file() else {}
+        sim = old.get('simulator', old if old.get('records') and 'planted_noise' in old['records'][0] else None)
+        write(args.out, {'meta': meta, 'records': records, 'decomposition': real_decomposition(pd.DataFrame(records))}, sim)
+        print(Path(args.out + '.md').read_text())
         return
     t0 = time.time()
     if args.real_run:
@@ -585,7 +427,7 @@ def main():
                 'command': f"nice -n 10 OMP_NUM_THREADS=1 python benchmarks/fidelity.py --real-run <a quick run> --tasks "
                            f"{' '.join(tasks)} --sizes {' '.join(map(str, sizes))} --real-draws {args.real_draws} "
                            f"--test-cap {args.test_cap}",
-                'generator': ', '.join(gen), 'real_draws': args.real_draws, 'test_cap': args.test_cap,
+                'generator': ', '.join(gen), 'real_draws': args.real_draws, 'tasks': tasks, 'test_cap': args.test_cap,
                 'seconds': time.time() - t0}
         old = json.loads(out_json.read_text()) if out_json.is_file() else {}
         sim = old.get('simulator', old if old.get('records') and 'planted_noise' in old['records'][0] else None)
