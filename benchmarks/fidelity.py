@@ -363,7 +363,9 @@ def real_markdown(records: pd.DataFrame, dec: dict, meta: dict) -> str:
               "set's (diversity loss) and 1 − similarity to real, one point per task and mode (12 points, 8 residual degrees "
               "of freedom); t intervals for the coefficients, bootstrap intervals for each factor's share of R². The factors' "
               "own uncertainty (fidelity intervals ±0.1 to ±0.5 at these sizes) is not in the intervals and pulls the "
-              "coefficients toward 0.", ""]
+              "coefficients toward 0. The fidelity reader and the gap's classifier are both TF-IDF here, so texts that "
+              "TF-IDF finds hard can lower both at once: a shared blind spot, not only wrong labels, may earn fidelity its "
+              "credit. The report's decomposition uses the run's own classifier for the gap (`synthclf.decompose`).", ""]
     for size, d in dec.items():
         if 'error' in d: lines += [f"**{size} per label**: {d['error']}", '']; continue
         lines += [f"**{size} per label** ({d['points']} points): R² {d['r2']:.2f} [{d['r2_ci'][0]:.2f}, {d['r2_ci'][1]:.2f}]", "",
