@@ -72,7 +72,8 @@ browser:
 
 # The docs site without Quarto: mkdocs-material + mkdocs-jupyter over nbs/ (through nbdev's processors) and a run folder
 # (RUN=..., default runs/quick): its results on the home page, its report and stage notebooks; into _site/.
-# With Quarto installed, `nbdev_docs` builds the same pages from _quarto.yml.
+# The project's one docs builder (tests/test_docs.py builds and reads it). _quarto.yml is kept for those who render with
+# Quarto themselves (`quarto render`); `nbdev_docs` does not read it (it writes its own nbs/_quarto.yml).
 docs: install
 	$(BIN)/python tools/build_docs.py --out _site $(if $(RUN),--run $(RUN),)
 

@@ -36,10 +36,9 @@ def main():
             rows = sum(d.num_rows for d in ds.values())
             lines.append(f"{task:<18} {rows:>8,} {cold:>8.2f} {min(times):>11.3f} {statistics.median(times):>8.3f} {max(times):>8.3f}")
             print(lines[-1], flush=True)
-    from synthclf.core import machine_kind
+    from synthclf.core import command_line, machine_kind
     cpu = machine_kind()
-    command = ' '.join(['python', *sys.argv[:sys.argv.index('--note')], *sys.argv[sys.argv.index('--note') + 2:]]
-                       if '--note' in sys.argv else ['python', *sys.argv])
+    command = command_line(sys.argv)
     Path(args.md).write_text(f"# load_task: cold (CSVs read, checked, cached) against cached loads, seconds\n\n"
                              f"{time.strftime('%Y-%m-%d')}, {cpu}, {os.cpu_count()} cores{'; ' + args.note if args.note else ''}. "
                              f"`{command}`; {args.repeats} cached loads each.\n\n```\n"

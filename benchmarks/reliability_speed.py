@@ -18,7 +18,7 @@ def main():
     ap.add_argument('--md', default=str(Path(__file__).parent/'results'/'reliability_speed.md'))
     ap.add_argument('--note', default='', help='what else ran on the machine meanwhile, for the record')
     args = ap.parse_args()
-    from synthclf.core import machine_kind
+    from synthclf.core import command_line, machine_kind
     from synthclf.subjectivity import judge_reliability, simulate_judgments
     ten = {'ag_news': -2.0, 'sms_spam': -1.4, 'relation_classification': -0.8, 'financial_phrasebank': -0.2, 'imdb': 0.3,
            'tweet_emotions': 0.7, 'reddit_emotions': 1.0, 'tweet_irony': 1.5, 'sarcasm_news': 1.8, 'humor_speech': 2.2}
@@ -30,8 +30,7 @@ def main():
             f"max {max(times):.3f} s over {args.repeats} calls")
     print(line)
     cpu = machine_kind()
-    command = ' '.join(['python', *sys.argv[:sys.argv.index('--note')], *sys.argv[sys.argv.index('--note') + 2:]]
-                       if '--note' in sys.argv else ['python', *sys.argv])
+    command = command_line(sys.argv)
     Path(args.md).write_text(f"# judge_reliability's time on ten tasks (target: well under 2 s on 2 cores)\n\n"
                              f"{time.strftime('%Y-%m-%d')}, {cpu}, {os.cpu_count()} cores{'; ' + args.note if args.note else ''}. "
                              f"`{command}`\n\n{line}\n")

@@ -43,7 +43,8 @@ def endpoint_of(url: str) -> str:
 def call_key(backend, req: 'Request', options=None) -> str:
     """The cache key of `req` on `backend`: its name and model, where it runs (`where`), its weights (`weights`), the messages, and the
     sampling and decoding (`sampler`) of a completion, or the `options` and their scoring (`scorer`) of option probabilities."""
-    what = ({'kind': 'completion', 'sampling': asdict(req.sampling), 'how': getattr(backend, 'sampler', None)} if options is None else
+    what = ({'kind': 'completion', 'sampling': asdict(req.sampling), 'how': getattr(backend, 'sampler', None)}
+            if options is None else
             {'kind': 'option_probs', 'options': list(options), 'how': getattr(backend, 'scorer', None)})
     blob = json.dumps({'backend': backend.name, 'model': backend.model_name, 'where': getattr(backend, 'where', None),
                        'weights': getattr(backend, 'weights', None), 'messages': req.messages, **what}, sort_keys=True)
@@ -55,14 +56,17 @@ class CacheDamagedWarning(UserWarning):
 
 def _damaged(e: sqlite3.DatabaseError) -> bool:
     "Whether `e` says that the database file is damaged (not merely busy, locked or unreachable)."
-    return getattr(e, 'sqlite_errorname', '') in ('SQLITE_CORRUPT', 'SQLITE_NOTADB') or any(s in str(e) for s in ('malformed', 'not a database'))
+    return getattr(e, 'sqlite_errorname', '') in ('SQLITE_CORRUPT', 'SQLITE_NOTADB') or any(
+        s in str(e) for s in ('malformed', 'not a database'))
 
 # %% ../nbs/04_cache.ipynb #f46c9573
 def set_aside(path) -> Path:
-    "Move SQLite file `path` and its -wal and -shm files to `<name>.damaged-<time>` (a name not taken yet); nothing is deleted."
+    """Move SQLite file `path` and its -wal and -shm files to `<name>.damaged-<time>` (a name not taken yet); nothing is
+    deleted."""
     path, stamp = Path(path), time.strftime('%Y%m%d-%H%M%S')
     aside, n = path.with_name(f'{path.name}.damaged-{stamp}'), 1
-    while any(Path(f'{aside}{s}').exists() for s in ('', '-wal', '-shm')): n += 1; aside = path.with_name(f'{path.name}.damaged-{stamp}-{n}')
+    while any(Path(f'{aside}{s}').exists() for s in ('', '-wal', '-shm')):
+        n += 1; aside = path.with_name(f'{path.name}.damaged-{stamp}-{n}')
     for s in ('', '-wal', '-shm'):
         if Path(f'{path}{s}').exists(): Path(f'{path}{s}').rename(f'{aside}{s}')
     return aside
@@ -81,8 +85,10 @@ class CallCache:
         try:
             db.execute('PRAGMA journal_mode=WAL')
             with db:
-                db.execute('CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, completion TEXT NOT NULL, created REAL NOT NULL)')
-                db.execute('CREATE TABLE IF NOT EXISTS option_calls (key TEXT PRIMARY KEY, result TEXT NOT NULL, created REAL NOT NULL)')
+                db.execute('CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, completion TEXT NOT NULL, created '
+                           'REAL NOT NULL)')
+                db.execute('CREATE TABLE IF NOT EXISTS option_calls (key TEXT PRIMARY KEY, result TEXT NOT NULL, '
+                           'created REAL NOT NULL)')
             if not self._checked:  # once per cache, not per thread
                 found = db.execute('PRAGMA quick_check(1)').fetchone()[0]
                 if found != 'ok': raise sqlite3.DatabaseError(f'database disk image is malformed ({found})')
@@ -99,7 +105,8 @@ class CallCache:
 @patch
 def _db(self: CallCache):
     l = self._local
-    if getattr(l, 'db', None) is None or l.generation != self._generation:  # first use in this thread, or the file was replaced
+    # first use in this thread, or the file was replaced
+    if getattr(l, 'db', None) is None or l.generation != self._generation:
         if getattr(l, 'db', None) is not None: l.db.close()
         l.db = None
         l.inode = self.path.stat().st_ino if self.path.exists() else None
@@ -108,7 +115,8 @@ def _db(self: CallCache):
 
 @patch
 def _use(self: CallCache, fn):
-    "`fn(connection)`; where the file turns out to be damaged, it is moved aside and `fn` runs again on a new, empty file."
+    """`fn(connection)`; where the file turns out to be damaged, it is moved aside and `fn` runs again on a new, empty
+    file."""
     try: return fn(self._db())
     except sqlite3.DatabaseError as e:
         if not _damaged(e): raise
@@ -121,9 +129,11 @@ def _set_aside(self: CallCache, e):
         l = self._local
         if getattr(l, 'db', None) is not None: l.db.close(); l.db = None
         now = self.path.stat().st_ino if self.path.exists() else None
-        if now is not None and getattr(l, 'inode', None) in (None, now):  # not moved aside already (by another thread or process)
+        # not moved aside already (by another thread or process)
+        if now is not None and getattr(l, 'inode', None) in (None, now):
             aside = set_aside(self.path)
-            warnings.warn(f"The LLM call cache {self.path} is damaged ({e}). Moved it aside to {aside} (kept, not deleted) and started a "
+            warnings.warn(f"The LLM call cache {self.path} is damaged ({e}). Moved it aside to {aside} (kept, not "
+                          "deleted) and started a "
                           f"new, empty cache at {self.path}: the calls cached there will be made again; no other file is touched. "
                           f"Delete {aside} once you no longer need it.", CacheDamagedWarning, stacklevel=4)
         self._generation, self._checked = self._generation + 1, False
@@ -148,13 +158,15 @@ def _put(self: CallCache, kind, key: str, value):
     "Store `value` (a `kind`) under `key`."
     d = json.dumps({k: v for k, v in asdict(value).items() if k != 'cached'})
     def put(db):
-        with db: db.execute(f'INSERT OR REPLACE INTO {_TABLES[kind.__name__][0]} VALUES (?, ?, ?)', (key, d, time.time()))
+        with db:
+            db.execute(f'INSERT OR REPLACE INTO {_TABLES[kind.__name__][0]} VALUES (?, ?, ?)', (key, d, time.time()))
     self._use(put)
 
 @patch
 def __len__(self: CallCache):
     "Cached calls of both kinds (completions and option probabilities)."
-    return self._use(lambda db: sum(db.execute(f'SELECT COUNT(*) FROM {t}').fetchone()[0] for t in ('calls', 'option_calls')))
+    return self._use(
+        lambda db: sum(db.execute(f'SELECT COUNT(*) FROM {t}').fetchone()[0] for t in ('calls', 'option_calls')))
 
 # %% ../nbs/04_cache.ipynb #c54b77e0
 def _completion_json(c: Completion) -> str:

@@ -21,13 +21,15 @@ def tasks_table(data_dir=None) -> list[dict]:
     rows = []
     for name in list_tasks():
         card, ds, rep = load_task(name, data_dir=data_dir, return_report=True, quiet=True)
-        rows.append({'task': name, 'labels': card.num_labels, **{s: ds[s].num_rows if s in ds else None for s in ('train', 'validation', 'test')},
+        rows.append({'task': name, 'labels': card.num_labels,
+                     **{s: ds[s].num_rows if s in ds else None for s in ('train', 'validation', 'test')},
                      'dropped': sum(r['rows'] - r['kept'] for r in rep.values()), 'text': card.text['kind']})
     return rows
 
 def _print_table(rows: list[dict], file=None):
     cols = list(rows[0])
-    cells = [[('' if r[c] is None else f"{r[c]:,}" if isinstance(r[c], int) else str(r[c])) for c in cols] for r in rows]
+    cells = [
+        [('' if r[c] is None else f"{r[c]:,}" if isinstance(r[c], int) else str(r[c])) for c in cols] for r in rows]
     width = [max(len(c), *(len(x[i]) for x in cells)) for i, c in enumerate(cols)]
     right = [all(isinstance(r[c], int) or r[c] is None for r in rows) for c in cols]
     fmt = lambda xs: '  '.join(x.rjust(w) if rt else x.ljust(w) for x, w, rt in zip(xs, width, right)).rstrip()
@@ -41,10 +43,12 @@ def describe_task(name: str, data_dir=None, file=None):
     from synthclf.data import dropped_counts, load_task
     card, ds, rep = load_task(name, data_dir=data_dir, return_report=True, quiet=True)
     dropped = dropped_counts(rep)
-    print(f"{card.name}: {card.title}\n  {card.description}\n  text: {card.text['kind']} (~{card.text['words'].get('typical')} words); "
+    print(f"{card.name}: {card.title}\n  {card.description}\n  text: {card.text['kind']} "
+          f"(~{card.text['words'].get('typical')} words); "
           f"persona: {card.persona}\n  card: {card.path}\n  dropped while loading: {dropped}", file=file)
-    rows = [{'label': l.name, **{s: int(np.sum(np.asarray(ds[s]['label']) == i)) for s in ds}, 'description': l.description}
-            for i, l in enumerate(card.labels)]
+    rows = [
+        {'label': l.name, **{s: int(np.sum(np.asarray(ds[s]['label']) == i)) for s in ds}, 'description': l.description}
+        for i, l in enumerate(card.labels)]
     _print_table(rows, file=file)
 
 # %% ../nbs/15_cli.ipynb #a8a33422
@@ -56,7 +60,8 @@ def _add_tasks(sub):
     "The `tasks` command: a sub-parser of `sub`."
     t = sub.add_parser('tasks', help='list the tasks with their real split sizes, or show one task')
     t.add_argument('name', nargs='?', help='a task name or a path to a task card (YAML)')
-    t.add_argument('--data-dir', help='folder with one sub-folder of CSVs per task (default: $SYNTHCLF_DATA_DIR or ../shared/datasets)')
+    t.add_argument('--data-dir', help='folder with one sub-folder of CSVs per task (default: $SYNTHCLF_DATA_DIR or '
+                                      '../shared/datasets)')
     t.set_defaults(func=_tasks_cmd)
 
 # %% ../nbs/15_cli.ipynb #8217f403
@@ -79,8 +84,9 @@ def _add_models(sub):
 class _NoKeyOption(argparse.Action):
     "`--api-key` is refused: a key on the command line is visible to every user of the machine (`ps`)."
     def __call__(self, parser, namespace, values, option_string=None):
-        parser.error(f"{option_string} is not accepted: a key on the command line is visible to every user of the machine (ps). "
-                     "Set OPENAI_API_KEY in the environment instead (export OPENAI_API_KEY=...).")
+        parser.error(
+            f"{option_string} is not accepted: a key on the command line is visible to every user of the machine (ps). "
+            "Set OPENAI_API_KEY in the environment instead (export OPENAI_API_KEY=...).")
 
 def _add_settings(p, settings: dict, names=None, **helps):
     """An option of `p` for each setting of a stage (`synthclf.settings`) named in `names` (default: all): its default, type,
@@ -124,7 +130,8 @@ def _generate_cmd(args):
                                chunk_size=args.window, cache=cache,
                                max_attempts_per_label=getattr(args, 'max_attempts_per_label', None))
             save_generated(ds, man, out)
-            keys = ('counts', 'short', 'calls', 'cached_calls', 'prompt_tokens', 'completion_tokens', 'seconds', 'stopped')
+            keys = (
+                'counts', 'short', 'calls', 'cached_calls', 'prompt_tokens', 'completion_tokens', 'seconds', 'stopped')
             summary = {k: man[k] for k in keys}
             print(f"{man['task']} {mode}: {ds.num_rows} texts -> {out}\n  " + json.dumps(summary), flush=True)
 
@@ -138,79 +145,86 @@ def _task_list(task: str) -> list[str]:
 def _add_generate(sub):
     "The options of `synthclf generate`: a sub-parser of `sub`."
     from synthclf.models import DEFAULT_MODEL, PRESETS
+    from synthclf.settings import GENERATE  # the generate stage's settings, one definition with its API and notebook
     g = sub.add_parser('generate', help='generate a labelled synthetic dataset for a task', epilog=KEY_NOTE)
     g.add_argument('--task', required=True,
                    help='a task name (several with commas between them) or a path to a task card')
-    g.add_argument('--mode', nargs='+', choices=['zero_shot', 'few_shot'], default=['zero_shot'], help='one or both modes')
-    g.add_argument('--per-label', type=int, default=20, help='accepted texts wanted per label (default 20)')
-    g.add_argument('--out', default=DEFAULT_RUN, help=f'run folder: the texts go to OUT/<task>/generate/<mode>/, as with synthclf run (default {DEFAULT_RUN})')
-    g.add_argument('--backend', choices=['local', 'openai'], default='local')
-    g.add_argument('--model', help=f"a preset ({', '.join(PRESETS)}; default {DEFAULT_MODEL}), a local folder or Hub id; with openai, the served model name")
-    g.add_argument('--seed', type=int, default=0)
-    g.add_argument('--k', type=int, default=3, help='real examples per few-shot prompt (default 3)')
-    g.add_argument('--temperature', type=float, default=1.0)
-    g.add_argument('--top-p', type=float, default=0.95)
-    g.add_argument('--max-new-tokens', type=int, help="default: from the card's maximum text length")
-    g.add_argument('--max-tokens', type=int, help='token budget: stop cleanly once this many tokens were used, keeping what was generated')
-    g.add_argument('--price-per-1k', type=float, nargs=2, metavar=('PROMPT', 'COMPLETION'), help='price per 1,000 tokens, for a cost estimate')
-    g.add_argument('--batch-size', type=int, default=32, help='local backend: requests generated together (default 32; throughput grows to about 64 on 2 cores)')
+    g.add_argument(
+        '--mode', nargs='+', choices=['zero_shot', 'few_shot'], default=['zero_shot'], help='one or both modes')
+    _add_settings(g, GENERATE, ['per_label'])
+    g.add_argument(
+        '--out', default=DEFAULT_RUN, help='run folder: the texts go to OUT/<task>/generate/<mode>/, as with '
+                                           f'synthclf run (default {DEFAULT_RUN})')
+    _add_settings(
+        g, GENERATE, ['backend', 'model', 'seed', 'k', 'temperature', 'top_p', 'max_new_tokens', 'max_tokens'],
+        model=f"a preset ({', '.join(PRESETS)}; default {DEFAULT_MODEL}), a local folder or Hub id; with "
+              "openai, the served model name")
+    g.add_argument('--price-per-1k', type=float, nargs=2, metavar=('PROMPT', 'COMPLETION'),
+                   help='price per 1,000 tokens, for a cost estimate')
+    _add_settings(g, GENERATE, ['batch_size'])
     _endpoint_options(g, 'the generator')
     g.add_argument('--window', type=int, default=512,
                    help='openai backend: how far requests go out past the oldest one '
                    'unanswered (default 512; several times --concurrency, so that a slow request stalls nothing)')
-    g.add_argument('--max-attempts-per-label', type=int, help='requests a label may make before it stops short '
-                   '(default 4 × per-label + 10)')
+    _add_settings(g, GENERATE, ['max_attempts_per_label'])
     g.add_argument('--cache-file',
                    help='the LLM call cache, an SQLite file (default ~/.cache/synthclf/llm_calls.sqlite)')
-    g.add_argument('--data-dir', help='folder of task folders (few-shot examples come from the real train split)')
+    _add_settings(g, GENERATE, ['data_dir'])
     g.set_defaults(func=_generate_cmd)
+
 
 # %% ../nbs/15_cli.ipynb #7bf86ae6
 def _train_cmd(args):
     from synthclf.experiments import train_and_evaluate
-    from synthclf.encoders import DEFAULT_ENCODER
-    model = args.model or DEFAULT_ENCODER
-    enc = {k: v for k, v in dict(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, max_length=args.max_length).items() if v is not None}
-    if enc and model == 'tfidf': raise ValueError(f"{', '.join('--' + k.replace('_', '-') for k in enc)} only apply to encoders, not to --model tfidf.")
+    model = args.model  # default: synthclf.settings.TRAIN's
+    enc = {k: v for k, v in dict(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
+                                 max_length=args.max_length).items() if v is not None}
+    if enc and model == 'tfidf': raise ValueError(
+        f"{', '.join('--' + k.replace('_', '-') for k in enc)} only apply to encoders, not to --model tfidf.")
     for task in args.task: get_card(task)  # every name checked before any training
     for task in args.task:
         syn = (args.synthetic_dir or str(generate_dir(args.out, '{task}'))).format(task=get_card(task).name)
-        train_and_evaluate(task, args.train_on, model=model, seeds=args.seeds, out=args.out, synthetic_dir=syn, per_label=args.per_label,
+        train_and_evaluate(task, args.train_on, model=model, seeds=args.seeds,
+                           out=args.out, synthetic_dir=syn, per_label=args.per_label,
                            mix_fraction=args.mix_fraction, test_cap=args.test_cap, data_dir=args.data_dir,
                            allow_missing_labels=args.allow_missing_labels, force=args.force, **enc)
     from synthclf.classifiers import classifier_name  # its name only: nothing resolved or looked up again
     from synthclf.experiments import seed_list, collect_runs, source_name
-    plan = dict(tasks=[get_card(t).name for t in args.task], sources=[source_name(s, args.mix_fraction) for s in args.train_on], seeds=seed_list(args.seeds),
+    plan = dict(tasks=[get_card(t).name for t in args.task],
+                sources=[source_name(s, args.mix_fraction) for s in args.train_on], seeds=seed_list(args.seeds),
                 classifier=classifier_name(model))
-    _results_cmd(argparse.Namespace(runs=collect_runs(args.out, **plan), where=args.out, classifier=plan['classifier'], markdown=True))
+    _results_cmd(argparse.Namespace(
+        runs=collect_runs(args.out, **plan), where=args.out, classifier=plan['classifier'], markdown=True))
 
 # %% ../nbs/15_cli.ipynb #4cdb3cb5
 def _add_train(sub):
     "The options of `synthclf train`: a sub-parser of `sub`."
-    r = sub.add_parser('train', help='train classifiers on real and synthetic data, score them on the real test set, print the table')
+    from synthclf.settings import TRAIN  # the train stage's settings, one definition with its API and notebook
+    r = sub.add_parser('train', help='train classifiers on real and synthetic data, score them on the real test set, '
+                                     'print the table')
     r.add_argument('--task', nargs='+', required=True, help='one or more task names or card paths')
     r.add_argument('--train-on', nargs='+', default=['real', 'zero_shot', 'few_shot'],
-                   help='sources: real, real_matched, zero_shot, few_shot, real+zero_shot, real+few_shot, or a labelled dataset path (default: real zero_shot few_shot)')
-    r.add_argument('--model', help="'tfidf', 'embedding-lr', or an encoder: the packaged MiniLM (all-minilm-l6-v2, default), a model folder or a Hub id")
-    r.add_argument('--seeds', type=int, default=3, help='seeds 0..N-1 per source (default 3)')
-    r.add_argument('--out', default=DEFAULT_RUN, help=f'run folder; experiments go to OUT/<task>/<source>/<model>/seed<k> (default {DEFAULT_RUN})')
-    r.add_argument('--synthetic-dir', help='folder with zero_shot/ and few_shot/ from `synthclf generate` ({task} is replaced; default OUT/<task>/generate)')
-    r.add_argument('--per-label', type=int, help="size per label of real_matched and mixtures (default: the synthetic set's); caps synthetic sets")
-    r.add_argument('--mix-fraction', type=float, default=0.5, help='share of synthetic data in real+<mode> mixtures (default 0.5)')
-    r.add_argument('--test-cap', type=int, help='score on a stratified sample of at most this many test rows (the same for every source)')
-    r.add_argument('--epochs', type=int, help='encoder: epochs (default 4; more on small sets, see min_steps)')
-    r.add_argument('--lr', type=float, help='encoder: learning rate (default 1e-4)')
-    r.add_argument('--batch-size', type=int, help='encoder: batch size (default 16)')
-    r.add_argument('--max-length', type=int, help="encoder: max tokens (default: from the training texts' lengths, at most 256)")
-    r.add_argument('--data-dir', help='folder of task folders with the real data')
-    r.add_argument('--allow-missing-labels', action='store_true', help='score a training set that lacks some test classes anyway')
+                   help='sources: real, real_matched, zero_shot, few_shot, real+zero_shot, real+few_shot, or a labelled '
+                        'dataset path (default: real zero_shot few_shot)')
+    _add_settings(r, TRAIN, ['model', 'seeds'])
+    r.add_argument(
+        '--out', default=DEFAULT_RUN, help='run folder; experiments go to OUT/<task>/<source>/<model>/seed<k> '
+                                           f'(default {DEFAULT_RUN})')
+    r.add_argument('--synthetic-dir', help='folder with zero_shot/ and few_shot/ from `synthclf generate` ({task} is '
+                                           'replaced; default OUT/<task>/generate)')
+    _add_settings(r, TRAIN, ['per_label', 'mix_fraction', 'test_cap', 'epochs', 'lr', 'batch_size', 'max_length',
+                             'data_dir'])
+    r.add_argument('--allow-missing-labels', action='store_true',
+                   help='score a training set that lacks some test classes anyway')
     r.add_argument('--force', action='store_true', help='train again even where finished results exist')
     r.set_defaults(func=_train_cmd)
+
 
 # %% ../nbs/15_cli.ipynb #964e0b92
 def _results_cmd(args):
     from synthclf.experiments import results_table, table_markdown
-    print(f"\nResults under {getattr(args, 'where', args.runs)} (mean ± std over seeds):\n" if args.markdown else '', end='')
+    print(f"\nResults under {getattr(args, 'where', args.runs)} (mean ± std over seeds):\n" if args.markdown else '',
+          end='')
     t = results_table(args.runs, classifier=args.classifier)
     print(table_markdown(t) if args.markdown else t.to_string())
 
@@ -234,15 +248,18 @@ def _analyze_cmd(args):
 
 # %% ../nbs/15_cli.ipynb #ca0b659f
 def _analyze_input_options(a):
-    "`synthclf analyze`'s options of what it reads: which experiments, the data, the diversity table, the panels' LLM and endpoint."
+    """`synthclf analyze`'s options of what it reads: which experiments, the data, the diversity table, the panels' LLM
+    and endpoint."""
     from synthclf.models import DEFAULT_MODEL
     from synthclf.settings import ANALYZE
     _add_settings(a, ANALYZE, ['classifier'])
     a.add_argument('--tasks', nargs='+', help='only these tasks\' experiments (default: all under RUNS)')
     a.add_argument('--sources', nargs='+', help='only these training sources, as saved (default: all)')
-    a.add_argument('--seeds', type=int, nargs='+', help='only these seeds (default: all; an experiment of another seed left in RUNS is not used)')
+    a.add_argument('--seeds', type=int, nargs='+',
+                   help='only these seeds (default: all; an experiment of another seed left in RUNS is not used)')
     _add_settings(a, ANALYZE, ['data_dir'])
-    a.add_argument('--synthetic-dir', help='synthetic data per task for the diversity table ({task} is replaced; default RUNS/<task>/generate)')
+    a.add_argument('--synthetic-dir', help='synthetic data per task for the diversity table ({task} is replaced; '
+                                           'default RUNS/<task>/generate)')
     _add_settings(a, ANALYZE, ['diversity_per_label', 'reference_size', 'backend', 'model'],
                   model=f'the LLM of the panels (default {DEFAULT_MODEL})')
     _endpoint_options(a, 'the panels')
@@ -252,9 +269,11 @@ def _analyze_input_options(a):
 def _add_analyze(sub):
     "The options of `synthclf analyze`: a sub-parser of `sub`."
     from synthclf.settings import ANALYZE  # nothing heavy: the parser stays quick
-    a = sub.add_parser('analyze', help='subjectivity ranking, gap and instance regressions, agreement curves, diversity and figures from a runs folder',
+    a = sub.add_parser('analyze', help='subjectivity ranking, gap and instance regressions, agreement curves, '
+                                       'diversity and figures from a runs folder',
                        epilog=KEY_NOTE)
-    a.add_argument('runs', nargs='?', default=DEFAULT_RUN, help=f'run folder of `synthclf generate` and `synthclf train` (default {DEFAULT_RUN})')
+    a.add_argument('runs', nargs='?', default=DEFAULT_RUN,
+                   help=f'run folder of `synthclf generate` and `synthclf train` (default {DEFAULT_RUN})')
     a.add_argument('--out', help='output folder (default RUNS/analysis)')
     _add_settings(a, ANALYZE, ['judgments', 'rank_tasks', 'judge_method', 'margin', 'judge_dtype', 'judge_k',
                                'agreement_panel_k', 'agreement_cap'])
@@ -272,9 +291,12 @@ def _run_cmd(args):
     if args.json: kw['progress'] = False
     if args.generators:
         from synthclf.generators import run_generators
-        res = run_generators([g.strip() for g in args.generators.split(',') if g.strip()], args.profile, args.out, args.tasks, parse_overrides(args.param), **kw)
-        if res['table'] is not None: print(f"worth against generator: {analysis_dir(res['out'])/'worth_by_generator.md'}")
-        summary = {'interrupted': any(s.get('interrupted') for s in res['runs'].values()), 'failed': any(s.get('failed') for s in res['runs'].values())}
+        res = run_generators([g.strip() for g in args.generators.split(',') if g.strip()],
+                             args.profile, args.out, args.tasks, parse_overrides(args.param), **kw)
+        if res['table'] is not None:
+            print(f"worth against generator: {analysis_dir(res['out'])/'worth_by_generator.md'}")
+        summary = {'interrupted': any(s.get('interrupted') for s in res['runs'].values()),
+                   'failed': any(s.get('failed') for s in res['runs'].values())}
     else: summary = run_study(args.tasks, args.profile, args.out, parse_overrides(args.param), **kw)
     if args.json: print(json.dumps(summary if not args.generators else res['runs'], indent=1, default=str))
     if summary.get('interrupted'): sys.exit(130)
@@ -282,12 +304,17 @@ def _run_cmd(args):
 
 def _add_run(sub):
     "The options of `synthclf run`: a sub-parser of `sub`."
-    b = sub.add_parser('run', help='the whole study with papermill: generate, train and subjectivity notebooks per task, then the report',
-                       epilog='An endpoint: -p base_url=URL or $OPENAI_BASE_URL; its API key is read from $OPENAI_API_KEY only. '
-                              'Ctrl-C stops the run cleanly (summary.json records the interrupted stages); the same command goes on.')
-    b.add_argument('--tasks', help="comma-separated task names or paths to task cards (YAML), or 'all' (default: the profile's)")
+    b = sub.add_parser('run', help='the whole study with papermill: generate, train and subjectivity notebooks per '
+                                   'task, then the report',
+                       epilog='An endpoint: -p base_url=URL or $OPENAI_BASE_URL; its API key is read from '
+                              '$OPENAI_API_KEY only. '
+                              'Ctrl-C stops the run cleanly (summary.json records the interrupted stages); the same '
+                              'command goes on.')
+    b.add_argument(
+        '--tasks', help="comma-separated task names or paths to task cards (YAML), or 'all' (default: the profile's)")
     b.add_argument('--profile', choices=['quick', 'paper'], default='quick',
-                   help='quick: the embedded default model, 6 tasks, small sizes (about 12 min on 2 cores with native bf16, 25 without); paper: all ten tasks at scale, '
+                   help='quick: the embedded default model, 6 tasks, small sizes (about 12 min on 2 cores with native '
+                        'bf16, 25 without); paper: all ten tasks at scale, '
                         'for an OpenAI-compatible endpoint ($OPENAI_BASE_URL, -p model=NAME)')
     b.add_argument('--out', help='run folder (default runs/<profile>, with --generators runs/<profile>-generators)')
     b.add_argument('--generators', help='comma-separated generators, each run as its own study into OUT/<name> with '
@@ -298,11 +325,13 @@ def _add_run(sub):
                                         'Parquet file or datasets folder of yours (synthclf.kinds)')
     b.add_argument('-p', '--param', action='append', metavar='KEY=VALUE',
                    help='override a notebook parameter, in YAML: seeds=3, modes=[zero_shot], train.test_cap=null (repeatable)')
-    b.add_argument('--workers', type=int, help='parallel stage processes (default: one per core, at most one per task); '
-                                                 'the local-LLM stages side by side, as many as the cores and the free '
-                                                 'memory allow, the other stages filling the cores (on a Dask cluster, '
-                                                 'one local-LLM stage at a time)')
-    b.add_argument('--scheduler', help='address of a Dask distributed scheduler (tcp://HOST:PORT) to run the tasks on instead')
+    b.add_argument(
+        '--workers', type=int, help='parallel stage processes (default: one per core, at most one per task); '
+                                      'the local-LLM stages side by side, as many as the cores and the free '
+                                      'memory allow, the other stages filling the cores (on a Dask cluster, '
+                                      'one local-LLM stage at a time)')
+    b.add_argument(
+        '--scheduler', help='address of a Dask distributed scheduler (tcp://HOST:PORT) to run the tasks on instead')
     b.add_argument('--force', action='store_true', help='execute every stage again, even the verified finished ones')
     b.add_argument('--kernel', default='python3', help='Jupyter kernel for the notebooks (default python3)')
     b.add_argument('--dry-run', action='store_true',
@@ -321,20 +350,25 @@ def _add_run(sub):
 def _simulate_cmd(args):
     from synthclf import simulate as sim
     if args.action == 'prepare':
-        info = sim.prepare_data(args.truth, args.out, data_dir=args.data_dir, per_label=args.per_label, replicates=args.replicates)
+        info = sim.prepare_data(
+            args.truth, args.out, data_dir=args.data_dir, per_label=args.per_label, replicates=args.replicates)
         for task, d in info['tasks'].items():
-            print(f"{task}: pool of {sum(d['pool'].values())} texts ({', '.join(f'{l} {n}' for l, n in d['pool'].items())}); train.csv keeps {d['train_rows']} rows")
+            print(f"{task}: pool of {sum(d['pool'].values())} texts "
+                  f"({', '.join(f'{l} {n}' for l, n in d['pool'].items())}); train.csv keeps {d['train_rows']} rows")
         if info['too_small']:
-            print(f"{len(info['too_small'])} (task, mode, label) cell(s) have a pool smaller than per_label × replicates: too_small in {Path(args.out)/'simulation.json'}")
+            print(f"{len(info['too_small'])} (task, mode, label) cell(s) have a pool smaller than per_label × "
+                  f"replicates: too_small in {Path(args.out)/'simulation.json'}")
         print(f"-> {args.out}. Serve it: synthclf simulate serve --truth {args.truth} --data-dir {args.out}")
     elif args.action == 'serve':
         import signal, time
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C stops it even where SIGINT came ignored (a shell's background job)
+        # Ctrl-C stops it even where SIGINT came ignored (a shell's background job)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         truth = sim.read_truth(args.truth)
         load = sim.Load(args.latency, sim.parse_faults(args.faults), args.retry_after, args.hang, args.log)
         with sim.serve(truth, args.data_dir, args.host, args.port, compose=args.compose, load=load) as url:
             try:
-                print(f"synthclf simulator: {len(truth.tasks)} task(s) at {url} (model {sim.MODEL_ID}); Ctrl-C stops it. Run the study against it:\n  "
+                print(f"synthclf simulator: {len(truth.tasks)} task(s) at {url} (model {sim.MODEL_ID}); Ctrl-C stops "
+                      "it. Run the study against it:\n  "
                       + sim.run_command(truth, url, args.data_dir), flush=True)
                 while True: time.sleep(3600)
             except KeyboardInterrupt: print('synthclf simulator: stopped.')
@@ -351,22 +385,29 @@ def _simulate_cmd(args):
         crowd = sim.simulate_crowd(args.truth, comparisons=args.comparisons, workers=args.workers, seed=args.seed)
         Path(args.out).expanduser().parent.mkdir(parents=True, exist_ok=True)
         crowd.to_csv(Path(args.out).expanduser(), index=False)
-        print(f"{len(crowd)} simulated crowd judgments by {crowd.judge.nunique()} workers -> {args.out}. Use them: synthclf run -p judgments={args.out}")
+        print(f"{len(crowd)} simulated crowd judgments by {crowd.judge.nunique()} workers -> {args.out}. Use them: "
+              f"synthclf run -p judgments={args.out}")
 
 # %% ../nbs/15_cli.ipynb #1bbf13a4
 def _add_simulate(sub):
     "The options of `synthclf simulate`: a sub-parser of `sub`."
-    s = sub.add_parser('simulate', help='a simulated generator and judge with a planted truth (synthclf.simulate): prepare its data, serve it, draw sets, simulate a crowd',
-                       description='Calibrate the verdict against a known truth: prepare the data (the real data without the pool the simulator '
-                                   'serves from), serve an OpenAI-compatible simulator on loopback, and run `synthclf run -p backend=openai` against it.')
+    s = sub.add_parser('simulate', help='a simulated generator and judge with a planted truth (synthclf.simulate): '
+                                        'prepare its data, serve it, draw sets, simulate a crowd',
+                       description='Calibrate the verdict against a known truth: prepare the data (the real data '
+                                   'without the pool the simulator '
+                                   'serves from), serve an OpenAI-compatible simulator on loopback, and run `synthclf '
+                                   'run -p backend=openai` against it.')
     ss = s.add_subparsers(dest='action', required=True)
-    sp = ss.add_parser('prepare', help="set each task's pool aside from its real train data, into a data folder for synthclf run -p data_dir=")
+    sp = ss.add_parser('prepare', help="set each task's pool aside from its real train data, into a data folder for "
+                                       "synthclf run -p data_dir=")
     sp.add_argument('--truth', required=True, help='the planted truth (YAML; see synthclf.simulate.read_truth)')
     sp.add_argument('--out', required=True, help='the data folder to write: a sub-folder per task, and simulation.json')
     sp.add_argument('--data-dir', help='the real data (default: $SYNTHCLF_DATA_DIR or ../shared/datasets)')
-    sp.add_argument('--per-label', type=int, help='texts per label a benchmark will draw: cells whose pool holds fewer than per_label × replicates are marked too_small')
+    sp.add_argument('--per-label', type=int, help='texts per label a benchmark will draw: cells whose pool holds '
+                                                  'fewer than per_label × replicates are marked too_small')
     sp.add_argument('--replicates', type=int, default=1, help='how many draws of per_label texts (default 1)')
-    sv = ss.add_parser('serve', help='serve the simulator as an OpenAI-compatible endpoint on loopback, in the foreground (Ctrl-C stops it)')
+    sv = ss.add_parser('serve', help='serve the simulator as an OpenAI-compatible endpoint on loopback, in the '
+                                     'foreground (Ctrl-C stops it)')
     sv.add_argument('--truth', required=True, help='the planted truth (YAML)')
     sv.add_argument('--data-dir', required=True, help='the folder `synthclf simulate prepare` wrote')
     sv.add_argument('--host', default='127.0.0.1', help='a loopback address (default 127.0.0.1)')
@@ -382,7 +423,8 @@ def _add_simulate(sub):
     sv.add_argument('--log', help='a request log: a line per request (time, status, call-cache key)')
     sd = ss.add_parser('draw', help="generated sets from a prepared pool, differing from real data as LLM output does",
                        description="Write SETS generated sets (text,label CSVs) of one task and mode, drawn from the pool "
-                                   "`prepare` set aside with the truth's label noise for the mode (synthclf.simulate.draw_sets): "
+                                   "`prepare` set aside with the truth's label noise for the mode "
+                                   "(synthclf.simulate.draw_sets): "
                                    "uneven (--spread) and/or collapsed (--seeds).")
     sd.add_argument('--truth', required=True, help='the planted truth (YAML)')
     sd.add_argument('--data-dir', required=True, help='the folder `synthclf simulate prepare` wrote')
@@ -397,7 +439,8 @@ def _add_simulate(sub):
                     help="collapse: each label's texts are near-copies of this many seed texts (default: none)")
     sd.add_argument('--seed', type=int, help="default: the truth's seed")
     sd.add_argument('--out', required=True, help='the folder for the CSVs (<task>-<mode>-<set>.csv)')
-    sc = ss.add_parser('crowd', help='simulated crowd judgments of task subjectivity: a CSV for synthclf run -p judgments=')
+    sc = ss.add_parser(
+        'crowd', help='simulated crowd judgments of task subjectivity: a CSV for synthclf run -p judgments=')
     sc.add_argument('--truth', required=True, help='the planted truth (YAML)')
     sc.add_argument('--out', required=True, help='the CSV to write (task_a, task_b, winner, judge)')
     sc.add_argument('--comparisons', type=int, help="how many judgments (default: the truth's crowd.comparisons, 540)")
@@ -408,9 +451,11 @@ def _add_simulate(sub):
 # %% ../nbs/15_cli.ipynb #eefebeeb
 def parser() -> argparse.ArgumentParser:
     "The `synthclf` argument parser."
-    p = argparse.ArgumentParser(prog='synthclf', description='Synthetic training data from LLMs for text classification.')
+    p = argparse.ArgumentParser(
+        prog='synthclf', description='Synthetic training data from LLMs for text classification.')
     sub = p.add_subparsers(dest='command', required=True)
-    for add in (_add_tasks, _add_models, _add_generate, _add_train, _add_results, _add_analyze, _add_run, _add_simulate): add(sub)
+    for add in (_add_tasks, _add_models, _add_generate, _add_train,
+                _add_results, _add_analyze, _add_run, _add_simulate): add(sub)
     return p
 
 # %% ../nbs/15_cli.ipynb #3feb65a2
@@ -418,6 +463,7 @@ def main(argv=None):
     "Entry point of the `synthclf` console script."
     args = parser().parse_args(argv)
     try: args.func(args)
-    except (ValueError, OSError, RuntimeError) as e:  # OSError covers missing files, unreachable endpoints (EndpointError) and models
+    # OSError covers missing files, unreachable endpoints (EndpointError) and models
+    except (ValueError, OSError, RuntimeError) as e:
         print(f"synthclf {args.command}: error: {e}", file=sys.stderr)
         sys.exit(2)

@@ -4,15 +4,16 @@
 
 # %% ../nbs/00_core.ipynb #9251d314
 from __future__ import annotations
-import json, os, time
+import json, os, shlex, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['cores', 'cpu_flags', 'bf16_ok', 'int8_saturates', 'machine_kind', 'report_progress', 'read_progress']
+__all__ = ['cores', 'cpu_flags', 'bf16_ok', 'int8_saturates', 'machine_kind', 'command_line', 'report_progress', 'read_progress']
 
 # %% ../nbs/00_core.ipynb #b0e1459b
 def cores() -> int:
-    "The cores this process may use: `OMP_NUM_THREADS` where set (the runner gives each stage its share so), else the CPU affinity."
+    """The cores this process may use: `OMP_NUM_THREADS` where set (the runner gives each stage its share so), else the
+    CPU affinity."""
     if os.environ.get('OMP_NUM_THREADS', '').isdigit(): return max(1, int(os.environ['OMP_NUM_THREADS']))
     try: return len(os.sched_getaffinity(0))
     except AttributeError: return os.cpu_count() or 1
@@ -32,7 +33,8 @@ def bf16_ok(device: str) -> bool:
 
 # %% ../nbs/00_core.ipynb #47b522b8
 def int8_saturates() -> bool:
-    "Whether this CPU's int8 products add pairs in 16 bits (no AVX512-VNNI, AVX-VNNI or AMX): full-range 8-bit inputs overflow."
+    """Whether this CPU's int8 products add pairs in 16 bits (no AVX512-VNNI, AVX-VNNI or AMX): full-range 8-bit inputs
+    overflow."""
     return not cpu_flags() & {'avx512_vnni', 'avx_vnni', 'amx_int8'}
 
 # %% ../nbs/00_core.ipynb #5db5be95
@@ -43,6 +45,18 @@ def machine_kind() -> str:
     if 'amx_bf16' in flags: return f'{vendor}, AVX-512 BF16 and AMX'
     if 'avx512_bf16' in flags: return f'{vendor}, AVX-512 BF16'
     return f'{vendor}, AVX2' + (' and AVX-512' if 'avx512f' in flags else '')
+
+
+# %% ../nbs/00_core.ipynb #607bf0e1
+def command_line(argv: list, program: str = 'python', drop: tuple = ('--note',)) -> str:
+    """`argv` (a script's `sys.argv`) as one shell-quoted line run with `program`, less each option of `drop` and its
+    value."""
+    out, skip = [program], False
+    for a in argv:
+        if skip: skip = False
+        elif a in drop: skip = True
+        elif not a.startswith(tuple(f'{d}=' for d in drop)): out.append(a)
+    return shlex.join(out)
 
 
 # %% ../nbs/00_core.ipynb #e1253751
@@ -59,11 +73,13 @@ def report_progress(done: int, total: int, unit: str, path=None, every: float = 
     if done < total and now - _last_write.get(str(path), 0.0) < every: return None
     _last_write[str(path)] = now
     p = Path(path); tmp = p.with_name(f'{p.name}.{os.getpid()}.tmp')
-    tmp.write_text(json.dumps({'done': int(done), 'total': int(total), 'unit': unit, 'since': since, 'updated': now})); tmp.replace(p)
+    tmp.write_text(json.dumps(
+        {'done': int(done), 'total': int(total), 'unit': unit, 'since': since, 'updated': now})); tmp.replace(p)
     return p
 
 # %% ../nbs/00_core.ipynb #ccd02b0d
 def read_progress(path) -> dict | None:
-    "What a stage last reported to `path` (the dict `report_progress` writes), or None while there is no such file or it cannot be read."
+    """What a stage last reported to `path` (the dict `report_progress` writes), or None while there is no such file or
+    it cannot be read."""
     try: return json.loads(Path(path).read_text())
     except (OSError, ValueError): return None

@@ -60,7 +60,8 @@ def split_files(folder: Path) -> dict[str, Path]:
             if (folder/f'{split}{ext}').is_file(): files[split] = folder/f'{split}{ext}'; break
     missing = [s for s in ('train', 'test') if s not in files]
     if missing: raise FileNotFoundError(f"{folder} has no {' or '.join(f'{s}.csv' for s in missing)} (found: "
-                                        f"{', '.join(sorted(p.name for p in folder.iterdir())) or 'nothing'}). {_HOW_TO_GET}")
+                                        f"{', '.join(sorted(p.name for p in folder.iterdir())) or 'nothing'}). "
+                                        f"{_HOW_TO_GET}")
     return files
 
 # %% ../nbs/01_data.ipynb #743a43b2
@@ -75,9 +76,11 @@ def _labels_of(raw: pd.Series, card: TaskCard, grouping: str | None) -> pd.Serie
 # %% ../nbs/01_data.ipynb #ee482d0c
 def clean_split(df: pd.DataFrame, card: TaskCard, source: str, grouping: str | None = None,
                 multi_label: str = 'single', dedup: bool = True) -> tuple[pd.DataFrame, dict]:
-    "Check the labels of one split and drop empty, multi-label (unless kept) and duplicate rows; return rows and counts."
+    """Check the labels of one split and drop empty, multi-label (unless kept) and duplicate rows; return rows and
+    counts."""
     missing = {'text', 'label'} - set(df.columns)
-    if missing: raise ValueError(f"{source}: no column {' or '.join(sorted(missing))} (columns: {', '.join(df.columns)}). "
+    if missing:
+        raise ValueError(f"{source}: no column {' or '.join(sorted(missing))} (columns: {', '.join(df.columns)}). "
                                  "The header must start with 'text,label'.")
     names = list(card.groupings[grouping]) if grouping else card.label_names
     df = df.assign(text=df['text'].astype(str), label=df['label'].astype(str)).reset_index(drop=True)
@@ -98,7 +101,8 @@ def clean_split(df: pd.DataFrame, card: TaskCard, source: str, grouping: str | N
         report['multi_label'] = int(multi.sum())
         keep = ~empty & ~multi
     elif multi_label == 'first': keep = ~empty
-    else: raise ValueError(f"multi_label must be 'single' (drop rows with several labels) or 'first', got {multi_label!r}.")
+    else: raise ValueError(
+        f"multi_label must be 'single' (drop rows with several labels) or 'first', got {multi_label!r}.")
     df = df[keep].assign(label=labels[keep].map(lambda ls: ls[0]))
     if dedup:
         dup = df['text'].duplicated()
@@ -110,7 +114,8 @@ def clean_split(df: pd.DataFrame, card: TaskCard, source: str, grouping: str | N
 # %% ../nbs/01_data.ipynb #2821894c
 def hub_unreachable(timeout: float = 3.0) -> str | None:
     "None when the Hub answers, else why not."
-    if os.environ.get('HF_HUB_OFFLINE', '0').lower() in ('1', 'true', 'yes', 'on') or os.environ.get('HF_DATASETS_OFFLINE') == '1':
+    if os.environ.get('HF_HUB_OFFLINE', '0').lower() in (
+        '1', 'true', 'yes', 'on') or os.environ.get('HF_DATASETS_OFFLINE') == '1':
         return 'HF_HUB_OFFLINE is set'
     url = urlparse(os.environ.get('HF_ENDPOINT', 'https://huggingface.co'))
     try: socket.create_connection((url.hostname, url.port or 443), timeout=timeout).close()
@@ -120,7 +125,8 @@ def hub_unreachable(timeout: float = 3.0) -> str | None:
 def stratified_split(df: pd.DataFrame, test_size: float, seed: int = 42) -> tuple[pd.DataFrame, pd.DataFrame]:
     "Split `df` into train and test with `test_size` of each label's rows in test."
     rng = np.random.default_rng(seed)
-    test = np.concatenate([rng.permutation(ix)[:round(len(ix) * test_size)] for ix in df.groupby('label').indices.values()])
+    test = np.concatenate(
+        [rng.permutation(ix)[:round(len(ix) * test_size)] for ix in df.groupby('label').indices.values()])
     mask = np.zeros(len(df), bool); mask[test] = True
     return df[~mask], df[mask]
 
@@ -138,11 +144,13 @@ def read_hub(card: TaskCard) -> dict[str, pd.DataFrame]:
     for ours, theirs in splits.items():
         ds = dsd[theirs]
         feat = ds.features[hub['label_column']]
-        names = feat.feature.names if hasattr(feat, 'feature') and hasattr(feat.feature, 'names') else getattr(feat, 'names', None)
+        names = feat.feature.names if hasattr(feat, 'feature') and hasattr(
+            feat.feature, 'names') else getattr(feat, 'names', None)
         to_name = (lambda v: ','.join(names[i] for i in v) if isinstance(v, list) else names[v]) if names else str
         df = ds.to_pandas()
         text = df[hub['text_column']].map(lambda t: ' '.join(t) if isinstance(t, (list, np.ndarray)) else t)
-        label = df[hub['label_column']].map(lambda v: to_name(list(v) if isinstance(v, np.ndarray) else v)).map(lambda l: hub.get('label_map', {}).get(l, l))
+        label = df[hub['label_column']].map(lambda v: to_name(list(v) if isinstance(v, np.ndarray) else v)).map(
+            lambda l: hub.get('label_map', {}).get(l, l))
         extra = [c for c in card.data.get('extra_columns', []) if c in df]
         frame = pd.concat([pd.DataFrame({'text': text, 'label': label}), df[extra]], axis=1)
         if hub.get('drop_other_labels'): frame = frame[frame['label'].isin(card.label_names)]
@@ -155,14 +163,16 @@ def read_hub(card: TaskCard) -> dict[str, pd.DataFrame]:
 def read_labelled_csv(path: Path) -> pd.DataFrame:
     "A CSV of texts and labels, read as strings (no NA guessing); an unreadable file is a ValueError naming it."
     try: return pd.read_csv(path, keep_default_na=False, dtype={'text': str, 'label': str})
-    except (pd.errors.ParserError, UnicodeDecodeError) as e: raise ValueError(f"{path} is not a readable CSV: {e}") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path} is not a readable CSV: {e}") from None
 
 # %% ../nbs/01_data.ipynb #f26707aa
 def _check_labels_json(card: TaskCard, folder: Path):
     f = folder/'labels.json'
     if f.is_file() and (labels := json.loads(f.read_text()).get('labels')) and labels != card.label_names:
-        raise ValueError(f"{f} lists labels {labels}, but the card of {card.name!r} ({card.path}) lists {card.label_names}. "
-                         "Class ids follow the card, so the two must agree: fix the card's label order.")
+        raise ValueError(
+            f"{f} lists labels {labels}, but the card of {card.name!r} ({card.path}) lists {card.label_names}. "
+            "Class ids follow the card, so the two must agree: fix the card's label order.")
 
 # %% ../nbs/01_data.ipynb #e8875f71
 def _load_frames(card, source, data_dir_, **clean):
@@ -175,7 +185,8 @@ def _load_frames(card, source, data_dir_, **clean):
         raw, names = {s: read_labelled_csv(p) for s, p in files.items()}, {s: str(p) for s, p in files.items()}
     frames, reports = {}, {}
     for s, df in raw.items():
-        frames[s], reports[s] = clean_split(df, card, names.get(s, f"{card.data.get('hub', {}).get('path')}:{s}"), **clean)
+        frames[s], reports[s] = clean_split(
+            df, card, names.get(s, f"{card.data.get('hub', {}).get('path')}:{s}"), **clean)
     if clean.get('dedup', True):
         seen = set(frames['test']['text'])
         for s in [s for s in frames if s != 'test']:
@@ -197,16 +208,19 @@ def _features(df: pd.DataFrame, names: list[str]) -> Features:
     return f
 
 def _to_datasetdict(frames: dict, card: TaskCard, names: list[str]) -> DatasetDict:
-    keep = ['idx', 'text', 'label'] + [c for c in card.data.get('extra_columns', list(frames['train'].columns)) if c not in ('idx', 'text', 'label')]
+    keep = ['idx', 'text', 'label'] + [
+        c for c in card.data.get('extra_columns', list(frames['train'].columns)) if c not in ('idx', 'text', 'label')]
     out = {}
     for split, df in frames.items():
         df = df[[c for c in keep if c in df]]
-        out[split] = Dataset.from_pandas(df.assign(label=df['label'].map(names.index)), features=_features(df, names), preserve_index=False)
+        out[split] = Dataset.from_pandas(
+            df.assign(label=df['label'].map(names.index)), features=_features(df, names), preserve_index=False)
     return DatasetDict(out)
 
 # %% ../nbs/01_data.ipynb #07371b37
 def bars_off(progress: bool = True) -> bool:
-    "Whether progress bars stay hidden: when not asked for, or when `$TQDM_DISABLE` is set (batch runs of `synthclf run`)."
+    """Whether progress bars stay hidden: when not asked for, or when `$TQDM_DISABLE` is set (batch runs of `synthclf
+    run`)."""
     return not progress or os.environ.get('TQDM_DISABLE', '').lower() in ('1', 'true')
 
 # %% ../nbs/01_data.ipynb #bd3c14c4
@@ -221,13 +235,15 @@ def quiet_progress():
 
 # %% ../nbs/01_data.ipynb #d886c641
 def _pick_source(card: TaskCard, data_dir_=None) -> str:
-    "Where source='auto' loads `card` from: 'local' when its folder exists (or the card names no Hub dataset), else 'hub' if the Hub answers."
+    """Where source='auto' loads `card` from: 'local' when its folder exists (or the card names no Hub dataset), else
+    'hub' if the Hub answers."""
     looked = None
     try: looked = task_folder(card, data_dir_)
     except FileNotFoundError: pass
     source = 'local' if (looked is not None and looked.is_dir()) or not card.data.get('hub') else 'hub'
     if source == 'hub' and (why := hub_unreachable()):
-        raise FileNotFoundError(f"No local data for task {card.name!r} ({f'{looked} does not exist' if looked else 'no data directory found'}), "
+        raise FileNotFoundError(f"No local data for task {card.name!r} "
+                                f"({f'{looked} does not exist' if looked else 'no data directory found'}), "
                                 f"and the Hugging Face Hub cannot be reached ({why}). {_HOW_TO_GET}")
     return source
 
@@ -240,11 +256,14 @@ LOADER_VERSION = 1  # part of the cache key of `load_task`: bump it when the loa
 
 def load_task(task, data_dir=None, source: str = 'auto', grouping: str | None = None, multi_label: str = 'single',
               dedup: bool = True, cache: bool = True, return_report: bool = False, quiet: bool = False):
-    "The card of `task` and its real data as a `DatasetDict` (train, test, validation where present); `quiet`: no `DataWarning` for the rows dropped."
+    """The card of `task` and its real data as a `DatasetDict` (train, test, validation where present); `quiet`: no
+    `DataWarning` for the rows dropped."""
     card = get_card(task)
-    if source not in ('auto', 'local', 'hub'): raise ValueError(f"source must be 'auto', 'local' or 'hub', got {source!r}.")
+    if source not in ('auto', 'local', 'hub'):
+        raise ValueError(f"source must be 'auto', 'local' or 'hub', got {source!r}.")
     if grouping is not None and grouping not in card.groupings:
-        raise ValueError(f"Task {card.name!r} has no grouping {grouping!r}; its groupings: {list(card.groupings) or 'none'}.")
+        raise ValueError(
+            f"Task {card.name!r} has no grouping {grouping!r}; its groupings: {list(card.groupings) or 'none'}.")
     if source == 'auto': source = _pick_source(card, data_dir)
     clean = dict(grouping=grouping, multi_label=multi_label, dedup=dedup)
     names = list(card.groupings[grouping]) if grouping else card.label_names
@@ -267,8 +286,10 @@ def load_task(task, data_dir=None, source: str = 'auto', grouping: str | None = 
             dsd = DatasetDict.load_from_disk(str(where))
     dropped = dropped_counts(reports)
     if any(dropped.values()) and not quiet:
-        warnings.warn(f"{card.name}: dropped rows " + '; '.join(f"{s}: " + ', '.join(f"{v} {k.replace('_', '-')}" for k, v in d.items())
-                                                               for s, d in dropped.items() if d), DataWarning, stacklevel=2)
+        warnings.warn(f"{card.name}: dropped rows " + '; '.join(f"{s}: " + ', '.join(
+            f"{v} {k.replace('_', '-')}" for k, v in d.items())
+                                                               for s, d in dropped.items() if d),
+                                                               DataWarning, stacklevel=2)
     return (card, dsd, reports) if return_report else (card, dsd)
 
 # %% ../nbs/01_data.ipynb #ea34b83c
@@ -283,7 +304,8 @@ def _by_label(ds: Dataset) -> dict[int, np.ndarray]:
 
 # %% ../nbs/01_data.ipynb #dfdb6e3a
 def subsample_per_label(ds: Dataset, n, seed: int = 0) -> Dataset:
-    "At most `n` rows of each label of `ds` (an int, or a dict label name or id -> count), drawn at random (seeded); a label with fewer keeps all its rows."
+    """At most `n` rows of each label of `ds` (an int, or a dict label name or id -> count), drawn at random (seeded); a
+    label with fewer keeps all its rows."""
     if isinstance(n, dict):
         names = ds.features['label'].names
         n = {names.index(k) if isinstance(k, str) else int(k): int(v) for k, v in n.items()}
@@ -302,12 +324,14 @@ def few_shot_examples(ds, label, k: int = 3, seed: int = 0) -> list[str]:
     if not isinstance(lid, (int, np.integer)) or not 0 <= lid < len(names):
         raise ValueError(f"Unknown label {label!r}; labels are {names}.")
     ix = _by_label(ds).get(int(lid), np.array([], int))
-    if len(ix) < k: raise ValueError(f"Label {names[lid]!r} has {len(ix)} training rows, fewer than k={k} few-shot examples.")
+    if len(ix) < k:
+        raise ValueError(f"Label {names[lid]!r} has {len(ix)} training rows, fewer than k={k} few-shot examples.")
     return [ds[int(i)]['text'] for i in np.random.default_rng(seed).choice(ix, k, replace=False)]
 
 # %% ../nbs/01_data.ipynb #d0dacb0d
 def cap_test(ds: Dataset, n: int | None, seed: int = 0) -> Dataset:
-    "A stratified sample of `n` rows of `ds` keeping label proportions (each label at least one row); all of `ds` if `n` is None or larger."
+    """A stratified sample of `n` rows of `ds` keeping label proportions (each label at least one row); all of `ds` if
+    `n` is None or larger."""
     if n is None or n >= ds.num_rows: return ds
     groups = _by_label(ds)
     if n < len(groups): raise ValueError(f"A test cap of {n} cannot hold one row of each of the {len(groups)} labels.")

@@ -26,20 +26,23 @@ def _progress_text(p: dict, start: float) -> str:
 
 # %% ../nbs/13_display.ipynb #f01c5071
 class RunDisplay:
-    "What `run_study` prints: a line per event, and each running stage's progress, redrawn in place on a terminal, else at most every `every` s."
+    """What `run_study` prints: a line per event, and each running stage's progress, redrawn in place on a terminal,
+    else at most every `every` s."""
     def __init__(self, t0: float, enabled: bool = True, live: bool | None = None, every: float = 30.0, file=None):
         self.t0, self.enabled, self.every, self.file = t0, enabled, every, file or sys.stdout
         self.live = self.file.isatty() if live is None else live
         self.running, self.drawn = {}, 0
     def _print(self, text): print(text, file=self.file, flush=True)
-    def _line(self, task, stage, text): return f"[{format_seconds(time.time() - self.t0):>8}] {task or '*':<24} {stage:<13} {text}"
+    def _line(self, task, stage, text):
+        return f"[{format_seconds(time.time() - self.t0):>8}] {task or '*':<24} {stage:<13} {text}"
     def _clear(self):
         if self.drawn: self.file.write(f'\x1b[{self.drawn}F\x1b[J'); self.drawn = 0
     def _draw(self):
         if not self.live: return
         for (task, stage), r in self.running.items():
             p = core.read_progress(r['path'])
-            self._print(self._line(task, stage, _progress_text(p, r['start']) if p else f"running, {format_seconds(time.time() - r['start'])}"))
+            self._print(self._line(task, stage, _progress_text(p, r['start']) if p
+                                   else f"running, {format_seconds(time.time() - r['start'])}"))
         self.drawn = len(self.running)
     def event(self, task, stage, text):
         if not self.enabled: return
@@ -70,11 +73,13 @@ def print_summary(summary: dict):
     "What succeeded, was skipped, failed or was interrupted, per task and stage, and where the report is."
     print(f"\nSummary ({format_seconds(summary['seconds'])}):")
     for r in summary['stages']:
-        how = {'done': f"done in {format_seconds(r['seconds'] or 0)}", 'skipped': f"skipped: {r.get('detail')}", 'interrupted': 'INTERRUPTED (Ctrl-C)',
+        how = {'done': f"done in {format_seconds(r['seconds'] or 0)}",
+               'skipped': f"skipped: {r.get('detail')}", 'interrupted': 'INTERRUPTED (Ctrl-C)',
                'failed': f"FAILED in {r.get('cell') or 'the runner'}: {r.get('error')}"}[r['status']]
         print(f"  {r['task']:<24} {r['stage']:<13} {how}")
     if summary['report']: print(f"\nReport: {summary['report']} (HTML: {Path(summary['report']).with_suffix('.html')})")
-    if summary['failed']: print(f"{summary['failed']} stage(s) failed; fix them and run the same command again: finished stages are kept.")
+    if summary['failed']: print(
+        f"{summary['failed']} stage(s) failed; fix them and run the same command again: finished stages are kept.")
     if summary.get('interrupted'): print("Interrupted: run the same command again to go on; finished stages are kept.")
 
 # %% ../nbs/13_display.ipynb #d8831fb1
@@ -82,18 +87,21 @@ def notebook_title(path) -> str:
     "The first `# ` heading of a notebook file; its file name when it has none."
     import nbformat
     nb = nbformat.read(str(path), as_version=4)
-    return next((l[2:].strip() for c in nb.cells if c.cell_type == 'markdown' for l in c.source.splitlines() if l.startswith('# ')), Path(path).stem)
+    return next((l[2:].strip() for c in nb.cells if c.cell_type == 'markdown'
+                 for l in c.source.splitlines() if l.startswith('# ')), Path(path).stem)
 
 # %% ../nbs/13_display.ipynb #7a717516
 # Wide tables scroll inside the page instead of running off its right edge.
 _READER_CSS = "<style>.jp-OutputArea-output, .jp-RenderedMarkdown { overflow-x: auto; max-width: 100%; }</style>"
 
 def export_html(notebook, html=None) -> Path:
-    "An executed notebook as a standalone HTML page for readers: outputs and prose, no code, figures embedded, wide tables scroll."
+    """An executed notebook as a standalone HTML page for readers: outputs and prose, no code, figures embedded, wide
+    tables scroll."""
     import nbformat
     from nbconvert import HTMLExporter
     html = Path(html or Path(notebook).with_suffix('.html'))
     nb = nbformat.read(str(notebook), as_version=4)
-    body, _ = HTMLExporter(exclude_input=True).from_notebook_node(nb, resources={'metadata': {'name': f'synthclf: {notebook_title(notebook)}'}})
+    body, _ = HTMLExporter(exclude_input=True).from_notebook_node(
+        nb, resources={'metadata': {'name': f'synthclf: {notebook_title(notebook)}'}})
     html.write_text(body.replace('</head>', _READER_CSS + '</head>', 1), encoding='utf-8')
     return html

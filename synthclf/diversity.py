@@ -39,8 +39,10 @@ def chamfer(emb: np.ndarray, chunk: int = 2048) -> float:
 
 # %% ../nbs/11_diversity.ipynb #670c4c9d
 def nearest_similarity(emb: np.ndarray, ref: np.ndarray, k: int = 5, chunk: int = 2048) -> np.ndarray:
-    "For each row of `emb`, the mean cosine similarity of its `k` nearest rows in `ref` (all of them where `ref` has fewer; `k=1`: the nearest)."
-    if int(k) != k or k < 1: raise ValueError(f"k must be a whole number of nearest real texts, at least 1 (5 in the paper), got {k!r}.")
+    """For each row of `emb`, the mean cosine similarity of its `k` nearest rows in `ref` (all of them where `ref` has
+    fewer; `k=1`: the nearest)."""
+    if int(k) != k or k < 1:
+        raise ValueError(f"k must be a whole number of nearest real texts, at least 1 (5 in the paper), got {k!r}.")
     k = min(int(k), len(ref))
     top = lambda sim: -np.partition(-sim, k - 1, axis=1)[:, :k]  # the k largest of each row, in no order
     return np.concatenate([top(emb[s:s + chunk] @ ref.T).mean(1) for s in range(0, len(emb), chunk)])
@@ -60,12 +62,14 @@ def text_stats(texts, emb: np.ndarray | None = None) -> dict:
     texts = list(texts)
     emb = embed(texts) if emb is None else emb
     lens = np.array([len(_words(t)) for t in texts])
-    return {'texts': len(texts), 'remote_clique': remote_clique(emb), 'chamfer': chamfer(emb), 'distinct_1': distinct_n(texts, 1),
+    return {'texts': len(texts), 'remote_clique': remote_clique(emb),
+            'chamfer': chamfer(emb), 'distinct_1': distinct_n(texts, 1),
             'distinct_2': distinct_n(texts, 2), 'vocabulary': len({w for t in texts for w in _words(t)}),
             'words_mean': float(lens.mean()), 'words_std': float(lens.std()), 'words_median': float(np.median(lens))}
 
 # %% ../nbs/11_diversity.ipynb #45d92acf
-REFERENCE_SIZE = ANALYZE_DEFAULTS['reference_size']  # real texts "similarity to real" is measured against (synthclf.settings)
+# real texts "similarity to real" is measured against (synthclf.settings)
+REFERENCE_SIZE = ANALYZE_DEFAULTS['reference_size']
 
 def _reference_sample(real, size: int | None, seed: int = 0):
     "A stratified sample of `real`: `size` texts split equally over its labels (all of `real` when `size` is None)."
@@ -83,7 +87,8 @@ def diversity_table(sets: dict, per_label: int | None = None, by_label: bool = F
     counts = {k: np.bincount(ds['label'], minlength=len(names)) for k, ds in sets.items()}
     cut = np.min(np.stack(list(counts.values())), 0)
     if per_label: cut = np.minimum(cut, per_label)
-    if (cut == 0).all(): raise ValueError(f"The sets share no label with texts in all of them: counts per label {({k: v.tolist() for k, v in counts.items()})}.")
+    if (cut == 0).all(): raise ValueError("The sets share no label with texts in all of them: counts per label "
+                                          f"{({k: v.tolist() for k, v in counts.items()})}.")
     reference = reference if reference is not None else sets.get('real')
     vectors = {}  # text -> embedding: every text is embedded once
     def vecs(texts):
@@ -98,24 +103,30 @@ def diversity_table(sets: dict, per_label: int | None = None, by_label: bool = F
         sample = subsample_per_label(ds, {l: int(n) for l, n in enumerate(cut)}, seed=seed)
         texts, lab = list(sample['text']), np.asarray(sample['label'])
         emb = vecs(texts)
-        groups = [('all', np.ones(len(texts), bool))] + ([(names[l], lab == l) for l in range(len(names)) if cut[l] > 1] if by_label else [])
+        groups = [('all', np.ones(len(texts), bool))] + (
+            [(names[l], lab == l) for l in range(len(names)) if cut[l] > 1] if by_label else [])
         for g, m in groups:
             row = {'set': name, 'label': g, **text_stats([t for t, x in zip(texts, m) if x], emb[m])}
             if reference is not None and name != 'real':
                 ref = ref_emb if g == 'all' else ref_emb[ref_labels == names.index(g)]
-                row['similarity_to_real'] = float(nearest_similarity(emb[m], ref, k).mean()) if len(ref) else float('nan')
+                row['similarity_to_real'] = float(
+                    nearest_similarity(emb[m], ref, k).mean()) if len(ref) else float('nan')
                 row['similarity_k'], row['reference_texts'] = min(k, len(ref)), len(ref)
             rows.append(row)
     return pd.DataFrame(rows)
 
 # %% ../nbs/11_diversity.ipynb #d6418004
-def task_diversity(task, synthetic_dir=None, per_label: int | None = None, by_label: bool = False, seed: int = 0, data_dir=None,
-                   reference_size: int | None = REFERENCE_SIZE, k: int = 5) -> pd.DataFrame:
+def task_diversity(
+    task, synthetic_dir=None, per_label: int | None = None, by_label: bool = False, seed: int = 0, data_dir=None,
+    reference_size: int | None = REFERENCE_SIZE, k: int = 5) -> pd.DataFrame:
     "`diversity_table` of a task's real train split and its zero-/few-shot sets under `synthetic_dir` (those present)."
     from synthclf.experiments import SYNTHETIC_MODES, default_synthetic_dir, read_labelled
     card = get_card(task)
     real = load_task(card, data_dir=data_dir, quiet=True)[1]['train']
     folder = Path(synthetic_dir or default_synthetic_dir(card.name))
-    sets = {'real': real, **{m: read_labelled(folder/m, card) for m in SYNTHETIC_MODES if (folder/m/'manifest.json').is_file()}}
-    if len(sets) == 1: raise FileNotFoundError(f"No synthetic data for {card.name} under {folder}: run `synthclf generate` first.")
-    return diversity_table(sets, per_label, by_label, seed=seed, reference_size=reference_size, k=k).assign(task=card.name)
+    sets = {'real': real,
+            **{m: read_labelled(folder/m, card) for m in SYNTHETIC_MODES if (folder/m/'manifest.json').is_file()}}
+    if len(sets) == 1:
+        raise FileNotFoundError(f"No synthetic data for {card.name} under {folder}: run `synthclf generate` first.")
+    return diversity_table(
+        sets, per_label, by_label, seed=seed, reference_size=reference_size, k=k).assign(task=card.name)

@@ -29,16 +29,20 @@ def resolve_encoder(model: str = DEFAULT_ENCODER) -> str:
     if model in ENCODERS: return ENCODERS[model]()
     p = Path(model).expanduser()
     if p.is_dir():
-        if not (p/'config.json').is_file(): raise ModelNotFoundError(f"{p} is a folder but has no config.json: not a transformers model folder.")
+        if not (p/'config.json').is_file():
+            raise ModelNotFoundError(f"{p} is a folder but has no config.json: not a transformers model folder.")
         return str(p)
     if model.startswith(('/', '.', '~')) or model.count('/') > 1 or p.suffix:
-        raise ModelNotFoundError(f"Model path {model!r} does not exist. Pass an existing model folder, a Hub id, or {DEFAULT_ENCODER!r} (packaged).")
+        raise ModelNotFoundError(f"Model path {model!r} does not exist. Pass an existing model folder, a Hub id, or "
+                                 f"{DEFAULT_ENCODER!r} (packaged).")
     from huggingface_hub import try_to_load_from_cache
     from synthclf.data import hub_unreachable
     if isinstance(try_to_load_from_cache(model, 'config.json'), str): return model
     if why := hub_unreachable():
-        raise ModelNotFoundError(f"Encoder {model!r} is not a local folder, not in the Hugging Face cache, and the Hub cannot be reached ({why}). "
-                                 f"Download it on a machine that is online, pass its folder, or use {DEFAULT_ENCODER!r} (packaged).")
+        raise ModelNotFoundError(f"Encoder {model!r} is not a local folder, not in the Hugging Face cache, and the "
+                                 f"Hub cannot be reached ({why}). "
+                                 "Download it on a machine that is online, pass its folder, or use "
+                                 f"{DEFAULT_ENCODER!r} (packaged).")
     return model
 
 # %% ../nbs/06_encoders.ipynb #6978d6c2

@@ -12,7 +12,8 @@ from datasets import ClassLabel, Dataset, Features, Value
 from .tasks import TaskCard, get_card
 from .core import report_progress
 from .data import cap_test, load_task, quiet_progress, subsample_per_label
-from .encoders import DEFAULT_ENCODER
+# the train stage's defaults: one definition with its CLI and notebook
+from .settings import TRAIN_DEFAULTS as T
 from .classifiers import TfidfClassifier, make_classifier
 from .layout import DEFAULT_RUN, experiment_dir, generate_dir
 from .generate import generated_replicates, load_generated, read_manifest, replicate_dir, test_copy_filter
@@ -27,7 +28,8 @@ __all__ = ['SOURCES', 'SYNTHETIC_MODES', 'run_dir', 'SOURCE_TITLES', 'METRIC_TIT
 
 # %% ../nbs/08_experiments.ipynb #c3d8de14
 def _bad_json_line(p: Path) -> str | None:
-    "Which line of JSON Lines file `p` is not a JSON object (the first), and whether it is the last: a file cut short ends in one."
+    """Which line of JSON Lines file `p` is not a JSON object (the first), and whether it is the last: a file cut short
+    ends in one."""
     import gzip
     with (gzip.open(p, 'rt') if p.name.lower().endswith('.gz') else open(p)) as f: lines = f.read().splitlines()
     for i, line in enumerate(lines, 1):
@@ -35,13 +37,15 @@ def _bad_json_line(p: Path) -> str | None:
         try: ok = isinstance(json.loads(line), dict)
         except ValueError as e: ok, why = False, str(e)
         else: why = 'not an object'
-        if not ok: return f"line {i} is not a JSON object ({why})" + (': the file ends there, so it was cut short' if i == len(lines) else '')
+        if not ok: return f"line {i} is not a JSON object ({why})" + (
+            ': the file ends there, so it was cut short' if i == len(lines) else '')
     return None
 
 # %% ../nbs/08_experiments.ipynb #d7669f1f
 def _read_table(p: Path) -> pd.DataFrame:
-    name, fix = p.name.lower(), (f" It is a copy of the rows in {p.parent/'dataset'}: read the folder {p.parent} instead, or generate it again."
-                                 if p.name == 'data.jsonl' and (p.parent/'dataset').is_dir() else " Write the file again.")
+    name, fix = p.name.lower(), (
+        f" It is a copy of the rows in {p.parent/'dataset'}: read the folder {p.parent} instead, or generate it again."
+        if p.name == 'data.jsonl' and (p.parent/'dataset').is_dir() else " Write the file again.")
     try:
         if name.endswith(('.csv', '.csv.gz')):
             try: return pd.read_csv(p, keep_default_na=False)
@@ -49,20 +53,25 @@ def _read_table(p: Path) -> pd.DataFrame:
         if name.endswith(('.jsonl', '.jsonl.gz', '.json')):
             try: return pd.read_json(p, lines=not name.endswith('.json'))
             except ValueError as e:
-                raise ValueError(f"{p} is damaged: {(_bad_json_line(p) if not name.endswith('.json') else None) or e}.{fix}") from None
+                raise ValueError(f"{p} is damaged: "
+                                 f"{(_bad_json_line(p) if not name.endswith('.json') else None) or e}.{fix}") from None
         if name.endswith('.parquet'): return pd.read_parquet(p)
-    except (pd.errors.ParserError, OSError) as e: raise ValueError(f"{p} is damaged: {type(e).__name__}: {e}.{fix}") from None
+    except (pd.errors.ParserError, OSError) as e:
+        raise ValueError(f"{p} is damaged: {type(e).__name__}: {e}.{fix}") from None
     except ValueError as e:
         if str(p) in str(e): raise
         raise ValueError(f"{p} is damaged: {type(e).__name__}: {e}.{fix}") from None  # e.g. a Parquet file cut short
-    raise ValueError(f"Cannot read {p}: expected a folder written by `synthclf generate` or `Dataset.save_to_disk`, or a .csv, .jsonl or .parquet file.")
+    raise ValueError(f"Cannot read {p}: expected a folder written by `synthclf generate` or `Dataset.save_to_disk`, "
+                     "or a .csv, .jsonl or .parquet file.")
 
 def _check_generated_copy(p: Path, rows: int):
-    "A generated folder's `data.jsonl` must hold as many rows as the folder's manifest counts; fewer: it was cut short at a line's end."
+    """A generated folder's `data.jsonl` must hold as many rows as the folder's manifest counts; fewer: it was cut short
+    at a line's end."""
     if p.name != 'data.jsonl' or not (p.parent/'manifest.json').is_file(): return
     try: n = sum(read_manifest(p.parent)['counts'].values())
     except ValueError: return  # the manifest is damaged itself: reading the folder says so
-    if rows != n: raise ValueError(f"{p} holds {rows} rows where {p.parent/'manifest.json'} counts {n}: it was cut short. It is a copy of the rows in "
+    if rows != n: raise ValueError(f"{p} holds {rows} rows where {p.parent/'manifest.json'} counts {n}: it was cut "
+                                   "short. It is a copy of the rows in "
                                    f"{p.parent/'dataset'}: read the folder {p.parent} instead, or generate it again.")
 
 # %% ../nbs/08_experiments.ipynb #183076e4
@@ -75,8 +84,10 @@ def labelled_frame(path) -> pd.DataFrame:
     if p.is_dir() and (p/'manifest.json').is_file(): ds = load_generated(p)[0]
     elif p.is_dir():
         try: ds = Dataset.load_from_disk(str(p))
-        except FileNotFoundError: raise FileNotFoundError(f"{p} is a folder but neither a `synthclf generate` output (manifest.json) nor a `save_to_disk` dataset.") from None
-        except (OSError, ValueError, KeyError) as e: raise ValueError(f"The dataset {p} is damaged ({type(e).__name__}: {e}): save it again.") from None
+        except FileNotFoundError: raise FileNotFoundError(f"{p} is a folder but neither a `synthclf generate` output "
+                                                          "(manifest.json) nor a `save_to_disk` dataset.") from None
+        except (OSError, ValueError, KeyError) as e:
+            raise ValueError(f"The dataset {p} is damaged ({type(e).__name__}: {e}): save it again.") from None
     else: ds = None
     if ds is not None:
         df = ds.to_pandas()
@@ -106,38 +117,47 @@ def read_labelled(path, task) -> Dataset:
     if missing: raise ValueError(f"{p} has no {' or '.join(missing)} column; its columns are {list(df.columns)}.")
     df['label'] = check_labels(df['label'], card, p)
     texts = df['text'].astype(str).str.strip()
-    if (texts == '').any(): raise ValueError(f"{p}: rows {np.flatnonzero((texts == '').to_numpy())[:5].tolist()} have empty texts.")
+    if (texts == '').any():
+        raise ValueError(f"{p}: rows {np.flatnonzero((texts == '').to_numpy())[:5].tolist()} have empty texts.")
     idx = df['idx'].astype(int).tolist() if 'idx' in df.columns else list(range(len(df)))
-    return Dataset.from_dict({'idx': idx, 'text': texts.tolist(), 'label': [card.label_names.index(l) for l in df['label']]},
-                             features=Features({'idx': Value('int64'), 'text': Value('string'), 'label': ClassLabel(names=card.label_names)}))
+    return Dataset.from_dict({
+        'idx': idx, 'text': texts.tolist(), 'label': [card.label_names.index(l) for l in df['label']]},
+                             features=Features({'idx': Value('int64'), 'text': Value('string'),
+                                                'label': ClassLabel(names=card.label_names)}))
 
 # %% ../nbs/08_experiments.ipynb #c2841e9e
 SOURCES = ('real', 'real_matched', 'zero_shot', 'few_shot', 'real+zero_shot', 'real+few_shot')
 SYNTHETIC_MODES = ('zero_shot', 'few_shot')
 
 def default_synthetic_dir(task: str) -> Path:
-    "Where `synthclf generate` output for `task` is looked for by default: the default run's generate folder (`synthclf.layout`)."
+    """Where `synthclf generate` output for `task` is looked for by default: the default run's generate folder
+    (`synthclf.layout`)."""
     return generate_dir(DEFAULT_RUN, task)
 
 def replicate_of(card: TaskCard, mode: str, seed: int, synthetic_dir=None) -> int:
-    "The generated replicate that training seed `seed` of `mode` uses: `seed mod R` of the R replicates there (0 where there are none)."
+    """The generated replicate that training seed `seed` of `mode` uses: `seed mod R` of the R replicates there (0 where
+    there are none)."""
     return seed % max(1, generated_replicates(synthetic_dir or default_synthetic_dir(card.name), mode))
 
 def _synthetic(card: TaskCard, mode: str, synthetic_dir, replicate: int = 0) -> Dataset:
     folder = replicate_dir(synthetic_dir or default_synthetic_dir(card.name), mode, replicate)
     if not (folder/'manifest.json').is_file():
-        raise FileNotFoundError(f"No {mode} data for {card.name} in {folder}: run `synthclf generate --task {card.name} --mode {mode} "
-                                f"--out {folder}` first, or pass synthetic_dir / --synthetic-dir.")
+        raise FileNotFoundError(
+            f"No {mode} data for {card.name} in {folder}: run `synthclf generate --task {card.name} --mode {mode} "
+            f"--out {folder}` first, or pass synthetic_dir / --synthetic-dir.")
     return read_labelled(folder, card)
 
 # %% ../nbs/08_experiments.ipynb #0e737e16
 def _matching(card: TaskCard, synthetic_dir=None, seed: int = 0, modes=SYNTHETIC_MODES) -> dict:
-    "Per mode of `modes` generated, the replicate that training seed `seed` uses and its accepted counts per label (its manifest's)."
+    """Per mode of `modes` generated, the replicate that training seed `seed` uses and its accepted counts per label
+    (its manifest's)."""
     folder, found = Path(synthetic_dir or default_synthetic_dir(card.name)), {}
     for m in modes:
         r = replicate_of(card, m, seed, folder)
-        if (replicate_dir(folder, m, r)/'manifest.json').is_file(): found[m] = {'replicate': r, 'counts': read_manifest(replicate_dir(folder, m, r))['counts']}
-    if not found: raise ValueError(f"Cannot match the synthetic set's size for {card.name}: no {' or '.join(modes)} data under {folder}. Pass per_label (--per-label).")
+        if (replicate_dir(folder, m, r)/'manifest.json').is_file():
+            found[m] = {'replicate': r, 'counts': read_manifest(replicate_dir(folder, m, r))['counts']}
+    if not found: raise ValueError(f"Cannot match the synthetic set's size for {card.name}: no {' or '.join(modes)} "
+                                   f"data under {folder}. Pass per_label (--per-label).")
     return found
 
 def matched_sizes(card: TaskCard, synthetic_dir=None, seed: int = 0, modes=SYNTHETIC_MODES) -> dict:
@@ -148,15 +168,18 @@ def matched_sizes(card: TaskCard, synthetic_dir=None, seed: int = 0, modes=SYNTH
 
 def _matched_record(card: TaskCard, source: str, seed: int, synthetic_dir=None, per_label: int | None = None) -> dict:
     "What a matched source (`real_matched`, a mixture) was matched to, for its metrics.json; {} for other sources."
-    modes = SYNTHETIC_MODES if source == 'real_matched' else (source[5:],) if source.startswith('real+') and source[5:] in SYNTHETIC_MODES else None
+    modes = SYNTHETIC_MODES if source == 'real_matched' else (
+        source[5:],) if source.startswith('real+') and source[5:] in SYNTHETIC_MODES else None
     if modes is None: return {}
     if per_label: return {'matched_to': dict.fromkeys(card.label_names, per_label), 'matched_modes': None}
-    return {'matched_to': matched_sizes(card, synthetic_dir, seed, modes), 'matched_modes': _matching(card, synthetic_dir, seed, modes)}
+    return {'matched_to': matched_sizes(card, synthetic_dir, seed, modes),
+            'matched_modes': _matching(card, synthetic_dir, seed, modes)}
 
 # %% ../nbs/08_experiments.ipynb #5b7d544d
 def curve_source(n: int) -> str:
     "The source name of the learning curve's point at `n` real texts per label."
-    if int(n) != n or n < 1: raise ValueError(f"A learning-curve size is a whole number of texts per label, at least 1; got {n!r}.")
+    if int(n) != n or n < 1:
+        raise ValueError(f"A learning-curve size is a whole number of texts per label, at least 1; got {n!r}.")
     return f"real@{int(n)}"
 
 def curve_size(source: str) -> int | None:
@@ -170,7 +193,8 @@ def mixture_parts(source: str) -> tuple[int, str] | None:
     return (int(m.group(1)), m.group(2)) if m and m.group(2) in SYNTHETIC_MODES else None
 
 def synthetic_part(source: str) -> str | None:
-    "The generated mode that `source` trains on: a mode itself (also as `few_shot@...`), a mixture's; None for real data and files."
+    """The generated mode that `source` trains on: a mode itself (also as `few_shot@...`), a mixture's; None for real
+    data and files."""
     base = str(source).split('@')[0]
     if base in SYNTHETIC_MODES: return base
     if base.startswith('real+') and base[5:] in SYNTHETIC_MODES: return base[5:]
@@ -178,7 +202,8 @@ def synthetic_part(source: str) -> str | None:
 
 # %% ../nbs/08_experiments.ipynb #b8d3848d
 def source_name(source: str, mix_fraction: float = 0.5) -> str:
-    "The name a source's runs are saved under: the source itself, `real+few_shot@0.5` for a mixture, `dir-<name>` for a path."
+    """The name a source's runs are saved under: the source itself, `real+few_shot@0.5` for a mixture, `dir-<name>` for
+    a path."""
     if source in SOURCES: return f"{source}@{mix_fraction:g}" if source.startswith('real+') else source
     if curve_size(source) or mixture_parts(source): return source
     return 'dir-' + re.sub(r'[^\w.-]+', '_', Path(source).name.removesuffix('.gz').rsplit('.', 1)[0])
@@ -187,32 +212,41 @@ def source_name(source: str, mix_fraction: float = 0.5) -> str:
 def _concat(parts: list) -> Dataset:
     "The datasets `parts` one after another, with the first one's features (and no progress bar for the cast)."
     from datasets import concatenate_datasets
-    with quiet_progress(): return concatenate_datasets([p if p.features == parts[0].features else p.cast(parts[0].features) for p in parts])
+    with quiet_progress(): return concatenate_datasets(
+        [p if p.features == parts[0].features else p.cast(parts[0].features) for p in parts])
 
-def training_set(card: TaskCard, real_train: Dataset, source: str, seed: int = 0, synthetic_dir=None, per_label: int | None = None,
-                 mix_fraction: float = 0.5) -> Dataset:
+def training_set(
+    card: TaskCard, real_train: Dataset, source: str, seed: int = 0, synthetic_dir=None, per_label: int | None = None,
+    mix_fraction: float = 0.5) -> Dataset:
     "The training data of `source` for seed `seed` (columns idx, text, label)."
     cols = ['idx', 'text', 'label']
     if source == 'real': return real_train.select_columns(cols)
-    elif source == 'real_matched': return subsample_per_label(real_train.select_columns(cols), per_label or matched_sizes(card, synthetic_dir, seed), seed)
+    elif source == 'real_matched': return subsample_per_label(
+        real_train.select_columns(cols), per_label or matched_sizes(card, synthetic_dir, seed), seed)
     elif curve_size(source): return subsample_per_label(real_train.select_columns(cols), curve_size(source), seed)
-    elif source in SYNTHETIC_MODES: ds = _synthetic(card, source, synthetic_dir, replicate_of(card, source, seed, synthetic_dir))
+    elif source in SYNTHETIC_MODES:
+        ds = _synthetic(card, source, synthetic_dir, replicate_of(card, source, seed, synthetic_dir))
     elif mixture_parts(source):
         n, mode = mixture_parts(source)
         syn = _synthetic(card, mode, synthetic_dir, replicate_of(card, mode, seed, synthetic_dir))
-        parts = [subsample_per_label(real_train.select_columns(cols), n, seed), subsample_per_label(syn, per_label, seed) if per_label else syn]
+        parts = [subsample_per_label(real_train.select_columns(cols), n, seed),
+                 subsample_per_label(syn, per_label, seed) if per_label else syn]
         return _concat(parts)
     elif source.startswith('real+') and source[5:] in SYNTHETIC_MODES:
         if not 0 <= mix_fraction <= 1: raise ValueError(f"mix_fraction must be between 0 and 1, got {mix_fraction}.")
-        n = {l: per_label for l in card.label_names} if per_label else matched_sizes(card, synthetic_dir, seed, modes=(source[5:],))
+        n = {l: per_label for l in card.label_names} if per_label else matched_sizes(
+            card, synthetic_dir, seed, modes=(source[5:],))
         n_syn = {l: round(mix_fraction * v) for l, v in n.items()}
-        parts = [subsample_per_label(real_train.select_columns(cols), {l: n[l] - n_syn[l] for l in n}, seed)] if mix_fraction < 1 else []
-        if mix_fraction > 0: parts.append(subsample_per_label(_synthetic(card, source[5:], synthetic_dir, replicate_of(card, source[5:], seed, synthetic_dir)), n_syn, seed))
+        parts = [subsample_per_label(
+            real_train.select_columns(cols), {l: n[l] - n_syn[l] for l in n}, seed)] if mix_fraction < 1 else []
+        if mix_fraction > 0: parts.append(subsample_per_label(_synthetic(
+            card, source[5:], synthetic_dir, replicate_of(card, source[5:], seed, synthetic_dir)), n_syn, seed))
         return _concat(parts)
     elif Path(source).exists(): ds = read_labelled(source, card)
-    else: raise ValueError(f"Unknown training source {source!r}: use one of {', '.join(SOURCES)}, real@<n> (n real texts per label), "
-                           "real@<n>+zero_shot or real@<n>+few_shot (n real per label plus a generated set) "
-                           "or the path of a labelled dataset.")
+    else: raise ValueError(
+        f"Unknown training source {source!r}: use one of {', '.join(SOURCES)}, real@<n> (n real texts per label), "
+        "real@<n>+zero_shot or real@<n>+few_shot (n real per label plus a generated set) "
+        "or the path of a labelled dataset.")
     return subsample_per_label(ds, per_label, seed) if per_label else ds
 
 # %% ../nbs/08_experiments.ipynb #30583dd3
@@ -222,13 +256,16 @@ def evaluate(gold, proba: np.ndarray, names: list[str]) -> dict:
     gold, pred = np.asarray(gold), np.asarray(proba).argmax(1)
     present = sorted(set(gold.tolist()))
     p, r, f, s = precision_recall_fscore_support(gold, pred, labels=range(len(names)), zero_division=0)
-    return {'accuracy': float(accuracy_score(gold, pred)), 'macro_f1': float(f1_score(gold, pred, labels=present, average='macro', zero_division=0)),
-            'per_class': {n: {'precision': float(p[i]), 'recall': float(r[i]), 'f1': float(f[i]), 'support': int(s[i])} for i, n in enumerate(names)},
+    return {'accuracy': float(accuracy_score(gold, pred)),
+            'macro_f1': float(f1_score(gold, pred, labels=present, average='macro', zero_division=0)),
+            'per_class': {n: {'precision': float(p[i]), 'recall': float(r[i]), 'f1': float(f[i]),
+                              'support': int(s[i])} for i, n in enumerate(names)},
             'confusion': confusion_matrix(gold, pred, labels=range(len(names))).tolist()}
 
 # %% ../nbs/08_experiments.ipynb #7758bf0d
 def baselines(gold, num_labels: int, n_sim: int = 1000, seed: int = 0) -> dict:
-    "Majority-class and stratified-random scores on the test labels `gold`, and the `bar` a classifier must clear (see above)."
+    """Majority-class and stratified-random scores on the test labels `gold`, and the `bar` a classifier must clear (see
+    above)."""
     gold = np.asarray(gold)
     present = np.unique(gold)
     prior = np.bincount(gold, minlength=num_labels) / len(gold)
@@ -236,7 +273,8 @@ def baselines(gold, num_labels: int, n_sim: int = 1000, seed: int = 0) -> dict:
         f = [2 * ((pred == c) & (gold == c)).sum(1) / ((pred == c).sum(1) + (gold == c).sum()) for c in present]
         return np.mean(f, axis=0)
     top = int(prior.argmax())
-    majority = {'label': top, 'accuracy': float(prior[top]), 'macro_f1': float(macro_f1(np.full((1, len(gold)), top))[0])}
+    majority = {
+        'label': top, 'accuracy': float(prior[top]), 'macro_f1': float(macro_f1(np.full((1, len(gold)), top))[0])}
     rng, acc, f1 = np.random.default_rng(seed), [], []
     for s in range(0, n_sim, 100):  # in chunks: a 25,000-row test set stays small in memory
         pred = rng.choice(num_labels, size=(min(100, n_sim - s), len(gold)), p=prior).astype(np.int16)
@@ -245,7 +283,8 @@ def baselines(gold, num_labels: int, n_sim: int = 1000, seed: int = 0) -> dict:
     stratified = {'accuracy': float(acc.mean()), 'macro_f1': float(f1.mean()),
                   'accuracy_q95': float(np.quantile(acc, 0.95)), 'macro_f1_q95': float(np.quantile(f1, 0.95))}
     return {'majority': majority, 'stratified': stratified, 'n_sim': n_sim,
-            'bar': {'macro_f1': max(majority['macro_f1'], stratified['macro_f1_q95']), 'accuracy': stratified['accuracy_q95']}}
+            'bar': {'macro_f1': max(majority['macro_f1'], stratified['macro_f1_q95']),
+                    'accuracy': stratified['accuracy_q95']}}
 
 # %% ../nbs/08_experiments.ipynb #5421b51a
 def beats(scores: dict, base: dict) -> bool:
@@ -260,9 +299,11 @@ def _write_atomic(path: Path, write):
     write(tmp); tmp.replace(path)
 
 def predictions_frame(test: Dataset, proba: np.ndarray, names: list[str], **meta) -> pd.DataFrame:
-    "One row per test instance: its id (and extra columns such as agreement), gold and predicted label, class probabilities, and `meta`."
+    """One row per test instance: its id (and extra columns such as agreement), gold and predicted label, class
+    probabilities, and `meta`."""
     gold, pred = np.asarray(test['label']), proba.argmax(1)
-    df = pd.DataFrame({'idx': test['idx'], 'gold': [names[i] for i in gold], 'pred': [names[i] for i in pred], 'correct': gold == pred})
+    df = pd.DataFrame({'idx': test['idx'], 'gold': [names[i] for i in gold],
+                       'pred': [names[i] for i in pred], 'correct': gold == pred})
     for c in test.column_names:
         if c not in ('idx', 'text', 'label'): df[c] = test[c]
     for i, n in enumerate(names): df[f'p_{n}'] = proba[:, i]
@@ -274,8 +315,10 @@ class DamagedRunWarning(UserWarning):
     "An experiment's files are damaged: it counts as not finished."
 
 def _damaged_run(f: Path, why) -> None:
-    warnings.warn(f"{f} is damaged ({why}): the experiment in {f.parent} counts as not finished. `synthclf train` (`train_and_evaluate`) "
-                  "with the same settings runs it again, as does a rerun of the `synthclf run` that made it.", DamagedRunWarning, stacklevel=3)
+    warnings.warn(f"{f} is damaged ({why}): the experiment in {f.parent} counts as not finished. `synthclf train` "
+                  "(`train_and_evaluate`) "
+                  "with the same settings runs it again, as does a rerun of the `synthclf run` that made it.",
+                  DamagedRunWarning, stacklevel=3)
 
 def finished_run(d) -> dict | None:
     """The metrics of the finished experiment in folder `d`; None where it did not finish (no metrics.json) or its files are damaged:
@@ -285,12 +328,14 @@ def finished_run(d) -> dict | None:
     if not mf.is_file(): return None
     try:
         m = json.loads(mf.read_text())
-        if not isinstance(m, dict) or not {'task', 'source', 'classifier', 'seed'} <= set(m): raise ValueError('it does not name its experiment')
+        if not isinstance(m, dict) or not {'task', 'source', 'classifier', 'seed'} <= set(m):
+            raise ValueError('it does not name its experiment')
     except (ValueError, OSError) as e: return _damaged_run(mf, e)
     import pyarrow.parquet as pq
     try: rows = pq.read_metadata(pf).num_rows  # its footer: a file cut short has none
     except (OSError, ValueError) as e: return _damaged_run(pf, f'{type(e).__name__}: {e}')
-    if m.get('n_test') is not None and rows != m['n_test']: return _damaged_run(pf, f"{rows} rows where metrics.json has n_test {m['n_test']}")
+    if m.get('n_test') is not None and rows != m['n_test']:
+        return _damaged_run(pf, f"{rows} rows where metrics.json has n_test {m['n_test']}")
     return m
 
 # %% ../nbs/08_experiments.ipynb #16f8f583
@@ -298,29 +343,37 @@ _METRICS_VERSION = 2  # part of each experiment's key: experiments saved by olde
 _ROW = ('task', 'source', 'classifier', 'seed', 'n_train', 'accuracy', 'macro_f1', 'beats_baselines')
 
 def _experiment_key(card: TaskCard, src: str, clf, seed: int, train: Dataset, test: Dataset) -> str:
-    return hashlib.sha256(json.dumps([_METRICS_VERSION, card.name, src, clf.config(), seed, train._fingerprint, test._fingerprint], default=str).encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps([_METRICS_VERSION, card.name, src, clf.config(), seed, train._fingerprint,
+                                      test._fingerprint], default=str).encode()).hexdigest()[:16]
 
-def _run_experiment(card: TaskCard, clf, model: str, s: str, src: str, k: int, train: Dataset, test: Dataset, d: Path, key: str, base: dict,
-                    synthetic_dir=None, per_label: int | None = None, test_cap: int | None = None, copies: dict | None = None) -> dict:
+def _run_experiment(card: TaskCard, clf, model: str, s: str, src: str, k: int,
+                    train: Dataset, test: Dataset, d: Path, key: str, base: dict,
+                    synthetic_dir=None, per_label: int | None = None,
+                    test_cap: int | None = None, copies: dict | None = None) -> dict:
     "Train `clf` on `train`, score it on `test`, write predictions.parquet and then metrics.json into `d`: the metrics."
     names = card.label_names
     d.mkdir(parents=True, exist_ok=True)
     clf.fit(train['text'], train['label'], card.num_labels)
     t0 = time.time(); proba = clf.predict_proba(test['text']); predict_seconds = time.time() - t0
     meta = dict(task=card.name, source=src, classifier=clf.name, seed=k)
-    rep = replicate_of(card, s.removeprefix('real+'), k, synthetic_dir) if s.removeprefix('real+') in SYNTHETIC_MODES else None
-    _write_atomic(d/'predictions.parquet', lambda p: predictions_frame(test, proba, names, **meta).to_parquet(p, index=False))
+    rep = replicate_of(card, s.removeprefix('real+'), k, synthetic_dir) if s.removeprefix(
+        'real+') in SYNTHETIC_MODES else None
+    _write_atomic(
+        d/'predictions.parquet', lambda p: predictions_frame(test, proba, names, **meta).to_parquet(p, index=False))
     metrics = {**meta, 'replicate': rep, 'key': key, 'model': model, 'config': clf.config(), 'n_train': train.num_rows,
                'train_per_label': dict(zip(names, np.bincount(train['label'], minlength=len(names)).tolist())),
                **_matched_record(card, s, k, synthetic_dir, per_label), 'n_test': test.num_rows,
                **({'real_copies_test': copies} if copies is not None and _uses_real(s) else {}),
-               'test_cap': test_cap, **(scores := evaluate(test['label'], proba, names)), 'baselines': base, 'beats_baselines': beats(scores, base),
+               'test_cap': test_cap, **(scores := evaluate(test['label'], proba, names)),
+               'baselines': base, 'beats_baselines': beats(scores, base),
                'history': clf.history_,
                'best_epoch': getattr(clf, 'best_epoch_', None), 'max_length': getattr(clf, 'max_length_', None),
                'train_seconds': round(clf.train_seconds_, 2), 'predict_seconds': round(predict_seconds, 2),
-               'train_samples_per_s': round(getattr(clf, 'train_samples_', train.num_rows) / max(clf.train_seconds_, 1e-9), 1),
+               'train_samples_per_s': round(
+                   getattr(clf, 'train_samples_', train.num_rows) / max(clf.train_seconds_, 1e-9), 1),
                'predictions_per_s': round(test.num_rows / max(predict_seconds, 1e-9), 1)}
-    _write_atomic(d/'metrics.json', lambda p: p.write_text(json.dumps(metrics, indent=1)))  # written last: its presence means done
+    # written last: its presence means done
+    _write_atomic(d/'metrics.json', lambda p: p.write_text(json.dumps(metrics, indent=1)))
     return metrics
 
 # %% ../nbs/08_experiments.ipynb #7e6bce12
@@ -331,15 +384,19 @@ def seed_list(seeds) -> list[int]:
     return seeds
 
 def _check_sets(card: TaskCard, sets: dict, test: Dataset, allow_missing_labels: bool = False):
-    "Refuse an empty training set, or one lacking a label of the test set (its model could never predict it) unless allowed."
+    """Refuse an empty training set, or one lacking a label of the test set (its model could never predict it) unless
+    allowed."""
     names, test_labels = card.label_names, set(np.asarray(test['label']).tolist())
     for s, by_seed in sets.items():
         for k, ds in by_seed.items():
-            if ds.num_rows == 0: raise ValueError(f"{card.name}: training source {s!r} (seed {k}) is empty: there is nothing to train on.")
+            if ds.num_rows == 0: raise ValueError(
+                f"{card.name}: training source {s!r} (seed {k}) is empty: there is nothing to train on.")
             lacking = sorted(test_labels - set(np.asarray(ds['label']).tolist()))
             if lacking and not allow_missing_labels:
-                raise ValueError(f"{card.name}: training source {s!r} (seed {k}) has no examples of {[names[i] for i in lacking]}, which the test set has: "
-                                 "its model could never predict them. Generate data for these labels, or pass allow_missing_labels=True "
+                raise ValueError(f"{card.name}: training source {s!r} (seed {k}) has no examples of "
+                                 f"{[names[i] for i in lacking]}, which the test set has: "
+                                 "its model could never predict them. Generate data for these labels, or pass "
+                                 "allow_missing_labels=True "
                                  "(--allow-missing-labels) to score it anyway.")
 
 # %% ../nbs/08_experiments.ipynb #919f8f9c
@@ -353,32 +410,42 @@ def drop_test_copies(card: TaskCard, train: Dataset, test: Dataset) -> tuple[Dat
         f = test_copy_filter(test)
         _COPIES[key] = np.flatnonzero([f.match(t) is not None for t in train['text']])
     bad = _COPIES[key]
-    counts = dict(zip(card.label_names, np.bincount(np.asarray(train['label'])[bad], minlength=card.num_labels).tolist()))
+    counts = dict(
+        zip(card.label_names, np.bincount(np.asarray(train['label'])[bad], minlength=card.num_labels).tolist()))
     return (train.select(np.setdiff1d(np.arange(train.num_rows), bad)) if len(bad) else train), counts
 
 def _uses_real(source: str) -> bool:
     "Whether `source` trains on real rows: real, real_matched, a learning-curve point or a mixture."
-    return source in ('real', 'real_matched') or source.startswith('real+') or bool(curve_size(source) or mixture_parts(source))
+    return source in ('real', 'real_matched') or source.startswith(
+        'real+') or bool(curve_size(source) or mixture_parts(source))
 
 # %% ../nbs/08_experiments.ipynb #3e184c46
-def train_and_evaluate(task, train_on=('real',), model: str = DEFAULT_ENCODER, seeds=1, out=DEFAULT_RUN, synthetic_dir=None,
-                       per_label: int | None = None, mix_fraction: float = 0.5, test_cap: int | None = None, data_dir=None,
-                       allow_missing_labels: bool = False, force: bool = False, progress: bool = True, **params) -> pd.DataFrame:
-    "Train `model` on each source in `train_on` for each seed, score it on the real test set and save the results; one row per experiment."
-    train_on, seeds = ([train_on] if isinstance(train_on, (str, Path)) else [str(s) for s in train_on]), seed_list(seeds)
+def train_and_evaluate(task, train_on=('real',), model: str = T['model'], seeds=1, out=DEFAULT_RUN, synthetic_dir=None,
+                       per_label: int | None = T['per_label'], mix_fraction: float = T['mix_fraction'],
+                       test_cap: int | None = T['test_cap'], data_dir=T['data_dir'],
+                       allow_missing_labels: bool = False, force: bool = False,
+                       progress: bool = True, **params) -> pd.DataFrame:
+    """Train `model` on each source in `train_on` for each seed, score it on the real test set and save the results; one
+    row per experiment."""
+    train_on, seeds = (
+        [train_on] if isinstance(train_on, (str, Path)) else [str(s) for s in train_on]), seed_list(seeds)
     if per_label is not None and per_label < 1: raise ValueError(f"per_label must be at least 1, got {per_label}.")
     if model != 'tfidf': params = {'progress': progress, **params}
     make_classifier(model, **params)  # a bad model path or parameter fails before any data is read
     card, dsd = load_task(task, data_dir=data_dir, quiet=True)
     test = cap_test(dsd['test'], test_cap, seed=0)
     base = baselines(test['label'], card.num_labels)  # the same test rows for every source and seed
-    real_train, copies = drop_test_copies(card, dsd['train'], dsd['test']) if any(map(_uses_real, train_on)) else (dsd['train'], None)
+    real_train, copies = drop_test_copies(card, dsd['train'], dsd['test']) if any(
+        map(_uses_real, train_on)) else (dsd['train'], None)
     if progress and copies and sum(copies.values()):
-        print(f"{card.name}: {sum(copies.values())} real training texts nearly copy a test text and are left out, as generate rejects such "
+        print(f"{card.name}: {sum(copies.values())} real training texts nearly copy a test text and are left out, as "
+              "generate rejects such "
               f"synthetic texts (copies_test): {copies}", flush=True)
-    sets = {s: {k: training_set(card, real_train, s, k, synthetic_dir, per_label, mix_fraction) for k in seeds} for s in train_on}  # all checked first
+    sets = {s: {k: training_set(card, real_train, s, k, synthetic_dir, per_label, mix_fraction) for k in seeds}
+            for s in train_on}  # all checked first
     _check_sets(card, sets, test, allow_missing_labels)
-    rows, planned = [], sum(len(b) for b in sets.values())  # reported to `synthclf run`'s display as they finish (a no-op elsewhere)
+    # reported to `synthclf run`'s display as they finish (a no-op elsewhere)
+    rows, planned = [], sum(len(b) for b in sets.values())
     for s, by_seed in sets.items():
         for k, train in by_seed.items():
             clf = make_classifier(model, seed=k, **params)
@@ -390,16 +457,19 @@ def train_and_evaluate(task, train_on=('real',), model: str = DEFAULT_ENCODER, s
                     rows.append({**{c: done[c] for c in _ROW}, 'skipped': True, 'dir': str(d)})
                     report_progress(len(rows), planned, 'experiments')
                     continue
-            metrics = _run_experiment(card, clf, model, s, src, k, train, test, d, key, base, synthetic_dir, per_label, test_cap, copies)
+            metrics = _run_experiment(
+                card, clf, model, s, src, k, train, test, d, key, base, synthetic_dir, per_label, test_cap, copies)
             rows.append({**{c: metrics[c] for c in _ROW}, 'skipped': False, 'dir': str(d)})
             report_progress(len(rows), planned, 'experiments')
-            if progress: print(f"{card.name} {src} {clf.name} seed {k}: macro-F1 {metrics['macro_f1']:.3f}, accuracy {metrics['accuracy']:.3f}"
+            if progress: print(f"{card.name} {src} {clf.name} seed {k}: macro-F1 {metrics['macro_f1']:.3f}, accuracy "
+                               f"{metrics['accuracy']:.3f}"
                                f"{'' if metrics['beats_baselines'] else ' (does NOT beat the baselines)'} "
                                f"({train.num_rows} train, {clf.train_seconds_:.0f}s) -> {d}", flush=True)
     return pd.DataFrame(rows)
 
 # %% ../nbs/08_experiments.ipynb #816532b7
-SOURCE_TITLES = {'real': 'Real', 'real_matched': 'Real (matched size)', 'zero_shot': 'Zero-shot', 'few_shot': 'Few-shot'}
+SOURCE_TITLES = {
+    'real': 'Real', 'real_matched': 'Real (matched size)', 'zero_shot': 'Zero-shot', 'few_shot': 'Few-shot'}
 METRIC_TITLES = {'macro_f1': 'Macro-F1', 'accuracy': 'Accuracy'}
 
 def _in_plan(r, tasks=None, sources=None, seeds=None, classifier=None) -> bool:
@@ -407,43 +477,57 @@ def _in_plan(r, tasks=None, sources=None, seeds=None, classifier=None) -> bool:
             and (seeds is None or int(r['seed']) in seeds) and (classifier is None or r['classifier'] == classifier))
 
 def collect_runs(root, tasks=None, sources=None, seeds=None, classifier: str | None = None) -> pd.DataFrame:
-    "One row per experiment (metrics.json) under `root`, only those of the given tasks, sources (saved names), seeds and classifier."
-    rows = [r for r in (finished_run(p.parent) for p in sorted(Path(root).rglob('metrics.json'))) if r is not None and _in_plan(r, tasks, sources, seeds, classifier)]
-    if not rows: raise FileNotFoundError(f"No experiments (metrics.json) under {root} for tasks={tasks}, sources={sources}, seeds={seeds}, "
-                                         f"classifier={classifier}: run `synthclf train --out {root}` first.")
-    keep = ['task', 'source', 'classifier', 'seed', 'replicate', 'n_train', 'n_test', 'accuracy', 'macro_f1', 'beats_baselines', 'train_seconds', 'predict_seconds']
+    """One row per experiment (metrics.json) under `root`, only those of the given tasks, sources (saved names), seeds
+    and classifier."""
+    rows = [r for r in (finished_run(p.parent) for p in sorted(Path(root).rglob('metrics.json')))
+            if r is not None and _in_plan(r, tasks, sources, seeds, classifier)]
+    if not rows: raise FileNotFoundError(
+        f"No experiments (metrics.json) under {root} for tasks={tasks}, sources={sources}, seeds={seeds}, "
+        f"classifier={classifier}: run `synthclf train --out {root}` first.")
+    keep = ['task', 'source', 'classifier', 'seed', 'replicate', 'n_train', 'n_test',
+            'accuracy', 'macro_f1', 'beats_baselines', 'train_seconds', 'predict_seconds']
     df = pd.DataFrame([{k: r.get(k) for k in keep} for r in rows])
-    for b, m in (('majority', 'macro_f1'), ('majority', 'accuracy'), ('stratified', 'macro_f1'), ('stratified', 'accuracy'), ('bar', 'macro_f1'), ('bar', 'accuracy')):
+    for b, m in (('majority', 'macro_f1'), ('majority', 'accuracy'), ('stratified', 'macro_f1'),
+                 ('stratified', 'accuracy'), ('bar', 'macro_f1'), ('bar', 'accuracy')):
         df[f'{b}_{m}'] = [r['baselines'][b][m] if 'baselines' in r else np.nan for r in rows]
     return df
 
 # %% ../nbs/08_experiments.ipynb #d3523282
-def load_predictions(root, task: str | None = None, classifier: str | None = None, sources=None, seeds=None) -> pd.DataFrame:
-    "The per-instance predictions under `root` of finished experiments (optionally one task, classifier, some sources or seeds), one table."
+def load_predictions(
+    root, task: str | None = None, classifier: str | None = None, sources=None, seeds=None) -> pd.DataFrame:
+    """The per-instance predictions under `root` of finished experiments (optionally one task, classifier, some sources
+    or seeds), one table."""
     frames = []
     for p in sorted(Path(root).rglob('metrics.json')):
-        if (m := finished_run(p.parent)) is None or not _in_plan(m, None if task is None else [task], sources, seeds, classifier): continue
+        if (m := finished_run(p.parent)) is None or not _in_plan(
+            m, None if task is None else [task], sources, seeds, classifier): continue
         try: frames.append(pd.read_parquet(p.parent/'predictions.parquet'))
         except (OSError, ValueError) as e: _damaged_run(p.parent/'predictions.parquet', f'{type(e).__name__}: {e}')
-    if not frames: raise FileNotFoundError(f"No finished predictions under {root} for task={task}, classifier={classifier}, sources={sources}, seeds={seeds}.")
+    if not frames: raise FileNotFoundError(f"No finished predictions under {root} for task={task}, "
+                                           f"classifier={classifier}, sources={sources}, seeds={seeds}.")
     return pd.concat(frames, ignore_index=True)
 
 # %% ../nbs/08_experiments.ipynb #82d1fe34
 def source_order(s: str) -> tuple:
-    "A sort key for training sources: real (and its curve), real_matched, zero-shot, few-shot, then mixtures, then the rest."
+    """A sort key for training sources: real (and its curve), real_matched, zero-shot, few-shot, then mixtures, then the
+    rest."""
     base = s.split('@')[0]
     return (list(SOURCE_TITLES).index(base) if base in SOURCE_TITLES else len(SOURCE_TITLES) + ('+' not in base), s)
 
 def mean_beats_baselines(runs: pd.DataFrame, by) -> pd.Series:
-    "Per group of `by` (columns of `runs`): whether the mean over its seeds clears the baselines' bar on both metrics (NaN: saved without baselines)."
+    """Per group of `by` (columns of `runs`): whether the mean over its seeds clears the baselines' bar on both metrics
+    (NaN: saved without baselines)."""
     m = runs.groupby(list(by))[['macro_f1', 'accuracy', 'bar_macro_f1', 'bar_accuracy']].mean()
     return ((m.macro_f1 > m.bar_macro_f1) & (m.accuracy > m.bar_accuracy)).where(m.bar_macro_f1.notna())
 
 def summarize_runs(runs) -> pd.DataFrame:
-    "Mean, standard deviation and number of seeds of each metric per task, classifier and source, and whether the mean beats the baselines' bar."
+    """Mean, standard deviation and number of seeds of each metric per task, classifier and source, and whether the mean
+    beats the baselines' bar."""
     df = collect_runs(runs) if isinstance(runs, (str, Path)) else runs
-    long = df.melt(id_vars=['task', 'classifier', 'source', 'seed'], value_vars=['macro_f1', 'accuracy'], var_name='metric')
-    s = long.groupby(['task', 'classifier', 'source', 'metric'])['value'].agg(mean='mean', std='std', seeds='count').reset_index()
+    long = df.melt(
+        id_vars=['task', 'classifier', 'source', 'seed'], value_vars=['macro_f1', 'accuracy'], var_name='metric')
+    s = long.groupby(['task', 'classifier', 'source', 'metric'])[
+        'value'].agg(mean='mean', std='std', seeds='count').reset_index()
     ok = mean_beats_baselines(df, ['task', 'classifier', 'source'])
     return s.merge(ok.rename('beats_baselines').reset_index(), on=['task', 'classifier', 'source'])
 
@@ -452,7 +536,8 @@ BASELINE_TITLES = {'majority': 'Majority class', 'stratified': 'Random (stratifi
 
 def results_table(runs, sources=None, metrics=('macro_f1', 'accuracy'), classifier: str | None = None, digits: int = 3,
                   with_baselines: bool = True) -> pd.DataFrame:
-    "The paper's table: tasks × (source, metric), cells 'mean ± std' over seeds; † marks a source whose mean does not beat the baselines."
+    """The paper's table: tasks × (source, metric), cells 'mean ± std' over seeds; † marks a source whose mean does not
+    beat the baselines."""
     df = collect_runs(runs) if isinstance(runs, (str, Path)) else runs
     s = summarize_runs(df)
     if classifier: s, df = s[s.classifier == classifier], df[df.classifier == classifier]
@@ -461,7 +546,8 @@ def results_table(runs, sources=None, metrics=('macro_f1', 'accuracy'), classifi
     s = s[s.source.isin(sources) & s.metric.isin(metrics)]
     cell = lambda r: (f"{r['mean']:.{digits}f}" + (f" ± {r['std']:.{digits}f}" if r['seeds'] > 1 else '')
                       + (' †' if r['beats_baselines'] is False or r['beats_baselines'] == 0 else ''))
-    s = s.assign(cell=s.apply(cell, axis=1), source=s.source.map(lambda x: SOURCE_TITLES.get(x, x)), metric=s.metric.map(METRIC_TITLES))
+    s = s.assign(cell=s.apply(cell, axis=1), source=s.source.map(lambda x: SOURCE_TITLES.get(x, x)),
+                 metric=s.metric.map(METRIC_TITLES))
     index = ['task'] if s.classifier.nunique() == 1 else ['task', 'classifier']
     t = s.pivot_table(index=index, columns=['source', 'metric'], values='cell', aggfunc='first')
     cols = [(SOURCE_TITLES.get(x, x), METRIC_TITLES[m]) for x in sources for m in metrics]
@@ -470,7 +556,8 @@ def results_table(runs, sources=None, metrics=('macro_f1', 'accuracy'), classifi
         for k, title in BASELINE_TITLES.items():
             for m in metrics: t[(title, METRIC_TITLES[m])] = b[f'{k}_{m}'].map(lambda v: f"{v:.{digits}f}")
             cols += [(title, METRIC_TITLES[m]) for m in metrics]
-    return t.reindex(columns=pd.MultiIndex.from_tuples([c for c in cols if c in t.columns])).rename_axis(columns=[None, None])
+    return t.reindex(columns=pd.MultiIndex.from_tuples([c for c in cols if c in t.columns])).rename_axis(
+        columns=[None, None])
 
 # %% ../nbs/08_experiments.ipynb #c82b89bc
 def table_markdown(table: pd.DataFrame) -> str:
@@ -479,6 +566,8 @@ def table_markdown(table: pd.DataFrame) -> str:
     flat.columns = [f"{a} {b}" for a, b in flat.columns]
     md = flat.reset_index().to_markdown(index=False)
     if flat.astype(str).apply(lambda c: c.str.endswith('†')).any().any():
-        md += ("\n\n† does not beat the baselines: the mean over seeds is not above both the majority class's and chance's macro-F1 "
-               "(95th percentile of random labelling with the test proportions) and chance's accuracy. Its scores are not evidence of learning.")
+        md += ("\n\n† does not beat the baselines: the mean over seeds is not above both the majority class's and "
+               "chance's macro-F1 "
+               "(95th percentile of random labelling with the test proportions) and chance's accuracy. Its scores are "
+               "not evidence of learning.")
     return md

@@ -16,6 +16,7 @@ from .tasks import TaskCard, get_card
 from .core import report_progress
 from .data import bars_off, few_shot_examples, load_task, quiet_progress
 from .llm import CallCache, CallStats, Request, as_backend, complete, complete_window
+from .settings import GENERATE_DEFAULTS as G  # generate's defaults: one definition with its CLI and notebook
 
 # %% auto #0
 __all__ = ['MODES', 'draw_attributes', 'build_prompt', 'quoted_passage', 'strip_wrapping', 'drop_meta', 'take_quoted',
@@ -361,10 +362,12 @@ def _say_short(name: str, mode: str, per_label: int, max_attempts: int, short: d
         print(f"{name} {mode}: labels short of {per_label} accepted texts after {max_attempts} attempts: {short}", file=sys.stderr)
 
 # %% ../nbs/05_generate.ipynb #fec215d6
-def generate(task, mode: str = 'zero_shot', per_label: int = 20, backend='local', model: str | None = None, seed: int = 0,
-             k: int = 3, temperature: float = 1.0, top_p: float = 0.95, max_new_tokens: int | None = None,
-             max_attempts_per_label: int | None = None, overshoot: float = 1.1, max_tokens: int | None = None,
-             price_per_1k_tokens: tuple[float, float] | None = None, cache: CallCache | None = None, data_dir=None, chunk_size: int = 512,
+def generate(task, mode: str = 'zero_shot', per_label: int = G['per_label'], backend=G['backend'],
+             model: str | None = G['model'], seed: int = G['seed'], k: int = G['k'], temperature: float = G['temperature'],
+             top_p: float = G['top_p'], max_new_tokens: int | None = G['max_new_tokens'],
+             max_attempts_per_label: int | None = G['max_attempts_per_label'], overshoot: float = 1.1,
+             max_tokens: int | None = G['max_tokens'], price_per_1k_tokens: tuple[float, float] | None = None,
+             cache: CallCache | None = None, data_dir=G['data_dir'], chunk_size: int = 512,
              progress: bool = True, rejected_path=None, **backend_kw) -> tuple[Dataset, dict]:
     """A labelled synthetic dataset for `task` and its manifest (counts, tokens, time, rejections by reason).
     `chunk_size`: how far requests go out past the oldest one unanswered (`synthclf.llm.complete_window`; with the local

@@ -15,12 +15,13 @@ from .layout import analysis_dir, manifest_path
 from .models import PRESETS
 from .experiments import synthetic_part
 from .figures import source_title, save_figure
-from .kinds import (GENERATOR_KINDS, GeneratorKind, file_generated, generator_kind, parse_file_spec, read_file_source,
-    register_generator_kind)  # the kinds of generator (`synthclf.kinds`), here beside the axis they name
+from .kinds import (GENERATOR_KINDS, GeneratorKind, file_generated, generator_keys, generator_kind,
+    # the kinds of generator (`synthclf.kinds`), here beside the axis they name
+    parse_file_spec, read_file_source, register_generator_kind)
 
 # %% auto #0
-__all__ = ['DEFAULT_GENERATORS', 'GENERATOR_KEYS', 'generator_overrides', 'run_settings', 'settings_differences',
-           'worth_by_generator', 'plot_worth_by_generator', 'compare_generators', 'run_generators']
+__all__ = ['DEFAULT_GENERATORS', 'generator_overrides', 'run_settings', 'settings_differences', 'worth_by_generator',
+           'plot_worth_by_generator', 'compare_generators', 'run_generators']
 
 # %% ../nbs/14_generators.ipynb #2d640875
 DEFAULT_GENERATORS = tuple(PRESETS)  # the packaged presets: the default (Qwen2.5-Coder-0.5B) and SmolLM2-135M
@@ -33,7 +34,8 @@ def generator_overrides(generator) -> tuple[str, dict]:
     prefix, _, rest = generator.partition(':') if isinstance(generator, str) else ('', '', '')
     if isinstance(generator, dict):
         g = dict(generator); name = g.pop('name', None) or g.get('model')
-        if not g.get('model'): raise ValueError(f"A generator given as parameters needs its model: {generator!r} (e.g. {{'backend': 'openai', 'model': 'NAME'}}).")
+        if not g.get('model'): raise ValueError(f"A generator given as parameters needs its model: {generator!r} "
+                                                f"(e.g. {{'backend': 'openai', 'model': 'NAME'}}).")
     elif prefix in GENERATOR_KINDS and rest: name, g = GENERATOR_KINDS[prefix].overrides(rest)
     elif generator in PRESETS: name, g = generator, {'backend': 'local', 'model': generator}
     else: raise ValueError(f"Unknown generator {generator!r}: a preset ({', '.join(PRESETS)}), "
@@ -42,12 +44,11 @@ def generator_overrides(generator) -> tuple[str, dict]:
     return _slug(name), {f'generate.{k}': v for k, v in g.items()}
 
 # %% ../nbs/14_generators.ipynb #ad295124
-GENERATOR_KEYS = ('backend', 'model', 'base_url', 'concurrency', 'batch_size')
-
 def _read_manifest(run, task, stage) -> dict:
     f = manifest_path(run, task, stage)
-    if not f.is_file(): raise FileNotFoundError(f"{run} has no finished {stage} stage{' of ' + task if task else ''} ({f}): finish the run first "
-                                                f"(`synthclf run` with the same --out goes on where it stopped).")
+    if not f.is_file(): raise FileNotFoundError(
+        f"{run} has no finished {stage} stage{' of ' + task if task else ''} ({f}): finish the run first "
+        f"(`synthclf run` with the same --out goes on where it stopped).")
     return json.loads(f.read_text())
 
 def run_settings(run) -> dict:
@@ -57,26 +58,30 @@ def run_settings(run) -> dict:
     for t in rep['parameters']['plan']['tasks']:
         for stage in ('generate', 'train'):
             m = _read_manifest(run, t, stage)
-            out[f'{stage} {t}'] = {k: v for k, v in m['parameters'].items() if k not in GENERATOR_KEYS}
+            out[f'{stage} {t}'] = {k: v for k, v in m['parameters'].items() if k not in generator_keys()}
             out[f'{stage} {t} inputs'] = {k: m['inputs'].get(k) for k in ('cards', 'data', 'source_sha256')}
     return out
 
 def settings_differences(a: dict, b: dict, path: str = '') -> list[str]:
     "Where two `run_settings` records differ: 'key: a → b' for each leaf."
     if isinstance(a, dict) and isinstance(b, dict):
-        return [d for k in sorted(set(a) | set(b), key=str) for d in settings_differences(a.get(k), b.get(k), f"{path}.{k}" if path else str(k))]
+        return [d for k in sorted(set(a) | set(b), key=str)
+                for d in settings_differences(a.get(k), b.get(k), f"{path}.{k}" if path else str(k))]
     return [] if a == b else [f"{path}: {json.dumps(a, default=str)} → {json.dumps(b, default=str)}"]
 
 # %% ../nbs/14_generators.ipynb #95b43243
 def worth_by_generator(tables: dict) -> pd.DataFrame:
-    "The synthetic rows of each run's worth table (`tables`: run name -> `analysis/worth.csv` as a DataFrame), with a `run` column, stacked."
+    """The synthetic rows of each run's worth table (`tables`: run name -> `analysis/worth.csv` as a DataFrame), with a
+    `run` column, stacked."""
     if len(tables) < 2: raise ValueError(f"Worth against generator needs at least two runs, got {len(tables)}.")
     out = [t[t.source.map(synthetic_part).notna()].assign(run=name) for name, t in tables.items()]
-    return pd.concat(out, ignore_index=True)[['task', 'source', 'run', 'generator', *[c for c in out[0].columns if c not in ('task', 'source', 'generator', 'run')]]]
+    return pd.concat(out, ignore_index=True)[['task', 'source', 'run', 'generator', *[
+        c for c in out[0].columns if c not in ('task', 'source', 'generator', 'run')]]]
 
 # %% ../nbs/14_generators.ipynb #1b8f4e81
 def plot_worth_by_generator(table: pd.DataFrame, col_wrap: int = 3):
-    "One panel per task: each run's worth in real labels per label (zero- and few-shot), with intervals, on a log scale."
+    """One panel per task: each run's worth in real labels per label (zero- and few-shot), with intervals, on a log
+    scale."""
     t = table[table.source.isin(['zero_shot', 'few_shot'])]
     tasks, runs = list(dict.fromkeys(t.task)), list(dict.fromkeys(table.run))
     ncol = min(col_wrap, len(tasks)); nrow = -(-len(tasks) // ncol)
@@ -86,15 +91,19 @@ def plot_worth_by_generator(table: pd.DataFrame, col_wrap: int = 3):
         for (source, off), color in zip([('zero_shot', -0.1), ('few_shot', 0.1)], colors.values()):
             for x, r in enumerate(runs):
                 row = t[(t.task == task) & (t.run == r) & (t.source == source)]
-                if row.empty or not np.isfinite(row.real_labels_equivalent.iat[0]) and not np.isinf(row.real_labels_equivalent.iat[0]): continue
+                if row.empty or not np.isfinite(row.real_labels_equivalent.iat[0]) and not np.isinf(
+                    row.real_labels_equivalent.iat[0]): continue
                 lo_n, hi_n = (int(v) for v in re.findall(r'\d+', row.curve.iat[0])[:2])
                 clip = lambda v: lo_n / 2 if v == 0 else hi_n * 2 if np.isinf(v) else v
                 y, lo, hi = (clip(float(row[c].iat[0])) for c in ('real_labels_equivalent', 'ci_low', 'ci_high'))
                 mark = 'v' if y < lo_n else '^' if y > hi_n else 'o'
-                ax.errorbar([x + off], [y], yerr=[[max(y - lo, 0)], [max(hi - y, 0)]] if np.isfinite(lo) and np.isfinite(hi) else None,
+                ax.errorbar([x + off], [y],
+                            yerr=[[max(y - lo, 0)], [max(hi - y, 0)]] if np.isfinite(lo) and np.isfinite(hi) else None,
                             fmt=mark, color=color, capsize=3, label=source_title(source))
-        ax.set_yscale('log'); ax.set_xticks(range(len(runs)), runs, rotation=20, fontsize=7); ax.set_xlim(-0.5, len(runs) - 0.5); ax.set_title(task)
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}")); ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.set_yscale('log'); ax.set_xticks(range(len(runs)), runs, rotation=20, fontsize=7); ax.set_xlim(
+            -0.5, len(runs) - 0.5); ax.set_title(task)
+        ax.yaxis.set_major_formatter(
+            FuncFormatter(lambda v, _: f"{v:g}")); ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_ylabel('worth (real texts per label)')
     for ax in list(axes.flat)[len(tasks):]: ax.axis('off')
     handles = dict(zip(*reversed(axes.flat[0].get_legend_handles_labels())))
@@ -105,49 +114,61 @@ def plot_worth_by_generator(table: pd.DataFrame, col_wrap: int = 3):
 # %% ../nbs/14_generators.ipynb #bc7879a3
 def _readings(table: pd.DataFrame) -> str:
     "Markdown: per task and synthetic source, one column per run with its reading."
-    p = table.pivot_table(index=['task', 'source'], columns='run', values='reads', aggfunc='first', sort=False)[list(dict.fromkeys(table.run))]
+    p = table.pivot_table(index=['task', 'source'], columns='run', values='reads', aggfunc='first', sort=False)[
+        list(dict.fromkeys(table.run))]
     gens = table.drop_duplicates('run').set_index('run').generator
-    return p.rename(columns=lambda r: gens[r] if str(gens[r]).startswith(r) else f"{r} ({gens[r]})").reset_index().to_markdown(index=False)
+    return p.rename(columns=lambda r: gens[r] if str(gens[r]).startswith(r)
+                    else f"{r} ({gens[r]})").reset_index().to_markdown(index=False)
 
 def compare_generators(runs: dict, out) -> pd.DataFrame:
-    "Worth against generator from finished runs (`runs`: name -> run folder) that differ only in their generator; written under `out`."
+    """Worth against generator from finished runs (`runs`: name -> run folder) that differ only in their generator;
+    written under `out`."""
     runs = {k: Path(v) for k, v in runs.items()}
     settings = {k: run_settings(v) for k, v in runs.items()}
     first = next(iter(runs))
     for k in list(runs)[1:]:
         if diff := settings_differences(settings[first], settings[k]):
-            raise ValueError(f"{runs[first]} and {runs[k]} differ in more than their generator, so their worth cannot be set side by side: "
-                             + '; '.join(diff[:5]) + (f" (and {len(diff) - 5} more)" if len(diff) > 5 else '') + ". Run both with the same profile and overrides.")
+            raise ValueError(f"{runs[first]} and {runs[k]} differ in more than their generator, so their worth cannot "
+                             "be set side by side: "
+                             + '; '.join(diff[:5]) + (f" (and {len(diff) - 5} more)" if len(diff) > 5
+                                                      else '') + ". Run both with the same profile and overrides.")
     tables = {}
     for k, v in runs.items():
         f = analysis_dir(v)/'worth.csv'
-        if not f.is_file(): raise FileNotFoundError(f"{v} has no worth table ({f}): its report had no learning curve (train real@<n> sources).")
+        if not f.is_file(): raise FileNotFoundError(
+            f"{v} has no worth table ({f}): its report had no learning curve (train real@<n> sources).")
         tables[k] = pd.read_csv(f)
     table = worth_by_generator(tables)
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out/'worth_by_generator.csv', index=False)
     plan = settings[first]['plan']
     (out/'worth_by_generator.md').write_text(
-        f"# Worth in real labels, by generator\n\n{len(plan['tasks'])} task(s), classifier {plan['classifier']}, seeds {plan['seeds']}; "
-        f"every run the same but for its generator ({', '.join(f'{k}: {v}' for k, v in runs.items())}).\n\n{_readings(table)}\n")
+        f"# Worth in real labels, by generator\n\n{len(plan['tasks'])} task(s), classifier {plan['classifier']}, "
+        f"seeds {plan['seeds']}; "
+        "every run the same but for its generator "
+        f"({', '.join(f'{k}: {v}' for k, v in runs.items())}).\n\n{_readings(table)}\n")
     save_figure(plot_worth_by_generator(table), out/'figures'/'worth_by_generator',
-                "Per task, what each generator's zero- and few-shot data are worth in real texts per label (log scale, 95% interval; "
+                "Per task, what each generator's zero- and few-shot data are worth in real texts per label (log "
+                "scale, 95% interval; "
                 "▼ below the learning curve's smallest size, ▲ above its largest).")
     plt.close('all')
     return table
 
 # %% ../nbs/14_generators.ipynb #69a6acab
-def run_generators(generators=DEFAULT_GENERATORS, profile: str = 'quick', out=None, tasks=None, overrides=None, **run_kw) -> dict:
+def run_generators(
+    generators=DEFAULT_GENERATORS, profile: str = 'quick', out=None, tasks=None, overrides=None, **run_kw) -> dict:
     """`run_study` of `profile` once per generator (`generator_overrides`) into `out/<name>`, then, for two or more,
     `compare_generators`: {'runs', 'table' (None for one generator), 'out'}."""
     from synthclf.runner import run_study
     specs = [generator_overrides(g) for g in generators]  # every spec checked before anything runs
     if not specs: raise ValueError("Give at least one generator: a preset, openai:<model> or file:PATH "
                                    "(comma-separated to compare them).")
-    if len({n for n, _ in specs}) < len(specs): raise ValueError(f"Two generators have the same name: {[n for n, _ in specs]}; name them apart.")
+    if len({n for n, _ in specs}) < len(specs):
+        raise ValueError(f"Two generators have the same name: {[n for n, _ in specs]}; name them apart.")
     out, summaries = Path(out or f'runs/{profile}-generators'), {}
     for name, ov in specs:
         summaries[name] = s = run_study(tasks, profile, out/name, {**(overrides or {}), **ov}, **run_kw)
-        if run_kw.get('dry_run') or s.get('interrupted') or s.get('failed'): return {'runs': summaries, 'table': None, 'out': out}
+        if run_kw.get('dry_run') or s.get('interrupted') or s.get('failed'):
+            return {'runs': summaries, 'table': None, 'out': out}
     table = compare_generators({n: out/n for n, _ in specs}, analysis_dir(out)) if len(specs) > 1 else None
     return {'runs': summaries, 'table': table, 'out': out}

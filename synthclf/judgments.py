@@ -18,25 +18,31 @@ __all__ = ['JUDGMENT_COLUMNS', 'read_judgments', 'simulate_judgments', 'bradley_
 JUDGMENT_COLUMNS = ['task_a', 'task_b', 'winner', 'judge']
 
 def read_judgments(judgments, tasks=None) -> pd.DataFrame:
-    "A checked judgments table from a CSV path or DataFrame with columns task_a (shown first), task_b, winner, judge, and any extra columns."
-    df = pd.read_csv(judgments, dtype=str, keep_default_na=False) if isinstance(judgments, (str, Path)) else judgments.copy()
+    """A checked judgments table from a CSV path or DataFrame with columns task_a (shown first), task_b, winner, judge,
+    and any extra columns."""
+    df = pd.read_csv(judgments, dtype=str, keep_default_na=False) if isinstance(
+        judgments, (str, Path)) else judgments.copy()
     where = judgments if isinstance(judgments, (str, Path)) else 'judgments'
     if missing := [c for c in JUDGMENT_COLUMNS if c not in df.columns]:
-        raise ValueError(f"{where}: missing column(s) {missing}; a judgments table has columns {JUDGMENT_COLUMNS} (winner = task_a or task_b).")
+        raise ValueError(f"{where}: missing column(s) {missing}; a judgments table has columns {JUDGMENT_COLUMNS} "
+                         "(winner = task_a or task_b).")
     known = set(list_tasks()) | set(tasks or [])
     for col in ('task_a', 'task_b'):
         bad = ~df[col].isin(known)
         if bad.any():
-            raise ValueError(f"{where}: unknown task(s) {sorted(df[col][bad].unique())} in column {col} (rows {np.flatnonzero(bad.to_numpy())[:10].tolist()}). "
+            raise ValueError(f"{where}: unknown task(s) {sorted(df[col][bad].unique())} in column {col} (rows "
+                             f"{np.flatnonzero(bad.to_numpy())[:10].tolist()}). "
                              "Known tasks are the built-in cards, cards in $SYNTHCLF_CARDS, and those passed as `tasks`.")
     bad = ~((df.winner == df.task_a) | (df.winner == df.task_b)) | (df.task_a == df.task_b)
     if bad.any():
-        raise ValueError(f"{where}: rows {np.flatnonzero(bad.to_numpy())[:10].tolist()} have a winner that is not one of the two (different) tasks.")
+        raise ValueError(f"{where}: rows {np.flatnonzero(bad.to_numpy())[:10].tolist()} have a winner that is not one "
+                         "of the two (different) tasks.")
     out = df[JUDGMENT_COLUMNS + [c for c in df.columns if c not in JUDGMENT_COLUMNS]].reset_index(drop=True)
     if 'p_first' in out:
         out['p_first'] = pd.to_numeric(out.p_first, errors='coerce')
         if ((out.p_first < 0) | (out.p_first > 1)).any():
-            raise ValueError(f"{where}: p_first (the probability that the task shown first is the more subjective) must lie in [0, 1].")
+            raise ValueError(f"{where}: p_first (the probability that the task shown first is the more subjective) "
+                             "must lie in [0, 1].")
     out.attrs = dict(getattr(judgments, 'attrs', {}))
     return out
 
@@ -56,8 +62,10 @@ def _bt_scores(n: int, wins: np.ndarray, alpha: float) -> np.ndarray:
     import choix
     return choix.ilsr_pairwise(n, wins, alpha=alpha)
 
-def _bt_fit(n: int, first: np.ndarray, second: np.ndarray, y: np.ndarray, alpha: float = 0.01, position: bool = True, iters: int = 50):
-    "Bradley–Terry by Newton's method on (soft) outcomes y = P(first wins): logit = s_first − s_second (+ β, the position term). Scores (centred) and β."
+def _bt_fit(n: int, first: np.ndarray, second: np.ndarray, y: np.ndarray,
+            alpha: float = 0.01, position: bool = True, iters: int = 50):
+    """Bradley–Terry by Newton's method on (soft) outcomes y = P(first wins): logit = s_first − s_second (+ β, the
+    position term). Scores (centred) and β."""
     F = np.bincount(first * n + second, weights=y, minlength=n * n).reshape(n, n)
     N = np.bincount(first * n + second, minlength=n * n).reshape(n, n).astype(float)
     s, beta = np.zeros(n), 0.0
@@ -85,20 +93,24 @@ def simulate_judgments(scores: dict, per_pair: int = 20, seed: int = 0, first_bi
         for j in range(per_pair):
             first, second = (a, b) if j % 2 == 0 else (b, a)
             p = expit(scores[a] - scores[b] + (first_bias if first == a else -first_bias))
-            rows.append({'task_a': first, 'task_b': second, 'winner': a if rng.random() < p else b, 'judge': f'sim{j // 2}', 'order': j % 2})
+            rows.append({'task_a': first, 'task_b': second, 'winner': a if rng.random() < p else b,
+                         'judge': f'sim{j // 2}', 'order': j % 2})
     return pd.DataFrame(rows)
 
 # %% ../nbs/09_judgments.ipynb #3c0062ef
-def bradley_terry(judgments, tasks=None, alpha: float = 0.01, n_boot: int = 500, ci: float = 0.95, seed: int = 0, soft: bool | None = None) -> pd.DataFrame:
+def bradley_terry(judgments, tasks=None, alpha: float = 0.01, n_boot: int = 500,
+                  ci: float = 0.95, seed: int = 0, soft: bool | None = None) -> pd.DataFrame:
     """Bradley–Terry subjectivity score per task (higher = judged more subjective), bootstrap CI and rank (1 = most subjective).
     With probability judgments (a `p_first` column; `soft=None` uses them when present) the fit uses the probabilities and a position term."""
     df = read_judgments(judgments, tasks)
     items = sorted(set(df.task_a) | set(df.task_b))
     if len(items) < 2: raise ValueError(f"A ranking needs judgments between at least 2 tasks; got {len(items)}.")
     if len(comps := _components(items, zip(df.task_a, df.task_b))) > 1:
-        raise ValueError(f"The judgments do not connect all tasks: {[sorted(c) for c in comps]} are never compared with each other. Add pairs across these groups.")
+        raise ValueError(f"The judgments do not connect all tasks: {[sorted(c) for c in comps]} are never compared "
+                         "with each other. Add pairs across these groups.")
     has_p = 'p_first' in df and df.p_first.notna().all()
-    if soft and not has_p: raise ValueError("soft=True needs a p_first column without gaps (probability judgments); drop soft= to fit the winners.")
+    if soft and not has_p: raise ValueError(
+        "soft=True needs a p_first column without gaps (probability judgments); drop soft= to fit the winners.")
     soft = has_p if soft is None else soft
     ix = {t: i for i, t in enumerate(items)}
     if soft:
@@ -110,7 +122,8 @@ def bradley_terry(judgments, tasks=None, alpha: float = 0.01, n_boot: int = 500,
         fit = lambda rows: _bt_scores(len(items), wins[rows], alpha)
     score = fit(np.arange(len(df)))
     rng = np.random.default_rng(seed)
-    boot = np.array([fit(rng.integers(0, len(df), len(df))) for _ in range(n_boot)]) if n_boot else np.full((1, len(items)), np.nan)
+    boot = np.array([fit(rng.integers(0, len(df), len(df))) for _ in range(n_boot)]) if n_boot else np.full(
+        (1, len(items)), np.nan)
     lo, hi = np.nanpercentile(boot, [(1 - ci) / 2 * 100, (1 + ci) / 2 * 100], axis=0) if n_boot else (boot[0], boot[0])
     out = pd.DataFrame({'task': items, 'score': score, 'ci_low': lo, 'ci_high': hi,
                         'wins': [int((df.winner == t).sum()) for t in items],
@@ -131,10 +144,12 @@ def panel_stats(judgments) -> dict:
     df = judgments
     a = df.attrs
     first = (df.winner == df.task_a).to_numpy()
-    out = {'answers': int(a.get('answers', len(df))), 'parsed': int(a.get('parsed', len(df))), 'ties': int(a.get('ties', 0)),
+    out = {'answers': int(a.get('answers', len(df))),
+           'parsed': int(a.get('parsed', len(df))), 'ties': int(a.get('ties', 0)),
            'unparsed': int(a.get('unparsed', 0)), 'position_bias': float(first.mean()) if len(df) else float('nan'),
            'position_bias_ci': _wilson(int(first.sum()), len(df))}
-    if 'letter' in df: out['answered_a'] = float((df.letter == 'A').mean())  # the letter bias, before inverted phrasings are turned round
+    # the letter bias, before inverted phrasings are turned round
+    if 'letter' in df: out['answered_a'] = float((df.letter == 'A').mean())
     if 'p_first' in df: out['mean_p_first'] = float(df.p_first.mean())
     if 'mass' in df: out['mass'] = float(df.mass.mean())
     return out
@@ -153,7 +168,8 @@ def _units(df: pd.DataFrame) -> list[str]: return [c for c in ('judge', 'sample'
 
 # %% ../nbs/09_judgments.ipynb #ed2a53da
 def _order_agreement(df: pd.DataFrame, first_wins: np.ndarray) -> tuple[float, int, str]:
-    "Share of (pair, unit) seen in both orders where both orders pick the same task; across units where no unit saw both orders."
+    """Share of (pair, unit) seen in both orders where both orders pick the same task; across units where no unit saw
+    both orders."""
     lo, hi = df[['task_a', 'task_b']].min(axis=1), df[['task_a', 'task_b']].max(axis=1)
     d = pd.DataFrame({'pair': lo + '|' + hi, 'flip': df.task_a != lo,
                       'lo_wins': first_wins == (df.task_a == lo).to_numpy()})
@@ -161,15 +177,18 @@ def _order_agreement(df: pd.DataFrame, first_wins: np.ndarray) -> tuple[float, i
     m = d[~d.flip].merge(d[d.flip], on=['pair'] + _units(df), suffixes=('_0', '_1'))
     shares, matched = {}, set(m.pair)
     if len(m): shares.update((m.lo_wins_0 == m.lo_wins_1).groupby(m.pair).mean().to_dict())
-    for pair, g in d[~d.pair.isin(matched)].groupby('pair'):  # no unit saw both orders: any judgment of one order against any of the other
+    # no unit saw both orders: any judgment of one order against any of the other
+    for pair, g in d[~d.pair.isin(matched)].groupby('pair'):
         w0, w1 = g.lo_wins[~g.flip], g.lo_wins[g.flip]
         if len(w0) and len(w1): shares[pair] = w0.mean() * w1.mean() + (1 - w0.mean()) * (1 - w1.mean())
     how = 'same unit' if matched and len(matched) == len(shares) else 'across units' if not matched else 'mixed'
     return (float(np.mean(list(shares.values()))) if shares else float('nan')), len(shares), how
 
 # %% ../nbs/09_judgments.ipynb #ec2bb877
-def _split_half(df: pd.DataFrame, items: list, soft: bool, n_splits: int, seed: int, alpha: float) -> tuple[np.ndarray, str]:
-    "Spearman's ρ between the BT scores of two random halves, `n_splits` times: halves of the units (judge/sample/phrasing) when there are 4 or more, else of each ordered pair's judgments."
+def _split_half(df: pd.DataFrame, items: list, soft: bool, n_splits: int, seed: int, alpha: float) -> tuple[
+    np.ndarray, str]:
+    """Spearman's ρ between the BT scores of two random halves, `n_splits` times: halves of the units
+    (judge/sample/phrasing) when there are 4 or more, else of each ordered pair's judgments."""
     rng, n = np.random.default_rng(seed), len(items)
     ix = {t: i for i, t in enumerate(items)}
     fa, fb = df.task_a.map(ix).to_numpy(), df.task_b.map(ix).to_numpy()
@@ -202,7 +221,8 @@ def _position_vs_tasks(df: pd.DataFrame, items: list, soft: bool, alpha: float) 
     fa, fb = df.task_a.map(ix).to_numpy(), df.task_b.map(ix).to_numpy()
     y = df.p_first.to_numpy(float) if soft else (df.winner == df.task_a).to_numpy(float)
     s, _ = _bt_fit(len(items), fa, fb, y, alpha)
-    groups = [g.to_numpy() for _, g in pd.Series(np.arange(len(df))).groupby(df.phrasing.to_numpy())] if 'phrasing' in df else [np.arange(len(df))]
+    groups = [g.to_numpy() for _, g in pd.Series(np.arange(len(df))).groupby(
+        df.phrasing.to_numpy())] if 'phrasing' in df else [np.arange(len(df))]
     beta = max(abs(_bt_fit(len(items), fa[g], fb[g], y[g], alpha)[1]) for g in groups)
     return float(beta), float(np.abs(s[fa] - s[fb]).mean())
 
@@ -210,8 +230,9 @@ def _position_vs_tasks(df: pd.DataFrame, items: list, soft: bool, alpha: float) 
 def _add_split_half(out: dict, rhos: np.ndarray, how: str):
     r = np.nan_to_num(rhos, nan=0.0)
     lo, med, hi = np.percentile(r, [2.5, 50, 97.5])
-    out.update(split_half_rho=float(med), split_half_ci=[float(lo), float(hi)], split_half_sb=_spearman_brown(float(med)),
-               split_half_sb_ci=[_spearman_brown(float(lo)), _spearman_brown(float(hi))], splits=len(r), split_by=how)
+    out.update(
+        split_half_rho=float(med), split_half_ci=[float(lo), float(hi)], split_half_sb=_spearman_brown(float(med)),
+        split_half_sb_ci=[_spearman_brown(float(lo)), _spearman_brown(float(hi))], splits=len(r), split_by=how)
 
 def _split_reasons(out: dict, min_split_half: float) -> list[str]:
     lo, med, sb = out['split_half_ci'][0], out['split_half_rho'], out['split_half_sb']
@@ -220,34 +241,43 @@ def _split_reasons(out: dict, min_split_half: float) -> list[str]:
             f"needed: lower end above 0 and Spearman–Brown at least {min_split_half})"]
 
 def _split_half_words(out: dict) -> str:
-    return (f"split-half ρ {out['split_half_rho']:.2f}, 95% of splits {out['split_half_ci'][0]:.2f} to {out['split_half_ci'][1]:.2f}; "
+    return (f"split-half ρ {out['split_half_rho']:.2f}, 95% of splits {out['split_half_ci'][0]:.2f} to "
+            f"{out['split_half_ci'][1]:.2f}; "
             f"Spearman–Brown {out['split_half_sb']:.2f}")
 
 def _verdict(out: dict, reasons: list[str], good: str) -> dict:
-    "`reliable` and the `verdict` in plain words: the reasons the ranking is undetermined, or `good`, what makes it determined."
+    """`reliable` and the `verdict` in plain words: the reasons the ranking is undetermined, or `good`, what makes it
+    determined."""
     out['reliable'] = not reasons
-    out['verdict'] = f"the ranking is {'determined' if not reasons else 'undetermined'}: " + ('; '.join(reasons) if reasons else good) + '.'
+    out['verdict'] = f"the ranking is {'determined' if not reasons else 'undetermined'}: " + (
+        '; '.join(reasons) if reasons else good) + '.'
     return out
 
 # %% ../nbs/09_judgments.ipynb #3c37ed7f
 def rating_ranking(ratings: pd.DataFrame, ci: float = 0.95) -> pd.DataFrame:
-    "Per task the mean subjectivity rating over phrasings (score), a t-interval over phrasings, and rank (1 = most subjective)."
+    """Per task the mean subjectivity rating over phrasings (score), a t-interval over phrasings, and rank (1 = most
+    subjective)."""
     from scipy.stats import t as student
     g = ratings.groupby('task').rating
     n, mean, sd = g.size(), g.mean(), g.std(ddof=1).fillna(0)
-    h = pd.Series(np.where(n > 1, student.ppf((1 + ci) / 2, np.maximum(n - 1, 1)) * sd / np.sqrt(n), 0.0), index=mean.index)
-    out = pd.DataFrame({'task': mean.index, 'score': mean.values, 'ci_low': (mean - h).values, 'ci_high': (mean + h).values, 'phrasings': n.values})
+    h = pd.Series(
+        np.where(n > 1, student.ppf((1 + ci) / 2, np.maximum(n - 1, 1)) * sd / np.sqrt(n), 0.0), index=mean.index)
+    out = pd.DataFrame({'task': mean.index, 'score': mean.values, 'ci_low': (mean - h).values,
+                        'ci_high': (mean + h).values, 'phrasings': n.values})
     out['rank'] = out.score.rank(ascending=False, method='min').astype(int)
     return out.sort_values(['rank', 'task']).reset_index(drop=True)
 
 # %% ../nbs/09_judgments.ipynb #86534e59
 def _rating_reliability(ratings: pd.DataFrame, n_splits: int = 200, seed: int = 0, min_split_half: float = 0.5) -> dict:
-    "Reliability of a rating judge: agreement between phrasings, between reversed and direct ones, and split-half over phrasings."
+    """Reliability of a rating judge: agreement between phrasings, between reversed and direct ones, and split-half over
+    phrasings."""
     m = ratings.pivot_table(index='task', columns='phrasing', values='rating')
     if len(m) < 3: raise ValueError(f"Reliability needs ratings of at least 3 tasks; got {list(m.index)}.")
     cols, rev = list(m.columns), ratings.groupby('phrasing').reversed.first()
-    out = {'kind': 'ratings', 'tasks': len(m), 'judgments': len(ratings), 'answers': len(ratings), 'parsed': int(ratings.rating.notna().sum()),
-           'ties': 0, 'unparsed': int(ratings.rating.isna().sum()), 'mass': float(ratings.mass.mean()), 'mean_answer': float(ratings.answer.mean()),
+    out = {'kind': 'ratings', 'tasks': len(m), 'judgments': len(ratings),
+           'answers': len(ratings), 'parsed': int(ratings.rating.notna().sum()),
+           'ties': 0, 'unparsed': int(ratings.rating.isna().sum()),
+           'mass': float(ratings.mass.mean()), 'mean_answer': float(ratings.answer.mean()),
            'position_bias': None, 'phrasings': len(cols)}
     pairs = list(itertools.combinations(cols, 2))
     rho = {(a, b): _spearman(m[a].to_numpy(), m[b].to_numpy()) for a, b in pairs}
@@ -256,7 +286,8 @@ def _rating_reliability(ratings: pd.DataFrame, n_splits: int = 200, seed: int = 
     out['reversal_agreement'] = float(np.mean(mixed)) if mixed else float('nan')
     reasons = []
     if len(cols) < 2:
-        out.update(split_half_rho=float('nan'), split_half_ci=[float('nan')] * 2, split_half_sb=float('nan'), split_half_sb_ci=[float('nan')] * 2,
+        out.update(split_half_rho=float('nan'), split_half_ci=[float('nan')] * 2,
+                   split_half_sb=float('nan'), split_half_sb_ci=[float('nan')] * 2,
                    splits=0, split_by='one phrasing: no halves')
         reasons.append("one phrasing cannot show whether another would rank the tasks alike (use two or more)")
     else:
@@ -269,25 +300,31 @@ def _rating_reliability(ratings: pd.DataFrame, n_splits: int = 200, seed: int = 
         reasons += _split_reasons(out, min_split_half)
     ra = out['reversal_agreement']
     if ra == ra and ra <= 0:
-        reasons.append(f"the reversed phrasings (how objective) do not rank the tasks like the direct ones (mean ρ {ra:.2f}): the answers follow the scale, not the task")
-    good = (f"the phrasings rank the tasks alike ({_split_half_words(out)}; mean ρ between phrasings {out['phrasing_agreement']:.2f}"
+        reasons.append("the reversed phrasings (how objective) do not rank the tasks like the direct ones (mean ρ "
+                       f"{ra:.2f}): the answers follow the scale, not the task")
+    good = (f"the phrasings rank the tasks alike ({_split_half_words(out)}; mean ρ between phrasings "
+            f"{out['phrasing_agreement']:.2f}"
             + (f", between reversed and direct ones {ra:.2f})" if ra == ra else ')'))
     return _verdict(out, reasons, good)
 
 # %% ../nbs/09_judgments.ipynb #0da003e8
-def judge_reliability(judgments, tasks=None, n_splits: int = 200, seed: int = 0, alpha: float = 0.01, min_split_half: float = 0.5) -> dict:
+def judge_reliability(judgments, tasks=None, n_splits: int = 200, seed: int = 0,
+                      alpha: float = 0.01, min_split_half: float = 0.5) -> dict:
     """How far to trust a judge's ranking: panel statistics, position bias, order agreement, split-half reliability, `reliable` and a verdict.
     Works for pairwise judgments (an LLM panel's or a crowd CSV) and for a ratings table (`llm_task_ratings`)."""
-    if isinstance(judgments, pd.DataFrame) and 'rating' in judgments: return _rating_reliability(judgments, n_splits, seed, min_split_half)
+    if isinstance(judgments, pd.DataFrame) and 'rating' in judgments:
+        return _rating_reliability(judgments, n_splits, seed, min_split_half)
     df = read_judgments(judgments, tasks)
     if n_splits < 1: raise ValueError(f"n_splits must be at least 1, got {n_splits}.")
     items = sorted(set(df.task_a) | set(df.task_b))
-    if len(items) < 3: raise ValueError(f"Reliability needs judgments on at least 3 tasks (a ranking of 2 has no rank correlation); got {items}.")
+    if len(items) < 3: raise ValueError(
+        f"Reliability needs judgments on at least 3 tasks (a ranking of 2 has no rank correlation); got {items}.")
     out = {'kind': 'pairs', 'tasks': len(items), 'judgments': len(df), **panel_stats(df)}
     soft = 'p_first' in df and df.p_first.notna().all()
     raw = (df.p_first > 0.5).to_numpy() if soft else (df.winner == df.task_a).to_numpy()
     out['order_agreement_raw'], out['order_pairs'], out['order_matched'] = _order_agreement(df, raw)
-    if soft:  # decisions once the mean log-odds for the first position (the position bias) of each phrasing is taken off
+    # decisions once the mean log-odds for the first position (the position bias) of each phrasing is taken off
+    if soft:
         logit = np.log(np.clip(df.p_first, 1e-6, 1 - 1e-6) / np.clip(1 - df.p_first, 1e-6, 1))
         bias = logit.groupby(df.phrasing).transform('mean') if 'phrasing' in df else logit.mean()
         out['position_logodds'] = float(logit.mean())
@@ -300,10 +337,12 @@ def judge_reliability(judgments, tasks=None, n_splits: int = 200, seed: int = 0,
     reasons = []
     if out['position_logodds_max'] >= out['task_logodds']:
         pb, (plo, phi) = out['position_bias'], out['position_bias_ci']
-        reasons.append(f"the position a task is shown in moves the judge's answers more than the tasks do (position log-odds "
-                       f"{out['position_logodds_max']:.2f} against {out['task_logodds']:.2f} between the tasks judged)"
-                       + (f"; {pb:.0%} of its judgments go to the task shown first" if plo > 0.5 or phi < 0.5 else ''))
+        reasons.append(
+            f"the position a task is shown in moves the judge's answers more than the tasks do (position log-odds "
+            f"{out['position_logodds_max']:.2f} against {out['task_logodds']:.2f} between the tasks judged)"
+            + (f"; {pb:.0%} of its judgments go to the task shown first" if plo > 0.5 or phi < 0.5 else ''))
     reasons += _split_reasons(out, min_split_half)
     good = (f"two random halves of the judgments rank the tasks alike ({_split_half_words(out)})"
-            + (f" and the judge picks the same task in both orders {oa:.0%} of the time" if oa == oa else ' (no pair was judged in both orders)'))
+            + (f" and the judge picks the same task in both orders {oa:.0%} of the time"
+               if oa == oa else ' (no pair was judged in both orders)'))
     return _verdict(out, reasons, good)

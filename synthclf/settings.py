@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # %% auto #0
-__all__ = ['ENDPOINT', 'ANALYZE', 'ANALYZE_DEFAULTS', 'Setting', 'defaults', 'backend_options']
+__all__ = ['ENDPOINT', 'ANALYZE', 'GENERATE', 'TRAIN', 'ANALYZE_DEFAULTS', 'GENERATE_DEFAULTS', 'TRAIN_DEFAULTS', 'Setting',
+           'defaults', 'backend_options']
 
 # %% ../nbs/02_settings.ipynb #fcd2c6df
 @dataclass(frozen=True)
@@ -18,16 +19,19 @@ class Setting:
     type: type | None = None  # the CLI's type of a value: the default's type unless given (str for a None default)
     nargs: str | None = None  # '+': one or more values on the command line
     choices: tuple | None = None
+    # it picks the LLM or how it is reached, not what is asked of it (synthclf.kinds.generator_keys)
+    generator: bool = False
 
     def cli_type(self) -> type:
         "The type the command line converts a value to."
         return self.type or (str if self.default is None else type(self.default))
 
+
 # %% ../nbs/02_settings.ipynb #73454fe8
 ENDPOINT = {
     'base_url': Setting(None, 'openai backend: the endpoint (default: $OPENAI_BASE_URL); the key comes from '
-                              '$OPENAI_API_KEY only'),
-    'concurrency': Setting(8, 'openai backend: requests in flight at once'),
+                              '$OPENAI_API_KEY only', generator=True),
+    'concurrency': Setting(8, 'openai backend: requests in flight at once', generator=True),
 }
 
 ANALYZE = {
@@ -52,12 +56,54 @@ ANALYZE = {
     'seed': Setting(0, 'the seed of the panels and the samples'),
 }
 
+# %% ../nbs/02_settings.ipynb #c2f2a3db
+GENERATE = {
+    'per_label': Setting(20, 'accepted texts wanted per label'),
+    'backend': Setting('local', 'the LLM backend: local (transformers) or openai (an OpenAI-compatible endpoint)',
+                       choices=('local', 'openai'), generator=True),
+    'model': Setting(None, 'a preset, a local folder or Hub id; with openai, the served model name (default: '
+                           'synthclf.models.DEFAULT_MODEL)', generator=True),
+    'seed': Setting(0, 'the generation seed'),
+    'k': Setting(3, 'real examples per few-shot prompt'),
+    'temperature': Setting(1.0, 'sampling temperature'),
+    'top_p': Setting(0.95, 'nucleus sampling: the smallest set of tokens whose probabilities reach this'),
+    'max_new_tokens': Setting(None, "most tokens an answer takes (default: from the card's maximum text length)",
+                              type=int),
+    'max_tokens': Setting(
+        None, 'token budget: stop cleanly once this many tokens were used, keeping what was generated',
+        type=int),
+    'batch_size': Setting(32, 'local backend: requests generated together (throughput grows to about 64 on 2 cores)',
+                          generator=True),
+    'max_attempts_per_label': Setting(None, 'requests a label may make before it stops short (default 4 × per-label '
+                                            '+ 10)', type=int),
+    'data_dir': Setting(None, 'folder of task folders (few-shot examples come from the real train split)'),
+}
+
+TRAIN = {
+    'model': Setting('all-minilm-l6-v2', "'tfidf', 'embedding-lr', or an encoder: the packaged MiniLM "
+                                         "(all-minilm-l6-v2), a model folder or a Hub id"),
+    'seeds': Setting(3, 'seeds 0..N-1 per source'),
+    'per_label': Setting(None, "size per label of real_matched and mixtures (default: the synthetic set's); caps "
+                               "synthetic sets", type=int),
+    'mix_fraction': Setting(0.5, 'share of synthetic data in real+<mode> mixtures'),
+    'test_cap': Setting(None, 'score on a stratified sample of at most this many test rows (the same for every source)',
+                        type=int),
+    'epochs': Setting(None, 'encoder: epochs (default 4; more on small sets, see min_steps)', type=int),
+    'lr': Setting(None, 'encoder: learning rate (default 1e-4)', type=float),
+    'batch_size': Setting(None, 'encoder: batch size (default 16)', type=int),
+    'max_length': Setting(
+        None, "encoder: max tokens (default: from the training texts' lengths, at most 256)", type=int),
+    'data_dir': Setting(None, 'folder of task folders with the real data'),
+}
+
+
 # %% ../nbs/02_settings.ipynb #f90d7baf
 def defaults(settings: dict) -> dict:
     "`{name: default}` of a stage's settings."
     return {name: s.default for name, s in settings.items()}
 
-ANALYZE_DEFAULTS = defaults(ANALYZE)
+ANALYZE_DEFAULTS, GENERATE_DEFAULTS, TRAIN_DEFAULTS = defaults(ANALYZE), defaults(GENERATE), defaults(TRAIN)
+
 
 # %% ../nbs/02_settings.ipynb #ab5d7cd4
 def backend_options(backend: str, base_url: str | None = None, concurrency: int | None = None, **local) -> dict:

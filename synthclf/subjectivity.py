@@ -23,8 +23,9 @@ __all__ = ['SUBJECTIVITY_SYSTEM', 'JUDGE_SYSTEM', 'PAIR_PHRASINGS', 'RATING_PHRA
            'with_agreement', 'accuracy_by_threshold', 'accuracy_by_bin']
 
 # %% ../nbs/10_subjectivity.ipynb #da45c26f
-SUBJECTIVITY_SYSTEM = ("You compare text classification tasks. A task is more subjective when people are more likely to disagree "
-                       "about the right label of a text, because the label depends on personal interpretation rather than facts.")
+SUBJECTIVITY_SYSTEM = (
+    "You compare text classification tasks. A task is more subjective when people are more likely to disagree "
+    "about the right label of a text, because the label depends on personal interpretation rather than facts.")
 
 def task_text(card: TaskCard) -> str:
     "A task as the judges read it: its title, description and labels in one line."
@@ -37,7 +38,8 @@ def task_judgment_request(a: TaskCard, b: TaskCard, seed: int = 0, temperature: 
     return Request.chat(SUBJECTIVITY_SYSTEM, user, temperature=temperature, top_p=0.95, max_new_tokens=8, seed=seed)
 
 # %% ../nbs/10_subjectivity.ipynb #0d30ba3b
-_NOT_ARTICLE = {'is', 'was', 'seems', 'appears', 'has', 'would', 'will', 'and', 'or', 'because', 'since', 'as', 'than', 'vs', 'versus',
+_NOT_ARTICLE = {'is', 'was', 'seems', 'appears', 'has', 'would', 'will',
+                'and', 'or', 'because', 'since', 'as', 'than', 'vs', 'versus',
                 'wins', 'requires', 'involves', 'depends', 'relies', 'tends', 'being'}
 
 def _choice_kind(text: str) -> str:
@@ -45,21 +47,25 @@ def _choice_kind(text: str) -> str:
     found = set()
     for m in re.finditer(r'(?<![A-Za-z0-9])([AaBb])(?![A-Za-z0-9])', text or ''):
         c = m.group(1)
-        if c.islower() and not re.search(r'(task|option|answer|choice)\W{0,3}$', text[:m.start()], re.I): continue  # 'a' alone is the article
+        if c.islower() and not re.search(r'(task|option|answer|choice)\W{0,3}$', text[:m.start()], re.I):
+            continue  # 'a' alone is the article
         w = re.match(r' +([a-z]+)', text[m.end():])
-        if c in 'Aa' and w and w.group(1) not in _NOT_ARTICLE: continue  # 'A task ...', 'a tie': the article, not the letter
+        # 'A task ...', 'a tie': the article, not the letter
+        if c in 'Aa' and w and w.group(1) not in _NOT_ARTICLE: continue
         found.add(c.upper())
     if len(found) == 2 or re.search(r'\b(tie|tied|equal|equally|both|neither)\b', text or '', re.I): return 'tie'
     return found.pop() if found else 'none'
 
 def parse_choice(text: str) -> str | None:
-    "'A' or 'B' from an answer ('B', 'Task A.', 'Answer: B', '(B)', '**A**'); None when it names neither, both, or a tie."
+    """'A' or 'B' from an answer ('B', 'Task A.', 'Answer: B', '(B)', '**A**'); None when it names neither, both, or a
+    tie."""
     k = _choice_kind(text)
     return k if k in ('A', 'B') else None
 
 # %% ../nbs/10_subjectivity.ipynb #50a2113c
 def _counter(total: int, desc: str, progress: bool):
-    "For `total` answers: a callback counting them into a progress bar and `synthclf run`'s progress line, and the bar's `close`."
+    """For `total` answers: a callback counting them into a progress bar and `synthclf run`'s progress line, and the
+    bar's `close`."""
     bar, n = tqdm(total=total, desc=desc, disable=bars_off(progress), unit='answer'), [0]
     def done(i, _):
         n[0] += 1; bar.update(1); report_progress(n[0], total, desc)  # a no-op outside `synthclf run`
@@ -80,8 +86,9 @@ def _pairs_of(tasks, pairs) -> tuple[dict, list]:
     return cards, pairs
 
 # %% ../nbs/10_subjectivity.ipynb #b7f03d02
-def llm_task_judgments(tasks, pairs=None, k: int = 3, backend='local', model: str | None = None, temperature: float = 1.0,
-                       seed: int = 0, cache: CallCache | None = None, progress: bool = True, phrasings=None, **backend_kw) -> pd.DataFrame:
+def llm_task_judgments(
+    tasks, pairs=None, k: int = 3, backend='local', model: str | None = None, temperature: float = 1.0,
+    seed: int = 0, cache: CallCache | None = None, progress: bool = True, phrasings=None, **backend_kw) -> pd.DataFrame:
     """Judgments from sampled LLM answers: every pair (or `pairs`) in both orders, `k` samples each, parsed with `parse_choice`.
     Columns task_a (shown first), task_b, winner, judge, order, sample, phrasing; `attrs` holds the counts of answers, ties and unparsed ones.
     `phrasings=None` asks the original question; names of `PAIR_PHRASINGS` ask those (short task summaries)."""
@@ -89,21 +96,25 @@ def llm_task_judgments(tasks, pairs=None, k: int = 3, backend='local', model: st
     cards, pairs = _pairs_of(tasks, pairs)
     names = _check_phrasings(phrasings, PAIR_PHRASINGS) if phrasings is not None else [None]
     llm = as_backend(backend, model, **backend_kw)
-    asks = [(a, b, o, j, ph) for ph in names for x, y in pairs for o, (a, b) in enumerate(((x, y), (y, x))) for j in range(k)]
+    asks = [(a, b, o, j, ph) for ph in names for x, y in pairs
+            for o, (a, b) in enumerate(((x, y), (y, x))) for j in range(k)]
     reqs = [task_judgment_request(cards[a], cards[b], seed=seed + j, temperature=temperature) if ph is None else
-            pair_request(cards[a], cards[b], ph, seed=seed + j, temperature=temperature, max_new_tokens=8) for a, b, o, j, ph in asks]
+            pair_request(cards[a], cards[b], ph, seed=seed + j, temperature=temperature, max_new_tokens=8)
+            for a, b, o, j, ph in asks]
     answers = _complete_all(llm, reqs, cache, 'judging task pairs', progress)
     rows, kinds = [], []
     for (a, b, o, j, ph), text in zip(asks, answers):
         kinds.append(kind := _choice_kind(text))
         if kind not in ('A', 'B'): continue
         first_wins = (kind == 'A') != (ph is not None and PAIR_PHRASINGS[ph]['invert'])
-        rows.append({'task_a': a, 'task_b': b, 'winner': a if first_wins else b, 'judge': f"{llm.model_name}#{j}", 'order': o, 'sample': j,
+        rows.append({'task_a': a, 'task_b': b, 'winner': a if first_wins else b,
+                     'judge': f"{llm.model_name}#{j}", 'order': o, 'sample': j,
                      'phrasing': ph or 'original', 'letter': kind, 'answer': text})
     out = pd.DataFrame(rows, columns=JUDGMENT_COLUMNS + ['order', 'sample', 'phrasing', 'letter', 'answer'])
     out.attrs.update(answers=len(asks), parsed=len(rows), ties=kinds.count('tie'), unparsed=kinds.count('none'))
     if len(rows) < len(asks):
-        warnings.warn(f"{len(asks) - len(rows)} of {len(asks)} panel answers were dropped: {kinds.count('tie')} named both tasks or a tie, "
+        warnings.warn(f"{len(asks) - len(rows)} of {len(asks)} panel answers were dropped: {kinds.count('tie')} named "
+                      "both tasks or a tie, "
                       f"{kinds.count('none')} named neither.", stacklevel=2)
     return out
 
@@ -116,7 +127,8 @@ def _short(desc: str, words: int = 12) -> str:
     return ' '.join(w[:words]) + ('…' if len(w) > words else '')
 
 def task_summary(card: TaskCard, max_labels: int = 8) -> str:
-    "A short description, the same shape for every task: title, one-sentence description, labels with short descriptions."
+    """A short description, the same shape for every task: title, one-sentence description, labels with short
+    descriptions."""
     name = lambda l: l.name.replace('_', ' ')
     title = re.sub(r'\s*\([^)]*\)', '', card.title).strip()
     labels = '; '.join(f"{name(l)} ({_short(l.description)})" for l in card.labels[:max_labels])
@@ -125,16 +137,22 @@ def task_summary(card: TaskCard, max_labels: int = 8) -> str:
 
 # %% ../nbs/10_subjectivity.ipynb #68ebc850
 PAIR_PHRASINGS = {  # invert: the question asks for the more objective task, so the other one is the more subjective
-    'subjective': {'question': "Which of these two classification tasks is more subjective, that is, where would people more often "
+    'subjective': {'question': "Which of these two classification tasks is more subjective, that is, where would "
+                               "people more often "
                                "disagree about the right label of a text?", 'invert': False},
-    'objective': {'question': "Which of these two classification tasks is more objective? A task is objective when the label of a text "
-                              "follows from clear, identifiable features of the text, such as keywords, leaving no room for personal "
+    'objective': {'question': "Which of these two classification tasks is more objective? A task is objective when "
+                              "the label of a text "
+                              "follows from clear, identifiable features of the text, such as keywords, leaving no "
+                              "room for personal "
                               "interpretation, bias, emotion or belief.", 'invert': True},
-    'criterion': {'question': "In which of these two tasks does the label depend more on the annotator's personal interpretation, bias, "
+    'criterion': {'question': "In which of these two tasks does the label depend more on the annotator's personal "
+                              "interpretation, bias, "
                               "emotion or belief, rather than on clear, identifiable features of the text such as keywords?", 'invert': False},
-    'disagree': {'question': "For which of these two tasks would two careful annotators more often give the same text different labels?",
+    'disagree': {'question': "For which of these two tasks would two careful annotators more often give the same text "
+                             "different labels?",
                  'invert': False},
-    'keywords': {'question': "For which of these two tasks could a simple rule that looks for keywords find the right label more often?",
+    'keywords': {'question': "For which of these two tasks could a simple rule that looks for keywords find the right "
+                             "label more often?",
                  'invert': True},
 }
 
@@ -142,15 +160,19 @@ RATING_PHRASINGS = {  # reverse: a high answer means an objective task, so the s
     'disagree': {'question': "How often would two careful annotators disagree on the label of a text in this task?",
                  'scale': "1 = almost never, 2 = rarely, 3 = sometimes, 4 = often, 5 = very often", 'reverse': False},
     'subjective': {'question': "How subjective is this classification task?",
-                   'scale': "1 = fully objective (the label follows from facts in the text), 5 = highly subjective (the label is a matter of opinion)",
+                   'scale': "1 = fully objective (the label follows from facts in the text), 5 = highly subjective "
+                            "(the label is a matter of opinion)",
                    'reverse': False},
-    'objective': {'question': "How objective is this task: does the label of a text follow from clear, identifiable features of the text, "
+    'objective': {'question': "How objective is this task: does the label of a text follow from clear, identifiable "
+                              "features of the text, "
                               "such as keywords, leaving no room for personal interpretation, bias, emotion or belief?",
                   'scale': "1 = not at all, 2 = a little, 3 = partly, 4 = mostly, 5 = completely", 'reverse': True},
-    'criterion': {'question': "How much does the label of a text in this task depend on the annotator's personal interpretation, bias, emotion or belief?",
+    'criterion': {'question': "How much does the label of a text in this task depend on the annotator's personal "
+                              "interpretation, bias, emotion or belief?",
                   'scale': "1 = not at all, 2 = a little, 3 = partly, 4 = mostly, 5 = entirely", 'reverse': False},
-    'keywords': {'question': "How often could a simple rule that looks for keywords find the right label of a text in this task?",
-                 'scale': "1 = almost never, 2 = rarely, 3 = sometimes, 4 = often, 5 = almost always", 'reverse': True},
+    'keywords': {
+        'question': "How often could a simple rule that looks for keywords find the right label of a text in this task?",
+        'scale': "1 = almost never, 2 = rarely, 3 = sometimes, 4 = often, 5 = almost always", 'reverse': True},
 }
 
 # %% ../nbs/10_subjectivity.ipynb #47c3adc8
@@ -161,7 +183,8 @@ def _check_phrasings(phrasings, known: dict) -> list[str]:
     return names
 
 def pair_request(a: TaskCard, b: TaskCard, phrasing: str = 'subjective', **sampling) -> Request:
-    "The request showing task summaries `a` (as A) and `b` (B) and asking one of `PAIR_PHRASINGS`, answered with one letter."
+    """The request showing task summaries `a` (as A) and `b` (B) and asking one of `PAIR_PHRASINGS`, answered with one
+    letter."""
     q = PAIR_PHRASINGS[_check_phrasings(phrasing, PAIR_PHRASINGS)[0]]['question']
     user = f"Task A. {task_summary(a)}\nTask B. {task_summary(b)}\n\n{q} Answer with one letter: A or B."
     return Request.chat(JUDGE_SYSTEM, user, **{'temperature': 0.0, 'max_new_tokens': 1, **sampling})
@@ -180,8 +203,9 @@ def _score_all(llm, reqs: list[Request], options, cache: CallCache | None, desc:
     try: return option_probabilities(llm, reqs, options, cache, on_done=done)
     finally: close()
 
-def llm_pair_judgments(tasks, pairs=None, phrasings=None, backend='local', model: str | None = None, cache: CallCache | None = None,
-                       progress: bool = True, **backend_kw) -> pd.DataFrame:
+def llm_pair_judgments(
+    tasks, pairs=None, phrasings=None, backend='local', model: str | None = None, cache: CallCache | None = None,
+    progress: bool = True, **backend_kw) -> pd.DataFrame:
     """Pairwise judgments from the next-token probabilities of 'A' and 'B': every pair in both orders, each phrasing once.
     `p_first` is the probability that the task shown first (task_a) is the more subjective; `winner` follows it; `mass` is the raw
     probability on the two letters. Columns as `llm_task_judgments`' plus p_first and mass."""
@@ -189,13 +213,15 @@ def llm_pair_judgments(tasks, pairs=None, phrasings=None, backend='local', model
     names = _check_phrasings(phrasings, PAIR_PHRASINGS)
     llm = as_backend(backend, model, **backend_kw)
     asks = [(a, b, o, ph) for ph in names for x, y in pairs for o, (a, b) in enumerate(((x, y), (y, x)))]
-    scores = _score_all(llm, [pair_request(cards[a], cards[b], ph) for a, b, o, ph in asks], ('A', 'B'), cache, 'judging task pairs', progress)
+    scores = _score_all(llm, [pair_request(cards[a], cards[b], ph) for a, b, o, ph in asks],
+                        ('A', 'B'), cache, 'judging task pairs', progress)
     rows, ties = [], 0
     for (a, b, o, ph), s in zip(asks, scores):
         p = s.probs['B'] if PAIR_PHRASINGS[ph]['invert'] else s.probs['A']
         if p == 0.5: ties += 1; continue
-        rows.append({'task_a': a, 'task_b': b, 'winner': a if p > 0.5 else b, 'judge': llm.model_name, 'order': o, 'sample': 0,
-                     'phrasing': ph, 'p_first': p, 'mass': s.mass, 'letter': 'A' if s.probs['A'] > 0.5 else 'B'})
+        rows.append(
+            {'task_a': a, 'task_b': b, 'winner': a if p > 0.5 else b, 'judge': llm.model_name, 'order': o, 'sample': 0,
+             'phrasing': ph, 'p_first': p, 'mass': s.mass, 'letter': 'A' if s.probs['A'] > 0.5 else 'B'})
     out = pd.DataFrame(rows, columns=JUDGMENT_COLUMNS + ['order', 'sample', 'phrasing', 'p_first', 'mass', 'letter'])
     out.attrs.update(answers=len(asks), parsed=len(rows), ties=ties, unparsed=0)
     return out
@@ -217,15 +243,18 @@ def llm_task_ratings(tasks, phrasings=None, backend='local', model: str | None =
     for (t, ph), s in zip(asks, scores):
         answer = sum(int(d) * s.probs[d] for d in digits)
         rev = RATING_PHRASINGS[ph]['reverse']
-        rows.append({'task': t, 'phrasing': ph, 'reversed': rev, 'answer': answer, 'rating': 6 - answer if rev else answer,
-                     'mass': s.mass, 'judge': llm.model_name, **{f'p{d}': s.probs[d] for d in digits}})
+        rows.append(
+            {'task': t, 'phrasing': ph, 'reversed': rev, 'answer': answer, 'rating': 6 - answer if rev else answer,
+             'mass': s.mass, 'judge': llm.model_name, **{f'p{d}': s.probs[d] for d in digits}})
     return pd.DataFrame(rows)
 
 # %% ../nbs/10_subjectivity.ipynb #cfba2e85
 METHODS = ('pairs', 'ratings', 'pairs_sampled')
 
-def rank_tasks(tasks=None, method: str = 'pairs', backend='local', model: str | None = None, phrasings=None, k: int = 3, seed: int = 0,
-               cache: CallCache | None = None, progress: bool = True, n_boot: int = 500, n_splits: int = 200, return_judgments: bool = False,
+def rank_tasks(tasks=None, method: str = 'pairs', backend='local',
+               model: str | None = None, phrasings=None, k: int = 3, seed: int = 0,
+               cache: CallCache | None = None, progress: bool = True,
+               n_boot: int = 500, n_splits: int = 200, return_judgments: bool = False,
                **backend_kw):
     """Rank `tasks` (default: all) by subjectivity with an LLM judge: (ranking with task, score, ci_low, ci_high, rank [1 = most
     subjective], reliability dict), plus the judgments or ratings with `return_judgments`. Methods: 'pairs' (option probabilities
@@ -233,18 +262,23 @@ def rank_tasks(tasks=None, method: str = 'pairs', backend='local', model: str | 
     'pairs_sampled' (`k` sampled text answers per pair and order, parsed). A local judge made here runs in float32 unless `dtype=` says otherwise."""
     if method not in METHODS: raise ValueError(f"Unknown method {method!r}: use one of {METHODS}.")
     tasks = list(tasks) if tasks is not None else list_tasks()
-    if len(tasks) < 3: raise ValueError(f"Ranking needs at least 3 tasks (a reliability check needs a rank correlation); got {tasks}.")
-    if backend == 'local' and method != 'pairs_sampled': backend_kw.setdefault('dtype', 'float32')  # see the prose: bf16 rounding ≈ the signal
+    if len(tasks) < 3:
+        raise ValueError(f"Ranking needs at least 3 tasks (a reliability check needs a rank correlation); got {tasks}.")
+    if backend == 'local' and method != 'pairs_sampled':
+        backend_kw.setdefault('dtype', 'float32')  # see the prose: bf16 rounding ≈ the signal
     llm = as_backend(backend, model, **backend_kw)
     t0 = time.time()
     if method == 'ratings':
         j = llm_task_ratings(tasks, phrasings, backend=llm, cache=cache, progress=progress)
         ranking = rating_ranking(j)
     else:
-        j = (llm_pair_judgments(tasks, phrasings=phrasings, backend=llm, cache=cache, progress=progress) if method == 'pairs' else
-             llm_task_judgments(tasks, k=k, backend=llm, seed=seed, cache=cache, progress=progress, phrasings=phrasings))
+        j = (llm_pair_judgments(tasks, phrasings=phrasings, backend=llm, cache=cache, progress=progress)
+             if method == 'pairs' else
+             llm_task_judgments(
+                 tasks, k=k, backend=llm, seed=seed, cache=cache, progress=progress, phrasings=phrasings))
         ranking = bradley_terry(j, seed=seed, n_boot=n_boot)
-    rel = {'method': method, 'judge': llm.model_name, 'seconds': round(time.time() - t0, 1), **judge_reliability(j, n_splits=n_splits, seed=seed)}
+    rel = {'method': method, 'judge': llm.model_name, 'seconds': round(time.time() - t0, 1),
+           **judge_reliability(j, n_splits=n_splits, seed=seed)}
     return (ranking, rel, j) if return_judgments else (ranking, rel)
 
 # %% ../nbs/10_subjectivity.ipynb #6de65e2e
@@ -258,7 +292,8 @@ def agreement(votes) -> float:
 def agreement_from_votes(votes: pd.DataFrame, item: str = 'idx', label: str = 'label') -> pd.DataFrame:
     "Per item: agreement, majority label and number of (valid) votes, from one row per vote."
     g = votes.dropna(subset=[label]).groupby(item)[label]
-    out = pd.DataFrame({'agreement': g.agg(agreement), 'majority': g.agg(lambda s: s.value_counts().index[0]), 'votes': g.size()})
+    out = pd.DataFrame(
+        {'agreement': g.agg(agreement), 'majority': g.agg(lambda s: s.value_counts().index[0]), 'votes': g.size()})
     return out.reset_index()
 
 # %% ../nbs/10_subjectivity.ipynb #15b149c8
@@ -267,9 +302,11 @@ def task_agreement(task, split: str = 'test', data_dir=None) -> pd.Series:
     from synthclf.data import load_task
     card = get_card(task)
     if not card.agreement_column:
-        raise ValueError(f"Task {card.name!r} has no annotator agreement column in its card; use an LLM panel (`llm_label_votes`) instead.")
+        raise ValueError(f"Task {card.name!r} has no annotator agreement column in its card; use an LLM panel "
+                         "(`llm_label_votes`) instead.")
     ds = load_task(card, data_dir=data_dir, quiet=True)[1][split]
-    return pd.Series(np.asarray(ds[card.agreement_column], float), index=pd.Index(ds['idx'], name='idx'), name='agreement')
+    return pd.Series(
+        np.asarray(ds[card.agreement_column], float), index=pd.Index(ds['idx'], name='idx'), name='agreement')
 
 # %% ../nbs/10_subjectivity.ipynb #3ce8828a
 def label_request(card: TaskCard, text: str, seed: int = 0, temperature: float = 1.0) -> Request:
@@ -290,7 +327,8 @@ def parse_label(text: str, names: list[str]) -> str | None:
     return best[1] if best else None
 
 # %% ../nbs/10_subjectivity.ipynb #d99e68ad
-def llm_label_votes(task, texts, ids=None, k: int = 5, backend='local', model: str | None = None, temperature: float = 1.0, seed: int = 0,
+def llm_label_votes(task, texts, ids=None, k: int = 5, backend='local',
+                    model: str | None = None, temperature: float = 1.0, seed: int = 0,
                     cache: CallCache | None = None, progress: bool = True, **backend_kw) -> pd.DataFrame:
     "One row per text and vote (idx, vote, label or None) from `k` sampled LLM labellings of each text."
     card = get_card(task)
@@ -315,29 +353,34 @@ def with_agreement(predictions: pd.DataFrame, agreement_=None) -> pd.DataFrame:
     if agreement_ is not None:
         a = agreement_.set_index('idx')['agreement'] if isinstance(agreement_, pd.DataFrame) else agreement_
         p['agreement'] = p['idx'].map(a)
-    if 'agreement' not in p: raise ValueError("No agreement: the predictions have no agreement column; pass agreement (a Series indexed by idx).")
+    if 'agreement' not in p: raise ValueError(
+        "No agreement: the predictions have no agreement column; pass agreement (a Series indexed by idx).")
     if (missing := p['agreement'].isna().sum()):
         warnings.warn(f"{missing} prediction rows have no agreement value and are left out.", stacklevel=3)
     return p.dropna(subset=['agreement'])
 
 def accuracy_by_threshold(predictions: pd.DataFrame, agreement_=None, taus=None, by: str = 'source') -> pd.DataFrame:
-    "Accuracy on the instances with agreement ≥ τ, per `by` group and τ: mean and std over seeds, and how many instances."
+    """Accuracy on the instances with agreement ≥ τ, per `by` group and τ: mean and std over seeds, and how many
+    instances."""
     p = with_agreement(predictions, agreement_)
-    taus = sorted(p.agreement.unique()) if taus is None and p.agreement.nunique() <= 12 else (np.round(np.linspace(p.agreement.min(), 1, 6), 3) if taus is None else taus)
+    taus = sorted(p.agreement.unique()) if taus is None and p.agreement.nunique() <= 12 else (
+        np.round(np.linspace(p.agreement.min(), 1, 6), 3) if taus is None else taus)
     rows = []
     for tau in taus:
         sel = p[p.agreement >= tau - 1e-9]
         if sel.empty: continue
         per_seed = sel.groupby([by, 'seed']).correct.mean().groupby(level=0)
         n = sel.groupby(by).idx.nunique()
-        rows += [{by: g, 'tau': float(tau), 'accuracy': m, 'std': s, 'instances': int(n[g])} for g, m, s in zip(per_seed.mean().index, per_seed.mean(), per_seed.std())]
+        rows += [{by: g, 'tau': float(tau), 'accuracy': m, 'std': s, 'instances': int(n[g])}
+                 for g, m, s in zip(per_seed.mean().index, per_seed.mean(), per_seed.std())]
     return pd.DataFrame(rows)
 
 # %% ../nbs/10_subjectivity.ipynb #10b768bd
 def accuracy_by_bin(predictions: pd.DataFrame, agreement_=None, bins=None, by: str = 'source') -> pd.DataFrame:
     "Accuracy per agreement bin (right-closed intervals) and `by` group, mean and std over seeds."
     p = with_agreement(predictions, agreement_)
-    bins = bins if bins is not None else [0] + sorted(p.agreement.unique()) if p.agreement.nunique() <= 12 else [0, 0.5, 0.7, 0.9, 1.0]
+    bins = bins if bins is not None else [0] + sorted(
+        p.agreement.unique()) if p.agreement.nunique() <= 12 else [0, 0.5, 0.7, 0.9, 1.0]
     p['bin'] = pd.cut(p.agreement, bins, include_lowest=False).astype(str)
     g = p.groupby(['bin', by, 'seed']).correct.mean().groupby(level=[0, 1])
     n = p.groupby(['bin', by]).idx.nunique()

@@ -88,31 +88,38 @@ def _card_from_dict(d: dict, path: Path | None = None) -> TaskCard:
     where = f"task card {path}" if path else "task card"
     if not isinstance(d, dict): raise CardError(f"{where}: expected a YAML mapping at the top level.")
     missing = [k for k in _REQUIRED if k not in d]
-    if missing: raise CardError(f"{where}: missing key(s) {', '.join(missing)}. See the README section 'Add your own task' for a full card.")
+    if missing: raise CardError(
+        f"{where}: missing key(s) {', '.join(missing)}. See the README section 'Add your own task' for a full card.")
     unknown = set(d) - set(_REQUIRED) - {'attributes', 'multi_label', 'groupings', 'agreement_column'}
     if unknown: raise CardError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}.")
     labels = _card_labels(d, where)
     names = [l.name for l in labels]
     words = d['text'].get('words', {}) if isinstance(d['text'], dict) else None
-    if words is None or 'kind' not in d['text']: raise CardError(f"{where}: 'text' needs at least 'kind' (what a text is) and 'words'.")
+    if words is None or 'kind' not in d['text']:
+        raise CardError(f"{where}: 'text' needs at least 'kind' (what a text is) and 'words'.")
     if not {'min', 'max'} <= set(words) or not words['min'] <= words.get('typical', words['min']) <= words['max']:
         raise CardError(f"{where}: text.words needs min <= typical <= max, got {words}.")
     paras = d['text'].get('paragraphs', 1)
     if isinstance(paras, bool) or not isinstance(paras, int) or paras < 1:
-        raise CardError(f"{where}: text.paragraphs is how many paragraphs a text may have (1 for a message, a tweet or a headline), "
+        raise CardError(f"{where}: text.paragraphs is how many paragraphs a text may have (1 for a message, a tweet "
+                        "or a headline), "
                         f"a whole number >= 1; got {paras!r}.")
     for attr, v in (d.get('attributes') or {}).items():
         if isinstance(v, dict):
             bad = set(v) - set(names)
-            if bad: raise CardError(f"{where}: attributes.{attr} names unknown label(s) {sorted(bad)}; labels are {names}.")
-        elif not isinstance(v, list) or not v: raise CardError(f"{where}: attributes.{attr} must be a non-empty list or a mapping label -> list.")
+            if bad:
+                raise CardError(f"{where}: attributes.{attr} names unknown label(s) {sorted(bad)}; labels are {names}.")
+        elif not isinstance(v, list) or not v:
+            raise CardError(f"{where}: attributes.{attr} must be a non-empty list or a mapping label -> list.")
     for g, groups in (d.get('groupings') or {}).items():
         members = [m for ms in groups.values() for m in ms]
         bad, left = set(members) - set(names), set(names) - set(members)
-        if bad or left: raise CardError(f"{where}: grouping {g!r} must place every label in exactly one group (unknown: {sorted(bad)}, unplaced: {sorted(left)}).")
+        if bad or left: raise CardError(f"{where}: grouping {g!r} must place every label in exactly one group "
+                                        f"(unknown: {sorted(bad)}, unplaced: {sorted(left)}).")
     data = d['data']
     if not isinstance(data, dict) or not ({'local_dir', 'path', 'hub'} & set(data)):
-        raise CardError(f"{where}: 'data' needs 'local_dir' (a folder under the data directory), 'path' (a folder of CSVs) or 'hub'.")
+        raise CardError(f"{where}: 'data' needs 'local_dir' (a folder under the data directory), 'path' (a folder of "
+                        "CSVs) or 'hub'.")
     return TaskCard(name=str(d['name']), title=d['title'], description=d['description'], text=d['text'],
                     persona=d['persona'], labels=labels, attributes=d.get('attributes') or {}, data=data,
                     multi_label=d.get('multi_label'), groupings=d.get('groupings') or {},
@@ -120,14 +127,19 @@ def _card_from_dict(d: dict, path: Path | None = None) -> TaskCard:
 
 # %% ../nbs/00_tasks.ipynb #32a4e99d
 def _yaml_error(path: Path, e: yaml.YAMLError) -> CardError:
-    "A YAML syntax error in the card at `path`, as a `CardError` naming the file, the line and column, the line itself and what to do."
+    """A YAML syntax error in the card at `path`, as a `CardError` naming the file, the line and column, the line itself
+    and what to do."""
     mark = getattr(e, 'problem_mark', None) or getattr(e, 'context_mark', None)
-    if mark is None: return CardError(f"task card {path.resolve()} is not valid YAML ({e}): fix the file, or remove it.")
+    if mark is None:
+        return CardError(f"task card {path.resolve()} is not valid YAML ({e}): fix the file, or remove it.")
     lines = path.read_text(errors='replace').splitlines()
     ctx = e.context_mark if getattr(e, 'context', None) and getattr(e, 'context_mark', None) else None
-    return CardError(f"task card {path.resolve()}: not valid YAML at line {mark.line + 1}, column {mark.column + 1}: {getattr(e, 'problem', None) or e}"
-                     + (f" ({e.context} at line {ctx.line + 1})" if ctx else '') + ':\n    ' + (lines[mark.line] if mark.line < len(lines) else '<end of file>')
-                     + "\nFix that line (a value holding ': ' or starting with a quote, '[', '{', '*', '&' or '%' needs quotes around it; "
+    return CardError(f"task card {path.resolve()}: not valid YAML at line {mark.line + 1}, column {mark.column + 1}: "
+                     f"{getattr(e, 'problem', None) or e}"
+                     + (f" ({e.context} at line {ctx.line + 1})" if ctx else '') + ':\n    ' + (
+                         lines[mark.line] if mark.line < len(lines) else '<end of file>')
+                     + "\nFix that line (a value holding ': ' or starting with a quote, '[', '{', '*', '&' or '%' "
+                       "needs quotes around it; "
                        "items of one list are indented alike), or remove the file.")
 
 # %% ../nbs/00_tasks.ipynb #4c6347d5
@@ -136,11 +148,13 @@ def _parsed(path: str, mtime_ns: int, size: int):
     return yaml.safe_load(Path(path).read_text())
 
 def _read_yaml(path: Path):
-    "A YAML file's content, parsed once while the file stays the same (a judge asks for each card hundreds of times); a copy."
+    """A YAML file's content, parsed once while the file stays the same (a judge asks for each card hundreds of times);
+    a copy."""
     st = path.stat()
     try: return copy.deepcopy(_parsed(str(path), st.st_mtime_ns, st.st_size))
     except yaml.YAMLError as e: raise _yaml_error(path, e) from None
-    except UnicodeDecodeError as e: raise CardError(f"task card {path.resolve()} is not UTF-8 text ({e}): save it as UTF-8.") from None
+    except UnicodeDecodeError as e:
+        raise CardError(f"task card {path.resolve()} is not UTF-8 text ({e}): save it as UTF-8.") from None
 
 # %% ../nbs/00_tasks.ipynb #7bd3b4f0
 def read_card(path) -> TaskCard:
@@ -151,14 +165,16 @@ def read_card(path) -> TaskCard:
 
 # %% ../nbs/00_tasks.ipynb #6fc2bec4
 def _card_files() -> dict[str, Path]:
-    places = [builtin_cards_dir()] + [Path(p).expanduser() for p in os.environ.get('SYNTHCLF_CARDS', '').split(os.pathsep) if p]
+    places = [builtin_cards_dir()] + [
+        Path(p).expanduser() for p in os.environ.get('SYNTHCLF_CARDS', '').split(os.pathsep) if p]
     found = {}
     for place in places:
         files = [place] if place.is_file() else sorted(place.glob('*.y*ml')) if place.is_dir() else []
         if not place.exists(): raise FileNotFoundError(f"SYNTHCLF_CARDS names {place}, which does not exist.")
         for f in files:
             d = _read_yaml(f)
-            if not isinstance(d, dict): raise CardError(f"task card {f.resolve()}: expected a YAML mapping at the top level (name: ..., labels: ...), got {d!r:.60}.")
+            if not isinstance(d, dict): raise CardError(f"task card {f.resolve()}: expected a YAML mapping at the top "
+                                                        f"level (name: ..., labels: ...), got {d!r:.60}.")
             found[d.get('name', f.stem)] = f
     return found
 
@@ -170,9 +186,11 @@ def list_tasks() -> list[str]:
 def tasks_to_rank(rank_tasks, run_tasks) -> list[str]:
     "The tasks a judge ranks: `rank_tasks` (a list), all known tasks (None), or `'run'`: `run_tasks` (none if under 3)."
     if rank_tasks is None: return list_tasks()
-    if not isinstance(rank_tasks, str) and list(rank_tasks) == ['run']: rank_tasks = 'run'  # the CLI's `--rank-tasks run`
+    if not isinstance(rank_tasks, str) and list(rank_tasks) == ['run']:
+        rank_tasks = 'run'  # the CLI's `--rank-tasks run`
     if isinstance(rank_tasks, str):
-        if rank_tasks != 'run': raise ValueError(f"rank_tasks is a list of tasks, None (all known tasks) or 'run' (the run's tasks); got {rank_tasks!r}.")
+        if rank_tasks != 'run': raise ValueError(
+            f"rank_tasks is a list of tasks, None (all known tasks) or 'run' (the run's tasks); got {rank_tasks!r}.")
         return list(run_tasks) if len(run_tasks) >= 3 else []
     return list(rank_tasks)
 
@@ -187,5 +205,6 @@ def get_card(task) -> TaskCard:
         close = difflib.get_close_matches(task, files, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise ValueError(f"Unknown task {task!r}.{hint} Known tasks: {', '.join(sorted(files))}. "
-                         "To add a task, write a card (README: 'Add your own task') and put its folder in SYNTHCLF_CARDS.")
+                         "To add a task, write a card (README: 'Add your own task') and put its folder in "
+                         "SYNTHCLF_CARDS.")
     return read_card(files[task])

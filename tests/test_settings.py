@@ -99,3 +99,87 @@ def test_no_default_of_a_setting_is_written_again():
         found |= {f"{nb.name} parameters: {what}": 0 for what in literal_defaults(''.join(cell['source']), shared)}
     assert not found, ("settings written again instead of read from synthclf.settings (nbs/02_settings.ipynb): "
                        + '; '.join(found))
+
+
+# The generate and train stages: the same check. Each stage's function(s), command and notebook, and the names a surface
+# calls a setting by where it is not the setting's own (the train notebook's `classifier` is TRAIN's `model`).
+STAGES = {'generate': {'settings': 'GENERATE', 'api': [('synthclf.generate', 'generate'), ('synthclf.kinds', 'file_generated')],
+                       'nb': ROOT/'synth_nbs'/'01_generate.ipynb', 'alias': {}, 'endpoint': True},
+          'train': {'settings': 'TRAIN', 'api': [('synthclf.experiments', 'train_and_evaluate')],
+                    'nb': ROOT/'synth_nbs'/'02_train.ipynb', 'alias': {'classifier': 'model'}, 'endpoint': False}}
+# train_and_evaluate's one seed is the API's own default (the quickest call; the CLI and the notebook fit TRAIN's seeds)
+API_OWN = {('train_and_evaluate', 'seeds')}
+
+FOLLOW_STAGES = r'''
+import argparse, dataclasses, importlib, inspect, json, sys
+import synthclf.settings as s
+stages = json.loads(sys.argv[1])
+other = lambda st, name: ({int: 17, float: 0.5, str: f'x-{name}'}[st.cli_type()] if st.default is None
+                          else st.default + {int: 17, float: 0.5, str: '-x'}[type(st.default)])
+for group in (s.GENERATE, s.TRAIN, s.ENDPOINT):
+    for name, st in group.items(): group[name] = dataclasses.replace(st, default=other(st, name))
+s.GENERATE_DEFAULTS.update(s.defaults(s.GENERATE)); s.TRAIN_DEFAULTS.update(s.defaults(s.TRAIN))
+from synthclf.cli import parser
+subs = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+got = {}
+for stage, d in stages.items():
+    settings = getattr(s, d['settings']); endpoint = s.ENDPOINT if d['endpoint'] else {}
+    api = {f'{fn}.{k}': p.default for m, fn in d['api']
+           for k, p in inspect.signature(getattr(importlib.import_module(m), fn)).parameters.items() if k in settings}
+    cli = {k: v for k, v in vars(parser().parse_args([stage, '--task', 'x'])).items() if k in settings or k in endpoint}
+    cell = next(c for c in json.load(open(d['nb']))['cells'] if 'parameters' in c['metadata'].get('tags', []))
+    ns = {}; exec(''.join(cell['source']), ns)
+    names = list(settings) + list(endpoint) + list(d['alias'])
+    got[stage] = {'want': {k: st.default for k, st in {**settings, **endpoint}.items()}, 'api': api, 'cli': cli,
+                  'help': {a.dest: a.help or '' for a in subs[stage]._actions},
+                  'cell': {d['alias'].get(k, k): ns[k] for k in names if k in ns}}
+print(json.dumps(got))
+'''
+
+
+def _stage_follows():
+    spec = {st: {**d, 'nb': str(d['nb'])} for st, d in STAGES.items()}
+    p = subprocess.run([sys.executable, '-c', FOLLOW_STAGES, json.dumps(spec)], capture_output=True, text=True, timeout=300,
+                       cwd=ROOT)
+    assert p.returncode == 0, p.stderr[-3000:]
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def test_generate_and_train_defaults_changed_in_the_definition_are_followed_everywhere():
+    from synthclf.settings import GENERATE, TRAIN
+    got = _stage_follows()
+    for stage, settings in (('generate', GENERATE), ('train', TRAIN)):
+        g, want = got[stage], got[stage]['want']
+        assert all(want[k] != st.default for k, st in settings.items()), want  # every default changed
+        for fn in {k.split('.')[0] for k in g['api']}:  # each function's parameters that are settings
+            api = {k.split('.')[1]: v for k, v in g['api'].items() if k.startswith(fn + '.')}
+            assert {k: v for k, v in api.items() if (fn, k) not in API_OWN} == {k: want[k] for k in api
+                                                                      if (fn, k) not in API_OWN}, (fn, api)
+            assert len(api) >= 3, (fn, api)
+        assert g['cli'] == want, (stage, g['cli'])
+        for name, v in want.items():  # the help states the default it shows
+            if settings.get(name, ENDPOINT.get(name)).default is not None: assert f"(default {v})" in g['help'][name], name
+        assert len(g['cell']) >= 8 and g['cell'] == {k: want[k] for k in g['cell']}, (stage, g['cell'])
+    assert set(got['generate']['api']) >= {f'generate.{k}' for k in GENERATE if k != 'batch_size'}  # batch_size: backend_kw
+    assert got['train']['cell']['model'] == TRAIN['model'].default + '-x'  # the notebook's `classifier`
+
+
+def test_no_default_of_a_generate_or_train_setting_is_written_again():
+    from synthclf.settings import GENERATE, TRAIN
+    found = {}
+    for f, fns, names in (('generate', ('generate',), GENERATE), ('kinds', ('file_generated',), GENERATE),
+                          ('experiments', ('train_and_evaluate',), TRAIN)):
+        src = (ROOT/'synthclf'/f'{f}.py').read_text()
+        found |= {f"synthclf/{f}.py:{line}: {what}": 0 for what, line in literal_defaults(src, set(names), fns).items()
+                  if not any(what.startswith(f"{fn}({arg}=") for fn, arg in API_OWN)}
+    cli = (ROOT/'synthclf'/'cli.py').read_text()
+    for fn in ast.parse(cli).body:
+        if isinstance(fn, ast.FunctionDef) and fn.name in ('_add_generate', '_add_train'):
+            names = set(GENERATE if fn.name == '_add_generate' else TRAIN) | set(ENDPOINT)
+            found |= {f"synthclf/cli.py {fn.name}: {what}": 0 for what in literal_defaults(ast.get_source_segment(cli, fn), names)}
+    for stage, d in STAGES.items():
+        names = set(GENERATE if stage == 'generate' else TRAIN) | set(ENDPOINT) | set(d['alias'])
+        cell = next(c for c in json.loads(d['nb'].read_text())['cells'] if 'parameters' in c['metadata'].get('tags', []))
+        found |= {f"{d['nb'].name} parameters: {what}": 0 for what in literal_defaults(''.join(cell['source']), names)}
+    assert not found, ("settings written again instead of read from synthclf.settings (nbs/02_settings.ipynb): "
+                       + '; '.join(found))

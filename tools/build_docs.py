@@ -5,7 +5,9 @@
 The site: Home (nbs/index.ipynb, the README, with the run's results on top), API (nbs/NN_*.ipynb in reading order, passed
 through nbdev's own processors, as `nbdev_docs` does before Quarto: each exported function as its signature and docstring,
 directives applied, the exported source left out), and Runs (the run's report and its per-task stage notebooks, without
-their code and parameter cells). With Quarto installed, `nbdev_docs` builds the API pages from _quarto.yml instead.
+their code and parameter cells). This is the project's one docs builder (`make docs`, tested by tests/test_docs.py);
+_quarto.yml is kept for `quarto render` by those who have Quarto (tests/test_quarto_config.py checks it names the same
+pages), and `nbdev_docs` writes a config of its own.
 """
 import argparse, base64, os, re, shutil, sys, tempfile
 from pathlib import Path
