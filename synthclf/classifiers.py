@@ -15,8 +15,8 @@ from .core import bf16_ok, cores
 from .encoders import DEFAULT_ENCODER, ENCODERS, embed, resolve_encoder
 
 # %% auto #0
-__all__ = ['classifier_name', 'check_training_data', 'TfidfClassifier', 'embed_cached', 'EmbeddingClassifier', 'val_split',
-           'length_grouped_batches', 'EncoderClassifier', 'make_classifier']
+__all__ = ['classifier_name', 'check_training_data', 'check_sample_weight', 'TfidfClassifier', 'embed_cached',
+           'EmbeddingClassifier', 'val_split', 'length_grouped_batches', 'EncoderClassifier', 'make_classifier']
 
 # %% ../nbs/07_classifiers.ipynb #5f73caac
 def classifier_name(name: str = DEFAULT_ENCODER) -> str:
@@ -44,22 +44,35 @@ def check_training_data(texts, labels, num_labels: int) -> np.ndarray:
         raise ValueError(f"The training set has a single class (label {int(labels[0])}, {len(labels)} rows): a classifier needs at least two.")
     return labels.astype(int)
 
+def check_sample_weight(sample_weight, n: int) -> np.ndarray | None:
+    "`sample_weight` as `n` finite, non-negative floats, not all zero (None stays None: every text counts once)."
+    if sample_weight is None: return None
+    w = np.asarray(sample_weight, float)
+    if w.shape != (n,): raise ValueError(f"Got {w.size} sample weights for {n} texts: give one weight a text.")
+    if not np.isfinite(w).all() or (w < 0).any():
+        bad = w[~np.isfinite(w) | (w < 0)][:5].tolist()
+        raise ValueError(f"Sample weights must be finite and non-negative; got {bad}.")
+    if w.sum() == 0: raise ValueError("Every sample weight is zero: nothing would be learned. Weigh at least one text.")
+    return w
+
 # %% ../nbs/07_classifiers.ipynb #ff630a96
 class TfidfClassifier:
     "TF-IDF (word 1-2 grams, sublinear tf) + logistic regression."
-    name = 'tfidf'
+    name, takes_sample_weight = 'tfidf', True
     def __init__(self, C: float = 10.0, ngram_range=(1, 2), min_df: int = 1, max_features: int | None = 200_000, seed: int = 0):
         if C <= 0: raise ValueError(f"C must be positive, got {C}.")
         self.C, self.ngram_range, self.min_df, self.max_features, self.seed = C, tuple(ngram_range), min_df, max_features, seed
 
-    def fit(self, texts, labels, num_labels: int):
+    def fit(self, texts, labels, num_labels: int, sample_weight=None):
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
         y = check_training_data(texts, labels, num_labels)
+        w = check_sample_weight(sample_weight, len(y))
         self.num_labels = num_labels
         t0 = time.time()
         self.vectorizer_ = TfidfVectorizer(ngram_range=self.ngram_range, min_df=self.min_df, max_features=self.max_features, sublinear_tf=True)
-        self.model_ = LogisticRegression(C=self.C, max_iter=2000, random_state=self.seed).fit(self.vectorizer_.fit_transform(texts), y)
+        X = self.vectorizer_.fit_transform(texts)
+        self.model_ = LogisticRegression(C=self.C, max_iter=2000, random_state=self.seed).fit(X, y, sample_weight=w)
         self.train_seconds_, self.history_ = time.time() - t0, []
         return self
 
@@ -83,23 +96,26 @@ def embed_cached(texts, model: str = DEFAULT_ENCODER, limit: int = 200_000) -> n
     return np.stack([_EMBEDDINGS[(model, t)] for t in texts])
 
 # %% ../nbs/07_classifiers.ipynb #cd47468c
-def _cv_score(model, X: np.ndarray, y: np.ndarray, folds: list) -> float:
+def _cv_score(model, X: np.ndarray, y: np.ndarray, folds: list, w: np.ndarray | None = None) -> float:
     """`cross_val_score(model, X, y, cv=folds, scoring='neg_log_loss').mean()`, the same fits and the same number, without
     sklearn's per-call checks (a third of its time on small sets): each fold's log-loss is the mean of -log p(true label),
-    p clipped at the dtype's eps, as `sklearn.metrics.log_loss` computes it."""
+    p clipped at the dtype's eps, as `sklearn.metrics.log_loss` computes it. With sample weights `w`, each fold is fit
+    with its rows' weights and its log-loss is their weighted mean."""
     import sklearn
     losses = []
     with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
         for fit_rows, score_rows in folds:
-            m = model.fit(X[fit_rows], y[fit_rows])
+            m = model.fit(X[fit_rows], y[fit_rows], sample_weight=None if w is None else w[fit_rows])
             p = m.predict_proba(X[score_rows])
             eps = np.finfo(p.dtype).eps
             true = p[np.arange(len(score_rows)), np.searchsorted(m.classes_, y[score_rows])]
-            losses.append(float(np.mean(np.log(np.clip(true, eps, 1 - eps)))))  # minus the fold's log-loss
+            ll = np.log(np.clip(true, eps, 1 - eps))
+            losses.append(float(np.mean(ll) if w is None else np.average(ll, weights=w[score_rows])))  # -log-loss
     return float(np.mean(losses))
 
 class EmbeddingClassifier:
     "Logistic regression on frozen sentence embeddings of an encoder (default: the packaged all-MiniLM-L6-v2)."
+    takes_sample_weight = True
     def __init__(self, model: str = DEFAULT_ENCODER, Cs=(0.1, 1.0, 10.0, 100.0), C: float = 10.0, cv: int = 5, cv_min: int = 3,
                  seed: int = 0, progress: bool = True):
         if C <= 0 or not Cs or min(Cs) <= 0: raise ValueError(f"C and every value of Cs must be positive, got C={C}, Cs={Cs}.")
@@ -110,29 +126,31 @@ class EmbeddingClassifier:
 
     def config(self) -> dict: return {'model': self.model, 'Cs': list(self.Cs), 'C': self.C, 'cv': self.cv, 'cv_min': self.cv_min}
 
-    def fit(self, texts, labels, num_labels: int):
-        "Embed `texts` (cached per process) and fit on the embeddings (`fit_embeddings`)."
-        check_training_data(texts, labels, num_labels)  # before anything is embedded
+    def fit(self, texts, labels, num_labels: int, sample_weight=None):
+        "Embed `texts` (cached per process) and fit on the embeddings (`fit_embeddings`), weighed by `sample_weight`."
+        check_sample_weight(sample_weight, len(check_training_data(texts, labels, num_labels)))  # before any embedding
         t0 = time.time()
-        self.fit_embeddings(embed_cached(texts, self.model), labels, num_labels)
+        self.fit_embeddings(embed_cached(texts, self.model), labels, num_labels, sample_weight)
         self.train_seconds_ = time.time() - t0
         return self
 
-    def fit_embeddings(self, X: np.ndarray, labels, num_labels: int):
+    def fit_embeddings(self, X: np.ndarray, labels, num_labels: int, sample_weight=None):
         """Fit on embeddings `X` (one row a text, as `embed_cached(texts, self.model)` gives them): C from `Cs` by
-        cross-validated log-loss over `cv` seeded folds where every label has `cv_min` texts, else `C`."""
+        cross-validated log-loss over `cv` seeded folds where every label has `cv_min` texts, else `C`; with
+        `sample_weight`, every fit and every fold's log-loss weighs each text by it."""
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import StratifiedKFold
         y = check_training_data(X, labels, num_labels)
+        w = check_sample_weight(sample_weight, len(y))
         self.num_labels, t0 = num_labels, time.time()
         smallest = np.bincount(y)[np.unique(y)].min()
         self.C_, self.history_ = self.C, []
         if smallest >= self.cv_min:
             folds = list(StratifiedKFold(min(self.cv, smallest), shuffle=True, random_state=self.seed).split(X, y))
-            scores = {c: _cv_score(LogisticRegression(C=c, max_iter=3000), X, y, folds) for c in self.Cs}
+            scores = {c: _cv_score(LogisticRegression(C=c, max_iter=3000), X, y, folds, w) for c in self.Cs}
             self.C_ = max(scores, key=scores.get)
             self.history_ = [{'C': c, 'cv_log_loss': round(-s, 4)} for c, s in scores.items()]
-        self.model_ = LogisticRegression(C=self.C_, max_iter=3000).fit(X, y)
+        self.model_ = LogisticRegression(C=self.C_, max_iter=3000).fit(X, y, sample_weight=w)
         self.train_seconds_ = time.time() - t0
         return self
 
@@ -170,6 +188,7 @@ def length_grouped_batches(lengths, batch_size: int, rng: np.random.Generator, p
 # %% ../nbs/07_classifiers.ipynb #3b4a4268
 class EncoderClassifier:
     "A transformers encoder fine-tuned for sequence classification (default: the packaged all-MiniLM-L6-v2)."
+    takes_sample_weight = False  # `fit` refuses weights: train a reweighted set with 'tfidf' or 'embedding-lr'
     def __init__(self, model: str = DEFAULT_ENCODER, lr: float = 1e-4, epochs: int = 4, batch_size: int = 16, max_length: int | None = None,
                  max_length_cap: int = 256, min_steps: int = 100, weight_decay: float = 0.01, warmup: float = 0.1, val_fraction: float = 0.1,
                  patience: int = 2, seed: int = 0, threads: int | None = None, device: str | None = None, bf16: bool | None = None,
@@ -276,8 +295,11 @@ def _validate(self: EncoderClassifier, ids, y, va) -> dict:
 
 # %% ../nbs/07_classifiers.ipynb #530e41b3
 @patch
-def fit(self: EncoderClassifier, texts, labels, num_labels: int):
+def fit(self: EncoderClassifier, texts, labels, num_labels: int, sample_weight=None):
     y = check_training_data(texts, labels, num_labels)
+    if sample_weight is not None:
+        raise ValueError(f"{self.name}: fine-tuning takes no sample weights; train a reweighted set with 'tfidf' or "
+                         "'embedding-lr' (their fit weighs each text), or leave the reweighting remedy out.")
     self.num_labels = num_labels
     self._setup(num_labels)
     self.max_length_ = self._pick_max_length(texts)

@@ -20,11 +20,11 @@ from .generate import generated_replicates, load_generated, read_manifest, repli
 
 # %% auto #0
 __all__ = ['SOURCES', 'SYNTHETIC_MODES', 'run_dir', 'SOURCE_TITLES', 'METRIC_TITLES', 'BASELINE_TITLES', 'labelled_frame',
-           'check_labels', 'read_labelled', 'default_synthetic_dir', 'replicate_of', 'matched_sizes', 'curve_source',
-           'curve_size', 'mixture_parts', 'synthetic_part', 'source_name', 'training_set', 'evaluate', 'baselines',
-           'beats', 'predictions_frame', 'DamagedRunWarning', 'finished_run', 'seed_list', 'drop_test_copies',
-           'train_and_evaluate', 'collect_runs', 'load_predictions', 'source_order', 'mean_beats_baselines',
-           'summarize_runs', 'results_table', 'table_markdown']
+           'check_labels', 'read_labelled', 'default_synthetic_dir', 'replicate_of', 'path_replicate', 'matched_sizes',
+           'curve_source', 'curve_size', 'mixture_parts', 'synthetic_part', 'source_name', 'training_set', 'evaluate',
+           'baselines', 'beats', 'predictions_frame', 'DamagedRunWarning', 'finished_run', 'seed_list',
+           'drop_test_copies', 'train_and_evaluate', 'collect_runs', 'load_predictions', 'source_order',
+           'mean_beats_baselines', 'summarize_runs', 'results_table', 'table_markdown']
 
 # %% ../nbs/08_experiments.ipynb #c3d8de14
 def _bad_json_line(p: Path) -> str | None:
@@ -110,7 +110,8 @@ def check_labels(labels: pd.Series, card: TaskCard, where) -> pd.Series:
     return labels
 
 def read_labelled(path, task) -> Dataset:
-    "The labelled dataset at `path` (columns idx, text, label) with labels as the `ClassLabel` of `task`'s card."
+    """The labelled dataset at `path` (columns idx, text, label, and `weight` where it has one: a weight per text that
+    the classifiers fit with) with labels as the `ClassLabel` of `task`'s card."""
     card, p = get_card(task), Path(path)
     df = labelled_frame(p)
     missing = [c for c in ('text', 'label') if c not in df.columns]
@@ -120,10 +121,11 @@ def read_labelled(path, task) -> Dataset:
     if (texts == '').any():
         raise ValueError(f"{p}: rows {np.flatnonzero((texts == '').to_numpy())[:5].tolist()} have empty texts.")
     idx = df['idx'].astype(int).tolist() if 'idx' in df.columns else list(range(len(df)))
-    return Dataset.from_dict({
-        'idx': idx, 'text': texts.tolist(), 'label': [card.label_names.index(l) for l in df['label']]},
-                             features=Features({'idx': Value('int64'), 'text': Value('string'),
-                                                'label': ClassLabel(names=card.label_names)}))
+    cols = {'idx': idx, 'text': texts.tolist(), 'label': [card.label_names.index(l) for l in df['label']]}
+    features = {'idx': Value('int64'), 'text': Value('string'), 'label': ClassLabel(names=card.label_names)}
+    if 'weight' in df.columns:  # a reweighted set's: the classifiers fit with it
+        cols['weight'], features['weight'] = df['weight'].astype(float).tolist(), Value('float64')
+    return Dataset.from_dict(cols, features=Features(features))
 
 # %% ../nbs/08_experiments.ipynb #c2841e9e
 SOURCES = ('real', 'real_matched', 'zero_shot', 'few_shot', 'real+zero_shot', 'real+few_shot')
@@ -138,6 +140,14 @@ def replicate_of(card: TaskCard, mode: str, seed: int, synthetic_dir=None) -> in
     """The generated replicate that training seed `seed` of `mode` uses: `seed mod R` of the R replicates there (0 where
     there are none)."""
     return seed % max(1, generated_replicates(synthetic_dir or default_synthetic_dir(card.name), mode))
+
+def path_replicate(source, seed: int) -> tuple[Path, int | None]:
+    """The folder a path source trains seed `seed` on: a generate folder with replicates beside it (`<name>.1`, ...:
+    a remedied set's) gives replicate `seed mod R` as a generated mode does; any other path is itself (replicate
+    None)."""
+    p = Path(source)
+    if not (p/'manifest.json').is_file() or not (r := generated_replicates(p.parent, p.name)): return p, None
+    return replicate_dir(p.parent, p.name, seed % r), seed % r
 
 def _synthetic(card: TaskCard, mode: str, synthetic_dir, replicate: int = 0) -> Dataset:
     folder = replicate_dir(synthetic_dir or default_synthetic_dir(card.name), mode, replicate)
@@ -242,7 +252,7 @@ def training_set(
         if mix_fraction > 0: parts.append(subsample_per_label(_synthetic(
             card, source[5:], synthetic_dir, replicate_of(card, source[5:], seed, synthetic_dir)), n_syn, seed))
         return _concat(parts)
-    elif Path(source).exists(): ds = read_labelled(source, card)
+    elif Path(source).exists(): ds = read_labelled(path_replicate(source, seed)[0], card)
     else: raise ValueError(
         f"Unknown training source {source!r}: use one of {', '.join(SOURCES)}, real@<n> (n real texts per label), "
         "real@<n>+zero_shot or real@<n>+few_shot (n real per label plus a generated set) "
@@ -353,11 +363,12 @@ def _run_experiment(card: TaskCard, clf, model: str, s: str, src: str, k: int,
     "Train `clf` on `train`, score it on `test`, write predictions.parquet and then metrics.json into `d`: the metrics."
     names = card.label_names
     d.mkdir(parents=True, exist_ok=True)
-    clf.fit(train['text'], train['label'], card.num_labels)
+    weights = {'sample_weight': train['weight']} if 'weight' in train.column_names else {}  # a reweighted set's
+    clf.fit(train['text'], train['label'], card.num_labels, **weights)
     t0 = time.time(); proba = clf.predict_proba(test['text']); predict_seconds = time.time() - t0
     meta = dict(task=card.name, source=src, classifier=clf.name, seed=k)
-    rep = replicate_of(card, s.removeprefix('real+'), k, synthetic_dir) if s.removeprefix(
-        'real+') in SYNTHETIC_MODES else None
+    rep = (replicate_of(card, s.removeprefix('real+'), k, synthetic_dir) if s.removeprefix('real+') in SYNTHETIC_MODES
+           else path_replicate(s, k)[1] if s not in SOURCES and not _uses_real(s) and Path(s).exists() else None)
     _write_atomic(
         d/'predictions.parquet', lambda p: predictions_frame(test, proba, names, **meta).to_parquet(p, index=False))
     metrics = {**meta, 'replicate': rep, 'key': key, 'model': model, 'config': clf.config(), 'n_train': train.num_rows,

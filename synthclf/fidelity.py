@@ -13,8 +13,8 @@ from .classifiers import make_classifier
 # %% auto #0
 __all__ = ['REMEDIES', 'label_fidelity', 'label_ids', 'cross_fitted_reads', 'confusion_counts', 'read_shares', 'corrected_shares',
            'fidelity_rate', 'fidelity_interval', 'fidelity_reader', 'study_fidelity', 'fidelity_table',
-           'fidelity_filter', 'few_shot_filter', 'out_of_fold_proba', 'confident_learning', 'remedy_keep',
-           'apply_remedies', 'remedy_table']
+           'fidelity_filter', 'few_shot_filter', 'out_of_fold_proba', 'confident_learning', 'domain_weights',
+           'reweight', 'remedy_keep', 'apply_remedies', 'remedy_table']
 
 # %% ../nbs/11_fidelity.ipynb #81c17ef0
 def label_fidelity(real: pd.DataFrame, synthetic: pd.DataFrame, names, classifier: str = 'tfidf', folds: int = 5,
@@ -234,8 +234,49 @@ def confident_learning(synthetic: pd.DataFrame, names, classifier: str = 'tfidf'
         keep[rows[np.argsort(-margin, kind='stable')[:min(n, len(rows) - 1)]]] = False  # a label keeps one text
     return keep
 
+# %% ../nbs/11_fidelity.ipynb #ef2a3dcc
+def domain_weights(real_X, synthetic_X, clip: tuple = (0.1, 10.0), folds: int = 5,
+                   Cs=(1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0), seed: int = 0) -> np.ndarray:
+    """Per row of `synthetic_X` (embeddings), w = p(real|x) / p(synthetic|x) of a domain classifier against `real_X`,
+    out of fold, C the smallest of `Cs` within a standard error of the best cross-validated log-loss; clipped to
+    `clip`, then scaled to mean 1."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+    real_X, synthetic_X = np.asarray(real_X, float), np.asarray(synthetic_X, float)
+    if min(len(real_X), len(synthetic_X)) < folds:
+        raise ValueError(f"Reweighting needs at least {folds} real and {folds} synthetic texts (folds={folds}); "
+                         f"got {len(real_X)} real, {len(synthetic_X)} synthetic: draw a larger real sample.")
+    if not 0 < clip[0] <= 1 <= clip[1]:
+        raise ValueError(f"clip must be (low, high) with 0 < low <= 1 <= high; got {clip}.")
+    X, y = np.vstack([real_X, synthetic_X]), np.r_[np.ones(len(real_X), int), np.zeros(len(synthetic_X), int)]
+    side = np.where(y == 1, len(y) / (2 * len(real_X)), len(y) / (2 * len(synthetic_X)))  # both sides weigh the same
+    split = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y))
+    def out_of_fold(C):
+        p = np.zeros(len(y))
+        for tr, te in split:
+            fit = LogisticRegression(C=C, max_iter=3000).fit(X[tr], y[tr], sample_weight=side[tr])
+            p[te] = fit.predict_proba(X[te])[:, 1]
+        return np.clip(p, 1e-6, 1 - 1e-6)
+    fits = {C: out_of_fold(C) for C in sorted(Cs)}
+    losses = {C: -np.log(np.where(y == 1, p, 1 - p)) * side for C, p in fits.items()}  # per row, mean = the log-loss
+    best = min(losses, key=lambda C: losses[C].mean())
+    bar = losses[best].mean() + losses[best].std() / np.sqrt(len(y))
+    p = fits[min(C for C in fits if losses[C].mean() <= bar)][len(real_X):]  # the strongest regularisation within 1 SE
+    w = np.clip(p / (1 - p), *clip)
+    return w / w.mean()
+
+def reweight(synthetic_texts, real_texts, encoder: str | None = None, clip: tuple = (0.1, 10.0),
+             seed: int = 0) -> np.ndarray:
+    "`domain_weights` of `synthetic_texts` toward `real_texts` on the frozen sentence embeddings of `encoder`."
+    from synthclf.classifiers import embed_cached
+    from synthclf.encoders import DEFAULT_ENCODER
+    enc = encoder or DEFAULT_ENCODER
+    real, synthetic = [str(t) for t in real_texts], [str(t) for t in synthetic_texts]
+    return domain_weights(embed_cached(real, enc), embed_cached(synthetic, enc), clip, seed=seed)
+
+
 # %% ../nbs/11_fidelity.ipynb #72216a4a
-REMEDIES = ('fidelity_filter', 'few_shot_filter', 'confident_learning')
+REMEDIES = ('fidelity_filter', 'few_shot_filter', 'confident_learning', 'reweight')
 
 def remedy_keep(remedy: str, folder, synthetic: pd.DataFrame, shown: pd.DataFrame, names, reader: str = 'tfidf',
                 seed: int = 0) -> np.ndarray:
@@ -248,13 +289,16 @@ def remedy_keep(remedy: str, folder, synthetic: pd.DataFrame, shown: pd.DataFram
         return fidelity_filter(pd.read_csv(f).sort_values('row'))
     if remedy == 'few_shot_filter': return few_shot_filter(shown, synthetic, names, reader)
     if remedy == 'confident_learning': return confident_learning(synthetic, names, reader, seed=seed)
+    if remedy == 'reweight': return np.ones(len(synthetic), bool)  # keeps every text: `reweight` weighs them
     raise ValueError(f"Unknown remedy {remedy!r}: use one of {', '.join(REMEDIES)}.")
 
 def apply_remedies(task, synthetic_dir, out, remedies=REMEDIES, reader: str = 'tfidf', k: int = 3, seed: int = 0,
-                   data_dir=None) -> pd.DataFrame:
-    """Per generated set of `task` and remedy, the kept copy written (see the prose); one row each: task, mode,
-    replicate, remedy, folder, texts, kept and seconds (also written to `fidelity_dir/remedies.csv`)."""
-    from synthclf.data import few_shot_examples, load_task
+                   data_dir=None, real_sample_per_label: int = 50) -> pd.DataFrame:
+    """Per generated set of `task` (every replicate) and remedy, the kept (or weighted) copy written (see the prose);
+    one row each: task, mode, replicate, remedy, folder, texts, kept, seconds and why it was `skipped` ('' if it was
+    not: a set too small for a remedy's folds, or one it would empty a label of, is left untreated) (also in
+    `fidelity_dir/remedies.csv`)."""
+    from synthclf.data import few_shot_examples, load_task, subsample_per_label
     from synthclf.experiments import SYNTHETIC_MODES, read_labelled
     from synthclf.generate import generated_replicates, load_generated, replicate_dir, save_generated
     from synthclf.layout import fidelity_dir
@@ -264,6 +308,10 @@ def apply_remedies(task, synthetic_dir, out, remedies=REMEDIES, reader: str = 't
     names, rows = card.label_names, []
     shown = pd.DataFrame([(t, l) for l in names for t in few_shot_examples(dsd['train'], l, k=k, seed=seed)],
                          columns=['text', 'label'])
+    sample = subsample_per_label(dsd['train'], real_sample_per_label, seed)  # reweighting's: the train split only
+    real_sample = {'split': 'train', 'per_label': real_sample_per_label, 'seed': seed, 'texts': sample.num_rows,
+                   'idx': [int(i) for i in sample['idx']],
+                   'prompts': 'drawn apart from the few-shot prompts, from the same split: some texts may coincide'}
     for m in SYNTHETIC_MODES:
         for r in range(generated_replicates(synthetic_dir, m)):
             folder = replicate_dir(synthetic_dir, m, r)
@@ -271,19 +319,35 @@ def apply_remedies(task, synthetic_dir, out, remedies=REMEDIES, reader: str = 't
             if not len(ds): continue
             syn = pd.DataFrame({'text': ds['text'], 'label': [names[i] for i in ds['label']]})
             for remedy in remedies:
+                row = {'task': card.name, 'mode': m, 'replicate': r, 'remedy': remedy, 'texts': len(syn)}
                 t0 = time.time()
-                keep = remedy_keep(remedy, folder, syn, shown, names, reader, seed)
+                try:
+                    keep = remedy_keep(remedy, folder, syn, shown, names, reader, seed)
+                    if lost := sorted(set(syn.label) - set(syn.label[keep])):
+                        raise ValueError(f"it keeps no text of {lost}, which a classifier trained on it never predicts")
+                    if remedy == 'reweight':
+                        w = reweight(syn['text'], sample['text'], reader.partition(':')[2] or None, seed=seed)
+                except ValueError as e:  # too small for its folds, or a label emptied: trained untreated, reason kept
+                    print(f"{card.name} {m} replicate {r}: {remedy} not applied: {e}")
+                    rows.append({**row, 'folder': '', 'kept': 0, 'seconds': 0.0, 'skipped': str(e)})
+                    continue
                 seconds = time.time() - t0
                 full, manifest = load_generated(folder)
                 kept = full.select(np.flatnonzero(keep))
+                if remedy == 'reweight':
+                    kept = kept.add_column('weight', w.tolist())
+                    manifest['weights'] = {'real_sample': real_sample, 'min': round(float(w.min()), 3),
+                                           'max': round(float(w.max()), 3),
+                                           'effective_texts': round(w.sum()**2 / (w**2).sum(), 1)}
                 counts = {l: int((syn.label[keep] == l).sum()) for l in names}
                 manifest.update(counts=counts, remedy={'name': remedy, 'from': str(folder), 'kept': int(keep.sum()),
                                                        'dropped': int((~keep).sum()), 'seconds': round(seconds, 2),
                                                        'oracle': remedy == 'fidelity_filter', 'reader': reader})
                 dest = save_generated(kept, manifest, replicate_dir(Path(out)/card.name/'remedies', f"{m}+{remedy}", r))
-                rows.append({'task': card.name, 'mode': m, 'replicate': r, 'remedy': remedy, 'folder': str(dest),
-                             'texts': len(syn), 'kept': int(keep.sum()), 'seconds': round(seconds, 2)})
-    out_rows = pd.DataFrame(rows, columns=['task', 'mode', 'replicate', 'remedy', 'folder', 'texts', 'kept', 'seconds'])
+                rows.append({**row, 'folder': str(dest), 'kept': int(keep.sum()), 'seconds': round(seconds, 2),
+                             'skipped': ''})
+    out_rows = pd.DataFrame(rows, columns=['task', 'mode', 'replicate', 'remedy', 'folder', 'texts', 'kept', 'seconds',
+                                           'skipped'])
     d = fidelity_dir(out, card.name); d.mkdir(parents=True, exist_ok=True)
     out_rows.to_csv(d/'remedies.csv', index=False)
     return out_rows
@@ -299,7 +363,10 @@ def remedy_table(run, tasks, scores: pd.DataFrame, metric: str = 'macro_f1', ci:
         f = fidelity_dir(run, t)/'remedies.csv'
         by = {s: g[metric].to_numpy(float) for s, g in scores[scores.task == t].groupby('source')}
         if not f.is_file() or 'real_matched' not in by: continue
-        rem = pd.read_csv(f).query('replicate == 0')
+        rem = pd.read_csv(f, keep_default_na=False)
+        rem = rem[rem['skipped'] == ''] if 'skipped' in rem else rem  # a remedy that could not run on a set
+        rem = rem.groupby(['mode', 'remedy'], sort=False, as_index=False)[['texts', 'kept']].sum()
+        rem['folder'] = [str(fidelity_dir(run, t).parent/'remedies'/f"{x.mode}+{x.remedy}") for x in rem.itertuples()]
         summ = pd.read_csv(fidelity_dir(run, t)/'summary.csv').set_index('mode')
         plain = [(m, 'none', m, np.nan, summ.fidelity.get(m), summ.ci_low.get(m), summ.ci_high.get(m))
                  for m in rem['mode'].unique()]

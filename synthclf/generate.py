@@ -20,9 +20,9 @@ from .settings import GENERATE_DEFAULTS as G  # generate's defaults: one definit
 
 # %% auto #0
 __all__ = ['MODES', 'draw_attributes', 'build_prompt', 'quoted_passage', 'strip_wrapping', 'drop_meta', 'take_quoted',
-           'clean_text', 'DedupFilter', 'test_copy_filter', 'request_for', 'next_round', 'generated_dataset',
-           'RejectedRows', 'generation_manifest', 'check_generate_args', 'generation_limits', 'generate',
-           'save_generated', 'read_manifest', 'load_generated', 'replicate_seed', 'replicate_dir',
+           'repeated_run', 'clean_text', 'DedupFilter', 'test_copy_filter', 'request_for', 'next_round',
+           'generated_dataset', 'RejectedRows', 'generation_manifest', 'check_generate_args', 'generation_limits',
+           'generate', 'save_generated', 'read_manifest', 'load_generated', 'replicate_seed', 'replicate_dir',
            'generated_replicates', 'drop_replicates']
 
 # %% ../nbs/05_generate.ipynb #38040b10
@@ -136,6 +136,20 @@ _REFUSAL = re.compile(r"\b(i can(?:'|no)t (?:assist|help|comply|provide|create|w
                       r"i (?:cannot|won't|will not) (?:assist|help|create|write|generate|provide)|i apologi[sz]e|"
                       r"let me know (?:what|if|how) (?:you|i)|what you need assistance with|i(?:'m| am) here to help)", re.I)
 
+def repeated_run(text: str, min_repeats: int = 5, min_share: float = 0.5, longest: int = 4) -> bool:
+    """Whether `text` is degenerate: a unit of 2 to `longest` tokens (not one token again and again) repeated back to
+    back `min_repeats` times or more, covering at least `min_share` of the text's tokens ("Obiji © Obiji © ...").
+    A word said again ("hi hi hi hi hi", "@user @user @user") is not: real texts do that."""
+    toks = [w.lower().strip('.,!?;:"\'') for w in text.split()]
+    for n in range(2, longest + 1):
+        for i in range(len(toks) - n * min_repeats + 1):
+            unit = toks[i:i + n]
+            if len(set(unit)) == 1: continue
+            reps = 1
+            while toks[i + reps * n:i + (reps + 1) * n] == unit: reps += 1
+            if reps >= min_repeats and reps * n >= min_share * len(toks): return True
+    return False
+
 def clean_text(raw: str, card: TaskCard, prompt: str = '', examples: list[str] | None = None) -> tuple[str | None, str | None]:
     "The cleaned text and None, or None and why it is rejected; `prompt` is the instruction (without examples) the text must not restate."
     if _REFUSAL.search(raw[:200]): return None, 'refusal'
@@ -147,6 +161,7 @@ def clean_text(raw: str, card: TaskCard, prompt: str = '', examples: list[str] |
     n, w = len(_words(t)), card.text['words']
     if n < max(2, w['min'] // 2): return None, 'too_short'
     if n > w['max'] * 2: return None, 'too_long'
+    if repeated_run(t): return None, 'repetition'
     if examples and any(_overlap(t, e) > 0.8 for e in examples): return None, 'copies_example'
     if prompt:
         tri = lambda ws: {tuple(ws[i:i + 3]) for i in range(len(ws) - 2)}

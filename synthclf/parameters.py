@@ -22,12 +22,15 @@ PROFILES = {
     # texts per label, frozen-MiniLM embeddings + logistic regression (the better learner at this size: benchmarks/small_data.py)
     # on matched-size real vs zero-/few-shot data, 500 test texts, 5 seeds; and a real learning curve (10 to 100 real texts per label)
     # that the report reads each synthetic source's worth in real labels off (synthclf.worth), and the synthetic sets added to
-    # 10, 20 and 50 real per label (what they add to a few real labels).
+    # 10, 20 and 50 real per label (what they add to a few real labels). Four remedies of each generated set, each a
+    # source (synthclf.fidelity): about 20 s more CPU per task (sms_spam's train stage: 35 -> 55 s;
+    # benchmarks/results/remedies_cost.md).
     'quick': {'tasks': ['ag_news', 'relation_classification', 'sms_spam', 'financial_phrasebank', 'tweet_irony', 'humor_speech'],
               'generate': {'modes': ['zero_shot', 'few_shot'], 'per_label': 20, 'replicates': 1, 'backend': 'local', 'model': None},
               'train': {'train_on': ['real_matched', 'zero_shot', 'few_shot', 'real@10', 'real@20', 'real@50', 'real@100',
                                      'real@10+zero_shot', 'real@10+few_shot', 'real@20+zero_shot', 'real@20+few_shot', 'real@50+zero_shot', 'real@50+few_shot'],
-                        'classifier': 'embedding-lr', 'seeds': 5, 'test_cap': 500},
+                        'classifier': 'embedding-lr', 'seeds': 5, 'test_cap': 500,
+                        'remedies': ['fidelity_filter', 'few_shot_filter', 'confident_learning', 'reweight']},
               'subjectivity': {'agreement_panel_k': 0},
               'report': {'rank_tasks': 'run', 'judge_k': 3, 'agreement_panel_k': 0}},
     # All ten tasks at the paper's scale, meant for an OpenAI-compatible endpoint (vLLM on a GPU): set $OPENAI_BASE_URL

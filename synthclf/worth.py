@@ -12,7 +12,8 @@ from .experiments import curve_size, curve_source, mixture_parts
 from .settings import ANALYZE_DEFAULTS
 
 # %% auto #0
-__all__ = ['DEFAULT_MARGIN', 'learning_curve', 'monotone', 'invert_curve', 'worth', 'equivalence', 'mixture_gain']
+__all__ = ['DEFAULT_MARGIN', 'learning_curve', 'monotone', 'invert_curve', 'worth', 'simulate_worth_study', 'equivalence',
+           'mixture_gain']
 
 # %% ../nbs/11_worth.ipynb #12097984
 def learning_curve(runs: pd.DataFrame, metric: str = 'macro_f1', ci: float = 0.95) -> pd.DataFrame:
@@ -48,11 +49,52 @@ def invert_curve(ns, ys, score: float) -> float:
     f = (score - ys[i - 1]) / (ys[i] - ys[i - 1])
     return float(np.exp(np.log(ns[i - 1]) + f * (np.log(ns[i]) - np.log(ns[i - 1]))))
 
-# %% ../nbs/11_worth.ipynb #33ef93c1
-def _t_draws(x: np.ndarray, n: int, rng) -> np.ndarray:
-    "`n` draws of the mean of `x` (seeds) from its t distribution: with a handful of seeds the sd is itself uncertain, which resampling the seeds would hide."
-    return x.mean() + (x.std(ddof=1) / np.sqrt(len(x)) * rng.standard_t(len(x) - 1, n) if len(x) > 1 else np.zeros(n))
+# %% ../nbs/11_worth.ipynb #e656e9ee
+def _seed_draws(x: np.ndarray, n: int, rng) -> np.ndarray:
+    """`n` draws of the mean over seeds of each column of `x` (seeds × sizes; NaN where a seed lacks a size), the seeds
+    resampled as units: each seed's centred row weighted by one Gaussian multiplier shared by all its sizes, so that a
+    seed's nested curve moves together; scaled to t tails (seeds − 1 degrees of freedom), since with a handful of seeds
+    the sd is itself uncertain, which a plain resample of the seeds would hide. Each column alone is drawn from its t
+    distribution; a column of one seed does not move."""
+    x = np.atleast_2d(np.asarray(x, float).T).T  # a 1-d x is one column
+    have = np.isfinite(x)
+    m, mean = have.sum(0), np.nanmean(x, 0)
+    if m.min() < 2: return np.tile(mean, (n, 1))
+    weights = rng.standard_normal((n, len(x))) @ np.where(have, x - mean, 0) / np.sqrt(m * (m - 1))
+    df = m.min() - 1
+    return mean + weights * np.sqrt(df / rng.chisquare(df, n))[:, None]
 
+# %% ../nbs/11_worth.ipynb #287a1a36
+def _macro_f1_weighted(w: np.ndarray, gold: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
+    """Macro-F1 of the labels `pred` against `gold` (codes 0..k-1, one per test row) under each row of the weights `w`
+    (draws × rows: how often each test row is drawn), over the labels present in the gold or the predictions of that
+    draw (as sklearn's `f1_score`)."""
+    g, p = np.eye(k)[gold], np.eye(k)[pred]
+    tp, n_gold, n_pred = w @ (g * p), w @ g, w @ p
+    f1, present = 2 * tp / np.maximum(n_gold + n_pred, 1e-12), (n_gold + n_pred) > 0
+    return (f1 * present).sum(1) / present.sum(1)
+
+def _test_row_draws(preds: pd.DataFrame, sources, n: int, rng) -> dict | None:
+    """Per source of `sources`, `n` draws of how far its mean macro-F1 over seeds moves when the test rows are drawn
+    again: one bootstrap of the rows shared by every source, since they all score on the same rows. `preds`: one task's
+    predictions (`source`, `seed`, `idx`, `gold`, `pred`). None where a source has no predictions or was scored on other
+    rows (the test rows then stay fixed)."""
+    preds = preds[preds.source.isin(sources)]
+    ids = np.sort(preds.idx.unique())
+    labels = {l: i for i, l in enumerate(sorted(set(preds.gold) | set(preds.pred), key=str))}
+    gold = preds.drop_duplicates('idx').set_index('idx').gold.reindex(ids).map(labels).to_numpy(int)
+    draws = rng.multinomial(len(ids), np.full(len(ids), 1 / len(ids)), n)  # how often each row is drawn
+    w = np.vstack([np.ones(len(ids)), draws])  # row 0: the test set itself
+    out = {}
+    for s in sources:
+        by_seed = preds[preds.source == s].pivot_table(index='idx', columns='seed', values='pred', aggfunc='first')
+        if by_seed.empty or not np.array_equal(by_seed.index.to_numpy(), ids) or by_seed.isna().any().any(): return None
+        codes = by_seed.apply(lambda c: c.map(labels)).to_numpy(int)  # rows × seeds
+        f = np.mean([_macro_f1_weighted(w, gold, c, len(labels)) for c in codes.T], 0)
+        out[s] = f[1:] - f[0]
+    return out
+
+# %% ../nbs/11_worth.ipynb #de7e0aad
 def _reads(est: float, lo: float, hi: float, ns) -> str:
     "The worth in words: 'about N [lo, hi]', with 'fewer than' / 'more than' at the ends of the curve."
     word = lambda x: f"fewer than {ns[0]}" if x == 0 else f"more than {ns[-1]}" if np.isinf(x) else f"{x:.0f}"
@@ -61,23 +103,35 @@ def _reads(est: float, lo: float, hi: float, ns) -> str:
     return f"{about}{word(est)} real per label [{word(lo)}, {word(hi)}]"
 
 # %% ../nbs/11_worth.ipynb #14b418f3
-def worth(runs: pd.DataFrame, metric: str = 'macro_f1', n_boot: int = 2000, ci: float = 0.95, seed: int = 0, min_sets: int = 5) -> pd.DataFrame:
-    """Per task and source (not the curve's own): mean score, `real_labels_equivalent` (texts per label on the task's real learning
-    curve; 0: fewer than the smallest size, inf: more than the largest), a bootstrap interval (`ci_low`, `ci_high`) and `reads`."""
+def worth(runs: pd.DataFrame, metric: str = 'macro_f1', n_boot: int = 2000, ci: float = 0.95, seed: int = 0,
+          min_sets: int = 5,
+          predictions: dict | None = None) -> pd.DataFrame:
+    """Per task and source (not the curve's own): mean score, `real_labels_equivalent` (texts per label on the task's
+    real learning curve; 0: fewer than the smallest size, inf: more than the largest), a bootstrap interval (`ci_low`,
+    `ci_high`), `reads`, and `interval` (what it resamples). `predictions` ({task: its per-row predictions, as
+    `load_predictions` gives}) adds the test rows, drawn again jointly for all sources; without them (or for another
+    metric than macro-F1) the test rows stay fixed."""
     rng, rows, nsets = np.random.default_rng(seed), [], datasets_behind(runs)
     curve = learning_curve(runs, metric)
     for task, g in runs.groupby('task'):
         c = curve[curve.task == task].sort_values('n')
         if len(c) < 2: raise ValueError(f"{task}: a learning curve needs at least two sizes (real@<n>), it has {len(c)}.")
-        ns = c.n.to_numpy()
-        pts = [g.loc[g.source == curve_source(n), metric].to_numpy(float) for n in ns]
-        draws = np.stack([_t_draws(p, n_boot, rng) for p in pts], 1)  # n_boot × sizes
-        ys, ys_b = monotone(c['mean'].to_numpy(), c.seeds), np.stack([monotone(d, c.seeds) for d in draws])
-        for source, s in g[g.source.map(curve_size).isna()].groupby('source'):
+        ns, others = c.n.to_numpy(), sorted(set(g.source[g.source.map(curve_size).isna()]))
+        sizes = [curve_source(n) for n in ns]
+        by_seed = g[g.source.isin(sizes)].pivot_table(index='seed', columns='source', values=metric, aggfunc='mean')
+        draws = _seed_draws(by_seed[sizes].to_numpy(), n_boot, rng)  # n_boot × sizes; a seed's curve as one
+        p = (predictions or {}).get(task)
+        tests = _test_row_draws(p, sizes + others, n_boot, rng) if p is not None and metric == 'macro_f1' else None
+        if tests: draws = draws + np.stack([tests[s] for s in sizes], 1)
+        ys, ys_b, falls = monotone(c['mean'].to_numpy(), c.seeds), draws.copy(), (np.diff(draws, axis=1) < 0).any(1)
+        if falls.any(): ys_b[falls] = [monotone(d, c.seeds) for d in draws[falls]]  # one that never falls is its own
+        for source in others:
+            s = g[g.source == source]
             x = s[metric].to_numpy(float)
             sd = generation_sd(g, source, int(nsets.get((task, source), 1)), metric, min_sets)
             df = max(int((g.source == 'real_matched').sum()) - 1, 1)  # generation_sd measures a set's spread on real_matched's seeds
-            b = _t_draws(x, n_boot, rng) + (sd * rng.standard_t(df, n_boot) if sd > 0 else 0)
+            b = _seed_draws(x, n_boot, rng)[:, 0] + (sd * rng.standard_t(df, n_boot) if sd > 0 else 0)
+            if tests: b = b + tests[source]  # the same test rows as the curve's draw
             est = invert_curve(ns, ys, x.mean())
             inv = np.array([invert_curve(ns, y, v) for y, v in zip(ys_b, b)]) if np.isfinite(sd) else np.full(n_boot, np.nan)
             lo, hi = (np.quantile(inv, [(1 - ci) / 2, (1 + ci) / 2], method='inverted_cdf') if np.isfinite(inv).any() or np.isinf(inv).any()
@@ -86,8 +140,54 @@ def worth(runs: pd.DataFrame, metric: str = 'macro_f1', n_boot: int = 2000, ci: 
             rows.append({'task': task, 'source': source, 'generator': gen, 'score': x.mean(), 'real_labels_equivalent': est,
                          'ci_low': float(lo), 'ci_high': float(hi), 'reads': _reads(est, lo, hi, ns), 'seeds': len(x),
                          'sets': int(nsets.get((task, source), 1)), 'curve': f"{ns[0]}–{ns[-1]} per label, {len(ns)} sizes"
-                         + (f"; from {c.n[c.capped].min()} on some labels hold fewer" if c.get('capped', pd.Series(False)).any() else '')})
+                         + (f"; from {c.n[c.capped].min()} on some labels hold fewer" if c.get('capped', pd.Series(False)).any() else ''),
+                         'interval': _resamples(bool(tests), sd)})
     return pd.DataFrame(rows)
+
+def _resamples(tests: bool, sd: float) -> str:
+    "What a worth interval resamples, in words."
+    return (('test rows (shared by all sources), ' if tests else 'test rows held fixed (no per-row predictions), ')
+            + 'seeds (each seed\'s curve as one)' + (", one set's spread from real_matched's" if sd > 0 else ''))
+
+# %% ../nbs/11_worth.ipynb #bdff4a52
+def simulate_worth_study(worth_n: float = 40.0, sizes=(10, 20, 50, 100), seeds: int = 5, sets: int = 5,
+                         n_test: int = 500, set_sd: float = 0.15, affinity: float = 2.0, curve_sd: float = 0.3, row_noise: float = 0.5,
+                         seed: int = 0) -> tuple:
+    """A learning-curve study whose truth is known and which does not share `worth`'s assumptions: (runs, predictions,
+    true worth). Two labels; a classifier of skill θ gets a test row right when θ − u + η > 0 (u: the row's difficulty,
+    N(0, 1); η: the classifier's own noise per row, N(0, `row_noise`)). Seed k's `real@<n>` trains on the first n texts
+    of one stream, so its real@10 lies inside its real@20: θ = μ(n) + `curve_sd` × (mean of the first n of that seed's
+    N(0, 1) draws). The synthetic source (`few_shot`, seed k on set k mod `sets`) has a spread of its own, `set_sd` per
+    set, and does well where real data does not: θ − u + `affinity` × v + η (v: another N(0, 1) per row), so which rows
+    the test set holds moves it against the curve. The test set is `n_test` rows drawn from that population; the true
+    worth is where the population's curve (at `sizes`, interpolated in log n as `worth` does) reaches the population
+    score of the source (the closed form Φ(mean / sd) of each)."""
+    from scipy.stats import norm
+    if not sizes[0] <= worth_n <= sizes[-1]:
+        raise ValueError(f"worth_n must lie on the curve ({sizes[0]}–{sizes[-1]} per label), got {worth_n}.")
+    rng = np.random.default_rng(seed)
+    tau, ns = np.sqrt(1 + row_noise ** 2), np.array(sizes, float)
+    beta = (norm.ppf(0.85) - norm.ppf(0.6)) * tau / (10 ** -0.5 - 0.1)
+    mu = lambda n: norm.ppf(0.85) * tau + beta / 10 - beta / np.sqrt(n)  # accuracy 0.60 at 10 per label, 0.85 at 100
+    curve = norm.cdf(mu(ns) / np.sqrt(tau ** 2 + curve_sd ** 2 / ns))
+    target = np.interp(np.log(worth_n), np.log(ns), curve)
+    syn_mu = norm.ppf(target) * np.sqrt(tau ** 2 + affinity ** 2 + set_sd ** 2 + 0.02 ** 2)  # 0.02: a seed's own luck
+    gold, u, v = rng.integers(0, 2, n_test), rng.normal(size=n_test), rng.normal(size=n_test)
+    stream, set_luck = rng.normal(size=(seeds, max(sizes))), rng.normal(0, set_sd, sets)
+    skills = {curve_source(n): [mu(n) + curve_sd * stream[k, :n].mean() for k in range(seeds)] for n in sizes}
+    skills['real_matched'] = [mu(20) + curve_sd * rng.normal(size=20).mean() for _ in range(seeds)]
+    skills['few_shot'] = [syn_mu + set_luck[k % sets] + rng.normal(0, 0.02) for k in range(seeds)]
+    rows, preds = [], []
+    for source, th in skills.items():
+        for k, t in enumerate(th):
+            right = t - u + (affinity * v if source == 'few_shot' else 0) + rng.normal(0, row_noise, n_test) > 0
+            pred = np.where(right, gold, 1 - gold)
+            preds.append(pd.DataFrame({'task': 't', 'source': source, 'seed': k, 'idx': np.arange(n_test), 'gold': gold,
+                                       'pred': pred}))
+            f1 = _macro_f1_weighted(np.ones((1, n_test)), gold, pred, 2)[0]
+            rows.append({'task': 't', 'source': source, 'seed': k, 'macro_f1': f1,
+                         'replicate': k % sets if source == 'few_shot' else 0})
+    return pd.DataFrame(rows), pd.concat(preds, ignore_index=True), float(worth_n)
 
 # %% ../nbs/11_worth.ipynb #7afeec07
 DEFAULT_MARGIN = ANALYZE_DEFAULTS['margin']  # a judgement, defined once with the analysis's settings (synthclf.settings)

@@ -63,3 +63,24 @@ def test_corpus_answers_clean_as_recorded(row):
     if text is not None:  # the product's contract on whatever a model says
         assert text.strip() == text and quoted_passage(text) is None and not text.lower().startswith(('sure', 'here is', "here's"))
         if get_card(row['task']).one_paragraph: assert take_quoted(text) == text, 'a quoted message kept with talk about it'
+
+
+# Degenerate answers: a phrase looped until the token limit. The first is a qwen2.5-coder-0.5b few-shot ag_news text that
+# the cleaner accepted before `repeated_run` (the quick run's 680 generated texts held one such); the others are made
+# the same way. The kept ones are real train texts of sms_spam and tweet_irony (a word said again is ordinary).
+LOOPED = ['A Nigerian Nigerian Lagos lady named Obiji © Obiji © Obiji © Obiji © Obiji © Obiji © Obiji © Obiji ©',
+          'Call now to win: free entry free entry free entry free entry free entry free entry',
+          'the match was a draw a draw a draw a draw a draw a draw a draw']
+ORDINARY = ['Hi happy birthday. Hi hi hi hi hi hi hi', 'You also didnt get na hi hi hi hi hi',
+            '@user @user @user @user @user @user nice what you cooking me😜😜',
+            'Sorry, I will call later. Sorry sorry, I will call later, ok?']
+
+
+@pytest.mark.parametrize('text', LOOPED)
+def test_looped_phrases_are_rejected_as_repetition(text):
+    assert clean_text(text, get_card('sms_spam')) == (None, 'repetition')
+
+
+@pytest.mark.parametrize('text', ORDINARY)
+def test_a_repeated_word_is_kept(text):
+    assert clean_text(text, get_card('sms_spam'))[1] is None

@@ -1,4 +1,6 @@
 "Label fidelity (synthclf.fidelity): recovered where the simulator plants the truth, and stored for the user to read."
+import json
+from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
@@ -87,3 +89,85 @@ def test_remedies_raise_the_true_fidelity(noisy_set):
     assert all(s > right.mean() + 0.05 for s in share.values()), (right.mean(), share)
     assert share['fidelity_filter'] >= max(share['few_shot_filter'], share['confident_learning']) - 0.02, share
     assert all(0.2 < v.mean() < 0.95 for v in keeps.values()), {k: v.mean() for k, v in keeps.items()}
+
+
+def test_reweighting_moves_weight_off_a_planted_shift(real_data):
+    """A synthetic set of 70 sms_spam texts and 30 ag_news texts, reweighted toward 100 other sms_spam train texts: over
+    five draws the news part carries less weight than its 30% (0.22 on average when measured; none above 0.30), and a
+    set drawn as the real sample is keeps weights within 0.05 of 1."""
+    from synthclf.data import load_task
+    from synthclf.fidelity import reweight
+    _, sms = load_task('sms_spam', data_dir=real_data, quiet=True)
+    _, news = load_task('ag_news', data_dir=real_data, quiet=True)
+    tr, nw = sms['train'].to_pandas(), news['train'].to_pandas()
+    shares, off = [], np.arange(100) >= 70
+    for s in range(5):
+        ix = np.random.default_rng(s).permutation(len(tr))
+        sample, alike, other = tr.iloc[ix[:100]], tr.iloc[ix[100:170]], tr.iloc[ix[170:200]]
+        w = reweight(list(alike.text) + list(nw.sample(30, random_state=s).text), sample.text)
+        assert abs(w.mean() - 1) < 1e-9 and w.min() > 0
+        shares.append(w[off].sum() / w.sum())
+        same = reweight(list(alike.text) + list(other.text), sample.text)
+        assert np.abs(same - 1).max() < 0.05, (s, same.min(), same.max())
+    assert np.mean(shares) < 0.26 and max(shares) <= 0.305, shares
+
+
+def test_remedies_reach_every_replicate_and_train_with_their_weights(tmp_path, real_data):
+    """Two generated replicates: every remedy writes a copy of each, the reweighted copies carry weights, and training
+    the remedied folder gives seed k replicate k mod 2 (recorded in metrics.json) and fits with the weights."""
+    from synthclf.data import load_task
+    from synthclf.experiments import path_replicate, train_and_evaluate
+    from synthclf.fidelity import REMEDIES, apply_remedies, study_fidelity
+    from synthclf.generate import load_generated, replicate_dir, save_generated
+    from synthclf.kinds import file_generated
+    _, dsd = load_task('sms_spam', data_dir=real_data, quiet=True)
+    tr = dsd['train'].to_pandas()
+    gen = tmp_path/'run'/'sms_spam'/'generate'
+    for r in range(2):
+        rows = pd.concat([tr[tr.label == 0].iloc[40 * r:40 * r + 30].assign(label='ham'),
+                          tr[tr.label == 1].iloc[40 * r:40 * r + 5].assign(label='ham'),  # spam labelled ham
+                          tr[tr.label == 1].iloc[100 + 40 * r:130 + 40 * r].assign(label='spam')])
+        rows[['text', 'label']].to_json(tmp_path/f'set{r}.jsonl', orient='records', lines=True)
+        save_generated(*file_generated('sms_spam', 'zero_shot', per_label=35, spec=str(tmp_path/f'set{r}.jsonl')),
+                       replicate_dir(gen, 'zero_shot', r))
+    study_fidelity('sms_spam', gen, tmp_path/'run', real_per_label=100, n_boot=50, data_dir=real_data)
+    made = apply_remedies('sms_spam', gen, tmp_path/'run', data_dir=real_data, real_sample_per_label=30)
+    assert sorted(zip(made.remedy, made.replicate)) == sorted((m, r) for m in REMEDIES for r in (0, 1)), made
+    first = made[(made.remedy == 'reweight') & (made.replicate == 0)].folder.iat[0]
+    for r in (0, 1):
+        ds = load_generated(replicate_dir(Path(first).parent, Path(first).name, r))[0]
+        assert 'weight' in ds.column_names and abs(np.mean(ds['weight']) - 1) < 1e-6 and np.std(ds['weight']) > 0
+    assert path_replicate(first, 3) == (replicate_dir(Path(first).parent, Path(first).name, 1), 1)
+    runs = train_and_evaluate('sms_spam', [first], model='tfidf', seeds=2, out=tmp_path/'run', data_dir=real_data,
+                              progress=False)
+    reps = [json.loads((Path(d)/'metrics.json').read_text())['replicate'] for d in runs.dir]
+    assert reps == [0, 1], reps
+    # the weights reach the fit: the same rows without them train another model
+    plain = tmp_path/'plain'
+    ds, manifest = load_generated(first)
+    save_generated(ds.remove_columns('weight'), manifest, plain)
+    again = train_and_evaluate('sms_spam', [str(plain)], model='tfidf', seeds=1, out=tmp_path/'run2', data_dir=real_data,
+                               progress=False)
+    p1 = pd.read_parquet(Path(runs.dir.iat[0])/'predictions.parquet')
+    p2 = pd.read_parquet(Path(again.dir.iat[0])/'predictions.parquet')
+    prob = [c for c in p1.columns if c.startswith('p_')]
+    assert not np.allclose(p1[prob].to_numpy(float), p2[prob].to_numpy(float)), prob
+
+
+def test_a_set_too_small_for_a_remedy_is_left_untreated_with_its_reason(tmp_path, real_data):
+    "Two texts per label: reweighting (five folds) cannot run and says why; the filters still write their copies."
+    from synthclf.data import load_task
+    from synthclf.fidelity import apply_remedies
+    from synthclf.generate import replicate_dir, save_generated
+    from synthclf.kinds import file_generated
+    _, dsd = load_task('sms_spam', data_dir=real_data, quiet=True)
+    tr = dsd['train'].to_pandas()
+    rows = pd.concat([tr[tr.label == 0].head(2).assign(label='ham'), tr[tr.label == 1].head(2).assign(label='spam')])
+    rows[['text', 'label']].to_json(tmp_path/'tiny.jsonl', orient='records', lines=True)
+    gen = tmp_path/'run'/'sms_spam'/'generate'
+    save_generated(*file_generated('sms_spam', 'zero_shot', per_label=2, spec=str(tmp_path/'tiny.jsonl')),
+                   replicate_dir(gen, 'zero_shot', 0))
+    made = apply_remedies('sms_spam', gen, tmp_path/'run', ['few_shot_filter', 'reweight'], data_dir=real_data)
+    by = made.set_index('remedy')
+    assert by.skipped['few_shot_filter'] == '' and Path(by.folder['few_shot_filter']).is_dir()
+    assert 'at least 5 real and 5 synthetic' in by.skipped['reweight'] and by.folder['reweight'] == ''

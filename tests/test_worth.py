@@ -1,10 +1,11 @@
-"""Worth in real labels against a known truth: the interval covers a planted worth, TOST holds its level at the margin, and what a
-synthetic set adds to n real labels is found when planted and not claimed when absent."""
+"""Worth in real labels against a known truth: the interval covers the population's worth where the data break its
+assumptions (test-set sampling, nested curve draws), TOST holds its level at the margin, and what a synthetic set adds
+to n real labels is found when planted and not claimed when absent."""
 import numpy as np
 import pandas as pd
 import pytest
 
-from synthclf.worth import curve_source, equivalence, learning_curve, mixture_gain, worth
+from synthclf.worth import curve_source, equivalence, learning_curve, mixture_gain, simulate_worth_study, worth
 
 CURVE = (10, 20, 50, 100, 200, 500)
 truth = lambda n: 0.9 - 0.6 / np.sqrt(n)
@@ -23,13 +24,47 @@ def planted(worth_n, sets=1, seeds=5, seed=0, sizes=CURVE):
     return pd.DataFrame(rows)
 
 
-@pytest.mark.parametrize('worth_n,sets', [(30.0, 1), (150.0, 1), (50.0, 5)])
-def test_the_interval_covers_a_planted_worth(worth_n, sets):
-    hits = []
-    for i in range(100):
-        f = worth(planted(worth_n, sets, seed=i), n_boot=400, seed=i).set_index('source').loc['few_shot']
-        hits.append(f.ci_low <= worth_n <= f.ci_high)
-    assert np.mean(hits) >= 0.88, f"planted worth {worth_n} ({sets} sets): covered in {np.mean(hits):.0%} of 100 studies"
+def test_the_interval_covers_the_population_worth_where_the_data_break_its_assumptions():
+    """120 studies from `simulate_worth_study`: per-row predictions on 500 test rows drawn from a population (the
+    synthetic source does well on rows of its own, so the test set's make-up moves it against the curve), nested curve
+    draws, five generated sets with a spread of their own; the true worth from the population. The 95% interval must
+    hold it in 89%–99% of studies (it does in 114). The old interval (test rows held fixed, curve points drawn
+    independently) held it in 93 of these 120 (77.5%)."""
+    hits, widths = [], []
+    for i in range(120):
+        runs, preds, truth_n = simulate_worth_study(worth_n=(20.0, 40.0, 70.0)[i % 3], seed=i)
+        f = worth(runs, n_boot=300, seed=i, predictions={'t': preds}).set_index('source').loc['few_shot']
+        hits.append(f.ci_low <= truth_n <= f.ci_high)
+        widths.append(f.ci_high / max(f.ci_low, 10))
+    assert 0.89 <= np.mean(hits) <= 0.99, f"the true worth held in {np.mean(hits):.1%} of 120 studies"
+    assert f.interval.startswith('test rows (shared'), f.interval
+    assert np.median(widths) < 5, f"the median interval spans a factor {np.median(widths):.1f} in n: too wide to say much"
+
+
+def nested_runs(seed, sd=0.03, sizes=(10, 100), seeds=10):
+    """A curve 0.5 + 0.1 log10 n whose seeds are nested: seed k's real@10 lies inside its real@100, so its luck (sd
+    `sd`) moves both points; few_shot at the true score of √1000 ≈ 31.6 per label, on five sets (their spread resampled
+    by its seeds)."""
+    rng = np.random.default_rng(seed)
+    luck = rng.normal(0, sd, seeds)
+    rows = [{'task': 't', 'source': curve_source(n), 'seed': k, 'replicate': 0,
+             'macro_f1': 0.5 + 0.1 * np.log10(n) + luck[k] + rng.normal(0, sd / 10)}
+            for n in sizes for k in range(seeds)]
+    rows += [{'task': 't', 'source': 'few_shot', 'seed': k, 'replicate': k % 5, 'macro_f1': 0.65 + rng.normal(0, 0.002)}
+             for k in range(seeds)]
+    return pd.DataFrame(rows)
+
+
+def test_a_seeds_nested_curve_is_drawn_as_one():
+    """Between two sizes the worth reads the curve at a mix of both points; where a seed's luck moves both (nested
+    samples), drawing them independently halves the variance there. The interval must hold √1000 in ≥ 90% of 200
+    studies (it does in 190; the old independent draws in 177, 88.5%: a narrow fail, since their t tails make up part
+    of it)."""
+    truth, hits = np.sqrt(1000), []
+    for i in range(200):
+        f = worth(nested_runs(i), n_boot=300, seed=i).set_index('source').loc['few_shot']
+        hits.append(f.ci_low <= truth <= f.ci_high)
+    assert np.mean(hits) >= 0.9, f"covered in {np.mean(hits):.1%} of 200 studies"
 
 
 def test_outside_the_curve_reads_as_fewer_or_more():
@@ -74,8 +109,9 @@ def test_one_seed_gives_an_estimate_without_an_interval():
 
 
 def with_mixture(r, gain, n=20, seed=0, set_sd=None):
-    """`r` plus real@n+few_shot: per seed real@n's score (the same real rows) plus `gain`, the generated set's own luck (one set, the
-    size of real_matched's sample, diluted by half by the real part) and a little noise of the seed's own."""
+    """`r` plus real@n+few_shot: per seed real@n's score (the same real rows) plus `gain`, the generated set's own luck
+    (one set, the size of real_matched's sample, diluted by half by the real part) and a little noise of the seed's
+    own."""
     rng = np.random.default_rng(seed)
     base = r[r.source == curve_source(n)].set_index('seed').macro_f1
     luck = rng.normal(0, (set_sd if set_sd is not None else spread(20)) / 2)
@@ -85,8 +121,9 @@ def with_mixture(r, gain, n=20, seed=0, set_sd=None):
 
 @pytest.mark.parametrize('gain', [0.0, 0.1])
 def test_what_a_mixture_adds_is_found_when_planted_and_not_claimed_when_absent(gain):
-    """The gain's 95% interval covers the planted gain in ≥ 90% of 200 studies; with nothing planted it claims a gain in ≤ 5% (+ noise);
-    with one generated set (its luck counted in full: conservative) a gain of 0.1 is found in ≥ 80%."""
+    """The gain's 95% interval covers the planted gain in ≥ 90% of 200 studies; with nothing planted it claims a gain
+    in ≤ 5% (+ noise); with one generated set (its luck counted in full: conservative) a gain of 0.1 is found in ≥
+    80%."""
     w0 = worth(planted(50.0), n_boot=10)  # the saved labels are not checked here: a worth table only to skip the bootstrap
     rows = [mixture_gain(with_mixture(planted(50.0, seed=i), gain, seed=i), w0).iloc[0] for i in range(200)]
     covered = np.mean([x.gain_low <= gain <= x.gain_high for x in rows])
