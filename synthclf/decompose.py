@@ -226,7 +226,8 @@ def remedy_effects(run, tasks, predictions: pd.DataFrame, n_boot: int = 1000, ci
         p = predictions[predictions.task == t]
         labels = {l: i for i, l in enumerate(sorted(set(p.gold) | set(p.pred)))}
         by = {s: g.sort_values('idx') for s, g in p.groupby('source')}
-        for x in pd.read_csv(f).query('replicate == 0').itertuples():
+        for x in pd.read_csv(f, keep_default_na=False).query('replicate == 0').itertuples():
+            if not x.folder: continue  # the remedy was not applied (its reason in remedies.csv's `skipped`)
             fixed = source_name(x.folder)
             if fixed not in by or x.mode not in by: continue
             arrays = lambda s: [g.pred.map(labels).to_numpy(int) for _, g in by[s].groupby('seed')]
@@ -234,6 +235,6 @@ def remedy_effects(run, tasks, predictions: pd.DataFrame, n_boot: int = 1000, ci
             d, lo, hi = paired_difference(gold, arrays(fixed), arrays(x.mode), len(labels), n_boot, ci, seed)
             rows.append({'task': t, 'mode': x.mode, 'remedy': x.remedy, 'kept': x.kept / x.texts, 'change': d,
                          'ci_low': lo, 'ci_high': hi, 'seconds': x.seconds,
-                         'call': 'dropped nothing' if x.kept == x.texts else 'narrows the gap' if lo > 0 else
+                         'call': 'no change' if lo == hi == 0 else 'narrows the gap' if lo > 0 else
                                  'widens the gap' if hi < 0 else 'too weak to call'})
     return pd.DataFrame(rows, columns=['task', 'mode', 'remedy', 'kept', 'change', 'ci_low', 'ci_high', 'seconds', 'call'])
