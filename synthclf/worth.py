@@ -102,6 +102,18 @@ def _reads(est: float, lo: float, hi: float, ns) -> str:
     if np.isnan(lo) or np.isnan(hi): return f"{about}{word(est)} real per label (no interval)"
     return f"{about}{word(est)} real per label [{word(lo)}, {word(hi)}]"
 
+# %% ../nbs/11_worth.ipynb #e351665a
+def _test_row_var(predictions: dict | None, task: str, a: str, b: str, metric: str, n: int = 1000,
+                  seed: int = 0) -> float | None:
+    """The variance of `a`'s mean score minus `b`'s when the test rows are drawn again (one bootstrap of the rows for
+    both, as `worth` draws them), or None where the rows cannot be drawn: no predictions of both on the same rows, or a
+    metric other than macro-F1. Equivalence and a mixture's gain add it to the seeds' variance."""
+    p = (predictions or {}).get(task)
+    if p is None or metric != 'macro_f1': return None
+    t = _test_row_draws(p, [a, b], n, np.random.default_rng(seed))
+    return float(np.var(t[a] - t[b], ddof=1)) if t else None
+
+
 # %% ../nbs/11_worth.ipynb #14b418f3
 def worth(runs: pd.DataFrame, metric: str = 'macro_f1', n_boot: int = 2000, ci: float = 0.95, seed: int = 0,
           min_sets: int = 5,
@@ -152,7 +164,7 @@ def _resamples(tests: bool, sd: float) -> str:
 # %% ../nbs/11_worth.ipynb #bdff4a52
 def simulate_worth_study(worth_n: float = 40.0, sizes=(10, 20, 50, 100), seeds: int = 5, sets: int = 5,
                          n_test: int = 500, set_sd: float = 0.15, affinity: float = 2.0, curve_sd: float = 0.3, row_noise: float = 0.5,
-                         seed: int = 0) -> tuple:
+                         mixture: float | None = None, seed: int = 0) -> tuple:
     """A learning-curve study whose truth is known and which does not share `worth`'s assumptions: (runs, predictions,
     true worth). Two labels; a classifier of skill θ gets a test row right when θ − u + η > 0 (u: the row's difficulty,
     N(0, 1); η: the classifier's own noise per row, N(0, `row_noise`)). Seed k's `real@<n>` trains on the first n texts
@@ -161,7 +173,9 @@ def simulate_worth_study(worth_n: float = 40.0, sizes=(10, 20, 50, 100), seeds: 
     set, and does well where real data does not: θ − u + `affinity` × v + η (v: another N(0, 1) per row), so which rows
     the test set holds moves it against the curve. The test set is `n_test` rows drawn from that population; the true
     worth is where the population's curve (at `sizes`, interpolated in log n as `worth` does) reaches the population
-    score of the source (the closed form Φ(mean / sd) of each)."""
+    score of the source (the closed form Φ(mean / sd) of each). `mixture` (a skill added, or None) adds
+    `real@<sizes[1]>+few_shot`: seed k's real sample plus half its set's luck and half the synthetic rows'
+    own strengths. `runs.attrs['truth']`: each source's population score (its mean over seeds and sets)."""
     from scipy.stats import norm
     if not sizes[0] <= worth_n <= sizes[-1]:
         raise ValueError(f"worth_n must lie on the curve ({sizes[0]}–{sizes[-1]} per label), got {worth_n}.")
@@ -177,44 +191,67 @@ def simulate_worth_study(worth_n: float = 40.0, sizes=(10, 20, 50, 100), seeds: 
     skills = {curve_source(n): [mu(n) + curve_sd * stream[k, :n].mean() for k in range(seeds)] for n in sizes}
     skills['real_matched'] = [mu(20) + curve_sd * rng.normal(size=20).mean() for _ in range(seeds)]
     skills['few_shot'] = [syn_mu + set_luck[k % sets] + rng.normal(0, 0.02) for k in range(seeds)]
+    sd = {curve_source(n): np.sqrt(tau ** 2 + curve_sd ** 2 / n) for n in sizes}  # skill − u + η over seeds, rows
+    sd |= {'real_matched': sd[curve_source(20)] if 20 in sizes else np.sqrt(tau ** 2 + curve_sd ** 2 / 20),
+           'few_shot': np.sqrt(tau ** 2 + affinity ** 2 + set_sd ** 2 + 0.02 ** 2)}
+    mean = {curve_source(n): mu(n) for n in sizes} | {'real_matched': mu(20), 'few_shot': syn_mu}
+    mix, aff = f"{curve_source(sizes[1])}+few_shot", {'few_shot': affinity}
+    if mixture is not None:
+        skills[mix] = [t + mixture + set_luck[k % sets] / 2 for k, t in enumerate(skills[curve_source(sizes[1])])]
+        sd[mix] = np.sqrt(sd[curve_source(sizes[1])] ** 2 + (affinity / 2) ** 2 + (set_sd / 2) ** 2)
+        mean[mix] = mu(sizes[1]) + mixture
+        aff[mix] = affinity / 2
     rows, preds = [], []
     for source, th in skills.items():
         for k, t in enumerate(th):
-            right = t - u + (affinity * v if source == 'few_shot' else 0) + rng.normal(0, row_noise, n_test) > 0
+            right = t - u + aff.get(source, 0) * v + rng.normal(0, row_noise, n_test) > 0
             pred = np.where(right, gold, 1 - gold)
             preds.append(pd.DataFrame({'task': 't', 'source': source, 'seed': k, 'idx': np.arange(n_test), 'gold': gold,
                                        'pred': pred}))
             f1 = _macro_f1_weighted(np.ones((1, n_test)), gold, pred, 2)[0]
             rows.append({'task': 't', 'source': source, 'seed': k, 'macro_f1': f1,
-                         'replicate': k % sets if source == 'few_shot' else 0})
-    return pd.DataFrame(rows), pd.concat(preds, ignore_index=True), float(worth_n)
+                         'replicate': k % sets if source in ('few_shot', mix) else 0})
+    runs = pd.DataFrame(rows)
+    runs.attrs['truth'] = {s: float(norm.cdf(mean[s] / sd[s])) for s in skills}
+    return runs, pd.concat(preds, ignore_index=True), float(worth_n)
+
 
 # %% ../nbs/11_worth.ipynb #7afeec07
 DEFAULT_MARGIN = ANALYZE_DEFAULTS['margin']  # a judgement, defined once with the analysis's settings (synthclf.settings)
 
-def equivalence(runs: pd.DataFrame, task: str, source: str, n: int, margin: float = DEFAULT_MARGIN, alpha: float = 0.05,
-                metric: str = 'macro_f1', min_sets: int = 5) -> dict:
-    "TOST of `source` against `n` real texts per label on `task`: the difference, its (1 − 2α) interval, and whether it lies within ±margin."
+def equivalence(runs: pd.DataFrame, task: str, source: str, n: int, margin: float = DEFAULT_MARGIN,
+                alpha: float = 0.05, metric: str = 'macro_f1', min_sets: int = 5,
+                predictions: dict | None = None) -> dict:
+    """TOST of `source` against `n` real texts per label on `task`: the difference, its (1 − 2α) interval, and whether
+    it lies within ±margin. `predictions` ({task: per-row predictions}) adds the test rows, drawn again for both sides at
+    once; without them the test rows stay fixed. `interval` says which."""
     if margin <= 0: raise ValueError(f"margin must be above 0 (a difference in {metric} you would accept), got {margin}.")
     g = runs[runs.task == task]
     a, b = g.loc[g.source == source, metric].to_numpy(float), g.loc[g.source == curve_source(n), metric].to_numpy(float)
     if not len(a) or not len(b): raise ValueError(f"{task}: no runs of {source!r} or of {curve_source(n)!r} to compare.")
     sd = generation_sd(g, source, int(datasets_behind(g).get((task, source), 1)), metric, min_sets)
-    d, lo, hi, _, se = welch(a, b, 1 - 2 * alpha, sd ** 2 if np.isfinite(sd) else np.nan)
+    tv = _test_row_var(predictions, task, source, curve_source(n), metric)
+    extra = (sd ** 2 if np.isfinite(sd) else np.nan) + (tv or 0)  # a set's spread the seeds miss; the test set's luck
+    d, lo, hi, _, se = welch(a, b, 1 - 2 * alpha, extra)
     ok = bool(np.isfinite(lo) and -margin < lo and hi < margin)
     word = ('equivalent' if ok else 'not shown equivalent') if np.isfinite(lo) else 'undetermined: too few seeds or sets to measure the spread'
     return {'task': task, 'source': source, 'real_per_label': n, 'difference': d, 'low': lo, 'high': hi, 'margin': margin,
-            'interval': f"{1 - 2 * alpha:.0%}", 'word': word}
+            'interval': f"{1 - 2 * alpha:.0%}, test rows " + ('drawn again' if tv is not None else 'held fixed'),
+            'word': word}
+
 
 # %% ../nbs/11_worth.ipynb #86f96cc0
-def mixture_gain(runs: pd.DataFrame, worth_: pd.DataFrame | None = None, metric: str = 'macro_f1', ci: float = 0.95, min_sets: int = 5) -> pd.DataFrame:
+def mixture_gain(runs: pd.DataFrame, worth_: pd.DataFrame | None = None, metric: str = 'macro_f1', ci: float = 0.95,
+                 min_sets: int = 5, predictions: dict | None = None) -> pd.DataFrame:
     """Per task and mixture `real@<n>+<mode>`: `gain` (its score minus `real@<n>`'s, paired by seed), a t interval (`gain_low`,
     `gain_high`), `saves` (real labels per label saved at equal score: the mixture's worth minus n, from `worth_` or `worth`, with
-    `saves_low`, `saves_high`) and `reads`."""
+    `saves_low`, `saves_high`) and `reads`. `predictions` ({task: per-row predictions}) adds the test rows, drawn
+    again for the mixture and its curve point at once (and passed to `worth`); without them the test rows stay fixed."""
     from scipy import stats
     mixed = runs[runs.source.map(mixture_parts).notna()]
     if mixed.empty: return pd.DataFrame(columns=['task', 'source', 'mode', 'real_per_label', 'gain', 'gain_low', 'gain_high', 'saves', 'saves_low', 'saves_high', 'reads'])
-    w = (worth(runs, metric, ci=ci, min_sets=min_sets) if worth_ is None else worth_).set_index(['task', 'source'])
+    w = worth(runs, metric, ci=ci, min_sets=min_sets, predictions=predictions) if worth_ is None else worth_
+    w = w.set_index(['task', 'source'])
     rows, nsets = [], datasets_behind(runs)
     for (task, source), s in mixed.groupby(['task', 'source']):
         (n, mode), g = mixture_parts(source), runs[runs.task == task]
@@ -222,9 +259,11 @@ def mixture_gain(runs: pd.DataFrame, worth_: pd.DataFrame | None = None, metric:
         if base.empty: raise ValueError(f"{task}: {source} is read against its curve point {curve_source(n)} (the same real rows): train it too.")
         d = (s.set_index('seed')[metric] - base).dropna().to_numpy(float)
         v, sd = (d.var(ddof=1) / len(d) if len(d) > 1 else np.nan), generation_sd(g, source, int(nsets.get((task, source), 1)), metric, min_sets)
+        tv = _test_row_var(predictions, task, source, curve_source(n), metric) or 0  # the test set's luck; many rows:
+        # an interval of its own would barely widen, so it costs no degrees of freedom
         m = max(int((g.source == 'real_matched').sum()) - 1, 1)  # generation_sd is measured on real_matched's seeds
-        df = (v + sd ** 2) ** 2 / (v ** 2 / max(len(d) - 1, 1) + sd ** 4 / m + 1e-300)
-        h = stats.t.ppf((1 + ci) / 2, df) * np.sqrt(v + sd ** 2) if np.isfinite(v + sd) else np.nan
+        df = (v + tv + sd ** 2) ** 2 / (v ** 2 / max(len(d) - 1, 1) + sd ** 4 / m + 1e-300)
+        h = stats.t.ppf((1 + ci) / 2, df) * np.sqrt(v + tv + sd ** 2) if np.isfinite(v + sd) else np.nan
         x = w.loc[(task, source)] if (task, source) in w.index else None
         saves = [x[k] - n if x is not None else np.nan for k in ('real_labels_equivalent', 'ci_low', 'ci_high')]
         unit = {'macro_f1': 'macro-F1'}.get(metric, metric)
@@ -233,3 +272,4 @@ def mixture_gain(runs: pd.DataFrame, worth_: pd.DataFrame | None = None, metric:
                      'gain_high': d.mean() + h, 'saves': saves[0], 'saves_low': saves[1], 'saves_high': saves[2],
                      'reads': f"adding it to {n} real per label gives {gain}" + (f" (as good as {x.reads})" if x is not None else '')})
     return pd.DataFrame(rows)
+
