@@ -418,6 +418,60 @@ def _diversity_step(r: _Report, synthetic_dir: str, diversity_per_label: int | N
              'Chamfer and distinct-2 mean more varied texts; similarity to real is, averaged over the texts, the mean cosine similarity of each text to its '
              f'{k_sim:.0f} nearest real training texts (all-MiniLM-L6-v2, the paper\'s top-5) in a fixed stratified sample of {ref_n:.0f} real training texts per task (seeded; columns similarity_k and reference_texts).')
 
+# %% ../nbs/12_analysis.ipynb #1abd5da1
+def _why_step(r: _Report, synthetic_dir: str, data_dir, seed: int):
+    """Why the synthetic data falls short (synthclf.decompose): the gap across tasks and modes against label fidelity,
+    diversity loss and distance from real data, with the figure; each task's gap as generated, fidelity-filtered and oracle
+    relabelled; the remedies' effect where the train stages made remedied sources. Each written, or skipped with why."""
+    from synthclf.decompose import decompose_gap, gap_points, plot_gap_decomposition, remedy_effects, within_task_gaps
+    from synthclf.experiments import load_predictions
+    fid = [pd.read_csv(f) for t in r.tasks if (f := layout.fidelity_dir(r.runs, t)/'summary.csv').is_file()]
+    if not fid:
+        r.skipped['decomposition'] = ("no label fidelity: the train stages computed none (no generated sets, or "
+                                      "train.fidelity_real_per_label=0)"); return
+    r.md += ["## Why the synthetic data falls short\n"]
+    if not (r.tmp/'diversity.csv').is_file() or not (r.tmp/'gaps.csv').is_file():
+        r.skipped['decomposition'] = 'no diversity or no gaps were measured, so the gap has nothing to be set against'
+    else:
+        pts = gap_points(pd.read_csv(r.tmp/'gaps.csv'), pd.concat(fid), pd.read_csv(r.tmp/'diversity.csv'))
+        pts.to_csv(r.tmp/'decomposition_points.csv', index=False)
+        try: dec = decompose_gap(pts, seed=seed)
+        except ValueError as e: r.skipped['decomposition'] = str(e)
+        else:
+            dec['table'].to_csv(r.tmp/'decomposition.csv', index=False)
+            r.summary['decomposition'] = {'points': dec['points'], 'r2': round(dec['r2'], 3),
+                                          'r2_ci': [round(x, 3) for x in dec['r2_ci']],
+                                          'calls': dict(zip(dec['table'].factor, dec['table'].call))}
+            r.md += [f"OLS of the real − synthetic gap ({r.classifier}) on 1 − label fidelity, diversity loss and distance from "
+                     f"real data over {dec['points']} task × mode points ({dec['df']} residual degrees of freedom): R² "
+                     f"{dec['r2']:.2f} [{dec['r2_ci'][0]:.2f}, {dec['r2_ci'][1]:.2f}].\n", _md(dec['table']), '']
+            r.figure(plot_gap_decomposition(pts, dec), 'decomposition',
+                     f"The real − synthetic gap ({r.classifier}; y) against 1 − label fidelity, the loss of remote-clique "
+                     f"diversity against real data and 1 − similarity to real (x), a point per task and mode; right: each "
+                     f"factor's share of R² with its 95% bootstrap interval over the {dec['points']} points (OLS; synthclf."
+                     f"decompose). Few points: a factor whose interval reaches 0 is too weak to call, not shown to be "
+                     f"harmless; the fidelity estimates' own uncertainty is not in the intervals.")
+    within = [w for t in r.tasks if len(w := within_task_gaps(t, synthetic_dir.format(task=t), seed=seed,
+                                                                  data_dir=data_dir))]
+    if within:
+        within = pd.concat(within, ignore_index=True)
+        within.to_csv(r.tmp/'within_task.csv', index=False)
+        r.md += ["Within each task (TF-IDF, against real data of the set's size): the set as generated, kept where a "
+                 "real-data reader reads the intended label, and relabelled by that reader (**oracle**: no user without "
+                 "real data reaches it).\n", _md(within), '']
+    remedied = [t for t in r.tasks if (layout.fidelity_dir(r.runs, t)/'remedies.csv').is_file()]
+    if not remedied:
+        r.skipped['remedy effects'] = ("the train stages made no remedied sources: run with "
+                                       "-p train.remedies=[fidelity_filter,few_shot_filter,confident_learning]")
+        return
+    preds = pd.concat([load_predictions(r.runs, task=t, classifier=r.classifier) for t in remedied], ignore_index=True)
+    eff = remedy_effects(r.runs, remedied, preds, seed=seed)
+    eff.to_csv(r.tmp/'remedy_effects.csv', index=False)
+    r.summary['remedy_effects'] = {f"{x.task}/{x.mode}/{x.remedy}": x.call for x in eff.itertuples()}
+    r.md += ["Each remedy against the set as generated (macro-F1 change, > 0: it narrows the gap; paired over the test "
+             "rows and seeds):\n", _md(eff), '']
+
+
 # %% ../nbs/12_analysis.ipynb #fc757de5
 def _write_report(r: _Report):
     "What was read from the stage, computed here and skipped, then analysis.md and summary.json."
@@ -439,7 +493,7 @@ def analyze(runs=DEFAULT_RUN, out=None, judgments=D['judgments'], rank_tasks=D['
             subjectivity_dir: str | None = None, judge_dtype: str = D['judge_dtype'], margin: float = D['margin'],
             **backend_kw) -> dict:
     """The verdict on the paper's claims, the ranking and its judge's reliability, gaps, agreement curves, the instance regression, worth
-    in real labels (equivalence within ±`margin`), diversity and figures, from the planned runs of a folder, written to `out`. A local judge
+    in real labels (equivalence within ±`margin`), diversity, why the gap (`synthclf.decompose`) and figures, from the planned runs of a folder, written to `out`. A local judge
     runs in `judge_dtype` (float32: bf16/int8 rounding moves its close calls; 'auto': the generator's engine)."""
     import shutil
     from synthclf.subjectivity import read_judgments
@@ -461,6 +515,7 @@ def analyze(runs=DEFAULT_RUN, out=None, judgments=D['judgments'], rank_tasks=D['
         _verdict_step(r, ranking, rel, by_task, every, seed, generators(synthetic_dir, r.tasks))
         _worth_step(r, synthetic_dir, margin)
         _diversity_step(r, synthetic_dir, diversity_per_label, seed, data_dir, reference_size)
+        _why_step(r, synthetic_dir, data_dir, seed)
         _write_report(r)
     except BaseException:
         shutil.rmtree(r.tmp, ignore_errors=True); raise
