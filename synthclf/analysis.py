@@ -347,10 +347,11 @@ def _worth_at_baseline(w: pd.DataFrame, runs: pd.DataFrame, ok: dict) -> pd.Data
     return w
 
 # %% ../nbs/12_analysis.ipynb #73418365
-def _mixture_gains(r: _Report, w: pd.DataFrame) -> pd.DataFrame:
-    "`mixture_gain` of the run's mixtures, undetermined where the mixture does not beat its baselines."
+def _mixture_gains(r: _Report, w: pd.DataFrame, every: dict | None = None) -> pd.DataFrame:
+    """`mixture_gain` of the run's mixtures (test rows drawn again from `every` task's predictions), undetermined where
+    the mixture does not beat its baselines."""
     from synthclf.worth import mixture_gain
-    mix = mixture_gain(r.runs_df, w)
+    mix = mixture_gain(r.runs_df, w, predictions=every)
     for i, m in mix.iterrows():
         if r.ok.get((m.task, m.source)) is False:
             mix.loc[i, ['gain_low', 'gain_high', 'saves', 'saves_low', 'saves_high']] = np.nan
@@ -363,7 +364,7 @@ def _headline_mixture(mix: pd.DataFrame, task: str, mode: str, n: int = 20) -> l
     return [] if m.empty else [m.iloc[int((m.real_per_label - n).abs().argmin())]]
 
 # %% ../nbs/12_analysis.ipynb #a7f288fa
-def _worth_step(r: _Report, synthetic_dir: str, margin: float):
+def _worth_step(r: _Report, synthetic_dir: str, margin: float, every: dict | None = None):
     "worth.csv, the worth headline per task and the figure, where the runs hold a real learning curve; else skipped, with the reason."
     from synthclf.worth import equivalence, learning_curve, worth
     if not r.runs_df.source.map(curve_size).notna().any():
@@ -371,15 +372,16 @@ def _worth_step(r: _Report, synthetic_dir: str, margin: float):
     gens = generators(synthetic_dir, r.tasks)
     gen = lambda t, s: (gens.get((t, synthetic_part(s)), {}).get('generator', '') if synthetic_part(s) else
                         f"{s[4:]} (file)" if s.startswith('dir-') else 'real data')  # a labelled set from a path: named
-    w = worth(r.runs_df).assign(generator=lambda d: [gen(t, s) for t, s in zip(d.task, d.source)])
+    w = worth(r.runs_df, predictions=every).assign(generator=lambda d: [gen(t, s) for t, s in zip(d.task, d.source)])
     w = _worth_at_baseline(w, r.runs_df, r.ok)
     eq = []
     for x in w[w.source.isin(SYNTHETIC_MODES)].itertuples():
         n = gens.get((x.task, x.source), {}).get('per_label')
-        if n and curve_source(n) in set(r.runs_df.source[r.runs_df.task == x.task]): eq.append(equivalence(r.runs_df, x.task, x.source, n, margin))
+        if n and curve_source(n) in set(r.runs_df.source[r.runs_df.task == x.task]):
+            eq.append(equivalence(r.runs_df, x.task, x.source, n, margin, predictions=every))
     w = w.merge(pd.DataFrame(eq, columns=['task', 'source', 'real_per_label', 'word']).rename(columns={'real_per_label': 'tost_n', 'word': 'tost'}),
                 on=['task', 'source'], how='left')
-    mix = _mixture_gains(r, w)
+    mix = _mixture_gains(r, w, every)
     w = w.merge(mix.drop(columns='mode'), on=['task', 'source'], how='left', suffixes=('', '_mix'))
     w['reads'] = w.pop('reads_mix').fillna(w['reads'])  # a mixture reads as what it adds
     w.to_csv(r.tmp/'worth.csv', index=False)
@@ -513,7 +515,7 @@ def analyze(runs=DEFAULT_RUN, out=None, judgments=D['judgments'], rank_tasks=D['
         _gaps_step(r, ranking, rel)
         every, by_task = _agreement_step(r, plan, agreement_panel_k, get_agreement)
         _verdict_step(r, ranking, rel, by_task, every, seed, generators(synthetic_dir, r.tasks))
-        _worth_step(r, synthetic_dir, margin)
+        _worth_step(r, synthetic_dir, margin, every)
         _diversity_step(r, synthetic_dir, diversity_per_label, seed, data_dir, reference_size)
         _why_step(r, synthetic_dir, data_dir, seed)
         _write_report(r)

@@ -38,6 +38,10 @@ def read_judgments(judgments, tasks=None) -> pd.DataFrame:
         raise ValueError(f"{where}: rows {np.flatnonzero(bad.to_numpy())[:10].tolist()} have a winner that is not one "
                          "of the two (different) tasks.")
     out = df[JUDGMENT_COLUMNS + [c for c in df.columns if c not in JUDGMENT_COLUMNS]].reset_index(drop=True)
+    for c in out.columns.difference(JUDGMENT_COLUMNS):  # a CSV's numeric extras (an LLM judge's `mass`) come back as numbers
+        if not pd.api.types.is_numeric_dtype(out[c]) and (given := out[c].astype(str).str.strip() != '').any():
+            number = pd.to_numeric(out[c].where(given), errors='coerce')
+            if number.notna().sum() == given.sum(): out[c] = number
     if 'p_first' in out:
         out['p_first'] = pd.to_numeric(out.p_first, errors='coerce')
         if ((out.p_first < 0) | (out.p_first > 1)).any():
