@@ -193,10 +193,9 @@ def _hours(rows, a: dict, n='requests', completion='completion_tokens_per_reques
     return sum(count(r) * per_request(r) for r in rows) / 3600
 
 def _experiments(tasks: dict, train: dict) -> int:
-    "How many classifiers the train stages fit: tasks × sources × seeds × classifiers."
-    from synthclf.experiments import seed_list
-    clfs = train['classifier'] if isinstance(train['classifier'], list) else [train['classifier']]
-    return len(tasks) * len(train['train_on']) * len(seed_list(train['seeds'])) * len(clfs)
+    "How many classifiers the train stages fit: tasks × sources (each remedied set one more) × seeds × classifiers."
+    plan = experiment_plan(list(tasks), train)
+    return len(tasks) * len(plan['sources']) * len(plan['seeds']) * len(plan.get('classifiers', [plan['classifier']]))
 
 def plan_cost(generate: dict, train: dict | None = None, **assumptions) -> dict:
     """What generating a plan costs, estimated before anything runs (no endpoint, model or network): `generate`, each
