@@ -67,17 +67,22 @@ def fit_predict(texts, y, L, test_texts):
     return TfidfClassifier().fit(list(texts), np.asarray(y), L).predict_proba(list(test_texts)).argmax(1)
 
 
-def task_records(task, sizes, replicates, test_cap, seed=0):
+def task_frames(task, test_cap, seed):
+    """A task's card and splits, its label names and their count, its train split (label names), the capped test set's gold ids and texts, and
+    the task's seeded generator: what the simulator's and the real run's records both start from."""
     from synthclf.data import cap_test, load_task
+    card, dsd = load_task(task, quiet=True)
+    names = card.label_names
+    df = dsd['train'].to_pandas()[['text', 'label']].assign(label=lambda d: [names[i] for i in d.label])
+    test = cap_test(dsd['test'], test_cap, seed=0)
+    return (card, dsd, names, len(names), df, np.asarray(test['label']), list(test['text']),
+            np.random.default_rng([seed, sum(map(ord, task))]))
+
+def task_records(task, sizes, replicates, test_cap, seed=0):
     from synthclf.diversity import distinct_n
     from synthclf.fidelity import confident_learning, few_shot_filter, fidelity_filter, label_fidelity, label_ids
     from synthclf.simulate import synthetic_draw
-    card, dsd = load_task(task, quiet=True)
-    names, L = card.label_names, len(card.label_names)
-    df = dsd['train'].to_pandas()[['text', 'label']].assign(label=lambda d: [names[i] for i in d.label])
-    test = cap_test(dsd['test'], test_cap, seed=0)
-    gold, test_texts = np.asarray(test['label']), list(test['text'])
-    rng = np.random.default_rng([seed, sum(map(ord, task))])
+    card, dsd, names, L, df, gold, test_texts, rng = task_frames(task, test_cap, seed)
     parts = {'pool': [], 'reader': [], 'shown': [], 'rest': []}
     need = 2 * max(sizes)
     for l in names:
@@ -225,19 +230,14 @@ def real_task_records(run, task, sizes, real_draws, test_cap, seed=0):
     stratified subsample of it), each remedy and none: kept share, fidelity with its interval, gap with its interval,
     remote-clique and similarity to real (MiniLM embeddings), seconds."""
     from synthclf.classifiers import TfidfClassifier
-    from synthclf.data import cap_test, few_shot_examples, load_task
+    from synthclf.data import few_shot_examples
     from synthclf.decompose import paired_difference
     from synthclf.diversity import nearest_similarity, remote_clique
     from synthclf.encoders import embed
     from synthclf.experiments import SYNTHETIC_MODES, read_labelled
     from synthclf.fidelity import confident_learning, few_shot_filter, fidelity_filter, label_fidelity, label_ids
     from synthclf.generate import replicate_dir
-    card, dsd = load_task(task, quiet=True)
-    names, L = card.label_names, len(card.label_names)
-    df = dsd['train'].to_pandas()[['text', 'label']].assign(label=lambda d: [names[i] for i in d.label])
-    test = cap_test(dsd['test'], test_cap, seed=0)
-    gold, test_texts = np.asarray(test['label']), list(test['text'])
-    rng = np.random.default_rng([seed, sum(map(ord, task))])
+    card, dsd, names, L, df, gold, test_texts, rng = task_frames(task, test_cap, seed)
     reader_ix, rest_ix = [], []
     for l in names:
         ix = rng.permutation(np.flatnonzero(df.label.to_numpy() == l))
