@@ -303,7 +303,8 @@ def self_check(task, synthetic_dir, model: str | None = None, backend: str | Non
                cache=None, **backend_kw) -> pd.DataFrame | None:
     """Every generated set of `task` under `synthetic_dir` read by an LLM judge (`model` on `backend`; None: the
     sets' generator, as the first set's manifest names it): `self_check.csv` beside each set (see the prose); per set,
-    its texts, the share agreed and the judge's seconds (None when nothing was generated)."""
+    its texts, the share agreed, the judge and its seconds, with the whole call's `calls` and `cached` answers (None
+    when nothing was generated)."""
     from synthclf.core import report_progress
     from synthclf.experiments import SYNTHETIC_MODES, read_labelled
     from synthclf.generate import generated_replicates, read_manifest, replicate_dir
@@ -327,8 +328,8 @@ def self_check(task, synthetic_dir, model: str | None = None, backend: str | Non
         done[0] += 1; report_progress(done[0], len(reqs), f'self-checking {card.name}')  # a no-op outside a run
     scores = option_probabilities(llm, reqs, names, cache, stats, on_done=count)
     per_text, at, rows = (time.time() - t0) / len(texts), 0, []
-    judge = {'judge': llm.model_name, 'judge_backend': llm.name, 'judge_scorer': getattr(llm, 'scorer', ''),
-             'calibrated': calibrate}
+    judge = {'judge': llm.model_name, 'judge_backend': llm.name, 'judge_engine': getattr(llm, 'engine', '') or '',
+             'judge_scorer': getattr(llm, 'scorer', ''), 'calibrated': calibrate}
     for m, r, folder, ds in sets:
         got, at = scores[at:at + len(ds)], at + len(ds)
         P, y = np.array([[s.probs[n] for n in names] for s in got]), np.asarray(ds['label'], int)
@@ -416,8 +417,8 @@ def apply_remedies(task, synthetic_dir, out, remedies=REMEDIES, reader: str = 't
                 if remedy == 'self_check':  # its time is the judge's, as `self_check` measured it on the set
                     sc = read_self_check(folder, syn['text'])
                     seconds += float(sc['seconds'].sum())
-                    judged_by = {'judge': {k: sc[k].tolist()[0] for k in ('judge', 'judge_backend', 'judge_scorer',
-                                                                           'calibrated')}}
+                    judged_by = {'judge': {k: sc[k].tolist()[0] for k in ('judge', 'judge_backend', 'judge_engine',
+                                                                           'judge_scorer', 'calibrated')}}
                 full, manifest = load_generated(folder)
                 kept = full.select(np.flatnonzero(keep))
                 if remedy == 'reweight':
