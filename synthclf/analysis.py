@@ -25,7 +25,7 @@ from .verdict import (gap_regression, instance_regression, judge_table, paper_ve
                               power_markdown)
 
 # %% auto #0
-__all__ = ['instance_agreement', 'subjectivity_settings', 'read_subjectivity', 'generators', 'analyze']
+__all__ = ['instance_agreement', 'subjectivity_settings', 'read_subjectivity', 'generators', 'source_generator', 'analyze']
 
 # %% ../nbs/12_analysis.ipynb #b6ca9e33
 def instance_agreement(task, panel_k: int = 0, cap: int = 200, backend='local', model: str | None = None, seed: int = 0,
@@ -336,6 +336,19 @@ def generators(synthetic_dir: str, tasks) -> dict:
                            'one_set': mf.get('backend') == 'file' and not ((mf.get('source') or {}).get('columns') or {}).get('mode')}
     return out
 
+# %% ../nbs/12_analysis.ipynb #c780614b
+def source_generator(task: str, source: str, gens: dict) -> str:
+    "Who made `source`'s texts on `task`, given `generators`' answer `gens`."
+    from synthclf.sources import source_name
+    from synthclf.fidelity import REMEDIES
+    made_by = lambda m: gens.get((task, m), {}).get('generator', '')
+    if m := synthetic_part(source): return made_by(m)
+    for m in SYNTHETIC_MODES:  # a remedied copy: the train stage names it after its folder, <mode>+<remedy>
+        for remedy in REMEDIES:
+            if source == source_name(f'{m}+{remedy}'): return f"{made_by(m)}, {remedy.replace('_', ' ')}"
+    return f"{source[4:]} (file)" if source.startswith('dir-') else 'real data'
+
+
 # %% ../nbs/12_analysis.ipynb #1e6771b9
 def _worth_at_baseline(w: pd.DataFrame, runs: pd.DataFrame, ok: dict) -> pd.DataFrame:
     "`worth`'s rows, with those resting on a classifier at baseline (the source, or every point of the task's curve) made undetermined."
@@ -371,9 +384,8 @@ def _worth_step(r: _Report, synthetic_dir: str, margin: float, every: dict | Non
     if not r.runs_df.source.map(curve_size).notna().any():
         r.skipped['worth in real labels'] = 'no learning curve: train the real@<n> sources (train.train_on; the quick profile has them)'; return
     gens = generators(synthetic_dir, r.tasks)
-    gen = lambda t, s: (gens.get((t, synthetic_part(s)), {}).get('generator', '') if synthetic_part(s) else
-                        f"{s[4:]} (file)" if s.startswith('dir-') else 'real data')  # a labelled set from a path: named
-    w = worth(r.runs_df, predictions=every).assign(generator=lambda d: [gen(t, s) for t, s in zip(d.task, d.source)])
+    w = worth(r.runs_df, predictions=every).assign(
+        generator=lambda d: [source_generator(t, s, gens) for t, s in zip(d.task, d.source)])
     w = _worth_at_baseline(w, r.runs_df, r.ok)
     eq = []
     for x in w[w.source.isin(SYNTHETIC_MODES)].itertuples():
