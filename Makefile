@@ -52,8 +52,9 @@ test-fast: install check-export
 test-nbs: install
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/nbdev_test --path nbs
 
+# --durations: the slowest tests in the log, to keep the suite under its 15 minutes.
 test-py: install
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup tests
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=30 tests
 
 # nbs/ is the source of truth: exporting and cleaning must leave every file as it is.
 check-export: install

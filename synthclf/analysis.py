@@ -11,7 +11,8 @@ import pandas as pd
 import matplotlib.pyplot as plt
 from . import layout
 from .layout import DEFAULT_RUN
-from .experiments import SYNTHETIC_MODES, collect_runs, curve_size, curve_source, mixture_parts, synthetic_part
+from .sources import SYNTHETIC_MODES, curve_size, curve_source, mixture_parts, synthetic_part
+from .results import collect_runs
 from .diversity import REFERENCE_SIZE
 from .tasks import get_card, tasks_to_rank
 from .claims import baseline_gate, learned
@@ -24,7 +25,7 @@ from .verdict import (gap_regression, instance_regression, judge_table, paper_ve
                               power_markdown)
 
 # %% auto #0
-__all__ = ['instance_agreement', 'subjectivity_settings', 'read_subjectivity', 'generators', 'analyze']
+__all__ = ['instance_agreement', 'subjectivity_settings', 'read_subjectivity', 'generators', 'source_generator', 'analyze']
 
 # %% ../nbs/12_analysis.ipynb #b6ca9e33
 def instance_agreement(task, panel_k: int = 0, cap: int = 200, backend='local', model: str | None = None, seed: int = 0,
@@ -136,7 +137,7 @@ def _agreement_getter(agreement_panel_k: int, agreement_cap: int, backend_once, 
 # %% ../nbs/12_analysis.ipynb #b9b906a2
 def _results_step(r: _Report):
     "The results table of every task and source, and which runs are left out of every conclusion (at baseline)."
-    from synthclf.experiments import results_table, table_markdown
+    from synthclf.results import results_table, table_markdown
     table = results_table(r.runs_df, classifier=r.classifier)
     r.md += ["## Real vs synthetic training data\n", table_markdown(table), '']
     if at_base := r.summary['at_baseline']: r.md += [f"Left out of every conclusion below (they do not beat their baselines): {', '.join(at_base)}.", '']
@@ -279,7 +280,7 @@ def _instance_step(r: _Report, preds: list):
 def _agreement_step(r: _Report, plan: dict, agreement_panel_k: int, get_agreement) -> tuple[dict, dict]:
     """Instance-level agreement, from the sources that beat their baselines: each task's curves (`_task_agreement_step`), then the logit
     over all of them. (every task's predictions, {task: (predictions with agreement, where it came from)})."""
-    from synthclf.experiments import load_predictions
+    from synthclf.results import load_predictions
     every = {t: load_predictions(r.runs, task=t, classifier=r.classifier, **{k: v for k, v in plan.items() if k != 'tasks'}) for t in r.tasks}
     preds, by_task = [], {}
     for t in r.tasks:
@@ -335,6 +336,19 @@ def generators(synthetic_dir: str, tasks) -> dict:
                            'one_set': mf.get('backend') == 'file' and not ((mf.get('source') or {}).get('columns') or {}).get('mode')}
     return out
 
+# %% ../nbs/12_analysis.ipynb #c780614b
+def source_generator(task: str, source: str, gens: dict) -> str:
+    "Who made `source`'s texts on `task`, given `generators`' answer `gens`."
+    from synthclf.sources import source_name
+    from synthclf.fidelity import REMEDIES
+    made_by = lambda m: gens.get((task, m), {}).get('generator', '')
+    if m := synthetic_part(source): return made_by(m)
+    for m in SYNTHETIC_MODES:  # a remedied copy: the train stage names it after its folder, <mode>+<remedy>
+        for remedy in REMEDIES:
+            if source == source_name(f'{m}+{remedy}'): return f"{made_by(m)}, {remedy.replace('_', ' ')}"
+    return f"{source[4:]} (file)" if source.startswith('dir-') else 'real data'
+
+
 # %% ../nbs/12_analysis.ipynb #1e6771b9
 def _worth_at_baseline(w: pd.DataFrame, runs: pd.DataFrame, ok: dict) -> pd.DataFrame:
     "`worth`'s rows, with those resting on a classifier at baseline (the source, or every point of the task's curve) made undetermined."
@@ -370,9 +384,8 @@ def _worth_step(r: _Report, synthetic_dir: str, margin: float, every: dict | Non
     if not r.runs_df.source.map(curve_size).notna().any():
         r.skipped['worth in real labels'] = 'no learning curve: train the real@<n> sources (train.train_on; the quick profile has them)'; return
     gens = generators(synthetic_dir, r.tasks)
-    gen = lambda t, s: (gens.get((t, synthetic_part(s)), {}).get('generator', '') if synthetic_part(s) else
-                        f"{s[4:]} (file)" if s.startswith('dir-') else 'real data')  # a labelled set from a path: named
-    w = worth(r.runs_df, predictions=every).assign(generator=lambda d: [gen(t, s) for t, s in zip(d.task, d.source)])
+    w = worth(r.runs_df, predictions=every).assign(
+        generator=lambda d: [source_generator(t, s, gens) for t, s in zip(d.task, d.source)])
     w = _worth_at_baseline(w, r.runs_df, r.ok)
     eq = []
     for x in w[w.source.isin(SYNTHETIC_MODES)].itertuples():
@@ -426,7 +439,7 @@ def _why_step(r: _Report, synthetic_dir: str, data_dir, seed: int):
     diversity loss and distance from real data, with the figure; each task's gap as generated, fidelity-filtered and oracle
     relabelled; the remedies' effect where the train stages made remedied sources. Each written, or skipped with why."""
     from synthclf.decompose import decompose_gap, gap_points, plot_gap_decomposition, remedy_effects, within_task_gaps
-    from synthclf.experiments import load_predictions
+    from synthclf.results import load_predictions
     fid = [pd.read_csv(f) for t in r.tasks if (f := layout.fidelity_dir(r.runs, t)/'summary.csv').is_file()]
     if not fid:
         r.skipped['decomposition'] = ("no label fidelity: the train stages computed none (no generated sets, or "

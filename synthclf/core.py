@@ -8,7 +8,8 @@ import json, os, shlex, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['cores', 'cpu_flags', 'bf16_ok', 'int8_saturates', 'machine_kind', 'command_line', 'report_progress', 'read_progress']
+__all__ = ['cores', 'cpu_flags', 'bf16_ok', 'int8_saturates', 'machine_kind', 'command_line', 'report_progress', 'read_progress',
+           'plan_progress']
 
 # %% ../nbs/00_core.ipynb #b0e1459b
 def cores() -> int:
@@ -61,21 +62,31 @@ def command_line(argv: list, program: str = 'python', drop: tuple = ('--note',))
 
 # %% ../nbs/00_core.ipynb #e1253751
 _last_write, _unit_start = {}, {}
+_plans = {}  # (path, unit) -> {'before': finished by the calls before this one, 'done': counted so far, 'total': the whole}
 
 def report_progress(done: int, total: int, unit: str, path=None, every: float = 1.0):
-    """Tell `synthclf run` how far a stage got: `{done, total, unit, since, updated}` written atomically to `path` or `$SYNTHCLF_PROGRESS`
-    (`since`: when this `unit` was first reported, for the ETA of a stage that counts several things in turn), at most once every
-    `every` seconds (the last step always); the file written, or None (no file set, or too soon)."""
+    """Tell `synthclf run` how far a stage got: `{done, total, unit, since, updated}` written atomically to `path` or
+    `$SYNTHCLF_PROGRESS` (`since`: when this `unit` was first reported, for the ETA), at most once every `every` seconds (the
+    last step always); counted on from the calls before it where the stage planned its whole count (`plan_progress`); the
+    file written, or None (no file set, or too soon)."""
     path = path or os.environ.get('SYNTHCLF_PROGRESS')
     if not path: return None
+    if (plan := _plans.get((str(path), unit))) is not None:
+        before = plan['before']
+        if done >= total: plan['before'] += total  # this call is over: the next one counts on from here
+        done = plan['done'] = before + done
+        total = plan['total'] = max(plan['total'], done, before + total)
     now = time.time()
     since = _unit_start.setdefault((str(path), unit), now)
     if done < total and now - _last_write.get(str(path), 0.0) < every: return None
     _last_write[str(path)] = now
+    return _write_progress(path, {'done': int(done), 'total': int(total), 'unit': unit, 'since': since, 'updated': now})
+
+def _write_progress(path, progress: dict) -> Path:
     p = Path(path); tmp = p.with_name(f'{p.name}.{os.getpid()}.tmp')
-    tmp.write_text(json.dumps(
-        {'done': int(done), 'total': int(total), 'unit': unit, 'since': since, 'updated': now})); tmp.replace(p)
+    tmp.write_text(json.dumps(progress)); tmp.replace(p)
     return p
+
 
 # %% ../nbs/00_core.ipynb #ccd02b0d
 def read_progress(path) -> dict | None:
@@ -83,3 +94,16 @@ def read_progress(path) -> dict | None:
     it cannot be read."""
     try: return json.loads(Path(path).read_text())
     except (OSError, ValueError): return None
+
+# %% ../nbs/00_core.ipynb #720af843
+def plan_progress(total: int, unit: str, path=None):
+    """Announce the stage's whole count of `unit` (at `path` or `$SYNTHCLF_PROGRESS`) when several calls report it in turn;
+    again: a new total, what is done kept. The file written, or None (no file set)."""
+    path = path or os.environ.get('SYNTHCLF_PROGRESS')
+    if not path: return None
+    plan = _plans.setdefault((str(path), unit), {'before': 0, 'done': 0, 'total': 0})
+    plan['total'] = max(int(total), plan['done'])
+    now = time.time()
+    return _write_progress(path, {'done': plan['done'], 'total': plan['total'], 'unit': unit,
+                                  'since': _unit_start.get((str(path), unit), now), 'updated': now})
+

@@ -147,7 +147,8 @@ def study_fidelity(task, synthetic_dir, out, reader: str = 'tfidf', real_per_lab
     summary per mode (None when nothing was generated)."""
     import json
     from synthclf.data import load_task, subsample_per_label
-    from synthclf.experiments import SYNTHETIC_MODES, read_labelled
+    from synthclf.sources import SYNTHETIC_MODES
+    from synthclf.labelled import read_labelled
     from synthclf.generate import generated_replicates, replicate_dir
     from synthclf.layout import fidelity_dir
     card, dsd = load_task(task, data_dir=data_dir, quiet=True)
@@ -306,7 +307,8 @@ def self_check(task, synthetic_dir, model: str | None = None, backend: str | Non
     its texts, the share agreed, the judge and its seconds, with the whole call's `calls` and `cached` answers (None
     when nothing was generated)."""
     from synthclf.core import report_progress
-    from synthclf.experiments import SYNTHETIC_MODES, read_labelled
+    from synthclf.labelled import read_labelled
+    from synthclf.sources import SYNTHETIC_MODES
     from synthclf.generate import generated_replicates, read_manifest, replicate_dir
     from synthclf.llm import CallStats, as_backend, option_probabilities
     from synthclf.tasks import get_card
@@ -381,7 +383,8 @@ def apply_remedies(task, synthetic_dir, out, remedies=REMEDIES, reader: str = 't
     not: a set too small for a remedy's folds, or one it would empty a label of, is left untreated) (also in
     `fidelity_dir/remedies.csv`)."""
     from synthclf.data import few_shot_examples, load_task, subsample_per_label
-    from synthclf.experiments import SYNTHETIC_MODES, read_labelled
+    from synthclf.sources import SYNTHETIC_MODES
+    from synthclf.labelled import read_labelled
     from synthclf.generate import generated_replicates, load_generated, replicate_dir, save_generated
     from synthclf.layout import fidelity_dir
     if bad := [r for r in remedies if r not in REMEDIES]:
@@ -443,7 +446,7 @@ def apply_remedies(task, synthetic_dir, out, remedies=REMEDIES, reader: str = 't
 def remedy_table(run, tasks, scores: pd.DataFrame, metric: str = 'macro_f1', ci: float = 0.95) -> pd.DataFrame:
     "Per task, mode and remedy of the run: kept, fidelity (unfiltered sets only), score and the gap to real_matched."
     from synthclf.claims import welch
-    from synthclf.experiments import source_name
+    from synthclf.sources import source_name
     from synthclf.layout import fidelity_dir
     rows = []
     for t in tasks:

@@ -48,8 +48,18 @@ def test_run_end_to_end_with_a_failing_task(tiny_run):
     # artifacts of the good task, in its folder
     for mode in ('zero_shot', 'few_shot'): assert (out/'sms_spam'/'generate'/mode/'manifest.json').is_file()
     trained = {p.parts[-4] for p in (out/'sms_spam').glob('*/tfidf/seed0/metrics.json')}
+    # the quick profile's remedies: each mode's set treated by each, trained as a source of its own; a remedy that cannot run
+    # on a set this small (its folds, or a label it would empty) is listed with its reason and not trained
+    from synthclf.sources import source_name
+    from synthclf.layout import fidelity_dir
+    from synthclf.parameters import PROFILES
+    remedies = pd.read_csv(fidelity_dir(out, 'sms_spam')/'remedies.csv', keep_default_na=False).query('replicate == 0')
+    assert sorted(zip(remedies['mode'], remedies.remedy)) == sorted(
+        (m, r) for m in ('zero_shot', 'few_shot') for r in PROFILES['quick']['train']['remedies']), remedies
+    assert (remedies.skipped == '').sum() >= 4 and all(len(w) > 20 for w in remedies.skipped if w), remedies
     assert trained == {'real_matched', 'zero_shot', 'few_shot', 'real@10', 'real@20', 'real@50', 'real@100', 'real@10+zero_shot', 'real@10+few_shot',
-                       'real@20+zero_shot', 'real@20+few_shot', 'real@50+zero_shot', 'real@50+few_shot'}, trained  # + the learning curve and mixtures
+                       'real@20+zero_shot', 'real@20+few_shot', 'real@50+zero_shot', 'real@50+few_shot',
+                       *map(source_name, remedies.folder[remedies.skipped == ''])}, trained  # + the learning curve, mixtures, remedies
     assert (out/'sms_spam'/'subjectivity'/'diversity.csv').is_file()
     # the report: the paper's table, the ranking, figures, and its HTML
     report = outputs(out/'report.ipynb')

@@ -169,7 +169,13 @@ def test_progress_lines_when_not_a_terminal(own_run):
     lines = [l for l in own_run['p'].stdout.splitlines() if l.startswith('[')]
     assert '\x1b[' not in own_run['p'].stdout  # plain lines: stdout is a pipe
     train = [l for l in lines if ' train ' in l]
-    assert any('13/13 experiments' in l for l in train), lines  # done / planned (3 sources, the curve's 4, 6 mixtures), from the stage's progress file
+    # one count for the whole stage, from its progress file: the 13 planned sources (3, the curve's 4, 6 mixtures) and each
+    # remedied set the stage made, not a count that starts again for the remedies (its last line said 4/4 after 13/13)
+    trained = len(list((own_run['out']/'my_spam').glob('*/tfidf/seed*/metrics.json')))
+    assert trained > 13 and re.search(rf'done in \S+ \({trained}/{trained} experiments\)$', train[-1]), (trained, train)
+    dones, totals = zip(*[map(int, m.groups()) for l in train if (m := re.search(r'(\d+)/(\d+) experiments', l))])
+    # the count only grows; the total only shrinks, from the plan's upper bound (remedied sets not yet made) to the exact one
+    assert list(dones) == sorted(dones) and list(totals) == sorted(totals, reverse=True), train
     assert (own_run['out']/'my_spam'/'.stages'/'train.progress.json').is_file()
 
 
