@@ -904,6 +904,11 @@ def summarize_power_sentence(results, groups, commit, sims: int = 200):
                 'tasks_used': g.tasks_used.iloc[0], 'studies': len(ids), 'commit': commit}
         o = g[g.claim == 'ordering']
         truth = {k: (x.est.mean(), 1.96 * x.est.std(ddof=1) / np.sqrt(x.est.notna().sum())) for k, x in o.groupby(['task', 'kind'])}
+        # studies recorded before verdict_power read the least precise comparison (ordering_claim): its median se per study, from
+        # the widths of the live lines' intervals (/ 2 x 1.96), scaled by the study's recorded median se over the width-implied one
+        live = o[o.p.notna()].assign(se=lambda d: [_half_width_se(v) for v in d.interval])
+        worst_se = {i: (x.groupby('kind').se.median().max() * sent.loc[i, 'ordering_se'] / x.se.median())
+                    for i, x in live.groupby('study_id') if not isinstance(sent.loc[i].get('ordering_claim'), str)}
         for kind in KINDS[:3]:
             x = o[(o.kind == kind) & (o.planted > 0)]
             x = x[[sent.loc[i].get('ordering_se', np.nan) == sent.loc[i].get('ordering_se', np.nan) for i in x.study_id]]
@@ -914,11 +919,21 @@ def summarize_power_sentence(results, groups, commit, sims: int = 200):
                                                      **_sentence_test(sent.loc[r.study_id])) for r in x.itertuples()]))
             pw, pw_ci = share(int((x.word == 'agrees').sum()), len(x))
             p = pred(0)
+            if worst_se:  # the same lines at the least precise comparison's median se (today's verdict_power), where not recorded
+                least = float(np.mean([ordering_power(worst_se.get(r.study_id, sent.loc[r.study_id, 'ordering_se']),
+                                                      int(sent.loc[r.study_id, 'ordering_lines']), truth[(r.task, kind)][0],
+                                                      sent.loc[r.study_id, 'alpha'], **_sentence_test(sent.loc[r.study_id]))
+                                       for r in x.itertuples()]))
+                extra = {'predicted_least_precise': round(least, 4), 'least_precise_vs_measured': _side(pw, pw_ci, least)}
+            else: extra = {}
+            spoke = x[x.word != 'undetermined']
+            sp, sp_ci = share(int((spoke.word == 'agrees').sum()), len(spoke))
             out.append({**cell, 'kind': kind, 'lines': len(x), 'predicted_power': round(p, 4),
                         'predicted_range': [round(pred(-1), 4), round(pred(1), 4)],
                         'true_difference': {t: [round(truth[(t, kind)][0], 4), round(truth[(t, kind)][1], 4)] for t in sorted(set(x.task))},
                         'median_se': round(float(np.median(sent.loc[ids, 'ordering_se'].dropna())), 4),
-                        'power': pw, 'power_ci': pw_ci, 'measured_vs_predicted': _side(pw, pw_ci, p),
+                        'power': pw, 'power_ci': pw_ci, 'measured_vs_predicted': _side(pw, pw_ci, p), **extra,
+                        'power_where_it_spoke': sp, 'power_where_it_spoke_ci': sp_ci,
                         'undetermined': share(int((x.word == 'undetermined').sum()), len(x))[0]})
         tasks = g.tasks_used.iloc[0].split(',')
         if len(tasks) < 3 or 'gap_sd' not in sent: continue
@@ -1090,7 +1105,11 @@ def write_md(res, path):
                 "The sentence calls it a lower bound (Holm's first-step level, the strictest). *Predicted* (gap lines): `gap_power` at the "
                 "study's gap sd and the true rise (the least-squares slope of the true gaps on the tasks' planted positions 0 to 1), averaged "
                 "over the studies. *Measured*: the share saying *agrees* (95% Wilson interval). *Measured vs predicted*: the prediction "
-                "inside the measured interval, or the measured power above / below it.", '',
+                "inside the measured interval, or the measured power above / below it. *Predicted at the least precise comparison*: "
+                "`verdict_power` now reads the median standard error of the comparison whose lines are least precise (few-shot > zero-shot "
+                "carries two sets' spread), not the median over all lines; for studies recorded before that, this column reads it from the "
+                "live lines' interval widths (scaled to the study's recorded median). *Measured where the line spoke*: among the lines "
+                "the baseline gate left standing (an *undetermined* line finds nothing, and the sentence does not foresee the gate).", '',
                 _table(res['power_sentence'],
                        [('tasks', lambda r: r['tasks']), ('per label', lambda r: r['per_label']), ('R', lambda r: r['replicates']),
                         ('kind', lambda r: r['kind']), ('studies', lambda r: r['studies']), ('lines', lambda r: r['lines']),
@@ -1100,7 +1119,11 @@ def write_md(res, path):
                          ('—' if r.get('median_gap_sd') is None else f"{r['median_gap_sd']:.3f}")),
                         ('predicted', lambda r: _pct(r['predicted_power'], r.get('predicted_range'))),
                         ('measured', lambda r: _pct(r['power'], r['power_ci'])),
-                        ('measured vs predicted', lambda r: r.get('measured_vs_predicted') or '—'), ('commit', lambda r: r['commit'])]), '']
+                        ('measured vs predicted', lambda r: r.get('measured_vs_predicted') or '—'),
+                        ('predicted at the least precise comparison', lambda r: _pct(r.get('predicted_least_precise'))
+                         + (f" ({r['least_precise_vs_measured']})" if r.get('least_precise_vs_measured') else '')),
+                        ('measured where the line spoke', lambda r: _pct(r.get('power_where_it_spoke'), r.get('power_where_it_spoke_ci'))),
+                        ('undetermined', lambda r: _pct(r.get('undetermined'))), ('commit', lambda r: r['commit'])]), '']
     if res.get('judge'):
         out += ["## Judge: does the reliability gate let through only rankings worth having?", '',
                 "Ten tasks, planted scores evenly spaced from −1.5 to 1.5; 540 comparisons of random pairs in random order by 30 simulated "
