@@ -234,7 +234,8 @@ def real_task_records(run, task, sizes, real_draws, test_cap, seed=0):
     from synthclf.decompose import paired_difference
     from synthclf.diversity import nearest_similarity, remote_clique
     from synthclf.encoders import embed
-    from synthclf.experiments import SYNTHETIC_MODES, read_labelled
+    from synthclf.sources import SYNTHETIC_MODES
+    from synthclf.labelled import read_labelled
     from synthclf.fidelity import confident_learning, few_shot_filter, fidelity_filter, label_fidelity, label_ids
     from synthclf.generate import replicate_dir
     card, dsd, names, L, df, gold, test_texts, rng = task_frames(task, test_cap, seed)

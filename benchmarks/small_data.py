@@ -47,7 +47,7 @@ def main():
 
 def write_table(args):
     import pandas as pd
-    from synthclf.experiments import collect_runs
+    from synthclf.results import collect_runs
     frames = []
     for size in args.sizes:
         try: frames.append(collect_runs(Path(args.runs)/f'per_label{size}', tasks=args.tasks, classifier=None).assign(per_label=size))

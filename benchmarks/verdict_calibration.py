@@ -428,7 +428,7 @@ _POOLS = {}
 def pool_sets(run, task='ag_news', mode='zero_shot'):
     """The generated pool of a `synthclf generate --out RUN` folder (replicate 0 of `mode`), as the train stage reads a generated set
     (`read_labelled`): (texts, label ids, a hash of both)."""
-    from synthclf.experiments import read_labelled
+    from synthclf.labelled import read_labelled
     from synthclf.generate import replicate_dir
     from synthclf.layout import generate_dir
     ds = read_labelled(replicate_dir(generate_dir(run, task), mode, 0), task)
@@ -642,7 +642,8 @@ def code_hash() -> str:
     h = hashlib.sha256(text[text.index('QUICK6 = '):text.index('# Running, with a cache')].encode())
     pkg = Path(synthclf.__file__).resolve().parent  # the modules a study runs, and the task cards
     for f in sorted([pkg/f'{m}.py' for m in ('analysis', 'experiments', 'subjectivity', 'simulate', 'classifiers', 'encoders', 'core', 'data', 'tasks', 'generate', 'layout',
-                                                       'claims', 'verdict', 'judgments', 'planted', 'worth')]
+                                                       'claims', 'verdict', 'judgments', 'planted', 'worth',
+                                                       'sources', 'labelled', 'results')]
                     + list((pkg/'cards').glob('*.yaml'))):
         if f.is_file(): h.update(f.name.encode() + f.read_bytes())
     return h.hexdigest()[:12]

@@ -11,7 +11,8 @@ import pandas as pd
 import matplotlib.pyplot as plt
 from . import layout
 from .layout import DEFAULT_RUN
-from .experiments import SYNTHETIC_MODES, collect_runs, curve_size, curve_source, mixture_parts, synthetic_part
+from .sources import SYNTHETIC_MODES, curve_size, curve_source, mixture_parts, synthetic_part
+from .results import collect_runs
 from .diversity import REFERENCE_SIZE
 from .tasks import get_card, tasks_to_rank
 from .claims import baseline_gate, learned
@@ -136,7 +137,7 @@ def _agreement_getter(agreement_panel_k: int, agreement_cap: int, backend_once, 
 # %% ../nbs/12_analysis.ipynb #b9b906a2
 def _results_step(r: _Report):
     "The results table of every task and source, and which runs are left out of every conclusion (at baseline)."
-    from synthclf.experiments import results_table, table_markdown
+    from synthclf.results import results_table, table_markdown
     table = results_table(r.runs_df, classifier=r.classifier)
     r.md += ["## Real vs synthetic training data\n", table_markdown(table), '']
     if at_base := r.summary['at_baseline']: r.md += [f"Left out of every conclusion below (they do not beat their baselines): {', '.join(at_base)}.", '']
@@ -279,7 +280,7 @@ def _instance_step(r: _Report, preds: list):
 def _agreement_step(r: _Report, plan: dict, agreement_panel_k: int, get_agreement) -> tuple[dict, dict]:
     """Instance-level agreement, from the sources that beat their baselines: each task's curves (`_task_agreement_step`), then the logit
     over all of them. (every task's predictions, {task: (predictions with agreement, where it came from)})."""
-    from synthclf.experiments import load_predictions
+    from synthclf.results import load_predictions
     every = {t: load_predictions(r.runs, task=t, classifier=r.classifier, **{k: v for k, v in plan.items() if k != 'tasks'}) for t in r.tasks}
     preds, by_task = [], {}
     for t in r.tasks:
@@ -338,7 +339,7 @@ def generators(synthetic_dir: str, tasks) -> dict:
 # %% ../nbs/12_analysis.ipynb #c780614b
 def source_generator(task: str, source: str, gens: dict) -> str:
     "Who made `source`'s texts on `task`, given `generators`' answer `gens`."
-    from synthclf.experiments import source_name
+    from synthclf.sources import source_name
     from synthclf.fidelity import REMEDIES
     made_by = lambda m: gens.get((task, m), {}).get('generator', '')
     if m := synthetic_part(source): return made_by(m)
@@ -438,7 +439,7 @@ def _why_step(r: _Report, synthetic_dir: str, data_dir, seed: int):
     diversity loss and distance from real data, with the figure; each task's gap as generated, fidelity-filtered and oracle
     relabelled; the remedies' effect where the train stages made remedied sources. Each written, or skipped with why."""
     from synthclf.decompose import decompose_gap, gap_points, plot_gap_decomposition, remedy_effects, within_task_gaps
-    from synthclf.experiments import load_predictions
+    from synthclf.results import load_predictions
     fid = [pd.read_csv(f) for t in r.tasks if (f := layout.fidelity_dir(r.runs, t)/'summary.csv').is_file()]
     if not fid:
         r.skipped['decomposition'] = ("no label fidelity: the train stages computed none (no generated sets, or "

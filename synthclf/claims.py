@@ -7,7 +7,8 @@ from __future__ import annotations
 import itertools
 import numpy as np
 import pandas as pd
-from .experiments import SYNTHETIC_MODES, mean_beats_baselines, synthetic_part
+from .sources import SYNTHETIC_MODES, synthetic_part
+from .results import mean_beats_baselines
 
 # %% auto #0
 __all__ = ['LLM_SET_SD', 'ONE_SET_PER_MODE', 'real_reference', 'learned', 'baseline_gate', 'holm', 'holm_words',

@@ -189,7 +189,9 @@ def _train_cmd(args):
                            mix_fraction=args.mix_fraction, test_cap=args.test_cap, data_dir=args.data_dir,
                            allow_missing_labels=args.allow_missing_labels, force=args.force, **enc)
     from synthclf.classifiers import classifier_name  # its name only: nothing resolved or looked up again
-    from synthclf.experiments import seed_list, collect_runs, source_name
+    from synthclf.sources import source_name
+    from synthclf.results import collect_runs
+    from synthclf.experiments import seed_list
     plan = dict(tasks=[get_card(t).name for t in args.task],
                 sources=[source_name(s, args.mix_fraction) for s in args.train_on], seeds=seed_list(args.seeds),
                 classifier=classifier_name(model))
@@ -222,7 +224,7 @@ def _add_train(sub):
 
 # %% ../nbs/15_cli.ipynb #964e0b92
 def _results_cmd(args):
-    from synthclf.experiments import results_table, table_markdown
+    from synthclf.results import results_table, table_markdown
     print(f"\nResults under {getattr(args, 'where', args.runs)} (mean ± std over seeds):\n" if args.markdown else '',
           end='')
     t = results_table(args.runs, classifier=args.classifier)

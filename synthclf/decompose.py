@@ -187,7 +187,7 @@ def within_task_gaps(task, synthetic_dir, classifier: str = 'tfidf', real_draws:
     generated; `oracle` marks the relabelled variant."""
     from synthclf.classifiers import make_classifier
     from synthclf.data import cap_test, load_task, subsample_per_label
-    from synthclf.experiments import SYNTHETIC_MODES
+    from synthclf.sources import SYNTHETIC_MODES
     from synthclf.generate import replicate_dir
     card, dsd = load_task(task, data_dir=data_dir, quiet=True)
     names, L = card.label_names, len(card.label_names)
@@ -217,7 +217,7 @@ def remedy_effects(run, tasks, predictions: pd.DataFrame, n_boot: int = 1000, ci
     change in the gap, macro-F1 of the remedied source minus the set as generated (> 0: the remedy narrows the gap), with
     `paired_difference`'s interval over the test rows and seeds, and a call; `predictions`: the run's (task, source,
     seed, idx, gold, pred)."""
-    from synthclf.experiments import source_name
+    from synthclf.sources import source_name
     from synthclf.layout import fidelity_dir
     rows = []
     for t in tasks:

@@ -120,7 +120,9 @@ def task_diversity(
     task, synthetic_dir=None, per_label: int | None = None, by_label: bool = False, seed: int = 0, data_dir=None,
     reference_size: int | None = REFERENCE_SIZE, k: int = 5) -> pd.DataFrame:
     "`diversity_table` of a task's real train split and its zero-/few-shot sets under `synthetic_dir` (those present)."
-    from synthclf.experiments import SYNTHETIC_MODES, default_synthetic_dir, read_labelled
+    from synthclf.sources import SYNTHETIC_MODES
+    from synthclf.labelled import read_labelled
+    from synthclf.experiments import default_synthetic_dir
     card = get_card(task)
     real = load_task(card, data_dir=data_dir, quiet=True)[1]['train']
     folder = Path(synthetic_dir or default_synthetic_dir(card.name))

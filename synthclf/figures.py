@@ -11,7 +11,8 @@ import pandas as pd
 import matplotlib
 import matplotlib.pyplot as plt
 import seaborn as sns
-from .experiments import BASELINE_TITLES, METRIC_TITLES, SOURCE_TITLES, curve_size, mixture_parts
+from .sources import SOURCE_TITLES, curve_size, mixture_parts
+from .results import BASELINE_TITLES, METRIC_TITLES
 from .claims import subjectivity_scores
 
 # %% auto #0
@@ -132,7 +133,7 @@ def plot_scores_by_source(runs: pd.DataFrame, metric: str = 'macro_f1', ci: floa
     """The paper's main figure: one panel per task, every source's mean `metric` over seeds with its t interval (`ci`),
     the majority-class (dashed) and random stratified (dotted) baselines marked; a source at its baselines is hollow:
     the (task, source) pairs `at_baseline` (default: those whose `beats_baselines` is false in some seed)."""
-    from synthclf.experiments import source_order
+    from synthclf.sources import source_order
     tasks = sorted(runs.task.unique())
     ncol = min(col_wrap, len(tasks)); nrow = -(-len(tasks) // ncol)
     sources = sorted(runs.source.unique(), key=source_order)

@@ -13,7 +13,7 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 import seaborn as sns
 from .layout import analysis_dir, manifest_path
 from .models import PRESETS
-from .experiments import synthetic_part
+from .sources import synthetic_part
 from .figures import source_title, save_figure
 from .kinds import (GENERATOR_KINDS, GeneratorKind, file_generated, generator_keys, generator_kind,
     # the kinds of generator (`synthclf.kinds`), here beside the axis they name

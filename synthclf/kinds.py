@@ -15,7 +15,7 @@ from .data import hub_unreachable, load_task
 from .llm import CallStats
 from .settings import ENDPOINT, GENERATE, GENERATE_DEFAULTS as G
 from .generate import DedupFilter, check_generate_args, generated_dataset, generation_manifest, test_copy_filter
-from .experiments import check_labels, labelled_frame
+from .labelled import check_labels, labelled_frame
 
 # %% auto #0
 __all__ = ['GENERATOR_KINDS', 'GeneratorKind', 'register_generator_kind', 'generator_kind', 'generator_keys', 'parse_file_spec',

@@ -78,7 +78,7 @@ def endpoint_env(params: dict) -> tuple[dict, dict]:
 # %% ../nbs/13_manifest.ipynb #1f48cdc3
 def stage_outputs(run, task, stage, params) -> list[Path]:
     "The files and folders a stage writes (`task` is the task's name)."
-    from synthclf.experiments import source_name
+    from synthclf.sources import source_name
     run = Path(run)
     if stage == 'generate': outs = [generate_dir(run, task)]
     elif stage == 'train': outs = [run/task/source_name(s) for s in params['train_on']]

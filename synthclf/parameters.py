@@ -91,7 +91,8 @@ def experiment_plan(tasks: list, train: dict) -> dict:
     them all; each remedy of `remedies` adds a source `dir-<mode>_<remedy>` per generated mode trained on). Nothing is
     loaded or looked up."""
     from synthclf.classifiers import classifier_name
-    from synthclf.experiments import seed_list, source_name
+    from synthclf.sources import source_name
+    from synthclf.experiments import seed_list
     clfs = train['classifier'] if isinstance(train['classifier'], list) else [train['classifier']]
     if not clfs: raise ValueError("classifier: name one ('tfidf', 'embedding-lr', an encoder's folder or Hub id).")
     names = [classifier_name(c) for c in clfs]
@@ -124,7 +125,7 @@ def plan_caps(train_counts: dict, per_label: int, train_on: list) -> dict:
     at this `per_label`: `real_matched` is matched to `per_label` synthetic texts, `real@<n>` and the mixtures
     `real@<n>+<mode>` ask for n real texts; a label with fewer keeps all it has, so the comparison is smaller there
     than its name says. Per source: the texts per label it asks for, the labels short of it, the fewest a label has."""
-    from synthclf.experiments import curve_size, mixture_parts
+    from synthclf.sources import curve_size, mixture_parts
     caps = {}
     for s in train_on:
         n = per_label if s == 'real_matched' else curve_size(s) or (mixture_parts(s) or (None,))[0]

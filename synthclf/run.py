@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from . import layout
-from .experiments import SOURCE_TITLES, SYNTHETIC_MODES, collect_runs, load_predictions, results_table
+from .sources import SOURCE_TITLES, SYNTHETIC_MODES
+from .results import collect_runs, load_predictions, results_table
 
 # %% auto #0
 __all__ = ['stand_in_run', 'Run', 'load_run', 'examples_markdown']
@@ -45,7 +46,8 @@ def stand_in_run(out, tasks=('sms_spam',), per_label: int = 40, curve=(10, 40), 
     real data, not an LLM's."""
     from synthclf.analysis import analyze
     from synthclf.data import load_task
-    from synthclf.experiments import curve_source, train_and_evaluate
+    from synthclf.sources import curve_source
+    from synthclf.experiments import train_and_evaluate
     from synthclf.fidelity import study_fidelity
     from synthclf.generate import replicate_dir
     out, rng = Path(out), np.random.default_rng(seed)

@@ -8,7 +8,8 @@ import warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .experiments import SYNTHETIC_MODES, collect_runs
+from .sources import SYNTHETIC_MODES
+from .results import collect_runs
 from .tasks import get_card
 from .claims import (holm_words, subjectivity_scores, agreement_effect, datasets_behind, gap_correlation, learned, permutation_spearman,
                              source_comparisons)

@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 from .claims import welch, datasets_behind, generation_sd
-from .experiments import curve_size, curve_source, mixture_parts
+from .sources import curve_size, curve_source, mixture_parts
 from .settings import ANALYZE_DEFAULTS
 
 # %% auto #0

@@ -9,7 +9,8 @@ from scipy.stats import spearmanr
 
 from synthclf.analysis import analyze
 from synthclf.verdict import gap_regression, instance_regression, task_gaps
-from synthclf.experiments import load_predictions, train_and_evaluate
+from synthclf.results import load_predictions
+from synthclf.experiments import train_and_evaluate
 from synthclf.generate import generate, save_generated
 from synthclf.cache import CallCache
 from synthclf.llm import make_backend

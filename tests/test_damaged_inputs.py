@@ -125,7 +125,8 @@ def _cut(f: Path, keep: float | int):
 
 
 def test_a_damaged_generated_folder_is_named_with_what_to_do(tmp_path):
-    from synthclf.experiments import matched_sizes, read_labelled
+    from synthclf.labelled import read_labelled
+    from synthclf.experiments import matched_sizes
     from synthclf.generate import load_generated
     card, run = get_card('sms_spam'), tmp_path / 'run'
     gen = run / 'sms_spam' / 'generate'
@@ -159,7 +160,8 @@ def test_a_damaged_generated_folder_is_named_with_what_to_do(tmp_path):
 
 
 def test_damaged_experiment_files_count_as_not_finished_and_are_redone(tmp_path, real_data):
-    from synthclf.experiments import collect_runs, load_predictions, run_dir, train_and_evaluate
+    from synthclf.results import collect_runs, load_predictions
+    from synthclf.experiments import run_dir, train_and_evaluate
     kw = dict(model='tfidf', seeds=3, per_label=20, out=tmp_path, test_cap=200, progress=False)
     first = train_and_evaluate('sms_spam', 'real_matched', **kw)
     d = [run_dir(tmp_path, 'sms_spam', 'real_matched', 'tfidf', k) for k in range(3)]

@@ -99,3 +99,18 @@ def test_the_bottom_floors_import_nothing_heavy():
     code = f"import sys, synthclf.core, synthclf.encoders; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     p = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0 and p.stdout.strip() == '[]', f"importing synthclf.core and synthclf.encoders loaded {p.stdout.strip()} {p.stderr[-2000:]}"
+
+
+def test_source_names_are_the_bottom_floor():
+    """`synthclf.sources` (what training sources are called) is read by training, the analyses and the runner: it
+    imports no other synthclf module and nothing heavy; `synthclf.results` (reading finished experiments) needs only
+    it."""
+    import subprocess, sys
+    _, graph = import_graph(ROOT/'synthclf')
+    assert graph['sources'] == set(), f"synthclf.sources imports {sorted(graph['sources'])}: it is the bottom floor"
+    assert graph['results'] == {'sources'}, f"synthclf.results imports {sorted(graph['results'])}: it needs no training"
+    heavy = ('torch', 'transformers', 'sklearn', 'datasets', 'pandas')
+    code = f"import sys, synthclf.sources; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    p = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and p.stdout.strip() == '[]', (
+        f"importing synthclf.sources loaded {p.stdout.strip()} {p.stderr[-2000:]}")

@@ -50,7 +50,7 @@ def test_run_end_to_end_with_a_failing_task(tiny_run):
     trained = {p.parts[-4] for p in (out/'sms_spam').glob('*/tfidf/seed0/metrics.json')}
     # the quick profile's remedies: each mode's set treated by each, trained as a source of its own; a remedy that cannot run
     # on a set this small (its folds, or a label it would empty) is listed with its reason and not trained
-    from synthclf.experiments import source_name
+    from synthclf.sources import source_name
     from synthclf.layout import fidelity_dir
     from synthclf.parameters import PROFILES
     remedies = pd.read_csv(fidelity_dir(out, 'sms_spam')/'remedies.csv', keep_default_na=False).query('replicate == 0')

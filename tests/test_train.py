@@ -9,7 +9,9 @@ import pytest
 from sklearn.metrics import f1_score
 
 from synthclf.data import cap_test, load_task
-from synthclf.experiments import collect_runs, read_labelled, results_table, run_dir, train_and_evaluate
+from synthclf.labelled import read_labelled
+from synthclf.results import collect_runs, results_table
+from synthclf.experiments import run_dir, train_and_evaluate
 
 SYNTHCLF = str(Path(sys.executable).parent / 'synthclf')
 

@@ -10,7 +10,8 @@ import pytest
 from synthclf.analysis import analyze, instance_agreement
 from synthclf.verdict import instance_regression, paper_verdict
 from synthclf.data import load_task
-from synthclf.experiments import collect_runs, load_predictions, results_table, table_markdown, train_and_evaluate
+from synthclf.results import collect_runs, load_predictions, results_table, table_markdown
+from synthclf.experiments import train_and_evaluate
 from synthclf.cache import Completion
 from synthclf.subjectivity import simulate_judgments
 

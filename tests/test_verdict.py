@@ -9,7 +9,8 @@ from scipy.special import expit
 
 from synthclf.claims import agreement_effect, gap_correlation, learned, source_comparisons
 from synthclf.verdict import paper_verdict
-from synthclf.experiments import collect_runs, train_and_evaluate
+from synthclf.results import collect_runs
+from synthclf.experiments import train_and_evaluate
 from synthclf.generate import replicate_dir
 from synthclf.subjectivity import judge_reliability
 
