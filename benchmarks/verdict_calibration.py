@@ -391,7 +391,7 @@ def run_study(spec):
     # standard error, Holm's family, the gaps' sd) are kept, so the summary can read it at the planted truth
     from synthclf.verdict import verdict_power
     sentence = {k: v for k, v in verdict_power(runs, verdict, seed=0).items()
-                if k in ('alpha', 'per_label', 'ordering_se', 'ordering_lines', 'ordering_df', 'ordering_n_boot', 'ordering_power',
+                if k in ('alpha', 'per_label', 'ordering_se', 'ordering_claim', 'ordering_lines', 'ordering_df', 'ordering_n_boot', 'ordering_power',
                          'ordering_per_label_needed', 'gap_tasks', 'gap_sd', 'gap_lines',
                          'gap_power', 'gap_sims')}
     times['total'] = time.time() - t0
@@ -916,7 +916,8 @@ def summarize_power_sentence(results, groups, commit, sims: int = 200):
             if not len(x): continue
             def pred(shift):  # the sentence of each line's study, at the line's true difference (+ shift x its interval's half-width)
                 return float(np.mean([ordering_power(sent.loc[r.study_id, 'ordering_se'], int(sent.loc[r.study_id, 'ordering_lines']),
-                                                     truth[(r.task, kind)][0] + shift * truth[(r.task, kind)][1], sent.loc[r.study_id, 'alpha'],
+                                                     truth[(r.task, kind)][0] + (shift * truth[(r.task, kind)][1] if shift else 0.0),
+                                                     sent.loc[r.study_id, 'alpha'],
                                                      **_sentence_test(sent.loc[r.study_id])) for r in x.itertuples()]))
             pw, pw_ci = share(int((x.word == 'agrees').sum()), len(x))
             p = pred(0)
