@@ -391,7 +391,8 @@ def run_study(spec):
     # standard error, Holm's family, the gaps' sd) are kept, so the summary can read it at the planted truth
     from synthclf.verdict import verdict_power
     sentence = {k: v for k, v in verdict_power(runs, verdict, seed=0).items()
-                if k in ('alpha', 'per_label', 'ordering_se', 'ordering_claim', 'ordering_lines', 'ordering_df', 'ordering_n_boot', 'ordering_power',
+                if k in ('alpha', 'per_label', 'ordering_se', 'ordering_claim', 'ordering_lines', 'ordering_df', 'ordering_n_boot',
+                         'ordering_power',
                          'ordering_per_label_needed', 'gap_tasks', 'gap_sd', 'gap_lines',
                          'gap_power', 'gap_sims')}
     times['total'] = time.time() - t0
