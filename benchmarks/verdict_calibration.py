@@ -44,6 +44,14 @@ Designs (the counts are flags; the defaults are the full run):
             and 500 texts per label (tasks whose labels cannot fill both the pool and the rest are left out of a cell, which says so),
             R = 5 (--replicates); power of the gap lines (share 'agrees') and of the ordering lines (share 'agrees' among lines whose
             planted noise difference is > 0); the lines that plant nothing there are counted as false words.
+  power_sentence (not in the default) the power design's studies (the same cells and flags, computed once for both) read against
+            the report's power sentence: each study keeps what `verdict_power` says for it (the median standard error, Holm's family,
+            the lines' test, the gaps' sd); per cell and kind of line, `ordering_power` at each line's true difference (the mean
+            estimate over the cell's studies) averaged over the lines with planted noise difference > 0, or `gap_power` at the true rise
+            of the gaps, against the share saying agrees, and whether the measured lies within, above or below the prediction (for the
+            ordering lines it claims a lower bound). Rows carry design power_sentence, kind, tasks, per_label, replicates, studies,
+            predicted_power, power, power_ci, measured_vs_predicted and commit.
+              .venv/bin/python benchmarks/verdict_calibration.py --designs power_sentence --merge --power-tasks 4,6 --power-per-label 20,100
   judge     on the ten tasks: the crowd of the paper (540 comparisons, unbiased), a position-driven judge (log-odds +2 for the task
             shown first, a quarter of the signal) and one with that position bias and no signal: share passing the reliability gate
             (`judge_reliability(...)['reliable']`), Kendall's tau of `bradley_terry`'s scores (n_boot=0 here: the score does not depend
@@ -379,9 +387,17 @@ def run_study(spec):
     t1 = time.time()
     verdict = paper_verdict(runs, ranking, rel, by_task, classifier=CLASSIFIER, seed=0, predictions=every)
     times['verdict'] = time.time() - t1
+    # what the report's power sentence says for this study (verdict_power as analyze calls it): its inputs (the median
+    # standard error, Holm's family, the gaps' sd) are kept, so the summary can read it at the planted truth
+    from synthclf.verdict import verdict_power
+    sentence = {k: v for k, v in verdict_power(runs, verdict, seed=0).items()
+                if k in ('alpha', 'per_label', 'ordering_se', 'ordering_claim', 'ordering_lines', 'ordering_df', 'ordering_n_boot',
+                         'ordering_power',
+                         'ordering_per_label_needed', 'gap_tasks', 'gap_sd', 'gap_lines',
+                         'gap_power', 'gap_sims')}
     times['total'] = time.time() - t0
     means, sds = runs.groupby(['task', 'source']).macro_f1.mean().round(4), runs.groupby(['task', 'source']).macro_f1.std().round(4)
-    return {'lines': line_records(verdict, truth), 'seconds': {k: round(v, 2) for k, v in times.items()},
+    return {'lines': line_records(verdict, truth), 'seconds': {k: round(v, 2) for k, v in times.items()}, 'power_sentence': sentence,
             'judge_reliable': None if rel is None else bool(rel['reliable']),
             'macro_f1': {f"{t}/{s}": v for (t, s), v in means.items()}, 'macro_f1_sd': {f"{t}/{s}": v for (t, s), v in sds.items()}}
 
@@ -553,6 +569,23 @@ def study_spec(truth, tasks, per_label, replicates, study, cell=0, variant=0, se
             'variant': variant, 'seeds': seeds, 'pool_per_label': pool_size(per_label)}
 
 
+def power_jobs(args, notes) -> list:
+    "The power design's (group, job) pairs, per cell of --power-tasks x --power-per-label; each cell's tasks noted in `notes`."
+    n = lambda default: args.studies if args.studies else default
+    jobs = []
+    for nt in args.power_tasks:
+        for pl in args.power_per_label:
+            use, out, instead = cell_tasks(nt, pl)
+            cell = nt * 1000 + pl
+            notes[f"power {nt}x{pl}"] = {'tasks': use, 'left_out': out, 'instead': instead}
+            if len(use) < 2 or any(notes[f"power {m}x{pl}"]['tasks'] == use for m in args.power_tasks if m < nt):
+                notes[f"power {nt}x{pl}"]['same_as_smaller'] = len(use) >= 2
+                continue
+            jobs += [({'tasks': nt, 'per_label': pl, 'replicates': args.replicates, 'used': len(use), 'tasks_used': ','.join(use)},
+                      ('study', study_spec('power', use, pl, args.replicates, i, cell))) for i in range(n(args.power_studies.get(pl, 100)))]
+    return jobs
+
+
 def plan(args):
     "design -> list of (group label, job) and the cells' notes."
     n = lambda default: args.studies if args.studies else default
@@ -560,18 +593,9 @@ def plan(args):
     if 'null' in args.designs:
         jobs['null'] = [({'replicates': R}, ('study', study_spec('null', QUICK6, 20, R, i))) for R in args.null_replicates
                         for i in range(n(args.null_studies.get(R, 200)))]
-    if 'power' in args.designs:
-        jobs['power'] = []
-        for nt in args.power_tasks:
-            for pl in args.power_per_label:
-                use, out, instead = cell_tasks(nt, pl)
-                cell = nt * 1000 + pl
-                notes[f"power {nt}x{pl}"] = {'tasks': use, 'left_out': out, 'instead': instead}
-                if len(use) < 2 or any(notes[f"power {m}x{pl}"]['tasks'] == use for m in args.power_tasks if m < nt):
-                    notes[f"power {nt}x{pl}"]['same_as_smaller'] = len(use) >= 2
-                    continue
-                jobs['power'] += [({'tasks': nt, 'per_label': pl, 'replicates': args.replicates, 'used': len(use)},
-                                   ('study', study_spec('power', use, pl, args.replicates, i, cell))) for i in range(n(args.power_studies.get(pl, 100)))]
+    if 'power' in args.designs: jobs['power'] = power_jobs(args, notes)
+    if 'power_sentence' in args.designs:  # the power design's studies (the same jobs: computed once), read against the sentence
+        jobs['power_sentence'] = [(g, j) for g, j in power_jobs(args, {})]
     if 'judge' in args.designs:
         judges = {'crowd (540 comparisons, unbiased)': (0.0, 1.0), 'position-driven (+2 log-odds first, 1/4 signal)': (2.0, 0.25),
                   'position only (+2 log-odds first, no signal)': (2.0, 0.0)}
@@ -850,6 +874,90 @@ def summarize_power(results, groups, notes):
     return out
 
 
+def _side(power, ci, predicted) -> str:
+    "Where the measured power lies against the prediction: within its 95% interval, or above / below it."
+    return 'within' if ci[0] <= predicted <= ci[1] else 'above' if ci[0] > predicted else 'below'
+
+
+def _sentence_test(row) -> dict:
+    "The test a study's power sentence read its lines at (`verdict_power`'s ordering_df and ordering_n_boot)."
+    df, nb = row.get('ordering_df', np.inf), row.get('ordering_n_boot')
+    return {'df': float(df) if df == df and df is not None else np.inf, 'n_boot': None if nb is None or nb != nb else int(nb)}
+
+
+def summarize_power_sentence(results, groups, commit, sims: int = 200):
+    """The report's power sentence against the power measured, per power cell and kind of line. The truth of a line is its expected
+    difference at the cell's size, from large samples: the mean estimate over the cell's studies (every study plants the same noise per
+    task; the split of pool and rest varies), with its 95% interval. *Predicted*, for an ordering line with planted noise difference
+    > 0: `ordering_power` at the study's median standard error and Holm's family (what `verdict_power` states) and the line's true
+    difference, averaged over the lines; the range: the same at the ends of the truth's interval. For a gap line: `gap_power` at the
+    study's gap sd and the true rise (the least-squares slope of the true gaps, real_matched − mode, on the tasks' planted positions 0 to
+    1), averaged over the studies. *Measured*: the share of those lines saying agrees (Wilson interval). The ordering figure claims to
+    be a lower bound: the measured power should not lie below it beyond noise."""
+    import pandas as pd
+    from synthclf.verdict import gap_power, ordering_power
+    L = _lines(results, groups)
+    L['est'] = [(_numbers(v) or [np.nan])[0] for v in L.estimate]
+    sent = pd.DataFrame([{'study_id': i, **r.get('power_sentence', {})} for i, r in enumerate(results)]).set_index('study_id')
+    out = []
+    for (nt, pl), g in L.groupby(['tasks', 'per_label']):
+        ids = sorted(g.study_id.unique())
+        cell = {'design': 'power_sentence', 'tasks': int(nt), 'per_label': int(pl), 'replicates': int(g.replicates.iloc[0]),
+                'tasks_used': g.tasks_used.iloc[0], 'studies': len(ids), 'commit': commit}
+        o = g[g.claim == 'ordering']
+        truth = {k: (x.est.mean(), 1.96 * x.est.std(ddof=1) / np.sqrt(x.est.notna().sum())) for k, x in o.groupby(['task', 'kind'])}
+        # studies recorded before verdict_power read the least precise comparison (ordering_claim): its median se per study, from
+        # the widths of the live lines' intervals (/ 2 x 1.96), scaled by the study's recorded median se over the width-implied one
+        live = o[o.p.notna()].assign(se=lambda d: [_half_width_se(v) for v in d.interval])
+        worst_se = {i: (x.groupby('kind').se.median().max() * sent.loc[i, 'ordering_se'] / x.se.median())
+                    for i, x in live.groupby('study_id') if not isinstance(sent.loc[i].get('ordering_claim'), str)}
+        for kind in KINDS[:3]:
+            x = o[(o.kind == kind) & (o.planted > 0)]
+            x = x[[sent.loc[i].get('ordering_se', np.nan) == sent.loc[i].get('ordering_se', np.nan) for i in x.study_id]]
+            if not len(x): continue
+            def pred(shift):  # the sentence of each line's study, at the line's true difference (+ shift x its interval's half-width)
+                return float(np.mean([ordering_power(sent.loc[r.study_id, 'ordering_se'], int(sent.loc[r.study_id, 'ordering_lines']),
+                                                     truth[(r.task, kind)][0] + (shift * truth[(r.task, kind)][1] if shift else 0.0),
+                                                     sent.loc[r.study_id, 'alpha'],
+                                                     **_sentence_test(sent.loc[r.study_id])) for r in x.itertuples()]))
+            pw, pw_ci = share(int((x.word == 'agrees').sum()), len(x))
+            p = pred(0)
+            if worst_se:  # the same lines at the least precise comparison's median se (today's verdict_power), where not recorded
+                least = float(np.mean([ordering_power(worst_se.get(r.study_id, sent.loc[r.study_id, 'ordering_se']),
+                                                      int(sent.loc[r.study_id, 'ordering_lines']), truth[(r.task, kind)][0],
+                                                      sent.loc[r.study_id, 'alpha'], **_sentence_test(sent.loc[r.study_id]))
+                                       for r in x.itertuples()]))
+                extra = {'predicted_least_precise': round(least, 4), 'least_precise_vs_measured': _side(pw, pw_ci, least)}
+            else: extra = {}
+            spoke = x[x.word != 'undetermined']
+            sp, sp_ci = share(int((spoke.word == 'agrees').sum()), len(spoke))
+            out.append({**cell, 'kind': kind, 'lines': len(x), 'predicted_power': round(p, 4),
+                        'predicted_range': [round(pred(-1), 4), round(pred(1), 4)],
+                        'true_difference': {t: [round(truth[(t, kind)][0], 4), round(truth[(t, kind)][1], 4)] for t in sorted(set(x.task))},
+                        'median_se': round(float(np.median(sent.loc[ids, 'ordering_se'].dropna())), 4),
+                        'power': pw, 'power_ci': pw_ci, 'measured_vs_predicted': _side(pw, pw_ci, p), **extra,
+                        'power_where_it_spoke': sp, 'power_where_it_spoke_ci': sp_ci,
+                        'undetermined': share(int((x.word == 'undetermined').sum()), len(x))[0]})
+        tasks = g.tasks_used.iloc[0].split(',')
+        if len(tasks) < 3 or 'gap_sd' not in sent: continue
+        for kind, mode in (('gap zero-shot', 'zero_shot'), ('gap few-shot', 'few_shot')):
+            x = g[g.kind == kind]
+            if not len(x): continue
+            gaps = np.array([np.mean([results[i]['macro_f1'][f"{t}/real_matched"] - results[i]['macro_f1'][f"{t}/{mode}"] for i in ids])
+                             for t in tasks])
+            pos = np.linspace(0, 1, len(tasks))
+            rise = float(np.polyfit(pos, gaps, 1)[0])
+            have = [i for i in ids if sent.loc[i].get('gap_sd', np.nan) == sent.loc[i].get('gap_sd', np.nan)]
+            p = float(np.mean([gap_power(int(sent.loc[i, 'gap_tasks']), sent.loc[i, 'gap_sd'], rise,
+                                         sent.loc[i, 'alpha'] / sent.loc[i, 'gap_lines'], sims, seed=i) for i in have])) if have else np.nan
+            pw, pw_ci = share(int((x.word == 'agrees').sum()), len(x))
+            out.append({**cell, 'kind': kind, 'lines': len(x), 'predicted_power': round(p, 4) if have else None, 'true_rise': round(rise, 4),
+                        'true_gaps': dict(zip(tasks, np.round(gaps, 4).tolist())),
+                        'median_gap_sd': round(float(np.median(sent.loc[have, 'gap_sd'])), 4) if have else None,
+                        'power': pw, 'power_ci': pw_ci, 'measured_vs_predicted': _side(pw, pw_ci, p) if have else None})
+    return out
+
+
 def summarize_judge(results, groups):
     import pandas as pd
     df = pd.DataFrame([{**g, **r} for g, r in zip(groups, results)])
@@ -990,6 +1098,35 @@ def write_md(res, path):
         skipped = [r for r in res['power'] if r.get('kind') == 'cell not run']
         if skipped:
             out += ["Cells not run:", ''] + [f"- {r['tasks']} tasks × {r['per_label']} per label: {r.get('note', '')} ({', '.join(r['tasks_used'])})" for r in skipped] + ['']
+    if res.get('power_sentence'):
+        out += ["## The power sentence against the measured power", '',
+                "What the report's power sentence (`verdict_power`, stated by `power_markdown` under the verdict) predicts for the power "
+                "design's studies, read at each line's true difference, against how often the lines found it. The truth of a line: the mean "
+                "estimate over the cell's studies (every study plants the same noise per task), with its 95% interval. *Predicted* (ordering "
+                "lines with planted noise difference > 0): `ordering_power` at the study's median standard error and Holm's family over its "
+                "lines, at the line's true difference, averaged over the lines; in brackets the same at the ends of the truth's interval. "
+                "The sentence calls it a lower bound (Holm's first-step level, the strictest). *Predicted* (gap lines): `gap_power` at the "
+                "study's gap sd and the true rise (the least-squares slope of the true gaps on the tasks' planted positions 0 to 1), averaged "
+                "over the studies. *Measured*: the share saying *agrees* (95% Wilson interval). *Measured vs predicted*: the prediction "
+                "inside the measured interval, or the measured power above / below it. *Predicted at the least precise comparison*: "
+                "`verdict_power` now reads the median standard error of the comparison whose lines are least precise (few-shot > zero-shot "
+                "carries two sets' spread), not the median over all lines; for studies recorded before that, this column reads it from the "
+                "live lines' interval widths (scaled to the study's recorded median). *Measured where the line spoke*: among the lines "
+                "the baseline gate left standing (an *undetermined* line finds nothing, and the sentence does not foresee the gate).", '',
+                _table(res['power_sentence'],
+                       [('tasks', lambda r: r['tasks']), ('per label', lambda r: r['per_label']), ('R', lambda r: r['replicates']),
+                        ('kind', lambda r: r['kind']), ('studies', lambda r: r['studies']), ('lines', lambda r: r['lines']),
+                        ('true difference / rise', lambda r: f"{r['true_rise']:+.3f} rise" if 'true_rise' in r else
+                         ', '.join(f"{v[0]:+.3f}" for v in r['true_difference'].values())),
+                        ('median se / gap sd', lambda r: f"{r['median_se']:.3f}" if 'median_se' in r else
+                         ('—' if r.get('median_gap_sd') is None else f"{r['median_gap_sd']:.3f}")),
+                        ('predicted', lambda r: _pct(r['predicted_power'], r.get('predicted_range'))),
+                        ('measured', lambda r: _pct(r['power'], r['power_ci'])),
+                        ('measured vs predicted', lambda r: r.get('measured_vs_predicted') or '—'),
+                        ('predicted at the least precise comparison', lambda r: _pct(r.get('predicted_least_precise'))
+                         + (f" ({r['least_precise_vs_measured']})" if r.get('least_precise_vs_measured') else '')),
+                        ('measured where the line spoke', lambda r: _pct(r.get('power_where_it_spoke'), r.get('power_where_it_spoke_ci'))),
+                        ('undetermined', lambda r: _pct(r.get('undetermined'))), ('commit', lambda r: r['commit'])]), '']
     if res.get('judge'):
         out += ["## Judge: does the reliability gate let through only rankings worth having?", '',
                 "Ten tasks, planted scores evenly spaced from −1.5 to 1.5; 540 comparisons of random pairs in random order by 30 simulated "
@@ -1187,7 +1324,7 @@ def _cells(groups) -> dict:
     "How many studies each cell of a design holds (by its group keys other than the study and variant)."
     out = {}
     for g in groups:
-        k = ', '.join(f"{a}={b}" for a, b in g.items() if a not in ('study', 'variant', 'used'))
+        k = ', '.join(f"{a}={b}" for a, b in g.items() if a not in ('study', 'variant', 'used', 'tasks_used'))
         out[k] = out.get(k, 0) + 1
     return out
 
@@ -1195,7 +1332,8 @@ def _cells(groups) -> dict:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--designs', default='null,power,judge,instance,reruns',
-                    help='comma-separated: null, power, judge, instance, reruns, worlds (the LLM-like worlds), split_half (real LLM output; neither in the default)')
+                    help='comma-separated: null, power, power_sentence (the power studies against the report\'s power sentence), judge, instance, reruns, '
+                         'worlds (the LLM-like worlds), split_half (real LLM output; the last three not in the default)')
     ap.add_argument('--worlds', default='uneven_sets', help=f"comma-separated worlds of the worlds design: {', '.join(WORLDS)}")
     ap.add_argument('--world-replicates', default='1', help='generated sets per mode in the worlds design (1: the quick profile)')
     ap.add_argument('--world-studies', type=int, default=200, help='studies per world and R (default 200)')
@@ -1232,7 +1370,7 @@ def main():
     ap.add_argument('--md', default=str(ROOT/'benchmarks/results/verdict_calibration.md'), help="'' for none")
     args = ap.parse_args()
     args.designs = [d.strip() for d in args.designs.split(',') if d.strip()]
-    if bad := set(args.designs) - {'null', 'power', 'judge', 'instance', 'reruns', 'worlds', 'split_half'}: ap.error(f"unknown design(s) {sorted(bad)}")
+    if bad := set(args.designs) - {'null', 'power', 'power_sentence', 'judge', 'instance', 'reruns', 'worlds', 'split_half'}: ap.error(f"unknown design(s) {sorted(bad)}")
     args.split_pools = dict(x.split('=', 1) for x in args.split_pools.split(',') if x)
     if 'split_half' in args.designs and not args.split_pools: ap.error('split_half needs --split-pools NAME=RUN,...')
     args.split_replicates = [int(x) for x in args.split_replicates.split(',')]
@@ -1292,6 +1430,11 @@ def main():
         groups = [g for g, _ in js]
         if design == 'null': res['null'] = summarize_null(results, groups)
         elif design == 'power': res['power'] = summarize_power(results, groups, notes)
+        elif design == 'power_sentence':  # rows of other cells or statistics kept; these replaced
+            rows = summarize_power_sentence(results, groups, args.statistics_of or meta['git_commit'] + ('+dirty' if meta.get('git_dirty') else ''))
+            key = lambda r: (r['tasks'], r['per_label'], r['replicates'], r['commit'])
+            new = {key(r) for r in rows}
+            res['power_sentence'] = [r for r in res.get('power_sentence', []) if key(r) not in new] + rows
         elif design == 'judge': res['judge'] = summarize_judge(results, groups)
         elif design == 'instance': res['instance'] = summarize_instance(results, groups)
         elif design == 'reruns': res['reruns'] = summarize_reruns(results, groups)
