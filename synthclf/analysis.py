@@ -339,13 +339,13 @@ def generators(synthetic_dir: str, tasks) -> dict:
 # %% ../nbs/12_analysis.ipynb #c780614b
 def source_generator(task: str, source: str, gens: dict) -> str:
     "Who made `source`'s texts on `task`, given `generators`' answer `gens`."
-    from synthclf.sources import source_name
+    from synthclf.sources import remedy_source
     from synthclf.fidelity import REMEDIES
     made_by = lambda m: gens.get((task, m), {}).get('generator', '')
     if m := synthetic_part(source): return made_by(m)
-    for m in SYNTHETIC_MODES:  # a remedied copy: the train stage names it after its folder, <mode>+<remedy>
+    for m in SYNTHETIC_MODES:  # a remedied copy of a generated set
         for remedy in REMEDIES:
-            if source == source_name(f'{m}+{remedy}'): return f"{made_by(m)}, {remedy.replace('_', ' ')}"
+            if source == remedy_source(m, remedy): return f"{made_by(m)}, {remedy.replace('_', ' ')}"
     return f"{source[4:]} (file)" if source.startswith('dir-') else 'real data'
 
 

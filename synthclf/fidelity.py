@@ -383,7 +383,7 @@ def apply_remedies(task, synthetic_dir, out, remedies=REMEDIES, reader: str = 't
     not: a set too small for a remedy's folds, or one it would empty a label of, is left untreated) (also in
     `fidelity_dir/remedies.csv`)."""
     from synthclf.data import few_shot_examples, load_task, subsample_per_label
-    from synthclf.sources import SYNTHETIC_MODES
+    from synthclf.sources import SYNTHETIC_MODES, remedy_folder
     from synthclf.labelled import read_labelled
     from synthclf.generate import generated_replicates, load_generated, replicate_dir, save_generated
     from synthclf.layout import fidelity_dir
@@ -433,7 +433,7 @@ def apply_remedies(task, synthetic_dir, out, remedies=REMEDIES, reader: str = 't
                 manifest.update(counts=counts, remedy={'name': remedy, 'from': str(folder), 'kept': int(keep.sum()),
                                                        'dropped': int((~keep).sum()), 'seconds': round(seconds, 2),
                                                        'oracle': remedy == 'fidelity_filter', **judged_by})
-                dest = save_generated(kept, manifest, replicate_dir(Path(out)/card.name/'remedies', f"{m}+{remedy}", r))
+                dest = save_generated(kept, manifest, replicate_dir(Path(out)/card.name/'remedies', remedy_folder(m, remedy), r))
                 rows.append({**row, 'folder': str(dest), 'kept': int(keep.sum()), 'seconds': round(seconds, 2),
                              'skipped': ''})
     out_rows = pd.DataFrame(rows, columns=['task', 'mode', 'replicate', 'remedy', 'folder', 'texts', 'kept', 'seconds',
@@ -446,7 +446,7 @@ def apply_remedies(task, synthetic_dir, out, remedies=REMEDIES, reader: str = 't
 def remedy_table(run, tasks, scores: pd.DataFrame, metric: str = 'macro_f1', ci: float = 0.95) -> pd.DataFrame:
     "Per task, mode and remedy of the run: kept, fidelity (unfiltered sets only), score and the gap to real_matched."
     from synthclf.claims import welch
-    from synthclf.sources import source_name
+    from synthclf.sources import remedy_source
     from synthclf.layout import fidelity_dir
     rows = []
     for t in tasks:
@@ -456,11 +456,10 @@ def remedy_table(run, tasks, scores: pd.DataFrame, metric: str = 'macro_f1', ci:
         rem = pd.read_csv(f, keep_default_na=False)
         rem = rem[rem['skipped'] == ''] if 'skipped' in rem else rem  # a remedy that could not run on a set
         rem = rem.groupby(['mode', 'remedy'], sort=False, as_index=False)[['texts', 'kept']].sum()
-        rem['folder'] = [str(fidelity_dir(run, t).parent/'remedies'/f"{x.mode}+{x.remedy}") for x in rem.itertuples()]
         summ = pd.read_csv(fidelity_dir(run, t)/'summary.csv').set_index('mode')
         plain = [(m, 'none', m, np.nan, summ.fidelity.get(m), summ.ci_low.get(m), summ.ci_high.get(m))
                  for m in rem['mode'].unique()]
-        fixed = [(x.mode, x.remedy, source_name(x.folder), x.kept / x.texts, np.nan, np.nan, np.nan)
+        fixed = [(x.mode, x.remedy, remedy_source(x.mode, x.remedy), x.kept / x.texts, np.nan, np.nan, np.nan)
                  for x in rem.itertuples()]
         for mode, remedy, source, kept, fid, lo, hi in plain + fixed:
             if source not in by: continue

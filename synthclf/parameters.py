@@ -91,12 +91,12 @@ def experiment_plan(tasks: list, train: dict) -> dict:
     them all; each remedy of `remedies` adds a source `dir-<mode>_<remedy>` per generated mode trained on). Nothing is
     loaded or looked up."""
     from synthclf.classifiers import classifier_name
-    from synthclf.sources import source_name
+    from synthclf.sources import remedy_source, source_name
     from synthclf.experiments import seed_list
     clfs = train['classifier'] if isinstance(train['classifier'], list) else [train['classifier']]
     if not clfs: raise ValueError("classifier: name one ('tfidf', 'embedding-lr', an encoder's folder or Hub id).")
     names = [classifier_name(c) for c in clfs]
-    remedied = [source_name(f"{m}+{r}") for r in train.get('remedies') or [] for m in train['train_on']
+    remedied = [remedy_source(m, r) for r in train.get('remedies') or [] for m in train['train_on']
                 if m in ('zero_shot', 'few_shot')]
     return {'tasks': list(tasks), 'sources': [source_name(s) for s in train['train_on']] + remedied, 'seeds': seed_list(train['seeds']),
             'classifier': names[0], **({'classifiers': names} if len(names) > 1 else {})}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['SOURCES', 'SYNTHETIC_MODES', 'SOURCE_TITLES', 'curve_source', 'curve_size', 'mixture_parts', 'synthetic_part',
-           'source_name', 'source_order']
+           'source_name', 'remedy_folder', 'remedy_source', 'source_order']
 
 # %% ../nbs/02_sources.ipynb #c68748a8
 SOURCES = ('real', 'real_matched', 'zero_shot', 'few_shot', 'real+zero_shot', 'real+few_shot')
@@ -47,6 +47,16 @@ def source_name(source: str, mix_fraction: float = 0.5) -> str:
     if source in SOURCES: return f"{source}@{mix_fraction:g}" if source.startswith('real+') else source
     if curve_size(source) or mixture_parts(source): return source
     return 'dir-' + re.sub(r'[^\w.-]+', '_', Path(source).name.removesuffix('.gz').rsplit('.', 1)[0])
+
+# %% ../nbs/02_sources.ipynb #9d4a131d
+def remedy_folder(mode: str, remedy: str) -> str:
+    "The folder name of `mode`'s generated set treated by `remedy`."
+    return f"{mode}+{remedy}"
+
+def remedy_source(mode: str, remedy: str) -> str:
+    "The source a remedied set trains as: its folder's `source_name`."
+    return source_name(remedy_folder(mode, remedy))
+
 
 # %% ../nbs/02_sources.ipynb #099f3fac
 SOURCE_TITLES = {
