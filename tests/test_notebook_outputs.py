@@ -87,3 +87,22 @@ def test_the_tool_stamps_a_notebook_and_stops_on_one_that_fails(tmp_path):
     stamped = nbformat.read(str(tmp_path/'good.ipynb'), as_version=4)
     assert is_stamped(stamped) and output_problems(stamped) == []
     assert stamped.cells[1].outputs[0]['data']['text/plain'] == '42'
+
+
+def test_a_cell_whose_code_is_the_same_is_stamped_again_without_running():
+    "A line broken in two (the same syntax tree) is stamped again; a changed value, or a cell stale before, is not."
+    from stamp_outputs import restamp_same_code
+    old = nbformat.read(str(ROOT/'nbs'/'08_kinds.ipynb'), as_version=4)
+    assert output_problems(old) == []
+    i, j = [k for k, c in enumerate(old.cells) if c.cell_type == 'code' and '(' in c.source and '=' in c.source][:2]
+    nb = nbformat.from_dict(old)
+    nb.cells[i].source = nb.cells[i].source.replace('(', '(\n    ', 1)  # a line break inside brackets: same code
+    nb.cells[j].source = nb.cells[j].source.replace('=', '= 1 +', 1)     # another computation
+    assert restamp_same_code(nb, old) == 1
+    assert output_problems(nb) == [f'cell {j}: its source changed since its outputs were made']
+    stale_before = nbformat.from_dict(nb)  # cell j was already stale: breaking its lines does not make it fresh
+    nb2 = nbformat.from_dict(stale_before)
+    nb2.cells[j].source = nb2.cells[j].source.replace('(', '(\n    ', 1)
+    assert restamp_same_code(nb2, stale_before) == 0 and output_problems(nb2) == [f'cell {j}: its source changed since its outputs were made']
+    with pytest.raises(ValueError, match='cells were added or removed'):
+        restamp_same_code(nbformat.from_dict({**old, 'cells': old.cells[:-1]}), old)

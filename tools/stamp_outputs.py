@@ -2,6 +2,10 @@
 
     python tools/stamp_outputs.py [NB ...]     execute and stamp (default: index.ipynb and every nbs/NN_*.ipynb)
     python tools/stamp_outputs.py --check      list the stale or missing outputs of the stamped notebooks, execute nothing
+    python tools/stamp_outputs.py --same-code REV [NB ...]
+                                               stamp again, executing nothing, the cells whose outputs were fresh at git
+                                               revision REV and whose code is the same there (the same syntax tree: only
+                                               layout, line breaks or comments changed); name any other stale cell
 
 A notebook that fails to execute stops the tool with its name and the failing cell, and is left as it was. Each code cell of
 an executed notebook gets `metadata.source_hash` (settings.ini's `allowed_cell_metadata_keys` keeps it through nbdev_clean);
@@ -95,6 +99,35 @@ def execute_and_stamp(path: Path, timeout: int = 1800) -> float:
     return time.monotonic() - start
 
 
+def same_code(old: str, new: str) -> bool:
+    "Whether two cell sources are the same code: they parse to the same syntax tree (layout and comments aside)."
+    try: return ast.dump(ast.parse(old)) == ast.dump(ast.parse(new))
+    except SyntaxError: return False
+
+
+def restamp_same_code(nb, old) -> int:
+    """Stamp again, in place, the code cells of notebook `nb` whose stamp was fresh in `old` (the same notebook as it was,
+    cell for cell) and whose source parses to the same syntax tree as there: their outputs came from the same code.
+    Executes nothing; returns the number of cells stamped again."""
+    if len(old.cells) != len(nb.cells):
+        raise ValueError(f"{len(nb.cells)} cells against {len(old.cells)} before: cells were added or removed, so the "
+                         f"outputs must be made again (make nbs-outputs)")
+    n = 0
+    for was, c in zip(old.cells, nb.cells):
+        if c.cell_type != 'code' or c.metadata.get(STAMP) == source_hash(c.source): continue
+        if was.metadata.get(STAMP) == source_hash(was.source) and same_code(was.source, c.source):
+            c.metadata[STAMP] = source_hash(c.source); n += 1
+    return n
+
+
+def notebook_at(path: Path, rev: str):
+    "The notebook at `path` as it was at git revision `rev`."
+    rel = path.resolve().relative_to(ROOT)
+    shown = subprocess.run(['git', 'show', f'{rev}:{rel}'], cwd=ROOT, capture_output=True, text=True)
+    if shown.returncode: raise SystemExit(f"stamp_outputs: {rel} is not at {rev}: {shown.stderr.strip()}")
+    return nbformat.reads(shown.stdout, as_version=4)
+
+
 def notebooks(names) -> list[Path]:
     "The notebooks named (a name in nbs/ or a path), or index.ipynb and every nbs/NN_*.ipynb."
     if not names: return [NBS/'index.ipynb', *sorted(NBS.glob('[0-9][0-9]_*.ipynb'))]
@@ -109,8 +142,22 @@ if __name__ == '__main__':
     p.add_argument('notebooks', nargs='*', help='notebooks of nbs/ (default: all)')
     p.add_argument('--check', action='store_true', help='report stale or missing outputs of the stamped notebooks; execute nothing')
     p.add_argument('--timeout', type=int, default=1800, help='seconds one cell may take (default 1800)')
+    p.add_argument('--same-code', metavar='REV', help='stamp again, executing nothing, the cells whose code is the same as '
+                   'at git revision REV (only layout or comments changed)')
     a = p.parse_args()
     paths = notebooks(a.notebooks)
+    if a.same_code:
+        left = 0
+        for path in paths:
+            nb = nbformat.read(str(path), as_version=4)
+            try: n = restamp_same_code(nb, notebook_at(path, a.same_code))
+            except ValueError as e: raise SystemExit(f"stamp_outputs: {path.name}: {e}")
+            if n: nbformat.write(nb, str(path))
+            if n or (probs := output_problems(nb)):
+                probs = output_problems(nb)
+                print(f"{path.name}: {n} cells stamped again" + ''.join(f"; {q}" for q in probs))
+                left += len(probs)
+        sys.exit(1 if left else 0)
     if a.check:
         bad = {nb.name: probs for nb in paths if is_stamped(n := nbformat.read(str(nb), as_version=4)) and (probs := output_problems(n))}
         for name, probs in bad.items(): print(f"{name}: " + '; '.join(probs))
