@@ -16,61 +16,73 @@ from .results import collect_runs
 from .diversity import REFERENCE_SIZE
 from .tasks import get_card, tasks_to_rank
 from .claims import baseline_gate, learned
-from .figures import (plot_accuracy_by_threshold, plot_diversity, plot_gap_vs_subjectivity, plot_scores_by_source,
-                              plot_subjectivity_ranking, plot_verdict_forest, plot_worth, save_figure)
+from .figures import (plot_accuracy_by_threshold, plot_diversity, plot_gap_vs_subjectivity,
+                              plot_scores_by_source, plot_subjectivity_ranking, plot_verdict_forest, plot_worth,
+                              save_figure)
 from .worth import DEFAULT_MARGIN
 from .settings import ANALYZE_DEFAULTS as D  # analyze's defaults: one definition with the CLI and the report
 from .verdict import CLAIMS
-from .verdict import (gap_regression, instance_regression, judge_table, paper_verdict, task_gaps, verdict_markdown, verdict_power,
-                              power_markdown)
+from .verdict import (gap_regression, instance_regression, judge_table, paper_verdict, task_gaps,
+                              verdict_markdown, verdict_power, power_markdown)
 
 # %% auto #0
 __all__ = ['instance_agreement', 'subjectivity_settings', 'read_subjectivity', 'generators', 'source_generator', 'analyze']
 
 # %% ../nbs/12_analysis.ipynb #b6ca9e33
 def instance_agreement(task, panel_k: int = 0, cap: int = 200, backend='local', model: str | None = None, seed: int = 0,
-                       cache=None, progress: bool = True, data_dir=None, ids=None, **backend_kw) -> tuple[pd.Series, str]:
-    "Agreement per test `idx` of `task` and where it came from: the card's agreement column, else an LLM panel of `panel_k` votes on up to `cap` of the test rows `ids` (the predictions' rows; default: a stratified sample)."
+                       cache=None, progress: bool = True, data_dir=None, ids=None,
+                       **backend_kw) -> tuple[pd.Series, str]:
+    ("Agreement per test `idx` of `task` and where it came from: the card's agreement column, else an LLM panel of "
+     "`panel_k` votes on up to `cap` of the test rows `ids` (the predictions' rows; default: a stratified sample).")
     from synthclf.data import cap_test, load_task
     from synthclf.subjectivity import agreement_from_votes, llm_label_votes, task_agreement
     card = get_card(task)
     if card.agreement_column: return task_agreement(card, data_dir=data_dir), f'its {card.agreement_column} column'
-    if not panel_k: raise ValueError(f"{card.name} has no agreement column: pass panel_k (--agreement-panel-k) > 0 to let an LLM panel label its test texts.")
+    if not panel_k: raise ValueError(f"{card.name} has no agreement column: pass panel_k (--agreement-panel-k) > 0 to "
+                                     "let an LLM panel label its test texts.")
     test = load_task(card, data_dir=data_dir, quiet=True)[1]['test']
     if ids is None: sample = cap_test(test, cap, seed=seed)
     else:
         want = set(int(i) for i in ids)
         rows = [r for r, i in enumerate(test['idx']) if i in want]
-        if len(rows) < len(want): raise ValueError(f"{card.name}: {len(want) - len(rows)} of the {len(want)} test ids are not in its test split (another data_dir?).")
+        if len(rows) < len(want): raise ValueError(f"{card.name}: {len(want) - len(rows)} of the {len(want)} test ids "
+                                                   "are not in its test split (another data_dir?).")
         sample = test.select(sorted(np.random.default_rng(seed).permutation(rows)[:cap]))
-    if progress: print(f"{card.name}: labelling {sample.num_rows} test texts {panel_k} times with an LLM panel", flush=True)
-    votes = llm_label_votes(card, sample['text'], ids=sample['idx'], k=panel_k, backend=backend, model=model, seed=seed, cache=cache,
-                            progress=progress, **backend_kw)
+    if progress:
+        print(f"{card.name}: labelling {sample.num_rows} test texts {panel_k} times with an LLM panel", flush=True)
+    votes = llm_label_votes(card, sample['text'], ids=sample['idx'], k=panel_k, backend=backend, model=model, seed=seed,
+                            cache=cache, progress=progress, **backend_kw)
     a = agreement_from_votes(votes).set_index('idx')['agreement']
     return a, f'an LLM panel ({panel_k} votes on {len(a)} test texts)'
 
 # %% ../nbs/12_analysis.ipynb #5d623c82
-def subjectivity_settings(agreement_panel_k: int = 0, agreement_cap: int = 200, diversity_per_label: int | None = None, seed: int = 0,
-                          backend='local', model: str | None = None, data_dir=None, synthetic_dir=None, reference_size: int | None = REFERENCE_SIZE) -> dict:
-    "What the subjectivity stage's agreement and diversity depend on, as JSON would give it back (`reference_size`: `diversity.REFERENCE_SIZE`)."
+def subjectivity_settings(agreement_panel_k: int = 0, agreement_cap: int = 200, diversity_per_label: int | None = None,
+                          seed: int = 0, backend='local', model: str | None = None, data_dir=None, synthetic_dir=None,
+                          reference_size: int | None = REFERENCE_SIZE) -> dict:
+    ("What the subjectivity stage's agreement and diversity depend on, as JSON would give it back (`reference_size`: "
+     "`diversity.REFERENCE_SIZE`).")
     s = {'agreement': {'panel_k': agreement_panel_k, 'cap': agreement_cap, 'seed': seed, 'model': model,
-                       'backend': backend if isinstance(backend, str) else getattr(backend, 'model_name', str(backend)), 'data_dir': data_dir},
-         'diversity': {'per_label': diversity_per_label, 'seed': seed, 'reference_size': reference_size, 'similarity_k': 5, 'data_dir': data_dir,
-                       'synthetic_dir': synthetic_dir}}
+                       'backend': backend if isinstance(backend, str) else getattr(backend, 'model_name', str(backend)),
+                       'data_dir': data_dir},
+         'diversity': {'per_label': diversity_per_label, 'seed': seed, 'reference_size': reference_size,
+                       'similarity_k': 5, 'data_dir': data_dir, 'synthetic_dir': synthetic_dir}}
     return json.loads(json.dumps(s, default=str))
 
 # %% ../nbs/12_analysis.ipynb #6a27bdd0
 def read_subjectivity(folder, settings: dict) -> dict:
-    """The subjectivity stage's results in `folder`: 'agreement' (a Series by idx, and where it came from) and 'diversity'
-    (its table), each None unless its file is there and was made with `settings`; 'missing' says why for each None."""
+    ("""The subjectivity stage's results in `folder`: 'agreement' (a Series by idx, and where it came from) and """
+     """'diversity'
+    (its table), each None unless its file is there and was made with `settings`; 'missing' says why for each None.""")
     folder, got = Path(folder), {'agreement': None, 'diversity': None, 'missing': {}}
     saved = json.loads((folder/'subjectivity.json').read_text()) if (folder/'subjectivity.json').is_file() else None
     for part in ('agreement', 'diversity'):
         f = folder/f'{part}.csv'
         if not f.is_file(): got['missing'][part] = f'{f} does not exist'
-        elif saved is None: got['missing'][part] = f"{folder/'subjectivity.json'} does not exist (the settings of {f.name} are unknown)"
+        elif saved is None:
+            got['missing'][part] = f"{folder/'subjectivity.json'} does not exist (the settings of {f.name} are unknown)"
         elif saved.get(part) != settings[part]:
-            diff = {k: (saved.get(part, {}).get(k), v) for k, v in settings[part].items() if saved.get(part, {}).get(k) != v}
+            diff = {k: (saved.get(part, {}).get(k), v) for k, v in settings[part].items()
+                    if saved.get(part, {}).get(k) != v}
             got['missing'][part] = f"{f} was made with other settings (stage, here): {diff}"
         elif part == 'agreement': got[part] = (pd.read_csv(f).set_index('idx')['agreement'], saved['agreement_from'])
         else: got[part] = pd.read_csv(f)
@@ -80,10 +92,14 @@ def read_subjectivity(folder, settings: dict) -> dict:
 def _md(df: pd.DataFrame, floatfmt: str = '.3f') -> str: return df.to_markdown(index=False, floatfmt=floatfmt)
 
 class _Report:
-    """What `analyze` is writing, in a temporary folder `tmp` moved into place at the end: the runs of one classifier (`runs_df`, with `ok`
-    from `learned`), the Markdown lines `md`, the `summary`, the parts `skipped` and why, and what each task's subjectivity stage wrote (`stage`)."""
-    def __init__(self, runs, runs_df: pd.DataFrame, classifier: str, ok: dict, tmp: Path, summary: dict, stage: dict, say):
-        self.runs, self.runs_df, self.classifier, self.ok, self.tmp, self.summary, self.stage = runs, runs_df, classifier, ok, tmp, summary, stage
+    ("""What `analyze` is writing, in a temporary folder `tmp` moved into place at the end: the runs of one """
+     """classifier (`runs_df`, with `ok`
+    from `learned`), the Markdown lines `md`, the `summary`, the parts `skipped` and why, and what each task's """
+     """subjectivity stage wrote (`stage`).""")
+    def __init__(self, runs, runs_df: pd.DataFrame, classifier: str, ok: dict, tmp: Path, summary: dict, stage: dict,
+                 say):
+        self.runs, self.runs_df, self.classifier, self.ok, self.tmp, self.summary, self.stage = (
+            runs, runs_df, classifier, ok, tmp, summary, stage)
         self.tasks, self.say, self.skipped = summary['tasks'], say, {}
         self.md = [f"# Analysis of {Path(runs).resolve().name} ({classifier})\n"]
 
@@ -100,8 +116,9 @@ class _Report:
 
 # %% ../nbs/12_analysis.ipynb #14994ef4
 def _start_report(runs, out, classifier: str | None, plan: dict, stage_dir: str, settings, say) -> _Report:
-    """Collect the planned runs of `classifier` (default: the most common one) and open the report in a fresh temporary folder next to
-    `out`, with what each task's subjectivity stage in `stage_dir` ('{task}' in it) wrote with `settings(task)`."""
+    ("""Collect the planned runs of `classifier` (default: the most common one) and open the report in a fresh """
+     """temporary folder next to
+    `out`, with what each task's subjectivity stage in `stage_dir` ('{task}' in it) wrote with `settings(task)`.""")
     import shutil, os
     runs_df = collect_runs(runs, classifier=classifier, **plan)
     classifier = classifier or runs_df.classifier.mode()[0]
@@ -111,14 +128,16 @@ def _start_report(runs, out, classifier: str | None, plan: dict, stage_dir: str,
     at_base = sorted(f"{t}/{s}" for (t, s), v in ok.items() if v is False)
     out = Path(out); tmp = out.with_name(out.name + f'.tmp{os.getpid()}')
     shutil.rmtree(tmp, ignore_errors=True); (tmp/'figures').mkdir(parents=True)
-    summary = {'runs': str(runs), 'classifier': classifier, 'tasks': tasks, 'plan': {k: v for k, v in plan.items() if v is not None},
-               'at_baseline': at_base, 'reused': [], 'recomputed': {}}
+    summary = {'runs': str(runs), 'classifier': classifier, 'tasks': tasks,
+               'plan': {k: v for k, v in plan.items() if v is not None}, 'at_baseline': at_base, 'reused': [],
+               'recomputed': {}}
     # what each task's subjectivity stage already wrote (agreement, diversity), made with these settings
     stage = {t: read_subjectivity(str(stage_dir).format(task=t), settings(t)) for t in tasks}
     return _Report(runs, runs_df, classifier, ok, tmp, summary, stage, say)
 
 def _backend_maker(backend, model: str | None, judge_dtype: str, backend_kw: dict):
-    "A function giving the LLM backend, made once: for the judge (a local one in `judge_dtype`) or for the agreement panels."
+    ("A function giving the LLM backend, made once: for the judge (a local one in `judge_dtype`) or for the agreement "
+     "panels.")
     llms = {}
     def backend_once(judge: bool = False):
         from synthclf.llm import as_backend
@@ -128,10 +147,13 @@ def _backend_maker(backend, model: str | None, judge_dtype: str, backend_kw: dic
         return llms[key]
     return backend_once
 
-def _agreement_getter(agreement_panel_k: int, agreement_cap: int, backend_once, backend, seed: int, cache, progress: bool, data_dir):
-    "A function giving a task's agreement per test id and where it came from (`instance_agreement`): its column, else an LLM panel."
+def _agreement_getter(agreement_panel_k: int, agreement_cap: int, backend_once, backend, seed: int, cache,
+                      progress: bool, data_dir):
+    ("A function giving a task's agreement per test id and where it came from (`instance_agreement`): its column, else "
+     "an LLM panel.")
     return lambda card, ids: instance_agreement(
-        card, agreement_panel_k, agreement_cap, backend_once() if agreement_panel_k and not card.agreement_column else backend,
+        card, agreement_panel_k, agreement_cap, backend_once() if agreement_panel_k and not card.agreement_column
+                                                else backend,
         seed=seed, cache=cache, progress=progress, data_dir=data_dir, ids=ids)
 
 # %% ../nbs/12_analysis.ipynb #b9b906a2
@@ -140,7 +162,8 @@ def _results_step(r: _Report):
     from synthclf.results import results_table, table_markdown
     table = results_table(r.runs_df, classifier=r.classifier)
     r.md += ["## Real vs synthetic training data\n", table_markdown(table), '']
-    if at_base := r.summary['at_baseline']: r.md += [f"Left out of every conclusion below (they do not beat their baselines): {', '.join(at_base)}.", '']
+    if at_base := r.summary['at_baseline']:
+        r.md += [f"Left out of every conclusion below (they do not beat their baselines): {', '.join(at_base)}.", '']
     seeds = r.runs_df.groupby(['task', 'source']).seed.nunique().agg(['min', 'max'])
     span = f"{seeds['min']}" + ('' if seeds['min'] == seeds['max'] else f"–{seeds['max']}")
     at_base = {k for k, v in r.ok.items() if v is False}
@@ -152,18 +175,24 @@ def _results_step(r: _Report):
 
 # %% ../nbs/12_analysis.ipynb #21020cac
 def _task_subjectivity(judgments, ranked, method, judge_k, judge_backend, seed, cache, progress, say):
-    """(ranking or None, judge reliability dict, raw judgments or ratings, where it came from). A judge whose answers give no ranking
-    (every answer a tie, say) is reported as undetermined, with the reason, and the report goes on without the ranking."""
+    ("""(ranking or None, judge reliability dict, raw judgments or ratings, where it came from). A judge whose """
+     """answers give no ranking
+    (every answer a tie, say) is reported as undetermined, with the reason, and the report goes on without the """
+     """ranking.""")
     from synthclf.subjectivity import bradley_terry, judge_reliability, rank_tasks
-    if judgments is not None: source, run = 'your judgments', lambda: (bradley_terry(judgments, seed=seed), judge_reliability(judgments, seed=seed), judgments)
+    if judgments is not None: source, run = 'your judgments', lambda: (bradley_terry(judgments, seed=seed),
+                                                                       judge_reliability(judgments, seed=seed),
+                                                                       judgments)
     else:
         llm = judge_backend()
         source = f"LLM judge {llm.model_name} ({method}{', ' + llm.engine if getattr(llm, 'engine', None) else ''})"
         say(f"ranking {len(ranked)} tasks by subjectivity with the {source}")
-        run = lambda: rank_tasks(ranked, method=method, k=judge_k, backend=llm, seed=seed, cache=cache, progress=progress, return_judgments=True)
+        run = lambda: rank_tasks(ranked, method=method, k=judge_k, backend=llm, seed=seed, cache=cache,
+                                 progress=progress, return_judgments=True)
     try: ranking, rel, raw = run()
     except ValueError as e:
-        return None, {'reliable': False, 'verdict': f"the ranking is undetermined: the judge's answers give no ranking ({e})"}, pd.DataFrame(), source
+        return None, {'reliable': False, 'verdict': f"the ranking is undetermined: the judge's answers give no ranking "
+                                                    f"({e})"}, pd.DataFrame(), source
     return ranking, rel, raw, source
 
 # %% ../nbs/12_analysis.ipynb #f5a0376f
@@ -178,9 +207,10 @@ def _no_ranking(r: _Report, rank_tasks) -> dict:
     r.md += ["## Task subjectivity\n", why[0].upper() + why[1:] + '.', '']
     return {'reliable': False, 'judged': False, 'verdict': why, 'source': 'no judge'}
 
-def _subjectivity_step(r: _Report, j, rank_tasks, judge_method: str, judge_k: int, backend_once, seed: int, cache, progress: bool,
-                       backend, judge_dtype: str):
-    "Task-level subjectivity: the ranking (from judgments `j`, else an LLM judge) and its judge's reliability, written and shown; (ranking, reliability)."
+def _subjectivity_step(r: _Report, j, rank_tasks, judge_method: str, judge_k: int, backend_once, seed: int, cache,
+                       progress: bool, backend, judge_dtype: str):
+    ("Task-level subjectivity: the ranking (from judgments `j`, else an LLM judge) and its judge's reliability, "
+     "written and shown; (ranking, reliability).")
     ranked = tasks_to_rank(rank_tasks, r.tasks)
     if j is None and not ranked: ranking, rel, raw = None, _no_ranking(r, rank_tasks), pd.DataFrame()
     else:
@@ -208,8 +238,9 @@ def _subjectivity_step(r: _Report, j, rank_tasks, judge_method: str, judge_k: in
 
 # %% ../nbs/12_analysis.ipynb #f6093302
 def _gaps_step(r: _Report, ranking, rel: dict):
-    """Gaps and their regression, from tasks whose gap can speak (`baseline_gate`: the higher-scoring side beats its baselines), and only
-    when the judge is reliable; the figure wherever there is a ranking."""
+    ("""Gaps and their regression, from tasks whose gap can speak (`baseline_gate`: the higher-scoring side beats """
+     """its baselines), and only
+    when the judge is reliable; the figure wherever there is a ranking.""")
     gaps, ok = task_gaps(r.runs_df), r.ok
     gaps.to_csv(r.tmp/'gaps.csv', index=False)
     r.summary['real_source'] = real = gaps.attrs['real_source']
@@ -219,15 +250,20 @@ def _gaps_step(r: _Report, ranking, rel: dict):
                 'the subjectivity judge is not reliable, so no gap-vs-subjectivity fit is drawn')
     for g in [c for c in ('gap_zero_shot', 'gap_few_shot') if c in gaps]:
         mode = g.removeprefix('gap_')
-        usable = gaps[[baseline_gate(ok, t, real, mode, d)[0] is None for t, d in zip(gaps.task, gaps[g])]]  # as the verdict's gap lines
+        # as the verdict's gap lines
+        usable = gaps[[baseline_gate(ok, t, real, mode, d)[0] is None for t, d in zip(gaps.task, gaps[g])]]
         if not rel.get('reliable'): r.skipped[f'regression {g}'] = unjudged; continue
         try:
             reg = gap_regression(usable, ranking, g)
-            reg['table'].reset_index(names='term').to_csv(r.tmp/f'{g.replace("gap_", "gap_regression_")}.csv', index=False)
-            r.summary['gap_regressions'][g] = {k: reg[k] for k in ('n_tasks', 'slope', 'slope_ci', 'slope_p', 'r2', 'spearman_rho', 'spearman_p')}
-            r.md += [f"### OLS: {g} ~ subjectivity ({reg['n_tasks']} tasks whose higher-scoring side beats its baselines)\n",
-                     f"slope {reg['slope']:.3f} (95% CI {reg['slope_ci'][0]:.3f} to {reg['slope_ci'][1]:.3f}, p = {reg['slope_p']:.3f}), "
-                     f"R² = {reg['r2']:.3f}, Spearman ρ = {reg['spearman_rho']:.3f} (p = {reg['spearman_p']:.3f})\n", _md(reg['table'].reset_index(names='term')), '']
+            reg['table'].reset_index(names='term').to_csv(r.tmp/f'{g.replace("gap_", "gap_regression_")}.csv',
+                                                          index=False)
+            r.summary['gap_regressions'][g] = {k: reg[k] for k in ('n_tasks', 'slope', 'slope_ci', 'slope_p', 'r2',
+                                                                   'spearman_rho', 'spearman_p')}
+            r.md += [f"### OLS: {g} ~ subjectivity ({reg['n_tasks']} tasks whose higher-scoring side beats its "
+                     "baselines)\n",
+                     f"slope {reg['slope']:.3f} (95% CI {reg['slope_ci'][0]:.3f} to {reg['slope_ci'][1]:.3f}, p = "
+                     f"{reg['slope_p']:.3f}), R² = {reg['r2']:.3f}, Spearman ρ = {reg['spearman_rho']:.3f} (p = "
+                     f"{reg['spearman_p']:.3f})\n", _md(reg['table'].reset_index(names='term')), '']
         except ValueError as e: r.skipped[f'regression {g}'] = str(e)
     if not r.summary['gap_regressions'] and not any(k.startswith('regression') for k in r.skipped):
         r.skipped['gap regression'] = 'no zero_shot or few_shot runs to compare with real data'
@@ -235,53 +271,67 @@ def _gaps_step(r: _Report, ranking, rel: dict):
         why = f"No fit drawn: the subjectivity judge is not reliable ({rel.get('verdict', '')})"
         fig = plot_gap_vs_subjectivity(gaps, ranking, fit=bool(rel.get('reliable')), why=why)
         r.figure(fig, 'gap_vs_subjectivity',
-                 f"Real − synthetic macro-F1 (y) against the task's subjectivity score (x; right = judged more subjective), one point per task "
-                 f"({r.classifier}; real reference {real}). The paper's claim is an upward trend. "
+                 f"Real − synthetic macro-F1 (y) against the task's subjectivity score (x; right = judged more "
+                 f"subjective), one point per task ({r.classifier}; real reference {real}). The paper's claim is an "
+                 "upward trend. "
                  + ('The judge was reliable; the lines are OLS fits.' if rel.get('reliable') else
                     'The judge was NOT reliable: the x positions are not a measured ranking, so no fit is drawn.'))
 
 # %% ../nbs/12_analysis.ipynb #ab3f8c4e
 def _task_agreement_step(r: _Report, t: str, p: pd.DataFrame, get_agreement):
-    """Task `t`'s predictions `p` with their agreement (the stage's, else `get_agreement(card, ids)`), from the sources that beat their
-    baselines (not the learning curve's nor the mixtures'); their accuracy curves written, shown and drawn. (predictions, where the agreement came from), or None when there are none."""
+    ("""Task `t`'s predictions `p` with their agreement (the stage's, else `get_agreement(card, ids)`), from the """
+     """sources that beat their
+    baselines (not the learning curve's nor the mixtures'); their accuracy curves written, shown and drawn. """
+     """(predictions, where the agreement came from), or None when there are none.""")
     from synthclf.subjectivity import accuracy_by_bin, accuracy_by_threshold
     card = get_card(t)
-    p = p[p.source.map(lambda s: not (curve_size(s) or mixture_parts(s)))]  # the learning curve and the mixtures are the worth section's
+    # the learning curve and the mixtures are the worth section's
+    p = p[p.source.map(lambda s: not (curve_size(s) or mixture_parts(s)))]
     keep = [s for s in p.source.unique() if r.ok.get((t, s)) is not False]
-    if dropped := sorted(set(p.source) - set(keep)): r.skipped[f'agreement {t} ({", ".join(dropped)})'] = 'at baseline: left out of the curves and the logit'
+    if dropped := sorted(set(p.source) - set(keep)):
+        r.skipped[f'agreement {t} ({", ".join(dropped)})'] = 'at baseline: left out of the curves and the logit'
     p = p[p.source.isin(keep)]
     if p.empty: return None
     a, how = r.reuse(t, 'agreement') or get_agreement(card, p.idx.unique())
     p = p.assign(agreement=p.idx.map(a)).dropna(subset=['agreement'])
     curve, bins = accuracy_by_threshold(p).assign(task=t), accuracy_by_bin(p).assign(task=t)
-    r.summary.setdefault('agreement_curves', {})[t] = {f"{c.source}@{c.tau:g}": round(c.accuracy, 3) for c in curve.itertuples()}
-    curve.to_csv(r.tmp/'agreement_curves.csv', mode='a', header=not (r.tmp/'agreement_curves.csv').exists(), index=False)
+    r.summary.setdefault('agreement_curves', {})[t] = {f"{c.source}@{c.tau:g}": round(c.accuracy, 3)
+                                                       for c in curve.itertuples()}
+    curve.to_csv(r.tmp/'agreement_curves.csv', mode='a', header=not (r.tmp/'agreement_curves.csv').exists(),
+                 index=False)
     bins.to_csv(r.tmp/'agreement_bins.csv', mode='a', header=not (r.tmp/'agreement_bins.csv').exists(), index=False)
     r.md += [f"## Accuracy against agreement: {t} (agreement from {how})\n", _md(curve), '']
     r.figure(plot_accuracy_by_threshold(curve, f'{card.title} ({r.classifier})'), f'agreement_{t}',
-             f'{card.title}: accuracy (y) on the test instances whose annotator agreement is at least τ (x), one line per training source '
-             f'(mean ± std over seeds; agreement from {how}). The paper expects synthetic-data lines to rise more steeply than real-data ones.')
+             f'{card.title}: accuracy (y) on the test instances whose annotator agreement is at least τ (x), one line '
+             f'per training source (mean ± std over seeds; agreement from {how}). The paper expects synthetic-data '
+             'lines to rise more steeply than real-data ones.')
     return p, how
 
 # %% ../nbs/12_analysis.ipynb #6d278bd9
 def _instance_step(r: _Report, preds: list):
-    "The logit of correct ~ agreement × source over every task's predictions with agreement, written and shown (skipped, with the reason, when it cannot be fitted)."
+    ("The logit of correct ~ agreement × source over every task's predictions with agreement, written and shown "
+     "(skipped, with the reason, when it cannot be fitted).")
     try:
         ireg = instance_regression(pd.concat(preds, ignore_index=True))
         ireg['table'].reset_index(names='term').to_csv(r.tmp/'instance_regression.csv', index=False)
         ireg['marginal_effects'].reset_index(names='term').to_csv(r.tmp/'marginal_effects.csv', index=False)
-        r.summary['instance_regression'] = {'formula': ireg['formula'], 'n': ireg['n'], 'tasks': ireg['tasks'], 'cov_type': ireg['cov_type'],
-                                            'coef': ireg['table'].coef.round(4).to_dict(), 'p': ireg['table'].p.round(4).to_dict()}
-        r.md += [f"## Logit: {ireg['formula']} ({ireg['n']} predictions, {ireg['tasks']} task(s), SE {ireg['cov_type']})\n",
-                 _md(ireg['table'].reset_index(names='term')), '\nAverage marginal effects:\n', _md(ireg['marginal_effects'].reset_index(names='term')), '']
+        r.summary['instance_regression'] = {'formula': ireg['formula'], 'n': ireg['n'], 'tasks': ireg['tasks'],
+                                            'cov_type': ireg['cov_type'], 'coef': ireg['table'].coef.round(4).to_dict(),
+                                            'p': ireg['table'].p.round(4).to_dict()}
+        r.md += [f"## Logit: {ireg['formula']} ({ireg['n']} predictions, {ireg['tasks']} task(s), SE "
+                 f"{ireg['cov_type']})\n",
+                 _md(ireg['table'].reset_index(names='term')), '\nAverage marginal effects:\n',
+                 _md(ireg['marginal_effects'].reset_index(names='term')), '']
     except ValueError as e: r.skipped['instance regression'] = str(e)
 
 # %% ../nbs/12_analysis.ipynb #485ae9ad
 def _agreement_step(r: _Report, plan: dict, agreement_panel_k: int, get_agreement) -> tuple[dict, dict]:
-    """Instance-level agreement, from the sources that beat their baselines: each task's curves (`_task_agreement_step`), then the logit
-    over all of them. (every task's predictions, {task: (predictions with agreement, where it came from)})."""
+    ("""Instance-level agreement, from the sources that beat their baselines: each task's curves """
+     """(`_task_agreement_step`), then the logit
+    over all of them. (every task's predictions, {task: (predictions with agreement, where it came from)}).""")
     from synthclf.results import load_predictions
-    every = {t: load_predictions(r.runs, task=t, classifier=r.classifier, **{k: v for k, v in plan.items() if k != 'tasks'}) for t in r.tasks}
+    every = {t: load_predictions(r.runs, task=t, classifier=r.classifier,
+                                 **{k: v for k, v in plan.items() if k != 'tasks'}) for t in r.tasks}
     preds, by_task = [], {}
     for t in r.tasks:
         if not (get_card(t).agreement_column or agreement_panel_k):
@@ -293,19 +343,23 @@ def _agreement_step(r: _Report, plan: dict, agreement_panel_k: int, get_agreemen
 
 # %% ../nbs/12_analysis.ipynb #5e175e29
 def _verdict_step(r: _Report, ranking, rel: dict, by_task: dict, every: dict, seed: int, gens: dict | None = None):
-    "The verdict and its power, written, and shown at the top of the report, naming the generator(s) behind the synthetic data (`generators`)."
-    no_ranking = pd.DataFrame({'task': r.tasks, 'score': np.nan})  # the gap lines still appear, undetermined, with the judge's reason
+    ("The verdict and its power, written, and shown at the top of the report, naming the generator(s) behind the "
+     "synthetic data (`generators`).")
+    # the gap lines still appear, undetermined, with the judge's reason
+    no_ranking = pd.DataFrame({'task': r.tasks, 'score': np.nan})
     one_set = sorted({t for (t, _), g in (gens or {}).items() if g.get('one_set')})
     for t in one_set:
-        r.skipped[f'ordering {t}: few-shot > zero-shot'] = ("its zero-shot and few-shot sets are draws of one labelled file without a "
-                                                            "mode column, so the line would compare the file with itself")
-    verdict = paper_verdict(r.runs_df, ranking if ranking is not None else no_ranking, rel, by_task, classifier=r.classifier, seed=seed,
-                            predictions=every, one_set=one_set)
+        r.skipped[f'ordering {t}: few-shot > zero-shot'] = ("its zero-shot and few-shot sets are draws of one labelled "
+                                                            "file without a mode column, so the line would compare the "
+                                                            "file with itself")
+    verdict = paper_verdict(r.runs_df, ranking if ranking is not None else no_ranking, rel, by_task,
+                            classifier=r.classifier, seed=seed, predictions=every, one_set=one_set)
     verdict.to_csv(r.tmp/'verdict.csv', index=False)
     r.summary['power'] = power = verdict_power(r.runs_df, verdict, seed=seed)
     (r.tmp/'power.json').write_text(json.dumps(power, indent=1, default=float))
     r.summary['generators'] = named = sorted({g['generator'] for g in (gens or {}).values()})
-    by = (f"*Synthetic data from {', '.join(named)}: every line below is about {'that generator' if len(named) == 1 else 'those generators'}, "
+    by = (f"*Synthetic data from {', '.join(named)}: every line below is about "
+          f"{'that generator' if len(named) == 1 else 'those generators'}, "
           "not about LLM-generated data in general.*\n\n") if named else ''
     (r.tmp/'verdict.md').write_text(by + verdict_markdown(verdict, power) + '\n')
     r.summary['verdict'] = verdict.to_dict('records')
@@ -323,8 +377,9 @@ def _verdict_step(r: _Report, ranking, rel: dict, by_task: dict, every: dict, se
 
 # %% ../nbs/12_analysis.ipynb #6ddaa5c5
 def generators(synthetic_dir: str, tasks) -> dict:
-    """(task, mode) -> {'generator': 'model (backend)', 'per_label': n, 'one_set': a labelled file without a mode column} of its
-    first generated set, from the manifests under `synthetic_dir` ('{task}' in it)."""
+    ("""(task, mode) -> {'generator': 'model (backend)', 'per_label': n, 'one_set': a labelled file without a mode """
+     """column} of its
+    first generated set, from the manifests under `synthetic_dir` ('{task}' in it).""")
     from synthclf.generate import read_manifest, replicate_dir
     out = {}
     for t in tasks:
@@ -333,7 +388,8 @@ def generators(synthetic_dir: str, tasks) -> dict:
             if not (folder/'manifest.json').is_file(): continue
             mf = read_manifest(folder)
             out[(t, m)] = {'generator': f"{mf.get('model')} ({mf.get('backend')})", 'per_label': mf.get('per_label'),
-                           'one_set': mf.get('backend') == 'file' and not ((mf.get('source') or {}).get('columns') or {}).get('mode')}
+                           'one_set': mf.get('backend') == 'file' and not ((mf.get('source') or {}).get('columns')
+                                                                           or {}).get('mode')}
     return out
 
 # %% ../nbs/12_analysis.ipynb #c780614b
@@ -351,13 +407,16 @@ def source_generator(task: str, source: str, gens: dict) -> str:
 
 # %% ../nbs/12_analysis.ipynb #1e6771b9
 def _worth_at_baseline(w: pd.DataFrame, runs: pd.DataFrame, ok: dict) -> pd.DataFrame:
-    "`worth`'s rows, with those resting on a classifier at baseline (the source, or every point of the task's curve) made undetermined."
+    ("`worth`'s rows, with those resting on a classifier at baseline (the source, or every point of the task's curve) "
+     "made undetermined.")
     w = w.copy()
     for i, x in w.iterrows():
         curve = [s for s in runs.source[runs.task == x.task].unique() if curve_size(s)]
         why = (f"{x.source} does not beat its baselines" if ok.get((x.task, x.source)) is False else
-               'the real learning curve does not beat its baselines' if all(ok.get((x.task, s)) is False for s in curve) else None)
-        if why: w.loc[i, ['real_labels_equivalent', 'ci_low', 'ci_high', 'reads']] = [np.nan, np.nan, np.nan, f"undetermined: {why}"]
+               'the real learning curve does not beat its baselines' if all(ok.get((x.task, s)) is False for s in curve)
+               else None)
+        if why: w.loc[i, ['real_labels_equivalent', 'ci_low', 'ci_high', 'reads']] = [np.nan, np.nan, np.nan,
+                                                                                      f"undetermined: {why}"]
     return w
 
 # %% ../nbs/12_analysis.ipynb #73418365
@@ -369,20 +428,24 @@ def _mixture_gains(r: _Report, w: pd.DataFrame, every: dict | None = None) -> pd
     for i, m in mix.iterrows():
         if r.ok.get((m.task, m.source)) is False:
             mix.loc[i, ['gain_low', 'gain_high', 'saves', 'saves_low', 'saves_high']] = np.nan
-            mix.loc[i, 'reads'] = f"adding it to {m.real_per_label} real per label: undetermined ({m.source} does not beat its baselines)"
+            mix.loc[i, 'reads'] = (f"adding it to {m.real_per_label} real per label: undetermined ({m.source} does not "
+                                   "beat its baselines)")
     return mix
 
 def _headline_mixture(mix: pd.DataFrame, task: str, mode: str, n: int = 20) -> list:
-    "The mixture of `mode` on `task` that the headline names: the one with n real per label, else the nearest (none without mixtures)."
+    ("The mixture of `mode` on `task` that the headline names: the one with n real per label, else the nearest (none "
+     "without mixtures).")
     m = mix[(mix.task == task) & (mix['mode'] == mode)]
     return [] if m.empty else [m.iloc[int((m.real_per_label - n).abs().argmin())]]
 
 # %% ../nbs/12_analysis.ipynb #a7f288fa
 def _worth_step(r: _Report, synthetic_dir: str, margin: float, every: dict | None = None):
-    "worth.csv, the worth headline per task and the figure, where the runs hold a real learning curve; else skipped, with the reason."
+    ("worth.csv, the worth headline per task and the figure, where the runs hold a real learning curve; else skipped, "
+     "with the reason.")
     from synthclf.worth import equivalence, learning_curve, worth
     if not r.runs_df.source.map(curve_size).notna().any():
-        r.skipped['worth in real labels'] = 'no learning curve: train the real@<n> sources (train.train_on; the quick profile has them)'; return
+        r.skipped['worth in real labels'] = ('no learning curve: train the real@<n> sources (train.train_on; the quick '
+                                             'profile has them)'); return
     gens = generators(synthetic_dir, r.tasks)
     w = worth(r.runs_df, predictions=every).assign(
         generator=lambda d: [source_generator(t, s, gens) for t, s in zip(d.task, d.source)])
@@ -392,52 +455,66 @@ def _worth_step(r: _Report, synthetic_dir: str, margin: float, every: dict | Non
         n = gens.get((x.task, x.source), {}).get('per_label')
         if n and curve_source(n) in set(r.runs_df.source[r.runs_df.task == x.task]):
             eq.append(equivalence(r.runs_df, x.task, x.source, n, margin, predictions=every))
-    w = w.merge(pd.DataFrame(eq, columns=['task', 'source', 'real_per_label', 'word']).rename(columns={'real_per_label': 'tost_n', 'word': 'tost'}),
+    w = w.merge(pd.DataFrame(eq, columns=['task', 'source', 'real_per_label', 'word']).rename(
+        columns={'real_per_label': 'tost_n', 'word': 'tost'}),
                 on=['task', 'source'], how='left')
     mix = _mixture_gains(r, w, every)
     w = w.merge(mix.drop(columns='mode'), on=['task', 'source'], how='left', suffixes=('', '_mix'))
     w['reads'] = w.pop('reads_mix').fillna(w['reads'])  # a mixture reads as what it adds
     w.to_csv(r.tmp/'worth.csv', index=False)
     r.summary['worth'] = {f"{x.task}/{x.source}": x.reads for x in w.itertuples()}
-    said = lambda x: (f"{x.source.replace('_', '-')} data from {x.generator}: {x.reads}" if x.reads.startswith('undetermined') else
+    said = lambda x: (f"{x.source.replace('_', '-')} data from {x.generator}: {x.reads}"
+                      if x.reads.startswith('undetermined') else
                       f"{x.source.replace('_', '-')} data from {x.generator} is worth {x.reads}"
-                      + (f" ({x.tost} to {int(x.tost_n)} real within ±{margin:g} macro-F1)" if isinstance(x.tost, str) else '')
+                      + (f" ({x.tost} to {int(x.tost_n)} real within ±{margin:g} macro-F1)" if isinstance(x.tost, str)
+                         else '')
                       + ''.join(f"; {m.reads}" for m in _headline_mixture(mix, x.task, x.source)))
-    lines = [f"- **{t}**: " + '; '.join(said(x) for x in g[g.source.isin(SYNTHETIC_MODES)].itertuples()) for t, g in w.groupby('task')]
-    shown = w[['task', 'source', 'generator', 'score', 'reads', 'tost']].rename(columns={'reads': 'worth (and, for a mixture, what it adds)', 'tost': f'TOST ±{margin:g}'})
-    r.md += ["## What the synthetic data is worth in real labels\n", *lines, '', _md(shown), f"\nEvery number, with the curve it was read off: `worth.csv`.", '']
+    lines = [f"- **{t}**: " + '; '.join(said(x) for x in g[g.source.isin(SYNTHETIC_MODES)].itertuples())
+             for t, g in w.groupby('task')]
+    shown = w[['task', 'source', 'generator', 'score', 'reads', 'tost']].rename(
+        columns={'reads': 'worth (and, for a mixture, what it adds)', 'tost': f'TOST ±{margin:g}'})
+    r.md += ["## What the synthetic data is worth in real labels\n", *lines, '', _md(shown),
+             f"\nEvery number, with the curve it was read off: `worth.csv`.", '']
     curve = learning_curve(r.runs_df)
-    r.figure(plot_worth(curve, w), 'worth', f"Each task's real learning curve (macro-F1 against real texts per label, log scale; mean over seeds and its 95% "
-             f"interval) with every other source's score (dashed) and where the curve reaches it (triangle): its worth in real labels; each mixture "
-             f"(n real per label plus a generated set, square) at its n: its height above the curve is what the synthetic texts add ({r.classifier}).")
+    r.figure(plot_worth(curve, w), 'worth', f"Each task's real learning curve (macro-F1 against real texts per label, "
+             f"log scale; mean over seeds and its 95% interval) with every other source's score (dashed) and where the "
+             f"curve reaches it (triangle): its worth in real labels; each mixture (n real per label plus a generated "
+             f"set, square) at its n: its height above the curve is what the synthetic texts add ({r.classifier}).")
 
 # %% ../nbs/12_analysis.ipynb #a54f73ce
-def _diversity_step(r: _Report, synthetic_dir: str, diversity_per_label: int | None, seed: int, data_dir, reference_size: int | None):
+def _diversity_step(r: _Report, synthetic_dir: str, diversity_per_label: int | None, seed: int, data_dir,
+                    reference_size: int | None):
     "Diversity of each task's real and synthetic sets (the stage's, else measured here), written, shown and drawn."
     from synthclf.diversity import task_diversity
     divs = []
     for t in r.tasks:
         if (d := r.reuse(t, 'diversity')) is not None: divs.append(d[d.label == 'all']); continue
-        try: divs.append(task_diversity(t, synthetic_dir.format(task=t), per_label=diversity_per_label, seed=seed, data_dir=data_dir,
+        try: divs.append(task_diversity(t, synthetic_dir.format(task=t), per_label=diversity_per_label, seed=seed,
+                                        data_dir=data_dir,
                                          reference_size=reference_size))
         except FileNotFoundError as e: r.skipped[f'diversity {t}'] = str(e)
     if not divs: return
     div = pd.concat(divs, ignore_index=True)
     div.to_csv(r.tmp/'diversity.csv', index=False)
-    r.summary['diversity'] = {f"{d.task}/{d.set}": {k: round(getattr(d, k), 3) for k in ('remote_clique', 'chamfer', 'distinct_2')}
+    r.summary['diversity'] = {f"{d.task}/{d.set}": {k: round(getattr(d, k), 3)
+                                                    for k in ('remote_clique', 'chamfer', 'distinct_2')}
                               for d in div[div.label == 'all'].itertuples()}
     r.md += ["## Diversity (equal size per label)\n", _md(div[div.label == 'all'].drop(columns='label')), '']
     ref_n = div.get('reference_texts', pd.Series(dtype=float)).max()
     k_sim = div.get('similarity_k', pd.Series(dtype=float)).max()
-    r.figure(plot_diversity(div), 'diversity', 'Diversity of real and synthetic training sets per task (equal size per label): higher remote-clique, '
-             'Chamfer and distinct-2 mean more varied texts; similarity to real is, averaged over the texts, the mean cosine similarity of each text to its '
-             f'{k_sim:.0f} nearest real training texts (all-MiniLM-L6-v2, the paper\'s top-5) in a fixed stratified sample of {ref_n:.0f} real training texts per task (seeded; columns similarity_k and reference_texts).')
+    r.figure(plot_diversity(div), 'diversity', 'Diversity of real and synthetic training sets per task (equal size per '
+             'label): higher remote-clique, Chamfer and distinct-2 mean more varied texts; similarity to real is, '
+             f'averaged over the texts, the mean cosine similarity of each text to its {k_sim:.0f} nearest real '
+             f'training texts (all-MiniLM-L6-v2, the paper\'s top-5) in a fixed stratified sample of {ref_n:.0f} real '
+             'training texts per task (seeded; columns similarity_k and reference_texts).')
 
 # %% ../nbs/12_analysis.ipynb #1abd5da1
 def _why_step(r: _Report, synthetic_dir: str, data_dir, seed: int):
-    """Why the synthetic data falls short (synthclf.decompose): the gap across tasks and modes against label fidelity,
-    diversity loss and distance from real data, with the figure; each task's gap as generated, fidelity-filtered and oracle
-    relabelled; the remedies' effect where the train stages made remedied sources. Each written, or skipped with why."""
+    ("""Why the synthetic data falls short (synthclf.decompose): the gap across tasks and modes against label fidelity,
+    diversity loss and distance from real data, with the figure; each task's gap as generated, fidelity-filtered and """
+     """oracle
+    relabelled; the remedies' effect where the train stages made remedied sources. Each written, or skipped with """
+     """why.""")
     from synthclf.decompose import decompose_gap, gap_points, plot_gap_decomposition, remedy_effects, within_task_gaps
     from synthclf.results import load_predictions
     fid = [pd.read_csv(f) for t in r.tasks if (f := layout.fidelity_dir(r.runs, t)/'summary.csv').is_file()]
@@ -457,23 +534,25 @@ def _why_step(r: _Report, synthetic_dir: str, data_dir, seed: int):
             r.summary['decomposition'] = {'points': dec['points'], 'r2': round(dec['r2'], 3),
                                           'r2_ci': [round(x, 3) for x in dec['r2_ci']],
                                           'calls': dict(zip(dec['table'].factor, dec['table'].call))}
-            r.md += [f"OLS of the real − synthetic gap ({r.classifier}) on 1 − label fidelity, diversity loss and distance from "
-                     f"real data over {dec['points']} task × mode points ({dec['df']} residual degrees of freedom): R² "
-                     f"{dec['r2']:.2f} [{dec['r2_ci'][0]:.2f}, {dec['r2_ci'][1]:.2f}].\n", _md(dec['table']), '']
+            r.md += [f"OLS of the real − synthetic gap ({r.classifier}) on 1 − label fidelity, diversity loss and "
+                     f"distance from real data over {dec['points']} task × mode points ({dec['df']} residual degrees "
+                     f"of freedom): R² {dec['r2']:.2f} [{dec['r2_ci'][0]:.2f}, {dec['r2_ci'][1]:.2f}].\n",
+                     _md(dec['table']), '']
             r.figure(plot_gap_decomposition(pts, dec), 'decomposition',
-                     f"The real − synthetic gap ({r.classifier}; y) against 1 − label fidelity, the loss of remote-clique "
-                     f"diversity against real data and 1 − similarity to real (x), a point per task and mode; right: each "
-                     f"factor's share of R² with its 95% bootstrap interval over the {dec['points']} points (OLS; synthclf."
-                     f"decompose). Few points: a factor whose interval reaches 0 is too weak to call, not shown to be "
-                     f"harmless; the fidelity estimates' own uncertainty is not in the intervals.")
+                     f"The real − synthetic gap ({r.classifier}; y) against 1 − label fidelity, the loss of "
+                     f"remote-clique diversity against real data and 1 − similarity to real (x), a point per task and "
+                     f"mode; right: each factor's share of R² with its 95% bootstrap interval over the {dec['points']} "
+                     f"points (OLS; synthclf.decompose). Few points: a factor whose interval reaches 0 is too weak to "
+                     f"call, not shown to be harmless; the fidelity estimates' own uncertainty is not in the "
+                     "intervals.")
     within = [w for t in r.tasks if len(w := within_task_gaps(t, synthetic_dir.format(task=t), seed=seed,
                                                                   data_dir=data_dir))]
     if within:
         within = pd.concat(within, ignore_index=True)
         within.to_csv(r.tmp/'within_task.csv', index=False)
         r.md += ["Within each task (TF-IDF, against real data of the set's size): the set as generated, kept where a "
-                 "real-data reader reads the intended label, and relabelled by that reader (**oracle**: no user without "
-                 "real data reaches it).\n", _md(within), '']
+                 "real-data reader reads the intended label, and relabelled by that reader (**oracle**: no user "
+                 "without real data reaches it).\n", _md(within), '']
     remedied = [t for t in r.tasks if (layout.fidelity_dir(r.runs, t)/'remedies.csv').is_file()]
     if not remedied:
         r.skipped['remedy effects'] = ("the train stages made no remedied sources: run with "
@@ -492,7 +571,8 @@ def _write_report(r: _Report):
     "What was read from the stage, computed here and skipped, then analysis.md and summary.json."
     summary, md = r.summary, r.md
     if summary['reused']: md += [f"Read from the subjectivity stage: {', '.join(summary['reused'])}.", '']
-    if summary['recomputed']: md += ["Computed here, not read from the subjectivity stage:\n", *[f"- {k}: {v}" for k, v in summary['recomputed'].items()], '']
+    if summary['recomputed']: md += ["Computed here, not read from the subjectivity stage:\n",
+                                     *[f"- {k}: {v}" for k, v in summary['recomputed'].items()], '']
     if r.skipped: md += ["## Skipped\n", *[f"- {k}: {v}" for k, v in r.skipped.items()], '']
     summary['skipped'] = r.skipped
     (r.tmp/'analysis.md').write_text('\n'.join(md))
@@ -500,31 +580,38 @@ def _write_report(r: _Report):
 
 # %% ../nbs/12_analysis.ipynb #98424716
 def analyze(runs=DEFAULT_RUN, out=None, judgments=D['judgments'], rank_tasks=D['rank_tasks'],
-            judge_method: str = D['judge_method'], judge_k: int = D['judge_k'], agreement_panel_k: int = D['agreement_panel_k'],
-            agreement_cap: int = D['agreement_cap'], classifier: str | None = D['classifier'], tasks=None, sources=None,
-            seeds=None, synthetic_dir: str | None = None, diversity_per_label: int | None = D['diversity_per_label'],
+            judge_method: str = D['judge_method'], judge_k: int = D['judge_k'],
+            agreement_panel_k: int = D['agreement_panel_k'], agreement_cap: int = D['agreement_cap'],
+            classifier: str | None = D['classifier'], tasks=None, sources=None, seeds=None,
+            synthetic_dir: str | None = None, diversity_per_label: int | None = D['diversity_per_label'],
             reference_size: int | None = D['reference_size'], data_dir=D['data_dir'], backend=D['backend'],
             model: str | None = D['model'], seed: int = D['seed'], cache=None, progress: bool = True,
             subjectivity_dir: str | None = None, judge_dtype: str = D['judge_dtype'], margin: float = D['margin'],
             **backend_kw) -> dict:
-    """The verdict on the paper's claims, the ranking and its judge's reliability, gaps, agreement curves, the instance regression, worth
-    in real labels (equivalence within ±`margin`), diversity, why the gap (`synthclf.decompose`) and figures, from the planned runs of a folder, written to `out`. A local judge
-    runs in `judge_dtype` (float32: bf16/int8 rounding moves its close calls; 'auto': the generator's engine)."""
+    ("""The verdict on the paper's claims, the ranking and its judge's reliability, gaps, agreement curves, the """
+     """instance regression, worth
+    in real labels (equivalence within ±`margin`), diversity, why the gap (`synthclf.decompose`) and figures, from """
+     """the planned runs of a folder, written to `out`. A local judge
+    runs in `judge_dtype` (float32: bf16/int8 rounding moves its close calls; 'auto': the generator's engine).""")
     import shutil
     from synthclf.subjectivity import read_judgments
     say = (lambda *a: print(*a, flush=True)) if progress else (lambda *a: None)
     out = Path(out or layout.analysis_dir(runs))  # the run's own folders unless told otherwise
     synthetic_dir = synthetic_dir or str(layout.generate_dir(runs, '{task}'))
     j = read_judgments(judgments) if judgments is not None else None  # a bad CSV fails before any work
-    plan = dict(tasks=tasks, sources=sources, seeds=None if seeds is None else (list(range(seeds)) if isinstance(seeds, int) else list(seeds)))
-    settings = lambda t: subjectivity_settings(agreement_panel_k, agreement_cap, diversity_per_label, seed, backend, model, data_dir,
-                                               synthetic_dir.format(task=t), reference_size)
-    r = _start_report(runs, out, classifier, plan, subjectivity_dir or layout.subjectivity_dir(runs, '{task}'), settings, say)
+    plan = dict(tasks=tasks, sources=sources, seeds=None if seeds is None
+                else (list(range(seeds)) if isinstance(seeds, int) else list(seeds)))
+    settings = lambda t: subjectivity_settings(agreement_panel_k, agreement_cap, diversity_per_label, seed, backend,
+                                               model, data_dir, synthetic_dir.format(task=t), reference_size)
+    r = _start_report(runs, out, classifier, plan, subjectivity_dir or layout.subjectivity_dir(runs, '{task}'),
+                      settings, say)
     backend_once = _backend_maker(backend, model, judge_dtype, backend_kw)
-    get_agreement = _agreement_getter(agreement_panel_k, agreement_cap, backend_once, backend, seed, cache, progress, data_dir)
+    get_agreement = _agreement_getter(agreement_panel_k, agreement_cap, backend_once, backend, seed, cache, progress,
+                                      data_dir)
     try:
         _results_step(r)
-        ranking, rel = _subjectivity_step(r, j, rank_tasks, judge_method, judge_k, backend_once, seed, cache, progress, backend, judge_dtype)
+        ranking, rel = _subjectivity_step(r, j, rank_tasks, judge_method, judge_k, backend_once, seed, cache, progress,
+                                          backend, judge_dtype)
         _gaps_step(r, ranking, rel)
         every, by_task = _agreement_step(r, plan, agreement_panel_k, get_agreement)
         _verdict_step(r, ranking, rel, by_task, every, seed, generators(synthetic_dir, r.tasks))
@@ -535,5 +622,6 @@ def analyze(runs=DEFAULT_RUN, out=None, judgments=D['judgments'], rank_tasks=D['
     except BaseException:
         shutil.rmtree(r.tmp, ignore_errors=True); raise
     shutil.rmtree(out, ignore_errors=True); r.tmp.rename(out)
-    say(f"analysis of {len(r.tasks)} task(s) -> {out}/analysis.md" + (f" ({len(r.skipped)} part(s) skipped: see there)" if r.skipped else ''))
+    say(f"analysis of {len(r.tasks)} task(s) -> {out}/analysis.md" + (f" ({len(r.skipped)} part(s) skipped: see there)"
+                                                                      if r.skipped else ''))
     return r.summary

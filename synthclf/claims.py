@@ -17,7 +17,8 @@ __all__ = ['LLM_SET_SD', 'ONE_SET_PER_MODE', 'real_reference', 'learned', 'basel
 
 # %% ../nbs/11_claims.ipynb #4df2543c
 def real_reference(runs: pd.DataFrame) -> str:
-    "The real source gaps are measured from: `real_matched` (same size as the synthetic sets) where it was run, else `real`."
+    ("The real source gaps are measured from: `real_matched` (same size as the synthetic sets) where it was run, else "
+     "`real`.")
     return 'real_matched' if 'real_matched' in set(runs.source) else 'real'
 
 # %% ../nbs/11_claims.ipynb #d81f9d06
@@ -27,14 +28,20 @@ def learned(runs: pd.DataFrame) -> dict:
 
 # %% ../nbs/11_claims.ipynb #63a75e8c
 def baseline_gate(ok: dict, task: str, a: str, b: str, d: float) -> tuple[str | None, str]:
-    """Whether the comparison `a` − `b` = `d` in `task` can speak, by `learned`'s `ok`: (why it cannot, or None; the gate in words).
-    It cannot where the side that scored higher does not beat its baselines (on a tie: either side): two sides at chance, or a higher
-    one that learned nothing, hold no difference to read. A side at baseline under one that beats its baselines is evidence of the
-    difference (say "real > zero-shot"), not a missing input, so the line speaks. The rule treats both directions alike: under no
-    difference, a line between exchangeable sources is voided as often when it would read agrees as when it would read contradicts."""
+    ("""Whether the comparison `a` − `b` = `d` in `task` can speak, by `learned`'s `ok`: (why it cannot, or None; """
+     """the gate in words).
+    It cannot where the side that scored higher does not beat its baselines (on a tie: either side): two sides at """
+     """chance, or a higher
+    one that learned nothing, hold no difference to read. A side at baseline under one that beats its baselines is """
+     """evidence of the
+    difference (say "real > zero-shot"), not a missing input, so the line speaks. The rule treats both directions """
+     """alike: under no
+    difference, a line between exchangeable sources is voided as often when it would read agrees as when it would """
+     """read contradicts.""")
     at = [s for s in (a, b) if ok.get((task, s)) is False]
     top = {a} if d > 0 else {b} if d < 0 else {a, b}
-    if not at: return None, 'no baselines saved' if all(ok.get((task, s)) is None for s in (a, b)) else 'both beat their baselines'
+    if not at: return None, ('no baselines saved' if all(ok.get((task, s)) is None for s in (a, b))
+                             else 'both beat their baselines')
     if top & set(at):
         why = f"{' and '.join(at)} at baseline" + (' (the side that scored higher)' if len(at) == 1 else '')
         return why, f"void: {why}"
@@ -43,14 +50,16 @@ def baseline_gate(ok: dict, task: str, a: str, b: str, d: float) -> tuple[str | 
 
 # %% ../nbs/11_claims.ipynb #f96af3fd
 def _p_boot(draws: np.ndarray) -> float:
-    "Two-sided bootstrap p-value of 'no difference': twice the smaller share of draws on either side of 0 (+1 smoothed)."
+    ("Two-sided bootstrap p-value of 'no difference': twice the smaller share of draws on either side of 0 (+1 "
+     "smoothed).")
     d = np.asarray(draws, float); d = d[np.isfinite(d)]; n = len(d)
     if not n: return float('nan')
     return float(min(1.0, 2 * min((np.sum(d <= 0) + 1) / (n + 1), (np.sum(d >= 0) + 1) / (n + 1))))
 
 # %% ../nbs/11_claims.ipynb #fd795c1b
 def holm(p) -> np.ndarray:
-    "Holm's step-down adjustment of the p-values `p` (NaN left out of the family and kept as NaN): family-wise error at the nominal level."
+    ("Holm's step-down adjustment of the p-values `p` (NaN left out of the family and kept as NaN): family-wise error "
+     "at the nominal level.")
     p = np.asarray(p, float); out = np.full(p.shape, np.nan)
     ok = np.flatnonzero(~np.isnan(p))
     if len(ok):
@@ -70,9 +79,12 @@ def holm_words(p, direction, words, alpha: float = 0.05):
 
 # %% ../nbs/11_claims.ipynb #7b58818d
 def datasets_behind(runs: pd.DataFrame) -> pd.Series:
-    """(task, source) -> how many different training sets its seeds trained on: one per seed for `real_matched` and the mixtures
-    (`real+<mode>`: a fresh real sample each), the generated replicates for a synthetic mode and for a curve mixture `real@<n>+<mode>`
-    (its runs' `replicate` column; 1 without it: the real part is resampled by the seeds, the generated part is not), 1 for `real`."""
+    ("""(task, source) -> how many different training sets its seeds trained on: one per seed for `real_matched` and """
+     """the mixtures
+    (`real+<mode>`: a fresh real sample each), the generated replicates for a synthetic mode and for a curve mixture """
+     """`real@<n>+<mode>`
+    (its runs' `replicate` column; 1 without it: the real part is resampled by the seeds, the generated part is """
+     """not), 1 for `real`.""")
     rep = runs['replicate'] if 'replicate' in runs else pd.Series(np.nan, index=runs.index)
     out = {}
     for (t, s), g in runs.assign(_rep=rep).groupby(['task', 'source']):
@@ -83,36 +95,47 @@ def datasets_behind(runs: pd.DataFrame) -> pd.Series:
 
 # %% ../nbs/11_claims.ipynb #d217b14e
 def _draw_sd(g: pd.DataFrame, metric: str) -> float:
-    "How far `metric` moves from one training set to another of the same size: its sd over the seeds of `real_matched` (a fresh sample each)."
+    ("How far `metric` moves from one training set to another of the same size: its sd over the seeds of "
+     "`real_matched` (a fresh sample each).")
     x = g.loc[g.source == 'real_matched', metric].to_numpy(float)
     return float(x.std(ddof=1)) if len(x) > 1 else float('nan')
 
 def generation_sd(g: pd.DataFrame, source: str, sets: int, metric: str = 'macro_f1', min_sets: int = 5) -> float:
-    """The spread of a source's mean score over training sets that its seeds do not show: 0 for a source whose seeds trained on
-    `min_sets` or more different sets (their spread is resampled), else for a source on `sets` generated sets (a synthetic mode, a mixture) the spread of
-    one set (`real_matched`'s, the same size: exact where synthetic data is real data in distribution) over √sets; NaN where unknown."""
+    ("""The spread of a source's mean score over training sets that its seeds do not show: 0 for a source whose """
+     """seeds trained on
+    `min_sets` or more different sets (their spread is resampled), else for a source on `sets` generated sets (a """
+     """synthetic mode, a mixture) the spread of
+    one set (`real_matched`'s, the same size: exact where synthetic data is real data in distribution) over √sets; """
+     """NaN where unknown.""")
     if synthetic_part(source) is None or sets >= min_sets: return 0.0
     return _draw_sd(g, metric) / np.sqrt(sets)
 
 # %% ../nbs/11_claims.ipynb #58566c77
-# The spread (sd) of one generated set's mean macro-F1, and the set size in texts it was measured at: a published AG News set of a
-# small chat model, its halves served as two modes at 40 per label (160 texts; 13 splits: the difference's sd 0.077, so one set's
-# 0.077 / √2 = 0.054 at 160 texts, 0.077 at 80); smollm2-135m-instruct's pool measured less (100 splits at 20 per label: 0.067 / √2 =
-# 0.047 at 80 texts), the simulator's uneven sets (spread 0.12) 0.076 at 80 (issue 33; benchmarks/results/verdict_calibration.md).
+# The spread (sd) of one generated set's mean macro-F1, and the set size in texts it was measured at: a published AG
+# News set of a small chat model, its halves served as two modes at 40 per label (160 texts; 13 splits: the
+# difference's sd 0.077, so one set's 0.077 / √2 = 0.054 at 160 texts, 0.077 at 80); smollm2-135m-instruct's pool
+# measured less (100 splits at 20 per label: 0.067 / √2 = 0.047 at 80 texts), the simulator's uneven sets (spread 0.12)
+# 0.076 at 80 (issue 33; benchmarks/results/verdict_calibration.md).
 LLM_SET_SD = (0.077, 80)
 
 def set_spread_floor(n_texts: float, measured: tuple = LLM_SET_SD) -> float:
-    """The least spread of a generated set's mean score that a line with a real side assumes where its seeds do not show the sets'
-    spread: `measured` (sd, at that many texts) scaled to a set of `n_texts` texts as a sample's spread scales, by √(at / n_texts)."""
+    ("""The least spread of a generated set's mean score that a line with a real side assumes where its seeds do not """
+     """show the sets'
+    spread: `measured` (sd, at that many texts) scaled to a set of `n_texts` texts as a sample's spread scales, by """
+     """√(at / n_texts).""")
     sd, at = measured
-    if not (np.isfinite(n_texts) and n_texts > 0): raise ValueError(f"n_texts is a generated set's size in texts, above 0; got {n_texts}.")
-    if not (sd >= 0 and at > 0): raise ValueError(f"measured is (sd >= 0, texts > 0) of one set's spread; got {measured}.")
+    if not (np.isfinite(n_texts) and n_texts > 0):
+        raise ValueError(f"n_texts is a generated set's size in texts, above 0; got {n_texts}.")
+    if not (sd >= 0 and at > 0):
+        raise ValueError(f"measured is (sd >= 0, texts > 0) of one set's spread; got {measured}.")
     return float(sd * np.sqrt(at / n_texts))
 
 def _floored(g: pd.DataFrame, extra: dict, sets: dict, min_sets: int) -> tuple[dict, dict]:
-    """`extra` (source -> the spread of its mean over sets its seeds do not show) with each synthetic side of a line with a real side
-    raised to `set_spread_floor` of its size (runs' `n_train`) over √sets where it rests on fewer than `min_sets` sets; and the raised
-    ones. Runs without `n_train` (made-up ones) keep the borrowed spread."""
+    ("""`extra` (source -> the spread of its mean over sets its seeds do not show) with each synthetic side of a """
+     """line with a real side
+    raised to `set_spread_floor` of its size (runs' `n_train`) over √sets where it rests on fewer than `min_sets` """
+     """sets; and the raised
+    ones. Runs without `n_train` (made-up ones) keep the borrowed spread.""")
     if all(synthetic_part(s) is not None for s in extra) or 'n_train' not in g: return extra, {}
     out, floors = dict(extra), {}
     for s, v in extra.items():
@@ -135,27 +158,35 @@ def _macro_f1_rows(gold: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
     return (f * present).sum(0) / present.sum(0)
 
 # %% ../nbs/11_claims.ipynb #9816a00d
-def welch(a: np.ndarray, b: np.ndarray, ci: float = 0.95, extra_var: float = 0.0) -> tuple[float, float, float, float, float]:
-    "Difference of means, its Welch t interval and two-sided p, and its standard error; `extra_var` adds variance the seeds do not show."
+def welch(a: np.ndarray, b: np.ndarray, ci: float = 0.95,
+          extra_var: float = 0.0) -> tuple[float, float, float, float, float]:
+    ("Difference of means, its Welch t interval and two-sided p, and its standard error; `extra_var` adds variance the "
+     "seeds do not show.")
     from scipy import stats
     d = a.mean() - b.mean()
     va, vb = (a.var(ddof=1) / len(a) if len(a) > 1 else np.nan), (b.var(ddof=1) / len(b) if len(b) > 1 else np.nan)
     se = np.sqrt(va + vb + extra_var)
     if not np.isfinite(se): return d, np.nan, np.nan, np.nan, np.nan
     if se == 0: return d, d, d, (1.0 if d == 0 else 0.0), 0.0
-    # Welch–Satterthwaite, the extra variance counted as estimated from the smaller side's seeds (it is real_matched's spread)
-    df = (va + vb + extra_var) ** 2 / (va ** 2 / max(len(a) - 1, 1) + vb ** 2 / max(len(b) - 1, 1) + extra_var ** 2 / max(min(len(a), len(b)) - 1, 1) + 1e-300)
+    # Welch–Satterthwaite, the extra variance counted as estimated from the smaller side's seeds
+    # (it is real_matched's spread)
+    df = (va + vb + extra_var) ** 2 / (va ** 2 / max(len(a) - 1, 1) + vb ** 2 / max(len(b) - 1, 1)
+                                       + extra_var ** 2 / max(min(len(a), len(b)) - 1, 1) + 1e-300)
     h = stats.t.ppf((1 + ci) / 2, df) * se
     return d, d - h, d + h, float(2 * stats.t.sf(abs(d) / se, df)), float(se)
 
 # %% ../nbs/11_claims.ipynb #4d820abb
-def _boot_difference(preds: pd.DataFrame, hi: str, lo: str, n_boot: int, ci: float, seed: int, extra_sd: dict | None = None) -> tuple:
-    """Mean macro-F1 of `hi` minus `lo`, a bootstrap interval over test instances (shared) and seeds (per source), plus for each source
-    a normal term of sd `extra_sd[source]` (the spread of training sets its seeds do not show); also the two-sided p and the draws' sd."""
+def _boot_difference(preds: pd.DataFrame, hi: str, lo: str, n_boot: int, ci: float, seed: int,
+                     extra_sd: dict | None = None) -> tuple:
+    ("""Mean macro-F1 of `hi` minus `lo`, a bootstrap interval over test instances (shared) and seeds (per source), """
+     """plus for each source
+    a normal term of sd `extra_sd[source]` (the spread of training sets its seeds do not show); also the two-sided p """
+     """and the draws' sd.""")
     labels = {l: i for i, l in enumerate(sorted(set(preds.gold) | set(preds.pred)))}
     mats, ids = {}, {}
     for s in (hi, lo):
-        w = preds[preds.source == s].pivot_table(index='idx', columns='seed', values='pred', aggfunc='first').sort_index()
+        w = preds[preds.source == s].pivot_table(index='idx', columns='seed', values='pred',
+                                                 aggfunc='first').sort_index()
         mats[s], ids[s] = w.apply(lambda c: c.map(labels)).to_numpy(int).T, w.index  # seeds × instances
     if not ids[hi].equals(ids[lo]): raise ValueError(f"{hi} and {lo} were not scored on the same test rows.")
     ids = ids[hi]
@@ -167,46 +198,64 @@ def _boot_difference(preds: pd.DataFrame, hi: str, lo: str, n_boot: int, ci: flo
     for s, sign in ((hi, 1), (lo, -1)):
         m = mats[s]
         pick = rng.integers(0, len(m), (n_boot, len(m)))
-        diff += sign * np.mean([_macro_f1_rows(gold[rows], m[pick[:, j]][np.arange(n_boot)[:, None], rows], k) for j in range(len(m))], axis=0)
+        diff += sign * np.mean([_macro_f1_rows(gold[rows], m[pick[:, j]][np.arange(n_boot)[:, None], rows], k)
+                                for j in range(len(m))], axis=0)
         if (extra_sd or {}).get(s, 0) > 0: diff += sign * rng.normal(0, extra_sd[s], n_boot)
     lo_ci, hi_ci = np.quantile(diff, [(1 - ci) / 2, (1 + ci) / 2])
     return float(point), float(lo_ci), float(hi_ci), _p_boot(diff), float(diff.std(ddof=1))
 
 def _covers(sets: dict, extra: dict, instances: bool, floors: dict | None = None) -> str:
-    "Which randomness an ordering interval covers, in words (`floors`: the sources whose set spread `set_spread_floor` raised)."
+    ("Which randomness an ordering interval covers, in words (`floors`: the sources whose set spread "
+     "`set_spread_floor` raised).")
     floors = floors or {}
     part = lambda s: (f"{s}: {sets[s]} training set{'s' if sets[s] > 1 else ''}" +
-                      (f" (the spread of a set: {floors[s]:.3f}, the floor measured between LLM sets, above real_matched's)" if s in floors
+                      (f" (the spread of a set: {floors[s]:.3f}, the floor measured between LLM sets, above "
+                       "real_matched's)" if s in floors
                        else f" (the spread of a set taken from real_matched's)" if extra.get(s, 0) > 0 else ''))
     return ('test instances, ' if instances else '') + ', '.join(part(s) for s in sets)
 
 # %% ../nbs/11_claims.ipynb #56386fa1
-ONE_SET_PER_MODE = ("one generated set per mode: how much two sets of a generator differ is not measured, and real_matched's spread "
-                    "understates it for LLM sets whose texts vary in quality (the split-half null of "
-                    "benchmarks/results/verdict_calibration.md); generate 5 sets per mode (generate.replicates=5), a set for each seed")
+ONE_SET_PER_MODE = ("one generated set per mode: how much two sets of a generator differ is not measured, and "
+                    "real_matched's spread understates it for LLM sets whose texts vary in quality (the split-half "
+                    "null of benchmarks/results/verdict_calibration.md); generate 5 sets per mode "
+                    "(generate.replicates=5), a set for each seed")
 
 def modes_line_void(a: str, b: str, sets: dict, min_sets: int = 5) -> str | None:
-    """Why the line between the synthetic sources `a` and `b` cannot speak, or None: where either trained on fewer than `min_sets`
-    generated sets (`sets`: source -> sets, as `datasets_behind` counts them), the difference of two sets is read against a spread
-    borrowed from `real_matched`, which a generator whose sets vary in quality exceeds (halves of one pool of LLM texts differ by
-    more than it; the uneven-sets world: sd 0.108 against an assumed 0.044). Two to four sets per mode do not mend it: seeds that
-    share a set are not independent (simulated uneven sets: 15% words at 2 sets, 7% at 3, 3% at 5). A line with a real side keeps
-    its word."""
-    if min_sets < 1: raise ValueError(f"min_sets is the fewest generated sets per mode that let the modes' line speak, at least 1; got {min_sets}.")
+    ("""Why the line between the synthetic sources `a` and `b` cannot speak, or None: where either trained on fewer """
+     """than `min_sets`
+    generated sets (`sets`: source -> sets, as `datasets_behind` counts them), the difference of two sets is read """
+     """against a spread
+    borrowed from `real_matched`, which a generator whose sets vary in quality exceeds (halves of one pool of LLM """
+     """texts differ by
+    more than it; the uneven-sets world: sd 0.108 against an assumed 0.044). Two to four sets per mode do not mend """
+     """it: seeds that
+    share a set are not independent (simulated uneven sets: 15% words at 2 sets, 7% at 3, 3% at 5). A line with a """
+     """real side keeps
+    its word.""")
+    if min_sets < 1: raise ValueError(f"min_sets is the fewest generated sets per mode that let the modes' line speak, "
+                                      f"at least 1; got {min_sets}.")
     if synthetic_part(a) is None or synthetic_part(b) is None or min(sets[a], sets[b]) >= min_sets: return None
     return ONE_SET_PER_MODE
 
 
 # %% ../nbs/11_claims.ipynb #a51fe478
 def source_comparisons(runs: pd.DataFrame, predictions: dict | None = None, metric: str = 'macro_f1', ci: float = 0.95,
-                       n_boot: int = 1000, seed: int = 0, min_sets: int = 5, alpha: float = 0.05, one_set=()) -> pd.DataFrame:
-    """Per task: real > few-shot, few-shot > zero-shot, real > zero-shot as mean differences of `metric`, each with an interval that
-    covers the test instances (bootstrap, where `predictions` has the task; else Welch over seeds), the seeds and the training sets
-    (`generation_sd`; a synthetic side on fewer than `min_sets` sets under a real one at least `set_spread_floor`), a two-sided p, Holm's adjustment over all the lines, and the word at family-wise level `alpha`; `gate`: what
-    `baseline_gate` found (a line whose higher-scoring side is at baseline is undetermined and left out of Holm's family). A line
-    between the two synthetic modes is undetermined too where a mode has fewer than `min_sets` generated sets (`modes_line_void`:
-    seeds that share a set cannot show how much two sets differ). `one_set`: tasks whose zero-shot and few-shot sets are draws
-    of one labelled file without a mode column: their few-shot > zero-shot line would compare the file with itself, and is left out."""
+                       n_boot: int = 1000, seed: int = 0, min_sets: int = 5, alpha: float = 0.05,
+                       one_set=()) -> pd.DataFrame:
+    ("""Per task: real > few-shot, few-shot > zero-shot, real > zero-shot as mean differences of `metric`, each with """
+     """an interval that
+    covers the test instances (bootstrap, where `predictions` has the task; else Welch over seeds), the seeds and """
+     """the training sets
+    (`generation_sd`; a synthetic side on fewer than `min_sets` sets under a real one at least `set_spread_floor`), """
+     """a two-sided p, Holm's adjustment over all the lines, and the word at family-wise level `alpha`; `gate`: what
+    `baseline_gate` found (a line whose higher-scoring side is at baseline is undetermined and left out of Holm's """
+     """family). A line
+    between the two synthetic modes is undetermined too where a mode has fewer than `min_sets` generated sets """
+     """(`modes_line_void`:
+    seeds that share a set cannot show how much two sets differ). `one_set`: tasks whose zero-shot and few-shot sets """
+     """are draws
+    of one labelled file without a mode column: their few-shot > zero-shot line would compare the file with itself, """
+     """and is left out.""")
     real, ok, rows, nsets = real_reference(runs), learned(runs), [], datasets_behind(runs)
     for task, g in runs.groupby('task'):
         by = {s: d[metric].to_numpy(float) for s, d in g.groupby('source')}
@@ -214,10 +263,13 @@ def source_comparisons(runs: pd.DataFrame, predictions: dict | None = None, metr
         for hi, lo in ((real, 'few_shot'), ('few_shot', 'zero_shot'), (real, 'zero_shot')):
             if hi not in by or lo not in by or (task in one_set and {hi, lo} == set(SYNTHETIC_MODES)): continue
             sets = {s: int(nsets[(task, s)]) for s in (hi, lo)}
-            extra, floors = _floored(g, {s: generation_sd(g, s, sets[s], metric, min_sets) for s in (hi, lo)}, sets, min_sets)
+            extra, floors = _floored(g, {s: generation_sd(g, s, sets[s], metric, min_sets) for s in (hi, lo)}, sets,
+                                     min_sets)
             boot = preds is not None and metric == 'macro_f1'
-            if any(np.isnan(v) for v in extra.values()): (d, l, h, p, se), why = (by[hi].mean() - by[lo].mean(), np.nan, np.nan, np.nan, np.nan), \
-                'inconclusive: one generated set, and no real_matched runs to measure how much a set varies (generate replicates)'
+            if any(np.isnan(v) for v in extra.values()):
+                (d, l, h, p, se), why = ((by[hi].mean() - by[lo].mean(), np.nan, np.nan, np.nan, np.nan),
+                                         'inconclusive: one generated set, and no real_matched runs to measure how '
+                                         'much a set varies (generate replicates)')
             elif boot: (d, l, h, p, se), why = _boot_difference(preds, hi, lo, n_boot, ci, seed, extra), None
             else:
                 (d, l, h, p, se), why = welch(by[hi], by[lo], ci, sum(v ** 2 for v in extra.values())), None
@@ -225,38 +277,46 @@ def source_comparisons(runs: pd.DataFrame, predictions: dict | None = None, metr
             void, gate = baseline_gate(ok, task, hi, lo, d)
             modes_void = modes_line_void(hi, lo, sets, min_sets)
             void = void or modes_void
-            rows.append({'task': task, 'claim': f"{hi} > {lo}", 'difference': d, 'ci_low': l, 'ci_high': h, 'p': np.nan if void else p, 'se': se,
+            rows.append({'task': task, 'claim': f"{hi} > {lo}", 'difference': d, 'ci_low': l, 'ci_high': h,
+                         'p': np.nan if void else p, 'se': se,
                          'seeds': f"{len(by[hi])} / {len(by[lo])}", 'sets': f"{sets[hi]} / {sets[lo]}",
-                         'interval': ('bootstrap' if boot else 'Welch t') + ' over ' + _covers(sets, extra, boot, floors)
-                                     + (f'; not read below {min_sets} sets per mode (the sets\' own spread is unmeasured)' if modes_void else ''),
+                         'interval': ('bootstrap' if boot else 'Welch t') + ' over '
+                                     + _covers(sets, extra, boot, floors)
+                                     + (f'; not read below {min_sets} sets per mode (the sets\' own spread is '
+                                        'unmeasured)' if modes_void else ''),
                          'gate': gate, 'word': f"undetermined: {void}" if void else why})
-    out = pd.DataFrame(rows, columns=['task', 'claim', 'difference', 'ci_low', 'ci_high', 'p', 'p_holm', 'se', 'seeds', 'sets', 'interval', 'gate',
-                                      'word'])
-    out['p_holm'], out['word'] = holm_words(out.p, out.difference, [w if isinstance(w, str) else None for w in out.word], alpha)
+    out = pd.DataFrame(rows, columns=['task', 'claim', 'difference', 'ci_low', 'ci_high', 'p', 'p_holm', 'se', 'seeds',
+                                      'sets', 'interval', 'gate', 'word'])
+    out['p_holm'], out['word'] = holm_words(out.p, out.difference,
+                                            [w if isinstance(w, str) else None for w in out.word], alpha)
     return out
 
 # %% ../nbs/11_claims.ipynb #8c820fa0
 def _centred_ranks(a: np.ndarray) -> np.ndarray:
-    "Ranks along the last axis, centred and scaled to unit length (rows without spread stay 0): their dot product is Spearman's ρ."
+    ("Ranks along the last axis, centred and scaled to unit length (rows without spread stay 0): their dot product is "
+     "Spearman's ρ.")
     from scipy.stats import rankdata
     r = rankdata(np.round(a, 9), axis=-1); r = r - r.mean(-1, keepdims=True)
     n = np.sqrt((r ** 2).sum(-1, keepdims=True))
     return np.divide(r, n, out=np.zeros_like(r), where=n > 0)
 
 def permutation_spearman(x: np.ndarray, y: np.ndarray, n_perm: int = 5000, max_exact: int = 7, seed: int = 0) -> dict:
-    """Spearman's ρ of `x` and `y` (tasks on the last axis), averaged over rows when they are draws of both (B × n), and its permutation
-    p-values, one-sided each way: every ordering of the n tasks when n ≤ `max_exact`, else `n_perm` random ones (and the identity). A
-    task's pair (x, y) stays whole within a row; the permutation reassigns y to tasks, the same way in every row."""
+    ("""Spearman's ρ of `x` and `y` (tasks on the last axis), averaged over rows when they are draws of both (B × """
+     """n), and its permutation
+    p-values, one-sided each way: every ordering of the n tasks when n ≤ `max_exact`, else `n_perm` random ones (and """
+     """the identity). A
+    task's pair (x, y) stays whole within a row; the permutation reassigns y to tasks, the same way in every row.""")
     x, y = np.atleast_2d(np.asarray(x, float)), np.atleast_2d(np.asarray(y, float))
     n = x.shape[-1]
     if n < 3: raise ValueError(f"A rank correlation needs at least 3 tasks; got {n}.")
     rx, ry = _centred_ranks(x), _centred_ranks(y)
     if n <= max_exact: perms = np.array(list(itertools.permutations(range(n))))
     else: perms = np.vstack([np.arange(n), np.argsort(np.random.default_rng(seed).random((n_perm, n)), axis=1)])
-    t = np.concatenate([np.einsum('bn,bmn->m', rx, ry[:, c]) / len(rx) for c in np.array_split(perms, max(1, len(perms) * len(rx) // 200_000))])
+    t = np.concatenate([np.einsum('bn,bmn->m', rx, ry[:, c]) / len(rx)
+                        for c in np.array_split(perms, max(1, len(perms) * len(rx) // 200_000))])
     obs, eps = float((rx * ry).sum(-1).mean()), 1e-9
-    return {'rho': obs, 'p_greater': float(np.mean(t >= obs - eps)), 'p_less': float(np.mean(t <= obs + eps)), 'permutations': len(perms),
-            'exact': n <= max_exact, 'rho_draws': (rx * ry).sum(-1)}
+    return {'rho': obs, 'p_greater': float(np.mean(t >= obs - eps)), 'p_less': float(np.mean(t <= obs + eps)),
+            'permutations': len(perms), 'exact': n <= max_exact, 'rho_draws': (rx * ry).sum(-1)}
 
 # %% ../nbs/11_claims.ipynb #9f2a9efb
 def subjectivity_scores(subjectivity) -> pd.Series:
@@ -265,7 +325,8 @@ def subjectivity_scores(subjectivity) -> pd.Series:
     return pd.Series(subjectivity, dtype=float)
 
 def _score_draws(subjectivity, tasks: list, draws: int, rng) -> np.ndarray:
-    "Draws (draws × tasks) of the subjectivity scores: normal within each task's 95% interval where the ranking has one, else the scores."
+    ("Draws (draws × tasks) of the subjectivity scores: normal within each task's 95% interval where the ranking has "
+     "one, else the scores.")
     s = subjectivity_scores(subjectivity)[tasks].to_numpy(float)
     if isinstance(subjectivity, pd.DataFrame) and {'ci_low', 'ci_high'} <= set(subjectivity):
         ci = subjectivity.set_index('task').loc[tasks, ['ci_low', 'ci_high']].to_numpy(float)
@@ -274,73 +335,93 @@ def _score_draws(subjectivity, tasks: list, draws: int, rng) -> np.ndarray:
     return np.tile(s, (draws, 1))
 
 # %% ../nbs/11_claims.ipynb #c2ec0bb4
-def gap_correlation(runs: pd.DataFrame, subjectivity, synthetic: str = 'few_shot', reliable: bool = True, metric: str = 'macro_f1',
+def gap_correlation(runs: pd.DataFrame, subjectivity, synthetic: str = 'few_shot', reliable: bool = True,
+                    metric: str = 'macro_f1',
                     draws: int = 200, ci: float = 0.95, min_tasks: int = 4, seed: int = 0, min_sets: int = 5) -> dict:
-    """Spearman's ρ of task subjectivity and the real − `synthetic` gap, tested by permuting the tasks: the statistic is ρ averaged over
-    draws of the scores (within their intervals) and of the gaps (seeds resampled, plus `generation_sd`), so both uncertainties are
-    carried; the interval is that of ρ over the draws; p is two-sided (twice the smaller one-sided p). A task is left out where its
-    gap cannot speak (`baseline_gate`: the higher-scoring of the two sources at baseline); `gated` names the tasks kept with a side at
-    baseline under one that learned."""
-    real, ok, scores, nsets = real_reference(runs), learned(runs), subjectivity_scores(subjectivity), datasets_behind(runs)
+    ("""Spearman's ρ of task subjectivity and the real − `synthetic` gap, tested by permuting the tasks: the """
+     """statistic is ρ averaged over
+    draws of the scores (within their intervals) and of the gaps (seeds resampled, plus `generation_sd`), so both """
+     """uncertainties are
+    carried; the interval is that of ρ over the draws; p is two-sided (twice the smaller one-sided p). A task is """
+     """left out where its
+    gap cannot speak (`baseline_gate`: the higher-scoring of the two sources at baseline); `gated` names the tasks """
+     """kept with a side at
+    baseline under one that learned.""")
+    real, ok, scores, nsets = (real_reference(runs), learned(runs), subjectivity_scores(subjectivity),
+                               datasets_behind(runs))
     per, left_out, gated = {}, {}, {}
     for task, g in runs.groupby('task'):
         by = {s: d[metric].to_numpy(float) for s, d in g.groupby('source')}
         if real not in by or synthetic not in by: left_out[task] = f'no {real} or {synthetic} runs'
         elif task not in scores.index or np.isnan(scores[task]): left_out[task] = 'no subjectivity score'
-        elif void := baseline_gate(ok, task, real, synthetic, by[real].mean() - by[synthetic].mean())[0]: left_out[task] = void
-        elif np.isnan(sd := generation_sd(g, synthetic, int(nsets[(task, synthetic)]), metric, min_sets)): left_out[task] = 'no real_matched runs to measure how much a generated set varies'
+        elif void := baseline_gate(ok, task, real, synthetic, by[real].mean() - by[synthetic].mean())[0]:
+            left_out[task] = void
+        elif np.isnan(sd := generation_sd(g, synthetic, int(nsets[(task, synthetic)]), metric, min_sets)):
+            left_out[task] = 'no real_matched runs to measure how much a generated set varies'
         else:
             per[task] = (by[real], by[synthetic], sd)
             if any(ok.get((task, s)) is False for s in (real, synthetic)):
                 gated[task] = baseline_gate(ok, task, real, synthetic, by[real].mean() - by[synthetic].mean())[1]
     tasks = sorted(per)
     gaps = np.array([per[t][0].mean() - per[t][1].mean() for t in tasks])
-    out = {'synthetic': synthetic, 'real': real, 'tasks': tasks, 'left_out': left_out, 'gated': gated, 'gaps': dict(zip(tasks, gaps.round(4))),
-           'rho': np.nan, 'ci_low': np.nan, 'ci_high': np.nan, 'p': np.nan, 'p_greater': np.nan, 'p_less': np.nan, 'gap_sd': np.nan}
+    out = {'synthetic': synthetic, 'real': real, 'tasks': tasks, 'left_out': left_out, 'gated': gated,
+           'gaps': dict(zip(tasks, gaps.round(4))),
+           'rho': np.nan, 'ci_low': np.nan, 'ci_high': np.nan, 'p': np.nan, 'p_greater': np.nan, 'p_less': np.nan,
+           'gap_sd': np.nan}
     if len(tasks) >= 3:
         rng = np.random.default_rng(seed)
         boot = lambda a: a[rng.integers(0, len(a), (draws, len(a)))].mean(1)
         g = np.stack([boot(per[t][0]) - boot(per[t][1]) + rng.normal(0, 1, draws) * per[t][2] for t in tasks], axis=1)
         test = permutation_spearman(_score_draws(subjectivity, tasks, draws, rng), g, seed=seed)
-        out.update(rho=test['rho'], p_greater=test['p_greater'], p_less=test['p_less'], p=min(1.0, 2 * min(test['p_greater'], test['p_less'])),
+        out.update(rho=test['rho'], p_greater=test['p_greater'], p_less=test['p_less'],
+                   p=min(1.0, 2 * min(test['p_greater'], test['p_less'])),
                    permutations=test['permutations'], gap_sd=float(g.std(0, ddof=1).mean()))
         out['ci_low'], out['ci_high'] = np.quantile(test['rho_draws'], [(1 - ci) / 2, (1 + ci) / 2]).tolist()
     out['word'] = ('undetermined: the subjectivity judge is not reliable' if not reliable else
-                   f'inconclusive: {len(tasks)} usable task(s), at least {min_tasks} needed' if len(tasks) < min_tasks else
+                   f'inconclusive: {len(tasks)} usable task(s), at least {min_tasks} needed'
+                   if len(tasks) < min_tasks else
                    'inconclusive: no test' if np.isnan(out['p']) else _decide(out['rho'], out['p']))
     return out
 
 # %% ../nbs/11_claims.ipynb #5fd24f42
 def _kappa(c: np.ndarray) -> np.ndarray:
-    "Cohen's κ of confusion matrices `c` (... × K × K): agreement of prediction with gold beyond what their label proportions give by chance."
+    ("Cohen's κ of confusion matrices `c` (... × K × K): agreement of prediction with gold beyond what their label "
+     "proportions give by chance.")
     n = c.sum((-1, -2))
     po = np.trace(c, axis1=-2, axis2=-1) / np.maximum(n, 1e-12)
     pe = (c.sum(-1) * c.sum(-2)).sum(-1) / np.maximum(n, 1e-12) ** 2
     return np.where(pe < 1, (po - pe) / np.where(pe < 1, 1 - pe, 1), np.nan)
 
-def _source_kappas(q: pd.DataFrame, seeds: np.ndarray, ids: np.ndarray, gold: np.ndarray, high: np.ndarray, labels: dict, w: np.ndarray,
-                   min_kappa: float) -> dict:
-    """One source's predictions `q`: κ on the high-agreement instances and on the rest, seeds pooled, under each instance weighting of `w`
-    (row 0 the data, then bootstrap draws), the share kept (`ret`, also per seed: `ret_seed`) and its accuracy on both."""
+def _source_kappas(q: pd.DataFrame, seeds: np.ndarray, ids: np.ndarray, gold: np.ndarray, high: np.ndarray,
+                   labels: dict, w: np.ndarray, min_kappa: float) -> dict:
+    ("""One source's predictions `q`: κ on the high-agreement instances and on the rest, seeds pooled, under each """
+     """instance weighting of `w`
+    (row 0 the data, then bootstrap draws), the share kept (`ret`, also per seed: `ret_seed`) and its accuracy on """
+     """both.""")
     K, n, S = len(labels), len(ids), len(seeds)
     counts = np.zeros((S, n, K))
-    np.add.at(counts, (np.searchsorted(seeds, q.seed.to_numpy()), np.searchsorted(ids, q.idx.to_numpy()), q.pred.map(labels).to_numpy(int)), 1)
-    m = (np.eye(K)[gold][None, :, :, None] * counts[:, :, None, :]).reshape(S, n, K * K)  # per seed and instance: gold row × predicted
+    np.add.at(counts, (np.searchsorted(seeds, q.seed.to_numpy()), np.searchsorted(ids, q.idx.to_numpy()),
+                       q.pred.map(labels).to_numpy(int)), 1)
+    # per seed and instance: gold row × predicted
+    m = (np.eye(K)[gold][None, :, :, None] * counts[:, :, None, :]).reshape(S, n, K * K)
     kh, kl = (_kappa(np.einsum('bn,snk->bk', w * mask, m).reshape(-1, K, K)) for mask in (high, ~high))
     per_seed = _kappa(np.stack([(m * mask[None, :, None]).sum(1) for mask in (high, ~high)]).reshape(2, S, K, K))
     right = counts.sum(0)[np.arange(n), gold] / np.maximum(counts.sum((0, 2)), 1)
     ratio = lambda h, l: np.where(h > min_kappa, l / np.where(h > min_kappa, h, 1), np.nan)
-    return {'kh': kh, 'kl': kl, 'ret': ratio(kh, kl), 'ret_seed': ratio(*per_seed), 'acc_high': right[high].mean(), 'acc_low': right[~high].mean()}
+    return {'kh': kh, 'kl': kl, 'ret': ratio(kh, kl), 'ret_seed': ratio(*per_seed), 'acc_high': right[high].mean(),
+            'acc_low': right[~high].mean()}
 
 # %% ../nbs/11_claims.ipynb #f0000956
 def _sets_spread(stats: dict, sets: dict, s: str, min_sets: int) -> tuple:
-    "(variance of `s`'s pooled retained over the training sets and learner seeds behind it, the degrees of freedom it is measured with)."
+    ("(variance of `s`'s pooled retained over the training sets and learner seeds behind it, the degrees of freedom it "
+     "is measured with).")
     ref = 'real_matched' if synthetic_part(s) and sets[s] < min_sets else s  # one generated set: real_matched's
     r = stats.get(ref, {}).get('ret_seed', np.array([])); r = r[np.isfinite(r)]
     return (r.var(ddof=1) / (sets[s] if ref != s else len(r)), len(r) - 1) if len(r) > 1 else (np.nan, 0)
 
 def _t_interval(point: float, boot: np.ndarray, terms: list, ci: float) -> tuple:
-    "Point ± t·se, with se² the bootstrap's variance plus the seed terms, and Welch–Satterthwaite degrees of freedom; the two-sided p."
+    ("Point ± t·se, with se² the bootstrap's variance plus the seed terms, and Welch–Satterthwaite degrees of freedom; "
+     "the two-sided p.")
     from scipy.stats import t as student_t
     v = np.nanvar(boot[1:], ddof=1) + sum(t[0] for t in terms)
     if not (np.isfinite(v) and np.isfinite(point)) or np.isfinite(boot[1:]).sum() <= 10: return np.nan, np.nan, np.nan
@@ -348,33 +429,45 @@ def _t_interval(point: float, boot: np.ndarray, terms: list, ci: float) -> tuple
     se = np.sqrt(v); h = student_t.ppf((1 + ci) / 2, df) * se
     return point - h, point + h, (float(2 * student_t.sf(abs(point) / se, df)) if se > 0 else float(point == 0))
 
-def _effect_row(s: str, stats: dict, sd: dict, real: str, high: np.ndarray, seeds: dict, sets: dict, min_sets: int, ci: float) -> dict:
-    "One source's line of `agreement_effect`: its accuracies and κ, the share it keeps with its interval, and against `real` its extra loss."
+def _effect_row(s: str, stats: dict, sd: dict, real: str, high: np.ndarray, seeds: dict, sets: dict, min_sets: int,
+                ci: float) -> dict:
+    ("One source's line of `agreement_effect`: its accuracies and κ, the share it keeps with its interval, and against "
+     "`real` its extra loss.")
     st = stats[s]
     rlo, rhi, _ = _t_interval(st['ret'][0], st['ret'], [sd[s]], ci)
-    row = {'source': s, 'accuracy_high': st['acc_high'], 'accuracy_low': st['acc_low'], 'drop': st['acc_high'] - st['acc_low'],
-           'kappa_high': st['kh'][0], 'kappa_low': st['kl'][0], 'retained': st['ret'][0], 'retained_ci_low': rlo, 'retained_ci_high': rhi,
-           'instances_high': int(high.sum()), 'instances_low': int((~high).sum()), 'seeds': len(seeds[s]), 'sets': int(sets[s]),
+    row = {'source': s, 'accuracy_high': st['acc_high'], 'accuracy_low': st['acc_low'],
+           'drop': st['acc_high'] - st['acc_low'],
+           'kappa_high': st['kh'][0], 'kappa_low': st['kl'][0], 'retained': st['ret'][0], 'retained_ci_low': rlo,
+           'retained_ci_high': rhi,
+           'instances_high': int(high.sum()), 'instances_low': int((~high).sum()), 'seeds': len(seeds[s]),
+           'sets': int(sets[s]),
            'sets_sd': np.sqrt(sd[s][0]), 'set_from_real_matched': bool(synthetic_part(s) and sets[s] < min_sets)}
     if real in stats and s != real:
-        loss = stats[real]['ret'] - st['ret']  # > 0: the synthetic source keeps less of its skill where annotators disagree
+        # > 0: the synthetic source keeps less of its skill where annotators disagree
+        loss = stats[real]['ret'] - st['ret']
         elo, ehi, pv = _t_interval(loss[0], loss, [sd[real], sd[s]], ci)
         row.update(extra_loss=loss[0], extra_ci_low=elo, extra_ci_high=ehi, p=pv)
     return row
 
 # %% ../nbs/11_claims.ipynb #98789611
 def _default_sets(sources, seeds: dict) -> dict:
-    "Training sets behind each source's seeds where the caller does not say (`datasets_behind`'s rule without a `replicate` column)."
+    ("Training sets behind each source's seeds where the caller does not say (`datasets_behind`'s rule without a "
+     "`replicate` column).")
     return {s: seeds[s] if s == 'real_matched' or s.startswith('real+') else 1 for s in sources}
 
 def agreement_effect(predictions: pd.DataFrame, agreement_=None, n_boot: int = 1000, ci: float = 0.95, seed: int = 0,
                      min_kappa: float = 0.05, sets: dict | None = None, min_sets: int = 5) -> pd.DataFrame:
-    """Per source: accuracy and Cohen's κ on the highest-agreement test instances and on the rest (all seeds pooled), the share of its
-    high-agreement skill it keeps on the rest (`retained` = κ low / κ high), and how much less a synthetic source keeps than the real
-    reference (`extra_loss`), with a two-sided p. The interval (t, Welch–Satterthwaite) covers the test instances (a bootstrap's variance,
-    all sources resampled together) and the training sets: each source's spread over its seeds over √seeds (`sets_sd`), or for a synthetic
-    source on fewer than `min_sets` generated sets (`sets`: source -> sets, as `datasets_behind` counts them) the spread of one set over
-    √sets, measured on `real_matched`'s seeds (a fresh real sample each)."""
+    ("""Per source: accuracy and Cohen's κ on the highest-agreement test instances and on the rest (all seeds """
+     """pooled), the share of its
+    high-agreement skill it keeps on the rest (`retained` = κ low / κ high), and how much less a synthetic source """
+     """keeps than the real
+    reference (`extra_loss`), with a two-sided p. The interval (t, Welch–Satterthwaite) covers the test instances (a """
+     """bootstrap's variance,
+    all sources resampled together) and the training sets: each source's spread over its seeds over √seeds """
+     """(`sets_sd`), or for a synthetic
+    source on fewer than `min_sets` generated sets (`sets`: source -> sets, as `datasets_behind` counts them) the """
+     """spread of one set over
+    √sets, measured on `real_matched`'s seeds (a fresh real sample each).""")
     from synthclf.subjectivity import with_agreement
     p = with_agreement(predictions, agreement_)
     labels = {l: i for i, l in enumerate(sorted(set(p.gold) | set(p.pred)))}
@@ -387,7 +480,8 @@ def agreement_effect(predictions: pd.DataFrame, agreement_=None, n_boot: int = 1
     seeds = {s: np.sort(p.seed[p.source == s].unique()) for s in sources}
     sets = {**_default_sets(sources, {s: len(v) for s, v in seeds.items()}), **(sets or {})}
     rng, n = np.random.default_rng(seed), len(ids)
-    w = np.vstack([np.ones(n), rng.multinomial(n, np.full(n, 1 / n), n_boot)])  # row 0: the data itself, then bootstrap draws
+    # row 0: the data itself, then bootstrap draws
+    w = np.vstack([np.ones(n), rng.multinomial(n, np.full(n, 1 / n), n_boot)])
     stats = {s: _source_kappas(p[p.source == s], seeds[s], ids, gold, high, labels, w, min_kappa) for s in sources}
     sd = {s: _sets_spread(stats, sets, s, min_sets) for s in sources}
     out = pd.DataFrame([_effect_row(s, stats, sd, real, high, seeds, sets, min_sets, ci) for s in sources])

@@ -16,7 +16,8 @@ __all__ = ['FACTORS', 'VARIANTS', 'gap_points', 'ols_fit', 'r2_shares', 'decompo
 
 # %% ../nbs/11_gap_decomposition.ipynb #d34f032e
 FACTORS = {'infidelity': '1 − label fidelity', 'diversity_loss': "real − synthetic remote-clique",
-           'dissimilarity': '1 − similarity to real'}  # what may explain the gap, each oriented so that more should widen it
+           # what may explain the gap, each oriented so that more should widen it
+           'dissimilarity': '1 − similarity to real'}
 
 def gap_points(gaps: pd.DataFrame, fidelity: pd.DataFrame, diversity: pd.DataFrame) -> pd.DataFrame:
     """One row per task and generated mode: its real − synthetic `gap` (`gaps`: task, gap_<mode>), `infidelity` (1 −
@@ -30,7 +31,8 @@ def gap_points(gaps: pd.DataFrame, fidelity: pd.DataFrame, diversity: pd.DataFra
             raise ValueError(f"The {what} table has no {', '.join(missing)} column(s); it has {list(frame.columns)}.")
     if 'label' in diversity: diversity = diversity[diversity.label == 'all']
     div = diversity.set_index(['task', 'set'])
-    long = gaps.melt(id_vars='task', value_vars=[c for c in gaps if c.startswith('gap_')], var_name='mode', value_name='gap')
+    long = gaps.melt(id_vars='task', value_vars=[c for c in gaps if c.startswith('gap_')], var_name='mode',
+                     value_name='gap')
     long['mode'] = long['mode'].str.removeprefix('gap_')
     rows = []
     for x in long.merge(fidelity[['task', 'mode', 'fidelity']], on=['task', 'mode']).itertuples():
@@ -49,10 +51,13 @@ def ols_fit(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     return b, (float(1 - ((y - A @ b) ** 2).sum() / tot) if tot > 0 else 0.0)
 
 def r2_shares(X: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Each column's share of the R² of `y` on all the columns of `X`, averaged over every order of entering them (the LMG
-    or Shapley decomposition): the shares sum to the whole R², and two columns that carry the same information split it."""
+    ("""Each column's share of the R² of `y` on all the columns of `X`, averaged over every order of entering them """
+     """(the LMG
+    or Shapley decomposition): the shares sum to the whole R², and two columns that carry the same information split """
+     """it.""")
     k = X.shape[1]
-    r2 = {s: (ols_fit(X[:, list(s)], y)[1] if s else 0.0) for n in range(k + 1) for s in itertools.combinations(range(k), n)}
+    r2 = {s: (ols_fit(X[:, list(s)], y)[1] if s else 0.0) for n in range(k + 1)
+          for s in itertools.combinations(range(k), n)}
     shares = np.zeros(k)
     for order in itertools.permutations(range(k)):
         for i, j in enumerate(order): shares[j] += r2[tuple(sorted(order[:i + 1]))] - r2[tuple(sorted(order[:i]))]
@@ -61,16 +66,18 @@ def r2_shares(X: np.ndarray, y: np.ndarray) -> np.ndarray:
 # %% ../nbs/11_gap_decomposition.ipynb #a8330535
 def decompose_gap(points: pd.DataFrame, factors=tuple(FACTORS), ci: float = 0.95, n_boot: int = 2000, seed: int = 0,
                   vif_limit: float = 5.0) -> dict:
-    """How much of the gap across `points` (one row per task and mode: gap and each of `factors`) each factor explains: an
+    ("""How much of the gap across `points` (one row per task and mode: gap and each of `factors`) each factor """
+     """explains: an
     OLS of gap on the factors, each coefficient with its t interval; each factor's share of R² (`r2_shares`) with a
     percentile bootstrap interval over the points; its variance inflation (VIF); and a call: 'widens the gap',
     'narrows it', 'too weak to call', or 'not separable from X' where its VIF passes `vif_limit`. {'table', 'r2',
-    'r2_ci', 'points', 'df'}."""
+    'r2_ci', 'points', 'df'}.""")
     from scipy import stats
     factors = list(factors)
     if missing := [c for c in ['gap', *factors] if c not in points.columns]:
         raise ValueError(f"The points have no {', '.join(missing)} column(s); they have {list(points.columns)}.")
-    if not 0 < ci < 1 or n_boot < 1: raise ValueError(f"ci must lie in (0, 1) and n_boot be ≥ 1, got {ci} and {n_boot}.")
+    if not 0 < ci < 1 or n_boot < 1:
+        raise ValueError(f"ci must lie in (0, 1) and n_boot be ≥ 1, got {ci} and {n_boot}.")
     X, y = points[factors].to_numpy(float), points['gap'].to_numpy(float)
     n, k = X.shape
     if n < k + 3:
@@ -92,7 +99,8 @@ def decompose_gap(points: pd.DataFrame, factors=tuple(FACTORS), ci: float = 0.95
     for i, f in enumerate(factors):
         partner = factors[int(np.argmax(np.where(np.arange(k) == i, -1, np.abs(corr[i]))))] if k > 1 else ''
         call = (f"not separable from {partner} (VIF {vif[i]:.1f})" if vif[i] > vif_limit else
-                'widens the gap' if b[i + 1] - h[i] > 0 else 'narrows it' if b[i + 1] + h[i] < 0 else 'too weak to call')
+                'widens the gap' if b[i + 1] - h[i] > 0 else 'narrows it' if b[i + 1] + h[i] < 0
+                else 'too weak to call')
         rows.append({'factor': f, 'coefficient': b[i + 1], 'ci_low': b[i + 1] - h[i], 'ci_high': b[i + 1] + h[i],
                      'r2_share': shares[i], 'share_low': lo[i], 'share_high': hi[i], 'vif': vif[i], 'call': call})
     return {'table': pd.DataFrame(rows), 'r2': r2, 'r2_ci': (float(lo[-1]), float(hi[-1])), 'points': n, 'df': df}
@@ -111,7 +119,8 @@ def planted_points(driver: str | None, tasks: int = 6, modes: int = 2, effect: f
     f['infidelity'] = (1 - coupling) * f.infidelity + coupling * 2 * (f.diversity_loss + 0.05)
     gap = (effect * f[driver] if driver else 0) + rng.normal(0, noise, n)
     return pd.DataFrame({'task': np.repeat([f"t{i}" for i in range(tasks)], modes),
-                         'mode': np.tile(['zero_shot', 'few_shot'][:modes] if modes <= 2 else [f"m{j}" for j in range(modes)], tasks),
+                         'mode': np.tile(['zero_shot', 'few_shot'][:modes] if modes <= 2
+                                         else [f"m{j}" for j in range(modes)], tasks),
                          'gap': gap}).join(f)
 
 # %% ../nbs/11_gap_decomposition.ipynb #ab7f4487
@@ -152,8 +161,10 @@ def macro_f1(gold: np.ndarray, pred: np.ndarray, num_labels: int) -> float:
 
 def paired_difference(gold, first: list, second: list, num_labels: int, n_boot: int = 1000, ci: float = 0.95,
                       seed: int = 0) -> tuple[float, float, float]:
-    """Mean macro-F1 of the predictions in `first` minus those in `second` (lists of arrays over the same test rows: one
-    per seed or draw), with a percentile bootstrap interval that resamples the test rows (shared) and each side's arrays."""
+    ("""Mean macro-F1 of the predictions in `first` minus those in `second` (lists of arrays over the same test """
+     """rows: one
+    per seed or draw), with a percentile bootstrap interval that resamples the test rows (shared) and each side's """
+     """arrays.""")
     gold, rng = np.asarray(gold, int), np.random.default_rng(seed)
     mean = lambda preds, rows: np.mean([macro_f1(gold[rows], p[rows], num_labels) for p in preds])
     every = np.arange(len(gold))
@@ -171,9 +182,10 @@ def paired_difference(gold, first: list, second: list, num_labels: int, n_boot: 
 VARIANTS = ('as generated', 'fidelity-filtered', 'oracle relabelled')
 
 def set_variants(scored: pd.DataFrame) -> dict:
-    """From a set's `fidelity.csv` rows (text, label, read_as): the set as generated, kept where the real-data reader reads
+    ("""From a set's `fidelity.csv` rows (text, label, read_as): the set as generated, kept where the real-data """
+     """reader reads
     the intended label (the fidelity filter), and every text relabelled with what that reader reads (an oracle: a user
-    without real data has no such reader, so it bounds what fixing the labels alone could give)."""
+    without real data has no such reader, so it bounds what fixing the labels alone could give).""")
     if missing := [c for c in ('text', 'label', 'read_as') if c not in scored.columns]:
         raise ValueError(f"The scored set has no {', '.join(missing)} column(s): give a set's fidelity.csv.")
     s = scored.assign(label=scored.label.astype(str), read_as=scored.read_as.astype(str))
@@ -181,10 +193,11 @@ def set_variants(scored: pd.DataFrame) -> dict:
 
 def within_task_gaps(task, synthetic_dir, classifier: str = 'tfidf', real_draws: int = 5, test_cap: int | None = 500,
                      n_boot: int = 500, ci: float = 0.95, seed: int = 0, data_dir=None) -> pd.DataFrame:
-    """Per generated mode of `task` (its first set under `synthetic_dir`, scored: `fidelity.csv`) and variant
-    (`set_variants`): texts, the gap real_matched − variant in macro-F1 on the task's test rows (capped, stratified), with
+    ("""Per generated mode of `task` (its first set under `synthetic_dir`, scored: `fidelity.csv`) and variant
+    (`set_variants`): texts, the gap real_matched − variant in macro-F1 on the task's test rows (capped, """
+     """stratified), with
     `paired_difference`'s interval over test rows and `real_draws` real samples as large per label as the set as
-    generated; `oracle` marks the relabelled variant."""
+    generated; `oracle` marks the relabelled variant.""")
     from synthclf.classifiers import make_classifier
     from synthclf.data import cap_test, load_task, subsample_per_label
     from synthclf.sources import SYNTHETIC_MODES
@@ -212,11 +225,14 @@ def within_task_gaps(task, synthetic_dir, classifier: str = 'tfidf', real_draws:
                                        'classifier'])
 
 # %% ../nbs/11_gap_decomposition.ipynb #dc5aa15c
-def remedy_effects(run, tasks, predictions: pd.DataFrame, n_boot: int = 1000, ci: float = 0.95, seed: int = 0) -> pd.DataFrame:
-    """Per task, mode and remedy that the train stages made (`<task>/fidelity/remedies.csv`, first set): texts kept and the
-    change in the gap, macro-F1 of the remedied source minus the set as generated (> 0: the remedy narrows the gap), with
+def remedy_effects(run, tasks, predictions: pd.DataFrame, n_boot: int = 1000, ci: float = 0.95,
+                   seed: int = 0) -> pd.DataFrame:
+    ("""Per task, mode and remedy that the train stages made (`<task>/fidelity/remedies.csv`, first set): texts kept """
+     """and the
+    change in the gap, macro-F1 of the remedied source minus the set as generated (> 0: the remedy narrows the gap), """
+     """with
     `paired_difference`'s interval over the test rows and seeds, and a call; `predictions`: the run's (task, source,
-    seed, idx, gold, pred)."""
+    seed, idx, gold, pred).""")
     from synthclf.sources import source_name
     from synthclf.layout import fidelity_dir
     rows = []
@@ -237,4 +253,5 @@ def remedy_effects(run, tasks, predictions: pd.DataFrame, n_boot: int = 1000, ci
                          'ci_low': lo, 'ci_high': hi, 'seconds': x.seconds,
                          'call': 'no change' if lo == hi == 0 else 'narrows the gap' if lo > 0 else
                                  'widens the gap' if hi < 0 else 'too weak to call'})
-    return pd.DataFrame(rows, columns=['task', 'mode', 'remedy', 'kept', 'change', 'ci_low', 'ci_high', 'seconds', 'call'])
+    return pd.DataFrame(rows, columns=['task', 'mode', 'remedy', 'kept', 'change', 'ci_low', 'ci_high', 'seconds',
+                                       'call'])

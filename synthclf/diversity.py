@@ -80,8 +80,10 @@ def _reference_sample(real, size: int | None, seed: int = 0):
 # %% ../nbs/11_diversity.ipynb #6ef62a4a
 def diversity_table(sets: dict, per_label: int | None = None, by_label: bool = False, reference=None, seed: int = 0,
                     reference_size: int | None = REFERENCE_SIZE, k: int = 5) -> pd.DataFrame:
-    """Diversity measures of each named Dataset in `sets` (equal size per label), and similarity to a stratified sample of
-    `reference_size` texts of `reference` (default: sets['real']): the mean similarity of each text to its `k` nearest real texts."""
+    ("""Diversity measures of each named Dataset in `sets` (equal size per label), and similarity to a stratified """
+     """sample of
+    `reference_size` texts of `reference` (default: sets['real']): the mean similarity of each text to its `k` """
+     """nearest real texts.""")
     if not sets: raise ValueError("No sets to measure.")
     names = next(iter(sets.values())).features['label'].names
     counts = {k: np.bincount(ds['label'], minlength=len(names)) for k, ds in sets.items()}

@@ -176,7 +176,8 @@ def fidelity_table(run, tasks) -> pd.DataFrame:
     from synthclf.layout import fidelity_dir
     found = [pd.read_csv(f) for t in tasks if (f := fidelity_dir(run, t)/'summary.csv').is_file()]
     if not found:
-        return pd.DataFrame(columns=['task', 'mode', 'texts', 'read as meant', 'fidelity', 'reader recall', 'largest leak'])
+        return pd.DataFrame(columns=['task', 'mode', 'texts', 'read as meant', 'fidelity', 'reader recall',
+                                     'largest leak'])
     s = pd.concat(found, ignore_index=True)
     span = lambda p, lo, hi: [f"{a:.2f} [{b:.2f}, {c:.2f}]" for a, b, c in zip(s[p], s[lo], s[hi])]
     leaks = pd.concat([pd.read_csv(f) for t in tasks if (f := fidelity_dir(run, t)/'leaks.csv').is_file()] or
@@ -345,7 +346,8 @@ def self_check(task, synthetic_dir, model: str | None = None, backend: str | Non
     return pd.DataFrame(rows).assign(calls=stats.calls, cached=stats.cached)
 
 def read_self_check(folder, texts) -> pd.DataFrame:
-    "The `self_check.csv` of the set in `folder` by row, checked against the set's `texts`; a ValueError naming the fix."
+    ("The `self_check.csv` of the set in `folder` by row, checked against the set's `texts`; a ValueError naming the "
+     "fix.")
     f = Path(folder)/SELF_CHECK_FILE
     if not f.is_file():
         raise ValueError(f"no {f}: run synthclf.fidelity.self_check on the sets first (the train stage does when "
@@ -362,8 +364,9 @@ REMEDIES = ('fidelity_filter', 'few_shot_filter', 'confident_learning', 'reweigh
 
 def remedy_keep(remedy: str, folder, synthetic: pd.DataFrame, shown: pd.DataFrame, names, reader: str = 'tfidf',
                 seed: int = 0) -> np.ndarray:
-    """The keep-mask of `remedy` over the set in `folder` (rows `synthetic`); the fidelity filter reads its fidelity.csv,
-    the self-check its self_check.csv."""
+    ("""The keep-mask of `remedy` over the set in `folder` (rows `synthetic`); the fidelity filter reads its """
+     """fidelity.csv,
+    the self-check its self_check.csv.""")
     if remedy == 'fidelity_filter':
         f = Path(folder)/'fidelity.csv'
         if not f.is_file():
@@ -433,7 +436,8 @@ def apply_remedies(task, synthetic_dir, out, remedies=REMEDIES, reader: str = 't
                 manifest.update(counts=counts, remedy={'name': remedy, 'from': str(folder), 'kept': int(keep.sum()),
                                                        'dropped': int((~keep).sum()), 'seconds': round(seconds, 2),
                                                        'oracle': remedy == 'fidelity_filter', **judged_by})
-                dest = save_generated(kept, manifest, replicate_dir(Path(out)/card.name/'remedies', remedy_folder(m, remedy), r))
+                dest = save_generated(kept, manifest, replicate_dir(Path(out)/card.name/'remedies',
+                                                                    remedy_folder(m, remedy), r))
                 rows.append({**row, 'folder': str(dest), 'kept': int(keep.sum()), 'seconds': round(seconds, 2),
                              'skipped': ''})
     out_rows = pd.DataFrame(rows, columns=['task', 'mode', 'replicate', 'remedy', 'folder', 'texts', 'kept', 'seconds',

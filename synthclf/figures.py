@@ -50,8 +50,9 @@ def source_title(source: str) -> str:
 @styled
 def plot_gap_vs_subjectivity(gaps: pd.DataFrame, subjectivity, gaps_to_plot=('gap_zero_shot', 'gap_few_shot'),
                              fit: bool = True, why: str = ''):
-    """Scatter of each gap against the task subjectivity score, tasks labelled, with OLS lines; with `fit` False (the
-    ranking is undetermined: an unreliable judge) the points only, and `why` (no line is drawn) written on the figure."""
+    ("""Scatter of each gap against the task subjectivity score, tasks labelled, with OLS lines; with `fit` False (the
+    ranking is undetermined: an unreliable judge) the points only, and `why` (no line is drawn) written on the """
+     """figure.""")
     import textwrap
     d = gaps.assign(subjectivity=gaps.task.map(subjectivity_scores(subjectivity)))
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
@@ -61,11 +62,13 @@ def plot_gap_vs_subjectivity(gaps: pd.DataFrame, subjectivity, gaps_to_plot=('ga
         if fit: sns.regplot(x=x.subjectivity, y=x[g], ax=ax, color=color, label=label, ci=None if len(x) < 5 else 95,
                             truncate=False)  # no band from < 5 tasks
         else: ax.plot(x.subjectivity, x[g], 'o', color=color, label=label)
-        for _, r in x.iterrows(): ax.annotate(r.task, (r.subjectivity, r[g]), fontsize=8, xytext=(4, 3), textcoords='offset points')
+        for _, r in x.iterrows():
+            ax.annotate(r.task, (r.subjectivity, r[g]), fontsize=8, xytext=(4, 3), textcoords='offset points')
     vals = pd.concat([d[g] for g in gaps_to_plot if g in d]).dropna()
     lo, hi = min(vals.min(), 0), max(vals.max(), 0); pad = 0.15 * ((hi - lo) or 0.1)
     ax.set_ylim(lo - pad, hi + pad)  # the data, not a wide confidence band, sets the scale
-    ax.axhline(0, color='grey', lw=0.8); ax.set_xlabel('Task subjectivity (Bradley–Terry score)'); ax.set_ylabel('Macro-F1 gap (real − synthetic)')
+    ax.axhline(0, color='grey', lw=0.8); ax.set_xlabel('Task subjectivity (Bradley–Terry score)')
+    ax.set_ylabel('Macro-F1 gap (real − synthetic)')
     if not fit:
         said = textwrap.fill(why or 'No fit drawn: the ranking is undetermined', 80)
         ax.set_title(said, fontsize='small', loc='left')
@@ -78,8 +81,10 @@ def plot_accuracy_by_threshold(curve: pd.DataFrame, title: str = ''):
     "Accuracy on instances with agreement ≥ τ against τ, one line per training source (error bars: std over seeds)."
     fig, ax = plt.subplots(figsize=(6, 4))
     for (src, g), color in zip(curve.groupby('source', sort=False), sns.color_palette('deep')):
-        ax.errorbar(g.tau, g.accuracy, yerr=g['std'].fillna(0), marker='o', capsize=3, color=color, label=source_title(src))
-    ax.set_xlabel('Agreement threshold τ (instances with a_i ≥ τ)'); ax.set_ylabel('Accuracy'); ax.set_title(title); ax.legend()
+        ax.errorbar(g.tau, g.accuracy, yerr=g['std'].fillna(0), marker='o', capsize=3, color=color,
+                    label=source_title(src))
+    ax.set_xlabel('Agreement threshold τ (instances with a_i ≥ τ)'); ax.set_ylabel('Accuracy')
+    ax.set_title(title); ax.legend()
     fig.tight_layout()
     return fig
 
@@ -87,15 +92,18 @@ def plot_accuracy_by_threshold(curve: pd.DataFrame, title: str = ''):
 @styled
 def plot_diversity(div: pd.DataFrame, metrics=('remote_clique', 'chamfer', 'distinct_2', 'similarity_to_real')):
     "One panel per diversity measure: a bar per task and set (rows with label 'all')."
-    d = div[div.label == 'all'].melt(id_vars=['task', 'set'], value_vars=[m for m in metrics if m in div], var_name='measure')
-    g = sns.catplot(data=d.dropna(subset=['value']), x='task', y='value', hue='set', col='measure', kind='bar', sharey=False, col_wrap=2, height=3, aspect=1.4)
+    d = div[div.label == 'all'].melt(id_vars=['task', 'set'], value_vars=[m for m in metrics if m in div],
+                                     var_name='measure')
+    g = sns.catplot(data=d.dropna(subset=['value']), x='task', y='value', hue='set', col='measure', kind='bar',
+                    sharey=False, col_wrap=2, height=3, aspect=1.4)
     g.set_xticklabels(rotation=20); g.set_titles('{col_name}')
     return g.figure
 
 # %% ../nbs/11_figures.ipynb #24d2e8e6
 @styled
 def plot_worth(curve: pd.DataFrame, worth: pd.DataFrame, col_wrap: int = 3):
-    "One panel per task: the real learning curve (`learning_curve`), each source of `worth` placed on it at its real-label worth, each mixture at its n."
+    ("One panel per task: the real learning curve (`learning_curve`), each source of `worth` placed on it at its "
+     "real-label worth, each mixture at its n.")
     tasks = list(dict.fromkeys(curve.task))
     ncol = min(col_wrap, len(tasks)); nrow = -(-len(tasks) // ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.2 * nrow), squeeze=False)
@@ -106,12 +114,15 @@ def plot_worth(curve: pd.DataFrame, worth: pd.DataFrame, col_wrap: int = 3):
         c = curve[curve.task == t].sort_values('n')
         ax.plot(c.n, c['mean'], 'k-o', ms=3, label='real, n per label')
         ax.fill_between(c.n, c.ci_low, c.ci_high, color='k', alpha=0.12)
-        for w in worth[(worth.task == t) & mix.notna()].itertuples():  # a mixture sits at its real part's n: its height above the curve is its gain
+        # a mixture sits at its real part's n: its height above the curve is its gain
+        for w in worth[(worth.task == t) & mix.notna()].itertuples():
             n, mode = mixture_parts(w.source)
-            ax.plot([n], [w.score], 's', mfc='none', mew=1.5, color=colors[mode], ms=7, label=f"real n + {source_title(mode).lower()}")
+            ax.plot([n], [w.score], 's', mfc='none', mew=1.5, color=colors[mode], ms=7,
+                    label=f"real n + {source_title(mode).lower()}")
         for w in worth[(worth.task == t) & mix.isna()].itertuples():
             ax.axhline(w.score, ls='--', lw=1, color=colors[w.source], label=source_title(w.source))
-            if 0 < w.real_labels_equivalent < float('inf'): ax.plot([w.real_labels_equivalent], [w.score], 'v', color=colors[w.source], ms=7)
+            if 0 < w.real_labels_equivalent < float('inf'):
+                ax.plot([w.real_labels_equivalent], [w.score], 'v', color=colors[w.source], ms=7)
         ax.set_xscale('log'); ax.set_title(t); ax.set_xlabel('real texts per label'); ax.set_ylabel('macro-F1')
     for ax in list(axes.flat)[len(tasks):]: ax.axis('off')
     handles = dict(zip(*reversed(axes.flat[0].get_legend_handles_labels())))  # one entry per label
@@ -152,7 +163,8 @@ def plot_scores_by_source(runs: pd.DataFrame, metric: str = 'macro_f1', ci: floa
         for b, ls in (('majority', '--'), ('stratified', ':')):
             if f'{b}_{metric}' in r and r[f'{b}_{metric}'].notna().any():
                 ax.axvline(r[f'{b}_{metric}'].mean(), color='0.35', ls=ls, lw=1.2, label=BASELINE_TITLES.get(b, b))
-        ax.set_yticks(range(len(have)), [f"real, {curve_size(s)}/label" if curve_size(s) else source_title(s) for s in have])
+        ax.set_yticks(range(len(have)), [f"real, {curve_size(s)}/label" if curve_size(s) else source_title(s)
+                                         for s in have])
         ax.invert_yaxis(); ax.set_title(t); ax.set_xlabel(METRIC_TITLES.get(metric, metric))
     for ax in list(axes.flat)[len(tasks):]: ax.axis('off')
     handles = dict(zip(*reversed(axes.flat[0].get_legend_handles_labels())))

@@ -13,7 +13,8 @@ from .tasks import TaskCard, get_card, list_tasks
 from .core import report_progress
 from .llm import CallCache, CallStats, Request, as_backend, complete, option_probabilities
 from .data import bars_off
-from .judgments import JUDGMENT_COLUMNS, bradley_terry, judge_reliability, panel_stats, rating_ranking, read_judgments, simulate_judgments
+from .judgments import (JUDGMENT_COLUMNS, bradley_terry, judge_reliability, panel_stats, rating_ranking,
+                                read_judgments, simulate_judgments)
 
 # %% auto #0
 __all__ = ['SUBJECTIVITY_SYSTEM', 'JUDGE_SYSTEM', 'PAIR_PHRASINGS', 'RATING_PHRASINGS', 'METHODS', 'task_text',
@@ -89,9 +90,11 @@ def _pairs_of(tasks, pairs) -> tuple[dict, list]:
 def llm_task_judgments(
     tasks, pairs=None, k: int = 3, backend='local', model: str | None = None, temperature: float = 1.0,
     seed: int = 0, cache: CallCache | None = None, progress: bool = True, phrasings=None, **backend_kw) -> pd.DataFrame:
-    """Judgments from sampled LLM answers: every pair (or `pairs`) in both orders, `k` samples each, parsed with `parse_choice`.
-    Columns task_a (shown first), task_b, winner, judge, order, sample, phrasing; `attrs` holds the counts of answers, ties and unparsed ones.
-    `phrasings=None` asks the original question; names of `PAIR_PHRASINGS` ask those (short task summaries)."""
+    ("""Judgments from sampled LLM answers: every pair (or `pairs`) in both orders, `k` samples each, parsed with """
+     """`parse_choice`.
+    Columns task_a (shown first), task_b, winner, judge, order, sample, phrasing; `attrs` holds the counts of """
+     """answers, ties and unparsed ones.
+    `phrasings=None` asks the original question; names of `PAIR_PHRASINGS` ask those (short task summaries).""")
     if k < 1: raise ValueError(f"k must be at least 1 sample per pair and order, got {k}.")
     cards, pairs = _pairs_of(tasks, pairs)
     names = _check_phrasings(phrasings, PAIR_PHRASINGS) if phrasings is not None else [None]
@@ -147,7 +150,8 @@ PAIR_PHRASINGS = {  # invert: the question asks for the more objective task, so 
                               "interpretation, bias, emotion or belief.", 'invert': True},
     'criterion': {'question': "In which of these two tasks does the label depend more on the annotator's personal "
                               "interpretation, bias, "
-                              "emotion or belief, rather than on clear, identifiable features of the text such as keywords?", 'invert': False},
+                              "emotion or belief, rather than on clear, identifiable features of the text such as "
+                              "keywords?", 'invert': False},
     'disagree': {'question': "For which of these two tasks would two careful annotators more often give the same text "
                              "different labels?",
                  'invert': False},
@@ -171,7 +175,8 @@ RATING_PHRASINGS = {  # reverse: a high answer means an objective task, so the s
                               "interpretation, bias, emotion or belief?",
                   'scale': "1 = not at all, 2 = a little, 3 = partly, 4 = mostly, 5 = entirely", 'reverse': False},
     'keywords': {
-        'question': "How often could a simple rule that looks for keywords find the right label of a text in this task?",
+        'question': "How often could a simple rule that looks for keywords find the right label of a text in this "
+                    "task?",
         'scale': "1 = almost never, 2 = rarely, 3 = sometimes, 4 = often, 5 = almost always", 'reverse': True},
 }
 
@@ -197,8 +202,9 @@ def rating_request(card: TaskCard, phrasing: str = 'disagree') -> Request:
 
 # %% ../nbs/10_subjectivity.ipynb #afba2986
 def _score_all(llm, reqs: list[Request], options, cache: CallCache | None, desc: str, progress: bool) -> list:
-    """Option probabilities of `reqs` in one call, so that prompts sharing a prefix share its computation (the local backend's
-    `_prefix_tree`); each in the cache as it arrives, counted by `_counter`."""
+    ("""Option probabilities of `reqs` in one call, so that prompts sharing a prefix share its computation (the """
+     """local backend's
+    `_prefix_tree`); each in the cache as it arrives, counted by `_counter`.""")
     done, close = _counter(len(reqs), desc, progress)
     try: return option_probabilities(llm, reqs, options, cache, on_done=done)
     finally: close()
@@ -206,9 +212,11 @@ def _score_all(llm, reqs: list[Request], options, cache: CallCache | None, desc:
 def llm_pair_judgments(
     tasks, pairs=None, phrasings=None, backend='local', model: str | None = None, cache: CallCache | None = None,
     progress: bool = True, **backend_kw) -> pd.DataFrame:
-    """Pairwise judgments from the next-token probabilities of 'A' and 'B': every pair in both orders, each phrasing once.
-    `p_first` is the probability that the task shown first (task_a) is the more subjective; `winner` follows it; `mass` is the raw
-    probability on the two letters. Columns as `llm_task_judgments`' plus p_first and mass."""
+    ("""Pairwise judgments from the next-token probabilities of 'A' and 'B': every pair in both orders, each """
+     """phrasing once.
+    `p_first` is the probability that the task shown first (task_a) is the more subjective; `winner` follows it; """
+     """`mass` is the raw
+    probability on the two letters. Columns as `llm_task_judgments`' plus p_first and mass.""")
     cards, pairs = _pairs_of(tasks, pairs)
     names = _check_phrasings(phrasings, PAIR_PHRASINGS)
     llm = as_backend(backend, model, **backend_kw)
@@ -229,9 +237,10 @@ def llm_pair_judgments(
 # %% ../nbs/10_subjectivity.ipynb #08d00e54
 def llm_task_ratings(tasks, phrasings=None, backend='local', model: str | None = None, cache: CallCache | None = None,
                      progress: bool = True, **backend_kw) -> pd.DataFrame:
-    """Each task rated on a 1–5 subjectivity rubric in every phrasing, from the next-token probabilities of '1'..'5':
-    `answer` is the expected answer, `rating` the expected subjectivity (6 − answer for the reversed phrasings), `mass` the raw
-    probability on the five digits."""
+    ("""Each task rated on a 1–5 subjectivity rubric in every phrasing, from the next-token probabilities of '1'..'5':
+    `answer` is the expected answer, `rating` the expected subjectivity (6 − answer for the reversed phrasings), """
+     """`mass` the raw
+    probability on the five digits.""")
     cards = {t: get_card(t) for t in tasks}
     if not cards: raise ValueError("No tasks to rate: pass at least one task.")
     names = _check_phrasings(phrasings, RATING_PHRASINGS)
@@ -256,10 +265,14 @@ def rank_tasks(tasks=None, method: str = 'pairs', backend='local',
                cache: CallCache | None = None, progress: bool = True,
                n_boot: int = 500, n_splits: int = 200, return_judgments: bool = False,
                **backend_kw):
-    """Rank `tasks` (default: all) by subjectivity with an LLM judge: (ranking with task, score, ci_low, ci_high, rank [1 = most
-    subjective], reliability dict), plus the judgments or ratings with `return_judgments`. Methods: 'pairs' (option probabilities
-    of A/B, every pair in both orders and each phrasing, Bradley–Terry), 'ratings' (a 1–5 rubric per task, mean over phrasings) and
-    'pairs_sampled' (`k` sampled text answers per pair and order, parsed). A local judge made here runs in float32 unless `dtype=` says otherwise."""
+    ("""Rank `tasks` (default: all) by subjectivity with an LLM judge: (ranking with task, score, ci_low, ci_high, """
+     """rank [1 = most
+    subjective], reliability dict), plus the judgments or ratings with `return_judgments`. Methods: 'pairs' (option """
+     """probabilities
+    of A/B, every pair in both orders and each phrasing, Bradley–Terry), 'ratings' (a 1–5 rubric per task, mean over """
+     """phrasings) and
+    'pairs_sampled' (`k` sampled text answers per pair and order, parsed). A local judge made here runs in float32 """
+     """unless `dtype=` says otherwise.""")
     if method not in METHODS: raise ValueError(f"Unknown method {method!r}: use one of {METHODS}.")
     tasks = list(tasks) if tasks is not None else list_tasks()
     if len(tasks) < 3:
@@ -312,7 +325,8 @@ def task_agreement(task, split: str = 'test', data_dir=None) -> pd.Series:
 def label_request(card: TaskCard, text: str, seed: int = 0, temperature: float = 1.0) -> Request:
     "The request asking for the label of `text` under `card`."
     labels = '\n'.join(f"- {l.name}: {l.description}" for l in card.labels)
-    user = f"Task: {card.description}\nLabels:\n{labels}\n\nText: {text}\n\nWhich label fits the text best? Answer with the label only."
+    user = (f"Task: {card.description}\nLabels:\n{labels}\n\nText: {text}\n\nWhich label fits the text best? Answer "
+            "with the label only.")
     return Request.chat(f"You are an annotator labelling {card.text.get('plural', card.text['kind'] + 's')}.", user,
                         temperature=temperature, top_p=0.95, max_new_tokens=12, seed=seed)
 
@@ -343,7 +357,8 @@ def llm_label_votes(task, texts, ids=None, k: int = 5, backend='local',
     none = votes.groupby('idx').label.apply(lambda s: s.isna().all())
     if none.any():
         warnings.warn(f"{card.name}: every panel answer was unparseable for {int(none.sum())} of {len(ids)} texts "
-                      f"(idx {none[none].index[:10].tolist()}); they get no agreement. Try more votes or a stronger model.", stacklevel=2)
+                      f"(idx {none[none].index[:10].tolist()}); they get no agreement. Try more votes or a stronger "
+                      "model.", stacklevel=2)
     return votes
 
 # %% ../nbs/10_subjectivity.ipynb #e51b2053

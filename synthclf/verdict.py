@@ -11,15 +11,16 @@ import pandas as pd
 from .sources import SYNTHETIC_MODES
 from .results import collect_runs
 from .tasks import get_card
-from .claims import (holm_words, subjectivity_scores, agreement_effect, datasets_behind, gap_correlation, learned, permutation_spearman,
-                             source_comparisons)
+from .claims import (holm_words, subjectivity_scores, agreement_effect, datasets_behind, gap_correlation,
+                             learned, permutation_spearman, source_comparisons)
 
 # %% auto #0
 __all__ = ['SETS_SPREAD', 'CLAIMS', 'task_gaps', 'gap_regression', 'instance_regression', 'paper_verdict', 'judge_table',
            'verdict_markdown', 'ordering_power', 'gap_power', 'verdict_power', 'power_markdown']
 
 # %% ../nbs/11_verdict.ipynb #527debbe
-def task_gaps(runs, classifier: str | None = None, real_source: str | None = None, metric: str = 'macro_f1') -> pd.DataFrame:
+def task_gaps(runs, classifier: str | None = None, real_source: str | None = None,
+              metric: str = 'macro_f1') -> pd.DataFrame:
     "Per task: mean `metric` of the real reference, zero-shot and few-shot models, and the gaps real − synthetic."
     df = collect_runs(runs) if isinstance(runs, (str, Path)) else runs
     if classifier: df = df[df.classifier == classifier]
@@ -34,52 +35,66 @@ def task_gaps(runs, classifier: str | None = None, real_source: str | None = Non
 
 # %% ../nbs/11_verdict.ipynb #ae5f7bb7
 def gap_regression(gaps: pd.DataFrame, subjectivity, gap: str = 'gap_few_shot', extra: str | None = None) -> dict:
-    "OLS of `gap` on the task subjectivity score (and `extra`): slope, its CI, p, R², Spearman's ρ, the coefficient table."
+    ("OLS of `gap` on the task subjectivity score (and `extra`): slope, its CI, p, R², Spearman's ρ, the coefficient "
+     "table.")
     import statsmodels.formula.api as smf
     from scipy.stats import spearmanr
     if gap not in gaps: raise ValueError(f"No column {gap!r} in the gaps table; it has {list(gaps.columns)}.")
-    d = gaps.assign(subjectivity=gaps.task.map(subjectivity_scores(subjectivity))).dropna(subset=[gap, 'subjectivity'] + ([extra] if extra else []))
+    d = gaps.assign(subjectivity=gaps.task.map(subjectivity_scores(subjectivity))).dropna(
+        subset=[gap, 'subjectivity'] + ([extra] if extra else []))
     need = 3 + bool(extra)
     if len(d) < need:
-        raise ValueError(f"The regression of {gap} on subjectivity{' and ' + extra if extra else ''} needs at least {need} tasks with both a gap and a "
-                         f"subjectivity score; got {len(d)}: {d.task.tolist()}. Train and rank more tasks.")
+        raise ValueError(f"The regression of {gap} on subjectivity{' and ' + extra if extra else ''} needs at least "
+                         f"{need} tasks with both a gap and a subjectivity score; got {len(d)}: {d.task.tolist()}. "
+                         "Train and rank more tasks.")
     fit = smf.ols(f"{gap} ~ subjectivity" + (f" + {extra}" if extra else ''), data=d).fit()
     ci = fit.conf_int().loc['subjectivity'].tolist()
     rho, p_rho = spearmanr(d.subjectivity, d[gap])
     table = pd.DataFrame({'coef': fit.params, 'std_err': fit.bse, 't': fit.tvalues, 'p': fit.pvalues,
                           'ci_low': fit.conf_int()[0], 'ci_high': fit.conf_int()[1]})
-    return {'gap': gap, 'n_tasks': len(d), 'slope': float(fit.params['subjectivity']), 'slope_ci': ci, 'slope_p': float(fit.pvalues['subjectivity']),
-            'r2': float(fit.rsquared), 'spearman_rho': float(rho), 'spearman_p': float(p_rho), 'table': table, 'data': d, 'fit': fit}
+    return {'gap': gap, 'n_tasks': len(d), 'slope': float(fit.params['subjectivity']), 'slope_ci': ci,
+            'slope_p': float(fit.pvalues['subjectivity']),
+            'r2': float(fit.rsquared), 'spearman_rho': float(rho), 'spearman_p': float(p_rho), 'table': table,
+            'data': d, 'fit': fit}
 
 # %% ../nbs/11_verdict.ipynb #4f00cb06
-def instance_regression(predictions: pd.DataFrame, agreement_=None, reference: str | None = None, min_rows: int = 30, min_clusters: int = 50) -> dict:
-    "Logit correct ~ agreement × source (+ task effects), errors clustered by test instance: coefficients and average marginal effects."
+def instance_regression(predictions: pd.DataFrame, agreement_=None, reference: str | None = None, min_rows: int = 30,
+                        min_clusters: int = 50) -> dict:
+    ("Logit correct ~ agreement × source (+ task effects), errors clustered by test instance: coefficients and average "
+     "marginal effects.")
     import statsmodels.formula.api as smf
     from synthclf.subjectivity import with_agreement
     d = with_agreement(predictions, agreement_)
     d = d.assign(correct=d.correct.astype(int))
-    sources = sorted(d.source.unique(), key=lambda s: ({'real_matched': 0, 'real': 1}.get(s, 2), s))  # the reference first
+    # the reference first
+    sources = sorted(d.source.unique(), key=lambda s: ({'real_matched': 0, 'real': 1}.get(s, 2), s))
     reference = reference or sources[0]
     counts = d.groupby('source').size()
     if (small := counts[counts < min_rows]).any() or d.agreement.nunique() < 2 or d.correct.nunique() < 2:
-        raise ValueError(f"Too little data for the instance regression: it needs at least {min_rows} predictions per source "
-                         f"(got {counts.to_dict()}), at least two agreement levels (got {d.agreement.nunique()}) and both correct and wrong predictions.")
+        raise ValueError(f"Too little data for the instance regression: it needs at least {min_rows} predictions per "
+                         f"source (got {counts.to_dict()}), at least two agreement levels (got "
+                         f"{d.agreement.nunique()}) and both correct and wrong predictions.")
     tasks = d.task.nunique() if 'task' in d else 1
-    rhs = 'agreement' + (f" * C(source, Treatment(reference='{reference}'))" if len(sources) > 1 else '') + (' + C(task)' if tasks > 1 else '')
+    rhs = 'agreement' + (f" * C(source, Treatment(reference='{reference}'))" if len(sources) > 1
+                         else '') + (' + C(task)' if tasks > 1 else '')
     model = smf.logit(f"correct ~ {rhs}", data=d)
-    # one test instance appears once per source and seed: its rows are not independent, so the errors are clustered by instance
+    # one test instance appears once per source and seed: its rows are not independent,
+    # so the errors are clustered by instance
     groups = pd.factorize(d.task.astype(str) + '/' + d.idx.astype(str) if 'task' in d else d.idx)[0]
     if (n_clusters := groups.max() + 1) < min_clusters:
-        warnings.warn(f"Only {n_clusters} test instances: clustered standard errors need many clusters (≥ {min_clusters}); read the p-values with care.", stacklevel=2)
+        warnings.warn(f"Only {n_clusters} test instances: clustered standard errors need many clusters (≥ "
+                      f"{min_clusters}); read the p-values with care.", stacklevel=2)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         fit = model.fit(disp=0, cov_type='cluster', cov_kwds={'groups': groups})
         me = fit.get_margeff(at='overall').summary_frame()
     ci = fit.conf_int()
-    table = pd.DataFrame({'coef': fit.params, 'std_err': fit.bse, 'z': fit.tvalues, 'p': fit.pvalues, 'ci_low': ci[0], 'ci_high': ci[1]})
-    return {'n': int(fit.nobs), 'tasks': tasks, 'sources': sources, 'reference': reference, 'formula': f"correct ~ {rhs}",
-            'cov_type': f'clustered by test instance ({n_clusters} clusters)', 'clusters': int(n_clusters), 'table': table, 'marginal_effects': me,
-            'agreement_coef': float(fit.params['agreement']), 'fit': fit}
+    table = pd.DataFrame({'coef': fit.params, 'std_err': fit.bse, 'z': fit.tvalues, 'p': fit.pvalues, 'ci_low': ci[0],
+                          'ci_high': ci[1]})
+    return {'n': int(fit.nobs), 'tasks': tasks, 'sources': sources, 'reference': reference,
+            'formula': f"correct ~ {rhs}",
+            'cov_type': f'clustered by test instance ({n_clusters} clusters)', 'clusters': int(n_clusters),
+            'table': table, 'marginal_effects': me, 'agreement_coef': float(fit.params['agreement']), 'fit': fit}
 
 # %% ../nbs/11_verdict.ipynb #8fa0d91a
 def _interval(lo, hi, fmt='+.3f') -> str: return '—' if lo is None or np.isnan(lo) else f"[{lo:{fmt}}, {hi:{fmt}}]"
@@ -87,7 +102,8 @@ def _interval(lo, hi, fmt='+.3f') -> str: return '—' if lo is None or np.isnan
 def _ordering_rows(cmp: pd.DataFrame, classifier: str) -> list[dict]:
     "The verdict's ordering lines, one per line of `source_comparisons`."
     m = int(cmp.p.notna().sum())
-    return [{'claim': 'ordering', 'scope': f"{r.task}: {r.claim.replace('_', '-')}", 'estimate': f"{r.difference:+.3f} macro-F1",
+    return [{'claim': 'ordering', 'scope': f"{r.task}: {r.claim.replace('_', '-')}",
+             'estimate': f"{r.difference:+.3f} macro-F1",
              'interval': _interval(r.ci_low, r.ci_high), 'p': r.p_holm, 'word': r.word,
              'rests_on': f"{classifier}, {r.seeds} seeds; {r.interval}" + (f"; Holm over {m} lines" if m > 1 else '')
                          + f"; baseline gate: {r.gate}"} for r in cmp.itertuples()]
@@ -127,76 +143,96 @@ def _gap_rows(runs: pd.DataFrame, subjectivity, judge: dict, seed: int, alpha: f
     return rows, cors
 
 # %% ../nbs/11_verdict.ipynb #ee18010a
-SETS_SPREAD = {True: "one set's spread, taken from real_matched", False: "the seeds' spread"}  # what the agreement line's interval adds
+# what the agreement line's interval adds
+SETS_SPREAD = {True: "one set's spread, taken from real_matched", False: "the seeds' spread"}
 
-def _agreement_lines(task: str, preds: pd.DataFrame, how: str, runs: pd.DataFrame, ok: dict, seeds: pd.Series, seed: int) -> list[dict]:
-    "One task's agreement lines, one per synthetic source (`agreement_effect`), before Holm; `_d` is the effect Holm's words read."
+def _agreement_lines(task: str, preds: pd.DataFrame, how: str, runs: pd.DataFrame, ok: dict, seeds: pd.Series,
+                     seed: int) -> list[dict]:
+    ("One task's agreement lines, one per synthetic source (`agreement_effect`), before Holm; `_d` is the effect "
+     "Holm's words read.")
     nsets = datasets_behind(runs[runs.task == task])
     try: eff = agreement_effect(preds, seed=seed, sets={s: int(nsets.get((task, s), 1)) for s in preds.source.unique()})
     except ValueError as e:
-        return [{'claim': 'agreement', 'scope': task, 'estimate': '—', 'interval': '—', 'p': np.nan, 'word': f'undetermined: {e}',
-                 'rests_on': f'agreement from {how}'}]
+        return [{'claim': 'agreement', 'scope': task, 'estimate': '—', 'interval': '—', 'p': np.nan,
+                 'word': f'undetermined: {e}', 'rests_on': f'agreement from {how}'}]
     real, rows = eff.attrs['real'], []
     for r in eff[eff.source.isin(['zero_shot', 'few_shot'])].itertuples():
         base = [s for s in (real, r.source) if ok.get((task, s)) is False]
         has = hasattr(r, 'extra_loss')
-        word = (f"undetermined: {' and '.join(base)} at baseline" if base else 'undetermined: no real reference' if not has else
+        word = (f"undetermined: {' and '.join(base)} at baseline" if base else
+                'undetermined: no real reference' if not has else
                 'undetermined: no skill beyond chance on the high-agreement instances' if np.isnan(r.extra_loss) else
-                'inconclusive: one generated set, and no real_matched runs to measure how much a set varies (generate replicates)'
+                'inconclusive: one generated set, and no real_matched runs to measure how much a set varies (generate '
+                'replicates)'
                 if np.isnan(r.p) else None)
         rows.append({'claim': 'agreement', 'scope': f"{task}: {r.source.replace('_', '-')} vs {real.replace('_', '-')}",
-                     'estimate': f"{getattr(r, 'extra_loss', np.nan):+.3f} less of its skill (κ) kept on low-agreement instances",
+                     'estimate': f"{getattr(r, 'extra_loss', np.nan):+.3f} less of its skill (κ) kept on low-agreement "
+                                 "instances",
                      'interval': _interval(getattr(r, 'extra_ci_low', np.nan), getattr(r, 'extra_ci_high', np.nan)),
                      'p': getattr(r, 'p', np.nan), 'word': word, '_d': getattr(r, 'extra_loss', np.nan),
-                     'rests_on': f"agreement from {how}; {r.instances_high} full- vs {r.instances_low} lower-agreement test instances, "
-                                 f"{int(seeds.get((task, r.source), 0))} seeds on {r.sets} training set{'s' if r.sets > 1 else ''} (t interval: test instances "
-                                 f"bootstrapped, plus {SETS_SPREAD[bool(r.set_from_real_matched)]}; κ retained = κ low / κ high)"})
+                     'rests_on': f"agreement from {how}; {r.instances_high} full- vs {r.instances_low} lower-agreement "
+                                 f"test instances, {int(seeds.get((task, r.source), 0))} seeds on {r.sets} training "
+                                 f"set{'s' if r.sets > 1 else ''} (t interval: test instances bootstrapped, plus "
+                                 f"{SETS_SPREAD[bool(r.set_from_real_matched)]}; κ retained = κ low / κ high)"})
     return rows
 
 # %% ../nbs/11_verdict.ipynb #a98fdb89
-def _agreement_rows(runs: pd.DataFrame, agreement_predictions: dict | None, ok: dict, seeds: pd.Series, seed: int, alpha: float) -> list[dict]:
+def _agreement_rows(runs: pd.DataFrame, agreement_predictions: dict | None, ok: dict, seeds: pd.Series, seed: int,
+                    alpha: float) -> list[dict]:
     "The verdict's agreement lines of every task with a synthetic source, Holm over all of them."
     arows = []
     for task, (preds, how) in (agreement_predictions or {}).items():
         if not preds.source.isin(['zero_shot', 'few_shot']).any(): continue  # no synthetic source: nothing to check
         arows += _agreement_lines(task, preds, how, runs, ok, seeds, seed)
     if arows:
-        adj, words = holm_words([a['p'] for a in arows], [a.get('_d', np.nan) for a in arows], [a['word'] for a in arows], alpha)
+        adj, words = holm_words([a['p'] for a in arows], [a.get('_d', np.nan) for a in arows],
+                                [a['word'] for a in arows], alpha)
         for a, q, w in zip(arows, adj, words): a.update(p=q, word=w); a.pop('_d', None)
     return arows
 
 # %% ../nbs/11_verdict.ipynb #a244ccad
-def paper_verdict(runs: pd.DataFrame, subjectivity=None, judge: dict | None = None, agreement_predictions: dict | None = None,
+def paper_verdict(runs: pd.DataFrame, subjectivity=None, judge: dict | None = None,
+                  agreement_predictions: dict | None = None,
                   classifier: str = '', seed: int = 0, predictions: dict | None = None, alpha: float = 0.05,
                   one_set=()) -> pd.DataFrame:
-    """One row per claim and scope: estimate, 95% interval, Holm-adjusted p (over the claim's lines), the word (agrees / contradicts /
-    inconclusive / undetermined) and what it rests on; `one_set`: as `source_comparisons`'. `attrs['ordering']` and `attrs['gap']` keep the details (`verdict_power` reads them)."""
+    ("""One row per claim and scope: estimate, 95% interval, Holm-adjusted p (over the claim's lines), the word """
+     """(agrees / contradicts /
+    inconclusive / undetermined) and what it rests on; `one_set`: as `source_comparisons`'. `attrs['ordering']` and """
+     """`attrs['gap']` keep the details (`verdict_power` reads them).""")
     ok = learned(runs)
     seeds = runs.groupby(['task', 'source']).seed.nunique()
     cmp = source_comparisons(runs, predictions, seed=seed, alpha=alpha, one_set=one_set)
     rows = _ordering_rows(cmp, classifier)
     gap_rows, cors = _gap_rows(runs, subjectivity, judge or {}, seed, alpha)
     arows = _agreement_rows(runs, agreement_predictions, ok, seeds, seed, alpha)
-    out = pd.DataFrame(rows + gap_rows + arows, columns=['claim', 'scope', 'estimate', 'interval', 'p', 'word', 'rests_on'])
+    out = pd.DataFrame(rows + gap_rows + arows, columns=['claim', 'scope', 'estimate', 'interval', 'p', 'word',
+                                                         'rests_on'])
     out.attrs.update(ordering=cmp, gap=cors, alpha=alpha)
     return out
 
 # %% ../nbs/11_verdict.ipynb #5b9a1ed8
 def judge_table(rel: dict) -> pd.DataFrame:
     "A judge's reliability figures (`judge_reliability`) as one row to show beside its ranking."
-    iv = lambda v, lo_hi, f='.2f': '—' if v is None or v != v else f"{v:{f}}" + (f" [{lo_hi[0]:{f}}, {lo_hi[1]:{f}}]" if lo_hi else '')
-    return pd.DataFrame([{'judge': rel.get('source', rel.get('judge', '')), 'answers parsed': f"{rel.get('parsed', '—')} / {rel.get('answers', '—')}",
+    iv = lambda v, lo_hi, f='.2f': ('—' if v is None or v != v
+                                    else f"{v:{f}}" + (f" [{lo_hi[0]:{f}}, {lo_hi[1]:{f}}]" if lo_hi else ''))
+    return pd.DataFrame([{'judge': rel.get('source', rel.get('judge', '')),
+                          'answers parsed': f"{rel.get('parsed', '—')} / {rel.get('answers', '—')}",
                           'ties / unparsed': f"{rel.get('ties', '—')} / {rel.get('unparsed', '—')}",
-                          'position bias (share won by the first shown)': iv(rel.get('position_bias'), rel.get('position_bias_ci')),
-                          'order agreement': iv(rel.get('order_agreement'), None), 'split-half ρ': iv(rel.get('split_half_rho'), rel.get('split_half_ci')),
-                          'Spearman–Brown': iv(rel.get('split_half_sb'), None), 'reliable': 'yes' if rel.get('reliable') else 'no'}])
+                          'position bias (share won by the first shown)': iv(rel.get('position_bias'),
+                                                                             rel.get('position_bias_ci')),
+                          'order agreement': iv(rel.get('order_agreement'), None),
+                          'split-half ρ': iv(rel.get('split_half_rho'), rel.get('split_half_ci')),
+                          'Spearman–Brown': iv(rel.get('split_half_sb'), None),
+                          'reliable': 'yes' if rel.get('reliable') else 'no'}])
 
 # %% ../nbs/11_verdict.ipynb #abfc63f6
-CLAIMS = {'ordering': 'Real ≥ few-shot ≥ zero-shot (per task)', 'gap': 'The real − synthetic gap grows with task subjectivity',
+CLAIMS = {'ordering': 'Real ≥ few-shot ≥ zero-shot (per task)',
+          'gap': 'The real − synthetic gap grows with task subjectivity',
           'agreement': 'Low-agreement instances hurt synthetic-trained models most'}
 
 def verdict_markdown(v: pd.DataFrame, power: dict | None = None) -> str:
-    "The verdict as Markdown: per claim, a one-line tally and the table of its lines; then what a run of this size can find (`verdict_power`)."
+    ("The verdict as Markdown: per claim, a one-line tally and the table of its lines; then what a run of this size "
+     "can find (`verdict_power`).")
     if v.empty: return "No claim could be checked: no runs with synthetic data."
     out = []
     for claim, title in CLAIMS.items():
@@ -205,15 +241,18 @@ def verdict_markdown(v: pd.DataFrame, power: dict | None = None) -> str:
         tally = g.word.str.split(':').str[0].value_counts()
         out += [f"**{title}** — " + ', '.join(f"{w}: {n}" for w, n in tally.items()), '',
                 g.drop(columns='claim').assign(p=g.p.map(lambda x: '—' if x != x else f'{x:.3f}'))
-                .rename(columns={'rests_on': 'rests on', 'interval': '95% interval', 'p': 'p (Holm)'}).to_markdown(index=False), '']
-    out.append("*agrees* / *contradicts*: the effect is on the paper's side of zero / on the other side, with p (Holm-adjusted over the "
-               "claim's lines, so that the chance of any false word in a claim stays at 5%) below 0.05; *inconclusive*: it is not; *undetermined*: "
-               "an input is not trustworthy (the side of a comparison that scored higher does not beat its baselines, or a subjectivity judge "
-               "that was not reliable); a side at baseline under one that beats them is evidence of the difference, and its line speaks; "
-               "so nothing is concluded. The intervals are 95% per line.")
+                .rename(columns={'rests_on': 'rests on', 'interval': '95% interval', 'p': 'p (Holm)'})
+                .to_markdown(index=False), '']
+    out.append("*agrees* / *contradicts*: the effect is on the paper's side of zero / on the other side, with p "
+               "(Holm-adjusted over the claim's lines, so that the chance of any false word in a claim stays at 5%) "
+               "below 0.05; *inconclusive*: it is not; *undetermined*: an input is not trustworthy (the side of a "
+               "comparison that scored higher does not beat its baselines, or a subjectivity judge that was not "
+               "reliable); a side at baseline under one that beats them is evidence of the difference, and its line "
+               "speaks; so nothing is concluded. The intervals are 95% per line.")
     if v.scope.str.contains('real-matched').any():
-        out.append("*real-matched*: real training data subsampled, per label and seed, to the smaller of the two synthetic sets' accepted "
-                   "counts (each run's metrics.json records it as `matched_to`), so real data is never larger than a synthetic set it is compared with.")
+        out.append("*real-matched*: real training data subsampled, per label and seed, to the smaller of the two "
+                   "synthetic sets' accepted counts (each run's metrics.json records it as `matched_to`), so real data "
+                   "is never larger than a synthetic set it is compared with.")
     if power: out += ['', power_markdown(power)]
     return '\n'.join(out)
 
@@ -225,16 +264,24 @@ def _per_label(runs: pd.DataFrame) -> float:
     if 'n_train' not in s or s.n_train.isna().all(): return float('nan')
     return float(np.median([r.n_train / get_card(r.task).num_labels for r in s.itertuples()]))
 
-_N_BOOT = inspect.signature(source_comparisons).parameters['n_boot'].default  # the bootstrap draws behind an ordering line's p
+# the bootstrap draws behind an ordering line's p
+_N_BOOT = inspect.signature(source_comparisons).parameters['n_boot'].default
 
-def ordering_power(se: float, lines: int, difference: float, alpha: float = 0.05, df: float = np.inf, n_boot: int | None = None) -> float:
-    """The chance that an ordering line whose estimate is normal around `difference` with standard error `se` is below Holm's
-    first-step level over `lines` lines (two-sided `alpha / lines`): `verdict_power`'s ordering figure (Holm's later steps are laxer).
-    The line's own test decides the bar: a Welch t line (`df` degrees of freedom, finite) needs its t quantile, not the normal one
-    (noncentral t); a bootstrap line (`n_boot` draws, p = twice the smaller share of draws beyond 0, +1 smoothed) needs fewer than
-    level × (n_boot + 1) / 2 − 1 draws on the far side of 0, and at a level below 2 / (n_boot + 1) cannot speak at all."""
+def ordering_power(se: float, lines: int, difference: float, alpha: float = 0.05, df: float = np.inf,
+                   n_boot: int | None = None) -> float:
+    ("""The chance that an ordering line whose estimate is normal around `difference` with standard error `se` is """
+     """below Holm's
+    first-step level over `lines` lines (two-sided `alpha / lines`): `verdict_power`'s ordering figure (Holm's later """
+     """steps are laxer).
+    The line's own test decides the bar: a Welch t line (`df` degrees of freedom, finite) needs its t quantile, not """
+     """the normal one
+    (noncentral t); a bootstrap line (`n_boot` draws, p = twice the smaller share of draws beyond 0, +1 smoothed) """
+     """needs fewer than
+    level × (n_boot + 1) / 2 − 1 draws on the far side of 0, and at a level below 2 / (n_boot + 1) cannot speak at """
+     """all.""")
     from scipy.stats import nct, norm, t
-    if not se > 0: raise ValueError(f"ordering_power needs a standard error > 0; got {se} (a line without an interval has no power figure)")
+    if not se > 0: raise ValueError(f"ordering_power needs a standard error > 0; got {se} (a line without an interval "
+                                    "has no power figure)")
     if lines < 1: raise ValueError(f"ordering_power needs at least 1 line in Holm's family; got {lines}")
     level = alpha / lines
     if np.isfinite(df):
@@ -250,7 +297,8 @@ def ordering_power(se: float, lines: int, difference: float, alpha: float = 0.05
     return float(norm.cdf(difference / se - z) + norm.cdf(-difference / se - z))
 
 def _line_df(r) -> float:
-    "An ordering line's degrees of freedom: its Welch t interval's half-width over its standard error is t's quantile; inf for a bootstrap line."
+    ("An ordering line's degrees of freedom: its Welch t interval's half-width over its standard error is t's "
+     "quantile; inf for a bootstrap line.")
     from scipy.optimize import brentq
     from scipy.stats import t
     if not str(r.interval).startswith('Welch'): return np.inf
@@ -259,8 +307,10 @@ def _line_df(r) -> float:
     return float(brentq(lambda df: t.isf(0.025, df) - q, 0.5, 1e6))
 
 def gap_power(tasks: int, gap_sd: float, gap_rise: float, level: float, sims: int = 200, seed: int = 0) -> float:
-    """The share of `sims` simulated runs of `tasks` tasks, evenly spaced in subjectivity with gaps `gap_rise` × position (0 to 1) plus
-    normal noise of sd `gap_sd`, in which `permutation_spearman`'s one-sided p for a rising gap is below `level`: `verdict_power`'s gap figure."""
+    ("""The share of `sims` simulated runs of `tasks` tasks, evenly spaced in subjectivity with gaps `gap_rise` × """
+     """position (0 to 1) plus
+    normal noise of sd `gap_sd`, in which `permutation_spearman`'s one-sided p for a rising gap is below `level`: """
+     """`verdict_power`'s gap figure.""")
     if tasks < 3: raise ValueError(f"gap_power needs at least 3 tasks (a rank correlation); got {tasks}")
     if not gap_sd >= 0: raise ValueError(f"gap_power needs a gap sd >= 0; got {gap_sd}")
     rng, hits = np.random.default_rng(seed), 0
@@ -270,14 +320,19 @@ def gap_power(tasks: int, gap_sd: float, gap_rise: float, level: float, sims: in
         hits += t['p_greater'] < level
     return hits / sims
 
-def verdict_power(runs: pd.DataFrame, verdict: pd.DataFrame, difference: float = 0.05, gap_rise: float = 0.10, sims: int = 200,
-                  power: float = 0.8, seed: int = 0) -> dict:
-    """How often a verdict of this size finds an effect that is there: for the ordering lines, the chance that a line with the median
-    precision of the least precise comparison here (real > few-shot, few-shot > zero-shot or real > zero-shot: the one whose lines'
-    median standard error is largest) finds a `difference` in macro-F1 at Holm's first-step level and by the lines' own test (a lower
+def verdict_power(runs: pd.DataFrame, verdict: pd.DataFrame, difference: float = 0.05, gap_rise: float = 0.10,
+                  sims: int = 200, power: float = 0.8, seed: int = 0) -> dict:
+    ("""How often a verdict of this size finds an effect that is there: for the ordering lines, the chance that a """
+     """line with the median
+    precision of the least precise comparison here (real > few-shot, few-shot > zero-shot or real > zero-shot: the """
+     """one whose lines'
+    median standard error is largest) finds a `difference` in macro-F1 at Holm's first-step level and by the lines' """
+     """own test (a lower
     bound), and the texts per label that would
-    reach `power` if the uncertainty shrank with √size; for the gap lines, the share of `sims` simulated runs with these tasks'
-    scores and gaps as noisy as here in which a gap that grows by `gap_rise` from the least to the most subjective task is found."""
+    reach `power` if the uncertainty shrank with √size; for the gap lines, the share of `sims` simulated runs with """
+     """these tasks'
+    scores and gaps as noisy as here in which a gap that grows by `gap_rise` from the least to the most subjective """
+     """task is found.""")
     from scipy.optimize import brentq
     alpha = verdict.attrs.get('alpha', 0.05)
     cmp, cors = verdict.attrs.get('ordering', pd.DataFrame()), verdict.attrs.get('gap', {})
@@ -287,21 +342,26 @@ def verdict_power(runs: pd.DataFrame, verdict: pd.DataFrame, difference: float =
     live = cmp[cmp.p.notna()] if len(cmp) else cmp
     if len(live):
         boot = float(live.interval.str.startswith('bootstrap').mean()) >= 0.5  # the test most lines use
-        # the least precise comparison's median line: few-shot > zero-shot carries two sets' spread, the median over all lines less
-        # (at 4 tasks x 20 per label its lines found 20% where the median over all lines promised 32%: verdict_calibration.md)
+        # the least precise comparison's median line: few-shot > zero-shot carries two sets' spread, the median over
+        # all lines less (at 4 tasks x 20 per label its lines found 20% where the median over all lines promised 32%:
+        # verdict_calibration.md)
         by_claim = live.groupby('claim').se.median()
         worst = str(by_claim.idxmax())
         s = float(by_claim.max())
         df = np.inf if boot else float(np.median([_line_df(r) for r in live[live.claim == worst].itertuples()]))
         test = dict(df=df, n_boot=_N_BOOT if boot else None)
-        at = lambda n: ordering_power(s * np.sqrt(out['per_label'] / n), len(live), difference, alpha, **test)  # se shrinking with √size
+        # se shrinking with √size
+        at = lambda n: ordering_power(s * np.sqrt(out['per_label'] / n), len(live), difference, alpha, **test)
         need, here = np.nan, out['per_label']
-        if here == here:  # the size known: the least that reaches `power` (inf where no size does: a bootstrap's p floor)
+        # the size known: the least that reaches `power` (inf where no size does: a bootstrap's p floor)
+        if here == here:
             reach = [n for n in here * 2.0 ** np.arange(21) if at(n) >= power]
-            need = np.inf if not reach else float(here) if reach[0] == here else float(np.ceil(brentq(lambda n: at(n) - power, reach[0] / 2, reach[0])))
-        out.update(ordering_lines=len(live), ordering_se=s, ordering_claim=worst, ordering_df=df, ordering_n_boot=test['n_boot'],
-                   ordering_se_by_claim={str(k): float(v) for k, v in by_claim.items()},
-                   ordering_power=ordering_power(s, len(live), difference, alpha, **test), ordering_per_label_needed=need)
+            need = (np.inf if not reach else float(here) if reach[0] == here
+                    else float(np.ceil(brentq(lambda n: at(n) - power, reach[0] / 2, reach[0]))))
+        out.update(ordering_lines=len(live), ordering_se=s, ordering_claim=worst, ordering_df=df,
+                   ordering_n_boot=test['n_boot'], ordering_se_by_claim={str(k): float(v) for k, v in by_claim.items()},
+                   ordering_power=ordering_power(s, len(live), difference, alpha, **test),
+                   ordering_per_label_needed=need)
     usable = [c for c in cors.values() if len(c['tasks']) >= 3 and np.isfinite(c.get('gap_sd', np.nan))]
     if usable:
         c = max(usable, key=lambda c: len(c['tasks']))
@@ -322,21 +382,22 @@ def power_markdown(pw: dict) -> str:
         df, n_boot, need = pw.get('ordering_df', np.inf), pw.get('ordering_n_boot'), pw['ordering_per_label_needed']
         test = (f"its Welch t test with about {df:.0f} degrees of freedom" if np.isfinite(df) else
                 f"its bootstrap p from {n_boot} draws" if n_boot else "a normal test")
-        which = f" ({pw['ordering_claim'].replace('_', '-')}, the least precise comparison)" if pw.get('ordering_claim') else ''
-        out.append(f"an ordering line with the median precision here{which} (standard error {pw['ordering_se']:.3f}) finds a true difference of "
-                   f"{pw['difference']:.2f} macro-F1 in at least {pw['ordering_power']:.0%} of runs, after Holm over {pw['ordering_lines']} lines "
-                   f"and by {test}"
+        which = ((f" ({pw['ordering_claim'].replace('_', '-')}, the least precise comparison)")
+                 if pw.get('ordering_claim') else '')
+        out.append(f"an ordering line with the median precision here{which} (standard error {pw['ordering_se']:.3f}) "
+                   f"finds a true difference of {pw['difference']:.2f} macro-F1 in at least {pw['ordering_power']:.0%} "
+                   f"of runs, after Holm over {pw['ordering_lines']} lines and by {test}"
                    + ('.' if need != need else '; this size is enough for 80%.' if need <= pw['per_label'] else
-                      f"; no size is enough for 80% with {pw['ordering_lines']} lines (Holm's first-step level is below the smallest p "
-                      f"{n_boot} bootstrap draws can give)." if np.isinf(need) else
+                      f"; no size is enough for 80% with {pw['ordering_lines']} lines (Holm's first-step level is "
+                      f"below the smallest p {n_boot} bootstrap draws can give)." if np.isinf(need) else
                       f"; about {need:.0f} texts per label would be needed for 80% (if the uncertainty shrank with the "
                       "square root of the training size: the test set's share does not, so more may be needed)."))
     if 'gap_power' in pw:
-        out.append(f"A gap that grows by {pw['gap_rise']:.2f} macro-F1 from the least to the most subjective task is found in "
-                   f"{pw['gap_power']:.0%} of {pw['gap_sims']} simulated runs with {pw['gap_tasks']} tasks whose gaps are as noisy as here "
-                   f"(sd {pw['gap_sd']:.3f}), with a reliable ranking — an optimistic figure: the line's own test also carries the ranking's "
-                   "and the gaps' uncertainty, which this simulation leaves out (in simulated studies of 6 tasks it said 88% where the "
-                   "lines found 33%).")
+        out.append(f"A gap that grows by {pw['gap_rise']:.2f} macro-F1 from the least to the most subjective task is "
+                   f"found in {pw['gap_power']:.0%} of {pw['gap_sims']} simulated runs with {pw['gap_tasks']} tasks "
+                   f"whose gaps are as noisy as here (sd {pw['gap_sd']:.3f}), with a reliable ranking — an optimistic "
+                   "figure: the line's own test also carries the ranking's and the gaps' uncertainty, which this "
+                   "simulation leaves out (in simulated studies of 6 tasks it said 88% where the lines found 33%).")
     if len(out) == 1: out.append("nothing to compute it from (no comparisons).")
     out.append("An *inconclusive* line at low power means the run was too small to tell, not that there is no effect.")
     return ' '.join(out)

@@ -17,14 +17,17 @@ __all__ = ['DEFAULT_MARGIN', 'learning_curve', 'monotone', 'invert_curve', 'wort
 
 # %% ../nbs/11_worth.ipynb #12097984
 def learning_curve(runs: pd.DataFrame, metric: str = 'macro_f1', ci: float = 0.95) -> pd.DataFrame:
-    """Per task and size n (texts per label): mean `metric` over seeds, its sd, seeds, and a t interval; from the `real@<n>` runs. With
-    `n_train` in the runs, `capped` marks sizes some label could not fill (it gave all its texts)."""
+    ("""Per task and size n (texts per label): mean `metric` over seeds, its sd, seeds, and a t interval; from the """
+     """`real@<n>` runs. With
+    `n_train` in the runs, `capped` marks sizes some label could not fill (it gave all its texts).""")
     from scipy import stats
     r = runs.assign(n=runs.source.map(curve_size)).dropna(subset=['n'])
-    if r.empty: raise ValueError("No learning-curve runs: train sources real@<n> (e.g. real@10, real@20, real@50) on the same test rows first.")
+    if r.empty: raise ValueError("No learning-curve runs: train sources real@<n> (e.g. real@10, real@20, real@50) on "
+                                 "the same test rows first.")
     g = r.groupby(['task', 'n'])[metric]
     out = g.agg(['mean', 'std', 'count']).reset_index().rename(columns={'count': 'seeds', 'std': 'sd'})
-    if 'n_train' in r:  # a label with fewer than n texts gives all it has: the point is then below n per label ('capped')
+    # a label with fewer than n texts gives all it has: the point is then below n per label ('capped')
+    if 'n_train' in r:
         per = r.groupby(['task', 'n']).n_train.min().reset_index()
         k = per.groupby('task').apply(lambda d: d.n_train.iloc[d.n.argmin()] / d.n.min(), include_groups=False)
         out['capped'] = (per.n_train < per.n * per.task.map(k) - 0.5).to_numpy()
@@ -40,7 +43,8 @@ def monotone(y, weights=None) -> np.ndarray:
 
 # %% ../nbs/11_worth.ipynb #0068c850
 def invert_curve(ns, ys, score: float) -> float:
-    "The texts per label at which the non-decreasing curve (`ns`, `ys`) first reaches `score`, interpolated in log n; 0 below it, inf above."
+    ("The texts per label at which the non-decreasing curve (`ns`, `ys`) first reaches `score`, interpolated in log n; "
+     "0 below it, inf above.")
     ns, ys = np.asarray(ns, float), np.asarray(ys, float)
     if not np.isfinite(score): return np.nan
     if score <= ys[0]: return 0.0 if score < ys[0] else float(ns[0])
@@ -127,7 +131,8 @@ def worth(runs: pd.DataFrame, metric: str = 'macro_f1', n_boot: int = 2000, ci: 
     curve = learning_curve(runs, metric)
     for task, g in runs.groupby('task'):
         c = curve[curve.task == task].sort_values('n')
-        if len(c) < 2: raise ValueError(f"{task}: a learning curve needs at least two sizes (real@<n>), it has {len(c)}.")
+        if len(c) < 2:
+            raise ValueError(f"{task}: a learning curve needs at least two sizes (real@<n>), it has {len(c)}.")
         ns, others = c.n.to_numpy(), sorted(set(g.source[g.source.map(curve_size).isna()]))
         sizes = [curve_source(n) for n in ns]
         by_seed = g[g.source.isin(sizes)].pivot_table(index='seed', columns='source', values=metric, aggfunc='mean')
@@ -141,18 +146,23 @@ def worth(runs: pd.DataFrame, metric: str = 'macro_f1', n_boot: int = 2000, ci: 
             s = g[g.source == source]
             x = s[metric].to_numpy(float)
             sd = generation_sd(g, source, int(nsets.get((task, source), 1)), metric, min_sets)
-            df = max(int((g.source == 'real_matched').sum()) - 1, 1)  # generation_sd measures a set's spread on real_matched's seeds
+            # generation_sd measures a set's spread on real_matched's seeds
+            df = max(int((g.source == 'real_matched').sum()) - 1, 1)
             b = _seed_draws(x, n_boot, rng)[:, 0] + (sd * rng.standard_t(df, n_boot) if sd > 0 else 0)
             if tests: b = b + tests[source]  # the same test rows as the curve's draw
             est = invert_curve(ns, ys, x.mean())
-            inv = np.array([invert_curve(ns, y, v) for y, v in zip(ys_b, b)]) if np.isfinite(sd) else np.full(n_boot, np.nan)
-            lo, hi = (np.quantile(inv, [(1 - ci) / 2, (1 + ci) / 2], method='inverted_cdf') if np.isfinite(inv).any() or np.isinf(inv).any()
-                      else (np.nan, np.nan))
+            inv = (np.array([invert_curve(ns, y, v) for y, v in zip(ys_b, b)]) if np.isfinite(sd)
+                   else np.full(n_boot, np.nan))
+            lo, hi = (np.quantile(inv, [(1 - ci) / 2, (1 + ci) / 2], method='inverted_cdf')
+                      if np.isfinite(inv).any() or np.isinf(inv).any() else (np.nan, np.nan))
             gen = s['generator'].iloc[0] if 'generator' in s else ''
-            rows.append({'task': task, 'source': source, 'generator': gen, 'score': x.mean(), 'real_labels_equivalent': est,
+            rows.append({'task': task, 'source': source, 'generator': gen, 'score': x.mean(),
+                         'real_labels_equivalent': est,
                          'ci_low': float(lo), 'ci_high': float(hi), 'reads': _reads(est, lo, hi, ns), 'seeds': len(x),
-                         'sets': int(nsets.get((task, source), 1)), 'curve': f"{ns[0]}–{ns[-1]} per label, {len(ns)} sizes"
-                         + (f"; from {c.n[c.capped].min()} on some labels hold fewer" if c.get('capped', pd.Series(False)).any() else ''),
+                         'sets': int(nsets.get((task, source), 1)),
+                         'curve': f"{ns[0]}–{ns[-1]} per label, {len(ns)} sizes"
+                                  + (f"; from {c.n[c.capped].min()} on some labels hold fewer"
+                                     if c.get('capped', pd.Series(False)).any() else ''),
                          'interval': _resamples(bool(tests), sd)})
     return pd.DataFrame(rows)
 
@@ -163,8 +173,8 @@ def _resamples(tests: bool, sd: float) -> str:
 
 # %% ../nbs/11_worth.ipynb #bdff4a52
 def simulate_worth_study(worth_n: float = 40.0, sizes=(10, 20, 50, 100), seeds: int = 5, sets: int = 5,
-                         n_test: int = 500, set_sd: float = 0.15, affinity: float = 2.0, curve_sd: float = 0.3, row_noise: float = 0.5,
-                         mixture: float | None = None, seed: int = 0) -> tuple:
+                         n_test: int = 500, set_sd: float = 0.15, affinity: float = 2.0, curve_sd: float = 0.3,
+                         row_noise: float = 0.5, mixture: float | None = None, seed: int = 0) -> tuple:
     """A learning-curve study whose truth is known and which does not share `worth`'s assumptions: (runs, predictions,
     true worth). Two labels; a classifier of skill θ gets a test row right when θ − u + η > 0 (u: the row's difficulty,
     N(0, 1); η: the classifier's own noise per row, N(0, `row_noise`)). Seed k's `real@<n>` trains on the first n texts
@@ -217,25 +227,31 @@ def simulate_worth_study(worth_n: float = 40.0, sizes=(10, 20, 50, 100), seeds: 
 
 
 # %% ../nbs/11_worth.ipynb #7afeec07
-DEFAULT_MARGIN = ANALYZE_DEFAULTS['margin']  # a judgement, defined once with the analysis's settings (synthclf.settings)
+# a judgement, defined once with the analysis's settings (synthclf.settings)
+DEFAULT_MARGIN = ANALYZE_DEFAULTS['margin']
 
 def equivalence(runs: pd.DataFrame, task: str, source: str, n: int, margin: float = DEFAULT_MARGIN,
                 alpha: float = 0.05, metric: str = 'macro_f1', min_sets: int = 5,
                 predictions: dict | None = None) -> dict:
-    """TOST of `source` against `n` real texts per label on `task`: the difference, its (1 − 2α) interval, and whether
-    it lies within ±margin. `predictions` ({task: per-row predictions}) adds the test rows, drawn again for both sides at
-    once; without them the test rows stay fixed. `interval` says which."""
-    if margin <= 0: raise ValueError(f"margin must be above 0 (a difference in {metric} you would accept), got {margin}.")
+    ("""TOST of `source` against `n` real texts per label on `task`: the difference, its (1 − 2α) interval, and whether
+    it lies within ±margin. `predictions` ({task: per-row predictions}) adds the test rows, drawn again for both """
+     """sides at
+    once; without them the test rows stay fixed. `interval` says which.""")
+    if margin <= 0:
+        raise ValueError(f"margin must be above 0 (a difference in {metric} you would accept), got {margin}.")
     g = runs[runs.task == task]
     a, b = g.loc[g.source == source, metric].to_numpy(float), g.loc[g.source == curve_source(n), metric].to_numpy(float)
-    if not len(a) or not len(b): raise ValueError(f"{task}: no runs of {source!r} or of {curve_source(n)!r} to compare.")
+    if not len(a) or not len(b):
+        raise ValueError(f"{task}: no runs of {source!r} or of {curve_source(n)!r} to compare.")
     sd = generation_sd(g, source, int(datasets_behind(g).get((task, source), 1)), metric, min_sets)
     tv = _test_row_var(predictions, task, source, curve_source(n), metric)
     extra = (sd ** 2 if np.isfinite(sd) else np.nan) + (tv or 0)  # a set's spread the seeds miss; the test set's luck
     d, lo, hi, _, se = welch(a, b, 1 - 2 * alpha, extra)
     ok = bool(np.isfinite(lo) and -margin < lo and hi < margin)
-    word = ('equivalent' if ok else 'not shown equivalent') if np.isfinite(lo) else 'undetermined: too few seeds or sets to measure the spread'
-    return {'task': task, 'source': source, 'real_per_label': n, 'difference': d, 'low': lo, 'high': hi, 'margin': margin,
+    word = (('equivalent' if ok else 'not shown equivalent') if np.isfinite(lo)
+            else 'undetermined: too few seeds or sets to measure the spread')
+    return {'task': task, 'source': source, 'real_per_label': n, 'difference': d, 'low': lo, 'high': hi,
+            'margin': margin,
             'interval': f"{1 - 2 * alpha:.0%}, test rows " + ('drawn again' if tv is not None else 'held fixed'),
             'word': word}
 
@@ -243,22 +259,28 @@ def equivalence(runs: pd.DataFrame, task: str, source: str, n: int, margin: floa
 # %% ../nbs/11_worth.ipynb #86f96cc0
 def mixture_gain(runs: pd.DataFrame, worth_: pd.DataFrame | None = None, metric: str = 'macro_f1', ci: float = 0.95,
                  min_sets: int = 5, predictions: dict | None = None) -> pd.DataFrame:
-    """Per task and mixture `real@<n>+<mode>`: `gain` (its score minus `real@<n>`'s, paired by seed), a t interval (`gain_low`,
-    `gain_high`), `saves` (real labels per label saved at equal score: the mixture's worth minus n, from `worth_` or `worth`, with
+    ("""Per task and mixture `real@<n>+<mode>`: `gain` (its score minus `real@<n>`'s, paired by seed), a t interval """
+     """(`gain_low`,
+    `gain_high`), `saves` (real labels per label saved at equal score: the mixture's worth minus n, from `worth_` or """
+     """`worth`, with
     `saves_low`, `saves_high`) and `reads`. `predictions` ({task: per-row predictions}) adds the test rows, drawn
-    again for the mixture and its curve point at once (and passed to `worth`); without them the test rows stay fixed."""
+    again for the mixture and its curve point at once (and passed to `worth`); without them the test rows stay """
+     """fixed.""")
     from scipy import stats
     mixed = runs[runs.source.map(mixture_parts).notna()]
-    if mixed.empty: return pd.DataFrame(columns=['task', 'source', 'mode', 'real_per_label', 'gain', 'gain_low', 'gain_high', 'saves', 'saves_low', 'saves_high', 'reads'])
+    if mixed.empty: return pd.DataFrame(columns=['task', 'source', 'mode', 'real_per_label', 'gain', 'gain_low',
+                                                 'gain_high', 'saves', 'saves_low', 'saves_high', 'reads'])
     w = worth(runs, metric, ci=ci, min_sets=min_sets, predictions=predictions) if worth_ is None else worth_
     w = w.set_index(['task', 'source'])
     rows, nsets = [], datasets_behind(runs)
     for (task, source), s in mixed.groupby(['task', 'source']):
         (n, mode), g = mixture_parts(source), runs[runs.task == task]
         base = g[g.source == curve_source(n)].set_index('seed')[metric]
-        if base.empty: raise ValueError(f"{task}: {source} is read against its curve point {curve_source(n)} (the same real rows): train it too.")
+        if base.empty: raise ValueError(f"{task}: {source} is read against its curve point {curve_source(n)} (the same "
+                                        "real rows): train it too.")
         d = (s.set_index('seed')[metric] - base).dropna().to_numpy(float)
-        v, sd = (d.var(ddof=1) / len(d) if len(d) > 1 else np.nan), generation_sd(g, source, int(nsets.get((task, source), 1)), metric, min_sets)
+        v, sd = ((d.var(ddof=1) / len(d) if len(d) > 1 else np.nan),
+                 generation_sd(g, source, int(nsets.get((task, source), 1)), metric, min_sets))
         tv = _test_row_var(predictions, task, source, curve_source(n), metric) or 0  # the test set's luck; many rows:
         # an interval of its own would barely widen, so it costs no degrees of freedom
         m = max(int((g.source == 'real_matched').sum()) - 1, 1)  # generation_sd is measured on real_matched's seeds
@@ -267,9 +289,12 @@ def mixture_gain(runs: pd.DataFrame, worth_: pd.DataFrame | None = None, metric:
         x = w.loc[(task, source)] if (task, source) in w.index else None
         saves = [x[k] - n if x is not None else np.nan for k in ('real_labels_equivalent', 'ci_low', 'ci_high')]
         unit = {'macro_f1': 'macro-F1'}.get(metric, metric)
-        gain = f"{d.mean():+.3f} [{d.mean() - h:+.3f}, {d.mean() + h:+.3f}] {unit}" if np.isfinite(h) else f"{d.mean():+.3f} {unit} (no interval)"
-        rows.append({'task': task, 'source': source, 'mode': mode, 'real_per_label': n, 'gain': d.mean(), 'gain_low': d.mean() - h,
+        gain = ((f"{d.mean():+.3f} [{d.mean() - h:+.3f}, {d.mean() + h:+.3f}] {unit}") if np.isfinite(h)
+                else f"{d.mean():+.3f} {unit} (no interval)")
+        rows.append({'task': task, 'source': source, 'mode': mode, 'real_per_label': n, 'gain': d.mean(),
+                     'gain_low': d.mean() - h,
                      'gain_high': d.mean() + h, 'saves': saves[0], 'saves_low': saves[1], 'saves_high': saves[2],
-                     'reads': f"adding it to {n} real per label gives {gain}" + (f" (as good as {x.reads})" if x is not None else '')})
+                     'reads': f"adding it to {n} real per label gives {gain}"
+                              + (f" (as good as {x.reads})" if x is not None else '')})
     return pd.DataFrame(rows)
 
