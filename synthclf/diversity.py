@@ -80,10 +80,9 @@ def _reference_sample(real, size: int | None, seed: int = 0):
 # %% ../nbs/11_diversity.ipynb #6ef62a4a
 def diversity_table(sets: dict, per_label: int | None = None, by_label: bool = False, reference=None, seed: int = 0,
                     reference_size: int | None = REFERENCE_SIZE, k: int = 5) -> pd.DataFrame:
-    ("""Diversity measures of each named Dataset in `sets` (equal size per label), and similarity to a stratified """
-     """sample of
-    `reference_size` texts of `reference` (default: sets['real']): the mean similarity of each text to its `k` """
-     """nearest real texts.""")
+    """Diversity measures of each named Dataset in `sets` (equal size per label), and similarity to a stratified sample
+    of `reference_size` texts of `reference` (default: sets['real']): the mean similarity of each text to its `k`
+    nearest real texts. Texts are embedded once per process (`synthclf.classifiers.embed_cached`)."""
     if not sets: raise ValueError("No sets to measure.")
     names = next(iter(sets.values())).features['label'].names
     counts = {k: np.bincount(ds['label'], minlength=len(names)) for k, ds in sets.items()}
@@ -92,11 +91,8 @@ def diversity_table(sets: dict, per_label: int | None = None, by_label: bool = F
     if (cut == 0).all(): raise ValueError("The sets share no label with texts in all of them: counts per label "
                                           f"{({k: v.tolist() for k, v in counts.items()})}.")
     reference = reference if reference is not None else sets.get('real')
-    vectors = {}  # text -> embedding: every text is embedded once
-    def vecs(texts):
-        new = list(dict.fromkeys(t for t in texts if t not in vectors))
-        if new: vectors.update(zip(new, embed(new)))
-        return np.stack([vectors[t] for t in texts]) if texts else np.zeros((0, 1), np.float32)
+    from synthclf.classifiers import embed_cached  # every text embedded once in this process, whoever asked first
+    def vecs(texts): return embed_cached(texts) if texts else np.zeros((0, 1), np.float32)
     if reference is not None:
         reference = _reference_sample(reference, reference_size, seed)
         ref_emb, ref_labels = vecs(list(reference['text'])), np.asarray(reference['label'])
@@ -116,6 +112,7 @@ def diversity_table(sets: dict, per_label: int | None = None, by_label: bool = F
                 row['similarity_k'], row['reference_texts'] = min(k, len(ref)), len(ref)
             rows.append(row)
     return pd.DataFrame(rows)
+
 
 # %% ../nbs/11_diversity.ipynb #d6418004
 def task_diversity(
