@@ -356,8 +356,7 @@ def _float32_linears(lm) -> list:
     "The linear layers of `lm` that hold a plain float32 weight on the CPU."
     import torch
     return [m for m in lm.modules() if isinstance(m, torch.nn.Linear) and m.weight is not None
-            and m.weight.dtype == torch.float32
-            and m.weight.device.type == 'cpu']
+            and m.weight.dtype == torch.float32 and m.weight.device.type == 'cpu']
 
 def _forward_fails(lm) -> Exception | None:
     ("What a two-token forward pass of `lm` raises, if anything (a model whose forward reads a weight its linear "
