@@ -93,8 +93,8 @@ class TfidfClassifier:
 _EMBEDDINGS: dict = {}  # (encoder, text) -> embedding, for this process
 
 def embed_cached(texts, model: str = DEFAULT_ENCODER, limit: int = 200_000) -> np.ndarray:
-    ("Sentence embeddings of `texts` (`synthclf.encoders.embed`), computing only those not embedded before in this "
-     "process.")
+    ("Sentence embeddings of `texts` (`synthclf.encoders.embed`), "
+     "computing only those not embedded before in this process.")
     texts = list(texts)
     todo = list(dict.fromkeys(t for t in texts if (model, t) not in _EMBEDDINGS))
     if todo:

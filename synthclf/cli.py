@@ -327,8 +327,8 @@ def _add_run(sub):
                                         "'file:PATH?text=COL&label=COL&mode=COL' for a labelled JSONL, CSV or "
                                         'Parquet file or datasets folder of yours (synthclf.kinds)')
     b.add_argument('-p', '--param', action='append', metavar='KEY=VALUE',
-                   help='override a notebook parameter, in YAML: seeds=3, modes=[zero_shot], train.test_cap=null '
-                        '(repeatable)')
+                   help='override a notebook parameter, in YAML: seeds=3, modes=[zero_shot], '
+                        'train.test_cap=null (repeatable)')
     b.add_argument(
         '--workers', type=int, help='parallel stage processes (default: one per core, at most one per task); '
                                       'the local-LLM stages side by side, as many as the cores and the free '

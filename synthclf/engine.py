@@ -28,8 +28,8 @@ class Sampling:
 
 # %% ../nbs/04_engine.ipynb #564e78d6
 def request_generator(seed: int):
-    ("The random stream of one request: seeded from the request's own seed alone, so no other request in its batch "
-     "changes it.")
+    ("The random stream of one request: seeded from the request's own seed alone, "
+     "so no other request in its batch changes it.")
     import torch
     g = torch.Generator()
     g.manual_seed(int(hashlib.sha256(f'synthclf-request-{seed}'.encode()).hexdigest()[:15], 16))
@@ -159,8 +159,8 @@ def _prefill(lm, take: list[int], prompts, P: int, prefix_kv, pad_id: int):
 
 # %% ../nbs/04_engine.ipynb #799ec979
 class _Rows:
-    ("The rows being decoded: per layer a left-padded (keys, values) cache, the attention mask, and each row's request "
-     "state.")
+    ("The rows being decoded: per layer a left-padded (keys, values) cache, the attention mask, "
+     "and each row's request state.")
     def __init__(self): self.kv, self.mask, self.rows = None, None, []
 
 def _step(lm, b: _Rows):
@@ -277,8 +277,8 @@ def _prefix_tree(lm, prompts: list[list[int]], pad_id: int, rows=None, P: int = 
      """computed, with the one-row
     cache `kv` (None when P is 0), to be prefilled from there. A stretch of tokens that several prompts share is """
      """computed once where
-    that saves at least `min_saved` tokens of prefill; the parent's cache is never written to (each child copies """
-     """it).""")
+    that saves at least `min_saved` tokens of prefill; the parent's cache is never written to """
+     """(each child copies it).""")
     rows = sorted(range(len(prompts)), key=prompts.__getitem__) if rows is None else rows
     c = _common_prefix([prompts[i][P:] for i in rows]) if len(rows) > 1 else 0
     if c and (len(rows) - 1) * c >= min_saved:

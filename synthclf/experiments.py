@@ -69,8 +69,8 @@ def _matching(card: TaskCard, synthetic_dir=None, seed: int = 0, modes=SYNTHETIC
 def matched_sizes(card: TaskCard, synthetic_dir=None, seed: int = 0, modes=SYNTHETIC_MODES) -> dict:
     ("""Texts per label to match real data to, for training seed `seed`: per label the fewest that the synthetic """
      """sets of `modes` (those
-    generated; the replicates of seed `seed`) hold, so that the real set is never larger than one it is compared """
-     """with.""")
+    generated; the replicates of seed `seed`) hold, so that the real set is never larger than one """
+     """it is compared with.""")
     found = _matching(card, synthetic_dir, seed, modes)
     return {l: min(f['counts'].get(l, 0) for f in found.values()) for l in card.label_names}
 

@@ -97,8 +97,8 @@ _NUMBERING = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])\s+")
 _QUOTES = [('"', '"'), ('“', '”'), ("'", "'"), ('«', '»'), ('`', '`')]
 
 def strip_wrapping(text: str) -> str:
-    ("Remove chat preambles ('Sure! Here is…:'), field prefixes ('Message:'), markdown bold and quotes wrapping the "
-     "whole text.")
+    ("Remove chat preambles ('Sure! Here is…:'), field prefixes ('Message:'), "
+     "markdown bold and quotes wrapping the whole text.")
     t = text.replace('**', '').strip()
     for _ in range(3):
         before = t
@@ -232,8 +232,8 @@ def test_copy_filter(test: Dataset) -> DedupFilter:
 MODES = ('zero_shot', 'few_shot')
 
 def request_for(card, label, lid, i, mode, seed, train, k, sampling) -> tuple[Request, dict, list, str]:
-    ("Request `i` of `label`, its attributes and examples, and its instruction without the examples (which a text may "
-     "resemble).")
+    ("Request `i` of `label`, its attributes and examples, and its instruction without the examples "
+     "(which a text may resemble).")
     rng = np.random.default_rng([seed, lid, i])
     attrs = draw_attributes(card, label, rng)
     examples = few_shot_examples(train, label, k=k, seed=int(rng.integers(2**31))) if mode == 'few_shot' else []
@@ -257,8 +257,8 @@ def next_round(names: list, accepted: dict, attempts: dict, per_label: int, max_
     return todo
 
 # %% ../nbs/05_generate.ipynb #9f1bb09c
-def _judge(a, l: str, i: int, req, attrs: dict, examples: list, instruction: str, card, test_copies,
-           dedup) -> tuple[dict, str | None]:
+def _judge(a, l: str, i: int, req, attrs: dict, examples: list, instruction: str,
+           card, test_copies, dedup) -> tuple[dict, str | None]:
     ("Answer `a` to attempt `i` of label `l`, judged: its row (with its text, or the raw answer and why it is "
      "rejected) and why (None: accepted).")
     text, why = clean_text(a.text, card, instruction, examples)
@@ -343,8 +343,8 @@ def check_generate_args(mode: str, per_label: int):
 
 # %% ../nbs/05_generate.ipynb #c64adf34
 def _real_parts(card, mode: str, data_dir) -> tuple[Dataset | None, DedupFilter]:
-    ("The real training split of `card`'s task in few-shot `mode` (else None), and the `test_copy_filter` of its test "
-     "split.")
+    ("The real training split of `card`'s task in few-shot `mode` (else None), "
+     "and the `test_copy_filter` of its test split.")
     # the rows dropped from the real data were reported when it was loaded
     real = load_task(card, data_dir=data_dir, quiet=True)[1]
     train = real['train'] if mode == 'few_shot' else None
@@ -387,8 +387,8 @@ def _ask_in_order(llm, part: list, make, cache, stats, judge, per_label: int, ac
         if budget and stop[0] is None and stats.prompt_tokens + stats.completion_tokens >= budget:
             stop[0] = f'token budget of {budget} reached'
         note()
-    # a request whose label has its texts already (from earlier requests, judged in order) is dropped, waiting or
-    # half-written
+    # a request whose label has its texts already (from earlier requests, judged in order) is dropped,
+    # waiting or half-written
     keep = lambda j: stop[0] is None and len(accepted[part[j][0]]) < per_label
     complete_window(llm, len(part), made, cache, stats, on_done=take, keep=keep, window=window)
     return stop[0]
@@ -495,19 +495,19 @@ def read_manifest(out) -> dict:
      "label is named, with what to do.")
     out = Path(out); f = out/'manifest.json'
     if not f.is_file():
-        raise FileNotFoundError(f"No generated data in {out} (no manifest.json): run `synthclf generate` first. "
-                                f"{_redo(out)}")
+        raise FileNotFoundError(f"No generated data in {out} (no manifest.json): "
+                                f"run `synthclf generate` first. {_redo(out)}")
     try: m = json.loads(f.read_text())
     except (ValueError, OSError) as e: raise ValueError(f"{f} is damaged: not JSON ({e}). {_redo(out)}") from None
     if not isinstance(m, dict) or not isinstance(m.get('counts'), dict):
-        raise ValueError(f"{f} is damaged: it has no counts per label, which every manifest of `save_generated` has. "
-                         f"{_redo(out)}")
+        raise ValueError(f"{f} is damaged: it has no counts per label, "
+                         f"which every manifest of `save_generated` has. {_redo(out)}")
     return m
 
 # %% ../nbs/05_generate.ipynb #a955b1e6
 def load_generated(out) -> tuple[Dataset, dict]:
-    ("The dataset and manifest that `save_generated` wrote under `out`, checked: a damaged file is named, with what to "
-     "do.")
+    ("The dataset and manifest that `save_generated` wrote under `out`, checked: "
+     "a damaged file is named, with what to do.")
     out = Path(out)
     manifest = read_manifest(out)
     try: ds = Dataset.load_from_disk(str(out/'dataset'))
@@ -525,8 +525,8 @@ def replicate_seed(seed: int, r: int) -> int:
     return seed if r == 0 else seed + 100_003 * r
 
 def replicate_dir(folder, mode: str, r: int = 0) -> Path:
-    ("Where replicate `r` of `mode` lives under a generate folder: `<mode>/` for the first, `<mode>.<r>/` for the "
-     "others.")
+    ("Where replicate `r` of `mode` lives under a generate folder: `<mode>/` for the first, "
+     "`<mode>.<r>/` for the others.")
     return Path(folder)/(mode if r == 0 else f"{mode}.{r}")
 
 # %% ../nbs/05_generate.ipynb #f40b6ac2

@@ -12,12 +12,12 @@ from types import SimpleNamespace
 from urllib.parse import urlparse
 from fastcore.basics import patch
 from .core import bf16_ok, int8_saturates
-# the call cache's names stay importable from here, where they were first (`from synthclf.llm import CallCache,
-# call_key`)
+# the call cache's names stay importable from here, where they were first
+# (`from synthclf.llm import CallCache, call_key`)
 from .cache import (
     CacheDamagedWarning, CacheWriter, CallCache, Completion, OptionProbs, call_key, endpoint_of, set_aside)
-# the engine's public names stay importable from here, where they were first (`from synthclf.llm import Sampling,
-# quantize_linears`)
+# the engine's public names stay importable from here, where they were first
+# (`from synthclf.llm import Sampling, quantize_linears`)
 from .engine import (
     Sampling, continuous_generate, option_scores, pack_linears, quantize_linears, request_generator, sample_tokens)
 from .models import DEFAULT_MODEL, PRESETS, resolve_model, weights_identity
@@ -50,8 +50,8 @@ def _check_options(options) -> tuple:
     options = tuple(options)
     if len(options) < 2 or len(set(options)) < len(options) or not all(isinstance(o, str) and o.strip()
                                                                        for o in options):
-        raise ValueError("options must be at least two different non-empty strings (e.g. ('A', 'B')), got "
-                         f"{options!r}.")
+        raise ValueError("options must be at least two different non-empty strings (e.g. ('A', 'B')), "
+                         f"got {options!r}.")
     return options
 
 def _normalise(raw: dict) -> OptionProbs:
@@ -177,8 +177,8 @@ def option_probs(self: LocalBackend, requests: list[Request], options, on_done=N
 
 # %% ../nbs/04_llm.ipynb #f961949d
 def through_proxy(base_url: str) -> bool:
-    ("Whether the environment's proxy settings (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, less `NO_PROXY`) apply to "
-     "`base_url`.")
+    ("Whether the environment's proxy settings (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, "
+     "less `NO_PROXY`) apply to `base_url`.")
     import urllib.request
     u = urlparse(base_url)
     if not urllib.request.getproxies().get(u.scheme) and not urllib.request.getproxies().get('all'): return False
@@ -238,8 +238,8 @@ def retry_wait(attempt: int, backoff: float, retry_after: float | None = None, c
 
 # %% ../nbs/04_llm.ipynb #c714005b
 class _TryAgain(Exception):
-    ("A failure worth another try: `why` names it in the error after the last try; `asked`: a 429's `Retry-After`, "
-     "seconds.")
+    ("A failure worth another try: `why` names it in the error after the last try; `asked`: "
+     "a 429's `Retry-After`, seconds.")
     def __init__(self, why: str, asked: float | None = None): super().__init__(why); self.why, self.asked = why, asked
 
 @patch

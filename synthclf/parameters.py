@@ -19,17 +19,13 @@ __all__ = ['PROFILES', 'COST_ASSUMPTIONS', 'parse_overrides', 'notebook_paramete
 # checks they agree.)
 PROFILES = {
     # The embedded default model on 2 cores (9-10 minutes of study with native bf16, 2026-12-02; on an AVX2-only CPU
-    # about 20,
-    # estimated: benchmarks/results/avx2_emulation.md): six tasks from low to high subjectivity, 20 synthetic
+    # about 20, estimated: benchmarks/results/avx2_emulation.md): six tasks from low to high subjectivity, 20 synthetic
     # texts per label, frozen-MiniLM embeddings + logistic regression (the better learner at this size:
-    # benchmarks/small_data.py)
-    # on matched-size real vs zero-/few-shot data, 500 test texts, 5 seeds; and a real learning curve (10 to 100 real
-    # texts per label)
-    # that the report reads each synthetic source's worth in real labels off (synthclf.worth), and the synthetic sets
-    # added to
-    # 10, 20 and 50 real per label (what they add to a few real labels). Four remedies of each generated set, each a
-    # source (synthclf.fidelity): about 20 s more CPU per task (sms_spam's train stage: 35 -> 55 s;
-    # benchmarks/results/remedies_cost.md).
+    # benchmarks/small_data.py) on matched-size real vs zero-/few-shot data, 500 test texts, 5 seeds; and a real
+    # learning curve (10 to 100 real texts per label) that the report reads each synthetic source's worth in real labels
+    # off (synthclf.worth), and the synthetic sets added to 10, 20 and 50 real per label (what they add to a few real
+    # labels). Four remedies of each generated set, each a source (synthclf.fidelity): about 20 s more CPU per task
+    # (sms_spam's train stage: 35 -> 55 s; benchmarks/results/remedies_cost.md).
     'quick': {'tasks': ['ag_news', 'relation_classification', 'sms_spam', 'financial_phrasebank', 'tweet_irony',
                         'humor_speech'],
               'generate': {'modes': ['zero_shot', 'few_shot'], 'per_label': 20, 'replicates': 1, 'backend': 'local',
@@ -82,8 +78,8 @@ def notebook_parameters(stage: str, nb_dir=None) -> dict:
 
 # %% ../nbs/13_parameters.ipynb #c917c59d
 def owned_parameters(stage, run: Path, task=None, plan=None) -> dict:
-    ("The paths the runner sets, relative to the run folder (the kernels run there): no machine's paths in the "
-     "notebooks.")
+    ("The paths the runner sets, relative to the run folder (the kernels run there): "
+     "no machine's paths in the notebooks.")
     # where the run's layout puts them (synthclf.layout), relative to the run folder
     gen = str(generate_dir('.', '{task}'))
     return {'generate': {'task': task, 'out': gen.format(task=task)},
@@ -276,8 +272,8 @@ def _hours_line(cost: dict) -> str:
         return ("- time: not estimated for the local backend, whose speed is not an endpoint's "
                 "(on 2 cores: benchmarks/results/generation-*.md)")
     return (f"- time: {_h(h)} ({_h(lo)} to {_h(hi)}; at most {_h(top)}) at {a['tokens_per_s']:,.0f} completion "
-            f"tokens/s (--tokens-per-s) and {a['prefill_tokens_per_s']:,.0f} prompt tokens/s over the requests in "
-            "flight: "
+            f"tokens/s (--tokens-per-s) and {a['prefill_tokens_per_s']:,.0f} prompt tokens/s over the "
+            "requests in flight: "
             f"about {cost['requests'] / max(h * 3600, 1e-9):,.1f} requests/s")
 
 def _task_line(t: str, c: dict, endpoint: bool) -> str:

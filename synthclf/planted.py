@@ -46,8 +46,8 @@ def _check_keys(where: str, key: str, d, known):
     if not isinstance(d, dict):
         raise ValueError(f"{where}: {key} must be a mapping with keys {', '.join(known)}, got {d!r}.")
     if bad := sorted(set(map(str, d)) - set(known)):
-        raise ValueError(f"{where}: unknown key(s) {', '.join(bad)} in {key}; it takes {', '.join(known)}. Remove or "
-                         "rename them.")
+        raise ValueError(f"{where}: unknown key(s) {', '.join(bad)} in {key}; it takes {', '.join(known)}. "
+                         "Remove or rename them.")
 
 # %% ../nbs/14_planted.ipynb #9a253b7c
 def _number(where: str, key: str, v, lo=None, hi=None, integer: bool = False):

@@ -89,8 +89,8 @@ def execute_stage(run, task, stage: str, params: dict, nb_dir=None, kernel: str 
      """(the endpoint's URL,
     the run's cards); the kernel reports its progress to `$SYNTHCLF_PROGRESS`, `.stages/<stage>.progress.json`. """
      """`inputs`: what shapes
-    the stage (`stage_inputs`) as the runner saw it when it decided to run it, for the manifest (None: computed """
-     """here).""")
+    the stage (`stage_inputs`) as the runner saw it when it decided to run it, for the manifest """
+     """(None: computed here).""")
     import papermill as pm
     run, env = Path(run), dict(env or {})
     src, dst = Path(nb_dir or notebooks_dir())/NOTEBOOKS[stage], stage_notebook(run, task, stage)

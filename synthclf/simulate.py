@@ -557,7 +557,7 @@ def simulate_crowd(truth, comparisons: int | None = None, workers: int | None = 
     for _ in range(n):
         a, b = (names[i] for i in rng.choice(len(names), 2, replace=False))
         one = simulate_judgments({a: truth.tasks[a].subjectivity, b: truth.tasks[b].subjectivity}, per_pair=1,
-                                 # a is shown first
-                                 seed=int(rng.integers(2**31)), first_bias=truth.crowd['position_bias'])
+                                 seed=int(rng.integers(2**31)),
+                                 first_bias=truth.crowd['position_bias'])  # a is shown first
         rows.append({'task_a': a, 'task_b': b, 'winner': one.winner.iloc[0], 'judge': f"worker{int(rng.integers(w))}"})
     return pd.DataFrame(rows, columns=['task_a', 'task_b', 'winner', 'judge'])
