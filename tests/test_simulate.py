@@ -427,7 +427,8 @@ def simulated_run(tmp_path_factory, real_data):
                '-p', f'base_url={url}', '-p', f"data_dir={base/'data'}", '-p', 'per_label=8', '-p', 'seeds=2', '-p', 'test_cap=150',
                '-p', 'classifier=embedding-lr', '-p', f"rank_tasks=[{','.join(E2E_TASKS)}]", '-p', 'judge_k=1',
                '-p', 'diversity_per_label=8', '-p', 'reference_size=100',
-               '-p', 'train.remedies=[]']  # the remedies are tests/test_run.py's (they doubled this run's fits)
+               '-p', 'train.remedies=[]',  # the remedies are tests/test_run.py's (they doubled this run's fits)
+               '-p', 'train.fidelity_real_per_label=50']  # its reader on 50 real texts a label, not 500 (tests/test_fidelity checks it)
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     return {'run': base/'run', 'data': base/'data', 'truth': truth, 'returncode': p.returncode, 'stdout': p.stdout, 'stderr': p.stderr}
 
