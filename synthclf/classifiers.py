@@ -41,7 +41,8 @@ def check_training_data(texts, labels, num_labels: int) -> np.ndarray:
     if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= num_labels:
         raise ValueError(f"Labels must be integers in 0..{num_labels - 1}; got {sorted(set(labels.tolist()))[:10]}.")
     if len(np.unique(labels)) < 2:
-        raise ValueError(f"The training set has a single class (label {int(labels[0])}, {len(labels)} rows): a classifier needs at least two.")
+        raise ValueError(f"The training set has a single class (label {int(labels[0])}, {len(labels)} rows): a "
+                         "classifier needs at least two.")
     return labels.astype(int)
 
 def check_sample_weight(sample_weight, n: int) -> np.ndarray | None:
@@ -59,9 +60,11 @@ def check_sample_weight(sample_weight, n: int) -> np.ndarray | None:
 class TfidfClassifier:
     "TF-IDF (word 1-2 grams, sublinear tf) + logistic regression."
     name, takes_sample_weight = 'tfidf', True
-    def __init__(self, C: float = 10.0, ngram_range=(1, 2), min_df: int = 1, max_features: int | None = 200_000, seed: int = 0):
+    def __init__(self, C: float = 10.0, ngram_range=(1, 2), min_df: int = 1, max_features: int | None = 200_000,
+                 seed: int = 0):
         if C <= 0: raise ValueError(f"C must be positive, got {C}.")
-        self.C, self.ngram_range, self.min_df, self.max_features, self.seed = C, tuple(ngram_range), min_df, max_features, seed
+        self.C, self.ngram_range, self.min_df, self.max_features, self.seed = (C, tuple(ngram_range), min_df,
+                                                                               max_features, seed)
 
     def fit(self, texts, labels, num_labels: int, sample_weight=None):
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -70,7 +73,8 @@ class TfidfClassifier:
         w = check_sample_weight(sample_weight, len(y))
         self.num_labels = num_labels
         t0 = time.time()
-        self.vectorizer_ = TfidfVectorizer(ngram_range=self.ngram_range, min_df=self.min_df, max_features=self.max_features, sublinear_tf=True)
+        self.vectorizer_ = TfidfVectorizer(ngram_range=self.ngram_range, min_df=self.min_df,
+                                           max_features=self.max_features, sublinear_tf=True)
         X = self.vectorizer_.fit_transform(texts)
         self.model_ = LogisticRegression(C=self.C, max_iter=2000, random_state=self.seed).fit(X, y, sample_weight=w)
         self.train_seconds_, self.history_ = time.time() - t0, []
@@ -81,13 +85,16 @@ class TfidfClassifier:
         p[:, self.model_.classes_] = self.model_.predict_proba(self.vectorizer_.transform(texts))
         return p
 
-    def config(self) -> dict: return {'C': self.C, 'ngram_range': list(self.ngram_range), 'min_df': self.min_df, 'max_features': self.max_features}
+    def config(self) -> dict:
+        return {'C': self.C, 'ngram_range': list(self.ngram_range), 'min_df': self.min_df,
+                'max_features': self.max_features}
 
 # %% ../nbs/07_classifiers.ipynb #d67d1729
 _EMBEDDINGS: dict = {}  # (encoder, text) -> embedding, for this process
 
 def embed_cached(texts, model: str = DEFAULT_ENCODER, limit: int = 200_000) -> np.ndarray:
-    "Sentence embeddings of `texts` (`synthclf.encoders.embed`), computing only those not embedded before in this process."
+    ("Sentence embeddings of `texts` (`synthclf.encoders.embed`), "
+     "computing only those not embedded before in this process.")
     texts = list(texts)
     todo = list(dict.fromkeys(t for t in texts if (model, t) not in _EMBEDDINGS))
     if todo:
@@ -97,10 +104,12 @@ def embed_cached(texts, model: str = DEFAULT_ENCODER, limit: int = 200_000) -> n
 
 # %% ../nbs/07_classifiers.ipynb #cd47468c
 def _cv_score(model, X: np.ndarray, y: np.ndarray, folds: list, w: np.ndarray | None = None) -> float:
-    """`cross_val_score(model, X, y, cv=folds, scoring='neg_log_loss').mean()`, the same fits and the same number, without
-    sklearn's per-call checks (a third of its time on small sets): each fold's log-loss is the mean of -log p(true label),
+    ("""`cross_val_score(model, X, y, cv=folds, scoring='neg_log_loss').mean()`, the same fits and the same number, """
+     """without
+    sklearn's per-call checks (a third of its time on small sets): each fold's log-loss is the mean of -log p(true """
+     """label),
     p clipped at the dtype's eps, as `sklearn.metrics.log_loss` computes it. With sample weights `w`, each fold is fit
-    with its rows' weights and its log-loss is their weighted mean."""
+    with its rows' weights and its log-loss is their weighted mean.""")
     import sklearn
     losses = []
     with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
@@ -116,15 +125,17 @@ def _cv_score(model, X: np.ndarray, y: np.ndarray, folds: list, w: np.ndarray | 
 class EmbeddingClassifier:
     "Logistic regression on frozen sentence embeddings of an encoder (default: the packaged all-MiniLM-L6-v2)."
     takes_sample_weight = True
-    def __init__(self, model: str = DEFAULT_ENCODER, Cs=(0.1, 1.0, 10.0, 100.0), C: float = 10.0, cv: int = 5, cv_min: int = 3,
-                 seed: int = 0, progress: bool = True):
-        if C <= 0 or not Cs or min(Cs) <= 0: raise ValueError(f"C and every value of Cs must be positive, got C={C}, Cs={Cs}.")
+    def __init__(self, model: str = DEFAULT_ENCODER, Cs=(0.1, 1.0, 10.0, 100.0), C: float = 10.0, cv: int = 5,
+                 cv_min: int = 3, seed: int = 0, progress: bool = True):
+        if C <= 0 or not Cs or min(Cs) <= 0:
+            raise ValueError(f"C and every value of Cs must be positive, got C={C}, Cs={Cs}.")
         if cv < 2: raise ValueError(f"cv must be at least 2 folds, got {cv}.")
         self.model, self.path = model, resolve_encoder(model)
         self.name = classifier_name(f'embedding-lr:{model}')
         self.Cs, self.C, self.cv, self.cv_min, self.seed = tuple(float(c) for c in Cs), float(C), cv, cv_min, seed
 
-    def config(self) -> dict: return {'model': self.model, 'Cs': list(self.Cs), 'C': self.C, 'cv': self.cv, 'cv_min': self.cv_min}
+    def config(self) -> dict:
+        return {'model': self.model, 'Cs': list(self.Cs), 'C': self.C, 'cv': self.cv, 'cv_min': self.cv_min}
 
     def fit(self, texts, labels, num_labels: int, sample_weight=None):
         "Embed `texts` (cached per process) and fit on the embeddings (`fit_embeddings`), weighed by `sample_weight`."
@@ -189,25 +200,31 @@ def length_grouped_batches(lengths, batch_size: int, rng: np.random.Generator, p
 class EncoderClassifier:
     "A transformers encoder fine-tuned for sequence classification (default: the packaged all-MiniLM-L6-v2)."
     takes_sample_weight = False  # `fit` refuses weights: train a reweighted set with 'tfidf' or 'embedding-lr'
-    def __init__(self, model: str = DEFAULT_ENCODER, lr: float = 1e-4, epochs: int = 4, batch_size: int = 16, max_length: int | None = None,
-                 max_length_cap: int = 256, min_steps: int = 100, weight_decay: float = 0.01, warmup: float = 0.1, val_fraction: float = 0.1,
-                 patience: int = 2, seed: int = 0, threads: int | None = None, device: str | None = None, bf16: bool | None = None,
+    def __init__(self, model: str = DEFAULT_ENCODER, lr: float = 1e-4, epochs: int = 4, batch_size: int = 16,
+                 max_length: int | None = None, max_length_cap: int = 256, min_steps: int = 100,
+                 weight_decay: float = 0.01, warmup: float = 0.1, val_fraction: float = 0.1, patience: int = 2,
+                 seed: int = 0, threads: int | None = None, device: str | None = None, bf16: bool | None = None,
                  eval_batch_size: int = 64, progress: bool = True):
-        for k, v in dict(lr=lr, epochs=epochs, batch_size=batch_size, eval_batch_size=eval_batch_size, max_length_cap=max_length_cap).items():
+        for k, v in dict(lr=lr, epochs=epochs, batch_size=batch_size, eval_batch_size=eval_batch_size,
+                         max_length_cap=max_length_cap).items():
             if v <= 0: raise ValueError(f"{k} must be positive, got {v}.")
         if not 0 <= val_fraction < 0.5: raise ValueError(f"val_fraction must be in [0, 0.5), got {val_fraction}.")
-        if max_length is not None and max_length < 8: raise ValueError(f"max_length must be at least 8 tokens, got {max_length}.")
+        if max_length is not None and max_length < 8:
+            raise ValueError(f"max_length must be at least 8 tokens, got {max_length}.")
         self.model, self.path = model, resolve_encoder(model)
         self.name = classifier_name(model)
-        self.lr, self.epochs, self.batch_size, self.max_length, self.max_length_cap = lr, epochs, batch_size, max_length, max_length_cap
-        self.min_steps, self.weight_decay, self.warmup, self.val_fraction, self.patience = min_steps, weight_decay, warmup, val_fraction, patience
+        self.lr, self.epochs, self.batch_size, self.max_length, self.max_length_cap = (
+            lr, epochs, batch_size, max_length, max_length_cap)
+        self.min_steps, self.weight_decay, self.warmup, self.val_fraction, self.patience = (
+            min_steps, weight_decay, warmup, val_fraction, patience)
         self.seed, self.threads, self.eval_batch_size, self.progress = seed, threads, eval_batch_size, progress
         self.device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
         self.bf16 = bf16_ok(self.device) if bf16 is None else bf16
 
     def config(self) -> dict:
-        return {k: getattr(self, k) for k in ('model', 'lr', 'epochs', 'batch_size', 'max_length', 'max_length_cap', 'min_steps', 'weight_decay',
-                                              'warmup', 'val_fraction', 'patience', 'bf16')}
+        return {k: getattr(self, k) for k in ('model', 'lr', 'epochs', 'batch_size', 'max_length', 'max_length_cap',
+                                              'min_steps', 'weight_decay', 'warmup', 'val_fraction', 'patience',
+                                              'bf16')}
 
 # %% ../nbs/07_classifiers.ipynb #c013e92c
 @patch
@@ -218,8 +235,11 @@ def _setup(self: EncoderClassifier, num_labels: int):
     torch.manual_seed(self.seed)
     self.tokenizer_ = AutoTokenizer.from_pretrained(self.path)
     verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error(); hf_logging.disable_progress_bar()  # "classifier weights newly initialized" is expected
-    try: self.model_ = AutoModelForSequenceClassification.from_pretrained(self.path, num_labels=num_labels).to(self.device)
+    # "classifier weights newly initialized" is expected
+    hf_logging.set_verbosity_error(); hf_logging.disable_progress_bar()
+    try:
+        self.model_ = AutoModelForSequenceClassification.from_pretrained(
+            self.path, num_labels=num_labels).to(self.device)
     finally:
         hf_logging.set_verbosity(verbosity)
         if bars: hf_logging.enable_progress_bar()
@@ -235,7 +255,8 @@ def _batch(self: EncoderClassifier, ids, rows):
     return {k: v.to(self.device) for k, v in b.items()}
 
 @patch
-def _autocast(self: EncoderClassifier): return torch.autocast(self.device.split(':')[0], dtype=torch.bfloat16, enabled=self.bf16)
+def _autocast(self: EncoderClassifier):
+    return torch.autocast(self.device.split(':')[0], dtype=torch.bfloat16, enabled=self.bf16)
 
 @patch
 def _proba(self: EncoderClassifier, ids) -> np.ndarray:
@@ -256,7 +277,8 @@ def predict_proba(self: EncoderClassifier, texts) -> np.ndarray:
 @patch
 def _pick_max_length(self: EncoderClassifier, texts) -> int:
     "The token length texts are cut to: `max_length`, else the 95th percentile of the training texts' lengths, capped."
-    limit = min(self.max_length_cap, self.tokenizer_.model_max_length, getattr(self.model_.config, 'max_position_embeddings', 512))
+    limit = min(self.max_length_cap, self.tokenizer_.model_max_length,
+                getattr(self.model_.config, 'max_position_embeddings', 512))
     if self.max_length: return min(self.max_length, self.tokenizer_.model_max_length)
     sample = list(np.random.default_rng(0).choice(len(texts), min(len(texts), 2000), replace=False))
     lens = [len(x) for x in self.tokenizer_([texts[i] for i in sample], truncation=False)['input_ids']]
@@ -264,7 +286,8 @@ def _pick_max_length(self: EncoderClassifier, texts) -> int:
 
 # %% ../nbs/07_classifiers.ipynb #516cd5b6
 def _warmup_decay(warmup: float, total: int):
-    "The LR multiplier of step `s` (for `LambdaLR`): linear warm-up over `warmup * total` steps, then linear decay to 0 at `total`."
+    ("The LR multiplier of step `s` (for `LambdaLR`): linear warm-up over `warmup * total` steps, then linear decay to "
+     "0 at `total`.")
     return lambda s: min((s + 1) / max(1, warmup * total), max(0.0, (total - s) / (total * (1 - warmup))))
 
 # %% ../nbs/07_classifiers.ipynb #821ff765
@@ -319,7 +342,8 @@ def fit(self: EncoderClassifier, texts, labels, num_labels: int, sample_weight=N
         rec = {'epoch': epoch + 1, 'train_loss': loss, 'seconds': round(time.time() - t0, 2)}
         if len(va):
             rec.update(self._validate(ids, y, va))
-            if rec['val_loss'] < best: best, best_state, waited = rec['val_loss'], copy.deepcopy(self.model_.state_dict()), 0
+            if rec['val_loss'] < best:
+                best, best_state, waited = rec['val_loss'], copy.deepcopy(self.model_.state_dict()), 0
             else: waited += 1
         self.history_.append(rec); bar.set_postfix({k: round(v, 3) for k, v in rec.items() if k != 'epoch'})
         if len(va) and waited >= self.patience and (epoch + 1) * steps_per_epoch >= self.min_steps: break
@@ -332,8 +356,10 @@ def fit(self: EncoderClassifier, texts, labels, num_labels: int, sample_weight=N
 
 # %% ../nbs/07_classifiers.ipynb #22b56962
 def make_classifier(name: str = DEFAULT_ENCODER, **params):
-    "`TfidfClassifier` for 'tfidf', `EmbeddingClassifier` for 'embedding-lr[:encoder]', else an `EncoderClassifier` fine-tuning the model `name`."
+    ("`TfidfClassifier` for 'tfidf', `EmbeddingClassifier` for 'embedding-lr[:encoder]', else an `EncoderClassifier` "
+     "fine-tuning the model `name`.")
     if name == 'tfidf': return TfidfClassifier(**params)
-    if name == 'embedding-lr' or name.startswith('embedding-lr:'): return EmbeddingClassifier(name.partition(':')[2] or DEFAULT_ENCODER, **params)
+    if name == 'embedding-lr' or name.startswith('embedding-lr:'):
+        return EmbeddingClassifier(name.partition(':')[2] or DEFAULT_ENCODER, **params)
     return EncoderClassifier(name, **params)
 

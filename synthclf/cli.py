@@ -89,8 +89,9 @@ class _NoKeyOption(argparse.Action):
             "Set OPENAI_API_KEY in the environment instead (export OPENAI_API_KEY=...).")
 
 def _add_settings(p, settings: dict, names=None, **helps):
-    """An option of `p` for each setting of a stage (`synthclf.settings`) named in `names` (default: all): its default, type,
-    choices and help, the help ending in the default. `helps` replace a setting's help by name."""
+    ("""An option of `p` for each setting of a stage (`synthclf.settings`) named in `names` (default: all): its """
+     """default, type,
+    choices and help, the help ending in the default. `helps` replace a setting's help by name.""")
     for name in names or settings:
         s = settings[name]
         kw = {**({'nargs': s.nargs} if s.nargs else {}), **({'choices': list(s.choices)} if s.choices else {})}
@@ -206,8 +207,8 @@ def _add_train(sub):
                                      'print the table')
     r.add_argument('--task', nargs='+', required=True, help='one or more task names or card paths')
     r.add_argument('--train-on', nargs='+', default=['real', 'zero_shot', 'few_shot'],
-                   help='sources: real, real_matched, zero_shot, few_shot, real+zero_shot, real+few_shot, or a labelled '
-                        'dataset path (default: real zero_shot few_shot)')
+                   help='sources: real, real_matched, zero_shot, few_shot, real+zero_shot, real+few_shot, or a '
+                        'labelled dataset path (default: real zero_shot few_shot)')
     _add_settings(r, TRAIN, ['model', 'seeds'])
     r.add_argument(
         '--out', default=DEFAULT_RUN, help='run folder; experiments go to OUT/<task>/<source>/<model>/seed<k> '
@@ -326,7 +327,8 @@ def _add_run(sub):
                                         "'file:PATH?text=COL&label=COL&mode=COL' for a labelled JSONL, CSV or "
                                         'Parquet file or datasets folder of yours (synthclf.kinds)')
     b.add_argument('-p', '--param', action='append', metavar='KEY=VALUE',
-                   help='override a notebook parameter, in YAML: seeds=3, modes=[zero_shot], train.test_cap=null (repeatable)')
+                   help='override a notebook parameter, in YAML: seeds=3, modes=[zero_shot], '
+                        'train.test_cap=null (repeatable)')
     b.add_argument(
         '--workers', type=int, help='parallel stage processes (default: one per core, at most one per task); '
                                       'the local-LLM stages side by side, as many as the cores and the free '
@@ -424,8 +426,8 @@ def _add_simulate(sub):
     sv.add_argument('--hang', type=float, default=30.0, help='seconds a timeout fault holds the request (default 30)')
     sv.add_argument('--log', help='a request log: a line per request (time, status, call-cache key)')
     sd = ss.add_parser('draw', help="generated sets from a prepared pool, differing from real data as LLM output does",
-                       description="Write SETS generated sets (text,label CSVs) of one task and mode, drawn from the pool "
-                                   "`prepare` set aside with the truth's label noise for the mode "
+                       description="Write SETS generated sets (text,label CSVs) of one task and mode, drawn from the "
+                                   "pool `prepare` set aside with the truth's label noise for the mode "
                                    "(synthclf.simulate.draw_sets): "
                                    "uneven (--spread) and/or collapsed (--seeds).")
     sd.add_argument('--truth', required=True, help='the planted truth (YAML)')
@@ -435,8 +437,8 @@ def _add_simulate(sub):
     sd.add_argument('--per-label', type=int, default=20, help='texts per label (default 20)')
     sd.add_argument('--sets', type=int, default=2, help='how many sets (default 2)')
     sd.add_argument('--spread', type=float, default=0.0,
-                    help="uneven sets: each set's own share of wrong-label texts is drawn (a Beta) with the mode's noise "
-                         "as mean and this sd (default 0: every set alike)")
+                    help="uneven sets: each set's own share of wrong-label texts is drawn (a Beta) with the mode's "
+                         "noise as mean and this sd (default 0: every set alike)")
     sd.add_argument('--seeds', type=int,
                     help="collapse: each label's texts are near-copies of this many seed texts (default: none)")
     sd.add_argument('--seed', type=int, help="default: the truth's seed")

@@ -271,7 +271,8 @@ def load_task(task, data_dir=None, source: str = 'auto', grouping: str | None = 
     if source == 'local':
         folder = task_folder(card, data_dir)
         key_src.append([(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in split_files(folder).values()])
-    where = cache_dir()/'datasets'/f"{card.name}-{hashlib.sha256(json.dumps(key_src, default=str).encode()).hexdigest()[:16]}"
+    where = (cache_dir()/'datasets'/
+             f"{card.name}-{hashlib.sha256(json.dumps(key_src, default=str).encode()).hexdigest()[:16]}")
     if cache and (where/'report.json').is_file():
         dsd, reports = DatasetDict.load_from_disk(str(where)), json.loads((where/'report.json').read_text())
     else:

@@ -36,16 +36,18 @@ def build_prompt(card: TaskCard, label: str, attributes: dict, examples: list[st
     w = card.text['words']
     length = attributes.get('length', f"about {w.get('typical', w['max'])} words")
     context = (f"You are {card.persona}. You write {card.text.get('plural', card.text['kind'] + 's')}"
-               f"{' (' + card.text['unit'] + ')' if card.text.get('unit') else ''}. They are realistic examples for a training set "
-               f"of a text classifier for this task: {card.description} Each text must be between {w['min']} and {w['max']} words long. "
-               "Reply with the text only: no title, no label, no explanation, no quotation marks.")
+               f"{' (' + card.text['unit'] + ')' if card.text.get('unit') else ''}. They are realistic examples for a "
+               f"training set of a text classifier for this task: {card.description} Each text must be between "
+               f"{w['min']} and {w['max']} words long. Reply with the text only: no title, no label, no explanation, "
+               "no quotation marks.")
     details = ''.join(f" {k.replace('_', ' ').capitalize()}: {v}." for k, v in attributes.items() if k != 'length')
-    gen = (f"Write one {card.text['kind']} with the label \"{label}\", which means: {card.label_description(label)}.{details} "
-           f"Length: {length}. Be creative and write a unique {card.text['kind']}, unlike the usual ones.")
+    gen = (f"Write one {card.text['kind']} with the label \"{label}\", which means: "
+           f"{card.label_description(label)}.{details} Length: {length}. Be creative and write a unique "
+           f"{card.text['kind']}, unlike the usual ones.")
     if examples:
         shown = '\n'.join(f"{i + 1}. {t}" for i, t in enumerate(examples))
-        gen = (f"Here are {len(examples)} real examples of {card.text.get('plural', card.text['kind'])} with the label \"{label}\":\n{shown}\n\n"
-               f"{gen} Match the style of the examples, but do not copy them.")
+        gen = (f"Here are {len(examples)} real examples of {card.text.get('plural', card.text['kind'])} with the label "
+               f"\"{label}\":\n{shown}\n\n{gen} Match the style of the examples, but do not copy them.")
     return context, gen
 
 # %% ../nbs/05_generate.ipynb #ab9f22c0
@@ -80,21 +82,23 @@ def quoted_passage(p: str) -> str | None:
     return p[1:-1].strip() if depth == 0 and p[1:-1].strip() else None
 
 # %% ../nbs/05_generate.ipynb #6d9067e8
-_PREAMBLE = re.compile(r"^\s*(sure|certainly|of course|okay|ok|here(?:'s| is| are)|absolutely)\b[^\n]*?(:|\.|!)\s*(\n|$)", re.I)
+_PREAMBLE = re.compile(r"^\s*(sure|certainly|of course|okay|ok|here(?:'s| is| are)|absolutely)\b"
+                       r"[^\n]*?(:|\.|!)\s*(\n|$)", re.I)
 
 # 'Here's a new example headline for: <the text>' on one line: a preamble that names what it introduces
-_PREAMBLE_INLINE = re.compile(r"^\s*here(?:'s| is| are)\b[^:\n]{0,60}?\b(?:example|headline|message|sms|tweet|sentence|text|review|"
-                              r"joke|comment)s?\b[^:\n]{0,40}:\s+(?=\S)", re.I)
+_PREAMBLE_INLINE = re.compile(r"^\s*here(?:'s| is| are)\b[^:\n]{0,60}?\b(?:example|headline|message|sms|tweet|sentence|"
+                              r"text|review|joke|comment)s?\b[^:\n]{0,40}:\s+(?=\S)", re.I)
 
-_FIELD = re.compile(r"^\s*(\*\*)?(text|message|sms|tweet|headline|review|sentence|comment|article|output|example|answer|subject|title)"
-                    r"\s*(\d+)?\s*(\*\*)?\s*:\s*", re.I)
+_FIELD = re.compile(r"^\s*(\*\*)?(text|message|sms|tweet|headline|review|sentence|comment|article|output|example|"
+                    r"answer|subject|title)\s*(\d+)?\s*(\*\*)?\s*:\s*", re.I)
 
 _NUMBERING = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])\s+")
 
 _QUOTES = [('"', '"'), ('“', '”'), ("'", "'"), ('«', '»'), ('`', '`')]
 
 def strip_wrapping(text: str) -> str:
-    "Remove chat preambles ('Sure! Here is…:'), field prefixes ('Message:'), markdown bold and quotes wrapping the whole text."
+    ("Remove chat preambles ('Sure! Here is…:'), field prefixes ('Message:'), "
+     "markdown bold and quotes wrapping the whole text.")
     t = text.replace('**', '').strip()
     for _ in range(3):
         before = t
@@ -103,14 +107,17 @@ def strip_wrapping(text: str) -> str:
         t = _NUMBERING.sub('', _FIELD.sub('', t, count=1), count=1).strip()
         t = quoted_passage(t) or t
         for a, b in _QUOTES:
-            if len(t) > 1 and t.startswith(a) and t.endswith(b) and t.count(a if a == b else b) <= 2: t = t[len(a):-len(b)].strip()
-            elif a != "'" and t.startswith(a) and b not in t[len(a):]: t = t[len(a):].strip()  # an answer cut off inside its quotes
+            if len(t) > 1 and t.startswith(a) and t.endswith(b) and t.count(a if a == b else b) <= 2:
+                t = t[len(a):-len(b)].strip()
+            elif a != "'" and t.startswith(a) and b not in t[len(a):]:  # an answer cut off inside its quotes
+                t = t[len(a):].strip()
         if t == before: break
     return t
 
 # %% ../nbs/05_generate.ipynb #5888d23a
-_META = re.compile(r"(the label\b|no title|no explanation|quotation marks|i'?m an ai\b|as an ai\b|language model|text classifier|training set|"
-                   r"anything else i can help|this (?:message|text|sms|tweet|review|headline|sentence|comment|article) (?:is|has|was|uses)\b|"
+_META = re.compile(r"(the label\b|no title|no explanation|quotation marks|i'?m an ai\b|as an ai\b|language model|"
+                   r"text classifier|training set|anything else i can help|"
+                   r"this (?:message|text|sms|tweet|review|headline|sentence|comment|article) (?:is|has|was|uses)\b|"
                    r"the style you|here is (?:a|an|the|your)\b|(?:example|sample) (?:of|for) (?:a|an|the)\b)", re.I)
 
 _QUOTED = re.compile(r'"([^"]+)"|“([^”]+)”')
@@ -125,16 +132,19 @@ def drop_meta(text: str) -> str:
 
 # %% ../nbs/05_generate.ipynb #ff4e90b2
 def take_quoted(text: str) -> str:
-    "For a one-paragraph text: the first paragraph (or line) that is one quoted passage, where the answer has others about it; else `text`."
+    ("For a one-paragraph text: the first paragraph (or line) that is one quoted passage, where the answer has others "
+     "about it; else `text`.")
     paras = [p for p in text.split('\n') if p.strip()]
     if len(paras) < 2: return text
     quoted = [q for q in map(quoted_passage, paras) if q and _words(q)]
     return quoted[0] if quoted else text
 
 # %% ../nbs/05_generate.ipynb #c84a10d0
-_REFUSAL = re.compile(r"\b(i can(?:'|no)t (?:assist|help|comply|provide|create|write|generate)|i(?:'m| am) (?:sorry|unable|not able)|as an ai\b|"
+_REFUSAL = re.compile(r"\b(i can(?:'|no)t (?:assist|help|comply|provide|create|write|generate)|"
+                      r"i(?:'m| am) (?:sorry|unable|not able)|as an ai\b|"
                       r"i (?:cannot|won't|will not) (?:assist|help|create|write|generate|provide)|i apologi[sz]e|"
-                      r"let me know (?:what|if|how) (?:you|i)|what you need assistance with|i(?:'m| am) here to help)", re.I)
+                      r"let me know (?:what|if|how) (?:you|i)|what you need assistance with|"
+                      r"i(?:'m| am) here to help)", re.I)
 
 def repeated_run(text: str, min_repeats: int = 5, min_share: float = 0.5, longest: int = 4) -> bool:
     """Whether `text` is degenerate: a unit of 2 to `longest` tokens (not one token again and again) repeated back to
@@ -150,8 +160,10 @@ def repeated_run(text: str, min_repeats: int = 5, min_share: float = 0.5, longes
             if reps >= min_repeats and reps * n >= min_share * len(toks): return True
     return False
 
-def clean_text(raw: str, card: TaskCard, prompt: str = '', examples: list[str] | None = None) -> tuple[str | None, str | None]:
-    "The cleaned text and None, or None and why it is rejected; `prompt` is the instruction (without examples) the text must not restate."
+def clean_text(raw: str, card: TaskCard, prompt: str = '',
+               examples: list[str] | None = None) -> tuple[str | None, str | None]:
+    ("The cleaned text and None, or None and why it is rejected; `prompt` is the instruction (without examples) the "
+     "text must not restate.")
     if _REFUSAL.search(raw[:200]): return None, 'refusal'
     t = strip_wrapping(raw)
     if not t: return None, 'empty'
@@ -175,7 +187,8 @@ _PERMUTATIONS, _LAST_MINHASH = {}, [None, None]  # num_perm -> the seed-1 permut
 class DedupFilter:
     "Accepts a text unless it is an exact or near duplicate of one accepted before."
     def __init__(self, threshold: float = 0.7, num_perm: int = 64):
-        self.lsh, self.num_perm, self.exact, self.n = MinHashLSH(threshold=threshold, num_perm=num_perm), num_perm, set(), 0
+        self.lsh, self.num_perm, self.exact, self.n = (MinHashLSH(threshold=threshold, num_perm=num_perm),
+                                                       num_perm, set(), 0)
 
     def _minhash(self, t):
         if _LAST_MINHASH[0] == (t, self.num_perm): return _LAST_MINHASH[1]  # checked against the test set, then added
@@ -219,7 +232,8 @@ def test_copy_filter(test: Dataset) -> DedupFilter:
 MODES = ('zero_shot', 'few_shot')
 
 def request_for(card, label, lid, i, mode, seed, train, k, sampling) -> tuple[Request, dict, list, str]:
-    "Request `i` of `label`, its attributes and examples, and its instruction without the examples (which a text may resemble)."
+    ("Request `i` of `label`, its attributes and examples, and its instruction without the examples "
+     "(which a text may resemble).")
     rng = np.random.default_rng([seed, lid, i])
     attrs = draw_attributes(card, label, rng)
     examples = few_shot_examples(train, label, k=k, seed=int(rng.integers(2**31))) if mode == 'few_shot' else []
@@ -228,12 +242,14 @@ def request_for(card, label, lid, i, mode, seed, train, k, sampling) -> tuple[Re
     return Request.chat(ctx, gen, **sampling, seed=int(rng.integers(2**31))), attrs, examples, instruction
 
 # %% ../nbs/05_generate.ipynb #9f462654
-def next_round(names: list, accepted: dict, attempts: dict, per_label: int, max_attempts: int, overshoot: float, rate: float | None) -> list[tuple]:
+def next_round(names: list, accepted: dict, attempts: dict, per_label: int, max_attempts: int, overshoot: float,
+               rate: float | None) -> list[tuple]:
     "The requests `(label, label id, attempt)` of the next round; `attempts` counts them."
     todo = []
     for lid, l in enumerate(names):
         need = per_label - len(accepted[l])
-        over = overshoot if rate is None else min(4.0, 1.1 / max(rate, 0.25))  # after the first round: from the measured acceptance
+        # after the first round: from the measured acceptance
+        over = overshoot if rate is None else min(4.0, 1.1 / max(rate, 0.25))
         n = min(max(1, int(np.ceil(need * over))), max_attempts - attempts[l]) if need > 0 else 0
         todo += [(l, lid, attempts[l] + j) for j in range(n)]
         attempts[l] += n
@@ -241,8 +257,10 @@ def next_round(names: list, accepted: dict, attempts: dict, per_label: int, max_
     return todo
 
 # %% ../nbs/05_generate.ipynb #9f1bb09c
-def _judge(a, l: str, i: int, req, attrs: dict, examples: list, instruction: str, card, test_copies, dedup) -> tuple[dict, str | None]:
-    "Answer `a` to attempt `i` of label `l`, judged: its row (with its text, or the raw answer and why it is rejected) and why (None: accepted)."
+def _judge(a, l: str, i: int, req, attrs: dict, examples: list, instruction: str,
+           card, test_copies, dedup) -> tuple[dict, str | None]:
+    ("Answer `a` to attempt `i` of label `l`, judged: its row (with its text, or the raw answer and why it is "
+     "rejected) and why (None: accepted).")
     text, why = clean_text(a.text, card, instruction, examples)
     why = why or ('copies_test' if test_copies.match(text) else None) or dedup.add(text)
     row = {'label': l, 'attempt': i, 'attributes': attrs, 'seed': req.sampling.seed,
@@ -252,13 +270,16 @@ def _judge(a, l: str, i: int, req, attrs: dict, examples: list, instruction: str
 # %% ../nbs/05_generate.ipynb #b2937cc1
 def generated_dataset(rows: list[dict], names: list[str], meta: dict) -> Dataset:
     "The accepted `rows` with the run's `meta` (mode, model, backend, sampling) as a `Dataset` with typed columns."
-    cols = {'text': [r['text'] for r in rows], 'label': [names.index(r['label']) for r in rows], **{k: [v] * len(rows) for k, v in meta.items()},
-            'seed': [r['seed'] for r in rows], 'attributes': [json.dumps(r['attributes']) for r in rows], 'prompt_hash': [r['prompt_hash'] for r in rows]}
+    cols = {'text': [r['text'] for r in rows], 'label': [names.index(r['label']) for r in rows],
+            **{k: [v] * len(rows) for k, v in meta.items()}, 'seed': [r['seed'] for r in rows],
+            'attributes': [json.dumps(r['attributes']) for r in rows], 'prompt_hash': [r['prompt_hash'] for r in rows]}
     ds = Dataset.from_dict(cols,  # columns, not rows: a run that accepted nothing still gives a (typed, empty) dataset
-                           features=Features({'text': Value('string'), 'label': ClassLabel(names=names), 'mode': Value('string'),
-                                              'model': Value('string'), 'backend': Value('string'), 'temperature': Value('float64'),
-                                              'top_p': Value('float64'), 'max_new_tokens': Value('int64'), 'seed': Value('int64'),
-                                              'attributes': Value('string'), 'prompt_hash': Value('string')}))
+                           features=Features({'text': Value('string'), 'label': ClassLabel(names=names),
+                                              'mode': Value('string'), 'model': Value('string'),
+                                              'backend': Value('string'), 'temperature': Value('float64'),
+                                              'top_p': Value('float64'), 'max_new_tokens': Value('int64'),
+                                              'seed': Value('int64'), 'attributes': Value('string'),
+                                              'prompt_hash': Value('string')}))
     return ds
 
 # %% ../nbs/05_generate.ipynb #29c00821
@@ -293,20 +314,25 @@ def _rejected_counts(rejected, names: list) -> dict:
 
 
 # %% ../nbs/05_generate.ipynb #4e93d620
-def generation_manifest(card, meta: dict, llm, seed: int, per_label: int, k: int | None, names: list, accepted: dict, attempts: dict, cancelled: dict,
-              rejected: list, stats: CallStats, t0: float, stopped: str | None, price_per_1k_tokens=None) -> dict:
+def generation_manifest(card, meta: dict, llm, seed: int, per_label: int, k: int | None, names: list, accepted: dict,
+                        attempts: dict, cancelled: dict, rejected: list, stats: CallStats, t0: float,
+                        stopped: str | None, price_per_1k_tokens=None) -> dict:
     "The manifest of a `generate` run (without its rejected rows)."
     rows = [r for l in names for r in accepted[l]]
-    manifest = {'task': card.name, **meta, 'engine': getattr(llm, 'engine', None), 'weights': getattr(llm, 'weights', None), 'seed': seed, 'per_label': per_label, 'k': k,
+    manifest = {'task': card.name, **meta, 'engine': getattr(llm, 'engine', None),
+                'weights': getattr(llm, 'weights', None), 'seed': seed, 'per_label': per_label, 'k': k,
                 'counts': {l: len(accepted[l]) for l in names}, 'attempts': attempts, 'cancelled': cancelled,
                 'short': {l: per_label - len(accepted[l]) for l in names if len(accepted[l]) < per_label},
-                'rejected': _rejected_counts(rejected, names),
-                'calls': stats.calls, 'cached_calls': stats.cached, 'cancelled_calls': stats.cancelled, 'prompt_tokens': stats.prompt_tokens,
+                'rejected': _rejected_counts(rejected, names), 'calls': stats.calls, 'cached_calls': stats.cached,
+                'cancelled_calls': stats.cancelled, 'prompt_tokens': stats.prompt_tokens,
                 'completion_tokens': stats.completion_tokens, 'generation_seconds': round(stats.seconds, 2),
-                'completion_tokens_per_second': round(stats.completion_tokens / stats.seconds, 1) if stats.seconds else None,
-                'accepted_per_minute': round(60 * len(rows) / (time.time() - t0), 1), 'seconds': round(time.time() - t0, 2), 'stopped': stopped}
+                'completion_tokens_per_second': (round(stats.completion_tokens / stats.seconds, 1) if stats.seconds
+                                                 else None),
+                'accepted_per_minute': round(60 * len(rows) / (time.time() - t0), 1),
+                'seconds': round(time.time() - t0, 2), 'stopped': stopped}
     if price_per_1k_tokens:
-        manifest['cost_estimate'] = round(stats.prompt_tokens / 1000 * price_per_1k_tokens[0] + stats.completion_tokens / 1000 * price_per_1k_tokens[1], 4)
+        manifest['cost_estimate'] = round(stats.prompt_tokens / 1000 * price_per_1k_tokens[0]
+                                          + stats.completion_tokens / 1000 * price_per_1k_tokens[1], 4)
     return manifest
 
 # %% ../nbs/05_generate.ipynb #b1f4f6cd
@@ -317,15 +343,19 @@ def check_generate_args(mode: str, per_label: int):
 
 # %% ../nbs/05_generate.ipynb #c64adf34
 def _real_parts(card, mode: str, data_dir) -> tuple[Dataset | None, DedupFilter]:
-    "The real training split of `card`'s task in few-shot `mode` (else None), and the `test_copy_filter` of its test split."
-    real = load_task(card, data_dir=data_dir, quiet=True)[1]  # the rows dropped from the real data were reported when it was loaded
+    ("The real training split of `card`'s task in few-shot `mode` (else None), "
+     "and the `test_copy_filter` of its test split.")
+    # the rows dropped from the real data were reported when it was loaded
+    real = load_task(card, data_dir=data_dir, quiet=True)[1]
     train = real['train'] if mode == 'few_shot' else None
     test_copies = test_copy_filter(real['test'])
     return train, test_copies
 
 # %% ../nbs/05_generate.ipynb #eaee1ca4
-def generation_limits(card, per_label: int, max_new_tokens: int | None, max_attempts_per_label: int | None, temperature: float, top_p: float) -> tuple[int, dict]:
-    "The attempts each label may make, and the sampling of every request (`max_new_tokens` from the card's longest text unless given)."
+def generation_limits(card, per_label: int, max_new_tokens: int | None, max_attempts_per_label: int | None,
+                      temperature: float, top_p: float) -> tuple[int, dict]:
+    ("The attempts each label may make, and the sampling of every request (`max_new_tokens` from the card's longest "
+     "text unless given).")
     max_new_tokens = max_new_tokens or int(card.text['words']['max'] * 1.6) + 16
     max_attempts = max_attempts_per_label or 4 * per_label + 10
     sampling = dict(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens)
@@ -343,7 +373,8 @@ def _ask_in_order(llm, part: list, make, cache, stats, judge, per_label: int, ac
     def made(j):
         built[j] = make(j)
         return built[j][0]
-    def take(j, ans):  # answers are judged in request order as they arrive, so the result does not depend on finishing order
+    # answers are judged in request order as they arrive, so the result does not depend on finishing order
+    def take(j, ans):
         held[j] = ans
         while nxt[0] in held:
             j0 = nxt[0]; nxt[0] += 1
@@ -356,14 +387,16 @@ def _ask_in_order(llm, part: list, make, cache, stats, judge, per_label: int, ac
         if budget and stop[0] is None and stats.prompt_tokens + stats.completion_tokens >= budget:
             stop[0] = f'token budget of {budget} reached'
         note()
-    # a request whose label has its texts already (from earlier requests, judged in order) is dropped, waiting or half-written
+    # a request whose label has its texts already (from earlier requests, judged in order) is dropped,
+    # waiting or half-written
     keep = lambda j: stop[0] is None and len(accepted[part[j][0]]) < per_label
     complete_window(llm, len(part), made, cache, stats, on_done=take, keep=keep, window=window)
     return stop[0]
 
 # %% ../nbs/05_generate.ipynb #2b225831
 def _show_rate(accepted: dict, rejected: list, stats: CallStats, bar) -> float | None:
-    "The share of the answers judged so far that were accepted (None: none judged yet), shown on `bar` with the counts and tokens per second."
+    ("The share of the answers judged so far that were accepted (None: none judged yet), shown on `bar` with the "
+     "counts and tokens per second.")
     judged = len(rejected) + sum(map(len, accepted.values()))
     rate = sum(map(len, accepted.values())) / judged if judged else None
     bar.set_postfix_str(' '.join(f"{l}={len(a)}" for l, a in accepted.items()) +
@@ -372,18 +405,21 @@ def _show_rate(accepted: dict, rejected: list, stats: CallStats, bar) -> float |
 
 # %% ../nbs/05_generate.ipynb #5ca5842f
 def _say_short(name: str, mode: str, per_label: int, max_attempts: int, short: dict):
-    "Print to stderr the labels of task `name` that are `short` of `per_label` accepted texts after `max_attempts` attempts, if any."
+    ("Print to stderr the labels of task `name` that are `short` of `per_label` accepted texts after `max_attempts` "
+     "attempts, if any.")
     if short:
-        print(f"{name} {mode}: labels short of {per_label} accepted texts after {max_attempts} attempts: {short}", file=sys.stderr)
+        print(f"{name} {mode}: labels short of {per_label} accepted texts after {max_attempts} attempts: {short}",
+              file=sys.stderr)
 
 # %% ../nbs/05_generate.ipynb #fec215d6
 def generate(task, mode: str = 'zero_shot', per_label: int = G['per_label'], backend=G['backend'],
-             model: str | None = G['model'], seed: int = G['seed'], k: int = G['k'], temperature: float = G['temperature'],
-             top_p: float = G['top_p'], max_new_tokens: int | None = G['max_new_tokens'],
+             model: str | None = G['model'], seed: int = G['seed'], k: int = G['k'],
+             temperature: float = G['temperature'], top_p: float = G['top_p'],
+             max_new_tokens: int | None = G['max_new_tokens'],
              max_attempts_per_label: int | None = G['max_attempts_per_label'], overshoot: float = 1.1,
              max_tokens: int | None = G['max_tokens'], price_per_1k_tokens: tuple[float, float] | None = None,
-             cache: CallCache | None = None, data_dir=G['data_dir'], chunk_size: int = 512,
-             progress: bool = True, rejected_path=None, **backend_kw) -> tuple[Dataset, dict]:
+             cache: CallCache | None = None, data_dir=G['data_dir'], chunk_size: int = 512, progress: bool = True,
+             rejected_path=None, **backend_kw) -> tuple[Dataset, dict]:
     """A labelled synthetic dataset for `task` and its manifest (counts, tokens, time, rejections by reason).
     `chunk_size`: how far requests go out past the oldest one unanswered (`synthclf.llm.complete_window`; with the local
     backend, a chunk). The rejected rows are spilled to `rejected_path` (default: a temporary file), not kept in memory
@@ -392,7 +428,8 @@ def generate(task, mode: str = 'zero_shot', per_label: int = G['per_label'], bac
     check_generate_args(mode, per_label)
     train, test_copies = _real_parts(card, mode, data_dir)
     llm = as_backend(backend, model, **backend_kw)
-    max_attempts, sampling = generation_limits(card, per_label, max_new_tokens, max_attempts_per_label, temperature, top_p)
+    max_attempts, sampling = generation_limits(card, per_label, max_new_tokens, max_attempts_per_label,
+                                               temperature, top_p)
     cache, stats, dedup = cache if cache is not None else CallCache(), CallStats(), DedupFilter()
     names = card.label_names
     accepted = {l: [] for l in names}
@@ -401,8 +438,10 @@ def generate(task, mode: str = 'zero_shot', per_label: int = G['per_label'], bac
     bar = tqdm(total=per_label * len(names), desc=f'{card.name} {mode}', disable=bars_off(progress), file=sys.stderr)
     stopped = None
     wanted, rate = per_label * len(names), None
-    judge = lambda a, l, i, b: _judge(a, l, i, *b, card, test_copies, dedup)  # against the test set and the texts accepted before
-    note = lambda: report_progress(sum(map(len, accepted.values())), wanted, f'texts ({mode})')  # to `synthclf run`'s display (a no-op elsewhere)
+    # against the test set and the texts accepted before
+    judge = lambda a, l, i, b: _judge(a, l, i, *b, card, test_copies, dedup)
+    # to `synthclf run`'s display (a no-op elsewhere)
+    note = lambda: report_progress(sum(map(len, accepted.values())), wanted, f'texts ({mode})')
     while True:
         todo = next_round(names, accepted, attempts, per_label, max_attempts, overshoot, rate)
         if not todo: break
@@ -415,7 +454,8 @@ def generate(task, mode: str = 'zero_shot', per_label: int = G['per_label'], bac
     rows = [r for l in names for r in accepted[l]]
     meta = {'mode': mode, 'model': llm.model_name, 'backend': llm.name, **sampling}
     ds = generated_dataset(rows, names, meta)
-    manifest = generation_manifest(card, meta, llm, seed, per_label, k if mode == 'few_shot' else None, names, accepted, attempts, cancelled, rejected, stats,
+    manifest = generation_manifest(card, meta, llm, seed, per_label, k if mode == 'few_shot' else None, names, accepted,
+                                   attempts, cancelled, rejected, stats,
                          t0, stopped, price_per_1k_tokens)
     _say_short(card.name, mode, per_label, max_attempts, manifest['short'])
     manifest['rejected_rows'] = rejected
@@ -430,7 +470,8 @@ def save_generated(ds: Dataset, manifest: dict, out) -> Path:
     with quiet_progress(): ds.save_to_disk(str(tmp/'dataset'))
     names = ds.features['label'].names
     with open(tmp/'data.jsonl', 'w') as f:
-        for r in ds: f.write(json.dumps({**r, 'label': names[r['label']], 'attributes': json.loads(r['attributes'])}) + '\n')
+        for r in ds:
+            f.write(json.dumps({**r, 'label': names[r['label']], 'attributes': json.loads(r['attributes'])}) + '\n')
     with open(tmp/'rejected.jsonl', 'w') as f:
         for r in manifest.get('rejected_rows', []): f.write(json.dumps(r) + '\n')
     (tmp/'manifest.json').write_text(json.dumps({k: v for k, v in manifest.items() if k != 'rejected_rows'}, indent=1))
@@ -441,34 +482,41 @@ def save_generated(ds: Dataset, manifest: dict, out) -> Path:
 def _redo(out: Path) -> str:
     "How to write the generated data at `out` again."
     task, mode = out.parent.parent.name, out.name.split('.')[0]
-    if out.parent.name != 'generate' or mode not in MODES: return f"Generate it again into {out} (`generate`, then `save_generated`)."
+    if out.parent.name != 'generate' or mode not in MODES:
+        return f"Generate it again into {out} (`generate`, then `save_generated`)."
     rerun = f"rerun the `synthclf run` that made {out.parent.parent.parent}: it redoes a stage whose files changed."
     if '.' in out.name: return rerun[0].upper() + rerun[1:]  # a replicate: only `synthclf run` writes those
-    return (f"`synthclf generate --task {task} --mode {mode} --out {out.parent.parent.parent}` writes it again (the LLM's answers come back "
-            f"from its call cache), or {rerun}")
+    return (f"`synthclf generate --task {task} --mode {mode} --out {out.parent.parent.parent}` writes it again (the "
+            f"LLM's answers come back from its call cache), or {rerun}")
 
 # %% ../nbs/05_generate.ipynb #7d4816f1
 def read_manifest(out) -> dict:
-    "The manifest that `save_generated` wrote under `out`; one that is missing, not JSON or without its counts per label is named, with what to do."
+    ("The manifest that `save_generated` wrote under `out`; one that is missing, not JSON or without its counts per "
+     "label is named, with what to do.")
     out = Path(out); f = out/'manifest.json'
-    if not f.is_file(): raise FileNotFoundError(f"No generated data in {out} (no manifest.json): run `synthclf generate` first. {_redo(out)}")
+    if not f.is_file():
+        raise FileNotFoundError(f"No generated data in {out} (no manifest.json): "
+                                f"run `synthclf generate` first. {_redo(out)}")
     try: m = json.loads(f.read_text())
     except (ValueError, OSError) as e: raise ValueError(f"{f} is damaged: not JSON ({e}). {_redo(out)}") from None
     if not isinstance(m, dict) or not isinstance(m.get('counts'), dict):
-        raise ValueError(f"{f} is damaged: it has no counts per label, which every manifest of `save_generated` has. {_redo(out)}")
+        raise ValueError(f"{f} is damaged: it has no counts per label, "
+                         f"which every manifest of `save_generated` has. {_redo(out)}")
     return m
 
 # %% ../nbs/05_generate.ipynb #a955b1e6
 def load_generated(out) -> tuple[Dataset, dict]:
-    "The dataset and manifest that `save_generated` wrote under `out`, checked: a damaged file is named, with what to do."
+    ("The dataset and manifest that `save_generated` wrote under `out`, checked: "
+     "a damaged file is named, with what to do.")
     out = Path(out)
     manifest = read_manifest(out)
     try: ds = Dataset.load_from_disk(str(out/'dataset'))
     except (OSError, ValueError, KeyError) as e:  # a missing or cut-short Arrow file, state.json or dataset_info.json
-        raise ValueError(f"The generated dataset {out/'dataset'} is damaged ({type(e).__name__}: {e}). {_redo(out)}") from None
+        raise ValueError(f"The generated dataset {out/'dataset'} is damaged ({type(e).__name__}: {e}). "
+                         f"{_redo(out)}") from None
     if ds.num_rows != (n := sum(manifest['counts'].values())):
-        raise ValueError(f"The generated dataset {out/'dataset'} holds {ds.num_rows} texts where {out/'manifest.json'} counts {n}: one of them is "
-                         f"damaged or left by another run. {_redo(out)}")
+        raise ValueError(f"The generated dataset {out/'dataset'} holds {ds.num_rows} texts where {out/'manifest.json'} "
+                         f"counts {n}: one of them is damaged or left by another run. {_redo(out)}")
     return ds, manifest
 
 # %% ../nbs/05_generate.ipynb #5d61644d
@@ -477,18 +525,21 @@ def replicate_seed(seed: int, r: int) -> int:
     return seed if r == 0 else seed + 100_003 * r
 
 def replicate_dir(folder, mode: str, r: int = 0) -> Path:
-    "Where replicate `r` of `mode` lives under a generate folder: `<mode>/` for the first, `<mode>.<r>/` for the others."
+    ("Where replicate `r` of `mode` lives under a generate folder: `<mode>/` for the first, "
+     "`<mode>.<r>/` for the others.")
     return Path(folder)/(mode if r == 0 else f"{mode}.{r}")
 
 # %% ../nbs/05_generate.ipynb #f40b6ac2
 def generated_replicates(folder, mode: str) -> int:
-    "How many replicates of `mode` a generate folder holds (0, 1, 2, ... without gaps: replicate r counts only if 0..r-1 are there)."
+    ("How many replicates of `mode` a generate folder holds (0, 1, 2, ... without gaps: replicate r counts only if "
+     "0..r-1 are there).")
     r = 0
     while (replicate_dir(folder, mode, r)/'manifest.json').is_file(): r += 1
     return r
 
 def drop_replicates(folder, mode: str, keep: int):
-    "Remove the replicates of `mode` from `keep` on (an earlier run with more replicates must not leak into this one's training)."
+    ("Remove the replicates of `mode` from `keep` on (an earlier run with more replicates must not leak into this "
+     "one's training).")
     r = keep
     while replicate_dir(folder, mode, r).exists():
         shutil.rmtree(replicate_dir(folder, mode, r)); r += 1

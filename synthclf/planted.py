@@ -23,15 +23,18 @@ NOISE_FROM = ('any', 'low_agreement')
 # %% ../nbs/14_planted.ipynb #74aac149
 @dataclass
 class TaskTruth:
-    "One task's planted truth: its Bradley–Terry subjectivity (higher = more subjective) and the share of mislabelled texts per mode."
+    ("One task's planted truth: its Bradley–Terry subjectivity (higher = more subjective) and the share of mislabelled "
+     "texts per mode.")
     subjectivity: float
     noise: dict = field(default_factory=lambda: dict.fromkeys(MODES, 0.0))
-    noise_from: str = 'any'  # or 'low_agreement': a mislabelled text is one annotators disagreed on (where the task has an agreement column)
+    # or 'low_agreement': a mislabelled text is one annotators disagreed on (where the task has an agreement column)
+    noise_from: str = 'any'
 
 # %% ../nbs/14_planted.ipynb #5f88fa22
 @dataclass
 class Truth:
-    "A planted truth: per task its subjectivity and label noise, how the judge and the crowd answer, the seed and the pool size per label."
+    ("A planted truth: per task its subjectivity and label noise, how the judge and the crowd answer, the seed and the "
+     "pool size per label.")
     seed: int = 0
     pool_per_label: int = 200
     tasks: dict = field(default_factory=dict)  # task name -> TaskTruth
@@ -40,50 +43,62 @@ class Truth:
 
 # %% ../nbs/14_planted.ipynb #527530ab
 def _check_keys(where: str, key: str, d, known):
-    if not isinstance(d, dict): raise ValueError(f"{where}: {key} must be a mapping with keys {', '.join(known)}, got {d!r}.")
+    if not isinstance(d, dict):
+        raise ValueError(f"{where}: {key} must be a mapping with keys {', '.join(known)}, got {d!r}.")
     if bad := sorted(set(map(str, d)) - set(known)):
-        raise ValueError(f"{where}: unknown key(s) {', '.join(bad)} in {key}; it takes {', '.join(known)}. Remove or rename them.")
+        raise ValueError(f"{where}: unknown key(s) {', '.join(bad)} in {key}; it takes {', '.join(known)}. "
+                         "Remove or rename them.")
 
 # %% ../nbs/14_planted.ipynb #9a253b7c
 def _number(where: str, key: str, v, lo=None, hi=None, integer: bool = False):
-    ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and np.isfinite(v) and (not integer or float(v).is_integer())
+    ok = (isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and np.isfinite(v)
+          and (not integer or float(v).is_integer()))
     ok = ok and (lo is None or v >= lo) and (hi is None or v <= hi)
     if not ok:
-        span = f" in [{lo}, {hi}]" if lo is not None and hi is not None else f" of at least {lo}" if lo is not None else ''
-        raise ValueError(f"{where}: {key} must be {'an integer' if integer else 'a number'}{span}, got {v!r}. Fix {key} in the truth.")
+        span = (f" in [{lo}, {hi}]" if lo is not None and hi is not None
+                else f" of at least {lo}" if lo is not None else '')
+        raise ValueError(f"{where}: {key} must be {'an integer' if integer else 'a number'}{span}, got {v!r}. Fix "
+                         f"{key} in the truth.")
     return int(v) if integer else float(v)
 
 # %% ../nbs/14_planted.ipynb #95466d8d
 def _as_dict(t: Truth) -> dict:
     return {'seed': t.seed, 'pool_per_label': t.pool_per_label,
-            'tasks': {n: {'subjectivity': x.subjectivity, 'noise': dict(x.noise), 'noise_from': x.noise_from} for n, x in t.tasks.items()},
+            'tasks': {n: {'subjectivity': x.subjectivity, 'noise': dict(x.noise), 'noise_from': x.noise_from}
+                      for n, x in t.tasks.items()},
             'judge': dict(t.judge), 'crowd': dict(t.crowd)}
 
 # %% ../nbs/14_planted.ipynb #e1f5bf99
 def _task_truth(where: str, key: str, t) -> TaskTruth:
     _check_keys(where, key, t, ('subjectivity', 'noise', 'noise_from'))
     if 'subjectivity' not in t:
-        raise ValueError(f"{where}: {key} needs subjectivity, the task's true Bradley–Terry score (higher = more subjective), e.g. {{subjectivity: 1.0}}.")
+        raise ValueError(f"{where}: {key} needs subjectivity, the task's true Bradley–Terry score (higher = more "
+                         f"subjective), e.g. {{subjectivity: 1.0}}.")
     noise = t.get('noise') or {}
-    if isinstance(noise, (int, float)) and not isinstance(noise, bool): noise = dict.fromkeys(MODES, noise)  # one rate for both modes
+    if isinstance(noise, (int, float)) and not isinstance(noise, bool):  # one rate for both modes
+        noise = dict.fromkeys(MODES, noise)
     _check_keys(where, f"{key}.noise", noise, MODES)
     if t.get('noise_from', 'any') not in NOISE_FROM:
         raise ValueError(f"{where}: {key}.noise_from must be one of {', '.join(NOISE_FROM)}, got {t['noise_from']!r}.")
     return TaskTruth(_number(where, f"{key}.subjectivity", t['subjectivity']),
-                     {m: _number(where, f"{key}.noise.{m}", noise.get(m, 0.0), 0, 1) for m in MODES}, t.get('noise_from', 'any'))
+                     {m: _number(where, f"{key}.noise.{m}", noise.get(m, 0.0), 0, 1) for m in MODES},
+                     t.get('noise_from', 'any'))
 
 # %% ../nbs/14_planted.ipynb #271db124
 def read_truth(truth) -> Truth:
     "The checked planted truth from a YAML file, a dict or a `Truth`."
     if isinstance(truth, (str, Path)):
         where, path = f"truth file {truth}", Path(truth).expanduser()
-        if not path.is_file(): raise FileNotFoundError(f"No truth file at {path}: write one (see synthclf.simulate.read_truth) or make one with planted_truth and write_truth.")
+        if not path.is_file():
+            raise FileNotFoundError(f"No truth file at {path}: write one (see synthclf.simulate.read_truth) or make "
+                                    "one with planted_truth and write_truth.")
         try: d = yaml.safe_load(path.read_text())
         except yaml.YAMLError as e: raise ValueError(f"{where} is not valid YAML: {e}") from None
     else: where, d = 'truth', _as_dict(truth) if isinstance(truth, Truth) else truth
     _check_keys(where, 'the top level', d, ('seed', 'pool_per_label', 'tasks', 'judge', 'crowd'))
     if not isinstance(d.get('tasks'), dict) or not d['tasks']:
-        raise ValueError(f"{where}: tasks must map at least one task name to {{subjectivity: ..., noise: {{zero_shot: ..., few_shot: ...}}}}.")
+        raise ValueError(f"{where}: tasks must map at least one task name to {{subjectivity: ..., noise: {{zero_shot: "
+                         f"..., few_shot: ...}}}}.")
     tasks = {}
     for name, t in d['tasks'].items():
         try: card = get_card(str(name))
@@ -94,9 +109,11 @@ def read_truth(truth) -> Truth:
     _check_keys(where, 'judge', judge, JUDGE_DEFAULTS); _check_keys(where, 'crowd', crowd, CROWD_DEFAULTS)
     judge = {**JUDGE_DEFAULTS, **judge}; crowd = {**CROWD_DEFAULTS, **crowd}
     return Truth(seed=_number(where, 'seed', d.get('seed', 0), 0, integer=True),
-                 pool_per_label=_number(where, 'pool_per_label', d.get('pool_per_label', 200), 1, integer=True), tasks=tasks,
+                 pool_per_label=_number(where, 'pool_per_label', d.get('pool_per_label', 200), 1, integer=True),
+                 tasks=tasks,
                  judge={k: _number(where, f"judge.{k}", v, 0 if k == 'noise' else None) for k, v in judge.items()},
-                 crowd={k: _number(where, f"crowd.{k}", v, None if k == 'position_bias' else 1, integer=k != 'position_bias') for k, v in crowd.items()})
+                 crowd={k: _number(where, f"crowd.{k}", v, None if k == 'position_bias' else 1,
+                                   integer=k != 'position_bias') for k, v in crowd.items()})
 
 # %% ../nbs/14_planted.ipynb #8dacce0c
 def truth_to_dict(truth) -> dict:
@@ -111,17 +128,23 @@ def write_truth(truth, path) -> Path:
     return path
 
 # %% ../nbs/14_planted.ipynb #283b1481
-def planted_truth(tasks, low: float = 0.0, high: float = 0.4, few_shot_factor: float = 1.0, seed: int = 0, **kw) -> Truth:
-    """`tasks` in the order given get subjectivity scores evenly spaced from −1.5 to 1.5 and zero-shot noise rising from `low` to `high`
-    (few-shot: × `few_shot_factor`). `kw`: the truth's other fields (pool_per_label, judge, crowd) and noise_from for every task."""
+def planted_truth(tasks, low: float = 0.0, high: float = 0.4, few_shot_factor: float = 1.0, seed: int = 0,
+                  **kw) -> Truth:
+    ("""`tasks` in the order given get subjectivity scores evenly spaced from −1.5 to 1.5 and zero-shot noise rising """
+     """from `low` to `high`
+    (few-shot: × `few_shot_factor`). `kw`: the truth's other fields (pool_per_label, judge, crowd) and noise_from """
+     """for every task.""")
     names = [get_card(t).name for t in ([tasks] if isinstance(tasks, str) else tasks)]
     if not names: raise ValueError("planted_truth needs at least one task.")
     n, noise_from = len(names), kw.pop('noise_from', 'any')
     scores = np.linspace(-1.5, 1.5, n) if n > 1 else np.zeros(1)
     zero = np.linspace(low, high, n) if n > 1 else np.array([float(low)])
     r = lambda v: round(float(v), 6)
-    return read_truth({'seed': seed, **kw, 'tasks': {t: {'subjectivity': r(s), 'noise': {'zero_shot': r(z), 'few_shot': r(z * few_shot_factor)},
-                                                         'noise_from': noise_from} for t, s, z in zip(names, scores, zero)}})
+    return read_truth({'seed': seed, **kw,
+                       'tasks': {t: {'subjectivity': r(s),
+                                     'noise': {'zero_shot': r(z), 'few_shot': r(z * few_shot_factor)},
+                                     'noise_from': noise_from}
+                                 for t, s, z in zip(names, scores, zero)}})
 
 # %% ../nbs/14_planted.ipynb #30b6ca85
 def null_truth(tasks, seed: int = 0, **kw) -> Truth:

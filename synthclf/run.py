@@ -40,10 +40,12 @@ def _stand_in_set(card, train: pd.DataFrame, mode: str, per_label: int, rng: np.
 
 def stand_in_run(out, tasks=('sms_spam',), per_label: int = 40, curve=(10, 40), seeds: int = 2, test_cap: int = 200,
                  seed: int = 0, data_dir=None, **analyze_kw) -> Path:
-    """A finished run folder at `out` made without an LLM: per task, real texts saved as its zero-shot and few-shot sets
-    (few-shot's labels shuffled) and their label fidelity scored, TF-IDF trained on them, on matched real data and on the real learning curve `curve`,
+    ("""A finished run folder at `out` made without an LLM: per task, real texts saved as its zero-shot and few-shot """
+     """sets
+    (few-shot's labels shuffled) and their label fidelity scored, TF-IDF trained on them, on matched real data and """
+     """on the real learning curve `curve`,
     then `analyze`d (no judge unless `analyze_kw` gives `judgments`). For examples and tests: its "synthetic" data is
-    real data, not an LLM's."""
+    real data, not an LLM's.""")
     from synthclf.analysis import analyze
     from synthclf.data import load_task
     from synthclf.sources import curve_source
@@ -179,8 +181,8 @@ Run.figures, Run.show = property(_figures), _show
 
 # %% ../nbs/12_run.ipynb #dc7130e8
 def _set_files(self: Run, task: str, name: str, first: list, synthetic_dir=None,
-               missing: str = "No generated texts of {task} in {folder} (no {name}): its generate stage has not run, or its "
-                              "texts came from elsewhere (synthetic_dir).") -> pd.DataFrame:
+               missing: str = "No generated texts of {task} in {folder} (no {name}): its generate stage has not run, "
+                              "or its texts came from elsewhere (synthetic_dir).") -> pd.DataFrame:
     """Every generated set's `name` file of `task` (JSON lines or CSV) in one table, with its mode and replicate; the
     columns `first` first. The sets are under `synthetic_dir` ('{task}' in it; default: the run's own generate folders);
     where none has the file, `missing` says why."""
@@ -253,7 +255,8 @@ def _doubted_texts(self: Run, task: str, per_mode: int = 3, synthetic_dir=None) 
     """The `per_mode` generated texts of each mode of `task` whose label the real-data reader most doubts (lowest
     fidelity first): mode, label, read_as, fidelity and text, from each set's `fidelity.csv`."""
     cols = ['mode', 'label', 'read_as', 'fidelity', 'text']
-    t = self._set_files(task, 'fidelity.csv', cols, synthetic_dir, "No label fidelity of {task} in {folder} (no {name}): "
+    t = self._set_files(task, 'fidelity.csv', cols, synthetic_dir,
+                        "No label fidelity of {task} in {folder} (no {name}): "
                         "the train stage scores it (train.fidelity_real_per_label above 0).")
     t = t.sort_values('fidelity', kind='stable')
     return t.groupby('mode', sort=False).head(per_mode)[cols].sort_values(['mode', 'fidelity']).reset_index(drop=True)

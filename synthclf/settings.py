@@ -74,8 +74,8 @@ GENERATE = {
         type=int),
     'batch_size': Setting(32, 'local backend: requests generated together (throughput grows to about 64 on 2 cores)',
                           generator=True),
-    'max_attempts_per_label': Setting(None, 'requests a label may make before it stops short (default 4 × per-label '
-                                            '+ 10)', type=int),
+    'max_attempts_per_label': Setting(None, 'requests a label may make before it stops short '
+                                            '(default 4 × per-label + 10)', type=int),
     'data_dir': Setting(None, 'folder of task folders (few-shot examples come from the real train split)'),
 }
 

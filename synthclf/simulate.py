@@ -17,9 +17,10 @@ from .cache import endpoint_of
 from .generate import MODES
 from .subjectivity import PAIR_PHRASINGS, task_text, simulate_judgments, task_summary
 from .planted import (
-    CROWD_DEFAULTS, JUDGE_DEFAULTS, NOISE_FROM, TaskTruth, Truth, null_truth, planted_truth, read_truth, truth_to_dict, write_truth)
-_all_ = ['JUDGE_DEFAULTS', 'CROWD_DEFAULTS', 'NOISE_FROM', 'TaskTruth', 'Truth', 'read_truth', 'truth_to_dict', 'write_truth',
-         'planted_truth', 'null_truth']  # the truth's names, which synthclf.simulate has always offered
+    CROWD_DEFAULTS, JUDGE_DEFAULTS, NOISE_FROM, TaskTruth, Truth, null_truth, planted_truth, read_truth,
+    truth_to_dict, write_truth)
+_all_ = ['JUDGE_DEFAULTS', 'CROWD_DEFAULTS', 'NOISE_FROM', 'TaskTruth', 'Truth', 'read_truth', 'truth_to_dict',
+         'write_truth', 'planted_truth', 'null_truth']  # the truth's names, which synthclf.simulate has always offered
 
 # %% auto #0
 __all__ = ['MODEL_ID', 'FAULTS', 'split_pool', 'prepare_data', 'set_noise', 'near_copy', 'synthetic_draw', 'draw_sets',
@@ -35,40 +36,50 @@ def _task_rng(seed: int, task: str, *more) -> np.random.Generator:
 
 # %% ../nbs/14_simulate.ipynb #0177e479
 def split_pool(task, pool_per_label: int, seed: int = 0, data_dir=None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    "The task's raw train rows split by label, seeded, into (rest, pool); the pool takes min(pool_per_label, n_label // 2) rows of each label."
+    ("The task's raw train rows split by label, seeded, into (rest, pool); the pool takes min(pool_per_label, n_label "
+     "// 2) rows of each label.")
     card = get_card(task)
     if pool_per_label < 1: raise ValueError(f"pool_per_label must be at least 1, got {pool_per_label}.")
     files = split_files(task_folder(card, data_dir))
     raw = read_labelled_csv(files['train'])
     rows = clean_split(raw, card, str(files['train']))[0]  # known single labels, no empty text; `idx` is the raw row
     held = set().union(*(set(read_labelled_csv(f)['text'].astype(str)) for s, f in files.items() if s != 'train'))
-    ok = rows[~rows.text.isin(held)]  # one row per distinct text, as the loader keeps it: a text that recurs is eligible like any other
+    # one row per distinct text, as the loader keeps it: a text that recurs is eligible like any other
+    ok = rows[~rows.text.isin(held)]
     rng = _task_rng(seed, card.name)
-    picks = np.sort(np.concatenate([rng.permutation(ok.idx[ok.label == l].to_numpy())[:min(pool_per_label, int((rows.label == l).sum()) // 2)]
-                                    for l in card.label_names]).astype(int))
+    picks = np.sort(np.concatenate(
+        [rng.permutation(ok.idx[ok.label == l].to_numpy())[:min(pool_per_label, int((rows.label == l).sum()) // 2)]
+         for l in card.label_names]).astype(int))
     pool = raw.iloc[picks].assign(label=rows.set_index('idx').label[picks].to_numpy())
-    rest = raw[~raw['text'].astype(str).isin(set(pool['text'].astype(str)))]  # every copy of a pool text leaves the real data
+    # every copy of a pool text leaves the real data
+    rest = raw[~raw['text'].astype(str).isin(set(pool['text'].astype(str)))]
     return rest.reset_index(drop=True), pool.reset_index(drop=True)
 
 # %% ../nbs/14_simulate.ipynb #4b7bf609
 def prepare_data(truth, out, data_dir=None, per_label: int | None = None, replicates: int = 1) -> dict:
-    """Per task of the truth, `out/<task>/`: train.csv (the real train split without the pool), pool.csv, labels.json and links to the
-    test (and validation) files; and `out/simulation.json` (truth, pool counts, too-small cells). Returns what simulation.json holds."""
+    ("""Per task of the truth, `out/<task>/`: train.csv (the real train split without the pool), pool.csv, """
+     """labels.json and links to the
+    test (and validation) files; and `out/simulation.json` (truth, pool counts, too-small cells). Returns what """
+     """simulation.json holds.""")
     truth, out = read_truth(truth), Path(out).expanduser()
     if per_label is not None and (per_label < 1 or replicates < 1):
         raise ValueError(f"per_label and replicates must be at least 1, got {per_label} and {replicates}.")
-    info = {'truth': truth_to_dict(truth), 'per_label': per_label, 'replicates': replicates, 'tasks': {}, 'too_small': []}
+    info = {'truth': truth_to_dict(truth), 'per_label': per_label, 'replicates': replicates, 'tasks': {},
+            'too_small': []}
     for name in truth.tasks:
         card = get_card(name)
         if 'local_dir' not in card.data:
-            raise ValueError(f"{name}: its card reads its data from {card.data.get('path') or 'the Hub'}, not from a data.local_dir, so a run's "
-                             "data_dir cannot point it at a prepared copy. Give the card a data.local_dir.")
+            raise ValueError(f"{name}: its card reads its data from {card.data.get('path') or 'the Hub'}, not from a "
+                             "data.local_dir, so a run's data_dir cannot point it at a prepared copy. Give the card a "
+                             "data.local_dir.")
         src = task_folder(card, data_dir); files = split_files(src)
         dst = out/card.data['local_dir']
-        if dst.resolve() == src.resolve(): raise ValueError(f"out ({out}) is the real data folder: prepare the simulation into a folder of its own.")
+        if dst.resolve() == src.resolve():
+            raise ValueError(f"out ({out}) is the real data folder: prepare the simulation into a folder of its own.")
         rest, pool = split_pool(card, truth.pool_per_label, truth.seed, data_dir)
         dst.mkdir(parents=True, exist_ok=True)
-        for old in [p for p in dst.iterdir() if p.name.split('.')[0] in ('train', 'validation', 'test', 'pool', 'labels')]: old.unlink()
+        for old in [p for p in dst.iterdir()
+                    if p.name.split('.')[0] in ('train', 'validation', 'test', 'pool', 'labels')]: old.unlink()
         rest.to_csv(dst/'train.csv', index=False); pool.to_csv(dst/'pool.csv', index=False)
         if (src/'labels.json').is_file(): shutil.copyfile(src/'labels.json', dst/'labels.json')
         for split in ('test', 'validation'):
@@ -89,8 +100,10 @@ def _low_mask(pool: pd.DataFrame) -> np.ndarray | None:
     return None if np.isnan(a).all() else a < np.nanmax(a)
 
 # %% ../nbs/14_simulate.ipynb #80a7eaf3
-def _other_text(rng, label: str, by: dict, low: np.ndarray | None, free: np.ndarray | None, noise_from: str) -> int | None:
-    "A pool row of a label other than `label` (and `free`, where given): a label drawn uniformly among the others that have one, then a row of it."
+def _other_text(rng, label: str, by: dict, low: np.ndarray | None, free: np.ndarray | None,
+                noise_from: str) -> int | None:
+    ("A pool row of a label other than `label` (and `free`, where given): a label drawn uniformly among the others "
+     "that have one, then a row of it.")
     for only_low in ((True, False) if noise_from == 'low_agreement' and low is not None else (False,)):
         cands = []
         for m, ix in by.items():
@@ -112,8 +125,8 @@ def set_noise(noise: float, spread: float, rng: np.random.Generator) -> float:
     if spread == 0: return float(noise)
     if spread ** 2 >= noise * (1 - noise):
         raise ValueError(f"spread {spread} is too large for noise {noise}: a share with mean {noise} has a standard "
-                         f"deviation below sqrt(noise·(1 − noise)) = {np.sqrt(noise * (1 - noise)):.3f}. Lower the spread "
-                         "or move noise away from 0 and 1.")
+                         f"deviation below sqrt(noise·(1 − noise)) = {np.sqrt(noise * (1 - noise)):.3f}. Lower the "
+                         "spread or move noise away from 0 and 1.")
     k = noise * (1 - noise) / spread ** 2 - 1
     return float(rng.beta(noise * k, (1 - noise) * k))
 
@@ -221,12 +234,13 @@ _GEN_LABEL = re.compile(r'with the label "([^"\n]*)"')
 _FEW_SHOT = re.compile(r"\bHere are \d+ real examples of ")
 _PAIR = re.compile(r"\ATask A\. (.*?)\nTask B\. (.*?)\n\n(.*) Answer with one letter: A or B\.\s*\Z", re.S)
 _ORIGINAL_QUESTION = "Which of these two classification tasks is more subjective?"  # task_judgment_request's
-_ANSWERS = ("generation prompts (synthclf.generate.build_prompt) and pairwise judge prompts (synthclf.subjectivity.pair_request, "
-            "task_judgment_request) about the truth's tasks")
+_ANSWERS = ("generation prompts (synthclf.generate.build_prompt) and pairwise judge prompts "
+            "(synthclf.subjectivity.pair_request, task_judgment_request) about the truth's tasks")
 
 def _content(m: dict) -> str:
     c = m.get('content')
-    return c if isinstance(c, str) else ' '.join(p.get('text', '') for p in c if isinstance(p, dict)) if isinstance(c, list) else ''
+    return (c if isinstance(c, str) else ' '.join(p.get('text', '') for p in c if isinstance(p, dict))
+            if isinstance(c, list) else '')
 
 # %% ../nbs/14_simulate.ipynb #c6a8f710
 class SimulatedEndpoint:
@@ -238,7 +252,8 @@ class SimulatedEndpoint:
             card = get_card(t)
             f = self.data_dir/card.data.get('local_dir', t)/'pool.csv'
             if not f.is_file():
-                raise FileNotFoundError(f"No pool for {t!r} at {f}: run `synthclf simulate prepare --truth TRUTH.yaml --out {self.data_dir}` first.")
+                raise FileNotFoundError(f"No pool for {t!r} at {f}: run `synthclf simulate prepare --truth TRUTH.yaml "
+                                        f"--out {self.data_dir}` first.")
             pool = read_labelled_csv(f)
             labels = pool['label'].astype(str).to_numpy()
             self.pools[t] = {'card': card, 'texts': pool['text'].astype(str).to_numpy(), 'low': _low_mask(pool),
@@ -255,21 +270,24 @@ class SimulatedEndpoint:
 def _completion(self: SimulatedEndpoint, body: dict, text: str, logprobs: dict | None) -> dict:
     choice = {'index': 0, 'message': {'role': 'assistant', 'content': text}, 'logprobs': None, 'finish_reason': 'stop'}
     if logprobs is not None and body.get('logprobs'):
-        top = sorted(({'token': k, 'logprob': v, 'bytes': list(k.encode())} for k, v in logprobs.items()), key=lambda x: -x['logprob'])
+        top = sorted(({'token': k, 'logprob': v, 'bytes': list(k.encode())} for k, v in logprobs.items()),
+                     key=lambda x: -x['logprob'])
         choice['logprobs'] = {'content': [{'token': text, 'logprob': logprobs[text], 'bytes': list(text.encode()),
                                            'top_logprobs': top[:int(body.get('top_logprobs') or 0)]}], 'refusal': None}
     prompt = sum(len(_content(m).split()) for m in body['messages'] if isinstance(m, dict))
     done = len(text.split())
     key = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:24]
-    return {'id': f'chatcmpl-sim-{key}', 'object': 'chat.completion', 'created': 0, 'model': MODEL_ID, 'choices': [choice],
-            'usage': {'prompt_tokens': prompt, 'completion_tokens': done, 'total_tokens': prompt + done}, 'system_fingerprint': MODEL_ID}
+    return {'id': f'chatcmpl-sim-{key}', 'object': 'chat.completion', 'created': 0, 'model': MODEL_ID,
+            'choices': [choice], 'usage': {'prompt_tokens': prompt, 'completion_tokens': done,
+                                           'total_tokens': prompt + done}, 'system_fingerprint': MODEL_ID}
 
 # %% ../nbs/14_simulate.ipynb #da61a644
 @patch
 def _planted(self: SimulatedEndpoint, names: list, what: str) -> str:
     if planted := [n for n in names if n in self.pools]: return planted[0]
-    raise SimulatorError(f"{what} task {names[0]!r}, which the truth does not plant (it plants {', '.join(self.order)}): add {names[0]} "
-                         "to the truth's tasks and prepare again, or leave it out of the run (--tasks, -p rank_tasks=[...]).")
+    raise SimulatorError(f"{what} task {names[0]!r}, which the truth does not plant (it plants "
+                         f"{', '.join(self.order)}): add {names[0]} to the truth's tasks and prepare again, or leave "
+                         "it out of the run (--tasks, -p rank_tasks=[...]).")
 
 # %% ../nbs/14_simulate.ipynb #d1b15b8b
 _BOUNDARY = re.compile(r'[.,;:!?]["\')]*$')
@@ -292,61 +310,77 @@ def compose_text(texts, rng: np.random.Generator) -> str:
 @patch
 def _generate(self: SimulatedEndpoint, description: str, user: str, seed: int) -> str:
     names = self.by_description.get(description.strip())
-    if not names: raise SimulatorError(f"The generation prompt describes a task no known card has ({description[:100]!r}). The simulator answers {_ANSWERS}.")
+    if not names:
+        raise SimulatorError(f"The generation prompt describes a task no known card has ({description[:100]!r}). The "
+                             f"simulator answers {_ANSWERS}.")
     task = self._planted(names, 'A generation prompt for')
     p, tt = self.pools[task], self.truth.tasks[task]
     names = p['card'].label_names
     if not (m := _GEN_LABEL.search(user)) or m.group(1) not in names:
-        raise SimulatorError(f"The generation prompt for {task!r} names no label of the task (with the label \"...\"); its labels are {names}.")
+        raise SimulatorError(f"The generation prompt for {task!r} names no label of the task (with the label \"...\"); "
+                             f"its labels are {names}.")
     label, mode = m.group(1), 'few_shot' if _FEW_SHOT.search(user) else 'zero_shot'
     rng = np.random.default_rng([self.truth.seed, self.order.index(task), MODES.index(mode), names.index(label), seed])
-    if rng.random() < tt.noise[mode] and (j := _other_text(rng, label, p['by'], p['low'], None, tt.noise_from)) is not None:
+    if (rng.random() < tt.noise[mode]
+            and (j := _other_text(rng, label, p['by'], p['low'], None, tt.noise_from)) is not None):
         if not self.compose: return str(p['texts'][j])
         label = next(l for l, ix in p['by'].items() if j in ix)  # a composed text of the other label
     own = p['by'][label]
     if self.compose: return compose_text(p['texts'][own], rng)
-    return str(p['texts'][own[rng.integers(len(own))]]) if len(own) else ''  # an empty pool: an empty answer, which generate rejects
+    # an empty pool: an empty answer, which generate rejects
+    return str(p['texts'][own[rng.integers(len(own))]]) if len(own) else ''
 
 
 # %% ../nbs/14_simulate.ipynb #fe21cfc8
 @patch
 def _judged(self: SimulatedEndpoint, summary: str, letter: str) -> str:
     if summary.strip() not in self.by_summary:
-        raise SimulatorError(f"Task {letter} of the judge prompt is no known task's summary ({summary[:80]!r}). The simulator answers {_ANSWERS}.")
+        raise SimulatorError(f"Task {letter} of the judge prompt is no known task's summary ({summary[:80]!r}). The "
+                             f"simulator answers {_ANSWERS}.")
     return self._planted([self.by_summary[summary.strip()]], 'The judge was asked about')
 
 @patch
 def _judge(self: SimulatedEndpoint, m, body: dict, seed: int) -> tuple[str, dict]:
     a, b = self._judged(m.group(1), 'A'), self._judged(m.group(2), 'B')
     q = m.group(3).strip()
-    if q not in self.invert: raise SimulatorError(f"The judge prompt asks a question the simulator does not know ({q[:100]!r}); it knows PAIR_PHRASINGS' and task_judgment_request's.")
+    if q not in self.invert:
+        raise SimulatorError(f"The judge prompt asks a question the simulator does not know ({q[:100]!r}); it knows "
+                             "PAIR_PHRASINGS' and task_judgment_request's.")
     j = self.truth.judge
-    rng = np.random.default_rng(int.from_bytes(hashlib.sha256(json.dumps([body['messages'], seed], sort_keys=True).encode()).digest()[:8], 'little'))
+    rng = np.random.default_rng(int.from_bytes(
+        hashlib.sha256(json.dumps([body['messages'], seed], sort_keys=True).encode()).digest()[:8], 'little'))
     eps = rng.normal(0.0, j['noise']) if j['noise'] > 0 else 0.0
     diff = self.truth.tasks[a].subjectivity - self.truth.tasks[b].subjectivity
     logit = j['scale'] * diff * (-1 if self.invert[q] else 1) + j['position_bias'] + eps
     lp = {'A': -float(np.logaddexp(0, -logit)), 'B': -float(np.logaddexp(0, logit))}
     t = body.get('temperature')
     t = 1.0 if t is None else float(t)
-    letter = ('A' if logit >= 0 else 'B') if t <= 0 else ('A' if rng.random() < 0.5 * (1 + np.tanh(logit / t / 2)) else 'B')
+    letter = (('A' if logit >= 0 else 'B') if t <= 0
+              else ('A' if rng.random() < 0.5 * (1 + np.tanh(logit / t / 2)) else 'B'))
     return letter, lp
 
 # %% ../nbs/14_simulate.ipynb #33931b58
 @patch
 def handle(self: SimulatedEndpoint, body: dict) -> dict:
-    "The chat.completion JSON answering one `/v1/chat/completions` request body; a `SimulatorError` for a request it does not answer."
+    ("The chat.completion JSON answering one `/v1/chat/completions` request body; a `SimulatorError` for a request it "
+     "does not answer.")
     if not isinstance(body, dict) or not isinstance(body.get('messages'), list) or not body['messages']:
-        raise SimulatorError("The request has no messages: send an OpenAI chat-completions body ({model, messages: [{role, content}], ...}).")
+        raise SimulatorError("The request has no messages: send an OpenAI chat-completions body ({model, messages: "
+                             "[{role, content}], ...}).")
     if body.get('model') not in (None, MODEL_ID):
-        raise SimulatorError(f"The model {body['model']!r} does not exist here: this simulator serves {MODEL_ID!r} (-p model={MODEL_ID}).", 404)
+        raise SimulatorError(f"The model {body['model']!r} does not exist here: this simulator serves {MODEL_ID!r} (-p "
+                             f"model={MODEL_ID}).", 404)
     msgs = [m for m in body['messages'] if isinstance(m, dict)]
     system = '\n'.join(_content(m) for m in msgs if m.get('role') == 'system')
     user = next((_content(m) for m in reversed(msgs) if m.get('role') == 'user'), '')
     try: seed = int(body.get('seed') or 0) % 2**63
-    except (TypeError, ValueError): raise SimulatorError(f"seed must be an integer, got {body.get('seed')!r}.") from None
+    except (TypeError, ValueError):
+        raise SimulatorError(f"seed must be an integer, got {body.get('seed')!r}.") from None
     if m := _GEN_TASK.search(system): text, logprobs = self._generate(m.group(1), user, seed), None
     elif m := _PAIR.match(user): text, logprobs = self._judge(m, body, seed)
-    else: raise SimulatorError(f"The simulator answers only {_ANSWERS}; this prompt is neither (it begins {user[:80]!r}).")
+    else:
+        raise SimulatorError(f"The simulator answers only {_ANSWERS}; this prompt is neither (it begins "
+                             f"{user[:80]!r}).")
     return self._completion(body, text, logprobs)
 
 # %% ../nbs/14_simulate.ipynb #ceb2eb76
@@ -435,15 +469,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         if self.path.split('?')[0].rstrip('/') == '/v1/models':
-            return self._send(200, {'object': 'list', 'data': [{'id': MODEL_ID, 'object': 'model', 'created': 0, 'owned_by': 'synthclf'}]})
-        self._error(404, f"No route GET {self.path}: the simulator answers GET /v1/models and POST /v1/chat/completions.", 'not_found')
+            return self._send(200, {'object': 'list', 'data': [{'id': MODEL_ID, 'object': 'model', 'created': 0,
+                                                                'owned_by': 'synthclf'}]})
+        self._error(404, f"No route GET {self.path}: the simulator answers GET /v1/models and POST "
+                         "/v1/chat/completions.", 'not_found')
 
     def do_POST(self):
         raw = self.rfile.read(int(self.headers.get('Content-Length') or 0))
         if self.path.split('?')[0].rstrip('/') != '/v1/chat/completions':
-            return self._error(404, f"No route POST {self.path}: the simulator answers GET /v1/models and POST /v1/chat/completions.", 'not_found')
+            return self._error(404, f"No route POST {self.path}: the simulator answers GET /v1/models and POST "
+                                    "/v1/chat/completions.", 'not_found')
         try: body = json.loads(raw)
-        except ValueError: return self._error(400, "The request body is not JSON: send an OpenAI chat-completions request.")
+        except ValueError:
+            return self._error(400, "The request body is not JSON: send an OpenAI chat-completions request.")
         load = self.server.load
         fault = load.draw() if load else None
         if load and load._log is not None: load.note(fault or 200, _request_key(body, self.server.where))
@@ -455,7 +493,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if fault == 'timeout': time.sleep(load.hang); self.close_connection = True; return
         try: self._send(200, self.server.endpoint.handle(body), cut=fault == 'truncated')
         except SimulatorError as e: self._error(e.status, str(e))
-        except Exception as e: self._error(500, f"The simulator failed on this request: {type(e).__name__}: {e}", 'server_error')
+        except Exception as e:
+            self._error(500, f"The simulator failed on this request: {type(e).__name__}: {e}", 'server_error')
 
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads, request_queue_size = True, 4096  # thousands of connections at once: a listen queue for them
@@ -476,7 +515,8 @@ def _loopback(host: str):
     try: ip = ipaddress.ip_address(host)
     except ValueError: ip = None
     if ip is None or not ip.is_loopback:
-        raise ValueError(f"The simulator listens on loopback only (127.0.0.1, ::1 or localhost), not on {host!r}: it answers anyone who reaches it. Use --host 127.0.0.1.")
+        raise ValueError(f"The simulator listens on loopback only (127.0.0.1, ::1 or localhost), not on {host!r}: it "
+                         "answers anyone who reaches it. Use --host 127.0.0.1.")
     return socket.AF_INET6 if ip.version == 6 else socket.AF_INET
 
 # %% ../nbs/14_simulate.ipynb #f8eb386f
@@ -486,7 +526,8 @@ def serve(truth, data_dir, host: str = '127.0.0.1', port: int = 0, compose: bool
     (latency, faults, request log; none by default); yields the base URL (`http://127.0.0.1:PORT/v1`)."""
     family = _loopback(host)
     server = _Server((host, port), SimulatedEndpoint(truth, data_dir, compose=compose), family, load)
-    thread = threading.Thread(target=server.serve_forever, kwargs={'poll_interval': 0.2}, daemon=True, name='synthclf-simulator')
+    thread = threading.Thread(target=server.serve_forever, kwargs={'poll_interval': 0.2}, daemon=True,
+                              name='synthclf-simulator')
     thread.start()
     try: yield f"http://{'[' + host + ']' if ':' in host else host}:{server.server_address[1]}/v1"
     finally:
@@ -497,13 +538,16 @@ def serve(truth, data_dir, host: str = '127.0.0.1', port: int = 0, compose: bool
 def run_command(truth, base_url: str, data_dir, out: str | None = None) -> str:
     "The `synthclf run` command line that runs the study on the truth's tasks against the simulator at `base_url`."
     tasks = list(read_truth(truth).tasks)
-    args = ['synthclf', 'run', '--tasks', ','.join(tasks), *(['--out', str(out)] if out else []), '-p', 'backend=openai', '-p', f'model={MODEL_ID}',
-            '-p', f'base_url={base_url}', '-p', f'data_dir={Path(data_dir).expanduser().resolve()}', '-p', f"rank_tasks=[{','.join(tasks)}]"]
+    args = ['synthclf', 'run', '--tasks', ','.join(tasks), *(['--out', str(out)] if out else []), '-p',
+            'backend=openai', '-p', f'model={MODEL_ID}', '-p', f'base_url={base_url}', '-p',
+            f'data_dir={Path(data_dir).expanduser().resolve()}', '-p', f"rank_tasks=[{','.join(tasks)}]"]
     return ' '.join(map(shlex.quote, args))
 
 # %% ../nbs/14_simulate.ipynb #bfab8fee
-def simulate_crowd(truth, comparisons: int | None = None, workers: int | None = None, seed: int | None = None) -> pd.DataFrame:
-    "A judgments table (task_a shown first, task_b, winner = the more subjective, judge) of `comparisons` random pairs by `workers` simulated workers."
+def simulate_crowd(truth, comparisons: int | None = None, workers: int | None = None,
+                   seed: int | None = None) -> pd.DataFrame:
+    ("A judgments table (task_a shown first, task_b, winner = the more subjective, judge) of `comparisons` random "
+     "pairs by `workers` simulated workers.")
     truth = read_truth(truth)
     n, w = comparisons or truth.crowd['comparisons'], workers or truth.crowd['workers']
     if n < 1 or w < 1: raise ValueError(f"comparisons and workers must be at least 1, got {n} and {w}.")
@@ -513,6 +557,7 @@ def simulate_crowd(truth, comparisons: int | None = None, workers: int | None = 
     for _ in range(n):
         a, b = (names[i] for i in rng.choice(len(names), 2, replace=False))
         one = simulate_judgments({a: truth.tasks[a].subjectivity, b: truth.tasks[b].subjectivity}, per_pair=1,
-                                 seed=int(rng.integers(2**31)), first_bias=truth.crowd['position_bias'])  # a is shown first
+                                 seed=int(rng.integers(2**31)),
+                                 first_bias=truth.crowd['position_bias'])  # a is shown first
         rows.append({'task_a': a, 'task_b': b, 'winner': one.winner.iloc[0], 'judge': f"worker{int(rng.integers(w))}"})
     return pd.DataFrame(rows, columns=['task_a', 'task_b', 'winner', 'judge'])
