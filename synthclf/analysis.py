@@ -32,8 +32,8 @@ __all__ = ['instance_agreement', 'subjectivity_settings', 'read_subjectivity', '
 def instance_agreement(task, panel_k: int = 0, cap: int = 200, backend='local', model: str | None = None, seed: int = 0,
                        cache=None, progress: bool = True, data_dir=None, ids=None,
                        **backend_kw) -> tuple[pd.Series, str]:
-    ("Agreement per test `idx` of `task` and where it came from: the card's agreement column, else an LLM panel of "
-     "`panel_k` votes on up to `cap` of the test rows `ids` (the predictions' rows; default: a stratified sample).")
+    """Agreement per test `idx` of `task` and where it came from: the card's agreement column, else an LLM panel of
+    `panel_k` votes on up to `cap` of the test rows `ids` (the predictions' rows; default: a stratified sample)."""
     from synthclf.data import cap_test, load_task
     from synthclf.subjectivity import agreement_from_votes, llm_label_votes, task_agreement
     card = get_card(task)
@@ -59,8 +59,8 @@ def instance_agreement(task, panel_k: int = 0, cap: int = 200, backend='local', 
 def subjectivity_settings(agreement_panel_k: int = 0, agreement_cap: int = 200, diversity_per_label: int | None = None,
                           seed: int = 0, backend='local', model: str | None = None, data_dir=None, synthetic_dir=None,
                           reference_size: int | None = REFERENCE_SIZE) -> dict:
-    ("What the subjectivity stage's agreement and diversity depend on, as JSON would give it back (`reference_size`: "
-     "`diversity.REFERENCE_SIZE`).")
+    """What the subjectivity stage's agreement and diversity depend on, as JSON would give it back (`reference_size`:
+    `diversity.REFERENCE_SIZE`)."""
     s = {'agreement': {'panel_k': agreement_panel_k, 'cap': agreement_cap, 'seed': seed, 'model': model,
                        'backend': backend if isinstance(backend, str) else getattr(backend, 'model_name', str(backend)),
                        'data_dir': data_dir},
@@ -70,9 +70,9 @@ def subjectivity_settings(agreement_panel_k: int = 0, agreement_cap: int = 200, 
 
 # %% ../nbs/12_analysis.ipynb #6a27bdd0
 def read_subjectivity(folder, settings: dict) -> dict:
-    ("""The subjectivity stage's results in `folder`: 'agreement' (a Series by idx, and where it came from) and """
-     """'diversity'
-    (its table), each None unless its file is there and was made with `settings`; 'missing' says why for each None.""")
+    """The subjectivity stage's results in `folder`: 'agreement' (a Series by idx, and where it came from) and
+    'diversity' (its table), each None unless its file is there and was made with `settings`; 'missing' says why for
+    each None."""
     folder, got = Path(folder), {'agreement': None, 'diversity': None, 'missing': {}}
     saved = json.loads((folder/'subjectivity.json').read_text()) if (folder/'subjectivity.json').is_file() else None
     for part in ('agreement', 'diversity'):
@@ -92,10 +92,9 @@ def read_subjectivity(folder, settings: dict) -> dict:
 def _md(df: pd.DataFrame, floatfmt: str = '.3f') -> str: return df.to_markdown(index=False, floatfmt=floatfmt)
 
 class _Report:
-    ("""What `analyze` is writing, in a temporary folder `tmp` moved into place at the end: the runs of one """
-     """classifier (`runs_df`, with `ok`
-    from `learned`), the Markdown lines `md`, the `summary`, the parts `skipped` and why, and what each task's """
-     """subjectivity stage wrote (`stage`).""")
+    """What `analyze` is writing, in a temporary folder `tmp` moved into place at the end: the runs of one classifier
+    (`runs_df`, with `ok` from `learned`), the Markdown lines `md`, the `summary`, the parts `skipped` and why, and what
+    each task's subjectivity stage wrote (`stage`)."""
     def __init__(self, runs, runs_df: pd.DataFrame, classifier: str, ok: dict, tmp: Path, summary: dict, stage: dict,
                  say):
         self.runs, self.runs_df, self.classifier, self.ok, self.tmp, self.summary, self.stage = (
@@ -116,9 +115,9 @@ class _Report:
 
 # %% ../nbs/12_analysis.ipynb #14994ef4
 def _start_report(runs, out, classifier: str | None, plan: dict, stage_dir: str, settings, say) -> _Report:
-    ("""Collect the planned runs of `classifier` (default: the most common one) and open the report in a fresh """
-     """temporary folder next to
-    `out`, with what each task's subjectivity stage in `stage_dir` ('{task}' in it) wrote with `settings(task)`.""")
+    """Collect the planned runs of `classifier` (default: the most common one) and open the report in a fresh temporary
+    folder next to `out`, with what each task's subjectivity stage in `stage_dir` ('{task}' in it) wrote with
+    `settings(task)`."""
     import shutil, os
     runs_df = collect_runs(runs, classifier=classifier, **plan)
     classifier = classifier or runs_df.classifier.mode()[0]
@@ -136,8 +135,8 @@ def _start_report(runs, out, classifier: str | None, plan: dict, stage_dir: str,
     return _Report(runs, runs_df, classifier, ok, tmp, summary, stage, say)
 
 def _backend_maker(backend, model: str | None, judge_dtype: str, backend_kw: dict):
-    ("A function giving the LLM backend, made once: for the judge (a local one in `judge_dtype`) or for the agreement "
-     "panels.")
+    """A function giving the LLM backend, made once: for the judge (a local one in `judge_dtype`) or for the agreement
+    panels."""
     llms = {}
     def backend_once(judge: bool = False):
         from synthclf.llm import as_backend
@@ -149,8 +148,8 @@ def _backend_maker(backend, model: str | None, judge_dtype: str, backend_kw: dic
 
 def _agreement_getter(agreement_panel_k: int, agreement_cap: int, backend_once, backend, seed: int, cache,
                       progress: bool, data_dir):
-    ("A function giving a task's agreement per test id and where it came from (`instance_agreement`): its column, else "
-     "an LLM panel.")
+    """A function giving a task's agreement per test id and where it came from (`instance_agreement`): its column, else
+    an LLM panel."""
     return lambda card, ids: instance_agreement(
         card, agreement_panel_k, agreement_cap, backend_once() if agreement_panel_k and not card.agreement_column
                                                 else backend,
@@ -175,10 +174,9 @@ def _results_step(r: _Report):
 
 # %% ../nbs/12_analysis.ipynb #21020cac
 def _task_subjectivity(judgments, ranked, method, judge_k, judge_backend, seed, cache, progress, say):
-    ("""(ranking or None, judge reliability dict, raw judgments or ratings, where it came from). A judge whose """
-     """answers give no ranking
-    (every answer a tie, say) is reported as undetermined, with the reason, and the report goes on without the """
-     """ranking.""")
+    """(ranking or None, judge reliability dict, raw judgments or ratings, where it came from). A judge whose answers
+    give no ranking (every answer a tie, say) is reported as undetermined, with the reason, and the report goes on
+    without the ranking."""
     from synthclf.subjectivity import bradley_terry, judge_reliability, rank_tasks
     if judgments is not None: source, run = 'your judgments', lambda: (bradley_terry(judgments, seed=seed),
                                                                        judge_reliability(judgments, seed=seed),
@@ -209,8 +207,8 @@ def _no_ranking(r: _Report, rank_tasks) -> dict:
 
 def _subjectivity_step(r: _Report, j, rank_tasks, judge_method: str, judge_k: int, backend_once, seed: int, cache,
                        progress: bool, backend, judge_dtype: str):
-    ("Task-level subjectivity: the ranking (from judgments `j`, else an LLM judge) and its judge's reliability, "
-     "written and shown; (ranking, reliability).")
+    """Task-level subjectivity: the ranking (from judgments `j`, else an LLM judge) and its judge's reliability, written
+    and shown; (ranking, reliability)."""
     ranked = tasks_to_rank(rank_tasks, r.tasks)
     if j is None and not ranked: ranking, rel, raw = None, _no_ranking(r, rank_tasks), pd.DataFrame()
     else:
@@ -238,9 +236,8 @@ def _subjectivity_step(r: _Report, j, rank_tasks, judge_method: str, judge_k: in
 
 # %% ../nbs/12_analysis.ipynb #f6093302
 def _gaps_step(r: _Report, ranking, rel: dict):
-    ("""Gaps and their regression, from tasks whose gap can speak (`baseline_gate`: the higher-scoring side beats """
-     """its baselines), and only
-    when the judge is reliable; the figure wherever there is a ranking.""")
+    """Gaps and their regression, from tasks whose gap can speak (`baseline_gate`: the higher-scoring side beats its
+    baselines), and only when the judge is reliable; the figure wherever there is a ranking."""
     gaps, ok = task_gaps(r.runs_df), r.ok
     gaps.to_csv(r.tmp/'gaps.csv', index=False)
     r.summary['real_source'] = real = gaps.attrs['real_source']
@@ -279,10 +276,9 @@ def _gaps_step(r: _Report, ranking, rel: dict):
 
 # %% ../nbs/12_analysis.ipynb #ab3f8c4e
 def _task_agreement_step(r: _Report, t: str, p: pd.DataFrame, get_agreement):
-    ("""Task `t`'s predictions `p` with their agreement (the stage's, else `get_agreement(card, ids)`), from the """
-     """sources that beat their
-    baselines (not the learning curve's nor the mixtures'); their accuracy curves written, shown and drawn. """
-     """(predictions, where the agreement came from), or None when there are none.""")
+    """Task `t`'s predictions `p` with their agreement (the stage's, else `get_agreement(card, ids)`), from the sources
+    that beat their baselines (not the learning curve's nor the mixtures'); their accuracy curves written, shown and
+    drawn. (predictions, where the agreement came from), or None when there are none."""
     from synthclf.subjectivity import accuracy_by_bin, accuracy_by_threshold
     card = get_card(t)
     # the learning curve and the mixtures are the worth section's
@@ -309,8 +305,8 @@ def _task_agreement_step(r: _Report, t: str, p: pd.DataFrame, get_agreement):
 
 # %% ../nbs/12_analysis.ipynb #6d278bd9
 def _instance_step(r: _Report, preds: list):
-    ("The logit of correct ~ agreement × source over every task's predictions with agreement, written and shown "
-     "(skipped, with the reason, when it cannot be fitted).")
+    """The logit of correct ~ agreement × source over every task's predictions with agreement, written and shown
+    (skipped, with the reason, when it cannot be fitted)."""
     try:
         ireg = instance_regression(pd.concat(preds, ignore_index=True))
         ireg['table'].reset_index(names='term').to_csv(r.tmp/'instance_regression.csv', index=False)
@@ -326,9 +322,9 @@ def _instance_step(r: _Report, preds: list):
 
 # %% ../nbs/12_analysis.ipynb #485ae9ad
 def _agreement_step(r: _Report, plan: dict, agreement_panel_k: int, get_agreement) -> tuple[dict, dict]:
-    ("""Instance-level agreement, from the sources that beat their baselines: each task's curves """
-     """(`_task_agreement_step`), then the logit
-    over all of them. (every task's predictions, {task: (predictions with agreement, where it came from)}).""")
+    """Instance-level agreement, from the sources that beat their baselines: each task's curves
+    (`_task_agreement_step`), then the logit over all of them. (every task's predictions, {task: (predictions with
+    agreement, where it came from)})."""
     from synthclf.results import load_predictions
     every = {t: load_predictions(r.runs, task=t, classifier=r.classifier,
                                  **{k: v for k, v in plan.items() if k != 'tasks'}) for t in r.tasks}
@@ -343,8 +339,8 @@ def _agreement_step(r: _Report, plan: dict, agreement_panel_k: int, get_agreemen
 
 # %% ../nbs/12_analysis.ipynb #5e175e29
 def _verdict_step(r: _Report, ranking, rel: dict, by_task: dict, every: dict, seed: int, gens: dict | None = None):
-    ("The verdict and its power, written, and shown at the top of the report, naming the generator(s) behind the "
-     "synthetic data (`generators`).")
+    """The verdict and its power, written, and shown at the top of the report, naming the generator(s) behind the
+    synthetic data (`generators`)."""
     # the gap lines still appear, undetermined, with the judge's reason
     no_ranking = pd.DataFrame({'task': r.tasks, 'score': np.nan})
     one_set = sorted({t for (t, _), g in (gens or {}).items() if g.get('one_set')})
@@ -377,9 +373,8 @@ def _verdict_step(r: _Report, ranking, rel: dict, by_task: dict, every: dict, se
 
 # %% ../nbs/12_analysis.ipynb #6ddaa5c5
 def generators(synthetic_dir: str, tasks) -> dict:
-    ("""(task, mode) -> {'generator': 'model (backend)', 'per_label': n, 'one_set': a labelled file without a mode """
-     """column} of its
-    first generated set, from the manifests under `synthetic_dir` ('{task}' in it).""")
+    """(task, mode) -> {'generator': 'model (backend)', 'per_label': n, 'one_set': a labelled file without a mode
+    column} of its first generated set, from the manifests under `synthetic_dir` ('{task}' in it)."""
     from synthclf.generate import read_manifest, replicate_dir
     out = {}
     for t in tasks:
@@ -407,8 +402,8 @@ def source_generator(task: str, source: str, gens: dict) -> str:
 
 # %% ../nbs/12_analysis.ipynb #1e6771b9
 def _worth_at_baseline(w: pd.DataFrame, runs: pd.DataFrame, ok: dict) -> pd.DataFrame:
-    ("`worth`'s rows, with those resting on a classifier at baseline (the source, or every point of the task's curve) "
-     "made undetermined.")
+    """`worth`'s rows, with those resting on a classifier at baseline (the source, or every point of the task's curve)
+    made undetermined."""
     w = w.copy()
     for i, x in w.iterrows():
         curve = [s for s in runs.source[runs.task == x.task].unique() if curve_size(s)]
@@ -433,15 +428,15 @@ def _mixture_gains(r: _Report, w: pd.DataFrame, every: dict | None = None) -> pd
     return mix
 
 def _headline_mixture(mix: pd.DataFrame, task: str, mode: str, n: int = 20) -> list:
-    ("The mixture of `mode` on `task` that the headline names: the one with n real per label, else the nearest (none "
-     "without mixtures).")
+    """The mixture of `mode` on `task` that the headline names: the one with n real per label, else the nearest (none
+    without mixtures)."""
     m = mix[(mix.task == task) & (mix['mode'] == mode)]
     return [] if m.empty else [m.iloc[int((m.real_per_label - n).abs().argmin())]]
 
 # %% ../nbs/12_analysis.ipynb #a7f288fa
 def _worth_step(r: _Report, synthetic_dir: str, margin: float, every: dict | None = None):
-    ("worth.csv, the worth headline per task and the figure, where the runs hold a real learning curve; else skipped, "
-     "with the reason.")
+    """worth.csv, the worth headline per task and the figure, where the runs hold a real learning curve; else skipped,
+    with the reason."""
     from synthclf.worth import equivalence, learning_curve, worth
     if not r.runs_df.source.map(curve_size).notna().any():
         r.skipped['worth in real labels'] = ('no learning curve: train the real@<n> sources (train.train_on; the quick '
@@ -510,11 +505,10 @@ def _diversity_step(r: _Report, synthetic_dir: str, diversity_per_label: int | N
 
 # %% ../nbs/12_analysis.ipynb #1abd5da1
 def _why_step(r: _Report, synthetic_dir: str, data_dir, seed: int):
-    ("""Why the synthetic data falls short (synthclf.decompose): the gap across tasks and modes against label fidelity,
-    diversity loss and distance from real data, with the figure; each task's gap as generated, fidelity-filtered and """
-     """oracle
-    relabelled; the remedies' effect where the train stages made remedied sources. Each written, or skipped with """
-     """why.""")
+    """Why the synthetic data falls short (synthclf.decompose): the gap across tasks and modes against label fidelity,
+    diversity loss and distance from real data, with the figure; each task's gap as generated, fidelity-filtered and
+    oracle relabelled; the remedies' effect where the train stages made remedied sources. Each written, or skipped with
+    why."""
     from synthclf.decompose import decompose_gap, gap_points, plot_gap_decomposition, remedy_effects, within_task_gaps
     from synthclf.results import load_predictions
     fid = [pd.read_csv(f) for t in r.tasks if (f := layout.fidelity_dir(r.runs, t)/'summary.csv').is_file()]
@@ -588,11 +582,10 @@ def analyze(runs=DEFAULT_RUN, out=None, judgments=D['judgments'], rank_tasks=D['
             model: str | None = D['model'], seed: int = D['seed'], cache=None, progress: bool = True,
             subjectivity_dir: str | None = None, judge_dtype: str = D['judge_dtype'], margin: float = D['margin'],
             **backend_kw) -> dict:
-    ("""The verdict on the paper's claims, the ranking and its judge's reliability, gaps, agreement curves, the """
-     """instance regression, worth
-    in real labels (equivalence within ±`margin`), diversity, why the gap (`synthclf.decompose`) and figures, from """
-     """the planned runs of a folder, written to `out`. A local judge
-    runs in `judge_dtype` (float32: bf16/int8 rounding moves its close calls; 'auto': the generator's engine).""")
+    """The verdict on the paper's claims, the ranking and its judge's reliability, gaps, agreement curves, the instance
+    regression, worth in real labels (equivalence within ±`margin`), diversity, why the gap (`synthclf.decompose`) and
+    figures, from the planned runs of a folder, written to `out`. A local judge runs in `judge_dtype` (float32:
+    bf16/int8 rounding moves its close calls; 'auto': the generator's engine)."""
     import shutil
     from synthclf.subjectivity import read_judgments
     say = (lambda *a: print(*a, flush=True)) if progress else (lambda *a: None)

@@ -41,10 +41,9 @@ def endpoint_of(url: str) -> str:
 
 # %% ../nbs/04_cache.ipynb #b94a3f44
 def call_key(backend, req: 'Request', options=None) -> str:
-    ("""The cache key of `req` on `backend`: its name and model, where it runs (`where`), its weights (`weights`), """
-     """the messages, and the
-    sampling and decoding (`sampler`) of a completion, or the `options` and their scoring (`scorer`) of option """
-     """probabilities.""")
+    """The cache key of `req` on `backend`: its name and model, where it runs (`where`), its weights (`weights`), the
+    messages, and the sampling and decoding (`sampler`) of a completion, or the `options` and their scoring (`scorer`)
+    of option probabilities."""
     what = ({'kind': 'completion', 'sampling': asdict(req.sampling), 'how': getattr(backend, 'sampler', None)}
             if options is None else
             {'kind': 'option_probs', 'options': list(options), 'how': getattr(backend, 'scorer', None)})
@@ -75,9 +74,8 @@ def set_aside(path) -> Path:
 
 # %% ../nbs/04_cache.ipynb #30c2c108
 class CallCache:
-    ("""Completions and option probabilities on disk in SQLite, safe to share between processes (WAL). A damaged """
-     """file is moved aside
-    (`set_aside`) with a warning, and the cache starts afresh.""")
+    """Completions and option probabilities on disk in SQLite, safe to share between processes (WAL). A damaged file is
+    moved aside (`set_aside`) with a warning, and the cache starts afresh."""
     def __init__(self, path=None):
         self.path = Path(path) if path else cache_dir()/'llm_calls.sqlite'
         self.path.parent.mkdir(parents=True, exist_ok=True)

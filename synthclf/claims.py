@@ -17,8 +17,8 @@ __all__ = ['LLM_SET_SD', 'ONE_SET_PER_MODE', 'real_reference', 'learned', 'basel
 
 # %% ../nbs/11_claims.ipynb #4df2543c
 def real_reference(runs: pd.DataFrame) -> str:
-    ("The real source gaps are measured from: `real_matched` (same size as the synthetic sets) where it was run, else "
-     "`real`.")
+    """The real source gaps are measured from: `real_matched` (same size as the synthetic sets) where it was run, else
+    `real`."""
     return 'real_matched' if 'real_matched' in set(runs.source) else 'real'
 
 # %% ../nbs/11_claims.ipynb #d81f9d06
@@ -28,16 +28,12 @@ def learned(runs: pd.DataFrame) -> dict:
 
 # %% ../nbs/11_claims.ipynb #63a75e8c
 def baseline_gate(ok: dict, task: str, a: str, b: str, d: float) -> tuple[str | None, str]:
-    ("""Whether the comparison `a` − `b` = `d` in `task` can speak, by `learned`'s `ok`: (why it cannot, or None; """
-     """the gate in words).
-    It cannot where the side that scored higher does not beat its baselines (on a tie: either side): two sides at """
-     """chance, or a higher
-    one that learned nothing, hold no difference to read. A side at baseline under one that beats its baselines is """
-     """evidence of the
-    difference (say "real > zero-shot"), not a missing input, so the line speaks. The rule treats both directions """
-     """alike: under no
-    difference, a line between exchangeable sources is voided as often when it would read agrees as when it would """
-     """read contradicts.""")
+    """Whether the comparison `a` − `b` = `d` in `task` can speak, by `learned`'s `ok`: (why it cannot, or None; the
+    gate in words). It cannot where the side that scored higher does not beat its baselines (on a tie: either side): two
+    sides at chance, or a higher one that learned nothing, hold no difference to read. A side at baseline under one that
+    beats its baselines is evidence of the difference (say "real > zero-shot"), not a missing input, so the line speaks.
+    The rule treats both directions alike: under no difference, a line between exchangeable sources is voided as often
+    when it would read agrees as when it would read contradicts."""
     at = [s for s in (a, b) if ok.get((task, s)) is False]
     top = {a} if d > 0 else {b} if d < 0 else {a, b}
     if not at: return None, ('no baselines saved' if all(ok.get((task, s)) is None for s in (a, b))
@@ -50,16 +46,16 @@ def baseline_gate(ok: dict, task: str, a: str, b: str, d: float) -> tuple[str | 
 
 # %% ../nbs/11_claims.ipynb #f96af3fd
 def _p_boot(draws: np.ndarray) -> float:
-    ("Two-sided bootstrap p-value of 'no difference': twice the smaller share of draws on either side of 0 (+1 "
-     "smoothed).")
+    """Two-sided bootstrap p-value of 'no difference': twice the smaller share of draws on either side of 0 (+1
+    smoothed)."""
     d = np.asarray(draws, float); d = d[np.isfinite(d)]; n = len(d)
     if not n: return float('nan')
     return float(min(1.0, 2 * min((np.sum(d <= 0) + 1) / (n + 1), (np.sum(d >= 0) + 1) / (n + 1))))
 
 # %% ../nbs/11_claims.ipynb #fd795c1b
 def holm(p) -> np.ndarray:
-    ("Holm's step-down adjustment of the p-values `p` (NaN left out of the family and kept as NaN): family-wise error "
-     "at the nominal level.")
+    """Holm's step-down adjustment of the p-values `p` (NaN left out of the family and kept as NaN): family-wise error
+    at the nominal level."""
     p = np.asarray(p, float); out = np.full(p.shape, np.nan)
     ok = np.flatnonzero(~np.isnan(p))
     if len(ok):
@@ -79,12 +75,10 @@ def holm_words(p, direction, words, alpha: float = 0.05):
 
 # %% ../nbs/11_claims.ipynb #7b58818d
 def datasets_behind(runs: pd.DataFrame) -> pd.Series:
-    ("""(task, source) -> how many different training sets its seeds trained on: one per seed for `real_matched` and """
-     """the mixtures
-    (`real+<mode>`: a fresh real sample each), the generated replicates for a synthetic mode and for a curve mixture """
-     """`real@<n>+<mode>`
-    (its runs' `replicate` column; 1 without it: the real part is resampled by the seeds, the generated part is """
-     """not), 1 for `real`.""")
+    """(task, source) -> how many different training sets its seeds trained on: one per seed for `real_matched` and the
+    mixtures (`real+<mode>`: a fresh real sample each), the generated replicates for a synthetic mode and for a curve
+    mixture `real@<n>+<mode>` (its runs' `replicate` column; 1 without it: the real part is resampled by the seeds, the
+    generated part is not), 1 for `real`."""
     rep = runs['replicate'] if 'replicate' in runs else pd.Series(np.nan, index=runs.index)
     out = {}
     for (t, s), g in runs.assign(_rep=rep).groupby(['task', 'source']):
@@ -95,18 +89,16 @@ def datasets_behind(runs: pd.DataFrame) -> pd.Series:
 
 # %% ../nbs/11_claims.ipynb #d217b14e
 def _draw_sd(g: pd.DataFrame, metric: str) -> float:
-    ("How far `metric` moves from one training set to another of the same size: its sd over the seeds of "
-     "`real_matched` (a fresh sample each).")
+    """How far `metric` moves from one training set to another of the same size: its sd over the seeds of `real_matched`
+    (a fresh sample each)."""
     x = g.loc[g.source == 'real_matched', metric].to_numpy(float)
     return float(x.std(ddof=1)) if len(x) > 1 else float('nan')
 
 def generation_sd(g: pd.DataFrame, source: str, sets: int, metric: str = 'macro_f1', min_sets: int = 5) -> float:
-    ("""The spread of a source's mean score over training sets that its seeds do not show: 0 for a source whose """
-     """seeds trained on
-    `min_sets` or more different sets (their spread is resampled), else for a source on `sets` generated sets (a """
-     """synthetic mode, a mixture) the spread of
-    one set (`real_matched`'s, the same size: exact where synthetic data is real data in distribution) over √sets; """
-     """NaN where unknown.""")
+    """The spread of a source's mean score over training sets that its seeds do not show: 0 for a source whose seeds
+    trained on `min_sets` or more different sets (their spread is resampled), else for a source on `sets` generated sets
+    (a synthetic mode, a mixture) the spread of one set (`real_matched`'s, the same size: exact where synthetic data is
+    real data in distribution) over √sets; NaN where unknown."""
     if synthetic_part(source) is None or sets >= min_sets: return 0.0
     return _draw_sd(g, metric) / np.sqrt(sets)
 
@@ -119,10 +111,9 @@ def generation_sd(g: pd.DataFrame, source: str, sets: int, metric: str = 'macro_
 LLM_SET_SD = (0.077, 80)
 
 def set_spread_floor(n_texts: float, measured: tuple = LLM_SET_SD) -> float:
-    ("""The least spread of a generated set's mean score that a line with a real side assumes where its seeds do not """
-     """show the sets'
-    spread: `measured` (sd, at that many texts) scaled to a set of `n_texts` texts as a sample's spread scales, by """
-     """√(at / n_texts).""")
+    """The least spread of a generated set's mean score that a line with a real side assumes where its seeds do not show
+    the sets' spread: `measured` (sd, at that many texts) scaled to a set of `n_texts` texts as a sample's spread
+    scales, by √(at / n_texts)."""
     sd, at = measured
     if not (np.isfinite(n_texts) and n_texts > 0):
         raise ValueError(f"n_texts is a generated set's size in texts, above 0; got {n_texts}.")
@@ -131,11 +122,9 @@ def set_spread_floor(n_texts: float, measured: tuple = LLM_SET_SD) -> float:
     return float(sd * np.sqrt(at / n_texts))
 
 def _floored(g: pd.DataFrame, extra: dict, sets: dict, min_sets: int) -> tuple[dict, dict]:
-    ("""`extra` (source -> the spread of its mean over sets its seeds do not show) with each synthetic side of a """
-     """line with a real side
-    raised to `set_spread_floor` of its size (runs' `n_train`) over √sets where it rests on fewer than `min_sets` """
-     """sets; and the raised
-    ones. Runs without `n_train` (made-up ones) keep the borrowed spread.""")
+    """`extra` (source -> the spread of its mean over sets its seeds do not show) with each synthetic side of a line
+    with a real side raised to `set_spread_floor` of its size (runs' `n_train`) over √sets where it rests on fewer than
+    `min_sets` sets; and the raised ones. Runs without `n_train` (made-up ones) keep the borrowed spread."""
     if all(synthetic_part(s) is not None for s in extra) or 'n_train' not in g: return extra, {}
     out, floors = dict(extra), {}
     for s, v in extra.items():
@@ -160,8 +149,8 @@ def _macro_f1_rows(gold: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
 # %% ../nbs/11_claims.ipynb #9816a00d
 def welch(a: np.ndarray, b: np.ndarray, ci: float = 0.95,
           extra_var: float = 0.0) -> tuple[float, float, float, float, float]:
-    ("Difference of means, its Welch t interval and two-sided p, and its standard error; `extra_var` adds variance the "
-     "seeds do not show.")
+    """Difference of means, its Welch t interval and two-sided p, and its standard error; `extra_var` adds variance the
+    seeds do not show."""
     from scipy import stats
     d = a.mean() - b.mean()
     va, vb = (a.var(ddof=1) / len(a) if len(a) > 1 else np.nan), (b.var(ddof=1) / len(b) if len(b) > 1 else np.nan)
@@ -178,10 +167,9 @@ def welch(a: np.ndarray, b: np.ndarray, ci: float = 0.95,
 # %% ../nbs/11_claims.ipynb #4d820abb
 def _boot_difference(preds: pd.DataFrame, hi: str, lo: str, n_boot: int, ci: float, seed: int,
                      extra_sd: dict | None = None) -> tuple:
-    ("""Mean macro-F1 of `hi` minus `lo`, a bootstrap interval over test instances (shared) and seeds (per source), """
-     """plus for each source
-    a normal term of sd `extra_sd[source]` (the spread of training sets its seeds do not show); also the two-sided p """
-     """and the draws' sd.""")
+    """Mean macro-F1 of `hi` minus `lo`, a bootstrap interval over test instances (shared) and seeds (per source), plus
+    for each source a normal term of sd `extra_sd[source]` (the spread of training sets its seeds do not show); also the
+    two-sided p and the draws' sd."""
     labels = {l: i for i, l in enumerate(sorted(set(preds.gold) | set(preds.pred)))}
     mats, ids = {}, {}
     for s in (hi, lo):
@@ -205,8 +193,8 @@ def _boot_difference(preds: pd.DataFrame, hi: str, lo: str, n_boot: int, ci: flo
     return float(point), float(lo_ci), float(hi_ci), _p_boot(diff), float(diff.std(ddof=1))
 
 def _covers(sets: dict, extra: dict, instances: bool, floors: dict | None = None) -> str:
-    ("Which randomness an ordering interval covers, in words (`floors`: the sources whose set spread "
-     "`set_spread_floor` raised).")
+    """Which randomness an ordering interval covers, in words (`floors`: the sources whose set spread `set_spread_floor`
+    raised)."""
     floors = floors or {}
     part = lambda s: (f"{s}: {sets[s]} training set{'s' if sets[s] > 1 else ''}" +
                       (f" (the spread of a set: {floors[s]:.3f}, the floor measured between LLM sets, above "
@@ -221,17 +209,12 @@ ONE_SET_PER_MODE = ("one generated set per mode: how much two sets of a generato
                     "(generate.replicates=5), a set for each seed")
 
 def modes_line_void(a: str, b: str, sets: dict, min_sets: int = 5) -> str | None:
-    ("""Why the line between the synthetic sources `a` and `b` cannot speak, or None: where either trained on fewer """
-     """than `min_sets`
-    generated sets (`sets`: source -> sets, as `datasets_behind` counts them), the difference of two sets is read """
-     """against a spread
-    borrowed from `real_matched`, which a generator whose sets vary in quality exceeds (halves of one pool of LLM """
-     """texts differ by
-    more than it; the uneven-sets world: sd 0.108 against an assumed 0.044). Two to four sets per mode do not mend """
-     """it: seeds that
-    share a set are not independent (simulated uneven sets: 15% words at 2 sets, 7% at 3, 3% at 5). A line with a """
-     """real side keeps
-    its word.""")
+    """Why the line between the synthetic sources `a` and `b` cannot speak, or None: where either trained on fewer than
+    `min_sets` generated sets (`sets`: source -> sets, as `datasets_behind` counts them), the difference of two sets is
+    read against a spread borrowed from `real_matched`, which a generator whose sets vary in quality exceeds (halves of
+    one pool of LLM texts differ by more than it; the uneven-sets world: sd 0.108 against an assumed 0.044). Two to four
+    sets per mode do not mend it: seeds that share a set are not independent (simulated uneven sets: 15% words at 2
+    sets, 7% at 3, 3% at 5). A line with a real side keeps its word."""
     if min_sets < 1: raise ValueError(f"min_sets is the fewest generated sets per mode that let the modes' line speak, "
                                       f"at least 1; got {min_sets}.")
     if synthetic_part(a) is None or synthetic_part(b) is None or min(sets[a], sets[b]) >= min_sets: return None
@@ -242,20 +225,15 @@ def modes_line_void(a: str, b: str, sets: dict, min_sets: int = 5) -> str | None
 def source_comparisons(runs: pd.DataFrame, predictions: dict | None = None, metric: str = 'macro_f1', ci: float = 0.95,
                        n_boot: int = 1000, seed: int = 0, min_sets: int = 5, alpha: float = 0.05,
                        one_set=()) -> pd.DataFrame:
-    ("""Per task: real > few-shot, few-shot > zero-shot, real > zero-shot as mean differences of `metric`, each with """
-     """an interval that
-    covers the test instances (bootstrap, where `predictions` has the task; else Welch over seeds), the seeds and """
-     """the training sets
-    (`generation_sd`; a synthetic side on fewer than `min_sets` sets under a real one at least `set_spread_floor`), """
-     """a two-sided p, Holm's adjustment over all the lines, and the word at family-wise level `alpha`; `gate`: what
-    `baseline_gate` found (a line whose higher-scoring side is at baseline is undetermined and left out of Holm's """
-     """family). A line
-    between the two synthetic modes is undetermined too where a mode has fewer than `min_sets` generated sets """
-     """(`modes_line_void`:
-    seeds that share a set cannot show how much two sets differ). `one_set`: tasks whose zero-shot and few-shot sets """
-     """are draws
-    of one labelled file without a mode column: their few-shot > zero-shot line would compare the file with itself, """
-     """and is left out.""")
+    """Per task: real > few-shot, few-shot > zero-shot, real > zero-shot as mean differences of `metric`, each with an
+    interval that covers the test instances (bootstrap, where `predictions` has the task; else Welch over seeds), the
+    seeds and the training sets (`generation_sd`; a synthetic side on fewer than `min_sets` sets under a real one at
+    least `set_spread_floor`), a two-sided p, Holm's adjustment over all the lines, and the word at family-wise level
+    `alpha`; `gate`: what `baseline_gate` found (a line whose higher-scoring side is at baseline is undetermined and
+    left out of Holm's family). A line between the two synthetic modes is undetermined too where a mode has fewer than
+    `min_sets` generated sets (`modes_line_void`: seeds that share a set cannot show how much two sets differ).
+    `one_set`: tasks whose zero-shot and few-shot sets are draws of one labelled file without a mode column: their
+    few-shot > zero-shot line would compare the file with itself, and is left out."""
     real, ok, rows, nsets = real_reference(runs), learned(runs), [], datasets_behind(runs)
     for task, g in runs.groupby('task'):
         by = {s: d[metric].to_numpy(float) for s, d in g.groupby('source')}
@@ -293,19 +271,18 @@ def source_comparisons(runs: pd.DataFrame, predictions: dict | None = None, metr
 
 # %% ../nbs/11_claims.ipynb #8c820fa0
 def _centred_ranks(a: np.ndarray) -> np.ndarray:
-    ("Ranks along the last axis, centred and scaled to unit length (rows without spread stay 0): their dot product is "
-     "Spearman's ρ.")
+    """Ranks along the last axis, centred and scaled to unit length (rows without spread stay 0): their dot product is
+    Spearman's ρ."""
     from scipy.stats import rankdata
     r = rankdata(np.round(a, 9), axis=-1); r = r - r.mean(-1, keepdims=True)
     n = np.sqrt((r ** 2).sum(-1, keepdims=True))
     return np.divide(r, n, out=np.zeros_like(r), where=n > 0)
 
 def permutation_spearman(x: np.ndarray, y: np.ndarray, n_perm: int = 5000, max_exact: int = 7, seed: int = 0) -> dict:
-    ("""Spearman's ρ of `x` and `y` (tasks on the last axis), averaged over rows when they are draws of both (B × """
-     """n), and its permutation
-    p-values, one-sided each way: every ordering of the n tasks when n ≤ `max_exact`, else `n_perm` random ones (and """
-     """the identity). A
-    task's pair (x, y) stays whole within a row; the permutation reassigns y to tasks, the same way in every row.""")
+    """Spearman's ρ of `x` and `y` (tasks on the last axis), averaged over rows when they are draws of both (B × n), and
+    its permutation p-values, one-sided each way: every ordering of the n tasks when n ≤ `max_exact`, else `n_perm`
+    random ones (and the identity). A task's pair (x, y) stays whole within a row; the permutation reassigns y to tasks,
+    the same way in every row."""
     x, y = np.atleast_2d(np.asarray(x, float)), np.atleast_2d(np.asarray(y, float))
     n = x.shape[-1]
     if n < 3: raise ValueError(f"A rank correlation needs at least 3 tasks; got {n}.")
@@ -325,8 +302,8 @@ def subjectivity_scores(subjectivity) -> pd.Series:
     return pd.Series(subjectivity, dtype=float)
 
 def _score_draws(subjectivity, tasks: list, draws: int, rng) -> np.ndarray:
-    ("Draws (draws × tasks) of the subjectivity scores: normal within each task's 95% interval where the ranking has "
-     "one, else the scores.")
+    """Draws (draws × tasks) of the subjectivity scores: normal within each task's 95% interval where the ranking has
+    one, else the scores."""
     s = subjectivity_scores(subjectivity)[tasks].to_numpy(float)
     if isinstance(subjectivity, pd.DataFrame) and {'ci_low', 'ci_high'} <= set(subjectivity):
         ci = subjectivity.set_index('task').loc[tasks, ['ci_low', 'ci_high']].to_numpy(float)
@@ -338,15 +315,11 @@ def _score_draws(subjectivity, tasks: list, draws: int, rng) -> np.ndarray:
 def gap_correlation(runs: pd.DataFrame, subjectivity, synthetic: str = 'few_shot', reliable: bool = True,
                     metric: str = 'macro_f1',
                     draws: int = 200, ci: float = 0.95, min_tasks: int = 4, seed: int = 0, min_sets: int = 5) -> dict:
-    ("""Spearman's ρ of task subjectivity and the real − `synthetic` gap, tested by permuting the tasks: the """
-     """statistic is ρ averaged over
-    draws of the scores (within their intervals) and of the gaps (seeds resampled, plus `generation_sd`), so both """
-     """uncertainties are
-    carried; the interval is that of ρ over the draws; p is two-sided (twice the smaller one-sided p). A task is """
-     """left out where its
-    gap cannot speak (`baseline_gate`: the higher-scoring of the two sources at baseline); `gated` names the tasks """
-     """kept with a side at
-    baseline under one that learned.""")
+    """Spearman's ρ of task subjectivity and the real − `synthetic` gap, tested by permuting the tasks: the statistic is
+    ρ averaged over draws of the scores (within their intervals) and of the gaps (seeds resampled, plus
+    `generation_sd`), so both uncertainties are carried; the interval is that of ρ over the draws; p is two-sided (twice
+    the smaller one-sided p). A task is left out where its gap cannot speak (`baseline_gate`: the higher-scoring of the
+    two sources at baseline); `gated` names the tasks kept with a side at baseline under one that learned."""
     real, ok, scores, nsets = (real_reference(runs), learned(runs), subjectivity_scores(subjectivity),
                                datasets_behind(runs))
     per, left_out, gated = {}, {}, {}
@@ -385,8 +358,8 @@ def gap_correlation(runs: pd.DataFrame, subjectivity, synthetic: str = 'few_shot
 
 # %% ../nbs/11_claims.ipynb #5fd24f42
 def _kappa(c: np.ndarray) -> np.ndarray:
-    ("Cohen's κ of confusion matrices `c` (... × K × K): agreement of prediction with gold beyond what their label "
-     "proportions give by chance.")
+    """Cohen's κ of confusion matrices `c` (... × K × K): agreement of prediction with gold beyond what their label
+    proportions give by chance."""
     n = c.sum((-1, -2))
     po = np.trace(c, axis1=-2, axis2=-1) / np.maximum(n, 1e-12)
     pe = (c.sum(-1) * c.sum(-2)).sum(-1) / np.maximum(n, 1e-12) ** 2
@@ -394,10 +367,9 @@ def _kappa(c: np.ndarray) -> np.ndarray:
 
 def _source_kappas(q: pd.DataFrame, seeds: np.ndarray, ids: np.ndarray, gold: np.ndarray, high: np.ndarray,
                    labels: dict, w: np.ndarray, min_kappa: float) -> dict:
-    ("""One source's predictions `q`: κ on the high-agreement instances and on the rest, seeds pooled, under each """
-     """instance weighting of `w`
-    (row 0 the data, then bootstrap draws), the share kept (`ret`, also per seed: `ret_seed`) and its accuracy on """
-     """both.""")
+    """One source's predictions `q`: κ on the high-agreement instances and on the rest, seeds pooled, under each
+    instance weighting of `w` (row 0 the data, then bootstrap draws), the share kept (`ret`, also per seed: `ret_seed`)
+    and its accuracy on both."""
     K, n, S = len(labels), len(ids), len(seeds)
     counts = np.zeros((S, n, K))
     np.add.at(counts, (np.searchsorted(seeds, q.seed.to_numpy()), np.searchsorted(ids, q.idx.to_numpy()),
@@ -413,15 +385,15 @@ def _source_kappas(q: pd.DataFrame, seeds: np.ndarray, ids: np.ndarray, gold: np
 
 # %% ../nbs/11_claims.ipynb #f0000956
 def _sets_spread(stats: dict, sets: dict, s: str, min_sets: int) -> tuple:
-    ("(variance of `s`'s pooled retained over the training sets and learner seeds behind it, the degrees of freedom it "
-     "is measured with).")
+    """(variance of `s`'s pooled retained over the training sets and learner seeds behind it, the degrees of freedom it
+    is measured with)."""
     ref = 'real_matched' if synthetic_part(s) and sets[s] < min_sets else s  # one generated set: real_matched's
     r = stats.get(ref, {}).get('ret_seed', np.array([])); r = r[np.isfinite(r)]
     return (r.var(ddof=1) / (sets[s] if ref != s else len(r)), len(r) - 1) if len(r) > 1 else (np.nan, 0)
 
 def _t_interval(point: float, boot: np.ndarray, terms: list, ci: float) -> tuple:
-    ("Point ± t·se, with se² the bootstrap's variance plus the seed terms, and Welch–Satterthwaite degrees of freedom; "
-     "the two-sided p.")
+    """Point ± t·se, with se² the bootstrap's variance plus the seed terms, and Welch–Satterthwaite degrees of freedom;
+    the two-sided p."""
     from scipy.stats import t as student_t
     v = np.nanvar(boot[1:], ddof=1) + sum(t[0] for t in terms)
     if not (np.isfinite(v) and np.isfinite(point)) or np.isfinite(boot[1:]).sum() <= 10: return np.nan, np.nan, np.nan
@@ -431,8 +403,8 @@ def _t_interval(point: float, boot: np.ndarray, terms: list, ci: float) -> tuple
 
 def _effect_row(s: str, stats: dict, sd: dict, real: str, high: np.ndarray, seeds: dict, sets: dict, min_sets: int,
                 ci: float) -> dict:
-    ("One source's line of `agreement_effect`: its accuracies and κ, the share it keeps with its interval, and against "
-     "`real` its extra loss.")
+    """One source's line of `agreement_effect`: its accuracies and κ, the share it keeps with its interval, and against
+    `real` its extra loss."""
     st = stats[s]
     rlo, rhi, _ = _t_interval(st['ret'][0], st['ret'], [sd[s]], ci)
     row = {'source': s, 'accuracy_high': st['acc_high'], 'accuracy_low': st['acc_low'],
@@ -451,23 +423,19 @@ def _effect_row(s: str, stats: dict, sd: dict, real: str, high: np.ndarray, seed
 
 # %% ../nbs/11_claims.ipynb #98789611
 def _default_sets(sources, seeds: dict) -> dict:
-    ("Training sets behind each source's seeds where the caller does not say (`datasets_behind`'s rule without a "
-     "`replicate` column).")
+    """Training sets behind each source's seeds where the caller does not say (`datasets_behind`'s rule without a
+    `replicate` column)."""
     return {s: seeds[s] if s == 'real_matched' or s.startswith('real+') else 1 for s in sources}
 
 def agreement_effect(predictions: pd.DataFrame, agreement_=None, n_boot: int = 1000, ci: float = 0.95, seed: int = 0,
                      min_kappa: float = 0.05, sets: dict | None = None, min_sets: int = 5) -> pd.DataFrame:
-    ("""Per source: accuracy and Cohen's κ on the highest-agreement test instances and on the rest (all seeds """
-     """pooled), the share of its
-    high-agreement skill it keeps on the rest (`retained` = κ low / κ high), and how much less a synthetic source """
-     """keeps than the real
-    reference (`extra_loss`), with a two-sided p. The interval (t, Welch–Satterthwaite) covers the test instances (a """
-     """bootstrap's variance,
-    all sources resampled together) and the training sets: each source's spread over its seeds over √seeds """
-     """(`sets_sd`), or for a synthetic
-    source on fewer than `min_sets` generated sets (`sets`: source -> sets, as `datasets_behind` counts them) the """
-     """spread of one set over
-    √sets, measured on `real_matched`'s seeds (a fresh real sample each).""")
+    """Per source: accuracy and Cohen's κ on the highest-agreement test instances and on the rest (all seeds pooled),
+    the share of its high-agreement skill it keeps on the rest (`retained` = κ low / κ high), and how much less a
+    synthetic source keeps than the real reference (`extra_loss`), with a two-sided p. The interval (t,
+    Welch–Satterthwaite) covers the test instances (a bootstrap's variance, all sources resampled together) and the
+    training sets: each source's spread over its seeds over √seeds (`sets_sd`), or for a synthetic source on fewer than
+    `min_sets` generated sets (`sets`: source -> sets, as `datasets_behind` counts them) the spread of one set over
+    √sets, measured on `real_matched`'s seeds (a fresh real sample each)."""
     from synthclf.subjectivity import with_agreement
     p = with_agreement(predictions, agreement_)
     labels = {l: i for i, l in enumerate(sorted(set(p.gold) | set(p.pred)))}

@@ -93,8 +93,8 @@ class TfidfClassifier:
 _EMBEDDINGS: dict = {}  # (encoder, text) -> embedding, for this process
 
 def embed_cached(texts, model: str = DEFAULT_ENCODER, limit: int = 200_000) -> np.ndarray:
-    ("Sentence embeddings of `texts` (`synthclf.encoders.embed`), "
-     "computing only those not embedded before in this process.")
+    """Sentence embeddings of `texts` (`synthclf.encoders.embed`), computing only those not embedded before in this
+    process."""
     texts = list(texts)
     todo = list(dict.fromkeys(t for t in texts if (model, t) not in _EMBEDDINGS))
     if todo:
@@ -104,12 +104,10 @@ def embed_cached(texts, model: str = DEFAULT_ENCODER, limit: int = 200_000) -> n
 
 # %% ../nbs/07_classifiers.ipynb #cd47468c
 def _cv_score(model, X: np.ndarray, y: np.ndarray, folds: list, w: np.ndarray | None = None) -> float:
-    ("""`cross_val_score(model, X, y, cv=folds, scoring='neg_log_loss').mean()`, the same fits and the same number, """
-     """without
-    sklearn's per-call checks (a third of its time on small sets): each fold's log-loss is the mean of -log p(true """
-     """label),
-    p clipped at the dtype's eps, as `sklearn.metrics.log_loss` computes it. With sample weights `w`, each fold is fit
-    with its rows' weights and its log-loss is their weighted mean.""")
+    """`cross_val_score(model, X, y, cv=folds, scoring='neg_log_loss').mean()`, the same fits and the same number,
+    without sklearn's per-call checks (a third of its time on small sets): each fold's log-loss is the mean of -log
+    p(true label), p clipped at the dtype's eps, as `sklearn.metrics.log_loss` computes it. With sample weights `w`,
+    each fold is fit with its rows' weights and its log-loss is their weighted mean."""
     import sklearn
     losses = []
     with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
@@ -286,8 +284,8 @@ def _pick_max_length(self: EncoderClassifier, texts) -> int:
 
 # %% ../nbs/07_classifiers.ipynb #516cd5b6
 def _warmup_decay(warmup: float, total: int):
-    ("The LR multiplier of step `s` (for `LambdaLR`): linear warm-up over `warmup * total` steps, then linear decay to "
-     "0 at `total`.")
+    """The LR multiplier of step `s` (for `LambdaLR`): linear warm-up over `warmup * total` steps, then linear decay to
+    0 at `total`."""
     return lambda s: min((s + 1) / max(1, warmup * total), max(0.0, (total - s) / (total * (1 - warmup))))
 
 # %% ../nbs/07_classifiers.ipynb #821ff765
@@ -356,8 +354,8 @@ def fit(self: EncoderClassifier, texts, labels, num_labels: int, sample_weight=N
 
 # %% ../nbs/07_classifiers.ipynb #22b56962
 def make_classifier(name: str = DEFAULT_ENCODER, **params):
-    ("`TfidfClassifier` for 'tfidf', `EmbeddingClassifier` for 'embedding-lr[:encoder]', else an `EncoderClassifier` "
-     "fine-tuning the model `name`.")
+    """`TfidfClassifier` for 'tfidf', `EmbeddingClassifier` for 'embedding-lr[:encoder]', else an `EncoderClassifier`
+    fine-tuning the model `name`."""
     if name == 'tfidf': return TfidfClassifier(**params)
     if name == 'embedding-lr' or name.startswith('embedding-lr:'):
         return EmbeddingClassifier(name.partition(':')[2] or DEFAULT_ENCODER, **params)

@@ -89,9 +89,8 @@ class _NoKeyOption(argparse.Action):
             "Set OPENAI_API_KEY in the environment instead (export OPENAI_API_KEY=...).")
 
 def _add_settings(p, settings: dict, names=None, **helps):
-    ("""An option of `p` for each setting of a stage (`synthclf.settings`) named in `names` (default: all): its """
-     """default, type,
-    choices and help, the help ending in the default. `helps` replace a setting's help by name.""")
+    """An option of `p` for each setting of a stage (`synthclf.settings`) named in `names` (default: all): its default,
+    type, choices and help, the help ending in the default. `helps` replace a setting's help by name."""
     for name in names or settings:
         s = settings[name]
         kw = {**({'nargs': s.nargs} if s.nargs else {}), **({'choices': list(s.choices)} if s.choices else {})}

@@ -66,12 +66,10 @@ _last_write, _unit_start = {}, {}
 _plans = {}
 
 def report_progress(done: int, total: int, unit: str, path=None, every: float = 1.0):
-    ("""Tell `synthclf run` how far a stage got: `{done, total, unit, since, updated}` written atomically to `path` or
-    `$SYNTHCLF_PROGRESS` (`since`: when this `unit` was first reported, for the ETA), at most once every `every` """
-     """seconds (the
-    last step always); counted on from the calls before it where the stage planned its whole count """
-     """(`plan_progress`); the
-    file written, or None (no file set, or too soon).""")
+    """Tell `synthclf run` how far a stage got: `{done, total, unit, since, updated}` written atomically to `path` or
+    `$SYNTHCLF_PROGRESS` (`since`: when this `unit` was first reported, for the ETA), at most once every `every` seconds
+    (the last step always); counted on from the calls before it where the stage planned its whole count
+    (`plan_progress`); the file written, or None (no file set, or too soon)."""
     path = path or os.environ.get('SYNTHCLF_PROGRESS')
     if not path: return None
     if (plan := _plans.get((str(path), unit))) is not None:
@@ -100,9 +98,8 @@ def read_progress(path) -> dict | None:
 
 # %% ../nbs/00_core.ipynb #720af843
 def plan_progress(total: int, unit: str, path=None):
-    ("""Announce the stage's whole count of `unit` (at `path` or `$SYNTHCLF_PROGRESS`) when several calls report it """
-     """in turn;
-    again: a new total, what is done kept. The file written, or None (no file set).""")
+    """Announce the stage's whole count of `unit` (at `path` or `$SYNTHCLF_PROGRESS`) when several calls report it in
+    turn; again: a new total, what is done kept. The file written, or None (no file set)."""
     path = path or os.environ.get('SYNTHCLF_PROGRESS')
     if not path: return None
     plan = _plans.setdefault((str(path), unit), {'before': 0, 'done': 0, 'total': 0})

@@ -51,10 +51,9 @@ def ols_fit(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     return b, (float(1 - ((y - A @ b) ** 2).sum() / tot) if tot > 0 else 0.0)
 
 def r2_shares(X: np.ndarray, y: np.ndarray) -> np.ndarray:
-    ("""Each column's share of the R² of `y` on all the columns of `X`, averaged over every order of entering them """
-     """(the LMG
-    or Shapley decomposition): the shares sum to the whole R², and two columns that carry the same information split """
-     """it.""")
+    """Each column's share of the R² of `y` on all the columns of `X`, averaged over every order of entering them (the
+    LMG or Shapley decomposition): the shares sum to the whole R², and two columns that carry the same information split
+    it."""
     k = X.shape[1]
     r2 = {s: (ols_fit(X[:, list(s)], y)[1] if s else 0.0) for n in range(k + 1)
           for s in itertools.combinations(range(k), n)}
@@ -66,12 +65,11 @@ def r2_shares(X: np.ndarray, y: np.ndarray) -> np.ndarray:
 # %% ../nbs/11_gap_decomposition.ipynb #a8330535
 def decompose_gap(points: pd.DataFrame, factors=tuple(FACTORS), ci: float = 0.95, n_boot: int = 2000, seed: int = 0,
                   vif_limit: float = 5.0) -> dict:
-    ("""How much of the gap across `points` (one row per task and mode: gap and each of `factors`) each factor """
-     """explains: an
-    OLS of gap on the factors, each coefficient with its t interval; each factor's share of R² (`r2_shares`) with a
-    percentile bootstrap interval over the points; its variance inflation (VIF); and a call: 'widens the gap',
-    'narrows it', 'too weak to call', or 'not separable from X' where its VIF passes `vif_limit`. {'table', 'r2',
-    'r2_ci', 'points', 'df'}.""")
+    """How much of the gap across `points` (one row per task and mode: gap and each of `factors`) each factor explains:
+    an OLS of gap on the factors, each coefficient with its t interval; each factor's share of R² (`r2_shares`) with a
+    percentile bootstrap interval over the points; its variance inflation (VIF); and a call: 'widens the gap', 'narrows
+    it', 'too weak to call', or 'not separable from X' where its VIF passes `vif_limit`. {'table', 'r2', 'r2_ci',
+    'points', 'df'}."""
     from scipy import stats
     factors = list(factors)
     if missing := [c for c in ['gap', *factors] if c not in points.columns]:
@@ -161,10 +159,9 @@ def macro_f1(gold: np.ndarray, pred: np.ndarray, num_labels: int) -> float:
 
 def paired_difference(gold, first: list, second: list, num_labels: int, n_boot: int = 1000, ci: float = 0.95,
                       seed: int = 0) -> tuple[float, float, float]:
-    ("""Mean macro-F1 of the predictions in `first` minus those in `second` (lists of arrays over the same test """
-     """rows: one
-    per seed or draw), with a percentile bootstrap interval that resamples the test rows (shared) and each side's """
-     """arrays.""")
+    """Mean macro-F1 of the predictions in `first` minus those in `second` (lists of arrays over the same test rows: one
+    per seed or draw), with a percentile bootstrap interval that resamples the test rows (shared) and each side's
+    arrays."""
     gold, rng = np.asarray(gold, int), np.random.default_rng(seed)
     mean = lambda preds, rows: np.mean([macro_f1(gold[rows], p[rows], num_labels) for p in preds])
     every = np.arange(len(gold))
@@ -182,10 +179,9 @@ def paired_difference(gold, first: list, second: list, num_labels: int, n_boot: 
 VARIANTS = ('as generated', 'fidelity-filtered', 'oracle relabelled')
 
 def set_variants(scored: pd.DataFrame) -> dict:
-    ("""From a set's `fidelity.csv` rows (text, label, read_as): the set as generated, kept where the real-data """
-     """reader reads
-    the intended label (the fidelity filter), and every text relabelled with what that reader reads (an oracle: a user
-    without real data has no such reader, so it bounds what fixing the labels alone could give).""")
+    """From a set's `fidelity.csv` rows (text, label, read_as): the set as generated, kept where the real-data reader
+    reads the intended label (the fidelity filter), and every text relabelled with what that reader reads (an oracle: a
+    user without real data has no such reader, so it bounds what fixing the labels alone could give)."""
     if missing := [c for c in ('text', 'label', 'read_as') if c not in scored.columns]:
         raise ValueError(f"The scored set has no {', '.join(missing)} column(s): give a set's fidelity.csv.")
     s = scored.assign(label=scored.label.astype(str), read_as=scored.read_as.astype(str))
@@ -193,11 +189,10 @@ def set_variants(scored: pd.DataFrame) -> dict:
 
 def within_task_gaps(task, synthetic_dir, classifier: str = 'tfidf', real_draws: int = 5, test_cap: int | None = 500,
                      n_boot: int = 500, ci: float = 0.95, seed: int = 0, data_dir=None) -> pd.DataFrame:
-    ("""Per generated mode of `task` (its first set under `synthetic_dir`, scored: `fidelity.csv`) and variant
-    (`set_variants`): texts, the gap real_matched − variant in macro-F1 on the task's test rows (capped, """
-     """stratified), with
-    `paired_difference`'s interval over test rows and `real_draws` real samples as large per label as the set as
-    generated; `oracle` marks the relabelled variant.""")
+    """Per generated mode of `task` (its first set under `synthetic_dir`, scored: `fidelity.csv`) and variant
+    (`set_variants`): texts, the gap real_matched − variant in macro-F1 on the task's test rows (capped, stratified),
+    with `paired_difference`'s interval over test rows and `real_draws` real samples as large per label as the set as
+    generated; `oracle` marks the relabelled variant."""
     from synthclf.classifiers import make_classifier
     from synthclf.data import cap_test, load_task, subsample_per_label
     from synthclf.sources import SYNTHETIC_MODES
@@ -227,12 +222,10 @@ def within_task_gaps(task, synthetic_dir, classifier: str = 'tfidf', real_draws:
 # %% ../nbs/11_gap_decomposition.ipynb #dc5aa15c
 def remedy_effects(run, tasks, predictions: pd.DataFrame, n_boot: int = 1000, ci: float = 0.95,
                    seed: int = 0) -> pd.DataFrame:
-    ("""Per task, mode and remedy that the train stages made (`<task>/fidelity/remedies.csv`, first set): texts kept """
-     """and the
-    change in the gap, macro-F1 of the remedied source minus the set as generated (> 0: the remedy narrows the gap), """
-     """with
-    `paired_difference`'s interval over the test rows and seeds, and a call; `predictions`: the run's (task, source,
-    seed, idx, gold, pred).""")
+    """Per task, mode and remedy that the train stages made (`<task>/fidelity/remedies.csv`, first set): texts kept and
+    the change in the gap, macro-F1 of the remedied source minus the set as generated (> 0: the remedy narrows the gap),
+    with `paired_difference`'s interval over the test rows and seeds, and a call; `predictions`: the run's (task,
+    source, seed, idx, gold, pred)."""
     from synthclf.sources import source_name
     from synthclf.layout import fidelity_dir
     rows = []

@@ -28,8 +28,8 @@ class Sampling:
 
 # %% ../nbs/04_engine.ipynb #564e78d6
 def request_generator(seed: int):
-    ("The random stream of one request: seeded from the request's own seed alone, "
-     "so no other request in its batch changes it.")
+    """The random stream of one request: seeded from the request's own seed alone, so no other request in its batch
+    changes it."""
     import torch
     g = torch.Generator()
     g.manual_seed(int(hashlib.sha256(f'synthclf-request-{seed}'.encode()).hexdigest()[:15], 16))
@@ -37,10 +37,9 @@ def request_generator(seed: int):
 
 # %% ../nbs/04_engine.ipynb #0a27f27c
 def _wide_nucleus(p, top_p: float):
-    ("""The tokens of probability row `p` that can lie in its `top_p` nucleus, most probable first: those above the """
-     """first threshold under
-    which less than 1 - top_p of the mass lies (the nucleus never reaches below it), else all. The same nucleus as """
-     """sorting all 150k tokens.""")
+    """The tokens of probability row `p` that can lie in its `top_p` nucleus, most probable first: those above the first
+    threshold under which less than 1 - top_p of the mass lies (the nucleus never reaches below it), else all. The same
+    nucleus as sorting all 150k tokens."""
     for tau in (1e-5, 1e-6, 1e-7):
         keep = p > tau
         if float(p[~keep].sum()) < (1 - top_p) - 1e-4:  # the tokens kept hold more than top_p
@@ -50,8 +49,8 @@ def _wide_nucleus(p, top_p: float):
 
 # %% ../nbs/04_engine.ipynb #91feb87a
 def sample_tokens(logits, samplings: list[Sampling], gens: list) -> list[int]:
-    ("One token per row of `logits` (rows × vocab): greedy at temperature 0, else nucleus sampling with one uniform "
-     "from the row's own generator.")
+    """One token per row of `logits` (rows × vocab): greedy at temperature 0, else nucleus sampling with one uniform
+    from the row's own generator."""
     import torch
     temps = torch.tensor([s.temperature or 1.0 for s in samplings], dtype=torch.float32)[:, None]
     p = (logits.float() / temps).softmax(-1)
@@ -71,11 +70,9 @@ def sample_tokens(logits, samplings: list[Sampling], gens: list) -> list[int]:
 
 # %% ../nbs/04_engine.ipynb #2cebe9a1
 def _append_cols(t, new, spare: int = 64):
-    ("""`t` (rows × heads × columns × dim) with the columns `new` after it. Where `t` ends at free columns of its """
-     """buffer (a view this
-    function returned, or its tail), `new` is written there in place; else both go into a new buffer with `spare` """
-     """free columns.
-    A decoding step so writes one column per layer instead of copying the whole cache.""")
+    """`t` (rows × heads × columns × dim) with the columns `new` after it. Where `t` ends at free columns of its buffer
+    (a view this function returned, or its tail), `new` is written there in place; else both go into a new buffer with
+    `spare` free columns. A decoding step so writes one column per layer instead of copying the whole cache."""
     B, H, n, d = t.shape
     cap = t.stride(1) // d if d else 0
     if n and t.stride()[1:] == (cap * d, d, 1) and (B == 1 or t.stride(0) == H * cap * d):
@@ -89,14 +86,14 @@ def _append_cols(t, new, spare: int = 64):
     return out
 
 def _with_room(like, rows: int, cols: int, dim: int, spare: int, zeros: bool = False):
-    ("A tensor like `like`, of `rows` rows and `cols` columns along `dim`: a view into a new buffer with `spare` free "
-     "columns after them.")
+    """A tensor like `like`, of `rows` rows and `cols` columns along `dim`: a view into a new buffer with `spare` free
+    columns after them."""
     shape = [rows, *like.shape[1:]]; shape[dim] = cols + spare
     return (like.new_zeros if zeros else like.new_empty)(shape).narrow(dim, 0, cols)
 
 def _select_rows(t, ix, lead: int, spare: int = 64):
-    ("Rows `ix` of cache tensor `t` from column `lead` on, copied into a new buffer with `spare` free columns (see "
-     "`_append_cols`).")
+    """Rows `ix` of cache tensor `t` from column `lead` on, copied into a new buffer with `spare` free columns (see
+    `_append_cols`)."""
     import torch
     src = t[:, :, lead:]
     return torch.index_select(src, 0, ix, out=_with_room(t, len(ix), src.shape[2], 2, spare))
@@ -104,8 +101,8 @@ def _select_rows(t, ix, lead: int, spare: int = 64):
 # %% ../nbs/04_engine.ipynb #6ea40205
 @functools.cache
 def _appending_layer():
-    ("transformers' `DynamicLayer`, growing by `_append_cols` rather than by concatenation (made on first use: the CLI "
-     "starts without transformers).")
+    """transformers' `DynamicLayer`, growing by `_append_cols` rather than by concatenation (made on first use: the CLI
+    starts without transformers)."""
     from transformers.cache_utils import DynamicLayer
     class AppendingLayer(DynamicLayer):
         def update(self, key_states, value_states, *args, **kwargs):
@@ -128,9 +125,8 @@ def _appending_cache(kv):
 
 # %% ../nbs/04_engine.ipynb #1fcf18d5
 def _forward(lm, ids, mask, pos, kv, hidden: bool = False):
-    ("""One forward pass on top of the cache `kv` (a list of per-layer (keys, values), or None); the new cache and """
-     """the last position's
-    logits, or with `hidden` its last hidden state (the output layer skipped).""")
+    """One forward pass on top of the cache `kv` (a list of per-layer (keys, values), or None); the new cache and the
+    last position's logits, or with `hidden` its last hidden state (the output layer skipped)."""
     import torch
     kw = dict(input_ids=ids, attention_mask=mask, position_ids=pos, cache=_appending_cache(kv), use_cache=True)
     with torch.inference_mode(): o = lm.get_decoder()(**kw) if hidden else lm(**kw, logits_to_keep=1)
@@ -138,9 +134,8 @@ def _forward(lm, ids, mask, pos, kv, hidden: bool = False):
 
 # %% ../nbs/04_engine.ipynb #2825e829
 def _prefill_on(lm, suffixes: list[list[int]], kv0, mask0, pad_id: int, hidden: bool = False):
-    ("""Prefill token lists `suffixes`, left-padded to the longest, on the cache `kv0` of their prefixes (each row """
-     """its own, left-padded
-    as `mask0` says; None: no prefix): the cache, mask and last logits (see `_forward`).""")
+    """Prefill token lists `suffixes`, left-padded to the longest, on the cache `kv0` of their prefixes (each row its
+    own, left-padded as `mask0` says; None: no prefix): the cache, mask and last logits (see `_forward`)."""
     import torch
     L = max(map(len, suffixes))
     smask = torch.tensor([[0] * (L - len(s)) + [1] * len(s) for s in suffixes])
@@ -149,8 +144,8 @@ def _prefill_on(lm, suffixes: list[list[int]], kv0, mask0, pad_id: int, hidden: 
     return kv, mask, logits
 
 def _prefill(lm, take: list[int], prompts, P: int, prefix_kv, pad_id: int):
-    ("Prefill prompts `take` after the shared prefix (its cache reused), left-padded to the longest: their cache, mask "
-     "and last logits.")
+    """Prefill prompts `take` after the shared prefix (its cache reused), left-padded to the longest: their cache, mask
+    and last logits."""
     import torch
     k = len(take)
     # copies: the rows grow on their own
@@ -159,8 +154,8 @@ def _prefill(lm, take: list[int], prompts, P: int, prefix_kv, pad_id: int):
 
 # %% ../nbs/04_engine.ipynb #799ec979
 class _Rows:
-    ("The rows being decoded: per layer a left-padded (keys, values) cache, the attention mask, "
-     "and each row's request state.")
+    """The rows being decoded: per layer a left-padded (keys, values) cache, the attention mask, and each row's request
+    state."""
     def __init__(self): self.kv, self.mask, self.rows = None, None, []
 
 def _step(lm, b: _Rows):
@@ -182,8 +177,8 @@ def _common_prefix(seqs: list[list[int]]) -> int:
 
 # %% ../nbs/04_engine.ipynb #a83e5d41
 def _length_groups(lengths: list[int], tokens: int) -> list[list[int]]:
-    ("The indices of `lengths`, shortest first, cut into runs whose padded size (count × longest) stays within "
-     "`tokens` (one at least).")
+    """The indices of `lengths`, shortest first, cut into runs whose padded size (count × longest) stays within `tokens`
+    (one at least)."""
     groups = []
     for i in sorted(range(len(lengths)), key=lengths.__getitem__):
         if groups and (len(groups[-1]) + 1) * lengths[i] <= tokens: groups[-1].append(i)
@@ -192,8 +187,8 @@ def _length_groups(lengths: list[int], tokens: int) -> list[list[int]]:
 
 # %% ../nbs/04_engine.ipynb #7c97a2a8
 def _join(parts, spare: int = 64):
-    ("Row groups `(kv, mask)` stacked into one cache, each left-padded to the widest with masked zero columns; `spare` "
-     "free columns after.")
+    """Row groups `(kv, mask)` stacked into one cache, each left-padded to the widest with masked zero columns; `spare`
+    free columns after."""
     import torch
     m, n = max(mask.shape[1] for _, mask in parts), sum(mask.shape[0] for _, mask in parts)
     def stack(ts, dim):
@@ -206,9 +201,9 @@ def _join(parts, spare: int = 64):
 
 # %% ../nbs/04_engine.ipynb #b1a0362a
 def _admit(lm, b: _Rows, take: list[int], prompts, P: int, prefix_kv, pad_id: int, group_tokens: int = 512):
-    ("""Prefill prompts `take` after the shared prefix in groups of similar length (`_length_groups`: little compute """
-     """goes to padding),
-    and join them to the rows, which take a decoding step first. The logits of all rows, the rows' order.""")
+    """Prefill prompts `take` after the shared prefix in groups of similar length (`_length_groups`: little compute goes
+    to padding), and join them to the rows, which take a decoding step first. The logits of all rows, the rows'
+    order."""
     import torch
     groups = [[take[j] for j in g] for g in _length_groups([len(prompts[i]) - P for i in take], group_tokens)]
     parts = [_prefill(lm, g, prompts, P, prefix_kv, pad_id) for g in groups]
@@ -233,15 +228,12 @@ def _drop(b: _Rows, gone: set):
 def continuous_generate(lm, prompts: list[list[int]], samplings: list[Sampling], eos: set, pad_id: int,
                         batch_size: int = 32, on_done=None, admit_at: float = 0.25,
                         keep=None) -> list[tuple[list[int], bool]]:
-    ("""Decode token-id `prompts` with continuous batching: at most `batch_size` rows at once; a finished row leaves """
-     """and waiting prompts
-    join once a quarter of the rows are free; the prompts' shared prefix is computed once. Each request samples from """
-     """its own seed.
-    Per prompt: the new tokens and whether it stopped at an end token; `on_done(i, tokens, stopped)` as each """
-     """finishes. `keep(i)`, where
-    given, is asked before every step of every waiting and decoding prompt: one it turns down is dropped at once, """
-     """its slot freed, and
-    ends with `stopped` None (tokens None if it never started).""")
+    """Decode token-id `prompts` with continuous batching: at most `batch_size` rows at once; a finished row leaves and
+    waiting prompts join once a quarter of the rows are free; the prompts' shared prefix is computed once. Each request
+    samples from its own seed. Per prompt: the new tokens and whether it stopped at an end token; `on_done(i, tokens,
+    stopped)` as each finishes. `keep(i)`, where given, is asked before every step of every waiting and decoding prompt:
+    one it turns down is dropped at once, its slot freed, and ends with `stopped` None (tokens None if it never
+    started)."""
     if not prompts: return []
     P = _common_prefix(prompts) if len(prompts) > 1 else 0
     prefix_kv = _forward(lm, __import__('torch').tensor([prompts[0][:P]]), None, None, None)[0] if P else None
@@ -273,12 +265,10 @@ def continuous_generate(lm, prompts: list[list[int]], samplings: list[Sampling],
 
 # %% ../nbs/04_engine.ipynb #abde51c0
 def _prefix_tree(lm, prompts: list[list[int]], pad_id: int, rows=None, P: int = 0, kv=None, min_saved: int = 64):
-    ("""The prompts as a tree of shared prefixes: yields `(P, kv, rows)`, prompts `rows` whose first `P` tokens are """
-     """computed, with the one-row
-    cache `kv` (None when P is 0), to be prefilled from there. A stretch of tokens that several prompts share is """
-     """computed once where
-    that saves at least `min_saved` tokens of prefill; the parent's cache is never written to """
-     """(each child copies it).""")
+    """The prompts as a tree of shared prefixes: yields `(P, kv, rows)`, prompts `rows` whose first `P` tokens are
+    computed, with the one-row cache `kv` (None when P is 0), to be prefilled from there. A stretch of tokens that
+    several prompts share is computed once where that saves at least `min_saved` tokens of prefill; the parent's cache
+    is never written to (each child copies it)."""
     rows = sorted(range(len(prompts)), key=prompts.__getitem__) if rows is None else rows
     c = _common_prefix([prompts[i][P:] for i in rows]) if len(rows) > 1 else 0
     if c and (len(rows) - 1) * c >= min_saved:
@@ -293,13 +283,11 @@ def _prefix_tree(lm, prompts: list[list[int]], pad_id: int, rows=None, P: int = 
 
 # %% ../nbs/04_engine.ipynb #7327833d
 def _tree_groups(lm, prompts: list[list[int]], pad_id: int, tokens: int = 512, window: int = 256):
-    ("""The prompts in groups to prefill together, across the branches of `_prefix_tree`: yields `(take, kv0, """
-     """mask0)`, prompts `take`
-    with the cache of their prefixes stacked (`_join`: each row its own, left-padded) and its mask. Within each """
-     """window of about `window`
-    prompts (the caches of their prefixes held at once), the prompts are grouped by the length of their own tokens """
-     """(`_length_groups`),
-    so that prompts that differ only in their prefix are padded not at all.""")
+    """The prompts in groups to prefill together, across the branches of `_prefix_tree`: yields `(take, kv0, mask0)`,
+    prompts `take` with the cache of their prefixes stacked (`_join`: each row its own, left-padded) and its mask.
+    Within each window of about `window` prompts (the caches of their prefixes held at once), the prompts are grouped by
+    the length of their own tokens (`_length_groups`), so that prompts that differ only in their prefix are padded not
+    at all."""
     import torch
     def flush(nodes):
         rows = [(i, P, kv) for P, kv, rs in nodes for i in rs]
@@ -322,8 +310,8 @@ def _tree_groups(lm, prompts: list[list[int]], pad_id: int, tokens: int = 512, w
 
 # %% ../nbs/04_engine.ipynb #d1a5f69b
 def _option_scores(lm, h, ids: dict) -> tuple[list[dict], list[float]]:
-    ("Per last hidden state (rows of `h`): the options' shares, from float32 logits of their tokens, and the raw mass "
-     "on them in the model's own softmax.")
+    """Per last hidden state (rows of `h`): the options' shares, from float32 logits of their tokens, and the raw mass
+    on them in the model's own softmax."""
     import torch
     toks, head = sorted({t for v in ids.values() for t in v}), lm.get_output_embeddings()
     with torch.inference_mode():
@@ -343,9 +331,8 @@ def _option_scores(lm, h, ids: dict) -> tuple[list[dict], list[float]]:
     return [dict(zip(ids, map(float, row))) for row in per], [float(m) for m in mass]
 
 def option_scores(lm, prompts: list[list[int]], ids: dict, pad_id: int, group_tokens: int = 512):
-    ("""Per token-id prompt, as `(i, shares, mass)`: the options' shares and raw mass (`_option_scores`) at its next """
-     """token, the prompts
-    computed as a tree of shared prefixes (`_tree_groups`).""")
+    """Per token-id prompt, as `(i, shares, mass)`: the options' shares and raw mass (`_option_scores`) at its next
+    token, the prompts computed as a tree of shared prefixes (`_tree_groups`)."""
     for take, kv0, mask0 in _tree_groups(lm, prompts, pad_id, group_tokens):
         h = _prefill_on(lm, [prompts[i][int(P):] for i, P in zip(take, mask0.sum(1))], kv0, mask0, pad_id,
                         hidden=True)[2]
@@ -359,8 +346,8 @@ def _float32_linears(lm) -> list:
             and m.weight.dtype == torch.float32 and m.weight.device.type == 'cpu']
 
 def _forward_fails(lm) -> Exception | None:
-    ("What a two-token forward pass of `lm` raises, if anything (a model whose forward reads a weight its linear "
-     "layers no longer hold).")
+    """What a two-token forward pass of `lm` raises, if anything (a model whose forward reads a weight its linear layers
+    no longer hold)."""
     import torch
     try:
         with torch.inference_mode(): lm(input_ids=torch.zeros(1, 2, dtype=torch.long))
@@ -378,11 +365,9 @@ def _packed_linear(w, bias, x):
 
 # %% ../nbs/04_engine.ipynb #79eb8fa6
 def pack_linears(lm, batch_size: int = 32) -> int:
-    ("""Run each float32 `nn.Linear` of `lm` (on the CPU; not one `quantize_linears` made int8) through oneDNN on a """
-     """prepacked copy of its weight, dropping the plain weight
-    but the output layer's. How many were packed: 0 where torch lacks the oneDNN ops, or where the model's forward """
-     """still reads a
-    plain weight (then `lm` is left as it was).""")
+    """Run each float32 `nn.Linear` of `lm` (on the CPU; not one `quantize_linears` made int8) through oneDNN on a
+    prepacked copy of its weight, dropping the plain weight but the output layer's. How many were packed: 0 where torch
+    lacks the oneDNN ops, or where the model's forward still reads a plain weight (then `lm` is left as it was)."""
     import torch
     ops = torch.ops.mkldnn
     if not (torch.backends.mkldnn.is_available() and hasattr(ops, '_reorder_linear_weight')
@@ -401,12 +386,10 @@ def pack_linears(lm, batch_size: int = 32) -> int:
 
 # %% ../nbs/04_engine.ipynb #db899e00
 def _int8_linear(w, bias, seven_bits: bool, x):
-    ("""`x` times the int8 weight `w` (prepacked), plus `bias`. Each row of `x` is scaled to max |x| = 1 before the """
-     """kernel quantizes
-    it, and one row holding -1 and 1 goes along, so the kernel's range is always [-1, 1]: per-row precision, and a """
-     """row's result does
-    not depend on the other rows of its batch. `seven_bits`: quantize the inputs to 7 bits, where 8 would overflow
-    (`int8_saturates`).""")
+    """`x` times the int8 weight `w` (prepacked), plus `bias`. Each row of `x` is scaled to max |x| = 1 before the
+    kernel quantizes it, and one row holding -1 and 1 goes along, so the kernel's range is always [-1, 1]: per-row
+    precision, and a row's result does not depend on the other rows of its batch. `seven_bits`: quantize the inputs to 7
+    bits, where 8 would overflow (`int8_saturates`)."""
     import torch
     rows = x.reshape(-1, x.shape[-1])
     s = rows.abs().amax(1, keepdim=True).clamp_min(1e-12)
@@ -418,13 +401,10 @@ def _int8_linear(w, bias, seven_bits: bool, x):
 
 # %% ../nbs/04_engine.ipynb #7e247024
 def quantize_linears(lm, output_layer: bool = False) -> int:
-    ("""Run each float32 `nn.Linear` of `lm` (the output layer too with `output_layer`) with int8 weights (one scale """
-     """per output channel)
-    and int8 inputs (one scale per row, `_int8_linear`) on fbgemm's kernels, dropping the plain weights but the """
-     """output layer's (often
-    the input embeddings' too). How many: 0 where torch lacks fbgemm. A model whose forward reads a linear layer's """
-     """weight itself
-    raises a ValueError (load it in float32).""")
+    """Run each float32 `nn.Linear` of `lm` (the output layer too with `output_layer`) with int8 weights (one scale per
+    output channel) and int8 inputs (one scale per row, `_int8_linear`) on fbgemm's kernels, dropping the plain weights
+    but the output layer's (often the input embeddings' too). How many: 0 where torch lacks fbgemm. A model whose
+    forward reads a linear layer's weight itself raises a ValueError (load it in float32)."""
     import torch, warnings
     if 'fbgemm' not in torch.backends.quantized.supported_engines: return 0
     head, n, seven = lm.get_output_embeddings(), 0, int8_saturates()

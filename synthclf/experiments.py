@@ -67,10 +67,9 @@ def _matching(card: TaskCard, synthetic_dir=None, seed: int = 0, modes=SYNTHETIC
     return found
 
 def matched_sizes(card: TaskCard, synthetic_dir=None, seed: int = 0, modes=SYNTHETIC_MODES) -> dict:
-    ("""Texts per label to match real data to, for training seed `seed`: per label the fewest that the synthetic """
-     """sets of `modes` (those
-    generated; the replicates of seed `seed`) hold, so that the real set is never larger than one """
-     """it is compared with.""")
+    """Texts per label to match real data to, for training seed `seed`: per label the fewest that the synthetic sets of
+    `modes` (those generated; the replicates of seed `seed`) hold, so that the real set is never larger than one it is
+    compared with."""
     found = _matching(card, synthetic_dir, seed, modes)
     return {l: min(f['counts'].get(l, 0) for f in found.values()) for l in card.label_names}
 
@@ -251,9 +250,8 @@ def _check_sets(card: TaskCard, sets: dict, test: Dataset, allow_missing_labels:
 _COPIES = {}  # (train fingerprint, test fingerprint) -> the train rows that nearly copy a test text
 
 def drop_test_copies(card: TaskCard, train: Dataset, test: Dataset) -> tuple[Dataset, dict]:
-    ("""`train` without the rows that nearly copy a text of `test` (generate's `test_copy_filter`, the rule that """
-     """rejects a synthetic
-    text as `copies_test`), and how many it dropped per label.""")
+    """`train` without the rows that nearly copy a text of `test` (generate's `test_copy_filter`, the rule that rejects
+    a synthetic text as `copies_test`), and how many it dropped per label."""
     key = (train._fingerprint, test._fingerprint)
     if key not in _COPIES:
         f = test_copy_filter(test)

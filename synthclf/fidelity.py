@@ -346,8 +346,8 @@ def self_check(task, synthetic_dir, model: str | None = None, backend: str | Non
     return pd.DataFrame(rows).assign(calls=stats.calls, cached=stats.cached)
 
 def read_self_check(folder, texts) -> pd.DataFrame:
-    ("The `self_check.csv` of the set in `folder` by row, checked against the set's `texts`; a ValueError naming the "
-     "fix.")
+    """The `self_check.csv` of the set in `folder` by row, checked against the set's `texts`; a ValueError naming the
+    fix."""
     f = Path(folder)/SELF_CHECK_FILE
     if not f.is_file():
         raise ValueError(f"no {f}: run synthclf.fidelity.self_check on the sets first (the train stage does when "
@@ -364,9 +364,8 @@ REMEDIES = ('fidelity_filter', 'few_shot_filter', 'confident_learning', 'reweigh
 
 def remedy_keep(remedy: str, folder, synthetic: pd.DataFrame, shown: pd.DataFrame, names, reader: str = 'tfidf',
                 seed: int = 0) -> np.ndarray:
-    ("""The keep-mask of `remedy` over the set in `folder` (rows `synthetic`); the fidelity filter reads its """
-     """fidelity.csv,
-    the self-check its self_check.csv.""")
+    """The keep-mask of `remedy` over the set in `folder` (rows `synthetic`); the fidelity filter reads its
+    fidelity.csv, the self-check its self_check.csv."""
     if remedy == 'fidelity_filter':
         f = Path(folder)/'fidelity.csv'
         if not f.is_file():

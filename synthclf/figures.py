@@ -50,9 +50,9 @@ def source_title(source: str) -> str:
 @styled
 def plot_gap_vs_subjectivity(gaps: pd.DataFrame, subjectivity, gaps_to_plot=('gap_zero_shot', 'gap_few_shot'),
                              fit: bool = True, why: str = ''):
-    ("""Scatter of each gap against the task subjectivity score, tasks labelled, with OLS lines; with `fit` False (the
-    ranking is undetermined: an unreliable judge) the points only, and `why` (no line is drawn) written on the """
-     """figure.""")
+    """Scatter of each gap against the task subjectivity score, tasks labelled, with OLS lines; with `fit` False (the
+    ranking is undetermined: an unreliable judge) the points only, and `why` (no line is drawn) written on the
+    figure."""
     import textwrap
     d = gaps.assign(subjectivity=gaps.task.map(subjectivity_scores(subjectivity)))
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
@@ -102,8 +102,8 @@ def plot_diversity(div: pd.DataFrame, metrics=('remote_clique', 'chamfer', 'dist
 # %% ../nbs/11_figures.ipynb #24d2e8e6
 @styled
 def plot_worth(curve: pd.DataFrame, worth: pd.DataFrame, col_wrap: int = 3):
-    ("One panel per task: the real learning curve (`learning_curve`), each source of `worth` placed on it at its "
-     "real-label worth, each mixture at its n.")
+    """One panel per task: the real learning curve (`learning_curve`), each source of `worth` placed on it at its
+    real-label worth, each mixture at its n."""
     tasks = list(dict.fromkeys(curve.task))
     ncol = min(col_wrap, len(tasks)); nrow = -(-len(tasks) // ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.2 * nrow), squeeze=False)

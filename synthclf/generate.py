@@ -97,8 +97,8 @@ _NUMBERING = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])\s+")
 _QUOTES = [('"', '"'), ('“', '”'), ("'", "'"), ('«', '»'), ('`', '`')]
 
 def strip_wrapping(text: str) -> str:
-    ("Remove chat preambles ('Sure! Here is…:'), field prefixes ('Message:'), "
-     "markdown bold and quotes wrapping the whole text.")
+    """Remove chat preambles ('Sure! Here is…:'), field prefixes ('Message:'), markdown bold and quotes wrapping the
+    whole text."""
     t = text.replace('**', '').strip()
     for _ in range(3):
         before = t
@@ -132,8 +132,8 @@ def drop_meta(text: str) -> str:
 
 # %% ../nbs/05_generate.ipynb #ff4e90b2
 def take_quoted(text: str) -> str:
-    ("For a one-paragraph text: the first paragraph (or line) that is one quoted passage, where the answer has others "
-     "about it; else `text`.")
+    """For a one-paragraph text: the first paragraph (or line) that is one quoted passage, where the answer has others
+    about it; else `text`."""
     paras = [p for p in text.split('\n') if p.strip()]
     if len(paras) < 2: return text
     quoted = [q for q in map(quoted_passage, paras) if q and _words(q)]
@@ -162,8 +162,8 @@ def repeated_run(text: str, min_repeats: int = 5, min_share: float = 0.5, longes
 
 def clean_text(raw: str, card: TaskCard, prompt: str = '',
                examples: list[str] | None = None) -> tuple[str | None, str | None]:
-    ("The cleaned text and None, or None and why it is rejected; `prompt` is the instruction (without examples) the "
-     "text must not restate.")
+    """The cleaned text and None, or None and why it is rejected; `prompt` is the instruction (without examples) the
+    text must not restate."""
     if _REFUSAL.search(raw[:200]): return None, 'refusal'
     t = strip_wrapping(raw)
     if not t: return None, 'empty'
@@ -232,8 +232,8 @@ def test_copy_filter(test: Dataset) -> DedupFilter:
 MODES = ('zero_shot', 'few_shot')
 
 def request_for(card, label, lid, i, mode, seed, train, k, sampling) -> tuple[Request, dict, list, str]:
-    ("Request `i` of `label`, its attributes and examples, and its instruction without the examples "
-     "(which a text may resemble).")
+    """Request `i` of `label`, its attributes and examples, and its instruction without the examples (which a text may
+    resemble)."""
     rng = np.random.default_rng([seed, lid, i])
     attrs = draw_attributes(card, label, rng)
     examples = few_shot_examples(train, label, k=k, seed=int(rng.integers(2**31))) if mode == 'few_shot' else []
@@ -259,8 +259,8 @@ def next_round(names: list, accepted: dict, attempts: dict, per_label: int, max_
 # %% ../nbs/05_generate.ipynb #9f1bb09c
 def _judge(a, l: str, i: int, req, attrs: dict, examples: list, instruction: str,
            card, test_copies, dedup) -> tuple[dict, str | None]:
-    ("Answer `a` to attempt `i` of label `l`, judged: its row (with its text, or the raw answer and why it is "
-     "rejected) and why (None: accepted).")
+    """Answer `a` to attempt `i` of label `l`, judged: its row (with its text, or the raw answer and why it is rejected)
+    and why (None: accepted)."""
     text, why = clean_text(a.text, card, instruction, examples)
     why = why or ('copies_test' if test_copies.match(text) else None) or dedup.add(text)
     row = {'label': l, 'attempt': i, 'attributes': attrs, 'seed': req.sampling.seed,
@@ -343,8 +343,8 @@ def check_generate_args(mode: str, per_label: int):
 
 # %% ../nbs/05_generate.ipynb #c64adf34
 def _real_parts(card, mode: str, data_dir) -> tuple[Dataset | None, DedupFilter]:
-    ("The real training split of `card`'s task in few-shot `mode` (else None), "
-     "and the `test_copy_filter` of its test split.")
+    """The real training split of `card`'s task in few-shot `mode` (else None), and the `test_copy_filter` of its test
+    split."""
     # the rows dropped from the real data were reported when it was loaded
     real = load_task(card, data_dir=data_dir, quiet=True)[1]
     train = real['train'] if mode == 'few_shot' else None
@@ -354,8 +354,8 @@ def _real_parts(card, mode: str, data_dir) -> tuple[Dataset | None, DedupFilter]
 # %% ../nbs/05_generate.ipynb #eaee1ca4
 def generation_limits(card, per_label: int, max_new_tokens: int | None, max_attempts_per_label: int | None,
                       temperature: float, top_p: float) -> tuple[int, dict]:
-    ("The attempts each label may make, and the sampling of every request (`max_new_tokens` from the card's longest "
-     "text unless given).")
+    """The attempts each label may make, and the sampling of every request (`max_new_tokens` from the card's longest
+    text unless given)."""
     max_new_tokens = max_new_tokens or int(card.text['words']['max'] * 1.6) + 16
     max_attempts = max_attempts_per_label or 4 * per_label + 10
     sampling = dict(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens)
@@ -395,8 +395,8 @@ def _ask_in_order(llm, part: list, make, cache, stats, judge, per_label: int, ac
 
 # %% ../nbs/05_generate.ipynb #2b225831
 def _show_rate(accepted: dict, rejected: list, stats: CallStats, bar) -> float | None:
-    ("The share of the answers judged so far that were accepted (None: none judged yet), shown on `bar` with the "
-     "counts and tokens per second.")
+    """The share of the answers judged so far that were accepted (None: none judged yet), shown on `bar` with the counts
+    and tokens per second."""
     judged = len(rejected) + sum(map(len, accepted.values()))
     rate = sum(map(len, accepted.values())) / judged if judged else None
     bar.set_postfix_str(' '.join(f"{l}={len(a)}" for l, a in accepted.items()) +
@@ -405,8 +405,8 @@ def _show_rate(accepted: dict, rejected: list, stats: CallStats, bar) -> float |
 
 # %% ../nbs/05_generate.ipynb #5ca5842f
 def _say_short(name: str, mode: str, per_label: int, max_attempts: int, short: dict):
-    ("Print to stderr the labels of task `name` that are `short` of `per_label` accepted texts after `max_attempts` "
-     "attempts, if any.")
+    """Print to stderr the labels of task `name` that are `short` of `per_label` accepted texts after `max_attempts`
+    attempts, if any."""
     if short:
         print(f"{name} {mode}: labels short of {per_label} accepted texts after {max_attempts} attempts: {short}",
               file=sys.stderr)
@@ -491,8 +491,8 @@ def _redo(out: Path) -> str:
 
 # %% ../nbs/05_generate.ipynb #7d4816f1
 def read_manifest(out) -> dict:
-    ("The manifest that `save_generated` wrote under `out`; one that is missing, not JSON or without its counts per "
-     "label is named, with what to do.")
+    """The manifest that `save_generated` wrote under `out`; one that is missing, not JSON or without its counts per
+    label is named, with what to do."""
     out = Path(out); f = out/'manifest.json'
     if not f.is_file():
         raise FileNotFoundError(f"No generated data in {out} (no manifest.json): "
@@ -506,8 +506,8 @@ def read_manifest(out) -> dict:
 
 # %% ../nbs/05_generate.ipynb #a955b1e6
 def load_generated(out) -> tuple[Dataset, dict]:
-    ("The dataset and manifest that `save_generated` wrote under `out`, checked: "
-     "a damaged file is named, with what to do.")
+    """The dataset and manifest that `save_generated` wrote under `out`, checked: a damaged file is named, with what to
+    do."""
     out = Path(out)
     manifest = read_manifest(out)
     try: ds = Dataset.load_from_disk(str(out/'dataset'))
@@ -525,21 +525,21 @@ def replicate_seed(seed: int, r: int) -> int:
     return seed if r == 0 else seed + 100_003 * r
 
 def replicate_dir(folder, mode: str, r: int = 0) -> Path:
-    ("Where replicate `r` of `mode` lives under a generate folder: `<mode>/` for the first, "
-     "`<mode>.<r>/` for the others.")
+    """Where replicate `r` of `mode` lives under a generate folder: `<mode>/` for the first, `<mode>.<r>/` for the
+    others."""
     return Path(folder)/(mode if r == 0 else f"{mode}.{r}")
 
 # %% ../nbs/05_generate.ipynb #f40b6ac2
 def generated_replicates(folder, mode: str) -> int:
-    ("How many replicates of `mode` a generate folder holds (0, 1, 2, ... without gaps: replicate r counts only if "
-     "0..r-1 are there).")
+    """How many replicates of `mode` a generate folder holds (0, 1, 2, ... without gaps: replicate r counts only if
+    0..r-1 are there)."""
     r = 0
     while (replicate_dir(folder, mode, r)/'manifest.json').is_file(): r += 1
     return r
 
 def drop_replicates(folder, mode: str, keep: int):
-    ("Remove the replicates of `mode` from `keep` on (an earlier run with more replicates must not leak into this "
-     "one's training).")
+    """Remove the replicates of `mode` from `keep` on (an earlier run with more replicates must not leak into this one's
+    training)."""
     r = keep
     while replicate_dir(folder, mode, r).exists():
         shutil.rmtree(replicate_dir(folder, mode, r)); r += 1

@@ -91,9 +91,9 @@ def _bt_fit(n: int, first: np.ndarray, second: np.ndarray, y: np.ndarray,
 
 # %% ../nbs/09_judgments.ipynb #defd84cf
 def simulate_judgments(scores: dict, per_pair: int = 20, seed: int = 0, first_bias: float = 0.0) -> pd.DataFrame:
-    ("""Judgments drawn from a Bradley–Terry model with the given true `scores` (for checks and examples). Judge """
-     """`simN` sees each
-    pair in both orders; `first_bias` adds log-odds for the task shown first (`np.inf`: the first always wins).""")
+    """Judgments drawn from a Bradley–Terry model with the given true `scores` (for checks and examples). Judge `simN`
+    sees each pair in both orders; `first_bias` adds log-odds for the task shown first (`np.inf`: the first always
+    wins)."""
     from scipy.special import expit
     rng, rows = np.random.default_rng(seed), []
     for a, b in itertools.combinations(scores, 2):
@@ -107,10 +107,9 @@ def simulate_judgments(scores: dict, per_pair: int = 20, seed: int = 0, first_bi
 # %% ../nbs/09_judgments.ipynb #3c0062ef
 def bradley_terry(judgments, tasks=None, alpha: float = 0.01, n_boot: int = 500,
                   ci: float = 0.95, seed: int = 0, soft: bool | None = None) -> pd.DataFrame:
-    ("""Bradley–Terry subjectivity score per task (higher = judged more subjective), bootstrap CI and rank (1 = most """
-     """subjective).
-    With probability judgments (a `p_first` column; `soft=None` uses them when present) the fit uses the """
-     """probabilities and a position term.""")
+    """Bradley–Terry subjectivity score per task (higher = judged more subjective), bootstrap CI and rank (1 = most
+    subjective). With probability judgments (a `p_first` column; `soft=None` uses them when present) the fit uses the
+    probabilities and a position term."""
     df = read_judgments(judgments, tasks)
     items = sorted(set(df.task_a) | set(df.task_b))
     if len(items) < 2: raise ValueError(f"A ranking needs judgments between at least 2 tasks; got {len(items)}.")
@@ -148,9 +147,9 @@ def _wilson(k: int, n: int, z: float = 1.96) -> list:
     return [float(c - h), float(c + h)]
 
 def panel_stats(judgments) -> dict:
-    ("""What a panel answered: answers asked, parsed, ties and unparsed ones (from the judgments' `attrs` where a """
-     """panel recorded them),
-    and position bias: the share of judgments won by the task shown first (0.5 = none), with a 95% Wilson interval.""")
+    """What a panel answered: answers asked, parsed, ties and unparsed ones (from the judgments' `attrs` where a panel
+    recorded them), and position bias: the share of judgments won by the task shown first (0.5 = none), with a 95%
+    Wilson interval."""
     df = judgments
     a = df.attrs
     first = (df.winner == df.task_a).to_numpy()
@@ -225,11 +224,9 @@ def _split_half(df: pd.DataFrame, items: list, soft: bool, n_splits: int, seed: 
 
 # %% ../nbs/09_judgments.ipynb #04510464
 def _position_vs_tasks(df: pd.DataFrame, items: list, soft: bool, alpha: float) -> tuple[float, float]:
-    ("""How much the position moves the judge's answers against how much the tasks do, both as log-odds from """
-     """Bradley–Terry with a
-    position term: the position term (the largest in size over the phrasings, where there are several) and the mean """
-     """|s_a − s_b| over the
-    judgments' pairs.""")
+    """How much the position moves the judge's answers against how much the tasks do, both as log-odds from
+    Bradley–Terry with a position term: the position term (the largest in size over the phrasings, where there are
+    several) and the mean |s_a − s_b| over the judgments' pairs."""
     ix = {t: i for i, t in enumerate(items)}
     fa, fb = df.task_a.map(ix).to_numpy(), df.task_b.map(ix).to_numpy()
     y = df.p_first.to_numpy(float) if soft else (df.winner == df.task_a).to_numpy(float)
@@ -323,9 +320,9 @@ def _rating_reliability(ratings: pd.DataFrame, n_splits: int = 200, seed: int = 
 # %% ../nbs/09_judgments.ipynb #0da003e8
 def judge_reliability(judgments, tasks=None, n_splits: int = 200, seed: int = 0,
                       alpha: float = 0.01, min_split_half: float = 0.5) -> dict:
-    ("""How far to trust a judge's ranking: panel statistics, position bias, order agreement, split-half """
-     """reliability, `reliable` and a verdict.
-    Works for pairwise judgments (an LLM panel's or a crowd CSV) and for a ratings table (`llm_task_ratings`).""")
+    """How far to trust a judge's ranking: panel statistics, position bias, order agreement, split-half reliability,
+    `reliable` and a verdict. Works for pairwise judgments (an LLM panel's or a crowd CSV) and for a ratings table
+    (`llm_task_ratings`)."""
     if isinstance(judgments, pd.DataFrame) and 'rating' in judgments:
         return _rating_reliability(judgments, n_splits, seed, min_split_half)
     df = read_judgments(judgments, tasks)

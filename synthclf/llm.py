@@ -73,8 +73,8 @@ def _local_dtype(model: str | None, dtype: str) -> str:
 
 # %% ../nbs/04_llm.ipynb #da794460
 def _local_weights(path: str, lm) -> dict | None:
-    ("What identifies a local model's weights, for the cache keys: a model folder's `weights_identity`, else the Hub "
-     "revision it was loaded at.")
+    """What identifies a local model's weights, for the cache keys: a model folder's `weights_identity`, else the Hub
+    revision it was loaded at."""
     if Path(path).expanduser().is_dir(): return weights_identity(path)
     rev = getattr(lm.config, '_commit_hash', None)
     return {'hub_revision': rev} if rev else None
@@ -120,9 +120,9 @@ def _eos_ids(b: LocalBackend) -> set:
 
 @patch
 def complete(self: LocalBackend, requests: list[Request], on_done=None, keep=None) -> list[Completion]:
-    ("""Answer `requests` with continuous batching (`continuous_generate`); call `on_done(i, completion)` as each """
-     """one finishes. A request
-    that `keep(i)` turns down, before or while it is decoded, is dropped: a `cancelled` completion.""")
+    """Answer `requests` with continuous batching (`continuous_generate`); call `on_done(i, completion)` as each one
+    finishes. A request that `keep(i)` turns down, before or while it is decoded, is dropped: a `cancelled`
+    completion."""
     prompts = [self.tok.apply_chat_template(r.as_openai(), add_generation_prompt=True, tokenize=False)
                for r in requests]
     ids = [self.tok(p, add_special_tokens=False)['input_ids'] for p in prompts]
@@ -159,11 +159,9 @@ def _option_token_ids(tok, options) -> dict:
 @patch
 def option_probs(self: LocalBackend, requests: list[Request], options, on_done=None,
                  group_tokens: int = 512) -> list[OptionProbs]:
-    ("""Each request's next-token probabilities of `options`, from the last hidden state of its prompt. The prompts """
-     """are computed as a
-    tree of shared prefixes (`_prefix_tree`); each prompt's own tokens are prefilled on its prefix's cache, in """
-     """groups of similar
-    length across the tree's branches (`_tree_groups`).""")
+    """Each request's next-token probabilities of `options`, from the last hidden state of its prompt. The prompts are
+    computed as a tree of shared prefixes (`_prefix_tree`); each prompt's own tokens are prefilled on its prefix's
+    cache, in groups of similar length across the tree's branches (`_tree_groups`)."""
     options = _check_options(options)
     ids, pad = _option_token_ids(self.tok, options), self.tok.pad_token_id
     prompts = [self.tok(self.tok.apply_chat_template(r.as_openai(), add_generation_prompt=True, tokenize=False),
@@ -177,8 +175,8 @@ def option_probs(self: LocalBackend, requests: list[Request], options, on_done=N
 
 # %% ../nbs/04_llm.ipynb #f961949d
 def through_proxy(base_url: str) -> bool:
-    ("Whether the environment's proxy settings (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, "
-     "less `NO_PROXY`) apply to `base_url`.")
+    """Whether the environment's proxy settings (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, less `NO_PROXY`) apply to
+    `base_url`."""
     import urllib.request
     u = urlparse(base_url)
     if not urllib.request.getproxies().get(u.scheme) and not urllib.request.getproxies().get('all'): return False
@@ -238,16 +236,15 @@ def retry_wait(attempt: int, backoff: float, retry_after: float | None = None, c
 
 # %% ../nbs/04_llm.ipynb #c714005b
 class _TryAgain(Exception):
-    ("A failure worth another try: `why` names it in the error after the last try; `asked`: "
-     "a 429's `Retry-After`, seconds.")
+    """A failure worth another try: `why` names it in the error after the last try; `asked`: a 429's `Retry-After`,
+    seconds."""
     def __init__(self, why: str, asked: float | None = None): super().__init__(why); self.why, self.asked = why, asked
 
 @patch
 async def _with_retries(self: OpenAIBackend, send):
-    ("""`await send()` until it answers: after each `_TryAgain` it waits (`retry_wait`) and tries again, at most
-    `max_retries` times more, then gives up with an `EndpointError` naming the last failure. The one retry policy of """
-     """both
-    clients: the SDK's (`_create`) and the lean one (`_post_json`).""")
+    """`await send()` until it answers: after each `_TryAgain` it waits (`retry_wait`) and tries again, at most
+    `max_retries` times more, then gives up with an `EndpointError` naming the last failure. The one retry policy of
+    both clients: the SDK's (`_create`) and the lean one (`_post_json`)."""
     for attempt in range(self.max_retries + 1):
         try: return await send()
         except _TryAgain as e:
@@ -272,8 +269,8 @@ async def _create(self: OpenAIBackend, client, sem, **kw):
 
 # %% ../nbs/04_llm.ipynb #18b995a3
 def option_probs_from_logprobs(top, options) -> OptionProbs:
-    ("Option probabilities from (token, logprob) pairs: a token counts for the option it equals, or begins uniquely, "
-     "once stripped.")
+    """Option probabilities from (token, logprob) pairs: a token counts for the option it equals, or begins uniquely,
+    once stripped."""
     import math
     raw = dict.fromkeys(options, 0.0)
     for tok, lp in top:
@@ -330,8 +327,8 @@ def _run(self: OpenAIBackend, requests, on_done, one, keep=None):
 
 @patch
 def complete(self: OpenAIBackend, requests: list[Request], on_done=None, keep=None) -> list[Completion]:
-    ("Answer `requests` concurrently; call `on_done(i, completion)` as each one arrives. One that `keep(i)` turns down "
-     "when its turn comes is not sent (`cancelled`).")
+    """Answer `requests` concurrently; call `on_done(i, completion)` as each one arrives. One that `keep(i)` turns down
+    when its turn comes is not sent (`cancelled`)."""
     return self._run(requests, on_done, self._one, keep)
 
 @patch
@@ -490,9 +487,8 @@ def make_backend(backend: str = 'local', model: str | None = None, **kw):
 # %% ../nbs/04_llm.ipynb #bf375870
 @dataclass
 class CallStats:
-    ("""What `complete` and `option_probabilities` calls cost: calls made and answered from the cache, tokens and """
-     """seconds,
-    and the requests dropped before they finished.""")
+    """What `complete` and `option_probabilities` calls cost: calls made and answered from the cache, tokens and
+    seconds, and the requests dropped before they finished."""
     calls: int = 0
     cached: int = 0
     prompt_tokens: int = 0
@@ -502,8 +498,8 @@ class CallStats:
 
 # %% ../nbs/04_llm.ipynb #40073d48
 def _cached(keys: list[str], get, stats: CallStats, on_done=None) -> tuple[list, list[int]]:
-    ("The cached answers of `keys` (`get`: the cache's reader; None where it has none), counted in `stats` and passed "
-     "to `on_done`, and the indices left to ask.")
+    """The cached answers of `keys` (`get`: the cache's reader; None where it has none), counted in `stats` and passed
+    to `on_done`, and the indices left to ask."""
     out = [get(k) for k in keys]
     todo = [i for i, c in enumerate(out) if c is None]
     stats.cached += len(keys) - len(todo)
@@ -515,11 +511,10 @@ def _cached(keys: list[str], get, stats: CallStats, on_done=None) -> tuple[list,
 # %% ../nbs/04_llm.ipynb #ef416cee
 def complete(backend, requests: list[Request], cache: CallCache | None = None,
              stats: CallStats | None = None, on_done=None, keep=None) -> list[Completion]:
-    ("""Answers to `requests`: from the cache where it has them, else from `backend`, each stored as it arrives; """
-     """`on_done(i, completion)` for
-    each. `keep(i)`, for a backend that takes it, is asked while request `i` waits or runs: one it turns down comes """
-     """back `cancelled`
-    (finish_reason 'cancelled', never cached), so a caller that has what it needs stops paying for the rest.""")
+    """Answers to `requests`: from the cache where it has them, else from `backend`, each stored as it arrives;
+    `on_done(i, completion)` for each. `keep(i)`, for a backend that takes it, is asked while request `i` waits or runs:
+    one it turns down comes back `cancelled` (finish_reason 'cancelled', never cached), so a caller that has what it
+    needs stops paying for the rest."""
     cache = cache if cache is not None else CallCache()
     stats = stats if stats is not None else CallStats()
     keys = [call_key(backend, r) for r in requests]
@@ -578,16 +573,15 @@ def complete_window(backend, n: int, make, cache: CallCache | None = None, stats
 
 # %% ../nbs/04_llm.ipynb #b47eb532
 def as_backend(backend='local', model: str | None = None, **kw):
-    ("`backend` itself when it is a backend already made, else `make_backend(backend, model, **kw)` (a name: 'local' "
-     "or 'openai').")
+    """`backend` itself when it is a backend already made, else `make_backend(backend, model, **kw)` (a name: 'local' or
+    'openai')."""
     return make_backend(backend, model, **kw) if isinstance(backend, str) else backend
 
 # %% ../nbs/04_llm.ipynb #b03db180
 def option_probabilities(backend, requests: list[Request], options, cache: CallCache | None = None,
                          stats: CallStats | None = None, on_done=None) -> list[OptionProbs]:
-    ("""Each request's probabilities of `options` as its answer (next token): from the cache where it has them, else """
-     """from `backend`, each
-    stored as it arrives; `on_done(i, option_probs)` for each.""")
+    """Each request's probabilities of `options` as its answer (next token): from the cache where it has them, else from
+    `backend`, each stored as it arrives; `on_done(i, option_probs)` for each."""
     options = _check_options(options)
     if not hasattr(backend, 'option_probs'):
         raise TypeError(f"The {getattr(backend, 'name', type(backend).__name__)!r} backend cannot score answer "

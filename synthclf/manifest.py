@@ -108,9 +108,8 @@ def _sha256_once(path) -> str:
 # %% ../nbs/13_manifest.ipynb #449619d3
 @functools.lru_cache(maxsize=None)
 def package_source_sha256(pkg_dir=None) -> str:
-    ("""The sha256 of synthclf's Python source: every `.py` file under the package's folder (or `pkg_dir`), by """
-     """relative path and
-    content; not bytecode, timestamps or `__version__`. Computed once per process (per folder).""")
+    """The sha256 of synthclf's Python source: every `.py` file under the package's folder (or `pkg_dir`), by relative
+    path and content; not bytecode, timestamps or `__version__`. Computed once per process (per folder)."""
     root = Path(pkg_dir or Path(__import__('synthclf').__file__).parent)
     files = sorted(f for f in root.rglob('*.py') if f.is_file())
     if not files: raise FileNotFoundError(f"No .py files under {root}: pass the folder of the synthclf package.")
@@ -125,9 +124,8 @@ def builtin_card(card) -> bool:
     return bool(card.path) and Path(card.path).resolve().parent == builtin_cards_dir().resolve()
 
 def card_text(card) -> str:
-    ("""The YAML a stage notebook reads for `card`: a built-in card's file; for any other card the run's copy of it """
-     """(`copy_cards`),
-    with a relative data path made absolute (the kernels run in the run folder).""")
+    """The YAML a stage notebook reads for `card`: a built-in card's file; for any other card the run's copy of it
+    (`copy_cards`), with a relative data path made absolute (the kernels run in the run folder)."""
     if not card.path:
         raise ValueError(f"Task {card.name!r} has no card file: write its card to a YAML file and pass that path.")
     if builtin_card(card): return Path(card.path).read_text()
@@ -144,9 +142,8 @@ def card_sha256(card) -> str:
 
 # %% ../nbs/13_manifest.ipynb #e8c0480c
 def data_fingerprint(card, data_dir=None) -> dict:
-    ("""The sha256 of each real-data file of `card`'s task that the stages read, by file name, from the folder """
-     """`load_task` reads;
-    without one, the Hub dataset's name or what is missing.""")
+    """The sha256 of each real-data file of `card`'s task that the stages read, by file name, from the folder
+    `load_task` reads; without one, the Hub dataset's name or what is missing."""
     from synthclf.data import split_files, task_folder
     try: folder = task_folder(card, data_dir)
     except FileNotFoundError: folder = None
@@ -170,11 +167,10 @@ def uses_generator(stage: str, params: dict) -> bool:
 
 # %% ../nbs/13_manifest.ipynb #69475931
 def generator_identity(stage: str, params: dict, endpoint: str | None = None) -> dict | None:
-    ("""Which LLM shaped a stage's outputs; None when it uses none. On an OpenAI-compatible endpoint (`endpoint`, """
-     """else the `base_url`
-    parameter, else `$OPENAI_BASE_URL`) its URL without credentials and the model's name; locally the model and its """
-     """weights' identity.
-    For a kind of generator of `synthclf.kinds` (a labelled file), what that kind records (its sha256, rows).""")
+    """Which LLM shaped a stage's outputs; None when it uses none. On an OpenAI-compatible endpoint (`endpoint`, else
+    the `base_url` parameter, else `$OPENAI_BASE_URL`) its URL without credentials and the model's name; locally the
+    model and its weights' identity. For a kind of generator of `synthclf.kinds` (a labelled file), what that kind
+    records (its sha256, rows)."""
     if not uses_generator(stage, params): return None
     if params.get('backend') not in (None, 'local', 'openai'):  # a kind of synthclf.kinds (file:) names itself
         from synthclf.kinds import GENERATOR_KINDS
@@ -210,9 +206,9 @@ UPSTREAM = {'generate': (), 'train': ('generate',), 'subjectivity': ('generate',
 INPUT_FIELDS = ('notebook_sha256', 'source_sha256', 'cards', 'data', 'generator', 'parameter_files', 'upstream')
 
 def upstream_identities(run, task, stage, tasks=()) -> dict:
-    ("""The identities of the stages whose files `stage` reads, from their manifests (None: not finished, or by an """
-     """older synthclf):
-    `{'generate': …}` for a task's stage; `{'<task> <stage>': …}` over every stage of `tasks` for the report.""")
+    """The identities of the stages whose files `stage` reads, from their manifests (None: not finished, or by an older
+    synthclf): `{'generate': …}` for a task's stage; `{'<task> <stage>': …}` over every stage of `tasks` for the
+    report."""
     pairs = [(t, s) for t in tasks for s in STAGES] if stage == 'report' else [(task, s) for s in UPSTREAM[stage]]
     def identity(t, s):
         try: return json.loads(manifest_path(run, t, s).read_text()).get('identity')
@@ -239,12 +235,10 @@ def _card_or_none(task):
 
 def stage_inputs(
     stage: str, params: dict, run, task=None, cards: dict | None = None, nb_dir=None, endpoint=None) -> dict:
-    ("""Everything besides its parameters that shapes a stage's outputs: the stage notebook's sha256, the synthclf """
-     """source's, the task
-    cards it reads, the real data's files, the generator, the files its parameters name and the upstream stages' """
-     """identities.
-    `cards`: the run's cards by name (others are looked up); `endpoint`: the URL the kernel gets """
-     """(`$OPENAI_BASE_URL`).""")
+    """Everything besides its parameters that shapes a stage's outputs: the stage notebook's sha256, the synthclf
+    source's, the task cards it reads, the real data's files, the generator, the files its parameters name and the
+    upstream stages' identities. `cards`: the run's cards by name (others are looked up); `endpoint`: the URL the kernel
+    gets (`$OPENAI_BASE_URL`)."""
     import synthclf
     nb = Path(nb_dir or notebooks_dir())/NOTEBOOKS[stage]
     tasks = [task] if task else list((params.get('plan') or {}).get('tasks') or [])
@@ -262,9 +256,8 @@ def stage_inputs(
 
 # %% ../nbs/13_manifest.ipynb #d52f0ae7
 def write_manifest(run, task, stage, params, seconds: float, inputs: dict | None = None):
-    ("""Record a finished stage: its parameters, its inputs (`stage_inputs`), the sha256 of every file it wrote, and """
-     """its identity,
-    the sha256 of those three.""")
+    """Record a finished stage: its parameters, its inputs (`stage_inputs`), the sha256 of every file it wrote, and its
+    identity, the sha256 of those three."""
     files = {str(f.relative_to(run)): _sha256(f) for f in _files(stage_outputs(run, task, stage, params))}
     made = {'parameters': params, 'inputs': inputs or {}, 'files': files}
     identity = hashlib.sha256(json.dumps(made, sort_keys=True, default=str).encode()).hexdigest()
@@ -333,12 +326,10 @@ def stage_done(run, task, stage, params, inputs: dict | None = None) -> tuple[bo
 _RUNNER_PATHS = {'out', 'runs', 'synthetic_dir', 'plan'}
 
 def run_header(nb, version: str, run=None) -> str:
-    ("""What an executed notebook ran, as one markdown paragraph, from papermill's record in `nb`: its parameters """
-     """(not the
-    runner's paths; a path shown by its file name), synthclf `version`, date and wall time. With `run` (the report, """
-     """whose own
-    'What was run' names the tasks and data): 'This run', with the whole run's stage notebooks and its wall time, """
-     """from the first stage's start to this notebook's end.""")
+    """What an executed notebook ran, as one markdown paragraph, from papermill's record in `nb`: its parameters (not
+    the runner's paths; a path shown by its file name), synthclf `version`, date and wall time. With `run` (the report,
+    whose own 'What was run' names the tasks and data): 'This run', with the whole run's stage notebooks and its wall
+    time, from the first stage's start to this notebook's end."""
     rec = nb.metadata.get('papermill', {})
     show = lambda v: Path(v).name if isinstance(v, str) and os.sep in v else v
     params = ' · '.join(
@@ -359,9 +350,9 @@ def run_header(nb, version: str, run=None) -> str:
 
 # %% ../nbs/13_manifest.ipynb #1b7c4c4c
 def stamp_header(notebook, run=None) -> Path:
-    ("""Put `run_header` right under the title of an executed notebook (tagged `run-header`; a stamp from before is """
-     """replaced),
-    and keep only the file names of papermill's input and output paths: no machine's paths in the notebook.""")
+    """Put `run_header` right under the title of an executed notebook (tagged `run-header`; a stamp from before is
+    replaced), and keep only the file names of papermill's input and output paths: no machine's paths in the
+    notebook."""
     import nbformat, synthclf
     nb = nbformat.read(str(notebook), as_version=4)
     rec = nb.metadata.get('papermill', {})

@@ -85,9 +85,8 @@ def record_weights(folder) -> dict:
 
 # %% ../nbs/03_models.ipynb #60ac0753
 def weights_identity(folder) -> dict:
-    ("""What identifies the weights in a model folder: the sha256 recorded when it was pulled (`record_weights`); """
-     """without that record,
-    its `config.json`'s sha256 and its weights files' names and sizes, with a note that says so.""")
+    """What identifies the weights in a model folder: the sha256 recorded when it was pulled (`record_weights`); without
+    that record, its `config.json`'s sha256 and its weights files' names and sizes, with a note that says so."""
     folder = Path(folder)
     if (folder/WEIGHTS_RECORD).is_file():
         return {'weights_sha256': json.loads((folder/WEIGHTS_RECORD).read_text())['sha256']}

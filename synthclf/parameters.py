@@ -78,8 +78,8 @@ def notebook_parameters(stage: str, nb_dir=None) -> dict:
 
 # %% ../nbs/13_parameters.ipynb #c917c59d
 def owned_parameters(stage, run: Path, task=None, plan=None) -> dict:
-    ("The paths the runner sets, relative to the run folder (the kernels run there): "
-     "no machine's paths in the notebooks.")
+    """The paths the runner sets, relative to the run folder (the kernels run there): no machine's paths in the
+    notebooks."""
     # where the run's layout puts them (synthclf.layout), relative to the run folder
     gen = str(generate_dir('.', '{task}'))
     return {'generate': {'task': task, 'out': gen.format(task=task)},
@@ -90,8 +90,8 @@ def owned_parameters(stage, run: Path, task=None, plan=None) -> dict:
 
 # %% ../nbs/13_parameters.ipynb #86ea3034
 def _anchor(name, value):
-    ("A user's relative path (a card, a data folder, a judgments CSV, a dataset to train on) made absolute: the "
-     "kernels run in the run folder.")
+    """A user's relative path (a card, a data folder, a judgments CSV, a dataset to train on) made absolute: the kernels
+    run in the run folder."""
     if isinstance(value, list): return [_anchor(name, v) for v in value]
     is_path = (name in ('data_dir', 'judgments')
                or (name in ('task', 'train_on') and ('/' in value or value.endswith(('.yaml', '.yml'))))

@@ -23,8 +23,8 @@ NOISE_FROM = ('any', 'low_agreement')
 # %% ../nbs/14_planted.ipynb #74aac149
 @dataclass
 class TaskTruth:
-    ("One task's planted truth: its Bradley–Terry subjectivity (higher = more subjective) and the share of mislabelled "
-     "texts per mode.")
+    """One task's planted truth: its Bradley–Terry subjectivity (higher = more subjective) and the share of mislabelled
+    texts per mode."""
     subjectivity: float
     noise: dict = field(default_factory=lambda: dict.fromkeys(MODES, 0.0))
     # or 'low_agreement': a mislabelled text is one annotators disagreed on (where the task has an agreement column)
@@ -33,8 +33,8 @@ class TaskTruth:
 # %% ../nbs/14_planted.ipynb #5f88fa22
 @dataclass
 class Truth:
-    ("A planted truth: per task its subjectivity and label noise, how the judge and the crowd answer, the seed and the "
-     "pool size per label.")
+    """A planted truth: per task its subjectivity and label noise, how the judge and the crowd answer, the seed and the
+    pool size per label."""
     seed: int = 0
     pool_per_label: int = 200
     tasks: dict = field(default_factory=dict)  # task name -> TaskTruth
@@ -130,10 +130,9 @@ def write_truth(truth, path) -> Path:
 # %% ../nbs/14_planted.ipynb #283b1481
 def planted_truth(tasks, low: float = 0.0, high: float = 0.4, few_shot_factor: float = 1.0, seed: int = 0,
                   **kw) -> Truth:
-    ("""`tasks` in the order given get subjectivity scores evenly spaced from −1.5 to 1.5 and zero-shot noise rising """
-     """from `low` to `high`
-    (few-shot: × `few_shot_factor`). `kw`: the truth's other fields (pool_per_label, judge, crowd) and noise_from """
-     """for every task.""")
+    """`tasks` in the order given get subjectivity scores evenly spaced from −1.5 to 1.5 and zero-shot noise rising from
+    `low` to `high` (few-shot: × `few_shot_factor`). `kw`: the truth's other fields (pool_per_label, judge, crowd) and
+    noise_from for every task."""
     names = [get_card(t).name for t in ([tasks] if isinstance(tasks, str) else tasks)]
     if not names: raise ValueError("planted_truth needs at least one task.")
     n, noise_from = len(names), kw.pop('noise_from', 'any')

@@ -25,12 +25,10 @@ def _damaged_run(f: Path, why) -> None:
                   DamagedRunWarning, stacklevel=3)
 
 def finished_run(d) -> dict | None:
-    ("""The metrics of the finished experiment in folder `d`; None where it did not finish (no metrics.json) or its """
-     """files are damaged:
-    a metrics.json that is not a JSON object naming its task, source, classifier and seed, or a predictions.parquet """
-     """that is missing, cut
-    short or of another length than metrics.json's `n_test`. Damage is warned of """
-     """(`DamagedRunWarning`), naming the file.""")
+    """The metrics of the finished experiment in folder `d`; None where it did not finish (no metrics.json) or its files
+    are damaged: a metrics.json that is not a JSON object naming its task, source, classifier and seed, or a
+    predictions.parquet that is missing, cut short or of another length than metrics.json's `n_test`. Damage is warned
+    of (`DamagedRunWarning`), naming the file."""
     d = Path(d); mf, pf = d/'metrics.json', d/'predictions.parquet'
     if not mf.is_file(): return None
     try:

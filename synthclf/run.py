@@ -40,12 +40,10 @@ def _stand_in_set(card, train: pd.DataFrame, mode: str, per_label: int, rng: np.
 
 def stand_in_run(out, tasks=('sms_spam',), per_label: int = 40, curve=(10, 40), seeds: int = 2, test_cap: int = 200,
                  seed: int = 0, data_dir=None, **analyze_kw) -> Path:
-    ("""A finished run folder at `out` made without an LLM: per task, real texts saved as its zero-shot and few-shot """
-     """sets
-    (few-shot's labels shuffled) and their label fidelity scored, TF-IDF trained on them, on matched real data and """
-     """on the real learning curve `curve`,
-    then `analyze`d (no judge unless `analyze_kw` gives `judgments`). For examples and tests: its "synthetic" data is
-    real data, not an LLM's.""")
+    """A finished run folder at `out` made without an LLM: per task, real texts saved as its zero-shot and few-shot sets
+    (few-shot's labels shuffled) and their label fidelity scored, TF-IDF trained on them, on matched real data and on
+    the real learning curve `curve`, then `analyze`d (no judge unless `analyze_kw` gives `judgments`). For examples and
+    tests: its "synthetic" data is real data, not an LLM's."""
     from synthclf.analysis import analyze
     from synthclf.data import load_task
     from synthclf.sources import curve_source

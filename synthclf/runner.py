@@ -85,12 +85,10 @@ def _kernel_io(log: Path, env: dict | None = None):
 # %% ../nbs/13_runner.ipynb #fbc231d5
 def execute_stage(run, task, stage: str, params: dict, nb_dir=None, kernel: str = 'python3', env: dict | None = None,
                   inputs: dict | None = None) -> dict:
-    ("""Execute one stage notebook with papermill; a record of how it went. `env` goes to the kernel's environment """
-     """(the endpoint's URL,
-    the run's cards); the kernel reports its progress to `$SYNTHCLF_PROGRESS`, `.stages/<stage>.progress.json`. """
-     """`inputs`: what shapes
-    the stage (`stage_inputs`) as the runner saw it when it decided to run it, for the manifest """
-     """(None: computed here).""")
+    """Execute one stage notebook with papermill; a record of how it went. `env` goes to the kernel's environment (the
+    endpoint's URL, the run's cards); the kernel reports its progress to `$SYNTHCLF_PROGRESS`,
+    `.stages/<stage>.progress.json`. `inputs`: what shapes the stage (`stage_inputs`) as the runner saw it when it
+    decided to run it, for the manifest (None: computed here)."""
     import papermill as pm
     run, env = Path(run), dict(env or {})
     src, dst = Path(nb_dir or notebooks_dir())/NOTEBOOKS[stage], stage_notebook(run, task, stage)
@@ -136,11 +134,9 @@ def uses_local_llm(stage: str, params: dict) -> bool:
 # %% ../nbs/13_runner.ipynb #87824ba2
 def pick_stages(
     ready: list, running: list, capacity: int, cores: int, shared: bool = True, llm_at_once: int | None = None) -> list:
-    ("""The `ready` stages, `(task, stage, params)` in priority order, that start now beside the `running` ones, """
-     """`(stage, params)`,
-    as `(task, stage, threads)`. `shared`: one machine's `cores` (see above); else a Dask cluster (threads None). """
-     """`llm_at_once`: at
-    most that many local-LLM stages at a time (None: as many as fit in the slots).""")
+    """The `ready` stages, `(task, stage, params)` in priority order, that start now beside the `running` ones, `(stage,
+    params)`, as `(task, stage, threads)`. `shared`: one machine's `cores` (see above); else a Dask cluster (threads
+    None). `llm_at_once`: at most that many local-LLM stages at a time (None: as many as fit in the slots)."""
     if not shared:
         busy = any(uses_local_llm(s, p) for s, p in running)
         picks, free = [], capacity - len(running)
@@ -206,9 +202,8 @@ def resolve_tasks(tasks, profile: dict) -> list[str]:
 
 # %% ../nbs/13_runner.ipynb #764c3eb6
 def copy_cards(cards: dict, run) -> dict:
-    ("""The run's own copy of every card that is not built in (given by path, or found through `$SYNTHCLF_CARDS`), """
-     """in `<run>/cards/`,
-    and the environment that lets the stage notebooks find them by name.""")
+    """The run's own copy of every card that is not built in (given by path, or found through `$SYNTHCLF_CARDS`), in
+    `<run>/cards/`, and the environment that lets the stage notebooks find them by name."""
     d = cards_dir(run)
     user = {n: c for n, c in cards.items() if c.path and not builtin_card(c)}
     for name, c in user.items():
@@ -259,9 +254,8 @@ def _interrupt(ex, client):
 
 # %% ../nbs/13_runner.ipynb #d1a6f0c1
 def _decide(run, task, stage, params, inputs, rerun: str | None) -> tuple[bool, str]:
-    ("""Whether to execute a stage, and why. `rerun`: why it runs in any case (a stage whose files it reads runs """
-     """again, or --force),
-    the reason given unless the stage never ran.""")
+    """Whether to execute a stage, and why. `rerun`: why it runs in any case (a stage whose files it reads runs again,
+    or --force), the reason given unless the stage never ran."""
     done, why = stage_done(run, task, stage, params, inputs)
     return (not done, why) if not rerun or why == 'not run yet' else (True, rerun)
 
@@ -355,12 +349,10 @@ def _dry_run(plan: _Plan, force: bool, progress: bool, assumptions: dict | None 
 # %% ../nbs/13_runner.ipynb #cd4c8050
 @dataclass
 class _Grid:
-    ("""A run in progress: its plan, display and executor, and where each task stands: `nxt`, the index of its next """
-     """stage;
-    `rerun`, why its stages run again (None: only if not finished); `decided`, `(task, stage) -> (go, why, inputs)`, """
-     """each stage
-    decided once, when the stages before it are through; `pending`, the running stages by future; `ready`, the tasks """
-     """whose next stage may start.""")
+    """A run in progress: its plan, display and executor, and where each task stands: `nxt`, the index of its next
+    stage; `rerun`, why its stages run again (None: only if not finished); `decided`, `(task, stage) -> (go, why,
+    inputs)`, each stage decided once, when the stages before it are through; `pending`, the running stages by future;
+    `ready`, the tasks whose next stage may start."""
     plan: _Plan
     show: RunDisplay
     ex: object

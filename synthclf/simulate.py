@@ -36,8 +36,8 @@ def _task_rng(seed: int, task: str, *more) -> np.random.Generator:
 
 # %% ../nbs/14_simulate.ipynb #0177e479
 def split_pool(task, pool_per_label: int, seed: int = 0, data_dir=None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    ("The task's raw train rows split by label, seeded, into (rest, pool); the pool takes min(pool_per_label, n_label "
-     "// 2) rows of each label.")
+    """The task's raw train rows split by label, seeded, into (rest, pool); the pool takes min(pool_per_label, n_label
+    // 2) rows of each label."""
     card = get_card(task)
     if pool_per_label < 1: raise ValueError(f"pool_per_label must be at least 1, got {pool_per_label}.")
     files = split_files(task_folder(card, data_dir))
@@ -57,10 +57,9 @@ def split_pool(task, pool_per_label: int, seed: int = 0, data_dir=None) -> tuple
 
 # %% ../nbs/14_simulate.ipynb #4b7bf609
 def prepare_data(truth, out, data_dir=None, per_label: int | None = None, replicates: int = 1) -> dict:
-    ("""Per task of the truth, `out/<task>/`: train.csv (the real train split without the pool), pool.csv, """
-     """labels.json and links to the
-    test (and validation) files; and `out/simulation.json` (truth, pool counts, too-small cells). Returns what """
-     """simulation.json holds.""")
+    """Per task of the truth, `out/<task>/`: train.csv (the real train split without the pool), pool.csv, labels.json
+    and links to the test (and validation) files; and `out/simulation.json` (truth, pool counts, too-small cells).
+    Returns what simulation.json holds."""
     truth, out = read_truth(truth), Path(out).expanduser()
     if per_label is not None and (per_label < 1 or replicates < 1):
         raise ValueError(f"per_label and replicates must be at least 1, got {per_label} and {replicates}.")
@@ -102,8 +101,8 @@ def _low_mask(pool: pd.DataFrame) -> np.ndarray | None:
 # %% ../nbs/14_simulate.ipynb #80a7eaf3
 def _other_text(rng, label: str, by: dict, low: np.ndarray | None, free: np.ndarray | None,
                 noise_from: str) -> int | None:
-    ("A pool row of a label other than `label` (and `free`, where given): a label drawn uniformly among the others "
-     "that have one, then a row of it.")
+    """A pool row of a label other than `label` (and `free`, where given): a label drawn uniformly among the others that
+    have one, then a row of it."""
     for only_low in ((True, False) if noise_from == 'low_agreement' and low is not None else (False,)):
         cands = []
         for m, ix in by.items():
@@ -362,8 +361,8 @@ def _judge(self: SimulatedEndpoint, m, body: dict, seed: int) -> tuple[str, dict
 # %% ../nbs/14_simulate.ipynb #33931b58
 @patch
 def handle(self: SimulatedEndpoint, body: dict) -> dict:
-    ("The chat.completion JSON answering one `/v1/chat/completions` request body; a `SimulatorError` for a request it "
-     "does not answer.")
+    """The chat.completion JSON answering one `/v1/chat/completions` request body; a `SimulatorError` for a request it
+    does not answer."""
     if not isinstance(body, dict) or not isinstance(body.get('messages'), list) or not body['messages']:
         raise SimulatorError("The request has no messages: send an OpenAI chat-completions body ({model, messages: "
                              "[{role, content}], ...}).")
@@ -546,8 +545,8 @@ def run_command(truth, base_url: str, data_dir, out: str | None = None) -> str:
 # %% ../nbs/14_simulate.ipynb #bfab8fee
 def simulate_crowd(truth, comparisons: int | None = None, workers: int | None = None,
                    seed: int | None = None) -> pd.DataFrame:
-    ("A judgments table (task_a shown first, task_b, winner = the more subjective, judge) of `comparisons` random "
-     "pairs by `workers` simulated workers.")
+    """A judgments table (task_a shown first, task_b, winner = the more subjective, judge) of `comparisons` random pairs
+    by `workers` simulated workers."""
     truth = read_truth(truth)
     n, w = comparisons or truth.crowd['comparisons'], workers or truth.crowd['workers']
     if n < 1 or w < 1: raise ValueError(f"comparisons and workers must be at least 1, got {n} and {w}.")

@@ -90,11 +90,10 @@ def _pairs_of(tasks, pairs) -> tuple[dict, list]:
 def llm_task_judgments(
     tasks, pairs=None, k: int = 3, backend='local', model: str | None = None, temperature: float = 1.0,
     seed: int = 0, cache: CallCache | None = None, progress: bool = True, phrasings=None, **backend_kw) -> pd.DataFrame:
-    ("""Judgments from sampled LLM answers: every pair (or `pairs`) in both orders, `k` samples each, parsed with """
-     """`parse_choice`.
-    Columns task_a (shown first), task_b, winner, judge, order, sample, phrasing; `attrs` holds the counts of """
-     """answers, ties and unparsed ones.
-    `phrasings=None` asks the original question; names of `PAIR_PHRASINGS` ask those (short task summaries).""")
+    """Judgments from sampled LLM answers: every pair (or `pairs`) in both orders, `k` samples each, parsed with
+    `parse_choice`. Columns task_a (shown first), task_b, winner, judge, order, sample, phrasing; `attrs` holds the
+    counts of answers, ties and unparsed ones. `phrasings=None` asks the original question; names of `PAIR_PHRASINGS`
+    ask those (short task summaries)."""
     if k < 1: raise ValueError(f"k must be at least 1 sample per pair and order, got {k}.")
     cards, pairs = _pairs_of(tasks, pairs)
     names = _check_phrasings(phrasings, PAIR_PHRASINGS) if phrasings is not None else [None]
@@ -202,9 +201,8 @@ def rating_request(card: TaskCard, phrasing: str = 'disagree') -> Request:
 
 # %% ../nbs/10_subjectivity.ipynb #afba2986
 def _score_all(llm, reqs: list[Request], options, cache: CallCache | None, desc: str, progress: bool) -> list:
-    ("""Option probabilities of `reqs` in one call, so that prompts sharing a prefix share its computation (the """
-     """local backend's
-    `_prefix_tree`); each in the cache as it arrives, counted by `_counter`.""")
+    """Option probabilities of `reqs` in one call, so that prompts sharing a prefix share its computation (the local
+    backend's `_prefix_tree`); each in the cache as it arrives, counted by `_counter`."""
     done, close = _counter(len(reqs), desc, progress)
     try: return option_probabilities(llm, reqs, options, cache, on_done=done)
     finally: close()
@@ -212,11 +210,9 @@ def _score_all(llm, reqs: list[Request], options, cache: CallCache | None, desc:
 def llm_pair_judgments(
     tasks, pairs=None, phrasings=None, backend='local', model: str | None = None, cache: CallCache | None = None,
     progress: bool = True, **backend_kw) -> pd.DataFrame:
-    ("""Pairwise judgments from the next-token probabilities of 'A' and 'B': every pair in both orders, each """
-     """phrasing once.
-    `p_first` is the probability that the task shown first (task_a) is the more subjective; `winner` follows it; """
-     """`mass` is the raw
-    probability on the two letters. Columns as `llm_task_judgments`' plus p_first and mass.""")
+    """Pairwise judgments from the next-token probabilities of 'A' and 'B': every pair in both orders, each phrasing
+    once. `p_first` is the probability that the task shown first (task_a) is the more subjective; `winner` follows it;
+    `mass` is the raw probability on the two letters. Columns as `llm_task_judgments`' plus p_first and mass."""
     cards, pairs = _pairs_of(tasks, pairs)
     names = _check_phrasings(phrasings, PAIR_PHRASINGS)
     llm = as_backend(backend, model, **backend_kw)
@@ -237,10 +233,9 @@ def llm_pair_judgments(
 # %% ../nbs/10_subjectivity.ipynb #08d00e54
 def llm_task_ratings(tasks, phrasings=None, backend='local', model: str | None = None, cache: CallCache | None = None,
                      progress: bool = True, **backend_kw) -> pd.DataFrame:
-    ("""Each task rated on a 1–5 subjectivity rubric in every phrasing, from the next-token probabilities of '1'..'5':
-    `answer` is the expected answer, `rating` the expected subjectivity (6 − answer for the reversed phrasings), """
-     """`mass` the raw
-    probability on the five digits.""")
+    """Each task rated on a 1–5 subjectivity rubric in every phrasing, from the next-token probabilities of '1'..'5':
+    `answer` is the expected answer, `rating` the expected subjectivity (6 − answer for the reversed phrasings), `mass`
+    the raw probability on the five digits."""
     cards = {t: get_card(t) for t in tasks}
     if not cards: raise ValueError("No tasks to rate: pass at least one task.")
     names = _check_phrasings(phrasings, RATING_PHRASINGS)
@@ -265,14 +260,11 @@ def rank_tasks(tasks=None, method: str = 'pairs', backend='local',
                cache: CallCache | None = None, progress: bool = True,
                n_boot: int = 500, n_splits: int = 200, return_judgments: bool = False,
                **backend_kw):
-    ("""Rank `tasks` (default: all) by subjectivity with an LLM judge: (ranking with task, score, ci_low, ci_high, """
-     """rank [1 = most
-    subjective], reliability dict), plus the judgments or ratings with `return_judgments`. Methods: 'pairs' (option """
-     """probabilities
-    of A/B, every pair in both orders and each phrasing, Bradley–Terry), 'ratings' (a 1–5 rubric per task, mean over """
-     """phrasings) and
-    'pairs_sampled' (`k` sampled text answers per pair and order, parsed). A local judge made here runs in float32 """
-     """unless `dtype=` says otherwise.""")
+    """Rank `tasks` (default: all) by subjectivity with an LLM judge: (ranking with task, score, ci_low, ci_high, rank
+    [1 = most subjective], reliability dict), plus the judgments or ratings with `return_judgments`. Methods: 'pairs'
+    (option probabilities of A/B, every pair in both orders and each phrasing, Bradley–Terry), 'ratings' (a 1–5 rubric
+    per task, mean over phrasings) and 'pairs_sampled' (`k` sampled text answers per pair and order, parsed). A local
+    judge made here runs in float32 unless `dtype=` says otherwise."""
     if method not in METHODS: raise ValueError(f"Unknown method {method!r}: use one of {METHODS}.")
     tasks = list(tasks) if tasks is not None else list_tasks()
     if len(tasks) < 3:

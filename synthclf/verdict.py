@@ -35,8 +35,8 @@ def task_gaps(runs, classifier: str | None = None, real_source: str | None = Non
 
 # %% ../nbs/11_verdict.ipynb #ae5f7bb7
 def gap_regression(gaps: pd.DataFrame, subjectivity, gap: str = 'gap_few_shot', extra: str | None = None) -> dict:
-    ("OLS of `gap` on the task subjectivity score (and `extra`): slope, its CI, p, R², Spearman's ρ, the coefficient "
-     "table.")
+    """OLS of `gap` on the task subjectivity score (and `extra`): slope, its CI, p, R², Spearman's ρ, the coefficient
+    table."""
     import statsmodels.formula.api as smf
     from scipy.stats import spearmanr
     if gap not in gaps: raise ValueError(f"No column {gap!r} in the gaps table; it has {list(gaps.columns)}.")
@@ -60,8 +60,8 @@ def gap_regression(gaps: pd.DataFrame, subjectivity, gap: str = 'gap_few_shot', 
 # %% ../nbs/11_verdict.ipynb #4f00cb06
 def instance_regression(predictions: pd.DataFrame, agreement_=None, reference: str | None = None, min_rows: int = 30,
                         min_clusters: int = 50) -> dict:
-    ("Logit correct ~ agreement × source (+ task effects), errors clustered by test instance: coefficients and average "
-     "marginal effects.")
+    """Logit correct ~ agreement × source (+ task effects), errors clustered by test instance: coefficients and average
+    marginal effects."""
     import statsmodels.formula.api as smf
     from synthclf.subjectivity import with_agreement
     d = with_agreement(predictions, agreement_)
@@ -148,8 +148,8 @@ SETS_SPREAD = {True: "one set's spread, taken from real_matched", False: "the se
 
 def _agreement_lines(task: str, preds: pd.DataFrame, how: str, runs: pd.DataFrame, ok: dict, seeds: pd.Series,
                      seed: int) -> list[dict]:
-    ("One task's agreement lines, one per synthetic source (`agreement_effect`), before Holm; `_d` is the effect "
-     "Holm's words read.")
+    """One task's agreement lines, one per synthetic source (`agreement_effect`), before Holm; `_d` is the effect Holm's
+    words read."""
     nsets = datasets_behind(runs[runs.task == task])
     try: eff = agreement_effect(preds, seed=seed, sets={s: int(nsets.get((task, s), 1)) for s in preds.source.unique()})
     except ValueError as e:
@@ -195,10 +195,9 @@ def paper_verdict(runs: pd.DataFrame, subjectivity=None, judge: dict | None = No
                   agreement_predictions: dict | None = None,
                   classifier: str = '', seed: int = 0, predictions: dict | None = None, alpha: float = 0.05,
                   one_set=()) -> pd.DataFrame:
-    ("""One row per claim and scope: estimate, 95% interval, Holm-adjusted p (over the claim's lines), the word """
-     """(agrees / contradicts /
-    inconclusive / undetermined) and what it rests on; `one_set`: as `source_comparisons`'. `attrs['ordering']` and """
-     """`attrs['gap']` keep the details (`verdict_power` reads them).""")
+    """One row per claim and scope: estimate, 95% interval, Holm-adjusted p (over the claim's lines), the word (agrees /
+    contradicts / inconclusive / undetermined) and what it rests on; `one_set`: as `source_comparisons`'.
+    `attrs['ordering']` and `attrs['gap']` keep the details (`verdict_power` reads them)."""
     ok = learned(runs)
     seeds = runs.groupby(['task', 'source']).seed.nunique()
     cmp = source_comparisons(runs, predictions, seed=seed, alpha=alpha, one_set=one_set)
@@ -231,8 +230,8 @@ CLAIMS = {'ordering': 'Real ≥ few-shot ≥ zero-shot (per task)',
           'agreement': 'Low-agreement instances hurt synthetic-trained models most'}
 
 def verdict_markdown(v: pd.DataFrame, power: dict | None = None) -> str:
-    ("The verdict as Markdown: per claim, a one-line tally and the table of its lines; then what a run of this size "
-     "can find (`verdict_power`).")
+    """The verdict as Markdown: per claim, a one-line tally and the table of its lines; then what a run of this size can
+    find (`verdict_power`)."""
     if v.empty: return "No claim could be checked: no runs with synthetic data."
     out = []
     for claim, title in CLAIMS.items():
@@ -269,16 +268,12 @@ _N_BOOT = inspect.signature(source_comparisons).parameters['n_boot'].default
 
 def ordering_power(se: float, lines: int, difference: float, alpha: float = 0.05, df: float = np.inf,
                    n_boot: int | None = None) -> float:
-    ("""The chance that an ordering line whose estimate is normal around `difference` with standard error `se` is """
-     """below Holm's
-    first-step level over `lines` lines (two-sided `alpha / lines`): `verdict_power`'s ordering figure (Holm's later """
-     """steps are laxer).
-    The line's own test decides the bar: a Welch t line (`df` degrees of freedom, finite) needs its t quantile, not """
-     """the normal one
-    (noncentral t); a bootstrap line (`n_boot` draws, p = twice the smaller share of draws beyond 0, +1 smoothed) """
-     """needs fewer than
-    level × (n_boot + 1) / 2 − 1 draws on the far side of 0, and at a level below 2 / (n_boot + 1) cannot speak at """
-     """all.""")
+    """The chance that an ordering line whose estimate is normal around `difference` with standard error `se` is below
+    Holm's first-step level over `lines` lines (two-sided `alpha / lines`): `verdict_power`'s ordering figure (Holm's
+    later steps are laxer). The line's own test decides the bar: a Welch t line (`df` degrees of freedom, finite) needs
+    its t quantile, not the normal one (noncentral t); a bootstrap line (`n_boot` draws, p = twice the smaller share of
+    draws beyond 0, +1 smoothed) needs fewer than level × (n_boot + 1) / 2 − 1 draws on the far side of 0, and at a
+    level below 2 / (n_boot + 1) cannot speak at all."""
     from scipy.stats import nct, norm, t
     if not se > 0: raise ValueError(f"ordering_power needs a standard error > 0; got {se} (a line without an interval "
                                     "has no power figure)")
@@ -297,8 +292,8 @@ def ordering_power(se: float, lines: int, difference: float, alpha: float = 0.05
     return float(norm.cdf(difference / se - z) + norm.cdf(-difference / se - z))
 
 def _line_df(r) -> float:
-    ("An ordering line's degrees of freedom: its Welch t interval's half-width over its standard error is t's "
-     "quantile; inf for a bootstrap line.")
+    """An ordering line's degrees of freedom: its Welch t interval's half-width over its standard error is t's quantile;
+    inf for a bootstrap line."""
     from scipy.optimize import brentq
     from scipy.stats import t
     if not str(r.interval).startswith('Welch'): return np.inf
@@ -307,10 +302,9 @@ def _line_df(r) -> float:
     return float(brentq(lambda df: t.isf(0.025, df) - q, 0.5, 1e6))
 
 def gap_power(tasks: int, gap_sd: float, gap_rise: float, level: float, sims: int = 200, seed: int = 0) -> float:
-    ("""The share of `sims` simulated runs of `tasks` tasks, evenly spaced in subjectivity with gaps `gap_rise` × """
-     """position (0 to 1) plus
-    normal noise of sd `gap_sd`, in which `permutation_spearman`'s one-sided p for a rising gap is below `level`: """
-     """`verdict_power`'s gap figure.""")
+    """The share of `sims` simulated runs of `tasks` tasks, evenly spaced in subjectivity with gaps `gap_rise` ×
+    position (0 to 1) plus normal noise of sd `gap_sd`, in which `permutation_spearman`'s one-sided p for a rising gap
+    is below `level`: `verdict_power`'s gap figure."""
     if tasks < 3: raise ValueError(f"gap_power needs at least 3 tasks (a rank correlation); got {tasks}")
     if not gap_sd >= 0: raise ValueError(f"gap_power needs a gap sd >= 0; got {gap_sd}")
     rng, hits = np.random.default_rng(seed), 0
@@ -322,17 +316,13 @@ def gap_power(tasks: int, gap_sd: float, gap_rise: float, level: float, sims: in
 
 def verdict_power(runs: pd.DataFrame, verdict: pd.DataFrame, difference: float = 0.05, gap_rise: float = 0.10,
                   sims: int = 200, power: float = 0.8, seed: int = 0) -> dict:
-    ("""How often a verdict of this size finds an effect that is there: for the ordering lines, the chance that a """
-     """line with the median
-    precision of the least precise comparison here (real > few-shot, few-shot > zero-shot or real > zero-shot: the """
-     """one whose lines'
-    median standard error is largest) finds a `difference` in macro-F1 at Holm's first-step level and by the lines' """
-     """own test (a lower
-    bound), and the texts per label that would
-    reach `power` if the uncertainty shrank with √size; for the gap lines, the share of `sims` simulated runs with """
-     """these tasks'
-    scores and gaps as noisy as here in which a gap that grows by `gap_rise` from the least to the most subjective """
-     """task is found.""")
+    """How often a verdict of this size finds an effect that is there: for the ordering lines, the chance that a line
+    with the median precision of the least precise comparison here (real > few-shot, few-shot > zero-shot or real >
+    zero-shot: the one whose lines' median standard error is largest) finds a `difference` in macro-F1 at Holm's
+    first-step level and by the lines' own test (a lower bound), and the texts per label that would reach `power` if the
+    uncertainty shrank with √size; for the gap lines, the share of `sims` simulated runs with these tasks' scores and
+    gaps as noisy as here in which a gap that grows by `gap_rise` from the least to the most subjective task is
+    found."""
     from scipy.optimize import brentq
     alpha = verdict.attrs.get('alpha', 0.05)
     cmp, cors = verdict.attrs.get('ordering', pd.DataFrame()), verdict.attrs.get('gap', {})

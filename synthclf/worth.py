@@ -17,9 +17,9 @@ __all__ = ['DEFAULT_MARGIN', 'learning_curve', 'monotone', 'invert_curve', 'wort
 
 # %% ../nbs/11_worth.ipynb #12097984
 def learning_curve(runs: pd.DataFrame, metric: str = 'macro_f1', ci: float = 0.95) -> pd.DataFrame:
-    ("""Per task and size n (texts per label): mean `metric` over seeds, its sd, seeds, and a t interval; from the """
-     """`real@<n>` runs. With
-    `n_train` in the runs, `capped` marks sizes some label could not fill (it gave all its texts).""")
+    """Per task and size n (texts per label): mean `metric` over seeds, its sd, seeds, and a t interval; from the
+    `real@<n>` runs. With `n_train` in the runs, `capped` marks sizes some label could not fill (it gave all its
+    texts)."""
     from scipy import stats
     r = runs.assign(n=runs.source.map(curve_size)).dropna(subset=['n'])
     if r.empty: raise ValueError("No learning-curve runs: train sources real@<n> (e.g. real@10, real@20, real@50) on "
@@ -43,8 +43,8 @@ def monotone(y, weights=None) -> np.ndarray:
 
 # %% ../nbs/11_worth.ipynb #0068c850
 def invert_curve(ns, ys, score: float) -> float:
-    ("The texts per label at which the non-decreasing curve (`ns`, `ys`) first reaches `score`, interpolated in log n; "
-     "0 below it, inf above.")
+    """The texts per label at which the non-decreasing curve (`ns`, `ys`) first reaches `score`, interpolated in log n;
+    0 below it, inf above."""
     ns, ys = np.asarray(ns, float), np.asarray(ys, float)
     if not np.isfinite(score): return np.nan
     if score <= ys[0]: return 0.0 if score < ys[0] else float(ns[0])
@@ -233,10 +233,9 @@ DEFAULT_MARGIN = ANALYZE_DEFAULTS['margin']
 def equivalence(runs: pd.DataFrame, task: str, source: str, n: int, margin: float = DEFAULT_MARGIN,
                 alpha: float = 0.05, metric: str = 'macro_f1', min_sets: int = 5,
                 predictions: dict | None = None) -> dict:
-    ("""TOST of `source` against `n` real texts per label on `task`: the difference, its (1 − 2α) interval, and whether
-    it lies within ±margin. `predictions` ({task: per-row predictions}) adds the test rows, drawn again for both """
-     """sides at
-    once; without them the test rows stay fixed. `interval` says which.""")
+    """TOST of `source` against `n` real texts per label on `task`: the difference, its (1 − 2α) interval, and whether
+    it lies within ±margin. `predictions` ({task: per-row predictions}) adds the test rows, drawn again for both sides
+    at once; without them the test rows stay fixed. `interval` says which."""
     if margin <= 0:
         raise ValueError(f"margin must be above 0 (a difference in {metric} you would accept), got {margin}.")
     g = runs[runs.task == task]
@@ -259,13 +258,11 @@ def equivalence(runs: pd.DataFrame, task: str, source: str, n: int, margin: floa
 # %% ../nbs/11_worth.ipynb #86f96cc0
 def mixture_gain(runs: pd.DataFrame, worth_: pd.DataFrame | None = None, metric: str = 'macro_f1', ci: float = 0.95,
                  min_sets: int = 5, predictions: dict | None = None) -> pd.DataFrame:
-    ("""Per task and mixture `real@<n>+<mode>`: `gain` (its score minus `real@<n>`'s, paired by seed), a t interval """
-     """(`gain_low`,
-    `gain_high`), `saves` (real labels per label saved at equal score: the mixture's worth minus n, from `worth_` or """
-     """`worth`, with
-    `saves_low`, `saves_high`) and `reads`. `predictions` ({task: per-row predictions}) adds the test rows, drawn
-    again for the mixture and its curve point at once (and passed to `worth`); without them the test rows stay """
-     """fixed.""")
+    """Per task and mixture `real@<n>+<mode>`: `gain` (its score minus `real@<n>`'s, paired by seed), a t interval
+    (`gain_low`, `gain_high`), `saves` (real labels per label saved at equal score: the mixture's worth minus n, from
+    `worth_` or `worth`, with `saves_low`, `saves_high`) and `reads`. `predictions` ({task: per-row predictions}) adds
+    the test rows, drawn again for the mixture and its curve point at once (and passed to `worth`); without them the
+    test rows stay fixed."""
     from scipy import stats
     mixed = runs[runs.source.map(mixture_parts).notna()]
     if mixed.empty: return pd.DataFrame(columns=['task', 'source', 'mode', 'real_per_label', 'gain', 'gain_low',

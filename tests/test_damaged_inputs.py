@@ -213,10 +213,13 @@ def test_similarity_to_real_is_the_mean_of_the_five_nearest_real_texts(monkeypat
     assert div.nearest_similarity(one, ref[:3], k=5)[0] == pytest.approx(0.8)  # fewer real texts than k: all of them
     with pytest.raises(ValueError, match='k must be'): div.nearest_similarity(one, ref, k=0)
 
-    def fake_embed(texts, **kw):  # a fixed unit vector per text, no encoder
+    def fake_embed(texts, *args, **kw):  # a fixed unit vector per text, no encoder
         v = np.stack([np.random.default_rng(int(hashlib.sha256(t.encode()).hexdigest()[:8], 16)).normal(size=16) for t in texts])
         return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+    import synthclf.classifiers as clf
     monkeypatch.setattr(div, 'embed', fake_embed)
+    monkeypatch.setattr(clf, 'embed', fake_embed)  # diversity_table embeds through classifiers.embed_cached
+    monkeypatch.setattr(clf, '_EMBEDDINGS', {})     # with a cache of its own for this test
     feats = Features({'text': Value('string'), 'label': ClassLabel(names=['ham', 'spam'])})
     real = Dataset.from_dict({'text': [f'real {i}' for i in range(40)], 'label': [i % 2 for i in range(40)]}, features=feats)
     syn = Dataset.from_dict({'text': [f'synthetic {i}' for i in range(20)], 'label': [i % 2 for i in range(20)]}, features=feats)

@@ -106,3 +106,12 @@ def test_a_cell_whose_code_is_the_same_is_stamped_again_without_running():
     assert restamp_same_code(nb2, stale_before) == 0 and output_problems(nb2) == [f'cell {j}: its source changed since its outputs were made']
     with pytest.raises(ValueError, match='cells were added or removed'):
         restamp_same_code(nbformat.from_dict({**old, 'cells': old.cells[:-1]}), old)
+
+
+def test_a_rewrapped_docstring_is_the_same_code_but_a_changed_string_is_not():
+    from stamp_outputs import same_code
+    old = 'def f(x):\n    "Add one to `x`, a number."\n    return x + 1'
+    assert same_code(old, 'def f(x):\n    """Add one to `x`,\n    a number."""\n    return x + 1')  # docstring rewrapped
+    assert not same_code(old, 'def f(x):\n    "Add two to `x`, a number."\n    return x + 1')     # its words changed
+    assert not same_code('s = "a b"', 's = "a  b"')  # a string that is not a docstring keeps its spaces
+    assert not same_code(old, old.replace('x + 1', 'x + 2'))

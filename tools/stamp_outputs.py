@@ -5,7 +5,7 @@
     python tools/stamp_outputs.py --same-code REV [NB ...]
                                                stamp again, executing nothing, the cells whose outputs were fresh at git
                                                revision REV and whose code is the same there (the same syntax tree: only
-                                               layout, line breaks or comments changed); name any other stale cell
+                                               layout, line breaks, comments or docstrings' spacing changed); name any other stale cell
 
 A notebook that fails to execute stops the tool with its name and the failing cell, and is left as it was. Each code cell of
 an executed notebook gets `metadata.source_hash` (settings.ini's `allowed_cell_metadata_keys` keeps it through nbdev_clean);
@@ -99,9 +99,21 @@ def execute_and_stamp(path: Path, timeout: int = 1800) -> float:
     return time.monotonic() - start
 
 
+def code_tree(source: str) -> str:
+    "The syntax tree of `source` as text, each docstring's whitespace made single spaces (a rewrapped docstring: same code)."
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, 'body', None)
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and body and isinstance(
+                doc := body[0], ast.Expr) and isinstance(doc.value, ast.Constant) and isinstance(doc.value.value, str):
+            doc.value.value = ' '.join(doc.value.value.split())
+    return ast.dump(tree)
+
+
 def same_code(old: str, new: str) -> bool:
-    "Whether two cell sources are the same code: they parse to the same syntax tree (layout and comments aside)."
-    try: return ast.dump(ast.parse(old)) == ast.dump(ast.parse(new))
+    """Whether two cell sources are the same code: they parse to the same syntax tree (layout, comments and the line
+    breaks of docstrings aside)."""
+    try: return code_tree(old) == code_tree(new)
     except SyntaxError: return False
 
 
