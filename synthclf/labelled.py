@@ -53,6 +53,7 @@ def _read_table(p: Path) -> pd.DataFrame:
     raise ValueError(f"Cannot read {p}: expected a folder written by `synthclf generate` or `Dataset.save_to_disk`, "
                      "or a .csv, .jsonl or .parquet file.")
 
+# %% ../nbs/05_labelled.ipynb #ee2f7317
 def _check_generated_copy(p: Path, rows: int):
     """A generated folder's `data.jsonl` must hold as many rows as the folder's manifest counts; fewer: it was cut short
     at a line's end."""
@@ -86,6 +87,7 @@ def labelled_frame(path) -> pd.DataFrame:
     if len(df) == 0: raise ValueError(f"{p} is empty: it has no labelled rows to train on.")
     return df
 
+# %% ../nbs/05_labelled.ipynb #46e07c75
 def check_labels(labels: pd.Series, card: TaskCard, where) -> pd.Series:
     "`labels` as strings, each a label of `card`; else an error naming the unknown labels, their rows and the card's."
     labels = labels.astype(str)
@@ -98,6 +100,7 @@ def check_labels(labels: pd.Series, card: TaskCard, where) -> pd.Series:
                          f"The card's labels are {card.label_names}.")
     return labels
 
+# %% ../nbs/05_labelled.ipynb #f4d6d054
 def read_labelled(path, task) -> Dataset:
     """The labelled dataset at `path` (columns idx, text, label, and `weight` where it has one: a weight per text that
     the classifiers fit with) with labels as the `ClassLabel` of `task`'s card."""
