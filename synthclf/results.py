@@ -18,12 +18,14 @@ __all__ = ['METRIC_TITLES', 'BASELINE_TITLES', 'DamagedRunWarning', 'finished_ru
 class DamagedRunWarning(UserWarning):
     "An experiment's files are damaged: it counts as not finished."
 
+# %% ../nbs/07_results.ipynb #cc0cb15c
 def _damaged_run(f: Path, why) -> None:
     warnings.warn(f"{f} is damaged ({why}): the experiment in {f.parent} counts as not finished. `synthclf train` "
                   "(`train_and_evaluate`) "
                   "with the same settings runs it again, as does a rerun of the `synthclf run` that made it.",
                   DamagedRunWarning, stacklevel=3)
 
+# %% ../nbs/07_results.ipynb #e1f75c0a
 def finished_run(d) -> dict | None:
     """The metrics of the finished experiment in folder `d`; None where it did not finish (no metrics.json) or its files
     are damaged: a metrics.json that is not a JSON object naming its task, source, classifier and seed, or a
@@ -46,10 +48,12 @@ def finished_run(d) -> dict | None:
 # %% ../nbs/07_results.ipynb #816532b7
 METRIC_TITLES = {'macro_f1': 'Macro-F1', 'accuracy': 'Accuracy'}
 
+# %% ../nbs/07_results.ipynb #a68395e2
 def _in_plan(r, tasks=None, sources=None, seeds=None, classifier=None) -> bool:
     return ((tasks is None or r['task'] in tasks) and (sources is None or r['source'] in sources)
             and (seeds is None or int(r['seed']) in seeds) and (classifier is None or r['classifier'] == classifier))
 
+# %% ../nbs/07_results.ipynb #2056bf75
 def collect_runs(root, tasks=None, sources=None, seeds=None, classifier: str | None = None) -> pd.DataFrame:
     """One row per experiment (metrics.json) under `root`, only those of the given tasks, sources (saved names), seeds
     and classifier."""
@@ -88,6 +92,7 @@ def mean_beats_baselines(runs: pd.DataFrame, by) -> pd.Series:
     m = runs.groupby(list(by))[['macro_f1', 'accuracy', 'bar_macro_f1', 'bar_accuracy']].mean()
     return ((m.macro_f1 > m.bar_macro_f1) & (m.accuracy > m.bar_accuracy)).where(m.bar_macro_f1.notna())
 
+# %% ../nbs/07_results.ipynb #a558bb2d
 def summarize_runs(runs) -> pd.DataFrame:
     """Mean, standard deviation and number of seeds of each metric per task, classifier and source, and whether the mean
     beats the baselines' bar."""
@@ -102,6 +107,7 @@ def summarize_runs(runs) -> pd.DataFrame:
 # %% ../nbs/07_results.ipynb #83cabc92
 BASELINE_TITLES = {'majority': 'Majority class', 'stratified': 'Random (stratified)'}
 
+# %% ../nbs/07_results.ipynb #c88f77f7
 def results_table(runs, sources=None, metrics=('macro_f1', 'accuracy'), classifier: str | None = None, digits: int = 3,
                   with_baselines: bool = True) -> pd.DataFrame:
     """The paper's table: tasks × (source, metric), cells 'mean ± std' over seeds; † marks a source whose mean does not
