@@ -32,11 +32,13 @@ def default_synthetic_dir(task: str) -> Path:
     (`synthclf.layout`)."""
     return generate_dir(DEFAULT_RUN, task)
 
+# %% ../nbs/08_experiments.ipynb #dc8a8be3
 def replicate_of(card: TaskCard, mode: str, seed: int, synthetic_dir=None) -> int:
     """The generated replicate that training seed `seed` of `mode` uses: `seed mod R` of the R replicates there (0 where
     there are none)."""
     return seed % max(1, generated_replicates(synthetic_dir or default_synthetic_dir(card.name), mode))
 
+# %% ../nbs/08_experiments.ipynb #ab0fc064
 def path_replicate(source, seed: int) -> tuple[Path, int | None]:
     """The folder a path source trains seed `seed` on: a generate folder with replicates beside it (`<name>.1`, ...:
     a remedied set's) gives replicate `seed mod R` as a generated mode does; any other path is itself (replicate
@@ -45,6 +47,7 @@ def path_replicate(source, seed: int) -> tuple[Path, int | None]:
     if not (p/'manifest.json').is_file() or not (r := generated_replicates(p.parent, p.name)): return p, None
     return replicate_dir(p.parent, p.name, seed % r), seed % r
 
+# %% ../nbs/08_experiments.ipynb #248c37b1
 def _synthetic(card: TaskCard, mode: str, synthetic_dir, replicate: int = 0) -> Dataset:
     folder = replicate_dir(synthetic_dir or default_synthetic_dir(card.name), mode, replicate)
     if not (folder/'manifest.json').is_file():
@@ -66,6 +69,7 @@ def _matching(card: TaskCard, synthetic_dir=None, seed: int = 0, modes=SYNTHETIC
                                    f"data under {folder}. Pass per_label (--per-label).")
     return found
 
+# %% ../nbs/08_experiments.ipynb #fb2caa13
 def matched_sizes(card: TaskCard, synthetic_dir=None, seed: int = 0, modes=SYNTHETIC_MODES) -> dict:
     """Texts per label to match real data to, for training seed `seed`: per label the fewest that the synthetic sets of
     `modes` (those generated; the replicates of seed `seed`) hold, so that the real set is never larger than one it is
@@ -73,6 +77,7 @@ def matched_sizes(card: TaskCard, synthetic_dir=None, seed: int = 0, modes=SYNTH
     found = _matching(card, synthetic_dir, seed, modes)
     return {l: min(f['counts'].get(l, 0) for f in found.values()) for l in card.label_names}
 
+# %% ../nbs/08_experiments.ipynb #4369fdf6
 def _matched_record(card: TaskCard, source: str, seed: int, synthetic_dir=None, per_label: int | None = None) -> dict:
     "What a matched source (`real_matched`, a mixture) was matched to, for its metrics.json; {} for other sources."
     modes = SYNTHETIC_MODES if source == 'real_matched' else (
@@ -89,6 +94,7 @@ def _concat(parts: list) -> Dataset:
     with quiet_progress(): return concatenate_datasets(
         [p if p.features == parts[0].features else p.cast(parts[0].features) for p in parts])
 
+# %% ../nbs/08_experiments.ipynb #25c0678f
 def training_set(
     card: TaskCard, real_train: Dataset, source: str, seed: int = 0, synthetic_dir=None, per_label: int | None = None,
     mix_fraction: float = 0.5) -> Dataset:
@@ -168,10 +174,12 @@ def beats(scores: dict, base: dict) -> bool:
 # %% ../nbs/08_experiments.ipynb #d8680268
 run_dir = experiment_dir  # the folder of one experiment: where it is, `synthclf.layout` says
 
+# %% ../nbs/08_experiments.ipynb #1ff33629
 def _write_atomic(path: Path, write):
     tmp = path.with_name(path.name + f'.tmp{os.getpid()}')
     write(tmp); tmp.replace(path)
 
+# %% ../nbs/08_experiments.ipynb #42c44d0e
 def predictions_frame(test: Dataset, proba: np.ndarray, names: list[str], **meta) -> pd.DataFrame:
     """One row per test instance: its id (and extra columns such as agreement), gold and predicted label, class
     probabilities, and `meta`."""
@@ -188,10 +196,12 @@ def predictions_frame(test: Dataset, proba: np.ndarray, names: list[str], **meta
 _METRICS_VERSION = 2  # part of each experiment's key: experiments saved by older code (without baselines) run again
 _ROW = ('task', 'source', 'classifier', 'seed', 'n_train', 'accuracy', 'macro_f1', 'beats_baselines')
 
+# %% ../nbs/08_experiments.ipynb #9ec23560
 def _experiment_key(card: TaskCard, src: str, clf, seed: int, train: Dataset, test: Dataset) -> str:
     return hashlib.sha256(json.dumps([_METRICS_VERSION, card.name, src, clf.config(), seed, train._fingerprint,
                                       test._fingerprint], default=str).encode()).hexdigest()[:16]
 
+# %% ../nbs/08_experiments.ipynb #cb77474a
 def _run_experiment(card: TaskCard, clf, model: str, s: str, src: str, k: int,
                     train: Dataset, test: Dataset, d: Path, key: str, base: dict,
                     synthetic_dir=None, per_label: int | None = None,
@@ -230,6 +240,7 @@ def seed_list(seeds) -> list[int]:
     if not seeds: raise ValueError("seeds must be a positive count or a list of seeds.")
     return seeds
 
+# %% ../nbs/08_experiments.ipynb #45f402b3
 def _check_sets(card: TaskCard, sets: dict, test: Dataset, allow_missing_labels: bool = False):
     """Refuse an empty training set, or one lacking a label of the test set (its model could never predict it) unless
     allowed."""
@@ -249,6 +260,7 @@ def _check_sets(card: TaskCard, sets: dict, test: Dataset, allow_missing_labels:
 # %% ../nbs/08_experiments.ipynb #919f8f9c
 _COPIES = {}  # (train fingerprint, test fingerprint) -> the train rows that nearly copy a test text
 
+# %% ../nbs/08_experiments.ipynb #9991fda5
 def drop_test_copies(card: TaskCard, train: Dataset, test: Dataset) -> tuple[Dataset, dict]:
     """`train` without the rows that nearly copy a text of `test` (generate's `test_copy_filter`, the rule that rejects
     a synthetic text as `copies_test`), and how many it dropped per label."""
@@ -261,6 +273,7 @@ def drop_test_copies(card: TaskCard, train: Dataset, test: Dataset) -> tuple[Dat
         zip(card.label_names, np.bincount(np.asarray(train['label'])[bad], minlength=card.num_labels).tolist()))
     return (train.select(np.setdiff1d(np.arange(train.num_rows), bad)) if len(bad) else train), counts
 
+# %% ../nbs/08_experiments.ipynb #45c92e04
 def _uses_real(source: str) -> bool:
     "Whether `source` trains on real rows: real, real_matched, a learning-curve point or a mixture."
     return source in ('real', 'real_matched') or source.startswith(
