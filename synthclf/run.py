@@ -38,6 +38,7 @@ def _stand_in_set(card, train: pd.DataFrame, mode: str, per_label: int, rng: np.
                 'rejected_rows': rejected}
     save_generated(generated_dataset(rows, names, meta), manifest, out)
 
+# %% ../nbs/12_run.ipynb #45bd5b8a
 def stand_in_run(out, tasks=('sms_spam',), per_label: int = 40, curve=(10, 40), seeds: int = 2, test_cap: int = 200,
                  seed: int = 0, data_dir=None, **analyze_kw) -> Path:
     """A finished run folder at `out` made without an LLM: per task, real texts saved as its zero-shot and few-shot sets
@@ -67,6 +68,7 @@ def _read_json(f: Path):
     try: return json.loads(f.read_text())
     except ValueError as e: raise ValueError(f"{f} is damaged: not JSON ({e}). Run its stage again.") from None
 
+# %% ../nbs/12_run.ipynb #8f4d17e4
 class Run:
     """A finished run folder (`load_run`): `plan`, `tasks`, `classifier`, `summary` (the analysis's summary.json) and
     `judge` as read; `scores` (one row per experiment), `stages`, `manifests`, `verdict`, `worth`, `figures` as
@@ -104,6 +106,7 @@ def _tables(self: Run) -> list[str]:
     "The names of the tables the analysis wrote (its CSVs under `analysis_dir`)."
     return sorted(p.stem for p in self.analysis_dir.glob('*.csv'))
 
+# %% ../nbs/12_run.ipynb #0b0d2242
 def _table(self: Run, name: str) -> pd.DataFrame:
     "The analysis's table `name` (analysis/<name>.csv); a missing one is named with why the analysis left it out."
     f = self.analysis_dir/f'{name}.csv'
@@ -122,9 +125,11 @@ def _results(self: Run, **kw) -> pd.DataFrame:
     "The paper's table of this run (`results_table` of `scores`): mean ± std per task and source, and the baselines."
     return results_table(self.scores, classifier=self.classifier, **kw)
 
+# %% ../nbs/12_run.ipynb #8c9c3743
 def _check_task(self: Run, task: str):
     if task not in self.tasks: raise ValueError(f"{task!r} is not one of this run's tasks ({', '.join(self.tasks)}).")
 
+# %% ../nbs/12_run.ipynb #066fd426
 def _predictions(self: Run, task: str | None = None, sources=None, seeds=None) -> pd.DataFrame:
     "The per-instance predictions of this run's experiments (one task, some sources or seeds: `load_predictions`)."
     if task is not None: _check_task(self, task)
@@ -143,6 +148,7 @@ def _manifests(self: Run) -> pd.DataFrame:
             for t in [None, *self.tasks] for f in sorted(folder(t).glob('*.json')) for m in [_read_json(f)]]
     return pd.DataFrame(rows, columns=cols).astype({'seconds': float, 'files': int})
 
+# %% ../nbs/12_run.ipynb #a7218f0f
 def _manifest(self: Run, task: str | None, stage: str) -> dict:
     "The manifest of `stage` of `task` (None: the report): its parameters, inputs and the sha256 of each file it wrote."
     f = layout.manifest_path(self.path, task, stage)
@@ -151,6 +157,7 @@ def _manifest(self: Run, task: str | None, stage: str) -> dict:
                                 "`synthclf run` writes them.")
     return _read_json(f)
 
+# %% ../nbs/12_run.ipynb #ed9a8e26
 def _stages(self: Run) -> pd.DataFrame:
     "The run's record of each stage (summary.json): task ('*': the report), stage, status, seconds and detail."
     f = self.path/'summary.json'
@@ -168,6 +175,7 @@ def _figures(self: Run) -> pd.DataFrame:
             for p in sorted((self.analysis_dir/'figures').glob('*.png'))]
     return pd.DataFrame(rows, columns=['name', 'caption', 'png', 'svg'])
 
+# %% ../nbs/12_run.ipynb #82f95bc9
 def _show(self: Run, name: str, width: int = 640):
     "Display figure `name` and its caption (in a notebook)."
     from IPython.display import Image, Markdown, display
@@ -195,10 +203,12 @@ def _set_files(self: Run, task: str, name: str, first: list, synthetic_dir=None,
     t = pd.concat(frames, ignore_index=True)
     return t.reindex(columns=[*first, *[c for c in t if c not in first]])
 
+# %% ../nbs/12_run.ipynb #d99323ed
 def _texts(self: Run, task: str, synthetic_dir=None) -> pd.DataFrame:
     "Every generated text of `task` that `generate` accepted: mode, replicate, label, text, then the rest."
     return self._set_files(task, 'data.jsonl', ['mode', 'replicate', 'label', 'text'], synthetic_dir)
 
+# %% ../nbs/12_run.ipynb #fbc33268
 def _rejected(self: Run, task: str, synthetic_dir=None) -> pd.DataFrame:
     "Every answer `generate` rejected for `task`: mode, replicate, label, reason and the raw answer."
     return self._set_files(task, 'rejected.jsonl', ['mode', 'replicate', 'label', 'reason', 'raw'], synthetic_dir)
@@ -216,6 +226,7 @@ def _pick(d: pd.DataFrame, by: list, n: int, seed: int) -> pd.DataFrame:
     "Up to `n` rows of each `by` group of `d`, a seeded choice, in `d`'s order of groups."
     return d.sample(frac=1, random_state=seed).groupby(by, observed=True, sort=False).head(n)
 
+# %% ../nbs/12_run.ipynb #a358cf88
 def _examples(self: Run, task: str, per_label: int = 2, seed: int = 0, synthetic_dir=None,
               data_dir=None) -> pd.DataFrame:
     """`per_label` texts of each label from the real training set and from each generated mode of `task` (the first
@@ -231,12 +242,14 @@ def _examples(self: Run, task: str, per_label: int = 2, seed: int = 0, synthetic
     out = _pick(both, ['set', 'label'], per_label, seed)
     return out.sort_values(['set', 'label'], kind='stable').reset_index(drop=True)
 
+# %% ../nbs/12_run.ipynb #a03346d3
 def _rejected_examples(self: Run, task: str, per_mode: int = 3, seed: int = 0, synthetic_dir=None) -> pd.DataFrame:
     "`per_mode` of the answers `generate` rejected in each mode of `task` (a seeded choice): mode, label, reason, raw."
     r = self.rejected(task, synthetic_dir)
     r = _pick(r, ['mode'], per_mode, seed).sort_values('mode', kind='stable')
     return r[['mode', 'label', 'reason', 'raw']].reset_index(drop=True)
 
+# %% ../nbs/12_run.ipynb #e2413768
 def examples_markdown(ex: pd.DataFrame, width: int = 240) -> str:
     "A Markdown table of `examples`: a row per label and pick, a column per set, each text cut to `width` characters."
     cut = lambda t: (t if len(t) <= width else t[:width - 1] + '…').replace('|', '\\|').replace('\n', ' ')
