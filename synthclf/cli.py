@@ -26,6 +26,7 @@ def tasks_table(data_dir=None) -> list[dict]:
                      'dropped': sum(r['rows'] - r['kept'] for r in rep.values()), 'text': card.text['kind']})
     return rows
 
+# %% ../nbs/15_cli.ipynb #8dc40fbf
 def _print_table(rows: list[dict], file=None):
     cols = list(rows[0])
     cells = [
@@ -56,6 +57,7 @@ def _tasks_cmd(args):
     if args.name: describe_task(args.name, args.data_dir)
     else: _print_table(tasks_table(args.data_dir))
 
+# %% ../nbs/15_cli.ipynb #83ce4f77
 def _add_tasks(sub):
     "The `tasks` command: a sub-parser of `sub`."
     t = sub.add_parser('tasks', help='list the tasks with their real split sizes, or show one task')
@@ -71,6 +73,7 @@ def _models_cmd(args):
     else:
         for name in args.names or [DEFAULT_MODEL]: print(f"{name}: {pull_model(name, force=args.force)}")
 
+# %% ../nbs/15_cli.ipynb #d62934a9
 def _add_models(sub):
     "The `models` command: a sub-parser of `sub`."
     from synthclf.models import DEFAULT_MODEL, PRESETS
@@ -88,6 +91,7 @@ class _NoKeyOption(argparse.Action):
             f"{option_string} is not accepted: a key on the command line is visible to every user of the machine (ps). "
             "Set OPENAI_API_KEY in the environment instead (export OPENAI_API_KEY=...).")
 
+# %% ../nbs/15_cli.ipynb #89b65395
 def _add_settings(p, settings: dict, names=None, **helps):
     """An option of `p` for each setting of a stage (`synthclf.settings`) named in `names` (default: all): its default,
     type, choices and help, the help ending in the default. `helps` replace a setting's help by name."""
@@ -98,6 +102,7 @@ def _add_settings(p, settings: dict, names=None, **helps):
         p.add_argument('--' + name.replace('_', '-'), type=s.cli_type(), default=s.default,
                        help=helps.get(name, s.help) + shown, **kw)
 
+# %% ../nbs/15_cli.ipynb #c03fd9cc
 def _endpoint_options(p, what: str):
     "--base-url and --concurrency of an OpenAI-compatible endpoint; the key comes from $OPENAI_API_KEY only."
     from synthclf.settings import ENDPOINT
@@ -107,6 +112,7 @@ def _endpoint_options(p, what: str):
                    help='openai backend: seconds before a request is given up and tried again')
     p.add_argument('--api-key', action=_NoKeyOption, help=argparse.SUPPRESS)
 
+# %% ../nbs/15_cli.ipynb #362d8feb
 KEY_NOTE = 'With --backend openai, the API key is read from $OPENAI_API_KEY (never from the command line).'
 
 # %% ../nbs/15_cli.ipynb #74e404f5
@@ -135,11 +141,11 @@ def _generate_cmd(args):
             summary = {k: man[k] for k in keys}
             print(f"{man['task']} {mode}: {ds.num_rows} texts -> {out}\n  " + json.dumps(summary), flush=True)
 
+# %% ../nbs/15_cli.ipynb #01aab326
 def _task_list(task: str) -> list[str]:
     "`--task`: a task name, a task card's path, or several names with commas between them."
     if Path(task).expanduser().exists() or ',' not in task: return [task]
     return [t.strip() for t in task.split(',') if t.strip()]
-
 
 # %% ../nbs/15_cli.ipynb #6d321144
 def _add_generate(sub):
@@ -230,6 +236,7 @@ def _results_cmd(args):
     t = results_table(args.runs, classifier=args.classifier)
     print(table_markdown(t) if args.markdown else t.to_string())
 
+# %% ../nbs/15_cli.ipynb #579c841c
 def _add_results(sub):
     "The `results` command: a sub-parser of `sub`."
     q = sub.add_parser('results', help="print the paper's table from a runs folder")
@@ -304,6 +311,7 @@ def _run_cmd(args):
     if summary.get('interrupted'): sys.exit(130)
     if summary.get('failed'): sys.exit(1)
 
+# %% ../nbs/15_cli.ipynb #2d836f32
 def _add_run(sub):
     "The options of `synthclf run`: a sub-parser of `sub`."
     b = sub.add_parser('run', help='the whole study with papermill: generate, train and subjectivity notebooks per '
