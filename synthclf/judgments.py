@@ -17,6 +17,7 @@ __all__ = ['JUDGMENT_COLUMNS', 'read_judgments', 'simulate_judgments', 'bradley_
 # %% ../nbs/09_judgments.ipynb #c1978aeb
 JUDGMENT_COLUMNS = ['task_a', 'task_b', 'winner', 'judge']
 
+# %% ../nbs/09_judgments.ipynb #180c2d22
 def read_judgments(judgments, tasks=None) -> pd.DataFrame:
     """A checked judgments table from a CSV path or DataFrame with columns task_a (shown first), task_b, winner, judge,
     and any extra columns."""
@@ -68,6 +69,7 @@ def _bt_scores(n: int, wins: np.ndarray, alpha: float) -> np.ndarray:
     import choix
     return choix.ilsr_pairwise(n, wins, alpha=alpha)
 
+# %% ../nbs/09_judgments.ipynb #f407cdd0
 def _bt_fit(n: int, first: np.ndarray, second: np.ndarray, y: np.ndarray,
             alpha: float = 0.01, position: bool = True, iters: int = 50):
     """Bradley–Terry by Newton's method on (soft) outcomes y = P(first wins): logit = s_first − s_second (+ β, the
@@ -146,6 +148,7 @@ def _wilson(k: int, n: int, z: float = 1.96) -> list:
     c, h = (p + z * z / (2 * n)) / d, z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
     return [float(c - h), float(c + h)]
 
+# %% ../nbs/09_judgments.ipynb #4609af5a
 def panel_stats(judgments) -> dict:
     """What a panel answered: answers asked, parsed, ties and unparsed ones (from the judgments' `attrs` where a panel
     recorded them), and position bias: the share of judgments won by the task shown first (0.5 = none), with a 95%
@@ -171,8 +174,10 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> float:
     if np.ptp(x) == 0 or np.ptp(y) == 0: return 0.0
     return float(np.corrcoef(rankdata(x), rankdata(y))[0, 1])
 
+# %% ../nbs/09_judgments.ipynb #8d32c086
 def _spearman_brown(r: float) -> float: return 2 * r / (1 + r) if r > 0 else r
 
+# %% ../nbs/09_judgments.ipynb #b085f715
 def _units(df: pd.DataFrame) -> list[str]: return [c for c in ('judge', 'sample', 'phrasing') if c in df]
 
 # %% ../nbs/09_judgments.ipynb #ed2a53da
@@ -244,17 +249,20 @@ def _add_split_half(out: dict, rhos: np.ndarray, how: str):
         split_half_rho=float(med), split_half_ci=[float(lo), float(hi)], split_half_sb=_spearman_brown(float(med)),
         split_half_sb_ci=[_spearman_brown(float(lo)), _spearman_brown(float(hi))], splits=len(r), split_by=how)
 
+# %% ../nbs/09_judgments.ipynb #e6e675dd
 def _split_reasons(out: dict, min_split_half: float) -> list[str]:
     lo, med, sb = out['split_half_ci'][0], out['split_half_rho'], out['split_half_sb']
     if lo > 0 and sb >= min_split_half: return []
     return [f"two random halves of the judgments do not rank the tasks reliably alike ({_split_half_words(out)}; "
             f"needed: lower end above 0 and Spearman–Brown at least {min_split_half})"]
 
+# %% ../nbs/09_judgments.ipynb #7439addc
 def _split_half_words(out: dict) -> str:
     return (f"split-half ρ {out['split_half_rho']:.2f}, 95% of splits {out['split_half_ci'][0]:.2f} to "
             f"{out['split_half_ci'][1]:.2f}; "
             f"Spearman–Brown {out['split_half_sb']:.2f}")
 
+# %% ../nbs/09_judgments.ipynb #70155fe1
 def _verdict(out: dict, reasons: list[str], good: str) -> dict:
     """`reliable` and the `verdict` in plain words: the reasons the ranking is undetermined, or `good`, what makes it
     determined."""
