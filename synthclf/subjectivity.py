@@ -28,10 +28,12 @@ SUBJECTIVITY_SYSTEM = (
     "You compare text classification tasks. A task is more subjective when people are more likely to disagree "
     "about the right label of a text, because the label depends on personal interpretation rather than facts.")
 
+# %% ../nbs/10_subjectivity.ipynb #9d603a19
 def task_text(card: TaskCard) -> str:
     "A task as the judges read it: its title, description and labels in one line."
     return f"{card.title}: {card.description} Labels: {', '.join(card.label_names)}."
 
+# %% ../nbs/10_subjectivity.ipynb #3208e517
 def task_judgment_request(a: TaskCard, b: TaskCard, seed: int = 0, temperature: float = 1.0) -> Request:
     "The request asking which of tasks `a` (shown as A) and `b` (B) is more subjective."
     user = (f"Task A. {task_text(a)}\nTask B. {task_text(b)}\n\n"
@@ -43,6 +45,7 @@ _NOT_ARTICLE = {'is', 'was', 'seems', 'appears', 'has', 'would', 'will',
                 'and', 'or', 'because', 'since', 'as', 'than', 'vs', 'versus',
                 'wins', 'requires', 'involves', 'depends', 'relies', 'tends', 'being'}
 
+# %% ../nbs/10_subjectivity.ipynb #1bbd1d68
 def _choice_kind(text: str) -> str:
     "'A', 'B', 'tie' (both named, or a tie declared) or 'none'."
     found = set()
@@ -57,6 +60,7 @@ def _choice_kind(text: str) -> str:
     if len(found) == 2 or re.search(r'\b(tie|tied|equal|equally|both|neither)\b', text or '', re.I): return 'tie'
     return found.pop() if found else 'none'
 
+# %% ../nbs/10_subjectivity.ipynb #be76a26b
 def parse_choice(text: str) -> str | None:
     """'A' or 'B' from an answer ('B', 'Task A.', 'Answer: B', '(B)', '**A**'); None when it names neither, both, or a
     tie."""
@@ -72,12 +76,14 @@ def _counter(total: int, desc: str, progress: bool):
         n[0] += 1; bar.update(1); report_progress(n[0], total, desc)  # a no-op outside `synthclf run`
     return done, bar.close
 
+# %% ../nbs/10_subjectivity.ipynb #0819f404
 def _complete_all(llm, reqs: list[Request], cache: CallCache | None, desc: str, progress: bool) -> list[str]:
     "Answers to `reqs` in one call, each in the cache as it arrives (a kill loses none), counted by `_counter`."
     done, close = _counter(len(reqs), desc, progress)
     try: return [c.text for c in complete(llm, reqs, cache, on_done=done)]
     finally: close()
 
+# %% ../nbs/10_subjectivity.ipynb #67f8a422
 def _pairs_of(tasks, pairs) -> tuple[dict, list]:
     cards = {t: get_card(t) for t in tasks}
     pairs = list(pairs) if pairs is not None else list(itertools.combinations(cards, 2))
@@ -123,11 +129,13 @@ def llm_task_judgments(
 # %% ../nbs/10_subjectivity.ipynb #302f8289
 JUDGE_SYSTEM = "You are an expert on text classification datasets and on how people annotate them."
 
+# %% ../nbs/10_subjectivity.ipynb #619c9dec
 def _short(desc: str, words: int = 12) -> str:
     d = re.split(r'[;,]| \(|: ', re.sub(r'\s*\([^)]*\)', '', desc))[0].strip()
     w = d.split()
     return ' '.join(w[:words]) + ('…' if len(w) > words else '')
 
+# %% ../nbs/10_subjectivity.ipynb #82a6b27c
 def task_summary(card: TaskCard, max_labels: int = 8) -> str:
     """A short description, the same shape for every task: title, one-sentence description, labels with short
     descriptions."""
@@ -186,6 +194,7 @@ def _check_phrasings(phrasings, known: dict) -> list[str]:
         raise ValueError(f"Unknown phrasing(s) {bad if names else names}: choose from {list(known)}.")
     return names
 
+# %% ../nbs/10_subjectivity.ipynb #f8f888ad
 def pair_request(a: TaskCard, b: TaskCard, phrasing: str = 'subjective', **sampling) -> Request:
     """The request showing task summaries `a` (as A) and `b` (B) and asking one of `PAIR_PHRASINGS`, answered with one
     letter."""
@@ -193,6 +202,7 @@ def pair_request(a: TaskCard, b: TaskCard, phrasing: str = 'subjective', **sampl
     user = f"Task A. {task_summary(a)}\nTask B. {task_summary(b)}\n\n{q} Answer with one letter: A or B."
     return Request.chat(JUDGE_SYSTEM, user, **{'temperature': 0.0, 'max_new_tokens': 1, **sampling})
 
+# %% ../nbs/10_subjectivity.ipynb #5f8b79da
 def rating_request(card: TaskCard, phrasing: str = 'disagree') -> Request:
     "The request showing one task summary and asking one of `RATING_PHRASINGS`, answered with one digit from 1 to 5."
     p = RATING_PHRASINGS[_check_phrasings(phrasing, RATING_PHRASINGS)[0]]
@@ -207,6 +217,7 @@ def _score_all(llm, reqs: list[Request], options, cache: CallCache | None, desc:
     try: return option_probabilities(llm, reqs, options, cache, on_done=done)
     finally: close()
 
+# %% ../nbs/10_subjectivity.ipynb #2df1c604
 def llm_pair_judgments(
     tasks, pairs=None, phrasings=None, backend='local', model: str | None = None, cache: CallCache | None = None,
     progress: bool = True, **backend_kw) -> pd.DataFrame:
@@ -255,6 +266,7 @@ def llm_task_ratings(tasks, phrasings=None, backend='local', model: str | None =
 # %% ../nbs/10_subjectivity.ipynb #cfba2e85
 METHODS = ('pairs', 'ratings', 'pairs_sampled')
 
+# %% ../nbs/10_subjectivity.ipynb #d39d29aa
 def rank_tasks(tasks=None, method: str = 'pairs', backend='local',
                model: str | None = None, phrasings=None, k: int = 3, seed: int = 0,
                cache: CallCache | None = None, progress: bool = True,
@@ -366,6 +378,7 @@ def with_agreement(predictions: pd.DataFrame, agreement_=None) -> pd.DataFrame:
         warnings.warn(f"{missing} prediction rows have no agreement value and are left out.", stacklevel=3)
     return p.dropna(subset=['agreement'])
 
+# %% ../nbs/10_subjectivity.ipynb #525330c5
 def accuracy_by_threshold(predictions: pd.DataFrame, agreement_=None, taus=None, by: str = 'source') -> pd.DataFrame:
     """Accuracy on the instances with agreement ≥ τ, per `by` group and τ: mean and std over seeds, and how many
     instances."""
