@@ -54,6 +54,7 @@ def _check_options(options) -> tuple:
                          f"got {options!r}.")
     return options
 
+# %% ../nbs/04_llm.ipynb #d077c55b
 def _normalise(raw: dict) -> OptionProbs:
     mass = float(sum(raw.values()))
     probs = {o: (p / mass if mass > 0 else 1 / len(raw)) for o, p in raw.items()}
@@ -118,6 +119,7 @@ def _eos_ids(b: LocalBackend) -> set:
     eos = b.lm.generation_config.eos_token_id
     return set(eos if isinstance(eos, list) else [eos]) | {b.tok.eos_token_id, b.tok.pad_token_id}
 
+# %% ../nbs/04_llm.ipynb #dfa0abc8
 @patch
 def complete(self: LocalBackend, requests: list[Request], on_done=None, keep=None) -> list[Completion]:
     """Answer `requests` with continuous batching (`continuous_generate`); call `on_done(i, completion)` as each one
@@ -187,6 +189,7 @@ def through_proxy(base_url: str) -> bool:
 class EndpointError(ConnectionError):
     "An OpenAI-compatible endpoint could not be reached or kept failing."
 
+# %% ../nbs/04_llm.ipynb #59e0814e
 class OpenAIBackend:
     "Generate through any OpenAI-compatible chat-completions endpoint."
     name = 'openai'
@@ -226,6 +229,7 @@ def _retry_after(e) -> float | None:
         except ValueError: return max(0.0, email.utils.parsedate_to_datetime(v).timestamp() - time.time())
     except (TypeError, ValueError): return None  # a header no one can read: the backoff alone
 
+# %% ../nbs/04_llm.ipynb #b5eae6c4
 def retry_wait(attempt: int, backoff: float, retry_after: float | None = None, cap: float = 300.0, rng=random) -> float:
     """Seconds to wait before trying again after failed try `attempt` (0, 1, ...): `backoff × 2^attempt`, jittered to
     between half and one and a half of it so that requests that failed together do not come back together; at least a
@@ -240,6 +244,7 @@ class _TryAgain(Exception):
     seconds."""
     def __init__(self, why: str, asked: float | None = None): super().__init__(why); self.why, self.asked = why, asked
 
+# %% ../nbs/04_llm.ipynb #29f0a74f
 @patch
 async def _with_retries(self: OpenAIBackend, send):
     """`await send()` until it answers: after each `_TryAgain` it waits (`retry_wait`) and tries again, at most
@@ -252,6 +257,7 @@ async def _with_retries(self: OpenAIBackend, send):
                 raise EndpointError(f"{self.base_url}: gave up after {attempt + 1} tries: {e.why}") from None
             await asyncio.sleep(retry_wait(attempt, self.backoff, e.asked))
 
+# %% ../nbs/04_llm.ipynb #6522ced7
 @patch
 async def _create(self: OpenAIBackend, client, sem, **kw):
     "One chat completion, retried on 429s (not before their `Retry-After`), 5xx answers and timeouts (`_with_retries`)."
@@ -265,7 +271,6 @@ async def _create(self: OpenAIBackend, client, sem, **kw):
         except openai.APIStatusError as e:
             raise EndpointError(f"{self.base_url} answered {e.status_code}: {e.message}") from None
     async with sem: return await self._with_retries(send)
-
 
 # %% ../nbs/04_llm.ipynb #18b995a3
 def option_probs_from_logprobs(top, options) -> OptionProbs:
@@ -289,6 +294,7 @@ async def _one(self: OpenAIBackend, client, sem, req: Request) -> Completion:
     return Completion((r.choices[0].message.content or '').strip(), getattr(u, 'prompt_tokens', 0) or 0,
                       getattr(u, 'completion_tokens', 0) or 0, r.choices[0].finish_reason or 'stop')
 
+# %% ../nbs/04_llm.ipynb #5563331e
 @patch
 async def _one_options(self: OpenAIBackend, client, sem, req: Request, options) -> OptionProbs:
     r = await self._create(client, sem, messages=req.as_openai(), temperature=1.0, top_p=1.0, max_tokens=1,
@@ -319,18 +325,21 @@ async def _all(self: OpenAIBackend, requests, on_done, one, keep=None):
     finally: await client.close()
     return out
 
+# %% ../nbs/04_llm.ipynb #f38483ba
 @patch
 def _run(self: OpenAIBackend, requests, on_done, one, keep=None):
     self.check_reachable()
     with ThreadPoolExecutor(1) as ex:  # its own event loop, so this works inside Jupyter too
         return ex.submit(asyncio.run, self._all(requests, on_done, one, keep)).result()
 
+# %% ../nbs/04_llm.ipynb #7096ebb0
 @patch
 def complete(self: OpenAIBackend, requests: list[Request], on_done=None, keep=None) -> list[Completion]:
     """Answer `requests` concurrently; call `on_done(i, completion)` as each one arrives. One that `keep(i)` turns down
     when its turn comes is not sent (`cancelled`)."""
     return self._run(requests, on_done, self._one, keep)
 
+# %% ../nbs/04_llm.ipynb #442772c4
 @patch
 def option_probs(self: OpenAIBackend, requests: list[Request], options, on_done=None) -> list[OptionProbs]:
     "Each request's probabilities of `options` from the endpoint's top-20 logprobs of one generated token."
@@ -397,6 +406,7 @@ class _Connection:
 # a refused, dropped or timed-out connection, a body cut short, a line that is not HTTP
 _RETRIED = (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, IndexError)
 
+# %% ../nbs/04_llm.ipynb #a89fbc59
 @patch
 async def _post_json(self: OpenAIBackend, conn: _Connection, payload: dict) -> dict:
     "The endpoint's JSON answer to chat completion `payload` on `conn`, retried as `_create` is (`_with_retries`)."
@@ -414,12 +424,14 @@ async def _post_json(self: OpenAIBackend, conn: _Connection, payload: dict) -> d
         raise _TryAgain(f"answered {status}: {message}", asked)
     return await self._with_retries(send)
 
+# %% ../nbs/04_llm.ipynb #42fa6340
 def _completion_of(answer: dict) -> Completion:
     "The `Completion` in a chat-completion JSON `answer`."
     choice, usage = answer['choices'][0], answer.get('usage') or {}
     return Completion(((choice.get('message') or {}).get('content') or '').strip(), usage.get('prompt_tokens') or 0,
                       usage.get('completion_tokens') or 0, choice.get('finish_reason') or 'stop')
 
+# %% ../nbs/04_llm.ipynb #83ff6c8f
 @patch
 async def _one_lean(self: OpenAIBackend, conn: _Connection, req: Request) -> Completion:
     "Request `req` on `conn`: the body the SDK sends (`_one`), the same `Completion`."
@@ -427,7 +439,6 @@ async def _one_lean(self: OpenAIBackend, conn: _Connection, req: Request) -> Com
     return _completion_of(await self._post_json(conn, {
         'messages': req.as_openai(), 'model': self.model_name, 'max_tokens': s.max_new_tokens, 'seed': s.seed,
         'temperature': s.temperature, 'top_p': s.top_p}))
-
 
 # %% ../nbs/04_llm.ipynb #75b02503
 @patch
@@ -466,6 +477,7 @@ async def _window(self: OpenAIBackend, n: int, fetch, on_done, keep, window: int
         if sdk is not None: await sdk.close()
     if failed: raise failed[0]
 
+# %% ../nbs/04_llm.ipynb #e649b0fa
 @patch
 def complete_window(self: OpenAIBackend, n: int, fetch, on_done, keep=None, window: int = 512):
     """Answer requests 0..n-1, `fetch(i)` giving `(request, None)` or `(request, answer it has)` as its turn comes, with
