@@ -194,6 +194,8 @@ def predictions_frame(test: Dataset, proba: np.ndarray, names: list[str], **meta
 
 # %% ../nbs/08_experiments.ipynb #16f8f583
 _METRICS_VERSION = 2  # part of each experiment's key: experiments saved by older code (without baselines) run again
+
+# %% ../nbs/08_experiments.ipynb #a6018372
 _ROW = ('task', 'source', 'classifier', 'seed', 'n_train', 'accuracy', 'macro_f1', 'beats_baselines')
 
 # %% ../nbs/08_experiments.ipynb #9ec23560

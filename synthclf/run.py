@@ -259,6 +259,7 @@ def examples_markdown(ex: pd.DataFrame, width: int = 240) -> str:
     wide = wide.reset_index(level='n', drop=True).reset_index().rename(columns={'label': 'Label'})
     return wide.to_markdown(index=False)
 
+# %% ../nbs/12_run.ipynb #fd988674
 Run.examples, Run.rejected_examples = _examples, _rejected_examples
 
 # %% ../nbs/12_run.ipynb #63628af1

@@ -167,6 +167,7 @@ PAIR_PHRASINGS = {  # invert: the question asks for the more objective task, so 
                  'invert': True},
 }
 
+# %% ../nbs/10_subjectivity.ipynb #16c8cf0a
 RATING_PHRASINGS = {  # reverse: a high answer means an objective task, so the subjectivity rating is 6 − answer
     'disagree': {'question': "How often would two careful annotators disagree on the label of a text in this task?",
                  'scale': "1 = almost never, 2 = rarely, 3 = sometimes, 4 = often, 5 = very often", 'reverse': False},
