@@ -399,16 +399,9 @@ def _simulate_cmd(args):
         print(f"{len(crowd)} simulated crowd judgments by {crowd.judge.nunique()} workers -> {args.out}. Use them: "
               f"synthclf run -p judgments={args.out}")
 
-# %% ../nbs/15_cli.ipynb #1bbf13a4
-def _add_simulate(sub):
-    "The options of `synthclf simulate`: a sub-parser of `sub`."
-    s = sub.add_parser('simulate', help='a simulated generator and judge with a planted truth (synthclf.simulate): '
-                                        'prepare its data, serve it, draw sets, simulate a crowd',
-                       description='Calibrate the verdict against a known truth: prepare the data (the real data '
-                                   'without the pool the simulator '
-                                   'serves from), serve an OpenAI-compatible simulator on loopback, and run `synthclf '
-                                   'run -p backend=openai` against it.')
-    ss = s.add_subparsers(dest='action', required=True)
+# %% ../nbs/15_cli.ipynb #a89527b5
+def _add_simulate_prepare(ss):
+    "`synthclf simulate prepare`'s options: a sub-parser of `ss`."
     sp = ss.add_parser('prepare', help="set each task's pool aside from its real train data, into a data folder for "
                                        "synthclf run -p data_dir=")
     sp.add_argument('--truth', required=True, help='the planted truth (YAML; see synthclf.simulate.read_truth)')
@@ -417,6 +410,10 @@ def _add_simulate(sub):
     sp.add_argument('--per-label', type=int, help='texts per label a benchmark will draw: cells whose pool holds '
                                                   'fewer than per_label × replicates are marked too_small')
     sp.add_argument('--replicates', type=int, default=1, help='how many draws of per_label texts (default 1)')
+
+# %% ../nbs/15_cli.ipynb #482b0325
+def _add_simulate_serve(ss):
+    "`synthclf simulate serve`'s options: a sub-parser of `ss`."
     sv = ss.add_parser('serve', help='serve the simulator as an OpenAI-compatible endpoint on loopback, in the '
                                      'foreground (Ctrl-C stops it)')
     sv.add_argument('--truth', required=True, help='the planted truth (YAML)')
@@ -432,6 +429,10 @@ def _add_simulate(sub):
     sv.add_argument('--retry-after', type=float, default=1.0, help="a 429's Retry-After, seconds (default 1)")
     sv.add_argument('--hang', type=float, default=30.0, help='seconds a timeout fault holds the request (default 30)')
     sv.add_argument('--log', help='a request log: a line per request (time, status, call-cache key)')
+
+# %% ../nbs/15_cli.ipynb #09f2cda8
+def _add_simulate_draw(ss):
+    "`synthclf simulate draw`'s options: a sub-parser of `ss`."
     sd = ss.add_parser('draw', help="generated sets from a prepared pool, differing from real data as LLM output does",
                        description="Write SETS generated sets (text,label CSVs) of one task and mode, drawn from the "
                                    "pool `prepare` set aside with the truth's label noise for the mode "
@@ -450,6 +451,10 @@ def _add_simulate(sub):
                     help="collapse: each label's texts are near-copies of this many seed texts (default: none)")
     sd.add_argument('--seed', type=int, help="default: the truth's seed")
     sd.add_argument('--out', required=True, help='the folder for the CSVs (<task>-<mode>-<set>.csv)')
+
+# %% ../nbs/15_cli.ipynb #6a018221
+def _add_simulate_crowd(ss):
+    "`synthclf simulate crowd`'s options: a sub-parser of `ss`."
     sc = ss.add_parser(
         'crowd', help='simulated crowd judgments of task subjectivity: a CSV for synthclf run -p judgments=')
     sc.add_argument('--truth', required=True, help='the planted truth (YAML)')
@@ -457,6 +462,18 @@ def _add_simulate(sub):
     sc.add_argument('--comparisons', type=int, help="how many judgments (default: the truth's crowd.comparisons, 540)")
     sc.add_argument('--workers', type=int, help="how many simulated workers (default: the truth's crowd.workers, 30)")
     sc.add_argument('--seed', type=int, help="default: the truth's seed")
+
+# %% ../nbs/15_cli.ipynb #1bbf13a4
+def _add_simulate(sub):
+    "The options of `synthclf simulate`: a sub-parser of `sub`."
+    s = sub.add_parser('simulate', help='a simulated generator and judge with a planted truth (synthclf.simulate): '
+                                        'prepare its data, serve it, draw sets, simulate a crowd',
+                       description='Calibrate the verdict against a known truth: prepare the data (the real data '
+                                   'without the pool the simulator '
+                                   'serves from), serve an OpenAI-compatible simulator on loopback, and run `synthclf '
+                                   'run -p backend=openai` against it.')
+    ss = s.add_subparsers(dest='action', required=True)
+    for add in (_add_simulate_prepare, _add_simulate_serve, _add_simulate_draw, _add_simulate_crowd): add(ss)
     s.set_defaults(func=_simulate_cmd)
 
 # %% ../nbs/15_cli.ipynb #eefebeeb
