@@ -311,15 +311,9 @@ def _run_cmd(args):
     if summary.get('interrupted'): sys.exit(130)
     if summary.get('failed'): sys.exit(1)
 
-# %% ../nbs/15_cli.ipynb #2d836f32
-def _add_run(sub):
-    "The options of `synthclf run`: a sub-parser of `sub`."
-    b = sub.add_parser('run', help='the whole study with papermill: generate, train and subjectivity notebooks per '
-                                   'task, then the report',
-                       epilog='An endpoint: -p base_url=URL or $OPENAI_BASE_URL; its API key is read from '
-                              '$OPENAI_API_KEY only. '
-                              'Ctrl-C stops the run cleanly (summary.json records the interrupted stages); the same '
-                              'command goes on.')
+# %% ../nbs/15_cli.ipynb #5c39345d
+def _run_study_options(b):
+    "`synthclf run`'s options of what to run: tasks, profile, run folder, generators, parameters."
     b.add_argument(
         '--tasks', help="comma-separated task names or paths to task cards (YAML), or 'all' (default: the profile's)")
     b.add_argument('--profile', choices=['quick', 'paper'], default='quick',
@@ -336,6 +330,10 @@ def _add_run(sub):
     b.add_argument('-p', '--param', action='append', metavar='KEY=VALUE',
                    help='override a notebook parameter, in YAML: seeds=3, modes=[zero_shot], '
                         'train.test_cap=null (repeatable)')
+
+# %% ../nbs/15_cli.ipynb #e67f81b8
+def _run_execution_options(b):
+    "`synthclf run`'s options of how to run: workers, scheduler, force, kernel."
     b.add_argument(
         '--workers', type=int, help='parallel stage processes (default: one per core, at most one per task); '
                                       'the local-LLM stages side by side, as many as the cores and the free '
@@ -345,6 +343,10 @@ def _add_run(sub):
         '--scheduler', help='address of a Dask distributed scheduler (tcp://HOST:PORT) to run the tasks on instead')
     b.add_argument('--force', action='store_true', help='execute every stage again, even the verified finished ones')
     b.add_argument('--kernel', default='python3', help='Jupyter kernel for the notebooks (default python3)')
+
+# %% ../nbs/15_cli.ipynb #ad29f5f3
+def _run_dry_run_options(b):
+    "`synthclf run`'s options of a dry run: the plan, as JSON or not, and the assumptions of its cost."
     b.add_argument('--dry-run', action='store_true',
                    help='print the plan (each stage: run or skip, and why) and what it costs, and run nothing: '
                         'no endpoint, model or network needed')
@@ -355,6 +357,17 @@ def _add_run(sub):
                         f"(default {A['tokens_per_s']:g})")
     b.add_argument('--acceptance', type=float, help="the share of answers generate accepts, for the cost's requests "
                                                     f"(default {A['acceptance']:g})")
+
+# %% ../nbs/15_cli.ipynb #2d836f32
+def _add_run(sub):
+    "The options of `synthclf run`: a sub-parser of `sub`."
+    b = sub.add_parser('run', help='the whole study with papermill: generate, train and subjectivity notebooks per '
+                                   'task, then the report',
+                       epilog='An endpoint: -p base_url=URL or $OPENAI_BASE_URL; its API key is read from '
+                              '$OPENAI_API_KEY only. '
+                              'Ctrl-C stops the run cleanly (summary.json records the interrupted stages); the same '
+                              'command goes on.')
+    for add in (_run_study_options, _run_execution_options, _run_dry_run_options): add(b)
     b.set_defaults(func=_run_cmd)
 
 # %% ../nbs/15_cli.ipynb #86fc5d65
