@@ -306,8 +306,8 @@ def gap_power(tasks: int, gap_sd: float, gap_rise, level: float, sims: int = 200
     """The share of `sims` simulated runs in which the gap line (`gap_correlation`) says *agrees*: `tasks` tasks evenly
     spaced in subjectivity (positions 0 to 1), true gaps `gap_rise` × position (or `gap_rise` itself, one true gap per
     task from the least to the most subjective), each measured with normal noise of sd `gap_sd` and each score with
-    noise of sd `score_sd` (in units of the scores' range); the line's own test on them: ρ averaged over `draws` draws of
-    the gaps and scores around what was measured, the permutation test's two-sided p below `level` (Holm's first step
+    noise of sd `score_sd` (in units of the scores' range); the line's own test on them: ρ averaged over `draws` draws
+    of the gaps and scores around what was measured, the permutation test's two-sided p below `level` (Holm's first step
     over the gap lines) and ρ > 0. `verdict_power`'s gap figure."""
     if tasks < 3: raise ValueError(f"gap_power needs at least 3 tasks (a rank correlation); got {tasks}")
     if not gap_sd >= 0: raise ValueError(f"gap_power needs a gap sd >= 0; got {gap_sd}")
