@@ -393,7 +393,7 @@ def run_study(spec):
     sentence = {k: v for k, v in verdict_power(runs, verdict, seed=0).items()
                 if k in ('alpha', 'per_label', 'ordering_se', 'ordering_claim', 'ordering_lines', 'ordering_df', 'ordering_n_boot',
                          'ordering_power',
-                         'ordering_per_label_needed', 'gap_tasks', 'gap_sd', 'gap_lines',
+                         'ordering_per_label_needed', 'gap_tasks', 'gap_sd', 'gap_score_sd', 'gap_lines',
                          'gap_power', 'gap_sims')}
     times['total'] = time.time() - t0
     means, sds = runs.groupby(['task', 'source']).macro_f1.mean().round(4), runs.groupby(['task', 'source']).macro_f1.std().round(4)
@@ -948,12 +948,20 @@ def summarize_power_sentence(results, groups, commit, sims: int = 200):
             pos = np.linspace(0, 1, len(tasks))
             rise = float(np.polyfit(pos, gaps, 1)[0])
             have = [i for i in ids if sent.loc[i].get('gap_sd', np.nan) == sent.loc[i].get('gap_sd', np.nan)]
-            p = float(np.mean([gap_power(int(sent.loc[i, 'gap_tasks']), sent.loc[i, 'gap_sd'], rise,
-                                         sent.loc[i, 'alpha'] / sent.loc[i, 'gap_lines'], sims, seed=i) for i in have])) if have else np.nan
+            score_sd = lambda i: float(np.nan_to_num(sent.loc[i].get('gap_score_sd', 0.0)))  # 0 where not recorded
+            at = lambda truth: float(np.mean([gap_power(int(sent.loc[i, 'gap_tasks']), sent.loc[i, 'gap_sd'], truth,
+                                                        sent.loc[i, 'alpha'] / sent.loc[i, 'gap_lines'], sims, seed=i,
+                                                        score_sd=score_sd(i)) for i in have])) if have else np.nan
+            p = at(rise)
+            # the same simulation at the true gaps themselves (the planted noise need not make them a straight line)
+            p_gaps = at(gaps) if have and all(int(sent.loc[i, 'gap_tasks']) == len(tasks) for i in have) else np.nan
             pw, pw_ci = share(int((x.word == 'agrees').sum()), len(x))
             out.append({**cell, 'kind': kind, 'lines': len(x), 'predicted_power': round(p, 4) if have else None, 'true_rise': round(rise, 4),
                         'true_gaps': dict(zip(tasks, np.round(gaps, 4).tolist())),
                         'median_gap_sd': round(float(np.median(sent.loc[have, 'gap_sd'])), 4) if have else None,
+                        'median_score_sd': round(float(np.median([score_sd(i) for i in have])), 4) if have else None,
+                        'predicted_at_true_gaps': None if p_gaps != p_gaps else round(p_gaps, 4),
+                        'true_gaps_vs_measured': None if p_gaps != p_gaps else _side(pw, pw_ci, p_gaps),
                         'power': pw, 'power_ci': pw_ci, 'measured_vs_predicted': _side(pw, pw_ci, p) if have else None})
     return out
 
@@ -1106,8 +1114,10 @@ def write_md(res, path):
                 "lines with planted noise difference > 0): `ordering_power` at the study's median standard error and Holm's family over its "
                 "lines, at the line's true difference, averaged over the lines; in brackets the same at the ends of the truth's interval. "
                 "The sentence calls it a lower bound (Holm's first-step level, the strictest). *Predicted* (gap lines): `gap_power` at the "
-                "study's gap sd and the true rise (the least-squares slope of the true gaps on the tasks' planted positions 0 to 1), averaged "
-                "over the studies. *Measured*: the share saying *agrees* (95% Wilson interval). *Measured vs predicted*: the prediction "
+                "study's gap sd, its scores' sd (relative to their range; 0 for studies recorded before it was kept) and the true rise (the "
+                "least-squares slope of the true gaps on the tasks' planted positions 0 to 1), averaged over the studies, read by the line's "
+                "own test (two-sided, Holm's first step; in rows of 485eb91 and before, one-sided and without the scores' uncertainty); *predicted at the "
+                "true gaps*: the same simulation with the true gaps themselves in place of the straight line. *Measured*: the share saying *agrees* (95% Wilson interval). *Measured vs predicted*: the prediction "
                 "inside the measured interval, or the measured power above / below it. *Predicted at the least precise comparison*: "
                 "`verdict_power` now reads the median standard error of the comparison whose lines are least precise (few-shot > zero-shot "
                 "carries two sets' spread), not the median over all lines; for studies recorded before that, this column reads it from the "
@@ -1119,13 +1129,16 @@ def write_md(res, path):
                         ('true difference / rise', lambda r: f"{r['true_rise']:+.3f} rise" if 'true_rise' in r else
                          ', '.join(f"{v[0]:+.3f}" for v in r['true_difference'].values())),
                         ('median se / gap sd', lambda r: f"{r['median_se']:.3f}" if 'median_se' in r else
-                         ('—' if r.get('median_gap_sd') is None else f"{r['median_gap_sd']:.3f}")),
+                         ('—' if r.get('median_gap_sd') is None else f"{r['median_gap_sd']:.3f}"
+                          + (f", scores {r['median_score_sd']:.2f}" if r.get('median_score_sd') else ''))),
                         ('predicted', lambda r: _pct(r['predicted_power'], r.get('predicted_range'))),
                         ('measured', lambda r: _pct(r['power'], r['power_ci'])),
                         ('measured vs predicted', lambda r: r.get('measured_vs_predicted') or '—'),
                         ('predicted at the least precise comparison', lambda r: _pct(r.get('predicted_least_precise'))
                          + (f" ({r['least_precise_vs_measured']})" if r.get('least_precise_vs_measured') else '')),
                         ('measured where the line spoke', lambda r: _pct(r.get('power_where_it_spoke'), r.get('power_where_it_spoke_ci'))),
+                        ('gap: predicted at the true gaps', lambda r: _pct(r.get('predicted_at_true_gaps'))
+                         + (f" ({r['true_gaps_vs_measured']})" if r.get('true_gaps_vs_measured') else '')),
                         ('undetermined', lambda r: _pct(r.get('undetermined'))), ('commit', lambda r: r['commit'])]), '']
     if res.get('judge'):
         out += ["## Judge: does the reliability gate let through only rankings worth having?", '',

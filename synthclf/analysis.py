@@ -91,6 +91,7 @@ def read_subjectivity(folder, settings: dict) -> dict:
 # %% ../nbs/12_analysis.ipynb #b1bf6d24
 def _md(df: pd.DataFrame, floatfmt: str = '.3f') -> str: return df.to_markdown(index=False, floatfmt=floatfmt)
 
+# %% ../nbs/12_analysis.ipynb #fa4b6b42
 class _Report:
     """What `analyze` is writing, in a temporary folder `tmp` moved into place at the end: the runs of one classifier
     (`runs_df`, with `ok` from `learned`), the Markdown lines `md`, the `summary`, the parts `skipped` and why, and what
@@ -134,6 +135,7 @@ def _start_report(runs, out, classifier: str | None, plan: dict, stage_dir: str,
     stage = {t: read_subjectivity(str(stage_dir).format(task=t), settings(t)) for t in tasks}
     return _Report(runs, runs_df, classifier, ok, tmp, summary, stage, say)
 
+# %% ../nbs/12_analysis.ipynb #794596be
 def _backend_maker(backend, model: str | None, judge_dtype: str, backend_kw: dict):
     """A function giving the LLM backend, made once: for the judge (a local one in `judge_dtype`) or for the agreement
     panels."""
@@ -146,6 +148,7 @@ def _backend_maker(backend, model: str | None, judge_dtype: str, backend_kw: dic
         return llms[key]
     return backend_once
 
+# %% ../nbs/12_analysis.ipynb #ad38c4e1
 def _agreement_getter(agreement_panel_k: int, agreement_cap: int, backend_once, backend, seed: int, cache,
                       progress: bool, data_dir):
     """A function giving a task's agreement per test id and where it came from (`instance_agreement`): its column, else
@@ -205,6 +208,7 @@ def _no_ranking(r: _Report, rank_tasks) -> dict:
     r.md += ["## Task subjectivity\n", why[0].upper() + why[1:] + '.', '']
     return {'reliable': False, 'judged': False, 'verdict': why, 'source': 'no judge'}
 
+# %% ../nbs/12_analysis.ipynb #ffbcb57c
 def _subjectivity_step(r: _Report, j, rank_tasks, judge_method: str, judge_k: int, backend_once, seed: int, cache,
                        progress: bool, backend, judge_dtype: str):
     """Task-level subjectivity: the ranking (from judgments `j`, else an LLM judge) and its judge's reliability, written
@@ -427,6 +431,7 @@ def _mixture_gains(r: _Report, w: pd.DataFrame, every: dict | None = None) -> pd
                                    "beat its baselines)")
     return mix
 
+# %% ../nbs/12_analysis.ipynb #74bdb3c9
 def _headline_mixture(mix: pd.DataFrame, task: str, mode: str, n: int = 20) -> list:
     """The mixture of `mode` on `task` that the headline names: the one with n real per label, else the nearest (none
     without mixtures)."""

@@ -340,21 +340,25 @@ def gap_correlation(runs: pd.DataFrame, subjectivity, synthetic: str = 'few_shot
     out = {'synthetic': synthetic, 'real': real, 'tasks': tasks, 'left_out': left_out, 'gated': gated,
            'gaps': dict(zip(tasks, gaps.round(4))),
            'rho': np.nan, 'ci_low': np.nan, 'ci_high': np.nan, 'p': np.nan, 'p_greater': np.nan, 'p_less': np.nan,
-           'gap_sd': np.nan}
+           'gap_sd': np.nan, 'score_sd': np.nan}
     if len(tasks) >= 3:
         rng = np.random.default_rng(seed)
         boot = lambda a: a[rng.integers(0, len(a), (draws, len(a)))].mean(1)
         g = np.stack([boot(per[t][0]) - boot(per[t][1]) + rng.normal(0, 1, draws) * per[t][2] for t in tasks], axis=1)
-        test = permutation_spearman(_score_draws(subjectivity, tasks, draws, rng), g, seed=seed)
+        x = _score_draws(subjectivity, tasks, draws, rng)
+        test = permutation_spearman(x, g, seed=seed)
+        span = float(np.ptp(scores[tasks].to_numpy(float)))  # the scores' sd in units of their range (for the power)
         out.update(rho=test['rho'], p_greater=test['p_greater'], p_less=test['p_less'],
                    p=min(1.0, 2 * min(test['p_greater'], test['p_less'])),
-                   permutations=test['permutations'], gap_sd=float(g.std(0, ddof=1).mean()))
+                   permutations=test['permutations'], gap_sd=float(g.std(0, ddof=1).mean()),
+                   score_sd=float(x.std(0, ddof=1).mean() / span) if span > 0 else np.nan)
         out['ci_low'], out['ci_high'] = np.quantile(test['rho_draws'], [(1 - ci) / 2, (1 + ci) / 2]).tolist()
     out['word'] = ('undetermined: the subjectivity judge is not reliable' if not reliable else
                    f'inconclusive: {len(tasks)} usable task(s), at least {min_tasks} needed'
                    if len(tasks) < min_tasks else
                    'inconclusive: no test' if np.isnan(out['p']) else _decide(out['rho'], out['p']))
     return out
+
 
 # %% ../nbs/11_claims.ipynb #5fd24f42
 def _kappa(c: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ FACTORS = {'infidelity': '1 − label fidelity', 'diversity_loss': "real − syn
            # what may explain the gap, each oriented so that more should widen it
            'dissimilarity': '1 − similarity to real'}
 
+# %% ../nbs/11_gap_decomposition.ipynb #ac064f69
 def gap_points(gaps: pd.DataFrame, fidelity: pd.DataFrame, diversity: pd.DataFrame) -> pd.DataFrame:
     """One row per task and generated mode: its real − synthetic `gap` (`gaps`: task, gap_<mode>), `infidelity` (1 −
     `fidelity`'s corrected rate: task, mode, fidelity), `diversity_loss` (the real set's remote-clique minus the mode's)
@@ -50,6 +51,7 @@ def ols_fit(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     tot = ((y - y.mean()) ** 2).sum()
     return b, (float(1 - ((y - A @ b) ** 2).sum() / tot) if tot > 0 else 0.0)
 
+# %% ../nbs/11_gap_decomposition.ipynb #b7103486
 def r2_shares(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Each column's share of the R² of `y` on all the columns of `X`, averaged over every order of entering them (the
     LMG or Shapley decomposition): the shares sum to the whole R², and two columns that carry the same information split
@@ -157,6 +159,7 @@ def macro_f1(gold: np.ndarray, pred: np.ndarray, num_labels: int) -> float:
     both = np.bincount(gold, minlength=num_labels) + np.bincount(pred, minlength=num_labels)
     return float((2 * tp[both > 0] / both[both > 0]).mean())
 
+# %% ../nbs/11_gap_decomposition.ipynb #2285147e
 def paired_difference(gold, first: list, second: list, num_labels: int, n_boot: int = 1000, ci: float = 0.95,
                       seed: int = 0) -> tuple[float, float, float]:
     """Mean macro-F1 of the predictions in `first` minus those in `second` (lists of arrays over the same test rows: one
@@ -178,6 +181,7 @@ def paired_difference(gold, first: list, second: list, num_labels: int, n_boot: 
 # %% ../nbs/11_gap_decomposition.ipynb #50a40c70
 VARIANTS = ('as generated', 'fidelity-filtered', 'oracle relabelled')
 
+# %% ../nbs/11_gap_decomposition.ipynb #16dbcb9a
 def set_variants(scored: pd.DataFrame) -> dict:
     """From a set's `fidelity.csv` rows (text, label, read_as): the set as generated, kept where the real-data reader
     reads the intended label (the fidelity filter), and every text relabelled with what that reader reads (an oracle: a
@@ -187,6 +191,7 @@ def set_variants(scored: pd.DataFrame) -> dict:
     s = scored.assign(label=scored.label.astype(str), read_as=scored.read_as.astype(str))
     return dict(zip(VARIANTS, (s, s[s.read_as == s.label], s.assign(label=s.read_as))))
 
+# %% ../nbs/11_gap_decomposition.ipynb #507730d1
 def within_task_gaps(task, synthetic_dir, classifier: str = 'tfidf', real_draws: int = 5, test_cap: int | None = 500,
                      n_boot: int = 500, ci: float = 0.95, seed: int = 0, data_dir=None) -> pd.DataFrame:
     """Per generated mode of `task` (its first set under `synthetic_dir`, scored: `fidelity.csv`) and variant

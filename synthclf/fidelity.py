@@ -80,6 +80,7 @@ def confusion_counts(true, read, num_labels: int) -> np.ndarray:
     cells = np.asarray(true) * num_labels + np.asarray(read)
     return np.bincount(cells, minlength=num_labels ** 2).reshape(num_labels, -1)
 
+# %% ../nbs/11_fidelity.ipynb #50c3a53a
 def read_shares(intended, read, num_labels: int) -> np.ndarray:
     "Per intended label (rows), the share of its texts read as each label (columns); NaN rows for labels with no text."
     c = confusion_counts(intended, read, num_labels).astype(float)
@@ -103,6 +104,7 @@ def corrected_shares(intended, read, confusion, num_labels: int, clip: bool = Tr
     Q[np.isnan(P).any(1)] = np.nan
     return Q
 
+# %% ../nbs/11_fidelity.ipynb #1b994364
 def fidelity_rate(intended, shares: np.ndarray) -> float:
     "The share of texts whose true label is the intended one: each intended label's diagonal share, by its texts."
     n = np.bincount(np.asarray(intended), minlength=len(shares))
@@ -141,6 +143,7 @@ def fidelity_reader(classifier: str) -> str:
     "The label-fidelity reader of a train stage whose first classifier is `classifier`: itself if cheap, else tfidf."
     return classifier if classifier == 'tfidf' or str(classifier).startswith('embedding-lr') else 'tfidf'
 
+# %% ../nbs/11_fidelity.ipynb #01e7b077
 def study_fidelity(task, synthetic_dir, out, reader: str = 'tfidf', real_per_label: int | None = 500, folds: int = 5,
                    n_boot: int = 1000, seed: int = 0, data_dir=None) -> pd.DataFrame | None:
     """The label fidelity of every generated set of `task` under `synthetic_dir`, written (see the prose); the
@@ -171,6 +174,7 @@ def study_fidelity(task, synthetic_dir, out, reader: str = 'tfidf', real_per_lab
                                                 'reader': reader, 'folds': folds, 'real_per_label': real_per_label}))
     return summary
 
+# %% ../nbs/11_fidelity.ipynb #cd121842
 def fidelity_table(run, tasks) -> pd.DataFrame:
     "The label fidelity per task and mode that the train stages wrote under `run`, with each one's largest leak."
     from synthclf.layout import fidelity_dir
@@ -198,6 +202,7 @@ def fidelity_filter(scored: pd.DataFrame, min_fidelity: float | None = None) -> 
     if min_fidelity is None: return (scored['read_as'].astype(str) == scored['label'].astype(str)).to_numpy()
     return (scored['fidelity'] >= min_fidelity).to_numpy()
 
+# %% ../nbs/11_fidelity.ipynb #709a3bcf
 def few_shot_filter(shown: pd.DataFrame, synthetic: pd.DataFrame, names, classifier: str = 'tfidf') -> np.ndarray:
     "Keep-mask over `synthetic`: the texts a reader trained only on the `shown` real examples reads as intended."
     names = list(names)
@@ -217,6 +222,7 @@ def out_of_fold_proba(texts, labels, names, classifier: str = 'tfidf', folds: in
         proba[te] = clf.predict_proba([texts[i] for i in te])
     return proba
 
+# %% ../nbs/11_fidelity.ipynb #b84254ae
 def confident_learning(synthetic: pd.DataFrame, names, classifier: str = 'tfidf', folds: int = 5,
                        seed: int = 0) -> np.ndarray:
     "Keep-mask over `synthetic` (text, label): Northcutt et al.'s confident joint, pruned by noise rate."
@@ -268,6 +274,7 @@ def domain_weights(real_X, synthetic_X, clip: tuple = (0.1, 10.0), folds: int = 
     w = np.clip(p / (1 - p), *clip)
     return w / w.mean()
 
+# %% ../nbs/11_fidelity.ipynb #f263483e
 def reweight(synthetic_texts, real_texts, encoder: str | None = None, clip: tuple = (0.1, 10.0),
              seed: int = 0) -> np.ndarray:
     "`domain_weights` of `synthetic_texts` toward `real_texts` on the frozen sentence embeddings of `encoder`."
@@ -286,6 +293,7 @@ def judge_request(card, text: str):
     r = label_request(card, str(text), temperature=0.0)
     return replace(r, sampling=replace(r.sampling, max_new_tokens=1))
 
+# %% ../nbs/11_fidelity.ipynb #20da6b70
 def self_check_reads(probs, intended, calibrate: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """(judged, agree) from a judge's label probabilities `probs` (texts × labels) and the `intended` label ids: the
     judged label is the most probable, each label's probability first divided by its mean over the texts when
@@ -301,6 +309,7 @@ def self_check_reads(probs, intended, calibrate: bool = True) -> tuple[np.ndarra
 # %% ../nbs/11_fidelity.ipynb #30e244cb
 SELF_CHECK_FILE = 'self_check.csv'
 
+# %% ../nbs/11_fidelity.ipynb #acf16967
 def self_check(task, synthetic_dir, model: str | None = None, backend: str | None = None, calibrate: bool = True,
                cache=None, **backend_kw) -> pd.DataFrame | None:
     """Every generated set of `task` under `synthetic_dir` read by an LLM judge (`model` on `backend`; None: the
@@ -345,6 +354,7 @@ def self_check(task, synthetic_dir, model: str | None = None, backend: str | Non
                      **judge, 'seconds': round(per_text * len(ds), 2)})
     return pd.DataFrame(rows).assign(calls=stats.calls, cached=stats.cached)
 
+# %% ../nbs/11_fidelity.ipynb #5b052146
 def read_self_check(folder, texts) -> pd.DataFrame:
     """The `self_check.csv` of the set in `folder` by row, checked against the set's `texts`; a ValueError naming the
     fix."""
@@ -362,6 +372,7 @@ def read_self_check(folder, texts) -> pd.DataFrame:
 # %% ../nbs/11_fidelity.ipynb #72216a4a
 REMEDIES = ('fidelity_filter', 'few_shot_filter', 'confident_learning', 'reweight', 'self_check')
 
+# %% ../nbs/11_fidelity.ipynb #22907c7f
 def remedy_keep(remedy: str, folder, synthetic: pd.DataFrame, shown: pd.DataFrame, names, reader: str = 'tfidf',
                 seed: int = 0) -> np.ndarray:
     """The keep-mask of `remedy` over the set in `folder` (rows `synthetic`); the fidelity filter reads its
@@ -378,6 +389,7 @@ def remedy_keep(remedy: str, folder, synthetic: pd.DataFrame, shown: pd.DataFram
     if remedy == 'self_check': return read_self_check(folder, synthetic['text'])['agree'].to_numpy(bool)
     raise ValueError(f"Unknown remedy {remedy!r}: use one of {', '.join(REMEDIES)}.")
 
+# %% ../nbs/11_fidelity.ipynb #aa0ae495
 def apply_remedies(task, synthetic_dir, out, remedies=REMEDIES, reader: str = 'tfidf', k: int = 3, seed: int = 0,
                    data_dir=None, real_sample_per_label: int = 50) -> pd.DataFrame:
     """Per generated set of `task` (every replicate) and remedy, the kept (or weighted) copy written (see the prose);

@@ -23,6 +23,7 @@ __all__ = ['STYLE', 'WORD_COLORS', 'styled', 'save_figure', 'source_title', 'plo
 # %% ../nbs/11_figures.ipynb #fa406919
 STYLE = {'style': 'whitegrid', 'context': 'notebook', 'palette': 'colorblind'}  # the one look of every report figure
 
+# %% ../nbs/11_figures.ipynb #b8b4fba6
 def styled(plot):
     "`plot`, drawn in the report's one seaborn style (`STYLE`) whatever the session's own matplotlib settings."
     @functools.wraps(plot)
@@ -47,6 +48,7 @@ def source_title(source: str) -> str:
     if m := mixture_parts(source): return f"{m[0]} real/label + {SOURCE_TITLES[m[1]].lower()}"
     return SOURCE_TITLES.get(source.split('@')[0], source)
 
+# %% ../nbs/11_figures.ipynb #6dc7569b
 @styled
 def plot_gap_vs_subjectivity(gaps: pd.DataFrame, subjectivity, gaps_to_plot=('gap_zero_shot', 'gap_few_shot'),
                              fit: bool = True, why: str = ''):
@@ -138,6 +140,7 @@ def _t_interval(x: pd.Series, ci: float = 0.95) -> tuple[float, float, float, in
     h = stats.t.ppf((1 + ci) / 2, n - 1) * x.std() / np.sqrt(n) if n > 1 else 0.0
     return m, m - h, m + h, n
 
+# %% ../nbs/11_figures.ipynb #d7bbaa6d
 @styled
 def plot_scores_by_source(runs: pd.DataFrame, metric: str = 'macro_f1', ci: float = 0.95, col_wrap: int = 3,
                           at_baseline=None):
@@ -176,13 +179,16 @@ def plot_scores_by_source(runs: pd.DataFrame, metric: str = 'macro_f1', ci: floa
 WORD_COLORS = dict(zip(('agrees', 'contradicts', 'inconclusive', 'undetermined'),
                        [sns.color_palette('colorblind')[i] for i in (2, 3, 7, 5)]))  # a verdict word's colour
 
+# %% ../nbs/11_figures.ipynb #50f95270
 _NUMBER = r'[+\-−]?\d+(?:\.\d+)?'
 
+# %% ../nbs/11_figures.ipynb #bdc34605
 def _number(s) -> float:
     "The first number in `s` ('+0.314 macro-F1', 'Spearman ρ = +0.40'), NaN for none ('—')."
     m = re.search(_NUMBER, str(s))
     return float(m.group().replace('−', '-')) if m else np.nan
 
+# %% ../nbs/11_figures.ipynb #02b03ee3
 def verdict_numbers(verdict: pd.DataFrame) -> pd.DataFrame:
     """The verdict's lines with their estimate and interval as numbers (`value`, `low`, `high`; NaN where there is
     none), what the estimate measures (`unit`) and the word's first part (`word_head`: agrees, contradicts, ...)."""
@@ -193,6 +199,7 @@ def verdict_numbers(verdict: pd.DataFrame) -> pd.DataFrame:
                           unit=unit.where(unit != '—', ''),
                           word_head=verdict.word.astype(str).str.split(':').str[0].str.strip())
 
+# %% ../nbs/11_figures.ipynb #c66cbba4
 @styled
 def plot_verdict_forest(verdict: pd.DataFrame, titles: dict | None = None):
     """Each verdict line's estimate and interval against zero, coloured by its word, one panel per claim (titled by

@@ -37,18 +37,22 @@ class GeneratorKind:
     help: str = ''
     keys: tuple = ('backend', 'model')
 
+# %% ../nbs/08_kinds.ipynb #fe321dcc
 GENERATOR_KINDS: dict = {}  # prefix -> GeneratorKind
 
+# %% ../nbs/08_kinds.ipynb #2e11ffac
 def register_generator_kind(kind: GeneratorKind) -> GeneratorKind:
     "Make `<kind.prefix>:<rest>` a generator everywhere: `generator_overrides`, the generate stage, its manifest."
     GENERATOR_KINDS[kind.prefix] = kind
     return kind
 
+# %% ../nbs/08_kinds.ipynb #67bb86b6
 def generator_kind(backend) -> GeneratorKind | None:
     "The registered kind that the generate stage's `backend` names and that writes its sets itself; None for an LLM."
     k = GENERATOR_KINDS.get(backend) if isinstance(backend, str) else None
     return k if k is not None and k.generate is not None else None
 
+# %% ../nbs/08_kinds.ipynb #02464bda
 def generator_keys() -> tuple:
     """The generate stage's parameters that say which generator a run used, not what it asked of it: the settings
     marked `generator` (`synthclf.settings.GENERATE`, `ENDPOINT`) and those each registered kind's `overrides` sets.
@@ -56,14 +60,20 @@ def generator_keys() -> tuple:
     marked = [name for name, s in {**GENERATE, **ENDPOINT}.items() if s.generator]
     return tuple(dict.fromkeys(marked + [k for kind in GENERATOR_KINDS.values() for k in kind.keys]))
 
+# %% ../nbs/08_kinds.ipynb #2fc6173c
 register_generator_kind(GeneratorKind('openai', lambda rest: (f'openai:{rest}', {'backend': 'openai', 'model': rest}),
                                       help='openai:<model> for an OpenAI-compatible endpoint ($OPENAI_BASE_URL)'))
 
 # %% ../nbs/08_kinds.ipynb #9166c9cf
 _FILE_KEYS = {'text': 'text', 'label': 'label', 'mode': None, 'split': 'train'}  # a file spec's keys and their defaults
+
+# %% ../nbs/08_kinds.ipynb #83b7ae1c
 _MODE_WORDS = {'zeroshot': 'zero_shot', 'zero': 'zero_shot', 'fewshot': 'few_shot', 'few': 'few_shot'}
+
+# %% ../nbs/08_kinds.ipynb #6680b664
 _EXAMPLE = 'file:out.jsonl?text=prompt_output&label=category&mode=kind'
 
+# %% ../nbs/08_kinds.ipynb #df8ac7cc
 def parse_file_spec(spec: str) -> dict:
     "`PATH?text=COL&label=COL&mode=COL&split=NAME` (all but PATH optional) -> {path, text, label, mode, split}."
     path, _, query = str(spec).partition('?')
@@ -76,23 +86,27 @@ def parse_file_spec(spec: str) -> dict:
         raise ValueError(f"{spec!r} names no column for {empty}: write {empty[0]}=COLUMN.")
     return {'path': path.strip(), **_FILE_KEYS, **{k: v[-1].strip() for k, v in q.items()}}
 
+# %% ../nbs/08_kinds.ipynb #e758d4d5
 def _spec_text(s: dict) -> str:
     "A parsed spec written back: its path, then the keys that are not their defaults."
     q = urllib.parse.urlencode({k: s[k] for k in _FILE_KEYS if s[k] != _FILE_KEYS[k]})
     return s['path'] + (f'?{q}' if q else '')
 
+# %% ../nbs/08_kinds.ipynb #3a82daa5
 def _file_sha256(p: Path) -> str:
     h = hashlib.sha256()
     with open(p, 'rb') as f:
         for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
     return h.hexdigest()
 
+# %% ../nbs/08_kinds.ipynb #67527b59
 def _folder_sha256(p: Path) -> str:
     "The sha256 of a file, or of a folder's files (their relative names and contents' sha256)."
     if p.is_file(): return _file_sha256(p)
     files = sorted(f for f in p.rglob('*') if f.is_file())
     return hashlib.sha256(''.join(f'{f.relative_to(p)}\0{_file_sha256(f)}\0' for f in files).encode()).hexdigest()
 
+# %% ../nbs/08_kinds.ipynb #2802a9fc
 def _hub_ok(s: dict):
     "Fail at once for a path that is not there when the Hub cannot be asked (offline, unreachable)."
     if why := hub_unreachable():
@@ -100,6 +114,7 @@ def _hub_ok(s: dict):
                                 f"{why}. Give the path of a JSONL, CSV or Parquet file or of a `save_to_disk` "
                                 "folder (or, online, a Hub dataset id).")
 
+# %% ../nbs/08_kinds.ipynb #64b27420
 def _hub_frame(s: dict) -> tuple[pd.DataFrame, dict]:
     "The rows of the Hub dataset `s['path']` (its split `s['split']`); offline or unreachable, an error at once."
     _hub_ok(s)
@@ -110,6 +125,7 @@ def _hub_frame(s: dict) -> tuple[pd.DataFrame, dict]:
         if isinstance(f, ClassLabel): df[c] = [f.names[i] for i in df[c]]
     return df, {'hub': s['path'], 'split': s['split'], 'fingerprint': ds._fingerprint}
 
+# %% ../nbs/08_kinds.ipynb #952635c9
 def _modes(raw: pd.Series, column: str, where: str) -> np.ndarray:
     "A mode column's values as zero_shot / few_shot (any case, `-` or `_` or none); another value is named."
     modes = raw.astype(str).str.lower().str.replace(r'[^a-z]', '', regex=True).map(_MODE_WORDS)
@@ -119,6 +135,7 @@ def _modes(raw: pd.Series, column: str, where: str) -> np.ndarray:
                          "write zero_shot or few_shot there.")
     return modes.to_numpy()
 
+# %% ../nbs/08_kinds.ipynb #ed413862
 def read_file_source(spec: str) -> tuple[pd.DataFrame, dict]:
     """The rows of a file generator `spec` as columns `text`, `label` (as stored, a string), `mode` (zero_shot or
     few_shot; None without a mode column) and `row` (its place in the file), and the generator's identity: the file's
@@ -142,6 +159,7 @@ def _card_labels(labels: pd.Series, card) -> pd.Series:
     folded = {n.lower(): n for n in card.label_names}
     return labels.map(lambda l: l if l in card.label_names else folded.get(l.strip().lower(), l))
 
+# %% ../nbs/08_kinds.ipynb #c3ec088e
 def _file_rows(spec: str, card, mode: str) -> tuple[pd.DataFrame, dict, str]:
     "The rows of file generator `spec` for `mode` with the card's labels, its identity, and its name for messages."
     rows, ident = read_file_source(spec)
@@ -154,6 +172,7 @@ def _file_rows(spec: str, card, mode: str) -> tuple[pd.DataFrame, dict, str]:
                                         "every row as one set.")
     return rows, ident, where
 
+# %% ../nbs/08_kinds.ipynb #bb968a47
 def file_generated(
     task, mode: str = 'zero_shot', per_label: int = G['per_label'], spec: str = '', seed: int = G['seed'],
     data_dir=G['data_dir']) -> tuple:
@@ -185,6 +204,7 @@ def file_generated(
     manifest['rejected_rows'] = rejected
     return ds, manifest
 
+# %% ../nbs/08_kinds.ipynb #f6c432ea
 def _file_overrides(rest: str) -> tuple[str, dict]:
     "A file generator's name (the file's) and generate parameters: backend `file`, `model` the spec, its path absolute."
     s = parse_file_spec(rest); p = Path(s['path']).expanduser()
@@ -192,12 +212,14 @@ def _file_overrides(rest: str) -> tuple[str, dict]:
     else: _hub_ok(s)
     return Path(s['path']).name, {'backend': 'file', 'model': _spec_text(s)}
 
+# %% ../nbs/08_kinds.ipynb #02314fbd
 def _file_identity(params: dict) -> dict:
     "A file generator's identity in the generate manifest: `read_file_source`'s (sha256, rows), or why unreadable."
     try: return read_file_source(params.get('model') or '')[1]
     except (OSError, ValueError) as e:
         return {'backend': 'file', 'spec': params.get('model'), 'unreadable': f"{type(e).__name__}: {e}"}
 
+# %% ../nbs/08_kinds.ipynb #ea1450a2
 register_generator_kind(GeneratorKind('file', _file_overrides, generate=file_generated, identity=_file_identity,
                                       help="file:PATH[?text=COL&label=COL&mode=COL] for a labelled JSONL, CSV or "
                                            "Parquet file or datasets folder"))

@@ -9,10 +9,13 @@ from pathlib import Path
 import yaml
 from .layout import analysis_dir, generate_dir, subjectivity_dir
 from .manifest import NOTEBOOKS, notebooks_dir
+from .settings import ANALYZE_DEFAULTS
+
 
 # %% auto #0
 __all__ = ['PROFILES', 'COST_ASSUMPTIONS', 'parse_overrides', 'notebook_parameters', 'owned_parameters', 'experiment_plan',
-           'expected_requests', 'plan_caps', 'plan_cost', 'cost_lines', 'stage_parameters', 'check_overrides']
+           'expected_requests', 'plan_caps', 'reading_rows', 'judge_rows', 'plan_cost', 'cost_lines',
+           'stage_parameters', 'check_overrides']
 
 # %% ../nbs/13_parameters.ipynb #4ecb7431
 # (The paper profile names the packaged encoder, DEFAULT_ENCODER of synthclf.encoders, by its name: the example below
@@ -201,6 +204,56 @@ def _task_rows(task: str, p: dict, a: dict) -> tuple[list, dict]:
                          'completion_tokens_max': n * sampling['max_new_tokens'], 'disk_bytes': disk})
     return rows, counts
 
+# %% ../nbs/13_parameters.ipynb #61052f0e
+def _reading_row(task: str, what: str, n: int, requests: list, a: dict) -> dict:
+    "A cost row of `n` requests like `requests` (a sample of them, as built): their mean prompt and `max_new_tokens`."
+    prompt, completion = _prompt_tokens([(r,) for r in requests], a), requests[0].sampling.max_new_tokens
+    return {'task': task, 'what': what, 'requests': int(n), 'prompt_tokens_per_request': round(prompt, 1),
+            'completion_tokens_per_request': completion, 'prompt_tokens': round(n * prompt),
+            'completion_tokens': int(n * completion)}
+
+def reading_rows(task: str, subjectivity: dict | None, train: dict | None, generated: int, a: dict,
+                 data_dir=None) -> list[dict]:
+    """The cost rows of the LLM calls that read one task's texts: the subjectivity stage's annotator panel (its
+    parameters `subjectivity`; the test rows the train stage's `test_cap` keeps) and, where `train`'s remedies name
+    it, the self-check of the `generated` texts (real train texts stand in for them in the prompts' size)."""
+    from synthclf.data import load_task
+    from synthclf.fidelity import judge_request
+    from synthclf.subjectivity import label_request
+    from synthclf.tasks import get_card
+    card, s, t = get_card(task), subjectivity or {}, train or {}
+    k, rows = int(s.get('agreement_panel_k') or 0), []
+    checked = 'self_check' in (t.get('remedies') or [])
+    if not (k and not card.agreement_column) and not checked: return rows
+    ds = load_task(card, data_dir=data_dir, quiet=True)[1]
+    if k and not card.agreement_column:
+        n = min(int(s.get('agreement_cap') or ANALYZE_DEFAULTS['agreement_cap']), ds['test'].num_rows,
+                int(t.get('test_cap') or ds['test'].num_rows))
+        sample = [label_request(card, x) for x in ds['test']['text'][:a['sampled_prompts']]]
+        rows.append(_reading_row(card.name, 'annotator panel', n * k, sample, a))
+    if checked:
+        sample = [judge_request(card, x) for x in ds['train']['text'][:a['sampled_prompts']]]
+        rows.append(_reading_row(card.name, 'self-check', generated, sample, a))
+    return rows
+
+def judge_rows(run_tasks: list, report: dict | None, a: dict) -> list[dict]:
+    """The cost row of the report's subjectivity judge (its parameters `report`) over the tasks it ranks: `rank_tasks`
+    (None: every known task; 'run': `run_tasks`); none where it is given judgments or ranks fewer than 3 tasks."""
+    from synthclf.subjectivity import (PAIR_PHRASINGS, RATING_PHRASINGS, pair_request, rating_request,
+                                       task_judgment_request)
+    from synthclf.tasks import get_card, list_tasks
+    r = report or {}
+    ranked = r.get('rank_tasks', ANALYZE_DEFAULTS['rank_tasks'])
+    tasks = list(run_tasks) if ranked == 'run' else list_tasks() if ranked is None else list(ranked)
+    if r.get('judgments') or len(tasks) < 3: return []
+    method, k = r.get('judge_method') or ANALYZE_DEFAULTS['judge_method'], int(r.get('judge_k') or 1)
+    cards = [get_card(t) for t in tasks]
+    both = [(x, y) for i, x in enumerate(cards) for j, y in enumerate(cards) if i != j]
+    reqs = ([rating_request(c, ph) for c in cards for ph in RATING_PHRASINGS] if method == 'ratings' else
+            [pair_request(x, y, ph) for ph in PAIR_PHRASINGS for x, y in both] if method == 'pairs' else
+            [task_judgment_request(x, y) for x, y in both] * k)
+    return [_reading_row('*', f"subjectivity judge ({method}, {len(tasks)} tasks)", len(reqs), reqs, a)]
+
 # %% ../nbs/13_parameters.ipynb #91c2adb6
 def _hours(rows, a: dict, n='requests', completion='completion_tokens_per_request') -> float:
     "The endpoint's hours for `rows`, `n` requests each (a column or a function of the row): prefill, then decoding."
@@ -214,11 +267,14 @@ def _experiments(tasks: dict, train: dict) -> int:
     plan = experiment_plan(list(tasks), train)
     return len(tasks) * len(plan['sources']) * len(plan['seeds']) * len(plan.get('classifiers', [plan['classifier']]))
 
-def plan_cost(generate: dict, train: dict | None = None, **assumptions) -> dict:
+def plan_cost(generate: dict, train: dict | None = None, subjectivity: dict | None = None, report: dict | None = None,
+              **assumptions) -> dict:
     """What generating a plan costs, estimated before anything runs (no endpoint, model or network): `generate`, each
     task's generate-stage parameters by task name (`per_label`, `modes`, `replicates`, `k`, `seed`, `data_dir`,
-    `backend`); `train`, the train stage's (`train_on`, `seeds`, `classifier`), for the experiments and `plan_caps`.
-    `assumptions` override `COST_ASSUMPTIONS`."""
+    `backend`); `train`, the train stage's (`train_on`, `seeds`, `classifier`, `test_cap`, `remedies`), for the
+    experiments and `plan_caps`. With the subjectivity and report stages' parameters (`subjectivity`, `report`), also
+    the LLM calls that read texts (`reading`: `reading_rows`, `judge_rows`). `assumptions` override
+    `COST_ASSUMPTIONS`."""
     unknown = set(assumptions) - set(COST_ASSUMPTIONS)
     if unknown: raise ValueError(f"Unknown cost assumptions {sorted(unknown)}: known: {', '.join(COST_ASSUMPTIONS)}.")
     a = {**COST_ASSUMPTIONS, **{k: v for k, v in assumptions.items() if v is not None}}
@@ -249,7 +305,18 @@ def plan_cost(generate: dict, train: dict | None = None, **assumptions) -> dict:
            'hours_max': _hours(rows, a, 'requests_max', 'max_new_tokens'),
            'disk_gib': {**disk, 'total': sum(disk.values())}, 'tasks': tasks, 'rows': rows}
     if train: out['experiments'] = _experiments(tasks, train)
+    if subjectivity is not None or report is not None:
+        made = lambda t, p: (tasks[t]['labels'] * len(p['modes']) * int(p['per_label'])
+                             * int(p.get('replicates') or 1))  # the accepted texts the self-check reads
+        reading = [row for t, p in generate.items() if 'error' not in tasks[t]
+                   for row in reading_rows(p.get('task') or t, subjectivity, train, made(t, p), a, p.get('data_dir'))]
+        reading += judge_rows([p.get('task') or t for t, p in generate.items()], report, a)
+        out['reading'] = {'requests': sum(r['requests'] for r in reading),
+                          **{k: sum(r[k] for r in reading) for k in ('prompt_tokens', 'completion_tokens')},
+                          'hours': _hours(reading, a), 'rows': reading}
     return out
+
+
 
 # %% ../nbs/13_parameters.ipynb #b39e4d3b
 def _m(x: float) -> str: return f"{x / 1e6:,.1f} M" if x >= 1e5 else f"{x:,.0f}"
@@ -306,11 +373,20 @@ def cost_lines(cost: dict) -> list[str]:
              f"- disk: {_gib(d['total'])}: call cache {_gib(d['cache'])}, generated sets {_gib(d['generated'])}, "
              f"rejected rows {_gib(d['rejected'])} (SQLite and Arrow page overheads, predictions and classifier "
              "weights not counted)"]
+    if (rd := cost.get('reading')) and rd['requests']:
+        parts = {}
+        for r in rd['rows']: parts[r['what'].split(' (')[0]] = parts.get(r['what'].split(' (')[0], 0) + r['requests']
+        lines.append(f"- reading (LLM calls that label or judge texts, beside the generation above): "
+                     f"{rd['requests']:,} requests ({', '.join(f'{k} {v:,}' for k, v in parts.items())}), prompt "
+                     f"{_m(rd['prompt_tokens'])} tokens, completion at most {_m(rd['completion_tokens'])}; "
+                     f"{_h(rd['hours'])} on the endpoint")
     for t, c in cost['tasks'].items():
         lines.append(_task_line(t, c, 'openai' in cost['backends']))
         if c.get('caps'): lines.append(f"- {t} capped by its real train split (a label keeps all it has): "
                                        + _caps_line(c['caps']))
     return lines
+
+
 
 # %% ../nbs/13_parameters.ipynb #0222a875
 def stage_parameters(stage: str, profile: dict, overrides: dict, run, task=None, known=None, plan=None) -> dict:

@@ -303,9 +303,9 @@ def _plan_run(tasks, profile: str, out, overrides, check: bool = True) -> _Plan:
 
 # %% ../nbs/13_runner.ipynb #94490873
 def _plan_cost(plan: _Plan, assumptions: dict | None = None) -> dict:
-    """`plan_cost` of the plan's generate stages, with the train stage's experiments; `assumptions` override
-    `COST_ASSUMPTIONS`."""
-    gen, train = {}, None
+    """`plan_cost` of the plan's generate stages, with the train stage's experiments and the LLM calls that read texts
+    (the subjectivity stage's panel, the self-check, the report's judge); `assumptions` override `COST_ASSUMPTIONS`."""
+    gen, train, subjectivity = {}, None, None
     for t in plan.names:
         for stage, params, _ in plan.stages[t]:
             if stage == 'generate':
@@ -313,7 +313,9 @@ def _plan_cost(plan: _Plan, assumptions: dict | None = None) -> dict:
                 d = str(plan.run/Path(d).expanduser()) if d else None  # as the kernels read it: from the run folder
                 gen[t] = {**params, 'task': plan.cards[t], 'data_dir': d}
             elif stage == 'train' and train is None: train = params
-    return plan_cost(gen, train, **(assumptions or {}))
+            elif stage == 'subjectivity' and subjectivity is None: subjectivity = params
+    return plan_cost(gen, train, subjectivity or {}, plan.report_params, **(assumptions or {}))
+
 
 # %% ../nbs/13_runner.ipynb #810f287e
 def _dry_run(plan: _Plan, force: bool, progress: bool, assumptions: dict | None = None) -> dict:

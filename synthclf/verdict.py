@@ -301,17 +301,26 @@ def _line_df(r) -> float:
     if not q > t.isf(0.025, 1e6): return np.inf
     return float(brentq(lambda df: t.isf(0.025, df) - q, 0.5, 1e6))
 
-def gap_power(tasks: int, gap_sd: float, gap_rise: float, level: float, sims: int = 200, seed: int = 0) -> float:
-    """The share of `sims` simulated runs of `tasks` tasks, evenly spaced in subjectivity with gaps `gap_rise` ×
-    position (0 to 1) plus normal noise of sd `gap_sd`, in which `permutation_spearman`'s one-sided p for a rising gap
-    is below `level`: `verdict_power`'s gap figure."""
+def gap_power(tasks: int, gap_sd: float, gap_rise, level: float, sims: int = 200, seed: int = 0,
+              score_sd: float = 0.0, draws: int = 50) -> float:
+    """The share of `sims` simulated runs in which the gap line (`gap_correlation`) says *agrees*: `tasks` tasks evenly
+    spaced in subjectivity (positions 0 to 1), true gaps `gap_rise` × position (or `gap_rise` itself, one true gap per
+    task from the least to the most subjective), each measured with normal noise of sd `gap_sd` and each score with
+    noise of sd `score_sd` (in units of the scores' range); the line's own test on them: ρ averaged over `draws` draws
+    of the gaps and scores around what was measured, the permutation test's two-sided p below `level` (Holm's first step
+    over the gap lines) and ρ > 0. `verdict_power`'s gap figure."""
     if tasks < 3: raise ValueError(f"gap_power needs at least 3 tasks (a rank correlation); got {tasks}")
     if not gap_sd >= 0: raise ValueError(f"gap_power needs a gap sd >= 0; got {gap_sd}")
+    if not score_sd >= 0: raise ValueError(f"gap_power needs a score sd >= 0 (0: scores known exactly); got {score_sd}")
     rng, hits = np.random.default_rng(seed), 0
     x = np.linspace(0, 1, tasks)
+    true = np.asarray(gap_rise, float) * (x if np.ndim(gap_rise) == 0 else 1)
+    if true.shape != x.shape: raise ValueError(f"gap_power: {len(true)} true gaps for {tasks} tasks")
     for _ in range(sims):
-        t = permutation_spearman(x, gap_rise * x + rng.normal(0, gap_sd, tasks), seed=int(rng.integers(2**31)))
-        hits += t['p_greater'] < level
+        seen_x, seen_g = x + rng.normal(0, score_sd, tasks), true + rng.normal(0, gap_sd, tasks)
+        t = permutation_spearman(seen_x + rng.normal(0, score_sd, (draws, tasks)),
+                                 seen_g + rng.normal(0, gap_sd, (draws, tasks)), seed=int(rng.integers(2**31)))
+        hits += t['rho'] > 0 and 2 * min(t['p_greater'], t['p_less']) < level
     return hits / sims
 
 def verdict_power(runs: pd.DataFrame, verdict: pd.DataFrame, difference: float = 0.05, gap_rise: float = 0.10,
@@ -355,10 +364,14 @@ def verdict_power(runs: pd.DataFrame, verdict: pd.DataFrame, difference: float =
     usable = [c for c in cors.values() if len(c['tasks']) >= 3 and np.isfinite(c.get('gap_sd', np.nan))]
     if usable:
         c = max(usable, key=lambda c: len(c['tasks']))
-        # one-sided share of the two-sided test, at Holm's first step over the gap lines
-        out.update(gap_tasks=len(c['tasks']), gap_sd=c['gap_sd'], gap_lines=len(cors), gap_sims=sims,
-                   gap_power=gap_power(len(c['tasks']), c['gap_sd'], gap_rise, alpha / len(cors), sims, seed))
+        # the line's two-sided test at Holm's first step over the gap lines, the scores as uncertain as here
+        score_sd = float(np.nan_to_num(c.get('score_sd', 0.0)))
+        out.update(gap_tasks=len(c['tasks']), gap_sd=c['gap_sd'], gap_score_sd=score_sd, gap_lines=len(cors),
+                   gap_sims=sims, gap_power=gap_power(len(c['tasks']), c['gap_sd'], gap_rise, alpha / len(cors), sims,
+                                                      seed, score_sd))
     return out
+
+
 
 
 # %% ../nbs/11_verdict.ipynb #f08a485f
@@ -385,9 +398,10 @@ def power_markdown(pw: dict) -> str:
     if 'gap_power' in pw:
         out.append(f"A gap that grows by {pw['gap_rise']:.2f} macro-F1 from the least to the most subjective task is "
                    f"found in {pw['gap_power']:.0%} of {pw['gap_sims']} simulated runs with {pw['gap_tasks']} tasks "
-                   f"whose gaps are as noisy as here (sd {pw['gap_sd']:.3f}), with a reliable ranking — an optimistic "
-                   "figure: the line's own test also carries the ranking's and the gaps' uncertainty, which this "
-                   "simulation leaves out (in simulated studies of 6 tasks it said 88% where the lines found 33%).")
+                   f"whose gaps and subjectivity scores are as uncertain as here (gap sd {pw['gap_sd']:.3f}, score sd "
+                   f"{pw.get('gap_score_sd', 0.0):.2f} of the scores' range), read by the line's own test (the tasks' "
+                   "true gaps on a straight line; gaps that scatter around it for other reasons are found less often).")
     if len(out) == 1: out.append("nothing to compute it from (no comparisons).")
     out.append("An *inconclusive* line at low power means the run was too small to tell, not that there is no effect.")
     return ' '.join(out)
+

@@ -36,6 +36,7 @@ def learning_curve(runs: pd.DataFrame, metric: str = 'macro_f1', ci: float = 0.9
     out['n'] = out.n.astype(int)
     return out
 
+# %% ../nbs/11_worth.ipynb #0414e7aa
 def monotone(y, weights=None) -> np.ndarray:
     "The non-decreasing sequence closest to `y` (isotonic regression, weighted): a learning curve that never falls."
     from sklearn.isotonic import isotonic_regression
@@ -78,6 +79,7 @@ def _macro_f1_weighted(w: np.ndarray, gold: np.ndarray, pred: np.ndarray, k: int
     f1, present = 2 * tp / np.maximum(n_gold + n_pred, 1e-12), (n_gold + n_pred) > 0
     return (f1 * present).sum(1) / present.sum(1)
 
+# %% ../nbs/11_worth.ipynb #78cd6cd2
 def _test_row_draws(preds: pd.DataFrame, sources, n: int, rng) -> dict | None:
     """Per source of `sources`, `n` draws of how far its mean macro-F1 over seeds moves when the test rows are drawn
     again: one bootstrap of the rows shared by every source, since they all score on the same rows. `preds`: one task's
@@ -166,6 +168,7 @@ def worth(runs: pd.DataFrame, metric: str = 'macro_f1', n_boot: int = 2000, ci: 
                          'interval': _resamples(bool(tests), sd)})
     return pd.DataFrame(rows)
 
+# %% ../nbs/11_worth.ipynb #c505194f
 def _resamples(tests: bool, sd: float) -> str:
     "What a worth interval resamples, in words."
     return (('test rows (shared by all sources), ' if tests else 'test rows held fixed (no per-row predictions), ')
@@ -230,6 +233,7 @@ def simulate_worth_study(worth_n: float = 40.0, sizes=(10, 20, 50, 100), seeds: 
 # a judgement, defined once with the analysis's settings (synthclf.settings)
 DEFAULT_MARGIN = ANALYZE_DEFAULTS['margin']
 
+# %% ../nbs/11_worth.ipynb #2f51ca59
 def equivalence(runs: pd.DataFrame, task: str, source: str, n: int, margin: float = DEFAULT_MARGIN,
                 alpha: float = 0.05, metric: str = 'macro_f1', min_sets: int = 5,
                 predictions: dict | None = None) -> dict:
@@ -253,7 +257,6 @@ def equivalence(runs: pd.DataFrame, task: str, source: str, n: int, margin: floa
             'margin': margin,
             'interval': f"{1 - 2 * alpha:.0%}, test rows " + ('drawn again' if tv is not None else 'held fixed'),
             'word': word}
-
 
 # %% ../nbs/11_worth.ipynb #86f96cc0
 def mixture_gain(runs: pd.DataFrame, worth_: pd.DataFrame | None = None, metric: str = 'macro_f1', ci: float = 0.95,

@@ -54,6 +54,13 @@ def test_paper_dry_run_needs_no_endpoint_model_or_network(tmp_path, real_data):
     caps = cost['tasks']['relation_classification']['caps']
     assert caps['real_matched'] == {'asks': 3000, 'short_labels': 4, 'labels': 4, 'fewest': 99}, caps
     assert 'real_matched' not in cost['tasks']['imdb']['caps'], 'imdb has more than 3,000 per label'
+    # the calls that read texts: the panel's 5 votes on up to 500 test texts of each task without an agreement column
+    # (financial_phrasebank has one), the judge's 10 x 9 ordered pairs once per phrasing
+    from synthclf.subjectivity import PAIR_PHRASINGS
+    reading = {r['what'].split(' (')[0]: r for r in cost['reading']['rows'] if r['task'] in ('*', 'imdb')}
+    assert reading['annotator panel']['requests'] == 5 * 500 and reading['subjectivity judge']['requests'] == 90 * len(
+        PAIR_PHRASINGS), reading
+    assert not any(r['task'] == 'financial_phrasebank' for r in cost['reading']['rows']), cost['reading']['rows']
     assert not out.exists() and not (tmp_path/'models').exists(), 'nothing written, no model pulled'
     assert not (tmp_path/'hf').exists() or not any((tmp_path/'hf').rglob('*.safetensors')), 'no encoder fetched'
 
