@@ -317,8 +317,10 @@ def plan_cost(generate: dict, train: dict | None = None, subjectivity: dict | No
         reading += judge_rows([p.get('task') or t for t, p in generate.items()], report, a)
         out['reading'] = {'requests': sum(r['requests'] for r in reading),
                           **{k: sum(r[k] for r in reading) for k in ('prompt_tokens', 'completion_tokens')},
-                          'hours': _hours(reading, a), 'rows': reading}
+                          'hours': _hours(reading, a), 'rows': reading,
+                          'endpoint': any((x or {}).get('backend') == 'openai' for x in (subjectivity, report))}
     return out
+
 
 
 
@@ -382,13 +384,15 @@ def cost_lines(cost: dict) -> list[str]:
         for r in rd['rows']: parts[r['what'].split(' (')[0]] = parts.get(r['what'].split(' (')[0], 0) + r['requests']
         lines.append(f"- reading (LLM calls that label or judge texts, beside the generation above): "
                      f"{rd['requests']:,} requests ({', '.join(f'{k} {v:,}' for k, v in parts.items())}), prompt "
-                     f"{_m(rd['prompt_tokens'])} tokens, completion at most {_m(rd['completion_tokens'])}; "
-                     f"{_h(rd['hours'])} on the endpoint")
+                     f"{_m(rd['prompt_tokens'])} tokens, completion at most {_m(rd['completion_tokens'])}"
+                     + (f"; {_h(rd['hours'])} on the endpoint" if rd.get('endpoint') else
+                        "; time not estimated for the local backend"))
     for t, c in cost['tasks'].items():
         lines.append(_task_line(t, c, 'openai' in cost['backends']))
         if c.get('caps'): lines.append(f"- {t} capped by its real train split (a label keeps all it has): "
                                        + _caps_line(c['caps']))
     return lines
+
 
 
 
