@@ -173,10 +173,12 @@ def _prompt_tokens(built, a: dict) -> float:
 
 def _task_rows(task: str, p: dict, a: dict) -> tuple[list, dict]:
     """The cost rows of one task's generate stage (parameters `p`) under the assumptions `a`, one per mode and label,
-    and the task's real train texts per label."""
+    and the task's real train texts per label. A generator that writes its sets itself (a labelled file,
+    `synthclf.kinds`) asks no LLM: no requests, tokens or cache."""
     import numpy as np
     from synthclf.data import load_task
     from synthclf.generate import generation_limits, request_for
+    from synthclf.kinds import generator_kind
     from synthclf.tasks import get_card
     card = get_card(p.get('task') or task)
     per_label, reps, seed, k = int(p['per_label']), int(p.get('replicates') or 1), p.get('seed', 0), p.get('k', 3)
@@ -185,7 +187,8 @@ def _task_rows(task: str, p: dict, a: dict) -> tuple[list, dict]:
     completion = min(sampling['max_new_tokens'], round(w.get('typical', w['max']) * a['tokens_per_word']))
     train = load_task(card, data_dir=p.get('data_dir'), quiet=True)[1]['train']
     counts = dict(zip(card.label_names, np.bincount(train['label'], minlength=card.num_labels).tolist()))
-    n, low, high = (reps * expected_requests(per_label, x, max_attempts=max_attempts)
+    asks = generator_kind(p.get('backend')) is None  # an LLM; a labelled file asks none
+    n, low, high = (reps * expected_requests(per_label, x, max_attempts=max_attempts) * asks
                     for x in (a['acceptance'], *a['acceptance_range']))
     rows, accepted = [], reps * per_label
     for mode in p['modes']:
@@ -198,11 +201,12 @@ def _task_rows(task: str, p: dict, a: dict) -> tuple[list, dict]:
                     'rejected': max(0, n - accepted) * size['rejected']}
             rows.append({'task': card.name, 'mode': mode, 'label': label, 'per_label': per_label, 'replicates': reps,
                          'requests': n, 'requests_range': [min(low, high), max(low, high)],
-                         'requests_max': reps * max_attempts, 'prompt_tokens_per_request': round(prompt, 1),
+                         'requests_max': reps * max_attempts * asks, 'prompt_tokens_per_request': round(prompt, 1),
                          'completion_tokens_per_request': completion, 'max_new_tokens': sampling['max_new_tokens'],
                          'prompt_tokens': round(n * prompt), 'completion_tokens': n * completion,
                          'completion_tokens_max': n * sampling['max_new_tokens'], 'disk_bytes': disk})
     return rows, counts
+
 
 # %% ../nbs/13_parameters.ipynb #61052f0e
 def _reading_row(task: str, what: str, n: int, requests: list, a: dict) -> dict:
@@ -313,8 +317,10 @@ def plan_cost(generate: dict, train: dict | None = None, subjectivity: dict | No
         reading += judge_rows([p.get('task') or t for t, p in generate.items()], report, a)
         out['reading'] = {'requests': sum(r['requests'] for r in reading),
                           **{k: sum(r[k] for r in reading) for k in ('prompt_tokens', 'completion_tokens')},
-                          'hours': _hours(reading, a), 'rows': reading}
+                          'hours': _hours(reading, a), 'rows': reading,
+                          'endpoint': any((x or {}).get('backend') == 'openai' for x in (subjectivity, report))}
     return out
+
 
 
 
@@ -378,13 +384,15 @@ def cost_lines(cost: dict) -> list[str]:
         for r in rd['rows']: parts[r['what'].split(' (')[0]] = parts.get(r['what'].split(' (')[0], 0) + r['requests']
         lines.append(f"- reading (LLM calls that label or judge texts, beside the generation above): "
                      f"{rd['requests']:,} requests ({', '.join(f'{k} {v:,}' for k, v in parts.items())}), prompt "
-                     f"{_m(rd['prompt_tokens'])} tokens, completion at most {_m(rd['completion_tokens'])}; "
-                     f"{_h(rd['hours'])} on the endpoint")
+                     f"{_m(rd['prompt_tokens'])} tokens, completion at most {_m(rd['completion_tokens'])}"
+                     + (f"; {_h(rd['hours'])} on the endpoint" if rd.get('endpoint') else
+                        "; time not estimated for the local backend"))
     for t, c in cost['tasks'].items():
         lines.append(_task_line(t, c, 'openai' in cost['backends']))
         if c.get('caps'): lines.append(f"- {t} capped by its real train split (a label keeps all it has): "
                                        + _caps_line(c['caps']))
     return lines
+
 
 
 
