@@ -197,7 +197,7 @@ def _train_cmd(args):
     from synthclf.classifiers import classifier_name  # its name only: nothing resolved or looked up again
     from synthclf.sources import source_name
     from synthclf.results import collect_runs
-    from synthclf.experiments import seed_list
+    from synthclf.sources import seed_list
     plan = dict(tasks=[get_card(t).name for t in args.task],
                 sources=[source_name(s, args.mix_fraction) for s in args.train_on], seeds=seed_list(args.seeds),
                 classifier=classifier_name(model))

@@ -121,7 +121,7 @@ def task_diversity(
     "`diversity_table` of a task's real train split and its zero-/few-shot sets under `synthetic_dir` (those present)."
     from synthclf.sources import SYNTHETIC_MODES
     from synthclf.labelled import read_labelled
-    from synthclf.experiments import default_synthetic_dir
+    from synthclf.layout import default_synthetic_dir
     card = get_card(task)
     real = load_task(card, data_dir=data_dir, quiet=True)[1]['train']
     folder = Path(synthetic_dir or default_synthetic_dir(card.name))

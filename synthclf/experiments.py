@@ -15,22 +15,16 @@ from .data import cap_test, load_task, quiet_progress, subsample_per_label
 # the train stage's defaults: one definition with its CLI and notebook
 from .settings import TRAIN_DEFAULTS as T
 from .classifiers import TfidfClassifier, make_classifier
-from .layout import DEFAULT_RUN, experiment_dir, generate_dir
+from .layout import DEFAULT_RUN, default_synthetic_dir, experiment_dir, generate_dir
 from .generate import generated_replicates, read_manifest, replicate_dir, test_copy_filter
-from .sources import SOURCES, SYNTHETIC_MODES, curve_size, mixture_parts, source_name
+from .sources import SOURCES, SYNTHETIC_MODES, curve_size, mixture_parts, seed_list, source_name
 from .labelled import read_labelled
 from .results import finished_run
 
 
 # %% auto #0
-__all__ = ['run_dir', 'default_synthetic_dir', 'replicate_of', 'path_replicate', 'matched_sizes', 'training_set', 'evaluate',
-           'baselines', 'beats', 'predictions_frame', 'seed_list', 'drop_test_copies', 'train_and_evaluate']
-
-# %% ../nbs/08_experiments.ipynb #c2841e9e
-def default_synthetic_dir(task: str) -> Path:
-    """Where `synthclf generate` output for `task` is looked for by default: the default run's generate folder
-    (`synthclf.layout`)."""
-    return generate_dir(DEFAULT_RUN, task)
+__all__ = ['run_dir', 'replicate_of', 'path_replicate', 'matched_sizes', 'training_set', 'evaluate', 'baselines', 'beats',
+           'predictions_frame', 'drop_test_copies', 'train_and_evaluate']
 
 # %% ../nbs/08_experiments.ipynb #dc8a8be3
 def replicate_of(card: TaskCard, mode: str, seed: int, synthetic_dir=None) -> int:
@@ -234,13 +228,6 @@ def _run_experiment(card: TaskCard, clf, model: str, s: str, src: str, k: int,
     # written last: its presence means done
     _write_atomic(d/'metrics.json', lambda p: p.write_text(json.dumps(metrics, indent=1)))
     return metrics
-
-# %% ../nbs/08_experiments.ipynb #7e6bce12
-def seed_list(seeds) -> list[int]:
-    "Seeds as a list: a count n gives 0..n-1, a list is kept (as ints)."
-    seeds = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
-    if not seeds: raise ValueError("seeds must be a positive count or a list of seeds.")
-    return seeds
 
 # %% ../nbs/08_experiments.ipynb #45f402b3
 def _check_sets(card: TaskCard, sets: dict, test: Dataset, allow_missing_labels: bool = False):

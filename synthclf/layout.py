@@ -8,8 +8,8 @@ import re
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['DEFAULT_RUN', 'generate_dir', 'experiment_dir', 'subjectivity_dir', 'fidelity_dir', 'analysis_dir', 'stage_notebook',
-           'manifest_path', 'cards_dir']
+__all__ = ['DEFAULT_RUN', 'generate_dir', 'experiment_dir', 'subjectivity_dir', 'fidelity_dir', 'analysis_dir',
+           'default_synthetic_dir', 'stage_notebook', 'manifest_path', 'cards_dir']
 
 # %% ../nbs/02_layout.ipynb #ca066bb1
 DEFAULT_RUN = 'runs/default'  # the run folder of the CLI's single verbs and of the Python API
@@ -33,6 +33,11 @@ def fidelity_dir(run, task) -> Path:
 def analysis_dir(run) -> Path:
     "Where the report's tables and figures go."
     return Path(run)/'analysis'
+
+# %% ../nbs/02_layout.ipynb #c2841e9e
+def default_synthetic_dir(task: str) -> Path:
+    """Where `synthclf generate` output for `task` is looked for by default: the default run's generate folder."""
+    return generate_dir(DEFAULT_RUN, task)
 
 # %% ../nbs/02_layout.ipynb #6a76542f
 def stage_notebook(run, task, stage: str) -> Path:

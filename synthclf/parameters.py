@@ -109,7 +109,7 @@ def experiment_plan(tasks: list, train: dict) -> dict:
     loaded or looked up."""
     from synthclf.classifiers import classifier_name
     from synthclf.sources import remedy_source, source_name
-    from synthclf.experiments import seed_list
+    from synthclf.sources import seed_list
     clfs = train['classifier'] if isinstance(train['classifier'], list) else [train['classifier']]
     if not clfs: raise ValueError("classifier: name one ('tfidf', 'embedding-lr', an encoder's folder or Hub id).")
     names = [classifier_name(c) for c in clfs]

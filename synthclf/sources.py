@@ -8,12 +8,19 @@ import re
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['SOURCES', 'SYNTHETIC_MODES', 'SOURCE_TITLES', 'curve_source', 'curve_size', 'mixture_parts', 'synthetic_part',
-           'source_name', 'remedy_folder', 'remedy_source', 'source_order']
+__all__ = ['SOURCES', 'SYNTHETIC_MODES', 'SOURCE_TITLES', 'seed_list', 'curve_source', 'curve_size', 'mixture_parts',
+           'synthetic_part', 'source_name', 'remedy_folder', 'remedy_source', 'source_order']
 
 # %% ../nbs/02_sources.ipynb #c68748a8
 SOURCES = ('real', 'real_matched', 'zero_shot', 'few_shot', 'real+zero_shot', 'real+few_shot')
 SYNTHETIC_MODES = ('zero_shot', 'few_shot')
+
+# %% ../nbs/02_sources.ipynb #7e6bce12
+def seed_list(seeds) -> list[int]:
+    "Seeds as a list: a count n gives 0..n-1, a list is kept (as ints)."
+    seeds = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    if not seeds: raise ValueError("seeds must be a positive count or a list of seeds.")
+    return seeds
 
 # %% ../nbs/02_sources.ipynb #5b7d544d
 def curve_source(n: int) -> str:

@@ -5,7 +5,8 @@ from pathlib import Path
 
 from synthclf import layout
 from synthclf.analysis import analyze
-from synthclf.experiments import default_synthetic_dir, train_and_evaluate
+from synthclf.experiments import train_and_evaluate
+from synthclf.layout import default_synthetic_dir
 from synthclf.parameters import owned_parameters
 
 PKG = Path(layout.__file__).parent
