@@ -12,8 +12,8 @@ from .results import mean_beats_baselines
 
 # %% auto #0
 __all__ = ['LLM_SET_SD', 'ONE_SET_PER_MODE', 'real_reference', 'learned', 'baseline_gate', 'holm', 'holm_words',
-           'datasets_behind', 'generation_sd', 'set_spread_floor', 'welch', 'modes_line_void', 'source_comparisons',
-           'permutation_spearman', 'subjectivity_scores', 'gap_correlation', 'agreement_effect']
+           'datasets_behind', 'generation_sd', 'set_spread_floor', 'welch_df', 'welch', 'modes_line_void',
+           'source_comparisons', 'permutation_spearman', 'subjectivity_scores', 'gap_correlation', 'agreement_effect']
 
 # %% ../nbs/11_claims.ipynb #4df2543c
 def real_reference(runs: pd.DataFrame) -> str:
@@ -147,22 +147,30 @@ def _macro_f1_rows(gold: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
     return (f * present).sum(0) / present.sum(0)
 
 # %% ../nbs/11_claims.ipynb #9816a00d
+def welch_df(a: np.ndarray, b: np.ndarray, extra_var: float = 0.0) -> float:
+    """The Welch–Satterthwaite degrees of freedom of `welch`'s interval: the extra variance counted as estimated from
+    the smaller side's seeds (it is real_matched's spread); NaN with one seed a side, inf with no spread at all."""
+    va, vb = (a.var(ddof=1) / len(a) if len(a) > 1 else np.nan), (b.var(ddof=1) / len(b) if len(b) > 1 else np.nan)
+    total = va + vb + extra_var
+    if not np.isfinite(total): return np.nan
+    if total == 0: return np.inf
+    return float(total ** 2 / (va ** 2 / max(len(a) - 1, 1) + vb ** 2 / max(len(b) - 1, 1)
+                               + extra_var ** 2 / max(min(len(a), len(b)) - 1, 1) + 1e-300))
+
 def welch(a: np.ndarray, b: np.ndarray, ci: float = 0.95,
           extra_var: float = 0.0) -> tuple[float, float, float, float, float]:
-    """Difference of means, its Welch t interval and two-sided p, and its standard error; `extra_var` adds variance the
-    seeds do not show."""
+    """Difference of means, its Welch t interval (`welch_df` degrees of freedom) and two-sided p, and its standard
+    error; `extra_var` adds variance the seeds do not show."""
     from scipy import stats
     d = a.mean() - b.mean()
     va, vb = (a.var(ddof=1) / len(a) if len(a) > 1 else np.nan), (b.var(ddof=1) / len(b) if len(b) > 1 else np.nan)
     se = np.sqrt(va + vb + extra_var)
     if not np.isfinite(se): return d, np.nan, np.nan, np.nan, np.nan
     if se == 0: return d, d, d, (1.0 if d == 0 else 0.0), 0.0
-    # Welch–Satterthwaite, the extra variance counted as estimated from the smaller side's seeds
-    # (it is real_matched's spread)
-    df = (va + vb + extra_var) ** 2 / (va ** 2 / max(len(a) - 1, 1) + vb ** 2 / max(len(b) - 1, 1)
-                                       + extra_var ** 2 / max(min(len(a), len(b)) - 1, 1) + 1e-300)
+    df = welch_df(a, b, extra_var)
     h = stats.t.ppf((1 + ci) / 2, df) * se
     return d, d - h, d + h, float(2 * stats.t.sf(abs(d) / se, df)), float(se)
+
 
 # %% ../nbs/11_claims.ipynb #4d820abb
 def _boot_difference(preds: pd.DataFrame, hi: str, lo: str, n_boot: int, ci: float, seed: int,
@@ -229,7 +237,8 @@ def source_comparisons(runs: pd.DataFrame, predictions: dict | None = None, metr
     interval that covers the test instances (bootstrap, where `predictions` has the task; else Welch over seeds), the
     seeds and the training sets (`generation_sd`; a synthetic side on fewer than `min_sets` sets under a real one at
     least `set_spread_floor`), a two-sided p, Holm's adjustment over all the lines, and the word at family-wise level
-    `alpha`; `gate`: what `baseline_gate` found (a line whose higher-scoring side is at baseline is undetermined and
+    `alpha`; `df`: a Welch line's degrees of freedom (`welch_df`; inf for a bootstrap line); `gate`: what
+    `baseline_gate` found (a line whose higher-scoring side is at baseline is undetermined and
     left out of Holm's family). A line between the two synthetic modes is undetermined too where a mode has fewer than
     `min_sets` generated sets (`modes_line_void`: seeds that share a set cannot show how much two sets differ).
     `one_set`: tasks whose zero-shot and few-shot sets are draws of one labelled file without a mode column: their
@@ -243,31 +252,34 @@ def source_comparisons(runs: pd.DataFrame, predictions: dict | None = None, metr
             sets = {s: int(nsets[(task, s)]) for s in (hi, lo)}
             extra, floors = _floored(g, {s: generation_sd(g, s, sets[s], metric, min_sets) for s in (hi, lo)}, sets,
                                      min_sets)
-            boot = preds is not None and metric == 'macro_f1'
+            boot, df = preds is not None and metric == 'macro_f1', np.inf
             if any(np.isnan(v) for v in extra.values()):
                 (d, l, h, p, se), why = ((by[hi].mean() - by[lo].mean(), np.nan, np.nan, np.nan, np.nan),
                                          'inconclusive: one generated set, and no real_matched runs to measure how '
                                          'much a set varies (generate replicates)')
             elif boot: (d, l, h, p, se), why = _boot_difference(preds, hi, lo, n_boot, ci, seed, extra), None
             else:
-                (d, l, h, p, se), why = welch(by[hi], by[lo], ci, sum(v ** 2 for v in extra.values())), None
+                var = sum(v ** 2 for v in extra.values())
+                (d, l, h, p, se), why, df = welch(by[hi], by[lo], ci, var), None, welch_df(by[hi], by[lo], var)
                 if np.isnan(p): why = 'inconclusive: one seed'
             void, gate = baseline_gate(ok, task, hi, lo, d)
             modes_void = modes_line_void(hi, lo, sets, min_sets)
             void = void or modes_void
             rows.append({'task': task, 'claim': f"{hi} > {lo}", 'difference': d, 'ci_low': l, 'ci_high': h,
-                         'p': np.nan if void else p, 'se': se,
+                         'p': np.nan if void else p, 'se': se, 'df': df,
                          'seeds': f"{len(by[hi])} / {len(by[lo])}", 'sets': f"{sets[hi]} / {sets[lo]}",
                          'interval': ('bootstrap' if boot else 'Welch t') + ' over '
                                      + _covers(sets, extra, boot, floors)
                                      + (f'; not read below {min_sets} sets per mode (the sets\' own spread is '
                                         'unmeasured)' if modes_void else ''),
                          'gate': gate, 'word': f"undetermined: {void}" if void else why})
-    out = pd.DataFrame(rows, columns=['task', 'claim', 'difference', 'ci_low', 'ci_high', 'p', 'p_holm', 'se', 'seeds',
-                                      'sets', 'interval', 'gate', 'word'])
+    out = pd.DataFrame(rows, columns=['task', 'claim', 'difference', 'ci_low', 'ci_high', 'p', 'p_holm', 'se', 'df',
+                                      'seeds', 'sets', 'interval', 'gate', 'word'])
     out['p_holm'], out['word'] = holm_words(out.p, out.difference,
                                             [w if isinstance(w, str) else None for w in out.word], alpha)
     return out
+
+
 
 # %% ../nbs/11_claims.ipynb #8c820fa0
 def _centred_ranks(a: np.ndarray) -> np.ndarray:

@@ -291,16 +291,6 @@ def ordering_power(se: float, lines: int, difference: float, alpha: float = 0.05
         z = max(z, float(norm.isf(far)))
     return float(norm.cdf(difference / se - z) + norm.cdf(-difference / se - z))
 
-def _line_df(r) -> float:
-    """An ordering line's degrees of freedom: its Welch t interval's half-width over its standard error is t's quantile;
-    inf for a bootstrap line."""
-    from scipy.optimize import brentq
-    from scipy.stats import t
-    if not str(r.interval).startswith('Welch'): return np.inf
-    q = (r.ci_high - r.ci_low) / (2 * r.se)
-    if not q > t.isf(0.025, 1e6): return np.inf
-    return float(brentq(lambda df: t.isf(0.025, df) - q, 0.5, 1e6))
-
 def gap_power(tasks: int, gap_sd: float, gap_rise, level: float, sims: int = 200, seed: int = 0,
               score_sd: float = 0.0, draws: int = 50) -> float:
     """The share of `sims` simulated runs in which the gap line (`gap_correlation`) says *agrees*: `tasks` tasks evenly
@@ -347,7 +337,7 @@ def verdict_power(runs: pd.DataFrame, verdict: pd.DataFrame, difference: float =
         by_claim = live.groupby('claim').se.median()
         worst = str(by_claim.idxmax())
         s = float(by_claim.max())
-        df = np.inf if boot else float(np.median([_line_df(r) for r in live[live.claim == worst].itertuples()]))
+        df = np.inf if boot else float(np.median(live[live.claim == worst].df))  # its lines' own (claims.welch_df)
         test = dict(df=df, n_boot=_N_BOOT if boot else None)
         # se shrinking with √size
         at = lambda n: ordering_power(s * np.sqrt(out['per_label'] / n), len(live), difference, alpha, **test)
@@ -370,6 +360,7 @@ def verdict_power(runs: pd.DataFrame, verdict: pd.DataFrame, difference: float =
                    gap_sims=sims, gap_power=gap_power(len(c['tasks']), c['gap_sd'], gap_rise, alpha / len(cors), sims,
                                                       seed, score_sd))
     return out
+
 
 
 
