@@ -94,9 +94,14 @@ def execute_and_stamp(path: Path, timeout: int = 1800) -> float:
                          f"Fix it, then run `make nbs-outputs NBS={path.name}` again.")
     for c in nb.cells:
         if c.cell_type == 'code': c.metadata[STAMP] = source_hash(c.source)
+    write_clean(nb, path)
+    return time.monotonic() - start
+
+
+def write_clean(nb, path: Path):
+    "Write notebook `nb` to `path` and clean it as nbdev_clean does (so the export check finds it unchanged)."
     nbformat.write(nb, str(path))
     subprocess.run([str(Path(sys.executable).parent/'nbdev_clean'), '--fname', str(path)], cwd=ROOT, check=True)
-    return time.monotonic() - start
 
 
 def code_tree(source: str) -> str:
@@ -164,9 +169,9 @@ if __name__ == '__main__':
             nb = nbformat.read(str(path), as_version=4)
             try: n = restamp_same_code(nb, notebook_at(path, a.same_code))
             except ValueError as e: raise SystemExit(f"stamp_outputs: {path.name}: {e}")
-            if n: nbformat.write(nb, str(path))
-            if n or (probs := output_problems(nb)):
-                probs = output_problems(nb)
+            if n: write_clean(nb, path)
+            probs = output_problems(nb)
+            if n or probs:
                 print(f"{path.name}: {n} cells stamped again" + ''.join(f"; {q}" for q in probs))
                 left += len(probs)
         sys.exit(1 if left else 0)
