@@ -147,10 +147,14 @@ def _macro_f1_rows(gold: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
     return (f * present).sum(0) / present.sum(0)
 
 # %% ../nbs/11_claims.ipynb #9816a00d
+def _mean_variances(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    "The variances of the means of `a` and of `b` (NaN for a side of one value)."
+    return (a.var(ddof=1) / len(a) if len(a) > 1 else np.nan), (b.var(ddof=1) / len(b) if len(b) > 1 else np.nan)
+
 def welch_df(a: np.ndarray, b: np.ndarray, extra_var: float = 0.0) -> float:
     """The Welch–Satterthwaite degrees of freedom of `welch`'s interval: the extra variance counted as estimated from
     the smaller side's seeds (it is real_matched's spread); NaN with one seed a side, inf with no spread at all."""
-    va, vb = (a.var(ddof=1) / len(a) if len(a) > 1 else np.nan), (b.var(ddof=1) / len(b) if len(b) > 1 else np.nan)
+    va, vb = _mean_variances(a, b)
     total = va + vb + extra_var
     if not np.isfinite(total): return np.nan
     if total == 0: return np.inf
@@ -163,13 +167,14 @@ def welch(a: np.ndarray, b: np.ndarray, ci: float = 0.95,
     error; `extra_var` adds variance the seeds do not show."""
     from scipy import stats
     d = a.mean() - b.mean()
-    va, vb = (a.var(ddof=1) / len(a) if len(a) > 1 else np.nan), (b.var(ddof=1) / len(b) if len(b) > 1 else np.nan)
+    va, vb = _mean_variances(a, b)
     se = np.sqrt(va + vb + extra_var)
     if not np.isfinite(se): return d, np.nan, np.nan, np.nan, np.nan
     if se == 0: return d, d, d, (1.0 if d == 0 else 0.0), 0.0
     df = welch_df(a, b, extra_var)
     h = stats.t.ppf((1 + ci) / 2, df) * se
     return d, d - h, d + h, float(2 * stats.t.sf(abs(d) / se, df)), float(se)
+
 
 
 # %% ../nbs/11_claims.ipynb #4d820abb
