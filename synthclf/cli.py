@@ -399,7 +399,8 @@ def _simulate_cmd(args):
     elif args.action == 'draw':
         out = Path(args.out).expanduser(); out.mkdir(parents=True, exist_ok=True)
         sets = sim.draw_sets(args.truth, args.data_dir, args.task, args.mode, args.per_label, args.sets, args.spread,
-                             args.seeds, args.seed)
+                             args.seeds, args.seed, shift=args.shift,
+                             prototypes=args.prototypes)
         for r, s in enumerate(sets):
             f = out/f"{args.task}-{args.mode}-{r}.csv"
             print(f"set {r}: {len(s)} texts, {(s.label != s.true_label).mean():.1%} with a wrong label (its share "
@@ -450,7 +451,8 @@ def _add_simulate_draw(ss):
                        description="Write SETS generated sets (text,label CSVs) of one task and mode, drawn from the "
                                    "pool `prepare` set aside with the truth's label noise for the mode "
                                    "(synthclf.simulate.draw_sets): "
-                                   "uneven (--spread) and/or collapsed (--seeds).")
+                                   "uneven (--spread), collapsed (--seeds), shifted (--shift) and/or "
+                                   "prototypical (--prototypes).")
     sd.add_argument('--truth', required=True, help='the planted truth (YAML)')
     sd.add_argument('--data-dir', required=True, help='the folder `synthclf simulate prepare` wrote')
     sd.add_argument('--task', required=True)
@@ -462,6 +464,11 @@ def _add_simulate_draw(ss):
                          "noise as mean and this sd (default 0: every set alike)")
     sd.add_argument('--seeds', type=int,
                     help="collapse: each label's texts are near-copies of this many seed texts (default: none)")
+    sd.add_argument('--shift', help="shift: every text from its label's shortest (short) or longest (long) third "
+                                     "by words (default: none)")
+    sd.add_argument('--prototypes', type=float,
+                    help="prototypes: every text from this share of its label's texts that a classifier trained on "
+                         "the real train split is surest of, e.g. 0.25 (default: all)")
     sd.add_argument('--seed', type=int, help="default: the truth's seed")
     sd.add_argument('--out', required=True, help='the folder for the CSVs (<task>-<mode>-<set>.csv)')
 

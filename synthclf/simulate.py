@@ -23,11 +23,11 @@ _all_ = ['JUDGE_DEFAULTS', 'CROWD_DEFAULTS', 'NOISE_FROM', 'TaskTruth', 'Truth',
          'write_truth', 'planted_truth', 'null_truth']  # the truth's names, which synthclf.simulate has always offered
 
 # %% auto #0
-__all__ = ['MODEL_ID', 'FAULTS', 'split_pool', 'prepare_data', 'set_noise', 'near_copy', 'synthetic_draw', 'draw_sets',
-           'planted_fidelity', 'SimulatorError', 'SimulatedEndpoint', 'compose_text', 'Load', 'parse_faults',
-           'read_request_log', 'serve', 'run_command', 'simulate_crowd', 'JUDGE_DEFAULTS', 'CROWD_DEFAULTS',
-           'NOISE_FROM', 'TaskTruth', 'Truth', 'read_truth', 'truth_to_dict', 'write_truth', 'planted_truth',
-           'null_truth']
+__all__ = ['SHIFTS', 'MODEL_ID', 'FAULTS', 'split_pool', 'prepare_data', 'set_noise', 'near_copy', 'length_third',
+           'prototype_scores', 'synthetic_draw', 'draw_sets', 'planted_fidelity', 'SimulatorError', 'SimulatedEndpoint',
+           'compose_text', 'Load', 'parse_faults', 'read_request_log', 'serve', 'run_command', 'simulate_crowd',
+           'JUDGE_DEFAULTS', 'CROWD_DEFAULTS', 'NOISE_FROM', 'TaskTruth', 'Truth', 'read_truth', 'truth_to_dict',
+           'write_truth', 'planted_truth', 'null_truth']
 
 # %% ../nbs/14_simulate.ipynb #257dceef
 def _task_rng(seed: int, task: str, *more) -> np.random.Generator:
@@ -136,17 +136,76 @@ def near_copy(text: str, rng: np.random.Generator) -> str:
     i = int(rng.integers(len(w)))
     return ' '.join(w[:i] + w[i + 1:])
 
+# %% ../nbs/14_simulate.ipynb #c25db166
+SHIFTS = ('short', 'long')
+
+def length_third(pool: pd.DataFrame, label_names, shift: str) -> np.ndarray:
+    """Which pool rows lie in their label's shortest (`shift='short'`) or longest (`'long'`) third by words: the texts a
+    *shift* world draws from. Ties keep the pool's order; a label of under 3 texts keeps its shortest (longest)."""
+    if shift not in SHIFTS:
+        raise ValueError(f"shift must be one of {', '.join(SHIFTS)} (or None for no shift), got {shift!r}.")
+    words = pool['text'].astype(str).str.split().str.len().to_numpy()
+    labels, keep = pool['label'].astype(str).to_numpy(), np.zeros(len(pool), bool)
+    for l in label_names:
+        ix = np.flatnonzero(labels == l)
+        keep[ix[np.argsort(words[ix] if shift == 'short' else -words[ix], kind='stable')][:max(len(ix) // 3, 1)]] = True
+    return keep
+
+
+# %% ../nbs/14_simulate.ipynb #c2f5d0c0
+def prototype_scores(pool: pd.DataFrame, real: pd.DataFrame, label_names, classifier: str = 'tfidf',
+                     seed: int = 0) -> np.ndarray:
+    """The probability a `classifier` trained on `real` (text, label; no pool text) gives each pool row's own label: the
+    pool's `sure` column, which `synthetic_draw(prototypes=...)` draws the surest texts by."""
+    from synthclf.classifiers import make_classifier
+    names = list(label_names)
+    for what, df in (('pool', pool), ('real', real)):
+        if bad := sorted(set(df['label'].astype(str)) - set(names)):
+            raise ValueError(f"{what} holds labels the task does not have: {bad} (its labels: {names}).")
+    if leaked := set(pool['text'].astype(str)) & set(real['text'].astype(str)):
+        raise ValueError(f"{len(leaked)} pool text(s) are in the real texts too, e.g. {next(iter(leaked))[:60]!r}: "
+                         "train on the real data without the pool (prepare_data's train.csv).")
+    y = real['label'].astype(str).map(names.index).to_numpy()
+    clf = make_classifier(classifier, seed=seed).fit(real['text'].astype(str).tolist(), y, len(names))
+    proba = clf.predict_proba(pool['text'].astype(str).tolist())
+    return proba[np.arange(len(pool)), pool['label'].astype(str).map(names.index).to_numpy()]
+
+
+# %% ../nbs/14_simulate.ipynb #bde5500a
+def _drawable(pool: pd.DataFrame, label_names, shift: str | None, prototypes: float | None) -> np.ndarray:
+    """The pool rows a *shift* and/or *prototypes* world draws from: each label's length third (`length_third`) and/or
+    the `prototypes` share of its texts with the highest `sure` (`prototype_scores`); every row where neither is
+    asked."""
+    keep = np.ones(len(pool), bool) if shift is None else length_third(pool, label_names, shift)
+    if prototypes is None: return keep
+    if not 0 < prototypes <= 1:
+        raise ValueError(f"prototypes must be the share of each label's texts to draw from, in (0, 1], got "
+                         f"{prototypes}.")
+    if 'sure' not in pool:
+        raise ValueError("prototypes needs the pool's `sure` column: add it with prototype_scores(pool, real, "
+                         "label_names) (draw_sets does).")
+    sure, labels = pool['sure'].to_numpy(float), pool['label'].astype(str).to_numpy()
+    for l in label_names:
+        ix = np.flatnonzero(labels == l)
+        keep[ix[np.argsort(-sure[ix], kind='stable')][max(int(np.ceil(prototypes * len(ix))), 1):]] = False
+    return keep
+
+
 # %% ../nbs/14_simulate.ipynb #57178838
 def synthetic_draw(pool: pd.DataFrame, label_names, per_label: int, noise: float, rng: np.random.Generator,
-                   noise_from: str = 'any', spread: float = 0.0, seeds: int | None = None) -> pd.DataFrame:
+                   noise_from: str = 'any', spread: float = 0.0, seeds: int | None = None, shift: str | None = None,
+                   prototypes: float | None = None) -> pd.DataFrame:
     """`per_label` pool texts per label (text, label served as, true_label, copy_of), each replaced by one of another
     label with probability `noise` — the set's own share drawn by `set_noise` where `spread` > 0 (uneven sets). `seeds`
     (collapse): each label's texts are near-copies (`near_copy`) of `seeds` seed texts of it, drawn with replacement;
-    `copy_of` is the pool text a row copies."""
+    `copy_of` is the pool text a row copies. `shift` ('short', 'long') and `prototypes` (a share): every text, the
+    wrong-label ones too, from the pool rows `_drawable` keeps."""
     if noise_from not in NOISE_FROM: raise ValueError(f"noise_from must be one of {NOISE_FROM}, got {noise_from!r}.")
     if seeds is not None and (int(seeds) != seeds or seeds < 1):
         raise ValueError(f"seeds (collapse) must be a whole number of seed texts per label, at least 1, or None for "
                          f"none, got {seeds!r}.")
+    if shift is not None or prototypes is not None:
+        pool = pool[_drawable(pool, label_names, shift, prototypes)].reset_index(drop=True)
     noise = set_noise(noise, spread, rng)
     texts, labels = pool['text'].astype(str).to_numpy(), pool['label'].astype(str).to_numpy()
     by, low = {l: np.flatnonzero(labels == l) for l in label_names}, _low_mask(pool)
@@ -168,12 +227,15 @@ def synthetic_draw(pool: pd.DataFrame, label_names, per_label: int, noise: float
     out.attrs['noise'] = noise
     return out
 
+
 # %% ../nbs/14_simulate.ipynb #ff572249
 def draw_sets(truth, data_dir, task: str, mode: str, per_label: int, sets: int = 1, spread: float = 0.0,
-              seeds: int | None = None, seed: int | None = None) -> list[pd.DataFrame]:
+              seeds: int | None = None, seed: int | None = None, shift: str | None = None,
+              prototypes: float | None = None) -> list[pd.DataFrame]:
     """`sets` generated sets of `task` in `mode`, drawn by `synthetic_draw` from the pool `prepare_data` set aside in
-    `data_dir`, with the truth's noise for the mode, each uneven (`spread`) and/or collapsed (`seeds`) as asked; seeded
-    by `seed` (default the truth's)."""
+    `data_dir`, with the truth's noise for the mode, each uneven (`spread`), collapsed (`seeds`), shifted (`shift`)
+    and/or prototypical (`prototypes`, read by a TF-IDF classifier trained on the prepared real train split) as asked;
+    seeded by `seed` (default the truth's)."""
     truth = read_truth(truth); card = get_card(task)
     if card.name not in truth.tasks:
         raise ValueError(f"The truth does not plant {card.name!r} (it plants {', '.join(truth.tasks)}).")
@@ -184,10 +246,17 @@ def draw_sets(truth, data_dir, task: str, mode: str, per_label: int, sets: int =
     if not f.is_file():
         raise FileNotFoundError(f"No pool at {f}: prepare the data first (synthclf simulate prepare --truth ... "
                                 f"--out {data_dir}).")
-    pool, tt = pd.read_csv(f), truth.tasks[card.name]
+    pool, tt = pd.read_csv(f, keep_default_na=False), truth.tasks[card.name]
+    _drawable(pool.assign(sure=0.0), card.label_names, shift, prototypes)  # bad shift or share: said before any fit
+    if prototypes is not None:
+        from synthclf.data import load_task
+        train = load_task(card, data_dir=data_dir, quiet=True)[1]['train'].to_pandas()
+        real = train.assign(label=[card.label_names[i] for i in train['label']])
+        pool = pool.assign(sure=prototype_scores(pool, real, card.label_names, seed=truth.seed))
     rng = _task_rng(truth.seed if seed is None else seed, card.name, MODES.index(mode))
     return [synthetic_draw(pool, card.label_names, per_label, tt.noise[mode], rng, tt.noise_from, spread=spread,
-                           seeds=seeds) for _ in range(sets)]
+                           seeds=seeds, shift=shift, prototypes=prototypes) for _ in range(sets)]
+
 
 # %% ../nbs/14_simulate.ipynb #5d6727b9
 def planted_fidelity(task, noise: float = 0.3, per_label: int = 100, real_per_label: int = 300,

@@ -18,7 +18,7 @@ from synthclf.data import DataWarning, load_task, task_folder
 from synthclf.generate import request_for, clean_text
 from synthclf.simulate import (MODEL_ID, SimulatedEndpoint, SimulatorError, TaskTruth, Truth, null_truth, planted_truth,
                                prepare_data, read_truth, run_command, serve, simulate_crowd, split_pool, synthetic_draw, truth_to_dict,
-                               write_truth)
+                               write_truth, length_third, prototype_scores)
 from synthclf.subjectivity import PAIR_PHRASINGS, bradley_terry, label_request, pair_request, rating_request, read_judgments, task_judgment_request
 from synthclf.tasks import get_card
 
@@ -254,6 +254,62 @@ def test_collapse_lowers_diversity_and_keeps_the_sets_near_the_real_data(real_da
     assert abs(np.mean(noisy) - 0.3) < 0.03, np.mean(noisy)
     with pytest.raises(ValueError, match=r'seeds \(collapse\)'):
         synthetic_draw(pool, names, 5, 0.0, np.random.default_rng(0), seeds=0)
+
+
+def test_shift_and_prototypes_move_the_figures_they_claim_to(real_data):
+    """Shift and prototypes against plain draws on AG News, 5 sets of 20 per label each, embedded by MiniLM: *short* texts
+    are shorter and further from the real data (mean top-5 similarity), *long* ones longer and nearer; *prototypes* (the
+    surest quarter of a TF-IDF classifier trained on the rest) are read surer by that classifier, sit nearer the real data
+    and closer together within a label (remote-clique, Chamfer)."""
+    from synthclf.classifiers import embed_cached
+    from synthclf.diversity import chamfer, nearest_similarity, remote_clique
+    names = get_card('ag_news').label_names
+    rest, pool = split_pool('ag_news', 200, 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', DataWarning)
+        train = load_task('ag_news')[1]['train'].to_pandas()
+    real = train.assign(label=[names[i] for i in train.label]).loc[lambda d: ~d.text.isin(set(pool.text))]
+    pool = pool.assign(sure=prototype_scores(pool, real, names))
+    ref = embed_cached(real.groupby('label', group_keys=False).apply(lambda d: d.sample(150, random_state=0)).text.tolist())
+    sure_of = dict(zip(pool.text, pool.sure))
+
+    def figures(**world):
+        rows = []
+        for s in range(5):
+            d = synthetic_draw(pool, names, 20, 0.0, np.random.default_rng([5, s]), **world)
+            e = embed_cached(d.text.tolist())
+            by = [(d.label == l).to_numpy() for l in names]
+            rows.append({'words': d.text.str.split().str.len().mean(), 'sure': d.text.map(sure_of).mean(),
+                         'similarity': nearest_similarity(e, ref, 5).mean(),
+                         'remote_clique': np.mean([remote_clique(e[m]) for m in by]),
+                         'chamfer': np.mean([chamfer(e[m]) for m in by])})
+        return pd.DataFrame(rows).mean()
+
+    plain, short, long, proto = figures(), figures(shift='short'), figures(shift='long'), figures(prototypes=0.25)
+    table = pd.DataFrame({'plain': plain, 'short': short, 'long': long, 'prototypes': proto}).round(3)
+    assert short.words < 0.85 * plain.words < 0.85 * long.words, table
+    assert short.similarity < plain.similarity - 0.005 and long.similarity > plain.similarity + 0.01, table
+    assert proto.sure > plain.sure + 0.15 and proto.similarity > plain.similarity + 0.03, table
+    assert proto.remote_clique < plain.remote_clique - 0.03 and proto.chamfer < plain.chamfer - 0.04, table
+    assert abs(short.sure - plain.sure) < 0.1 and abs(long.remote_clique - plain.remote_clique) < 0.03, table  # one thing moves
+
+
+def test_cli_draw_writes_shifted_and_prototypical_sets(prepared, tmp_path):
+    from synthclf.cli import main
+    truth = tmp_path/'truth.yaml'
+    write_truth(SMALL, truth)
+    main(['simulate', 'draw', '--truth', str(truth), '--data-dir', str(prepared['dir']), '--task', 'tweet_irony',
+          '--per-label', '4', '--sets', '2', '--shift', 'short', '--prototypes', '0.5', '--out', str(tmp_path/'sets')])
+    pool = read(prepared['dir']/'tweet_irony'/'pool.csv')
+    short = pool.text[length_third(pool, get_card('tweet_irony').label_names, 'short')]
+    for r in range(2):
+        s = read(tmp_path/'sets'/f'tweet_irony-zero_shot-{r}.csv')
+        assert len(s) == 8 and s.text.isin(short).all(), s  # wrong-label texts too: every text from the short thirds
+    bad = subprocess.run([SYNTHCLF, 'simulate', 'draw', '--truth', str(truth), '--data-dir', str(prepared['dir']),
+                          '--task', 'tweet_irony', '--shift', 'terse', '--out', str(tmp_path/'x')], capture_output=True,
+                         text=True)
+    assert bad.returncode == 2 and 'shift must be one of short, long' in bad.stderr, bad.stderr
+    assert not (tmp_path/'x').exists() or not any((tmp_path/'x').iterdir())
 
 
 # The endpoint
