@@ -114,7 +114,12 @@ WORLDS = {'uneven_sets': {'noise': 0.15, 'spread': 0.12}, 'collapse': {'noise': 
           'collapse_noisy': {'noise': 0.15, 'seeds': 4}, 'uneven_collapse': {'noise': 0.15, 'spread': 0.12, 'seeds': 4},
           # the null of the lines with a real side where sets are uneven: real_matched carries the Beta's mean share of wrong-label
           # texts (every real sample alike), each generated set its own share; the expected quality of both sides is alike
-          'uneven_null': {'noise': 0.15, 'spread': 0.12, 'real_noise': 0.15}}
+          'uneven_null': {'noise': 0.15, 'spread': 0.12, 'real_noise': 0.15},
+          # another length register: every text from its label's shortest third of the pool (`length_third`)
+          'shift_short': {'noise': 0.0, 'shift': 'short'}, 'shift_short_noisy': {'noise': 0.15, 'shift': 'short'},
+          # no hard cases: every text from the quarter of its label's pool a real-data classifier is surest of (`_drawable`)
+          'prototypes': {'noise': 0.0, 'prototypes': 0.25}, 'prototypes_noisy': {'noise': 0.15, 'prototypes': 0.25}}
+PROTOTYPE_READER_PER_LABEL = 200  # the real texts (of the rest, per label) the prototypes world's classifier trains on
 
 
 # ---------------------------------------------------------------------------------------------------------------------------
@@ -311,6 +316,15 @@ def crowd_ranking(j):
     return out
 
 
+def prototype_sureness(d, pool, rest, seed) -> np.ndarray:
+    """synthclf.simulate.prototype_scores on the embeddings: the probability the quick profile's embedding-lr, trained on up to
+    PROTOTYPE_READER_PER_LABEL texts of each label of the rest (none in the pool), gives each pool text's own label."""
+    rng = np.random.default_rng(seed)
+    real = np.concatenate([rng.permutation(rest[d.labels[rest] == l])[:PROTOTYPE_READER_PER_LABEL] for l in range(d.K)])
+    proba, _ = fit_proba(d.E[real], d.labels[real], d.K, 0, d.E[d.rows(pool.text.tolist())])
+    return proba[np.arange(len(pool)), [d.names.index(l) for l in pool.label]]
+
+
 def run_study(spec):
     "The verdict lines of one simulated study (and timings)."
     import pandas as pd
@@ -324,12 +338,13 @@ def run_study(spec):
     gen_seed = _ss(fam, cell, i, 3, spec['replicates'], spec.get('variant', 0))
     truth = make_truth(spec, split_seed)
     R, per_label = spec['replicates'], spec['per_label']
-    world = {k: v for k, v in spec.get('world', {}).items() if k in ('spread', 'seeds')}
+    world = {k: v for k, v in spec.get('world', {}).items() if k in ('spread', 'seeds', 'shift', 'prototypes')}
     real_noise = spec.get('world', {}).get('real_noise')
     rows, every = [], {}
     for ti, task in enumerate(spec['tasks']):
         d, tt = task_data(task), truth.tasks[task]
         pool, rest = d.split_pool(spec['pool_per_label'], split_seed)
+        if 'prototypes' in world: pool = pool.assign(sure=prototype_sureness(d, pool, rest, [split_seed, ti]))
         sets = {}
         for mi, mode in enumerate(MODES):
             rng = np.random.default_rng([gen_seed, ti, mi])
@@ -642,10 +657,8 @@ def code_hash() -> str:
     text = Path(__file__).read_text()  # the part of this script that makes a study (not the summaries and tables)
     h = hashlib.sha256(text[text.index('QUICK6 = '):text.index('# Running, with a cache')].encode())
     pkg = Path(synthclf.__file__).resolve().parent  # the modules a study runs, and the task cards
-    for f in sorted([pkg/f'{m}.py' for m in ('analysis', 'experiments', 'subjectivity', 'simulate', 'classifiers', 'encoders', 'core', 'data', 'tasks', 'generate', 'layout',
-                                                       'claims', 'verdict', 'judgments', 'planted', 'worth',
-                                                       'sources', 'labelled', 'results')]
-                    + list((pkg/'cards').glob('*.yaml'))):
+    # every module of the package (a study imports most of them, and a word may move with any it imports), and the task cards
+    for f in sorted(list(pkg.glob('*.py')) + list((pkg/'cards').glob('*.yaml'))):
         if f.is_file(): h.update(f.name.encode() + f.read_bytes())
     return h.hexdigest()[:12]
 

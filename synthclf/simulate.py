@@ -139,16 +139,18 @@ def near_copy(text: str, rng: np.random.Generator) -> str:
 # %% ../nbs/14_simulate.ipynb #c25db166
 SHIFTS = ('short', 'long')
 
-def length_third(pool: pd.DataFrame, label_names, shift: str) -> np.ndarray:
+def length_third(pool: pd.DataFrame, label_names, shift: str, at_least: int = 1) -> np.ndarray:
     """Which pool rows lie in their label's shortest (`shift='short'`) or longest (`'long'`) third by words: the texts a
-    *shift* world draws from. Ties keep the pool's order; a label of under 3 texts keeps its shortest (longest)."""
+    *shift* world draws from; at least `at_least` of a label (a small label keeps more than its third). Ties keep the
+    pool's order."""
     if shift not in SHIFTS:
         raise ValueError(f"shift must be one of {', '.join(SHIFTS)} (or None for no shift), got {shift!r}.")
     words = pool['text'].astype(str).str.split().str.len().to_numpy()
     labels, keep = pool['label'].astype(str).to_numpy(), np.zeros(len(pool), bool)
     for l in label_names:
         ix = np.flatnonzero(labels == l)
-        keep[ix[np.argsort(words[ix] if shift == 'short' else -words[ix], kind='stable')][:max(len(ix) // 3, 1)]] = True
+        order = ix[np.argsort(words[ix] if shift == 'short' else -words[ix], kind='stable')]
+        keep[order[:max(len(ix) // 3, at_least)]] = True
     return keep
 
 
@@ -172,11 +174,12 @@ def prototype_scores(pool: pd.DataFrame, real: pd.DataFrame, label_names, classi
 
 
 # %% ../nbs/14_simulate.ipynb #bde5500a
-def _drawable(pool: pd.DataFrame, label_names, shift: str | None, prototypes: float | None) -> np.ndarray:
+def _drawable(pool: pd.DataFrame, label_names, shift: str | None, prototypes: float | None,
+              at_least: int = 1) -> np.ndarray:
     """The pool rows a *shift* and/or *prototypes* world draws from: each label's length third (`length_third`) and/or
-    the `prototypes` share of its texts with the highest `sure` (`prototype_scores`); every row where neither is
-    asked."""
-    keep = np.ones(len(pool), bool) if shift is None else length_third(pool, label_names, shift)
+    the `prototypes` share of its texts with the highest `sure` (`prototype_scores`), each at least `at_least` texts of
+    a label; every row where neither is asked."""
+    keep = np.ones(len(pool), bool) if shift is None else length_third(pool, label_names, shift, at_least)
     if prototypes is None: return keep
     if not 0 < prototypes <= 1:
         raise ValueError(f"prototypes must be the share of each label's texts to draw from, in (0, 1], got "
@@ -187,7 +190,7 @@ def _drawable(pool: pd.DataFrame, label_names, shift: str | None, prototypes: fl
     sure, labels = pool['sure'].to_numpy(float), pool['label'].astype(str).to_numpy()
     for l in label_names:
         ix = np.flatnonzero(labels == l)
-        keep[ix[np.argsort(-sure[ix], kind='stable')][max(int(np.ceil(prototypes * len(ix))), 1):]] = False
+        keep[ix[np.argsort(-sure[ix], kind='stable')][max(int(np.ceil(prototypes * len(ix))), at_least):]] = False
     return keep
 
 
@@ -199,13 +202,14 @@ def synthetic_draw(pool: pd.DataFrame, label_names, per_label: int, noise: float
     label with probability `noise` — the set's own share drawn by `set_noise` where `spread` > 0 (uneven sets). `seeds`
     (collapse): each label's texts are near-copies (`near_copy`) of `seeds` seed texts of it, drawn with replacement;
     `copy_of` is the pool text a row copies. `shift` ('short', 'long') and `prototypes` (a share): every text, the
-    wrong-label ones too, from the pool rows `_drawable` keeps."""
+    wrong-label ones too, from the pool rows `_drawable` keeps (at least `per_label` of a label: a small label's pool
+    keeps more than its third or share)."""
     if noise_from not in NOISE_FROM: raise ValueError(f"noise_from must be one of {NOISE_FROM}, got {noise_from!r}.")
     if seeds is not None and (int(seeds) != seeds or seeds < 1):
         raise ValueError(f"seeds (collapse) must be a whole number of seed texts per label, at least 1, or None for "
                          f"none, got {seeds!r}.")
     if shift is not None or prototypes is not None:
-        pool = pool[_drawable(pool, label_names, shift, prototypes)].reset_index(drop=True)
+        pool = pool[_drawable(pool, label_names, shift, prototypes, per_label)].reset_index(drop=True)
     noise = set_noise(noise, spread, rng)
     texts, labels = pool['text'].astype(str).to_numpy(), pool['label'].astype(str).to_numpy()
     by, low = {l: np.flatnonzero(labels == l) for l in label_names}, _low_mask(pool)
