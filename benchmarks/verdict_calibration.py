@@ -1064,6 +1064,30 @@ def balance_rows(res) -> list:
     return out
 
 
+# the designs whose rows are planted on relabelled real texts (a synthetic text is a real text of the task, its label kept or
+# swapped), and the meta entry that names each one's commit (rows of the worlds, split_half and power_sentence name their own)
+RELABELLED_REAL = {'null': {1: 'null', 5: 'null, R = 5'}, 'power': 'power', 'judge': 'judge', 'instance': 'instance',
+                   'reruns': 'reruns'}
+
+
+def stamp_rows(res) -> dict:
+    """Give every row of the relabelled-real designs its `world` ('relabelled_real') and `commit`: the commit whose statistics
+    made it, as its design's meta entry names it ('the statistics of X' in its note, else the commit it ran at)."""
+    import re
+    designs = res.get('meta', {}).get('designs', {})
+    def commit_of(entry):
+        e = designs.get(entry, {})
+        m = re.search(r'statistics of ([0-9a-f]{7,})', e.get('note') or '')
+        return m.group(1) if m else e.get('git_commit') or res.get('meta', {}).get('git_commit')
+    for design, entry in RELABELLED_REAL.items():
+        for r in res.get(design, []):
+            if not isinstance(r, dict): continue
+            r.setdefault('world', 'relabelled_real')
+            if 'commit' not in r:
+                r['commit'] = commit_of(entry[r.get('replicates', 1)] if isinstance(entry, dict) else entry)
+    return res
+
+
 def write_md(res, path):
     m = res.get('meta', {})
     out = ["# How often is the verdict right? Error rates and power from simulated studies", '',
@@ -1080,6 +1104,13 @@ def write_md(res, path):
            "comparisons, 30 workers, the planted scores evenly spaced from −1.5 to 1.5 in the task order) through `bradley_terry` and "
            "`judge_reliability`; Financial PhraseBank's agreement lines from its annotator agreement column. Then `paper_verdict`, as the "
            "report calls it. Intervals are 95% Wilson intervals over lines (or studies, or draws).", '']
+    if c := m.get('check'):
+        out += [f"**The fast path checked against the package** (`--check`, at {c.get('commit', '?')}, recorded in the JSON's "
+                f"`meta.check`): on {c['training_sets']} training sets (3 tasks × 20 and 100 per label × 4 draws) the benchmark's "
+                f"classifier and the package's `EmbeddingClassifier` chose the same C {c['same_C']}/{c['training_sets']} times and "
+                f"gave the same predictions {c['same_predictions']}/{c['training_sets']} (largest probability difference "
+                f"{c['max_proba_difference']}); the rest of the pool and the real_matched draw match `load_task`'s cleaning and "
+                "`subsample_per_label`. The train stage itself (`synthclf run` end to end) is not yet compared study by study.", '']
     if res.get('null'):
         out += ["## Null: no planted difference (synthetic = real in distribution)", '',
                 "Noise 0 everywhere; the quick profile's six tasks, 20 texts per label, 5 seeds; R = generated sets per mode (1 is today's "
@@ -1226,10 +1257,16 @@ def write_md(res, path):
                 "0.077 macro-F1 where the one-set interval assumed about 0.03, issue 33; spread 0.12 at noise 0.15 plants 0.064 ± 0.005 "
                 "between two sets of 44 per label on AG News, 0.1 plants 0.058 ± 0.005 and 0.15 0.093 ± 0.007, 80 pairs each, "
                 "`--spread-check`); *collapse*: each label's texts are near-copies of "
-                "*seeds* seed texts (embedded as their seed). Few-shot vs zero-shot plants nothing, nor do the gap lines (every task's gap "
-                "alike, unrelated to subjectivity) and the agreement lines (noise from any instance): their words are false (each should "
-                "be at most 2.5% each way); real vs a synthetic mode is better for real wherever noise or collapse is planted (*power*: "
-                "share agrees). The quick profile's six tasks, 20 texts per label, 5 seeds; R generated sets per mode (1: the quick "
+                "*seeds* seed texts (embedded as their seed); *shift_short*: every text from its label's shortest third of the pool by "
+                "words (another length register); *prototypes*: every text from the quarter of its label's pool that a real-data "
+                "classifier (the quick profile's embedding-lr on 200 other real texts a label) is surest of (no hard or ambiguous "
+                "cases); a small label keeps at least 20 texts (`benchmarks/results/world_figures.md` measures what each world does to "
+                "the diversity and similarity figures). Few-shot vs zero-shot plants nothing, nor do the gap lines (the same world for "
+                "every task: the gaps it makes differ by task, as a shift or prototypes world's do, but are unrelated to the planted "
+                "subjectivity: the gap's proper null) and the agreement lines (noise from any instance): their words are false (each "
+                "should be at most 2.5% each way); real vs a synthetic mode is better for real wherever noise or collapse is planted "
+                "(*power*: share agrees); in the shift and prototypes worlds without noise the sign of real vs a mode is not planted: "
+                "read *covers it*. The quick profile's six tasks, 20 texts per label, 5 seeds; R generated sets per mode (1: the quick "
                 "profile, whose intervals borrow `real_matched`'s spread for a set; 5: each seed trains on a set of its own, so the "
                 "seeds' spread holds the sets' and nothing is borrowed). *sd of estimate*: the few>zero estimate's sd over "
                 "studies (mean over tasks); *assumed se*: the median standard error its intervals imply (width / 3.92). Since e04605c "
@@ -1402,7 +1439,13 @@ def main():
     ap.add_argument('--note', default=None, help='a line on what was measured, kept in the meta (e.g. which version of the package)')
     ap.add_argument('--json', default=str(ROOT/'benchmarks/results/verdict_calibration.json'))
     ap.add_argument('--md', default=str(ROOT/'benchmarks/results/verdict_calibration.md'), help="'' for none")
+    ap.add_argument('--render', action='store_true', help='run nothing: stamp the JSON rows (world, commit) and write the md again')
     args = ap.parse_args()
+    if args.render:  # the JSON's rows stamped with their world and commit, and its md written again; nothing run
+        res = stamp_rows(json.loads(Path(args.json).read_text()))
+        Path(args.json).write_text(json.dumps(res, indent=1, default=float) + '\n')
+        if args.md: write_md(res, args.md)
+        return
     args.designs = [d.strip() for d in args.designs.split(',') if d.strip()]
     if bad := set(args.designs) - {'null', 'power', 'power_sentence', 'judge', 'instance', 'reruns', 'worlds', 'split_half'}: ap.error(f"unknown design(s) {sorted(bad)}")
     args.split_pools = dict(x.split('=', 1) for x in args.split_pools.split(',') if x)
@@ -1445,7 +1488,7 @@ def main():
                 command=shlex.join(['.venv/bin/python', *sys.argv]))
     meta.setdefault('designs', {})
     if args.note: meta['note'] = args.note
-    if args.check: meta['check'] = check(say)
+    if args.check: meta['check'] = {**check(say), 'commit': meta['git_commit']}
     if args.spread_check:
         ensure_embeddings(['ag_news'], say)
         meta['spread_check'] = spread_check(say=say)
@@ -1491,6 +1534,7 @@ def main():
                                    'verdict_s': tot('verdict') if isinstance(sec[0], dict) else None,
                                    'note': 'wall includes studies read from the cache; seconds per study are the computing ones, in one process'}
         res['meta'] = meta
+        stamp_rows(res)
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(res, indent=1, default=float) + '\n')
         if args.md: write_md(res, args.md)
