@@ -484,6 +484,9 @@ def simulated_run(tmp_path_factory, real_data):
                '-p', 'classifier=embedding-lr', '-p', f"rank_tasks=[{','.join(E2E_TASKS)}]", '-p', 'judge_k=1',
                '-p', 'diversity_per_label=8', '-p', 'reference_size=100',
                '-p', 'train.remedies=[]',  # the remedies are tests/test_run.py's (they doubled this run's fits)
+               # the three sources the ordering lines compare, and one worth line (test_generators' set): the quick profile's
+               # other seven curve and mixture sources are tests/test_run.py's (they were half of this run's 78 fits)
+               '-p', 'train.train_on=[real_matched,zero_shot,few_shot,real@10,real@20,real@10+few_shot]',
                '-p', 'train.fidelity_real_per_label=50']  # its reader on 50 real texts a label, not 500 (tests/test_fidelity checks it)
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     return {'run': base/'run', 'data': base/'data', 'truth': truth, 'returncode': p.returncode, 'stdout': p.stdout, 'stderr': p.stderr}
