@@ -11,20 +11,20 @@ import pandas as pd
 from datasets import Dataset
 from .tasks import TaskCard
 from .core import report_progress
-from .data import cap_test, load_task, quiet_progress, subsample_per_label
+from .data import cache_dir, cap_test, load_task, quiet_progress, subsample_per_label
 # the train stage's defaults: one definition with its CLI and notebook
 from .settings import TRAIN_DEFAULTS as T
 from .classifiers import TfidfClassifier, make_classifier
 from .layout import DEFAULT_RUN, default_synthetic_dir, experiment_dir, generate_dir
-from .generate import generated_replicates, read_manifest, replicate_dir, test_copy_filter
+from .generate import DedupFilter, generated_replicates, read_manifest, replicate_dir, test_copy_filter
 from .sources import SOURCES, SYNTHETIC_MODES, curve_size, mixture_parts, seed_list, source_name
 from .labelled import read_labelled
 from .results import finished_run
 
 
 # %% auto #0
-__all__ = ['run_dir', 'replicate_of', 'path_replicate', 'matched_sizes', 'training_set', 'evaluate', 'baselines', 'beats',
-           'predictions_frame', 'drop_test_copies', 'train_and_evaluate']
+__all__ = ['run_dir', 'COPIES_VERSION', 'replicate_of', 'path_replicate', 'matched_sizes', 'training_set', 'evaluate',
+           'baselines', 'beats', 'predictions_frame', 'copies_key', 'drop_test_copies', 'train_and_evaluate']
 
 # %% ../nbs/08_experiments.ipynb #dc8a8be3
 def replicate_of(card: TaskCard, mode: str, seed: int, synthetic_dir=None) -> int:
@@ -248,19 +248,41 @@ def _check_sets(card: TaskCard, sets: dict, test: Dataset, allow_missing_labels:
 
 # %% ../nbs/08_experiments.ipynb #919f8f9c
 _COPIES = {}  # (train fingerprint, test fingerprint) -> the train rows that nearly copy a test text
+COPIES_VERSION = 1  # part of `copies_key`: bump it when `DedupFilter` (or its shingles) changes what is a near copy
+
+def copies_key(train: Dataset, test: Dataset) -> str:
+    """The disk cache key of the near-copy search of `train` against `test`: a sha256 of `COPIES_VERSION`, the
+    `DedupFilter` settings and the texts of both splits, in order."""
+    h = hashlib.sha256(repr((COPIES_VERSION, DedupFilter.__init__.__defaults__)).encode())
+    for split in (test, train):
+        for t in split['text']: h.update(t.encode() + b'\0')
+        h.update(b'\1')  # where the test split ends
+    return h.hexdigest()
+
 
 # %% ../nbs/08_experiments.ipynb #9991fda5
-def drop_test_copies(card: TaskCard, train: Dataset, test: Dataset) -> tuple[Dataset, dict]:
+def _find_test_copies(train: Dataset, test: Dataset, cache: bool) -> np.ndarray:
+    "The rows of `train` nearly copying a text of `test`: read from the disk cache (when `cache`) or searched."
+    path = cache_dir()/'test_copies'/f'{copies_key(train, test)}.json'
+    if cache and path.is_file(): return np.asarray(json.loads(path.read_text()), dtype=np.intp)
+    f = test_copy_filter(test)
+    rows = np.flatnonzero([f.match(t) is not None for t in train['text']])
+    if cache:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(path, lambda p: p.write_text(json.dumps(rows.tolist())))
+    return rows
+
+def drop_test_copies(card: TaskCard, train: Dataset, test: Dataset, cache: bool = True) -> tuple[Dataset, dict]:
     """`train` without the rows that nearly copy a text of `test` (generate's `test_copy_filter`, the rule that rejects
-    a synthetic text as `copies_test`), and how many it dropped per label."""
+    a synthetic text as `copies_test`), and how many it dropped per label. The rows found are kept in this process and,
+    with `cache`, on disk under `copies_key` (for the next process)."""
     key = (train._fingerprint, test._fingerprint)
-    if key not in _COPIES:
-        f = test_copy_filter(test)
-        _COPIES[key] = np.flatnonzero([f.match(t) is not None for t in train['text']])
+    if key not in _COPIES: _COPIES[key] = _find_test_copies(train, test, cache)
     bad = _COPIES[key]
     counts = dict(
         zip(card.label_names, np.bincount(np.asarray(train['label'])[bad], minlength=card.num_labels).tolist()))
     return (train.select(np.setdiff1d(np.arange(train.num_rows), bad)) if len(bad) else train), counts
+
 
 # %% ../nbs/08_experiments.ipynb #45c92e04
 def _uses_real(source: str) -> bool:
