@@ -274,8 +274,11 @@ def make_truth(spec, split_seed):
     if kind == 'power': return sim.planted_truth(spec['tasks'], low=0.0, high=0.4, few_shot_factor=0.5, seed=split_seed)
     if kind == 'instance-uniform': return sim.planted_truth(spec['tasks'], low=0.3, high=0.3, seed=split_seed)
     if kind == 'instance-low': return sim.planted_truth(spec['tasks'], low=0.3, high=0.3, seed=split_seed, noise_from='low_agreement')
-    if kind == 'world':
-        return sim.planted_truth(spec['tasks'], low=spec['world']['noise'], high=spec['world']['noise'], seed=split_seed)
+    if kind == 'world':  # the planted subjectivity in a random order of the tasks, drawn per study: whatever gaps a world makes
+        # differ by task in a pattern of their own, unrelated to the subjectivity (in the task order, a world that hurts the first
+        # tasks most would plant a gap falling with subjectivity in every study)
+        order = [spec['tasks'][i] for i in np.random.default_rng([split_seed, 8]).permutation(len(spec['tasks']))]
+        return sim.planted_truth(order, low=spec['world']['noise'], high=spec['world']['noise'], seed=split_seed)
     raise ValueError(kind)
 
 
