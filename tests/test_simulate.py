@@ -258,9 +258,9 @@ def test_collapse_lowers_diversity_and_keeps_the_sets_near_the_real_data(real_da
 
 def test_shift_and_prototypes_move_the_figures_they_claim_to(real_data):
     """Shift and prototypes against plain draws on AG News, 5 sets of 20 per label each, embedded by MiniLM: *short* texts
-    are shorter and further from the real data (mean top-5 similarity), *long* ones longer and nearer; *prototypes* (the
-    surest quarter of a TF-IDF classifier trained on the rest) are read surer by that classifier, sit nearer the real data
-    and closer together within a label (remote-clique, Chamfer)."""
+    are shorter and further from the real data (mean top-5 similarity); *prototypes* (the surest quarter of a TF-IDF
+    classifier trained on the rest) are read surer by that classifier, sit nearer the real data and closer together within
+    a label (remote-clique, Chamfer). (*long*, and every world on six tasks: benchmarks/world_figures.py.)"""
     from synthclf.classifiers import embed_cached
     from synthclf.diversity import chamfer, nearest_similarity, remote_clique
     names = get_card('ag_news').label_names
@@ -270,7 +270,7 @@ def test_shift_and_prototypes_move_the_figures_they_claim_to(real_data):
         train = load_task('ag_news')[1]['train'].to_pandas()
     real = train.assign(label=[names[i] for i in train.label]).loc[lambda d: ~d.text.isin(set(pool.text))]
     pool = pool.assign(sure=prototype_scores(pool, real, names))
-    ref = embed_cached(real.groupby('label', group_keys=False).apply(lambda d: d.sample(150, random_state=0)).text.tolist())
+    ref = embed_cached(real.groupby('label', group_keys=False).apply(lambda d: d.sample(100, random_state=0)).text.tolist())
     sure_of = dict(zip(pool.text, pool.sure))
 
     def figures(**world):
@@ -285,13 +285,12 @@ def test_shift_and_prototypes_move_the_figures_they_claim_to(real_data):
                          'chamfer': np.mean([chamfer(e[m]) for m in by])})
         return pd.DataFrame(rows).mean()
 
-    plain, short, long, proto = figures(), figures(shift='short'), figures(shift='long'), figures(prototypes=0.25)
-    table = pd.DataFrame({'plain': plain, 'short': short, 'long': long, 'prototypes': proto}).round(3)
-    assert short.words < 0.85 * plain.words < 0.85 * long.words, table
-    assert short.similarity < plain.similarity - 0.005 and long.similarity > plain.similarity + 0.01, table
+    plain, short, proto = figures(), figures(shift='short'), figures(prototypes=0.25)
+    table = pd.DataFrame({'plain': plain, 'short': short, 'prototypes': proto}).round(3)
+    assert short.words < 0.85 * plain.words and short.similarity < plain.similarity - 0.005, table
     assert proto.sure > plain.sure + 0.15 and proto.similarity > plain.similarity + 0.03, table
     assert proto.remote_clique < plain.remote_clique - 0.03 and proto.chamfer < plain.chamfer - 0.04, table
-    assert abs(short.sure - plain.sure) < 0.1 and abs(long.remote_clique - plain.remote_clique) < 0.03, table  # one thing moves
+    assert abs(short.sure - plain.sure) < 0.1 and abs(short.remote_clique - plain.remote_clique) < 0.03, table  # one moves
 
 
 def test_cli_draw_writes_shifted_and_prototypical_sets(prepared, tmp_path):
