@@ -139,6 +139,15 @@ def near_copy(text: str, rng: np.random.Generator) -> str:
 # %% ../nbs/14_simulate.ipynb #c25db166
 SHIFTS = ('short', 'long')
 
+def _first_per_label(labels: np.ndarray, label_names, key: np.ndarray, count) -> np.ndarray:
+    """Which rows are among the first `count(n)` of their label (n: the label's rows) in ascending `key`, ties in row
+    order: the selection a shift and a prototypes world each make."""
+    keep = np.zeros(len(labels), bool)
+    for l in label_names:
+        ix = np.flatnonzero(labels == l)
+        keep[ix[np.argsort(key[ix], kind='stable')][:count(len(ix))]] = True
+    return keep
+
 def length_third(pool: pd.DataFrame, label_names, shift: str, at_least: int = 1) -> np.ndarray:
     """Which pool rows lie in their label's shortest (`shift='short'`) or longest (`'long'`) third by words: the texts a
     *shift* world draws from; at least `at_least` of a label (a small label keeps more than its third). Ties keep the
@@ -146,12 +155,8 @@ def length_third(pool: pd.DataFrame, label_names, shift: str, at_least: int = 1)
     if shift not in SHIFTS:
         raise ValueError(f"shift must be one of {', '.join(SHIFTS)} (or None for no shift), got {shift!r}.")
     words = pool['text'].astype(str).str.split().str.len().to_numpy()
-    labels, keep = pool['label'].astype(str).to_numpy(), np.zeros(len(pool), bool)
-    for l in label_names:
-        ix = np.flatnonzero(labels == l)
-        order = ix[np.argsort(words[ix] if shift == 'short' else -words[ix], kind='stable')]
-        keep[order[:max(len(ix) // 3, at_least)]] = True
-    return keep
+    return _first_per_label(pool['label'].astype(str).to_numpy(), label_names, words if shift == 'short' else -words,
+                            lambda n: max(n // 3, at_least))
 
 
 # %% ../nbs/14_simulate.ipynb #c2f5d0c0
@@ -187,11 +192,8 @@ def _drawable(pool: pd.DataFrame, label_names, shift: str | None, prototypes: fl
     if 'sure' not in pool:
         raise ValueError("prototypes needs the pool's `sure` column: add it with prototype_scores(pool, real, "
                          "label_names) (draw_sets does).")
-    sure, labels = pool['sure'].to_numpy(float), pool['label'].astype(str).to_numpy()
-    for l in label_names:
-        ix = np.flatnonzero(labels == l)
-        keep[ix[np.argsort(-sure[ix], kind='stable')][max(int(np.ceil(prototypes * len(ix))), at_least):]] = False
-    return keep
+    return keep & _first_per_label(pool['label'].astype(str).to_numpy(), label_names, -pool['sure'].to_numpy(float),
+                                   lambda n: max(int(np.ceil(prototypes * n)), at_least))
 
 
 # %% ../nbs/14_simulate.ipynb #57178838
@@ -279,9 +281,9 @@ def planted_fidelity(task, noise: float = 0.3, per_label: int = 100, real_per_la
     pool, real = [], []
     for l in names:
         ix = rng.permutation(np.flatnonzero(df.label.to_numpy() == l))
-        if shift == 'short':
-            short = set(df.text.iloc[ix].str.split().str.len().sort_values(kind='stable').index[:len(ix) // 3])
-            ix = np.r_[[i for i in ix if i in short], [i for i in ix if i not in short]]
+        if shift == 'short':  # the label's shortest third first, each part in its drawn order
+            short = length_third(df.iloc[ix], [l], 'short', at_least=0)
+            ix = np.r_[ix[short], ix[~short]]
         take = min(2 * per_label, len(ix) // 3 if shift == 'short' else len(ix) // 2)
         pool.append(ix[:take]); real.append(ix[take:][rng.permutation(len(ix) - take)[:real_per_label]])
     syn = synthetic_draw(df.iloc[np.concatenate(pool)], names, per_label, noise, rng)
