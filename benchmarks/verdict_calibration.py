@@ -20,7 +20,10 @@
 A simulated study is what `synthclf run --profile quick` produces, with the LLM replaced by `synthclf.simulate`: per task the real
 train rows are split (`split_pool`, pool_per_label max(200, 2 x texts per label), at most half of each label) into a pool, which the
 simulated generator serves from, and the rest, the real training data (load_task's cleaning of the rest leaves exactly the cleaned
-train rows outside the pool: `--check`). Per seed k in range(5): `real_matched` is the k-seeded stratified sample of the rest with the
+train rows outside the pool), each less its rows that nearly copy a test text, as `synthclf run` sees them: the train stage leaves
+such real rows out (`drop_test_copies`) and generate rejects such answers (`copies_test`) (`TaskData.study_split`; `--check` compares
+the rest and its real_matched draws with the train stage's own `training_set` on the prepared data, and the pool with what generate
+accepts; `benchmarks/end_to_end.py` compares whole studies with `synthclf run`). Per seed k in range(5): `real_matched` is the k-seeded stratified sample of the rest with the
 synthetic sets' per-label counts (what `training_set` draws; every generated set holds exactly the texts per label, so the larger and
 the smaller set per label agree), and each synthetic mode trains on generated set k % R of R sets drawn from the pool
 (`synthetic_draw`, with the mode's planted label noise). The classifier is the quick profile's embedding-lr (`EmbeddingClassifier`:
@@ -222,6 +225,22 @@ class TaskData:
     def rows(self, texts):
         return np.fromiter((self.row_of[t] for t in texts), int, len(texts))
 
+    def copies(self) -> np.ndarray:
+        "Whether each cleaned train row nearly copies a test text (generate's `test_copy_filter`, as `drop_test_copies` finds them)."
+        if getattr(self, '_copies', None) is None:
+            self._copies = np.ones(len(self.texts), bool)
+            self._copies[real_train_rows(self)] = False
+        return self._copies
+
+    def study_split(self, pool_per_label, seed):
+        """The pool a study's generated sets are drawn from and the rest its real_matched is drawn from, as `synthclf run` sees them:
+        without the rows that nearly copy a test text. The train stage leaves such real rows out (`drop_test_copies`) before it draws
+        real_matched from what is left, and generate rejects such answers (`copies_test`), so the endpoint's accepted texts never
+        hold one. (`--check` compares the rest's real_matched draws with the train stage's `training_set` on the prepared data.)"""
+        pool, rest = self.split_pool(pool_per_label, seed)
+        copy = self.copies()
+        return pool[~copy[self.rows(pool.text.tolist())]].reset_index(drop=True), rest[~copy[rest]]
+
 
 def task_data(task) -> TaskData:
     if task not in _TASKS: _TASKS[task] = TaskData(task)
@@ -346,7 +365,7 @@ def run_study(spec):
     rows, every = [], {}
     for ti, task in enumerate(spec['tasks']):
         d, tt = task_data(task), truth.tasks[task]
-        pool, rest = d.split_pool(spec['pool_per_label'], split_seed)
+        pool, rest = d.study_split(spec['pool_per_label'], split_seed)
         if 'prototypes' in world: pool = pool.assign(sure=prototype_sureness(d, pool, rest, [split_seed, ti]))
         sets = {}
         for mi, mode in enumerate(MODES):
@@ -1099,7 +1118,8 @@ def write_md(res, path):
            + (f" {m['note']}" if m.get('note') else ''), '',
            "Each simulated study is what `synthclf run --profile quick` produces, with the LLM replaced by `synthclf.simulate`: per task the "
            "real train rows are split into a pool (served by the simulated generator, `split_pool`; `pool_per_label` max(200, 2 × texts per "
-           "label), at most half of each label) and the rest (the real training data); per seed k of 5, `real_matched` is the k-seeded "
+           "label), at most half of each label) and the rest (the real training data), each less its rows that nearly copy a test text "
+           "(the train stage leaves such real rows out, generate rejects such answers); per seed k of 5, `real_matched` is the k-seeded "
            "stratified sample of the rest at the synthetic sets' per-label counts, and each synthetic mode trains on generated set k mod R of "
            "R sets drawn from the pool with the mode's planted label noise (`synthetic_draw`). Classifier: embedding-lr (logistic regression "
            "on frozen all-MiniLM-L6-v2 embeddings, C by 5-fold cross-validated log-loss, the quick profile's), 500 stratified test rows per "
@@ -1112,8 +1132,12 @@ def write_md(res, path):
                 f"`meta.check`): on {c['training_sets']} training sets (3 tasks × 20 and 100 per label × 4 draws) the benchmark's "
                 f"classifier and the package's `EmbeddingClassifier` chose the same C {c['same_C']}/{c['training_sets']} times and "
                 f"gave the same predictions {c['same_predictions']}/{c['training_sets']} (largest probability difference "
-                f"{c['max_proba_difference']}); the rest of the pool and the real_matched draw match `load_task`'s cleaning and "
-                "`subsample_per_label`. The train stage itself (`synthclf run` end to end) is not yet compared study by study.", '']
+                f"{c['max_proba_difference']}); " + (
+                    "the study's rest (less its near-copies of a test text) and its real_matched draws are the train stage's own "
+                    "(`load_task` on the prepared data, `drop_test_copies`, `training_set`), and its pool the texts generate accepts "
+                    "(no `copies_test`). The whole path, study by study against `synthclf run`: `end_to_end.md`."
+                    if c.get('train_stage') else "the rest of the pool and the real_matched draw match `load_task`'s cleaning and "
+                    "`subsample_per_label`."), '']
     if res.get('null'):
         out += ["## Null: no planted difference (synthetic = real in distribution)", '',
                 "Noise 0 everywhere; the quick profile's six tasks, 20 texts per label, 5 seeds; R = generated sets per mode (1 is today's "
@@ -1355,6 +1379,25 @@ def check(say=print):
         for k in range(3):
             want = np.asarray(subsample_per_label(ds, {l: 20 for l in range(d.K)}, k)['idx'])
             assert (subsample(d.labels[rest], {l: 20 for l in range(d.K)}, k) == want).all(), 'subsample differs from subsample_per_label'
+        # the package's path: the study's data prepared, loaded as the train stage loads it, less its near-copies of a test text,
+        # real_matched drawn by the train stage's `training_set`; the pool as generate accepts its texts (not `copies_test`)
+        import tempfile
+        from synthclf.experiments import drop_test_copies, training_set
+        from synthclf.generate import clean_text, test_copy_filter
+        study_pool, study_rest = d.study_split(200, 7)
+        with tempfile.TemporaryDirectory() as tmp:
+            sim.prepare_data(sim.null_truth([task], seed=7), tmp)
+            card, dsd = load_task(task, data_dir=tmp, quiet=True)
+            kept, _ = drop_test_copies(card, dsd['train'], dsd['test'])
+            assert kept['text'] == [d.texts[i] for i in study_rest], f"{task}: the study's rest differs from the train stage's real data"
+            for k in range(3):
+                want = training_set(card, kept, 'real_matched', k, per_label=20)['text']
+                got = [d.texts[i] for i in study_rest[subsample(d.labels[study_rest], {l: 20 for l in range(d.K)}, k)]]
+                assert want == got, f"{task}: real_matched of seed {k} differs from the train stage's"
+            served = pd.read_csv(Path(tmp)/card.data['local_dir']/'pool.csv', keep_default_na=False)
+            f = test_copy_filter(dsd['test'])
+            accepted = [t for t in served.text if f.match(clean_text(t, card)[0] or t) is None]
+            assert study_pool.text.tolist() == accepted, f"{task}: the study's pool differs from the pool texts generate accepts"
         for per_label in (20, 100):
             for k in range(4):
                 s = sim.synthetic_draw(pool, d.names, per_label, 0.2, np.random.default_rng(k))
@@ -1363,9 +1406,11 @@ def check(say=print):
                 clf = EmbeddingClassifier(seed=k, progress=False).fit(s.text.tolist(), y, d.K)
                 q = clf.predict_proba(d.test['text'])
                 n += 1; same_c += C == clf.C_; same_pred += (p.argmax(1) == q.argmax(1)).all(); worst = max(worst, float(np.abs(p - q).max()))
-    say(f"check: the rest and the real_matched draw match the package's; fast classifier vs EmbeddingClassifier on {n} training sets: "
+    say(f"check: the rest and the real_matched draw match the train stage's (less the near-copies of test texts), the pool generate's "
+        f"accepted texts; fast classifier vs EmbeddingClassifier on {n} training sets: "
         f"same C {same_c}/{n}, same predictions {same_pred}/{n}, largest probability difference {worst:.2e}")
-    return {'training_sets': n, 'same_C': int(same_c), 'same_predictions': int(same_pred), 'max_proba_difference': worst}
+    return {'training_sets': n, 'same_C': int(same_c), 'same_predictions': int(same_pred), 'max_proba_difference': worst,
+            'train_stage': True}
 
 
 # ---------------------------------------------------------------------------------------------------------------------------

@@ -1,0 +1,229 @@
+"""The calibration's fast path against the path users run (run by hand; not a test): simulated studies end to end through
+`synthclf run` against the simulated endpoint, each next to the fast path's study with the same spec, and their words compared.
+
+    PYTHONPATH=<the package measured> .venv/bin/python benchmarks/end_to_end.py [--truth power] [--studies 24] [--from 0]
+        [--json benchmarks/results/end_to_end.json] [--md benchmarks/results/end_to_end.md]
+
+A study here is `verdict_calibration.py`'s study spec on the quick profile's six tasks at 20 texts per label and one generated
+set per mode (R = 1, what `synthclf run --profile quick` trains on): the same planted truth (`make_truth`, the same split seed:
+the same pool, the same real rest, so the same real_matched draws and test rows). The fast path (`run_study`) draws the sets
+with `synthetic_draw`, fits its own copy of embedding-lr on cached embeddings and ranks the tasks with a simulated crowd. The
+end-to-end path writes the prepared data (`synthclf.simulate.prepare_data`), serves the truth on loopback (`serve`) and runs
+
+    synthclf run --profile quick --tasks <six> -p backend=openai -p model=simulated -p base_url=<loopback> -p data_dir=<prepared>
+        -p rank_tasks=[<six>] -p generate.seed=<the study's> -p train.train_on=[real_matched,zero_shot,few_shot] -p train.remedies=[]
+
+so generate's requests, parsing and filters (duplicates, near-copies of test texts, the label check), the package's train stage
+(its own embeddings, its own real_matched draw), the LLM judge's pairwise requests and its reliability gate, and the report's
+`paper_verdict` all run as a user's run does. Only the sources the compared lines read are trained (the curve, mixture and
+remedy sources feed the worth lines, which the fast path does not make).
+
+What differs by design: the generated texts (the endpoint draws from the pool with the request's seed, and generate's filters
+reject some; the fast path draws with `synthetic_draw`) and the ranking (the LLM judge against 540 crowd comparisons). So the
+comparison is of rates and of paired estimates, not of identical words: per kind of line, the share of each word on each path,
+the share of lines whose word is the same, and the mean difference of the estimates (end to end − fast) with its 95% interval.
+Where the fast path is faithful, the shares agree within their noise and the mean difference is near zero.
+
+Each finished end-to-end run is kept (one JSON line) in .cache/verdict_calibration/end_to_end-<hash of the package>.jsonl and each
+fast-path study in end_to_end_fast-<verdict_calibration.code_hash()>.jsonl, so a killed run resumes without redoing a finished one,
+and a change to the study code alone reruns only the fast path.
+"""
+import argparse, datetime, json, os, shlex, subprocess, sys, tempfile, time, warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import verdict_calibration as vc  # noqa: E402 (sets the environment: offline, the data folder)
+
+CELLS = {'power': 6020, 'null': 0}  # the power design's 6-task, 20-per-label cell (its pools and real draws); the null design's
+WORDS = ('agrees', 'contradicts', 'inconclusive', 'undetermined')
+
+
+def e2e_command(spec, truth, url, data, out) -> list:
+    "The `synthclf run` command of a study (the quick profile, the compared sources only)."
+    tasks = spec['tasks']
+    gen_seed = vc._ss(vc.FAMILY_IDS[spec['truth']], spec['cell'], spec['study'], 3, spec['replicates'], spec.get('variant', 0))
+    return [str(Path(sys.executable).parent/'synthclf'), 'run', '--profile', 'quick', '--tasks', ','.join(tasks), '--out', str(out),
+            '-p', 'backend=openai', '-p', f'model={vc_sim().MODEL_ID}', '-p', f'base_url={url}', '-p', f'data_dir={data}',
+            '-p', f"rank_tasks=[{','.join(tasks)}]", '-p', f'generate.seed={gen_seed % 2**31}',
+            '-p', 'train.train_on=[real_matched,zero_shot,few_shot]', '-p', 'train.remedies=[]']
+
+
+def vc_sim():
+    import synthclf.simulate as sim
+    return sim
+
+
+def run_end_to_end(spec, keep: Path | None = None) -> dict:
+    "The verdict lines of `synthclf run` on the study `spec` against the simulator (and its seconds, judge, generate counts)."
+    import pandas as pd
+    sim = vc_sim()
+    fam, i, cell = vc.FAMILY_IDS[spec['truth']], spec['study'], spec['cell']
+    truth = vc.make_truth(spec, vc._ss(fam, cell, i, 1))
+    t0 = time.time()
+    with tempfile.TemporaryDirectory(prefix='e2e-') as tmp:
+        tmp = Path(tmp)
+        sim.prepare_data(truth, tmp/'data', per_label=spec['per_label'], replicates=spec['replicates'])
+        with sim.serve(truth, tmp/'data') as url:
+            cmd = e2e_command(spec, truth, url, tmp/'data', tmp/'run')
+            env = {**os.environ, **vc.ONE_THREAD, 'TQDM_DISABLE': '1'}
+            p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if p.returncode != 0:
+            raise RuntimeError(f"study {i}: synthclf run failed ({p.returncode}):\n{p.stdout[-2000:]}\n{p.stderr[-3000:]}")
+        run = tmp/'run'
+        verdict = pd.read_csv(run/'analysis'/'verdict.csv')
+        judge = json.loads((run/'analysis'/'judge.json').read_text())
+        ranking = pd.read_csv(run/'analysis'/'ranking.csv')
+        generated = {}
+        for task in spec['tasks']:
+            for mode in vc.MODES:
+                d = run/task/'generate'/mode
+                rows = [json.loads(l) for l in (d/'data.jsonl').read_text().splitlines()]
+                rejected = (d/'rejected.jsonl').read_text().splitlines() if (d/'rejected.jsonl').is_file() else []
+                generated[f"{task}/{mode}"] = {'accepted': len(rows), 'rejected': len(rejected)}
+        scores = {}
+        for task in spec['tasks']:
+            for source in ('real_matched', *vc.MODES):
+                f1 = [json.loads(m.read_text())['macro_f1'] for m in sorted((run/task/source).glob('*/seed*/metrics.json'))]
+                scores[f"{task}/{source}"] = round(float(np.mean(f1)), 4) if f1 else None
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+            for f in ('verdict.csv', 'ranking.csv', 'judge.json'): (keep/f).write_bytes((run/'analysis'/f).read_bytes())
+    return {'lines': vc.line_records(verdict, truth), 'seconds': round(time.time() - t0, 1), 'judge_reliable': bool(judge.get('reliable')),
+            'ranking': ranking.task.tolist(), 'generated': generated, 'macro_f1': scores}
+
+
+def package_hash() -> str:
+    "A hash of the package's modules and task cards: what an end-to-end study's result depends on."
+    import hashlib, synthclf
+    pkg, h = Path(synthclf.__file__).resolve().parent, hashlib.sha256()
+    for f in sorted(list(pkg.glob('*.py')) + list((pkg/'cards').glob('*.yaml'))):
+        if f.is_file(): h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()[:12]
+
+
+class Store:
+    "Finished results, one JSON line each ({key, result}), appended as they finish: a killed run resumes from them."
+    def __init__(self, path: Path):
+        self.path, self.done = path, {}
+        if path.is_file():
+            for line in path.read_text().splitlines():
+                try: r = json.loads(line); self.done[r['key']] = r['result']
+                except ValueError: pass
+
+    def get(self, key, make):
+        if key not in self.done:
+            self.done[key] = json.loads(json.dumps(make(), default=float))
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open('a') as f: f.write(json.dumps({'key': key, 'result': self.done[key]}) + '\n')
+        return self.done[key]
+
+
+def fast_path(spec) -> dict:
+    "The fast path's study, as `verdict_calibration.py` computes it (in this process, one thread)."
+    vc._init_worker()
+    return vc.run_study(spec)
+
+
+def estimate(line) -> float | None:
+    "A line's estimate as a number (the verdict writes '+0.084 macro-F1', 'Spearman ρ = +0.58'; '—' where there is none)."
+    found = vc._numbers(str(line.get('estimate')))
+    return found[0] if found else None
+
+
+def compare(records) -> list:
+    "Per kind of line: each path's words, the share of lines with the same word, and the paired estimate difference."
+    by = {}
+    for rec in records:
+        fast = {(l['kind'], l['task']): l for l in rec['fast']['lines']}
+        for l in rec['e2e']['lines']:
+            f = fast.get((l['kind'], l['task']))
+            if f is not None: by.setdefault(l['kind'], []).append((f, l))
+    rows = []
+    for kind in [k for k in vc.KINDS if k in by]:
+        pairs = by[kind]
+        n = len(pairs)
+        row = {'kind': kind, 'studies': len(records), 'lines': n}
+        for side, j in (('fast', 0), ('e2e', 1)):
+            for w in WORDS:
+                k = sum(p[j]['word'] == w for p in pairs)
+                row[f'{side}_{w}'], row[f'{side}_{w}_ci'] = vc.share(k, n)
+        row['same_word'], row['same_word_ci'] = vc.share(sum(f['word'] == e['word'] for f, e in pairs), n)
+        diff = np.array([estimate(e) - estimate(f) for f, e in pairs if estimate(e) is not None and estimate(f) is not None], float)
+        if len(diff) > 1:
+            se = diff.std(ddof=1) / np.sqrt(len(diff))
+            row.update(mean_difference=round(float(diff.mean()), 4),
+                       mean_difference_ci=[round(float(diff.mean() - 1.96 * se), 4), round(float(diff.mean() + 1.96 * se), 4)],
+                       difference_sd=round(float(diff.std(ddof=1)), 4))
+        for side, j in (('fast', 0), ('e2e', 1)):
+            est = np.array([x for p in pairs if (x := estimate(p[j])) is not None], float)
+            row[f'{side}_estimate_sd'] = round(float(est.std(ddof=1)), 4) if len(est) > 1 else None
+        rows.append(row)
+    return rows
+
+
+def write_md(res, path):
+    m, rows = res['meta'], res['rows']
+    pct = lambda x, ci=None: '—' if x is None else f"{100 * x:.1f}%" + (f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]" if ci else '')
+    out = [f"# The fast path against `synthclf run` end to end", '',
+           f"{m['studies']} studies ({m['truth']} truth, the quick six, 20 texts per label, R = 1), each run twice: the calibration's fast "
+           f"path and `synthclf run --profile quick` against the simulated endpoint (`benchmarks/end_to_end.py`, its docstring says what "
+           f"differs by design). Commit {m['git_commit']} (code hash {m['code_hash']}), {m['cpu']}, {m['date']}; "
+           f"{m['e2e_seconds']:.0f} s a study end to end against {m['fast_seconds']:.0f} s on the fast path.", '',
+           "| kind | lines | agrees: fast / end to end | contradicts: fast / end to end | same word | estimate, end to end − fast | sd of the estimate: fast / end to end |",
+           "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        md = '—' if 'mean_difference' not in r else f"{r['mean_difference']:+.4f} [{r['mean_difference_ci'][0]:+.4f}, {r['mean_difference_ci'][1]:+.4f}]"
+        out.append(f"| {r['kind']} | {r['lines']} | {pct(r['fast_agrees'])} / {pct(r['e2e_agrees'])} | "
+                   f"{pct(r['fast_contradicts'])} / {pct(r['e2e_contradicts'])} | {pct(r['same_word'], r['same_word_ci'])} | {md} | "
+                   f"{r['fast_estimate_sd']} / {r['e2e_estimate_sd']} |")
+    out += ['', f"Judge: reliable in {m['judge_reliable']} of {m['studies']} end-to-end runs (the fast path's crowd: {m['crowd_reliable']}). "
+            f"Generate: {m['rejected_share']:.1%} of the end-to-end answers rejected by its filters.", '',
+            f"Command: `{m['command']}`", '']
+    Path(path).write_text('\n'.join(out))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--truth', default='power', choices=list(CELLS))
+    ap.add_argument('--studies', type=int, default=24)
+    ap.add_argument('--from', dest='start', type=int, default=0, help='the first study index')
+    ap.add_argument('--json', default=str(vc.ROOT/'benchmarks/results/end_to_end.json'))
+    ap.add_argument('--md', default=str(vc.ROOT/'benchmarks/results/end_to_end.md'))
+    ap.add_argument('--keep', default=None, help='a folder to keep each end-to-end run\'s verdict, ranking and judge in')
+    args = ap.parse_args()
+    warnings.simplefilter('ignore')
+    say = lambda *a: print(*a, flush=True)
+    code, package = vc.code_hash(), package_hash()
+    # the end-to-end runs depend on the package only; the fast path's studies on the package and the study code
+    e2e_store, fast_store = Store(vc.CACHE/f"end_to_end-{package}.jsonl"), Store(vc.CACHE/f"end_to_end_fast-{code}.jsonl")
+    vc.ensure_embeddings(vc.QUICK6, say)
+    records, t0 = [], time.time()
+    for i in range(args.start, args.start + args.studies):
+        spec = vc.study_spec(args.truth, vc.QUICK6, 20, 1, i, CELLS[args.truth])
+        key, t1 = vc.job_key(('e2e', spec)), time.time()
+        fast = fast_store.get(key, lambda: fast_path(spec))
+        e2e = e2e_store.get(key, lambda: run_end_to_end(spec, Path(args.keep)/f"study-{i}" if args.keep else None))
+        if time.time() - t1 > 1: say(f"study {i}: {time.time() - t1:.0f}s (end to end {e2e['seconds']:.0f}s), judge reliable {e2e['judge_reliable']}")
+        records.append({'spec': spec, 'fast': fast, 'e2e': e2e})
+    git = lambda *c: subprocess.run(['git', *c], cwd=vc.ROOT, capture_output=True, text=True).stdout.strip()
+    import synthclf
+    from synthclf.core import machine_kind
+    gen = [g for r in records for g in r['e2e']['generated'].values()]
+    meta = {'git_commit': git('rev-parse', '--short', 'HEAD'), 'code_hash': code, 'package_hash': package, 'package': str(Path(synthclf.__file__).parent),
+            'date': datetime.datetime.now().isoformat(timespec='seconds'), 'cpu': f"{machine_kind()}, {os.cpu_count()} cores",
+            'truth': args.truth, 'studies': len(records), 'command': shlex.join(['.venv/bin/python', *sys.argv]),
+            'e2e_seconds': float(np.mean([r['e2e']['seconds'] for r in records])),
+            'fast_seconds': float(np.mean([r['fast']['seconds']['total'] for r in records])),
+            'judge_reliable': sum(r['e2e']['judge_reliable'] for r in records),
+            'crowd_reliable': sum(bool(r['fast'].get('judge_reliable')) for r in records),
+            'rejected_share': sum(g['rejected'] for g in gen) / max(1, sum(g['rejected'] + g['accepted'] for g in gen))}
+    res = {'meta': meta, 'rows': compare(records)}
+    Path(args.json).write_text(json.dumps(res, indent=1) + '\n')
+    if args.md: write_md(res, args.md)
+    say(f"{len(records)} studies in {time.time() - t0:.0f}s -> {args.json}")
+
+
+if __name__ == '__main__':
+    main()
