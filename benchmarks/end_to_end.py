@@ -28,7 +28,7 @@ Each finished end-to-end run is kept (one JSON line) in .cache/verdict_calibrati
 fast-path study in end_to_end_fast-<verdict_calibration.code_hash()>.jsonl, so a killed run resumes without redoing a finished one,
 and a change to the study code alone reruns only the fast path.
 """
-import argparse, datetime, json, os, shlex, subprocess, sys, tempfile, time, warnings
+import argparse, datetime, json, os, shlex, shutil, subprocess, sys, time, warnings
 from pathlib import Path
 
 import numpy as np
@@ -55,43 +55,59 @@ def vc_sim():
     return sim
 
 
-def run_end_to_end(spec, keep: Path | None = None) -> dict:
-    "The verdict lines of `synthclf run` on the study `spec` against the simulator (and its seconds, judge, generate counts)."
+def _truth(spec):
+    fam, i, cell = vc.FAMILY_IDS[spec['truth']], spec['study'], spec['cell']
+    return vc.make_truth(spec, vc._ss(fam, cell, i, 1)), vc._ss(fam, cell, i, 2)  # the truth, and the crowd's seed
+
+
+def _synthclf(*args, what: str):
+    p = subprocess.run([str(Path(sys.executable).parent/'synthclf'), *map(str, args)], capture_output=True, text=True,
+                       env={**os.environ, **vc.ONE_THREAD, 'TQDM_DISABLE': '1'})
+    if p.returncode != 0: raise RuntimeError(f"{what} failed ({p.returncode}):\n{p.stdout[-2000:]}\n{p.stderr[-3000:]}")
+
+
+def run_end_to_end(spec, where: Path) -> dict:
+    """The verdict lines of `synthclf run` on the study `spec` against the simulator (and its seconds, judge, generate counts,
+    macro-F1 per source), run in `where` (data/ and run/, kept for `crowd_analysis`)."""
     import pandas as pd
     sim = vc_sim()
-    fam, i, cell = vc.FAMILY_IDS[spec['truth']], spec['study'], spec['cell']
-    truth = vc.make_truth(spec, vc._ss(fam, cell, i, 1))
+    truth, _ = _truth(spec)
     t0 = time.time()
-    with tempfile.TemporaryDirectory(prefix='e2e-') as tmp:
-        tmp = Path(tmp)
-        sim.prepare_data(truth, tmp/'data', per_label=spec['per_label'], replicates=spec['replicates'])
-        with sim.serve(truth, tmp/'data') as url:
-            cmd = e2e_command(spec, truth, url, tmp/'data', tmp/'run')
-            env = {**os.environ, **vc.ONE_THREAD, 'TQDM_DISABLE': '1'}
-            p = subprocess.run(cmd, capture_output=True, text=True, env=env)
-        if p.returncode != 0:
-            raise RuntimeError(f"study {i}: synthclf run failed ({p.returncode}):\n{p.stdout[-2000:]}\n{p.stderr[-3000:]}")
-        run = tmp/'run'
-        verdict = pd.read_csv(run/'analysis'/'verdict.csv')
-        judge = json.loads((run/'analysis'/'judge.json').read_text())
-        ranking = pd.read_csv(run/'analysis'/'ranking.csv')
-        generated = {}
-        for task in spec['tasks']:
-            for mode in vc.MODES:
-                d = run/task/'generate'/mode
-                rows = [json.loads(l) for l in (d/'data.jsonl').read_text().splitlines()]
-                rejected = (d/'rejected.jsonl').read_text().splitlines() if (d/'rejected.jsonl').is_file() else []
-                generated[f"{task}/{mode}"] = {'accepted': len(rows), 'rejected': len(rejected)}
-        scores = {}
-        for task in spec['tasks']:
-            for source in ('real_matched', *vc.MODES):
-                f1 = [json.loads(m.read_text())['macro_f1'] for m in sorted((run/task/source).glob('*/seed*/metrics.json'))]
-                scores[f"{task}/{source}"] = round(float(np.mean(f1)), 4) if f1 else None
-        if keep is not None:
-            keep.mkdir(parents=True, exist_ok=True)
-            for f in ('verdict.csv', 'ranking.csv', 'judge.json'): (keep/f).write_bytes((run/'analysis'/f).read_bytes())
+    if where.exists(): shutil.rmtree(where)  # a run killed halfway: begin again (its LLM calls are the simulator's)
+    sim.prepare_data(truth, where/'data', per_label=spec['per_label'], replicates=spec['replicates'])
+    with sim.serve(truth, where/'data') as url:
+        _synthclf(*e2e_command(spec, truth, url, where/'data', where/'run')[1:], what=f"study {spec['study']}: synthclf run")
+    run = where/'run'
+    verdict = pd.read_csv(run/'analysis'/'verdict.csv')
+    judge = json.loads((run/'analysis'/'judge.json').read_text())
+    ranking = pd.read_csv(run/'analysis'/'ranking.csv')
+    generated, scores = {}, {}
+    for task in spec['tasks']:
+        for mode in vc.MODES:
+            d = run/task/'generate'/mode
+            rows = (d/'data.jsonl').read_text().splitlines()
+            rejected = (d/'rejected.jsonl').read_text().splitlines() if (d/'rejected.jsonl').is_file() else []
+            generated[f"{task}/{mode}"] = {'accepted': len(rows), 'rejected': len(rejected)}
+        for source in ('real_matched', *vc.MODES):
+            f1 = [json.loads(m.read_text())['macro_f1'] for m in sorted((run/task/source).glob('*/seed*/metrics.json'))]
+            scores[f"{task}/{source}"] = round(float(np.mean(f1)), 4) if f1 else None
     return {'lines': vc.line_records(verdict, truth), 'seconds': round(time.time() - t0, 1), 'judge_reliable': bool(judge.get('reliable')),
             'ranking': ranking.task.tolist(), 'generated': generated, 'macro_f1': scores}
+
+
+def crowd_analysis(spec, where: Path) -> dict:
+    """The verdict lines of `synthclf analyze` on the end-to-end run in `where`, ranked by the fast path's own crowd (the same
+    `simulate_crowd` judgments, passed as --judgments): the ranking and its gate are then the fast path's, and what differs from the
+    fast path is the generated data and the train stage alone."""
+    import pandas as pd
+    sim = vc_sim()
+    truth, crowd_seed = _truth(spec)
+    sim.simulate_crowd(truth, comparisons=540, workers=30, seed=crowd_seed).to_csv(where/'crowd.csv', index=False)
+    _synthclf('analyze', where/'run', '--judgments', where/'crowd.csv', '--out', where/'analysis_crowd', '--data-dir', where/'data',
+              what=f"study {spec['study']}: synthclf analyze --judgments")
+    verdict = pd.read_csv(where/'analysis_crowd'/'verdict.csv')
+    return {'lines': vc.line_records(verdict, truth),
+            'judge_reliable': bool(json.loads((where/'analysis_crowd'/'judge.json').read_text()).get('reliable'))}
 
 
 def package_hash() -> str:
@@ -132,12 +148,14 @@ def estimate(line) -> float | None:
     return found[0] if found else None
 
 
-def compare(records) -> list:
-    "Per kind of line: each path's words, the share of lines with the same word, and the paired estimate difference."
+def compare(records, side: str = 'e2e') -> list:
+    """Per kind of line: the words of the fast path and of `side` (e2e: `synthclf run` with its LLM judge; e2e_crowd: the same run
+    analysed with the fast path's crowd), the share of lines with the same word, and the paired estimate difference."""
     by = {}
+    records = [r for r in records if r.get(side)]
     for rec in records:
         fast = {(l['kind'], l['task']): l for l in rec['fast']['lines']}
-        for l in rec['e2e']['lines']:
+        for l in rec[side]['lines']:
             f = fast.get((l['kind'], l['task']))
             if f is not None: by.setdefault(l['kind'], []).append((f, l))
     rows = []
@@ -163,6 +181,37 @@ def compare(records) -> list:
     return rows
 
 
+def compare_scores(records) -> list:
+    """Per task and source: the mean macro-F1 (over seeds) on each path and the mean paired difference (end to end − fast) with its 95%
+    interval. real_matched trains on the same rows on both paths (the same draw from the same rest), so its difference is the
+    embeddings' rounding alone; a synthetic source's is the draw's (the endpoint's against `synthetic_draw`'s) and generate's filters'."""
+    rows = []
+    for task in vc.QUICK6:
+        for source in ('real_matched', *vc.MODES):
+            k = f"{task}/{source}"
+            pairs = [(r['fast']['macro_f1'][k], r['e2e']['macro_f1'][k]) for r in records
+                     if r['e2e'].get('macro_f1', {}).get(k) is not None and r['fast']['macro_f1'].get(k) is not None]
+            if not pairs: continue
+            f, e = np.array(pairs).T
+            d = e - f
+            se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float('nan')
+            rows.append({'task': task, 'source': source, 'studies': len(d), 'fast': round(float(f.mean()), 4), 'e2e': round(float(e.mean()), 4),
+                         'difference': round(float(d.mean()), 4), 'difference_ci': [round(float(d.mean() - 1.96 * se), 4), round(float(d.mean() + 1.96 * se), 4)],
+                         'largest_abs_difference': round(float(np.abs(d).max()), 4)})
+    return rows
+
+
+def _words_table(rows, pct) -> list:
+    out = ["| kind | lines | agrees: fast / end to end | contradicts: fast / end to end | same word | estimate, end to end − fast | sd of the estimate: fast / end to end |",
+           "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        md = '—' if 'mean_difference' not in r else f"{r['mean_difference']:+.4f} [{r['mean_difference_ci'][0]:+.4f}, {r['mean_difference_ci'][1]:+.4f}]"
+        out.append(f"| {r['kind']} | {r['lines']} | {pct(r['fast_agrees'])} / {pct(r['e2e_agrees'])} | "
+                   f"{pct(r['fast_contradicts'])} / {pct(r['e2e_contradicts'])} | {pct(r['same_word'], r['same_word_ci'])} | {md} | "
+                   f"{r['fast_estimate_sd']} / {r['e2e_estimate_sd']} |")
+    return out
+
+
 def write_md(res, path):
     m, rows = res['meta'], res['rows']
     pct = lambda x, ci=None: '—' if x is None else f"{100 * x:.1f}%" + (f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]" if ci else '')
@@ -171,13 +220,19 @@ def write_md(res, path):
            f"path and `synthclf run --profile quick` against the simulated endpoint (`benchmarks/end_to_end.py`, its docstring says what "
            f"differs by design). Commit {m['git_commit']} (code hash {m['code_hash']}), {m['cpu']}, {m['date']}; "
            f"{m['e2e_seconds']:.0f} s a study end to end against {m['fast_seconds']:.0f} s on the fast path.", '',
-           "| kind | lines | agrees: fast / end to end | contradicts: fast / end to end | same word | estimate, end to end − fast | sd of the estimate: fast / end to end |",
-           "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        md = '—' if 'mean_difference' not in r else f"{r['mean_difference']:+.4f} [{r['mean_difference_ci'][0]:+.4f}, {r['mean_difference_ci'][1]:+.4f}]"
-        out.append(f"| {r['kind']} | {r['lines']} | {pct(r['fast_agrees'])} / {pct(r['e2e_agrees'])} | "
-                   f"{pct(r['fast_contradicts'])} / {pct(r['e2e_contradicts'])} | {pct(r['same_word'], r['same_word_ci'])} | {md} | "
-                   f"{r['fast_estimate_sd']} / {r['e2e_estimate_sd']} |")
+           "With the run's own LLM judge (what a user runs; the ranking differs from the fast path's crowd):", '']
+    out += _words_table(res['rows'], pct)
+    if res.get('rows_crowd'):
+        out += ['', f"The same runs analysed with the fast path's crowd (`synthclf analyze --judgments`, the same 540 simulated comparisons; "
+                f"{res['rows_crowd'][0]['studies']} studies): the ranking is then the fast path's, and what differs is the generated data "
+                "and the train stage alone.", '']
+        out += _words_table(res['rows_crowd'], pct)
+    if res.get('scores'):
+        out += ['', "Macro-F1 per task and source (mean over seeds, then over studies), each path, and the paired difference. real_matched "
+                "trains on the same rows on both paths, so its difference is the embeddings' rounding; a synthetic source's is the draw and "
+                "generate's filters.", '', "| task | source | studies | fast | end to end | end to end − fast | largest |", "|---|---|---|---|---|---|---|"]
+        out += [f"| {r['task']} | {r['source']} | {r['studies']} | {r['fast']:.4f} | {r['e2e']:.4f} | {r['difference']:+.4f} "
+                f"[{r['difference_ci'][0]:+.4f}, {r['difference_ci'][1]:+.4f}] | {r['largest_abs_difference']:.4f} |" for r in res['scores']]
     out += ['', f"Judge: reliable in {m['judge_reliable']} of {m['studies']} end-to-end runs (the fast path's crowd: {m['crowd_reliable']}). "
             f"Generate: {m['rejected_share']:.1%} of the end-to-end answers rejected by its filters.", '',
             f"Command: `{m['command']}`", '']
@@ -191,22 +246,25 @@ def main():
     ap.add_argument('--from', dest='start', type=int, default=0, help='the first study index')
     ap.add_argument('--json', default=str(vc.ROOT/'benchmarks/results/end_to_end.json'))
     ap.add_argument('--md', default=str(vc.ROOT/'benchmarks/results/end_to_end.md'))
-    ap.add_argument('--keep', default=None, help='a folder to keep each end-to-end run\'s verdict, ranking and judge in')
+    ap.add_argument('--runs', default=str(vc.CACHE/'end_to_end_runs'), help="where the end-to-end runs are kept (data/, run/: about 10 MB each)")
     args = ap.parse_args()
     warnings.simplefilter('ignore')
     say = lambda *a: print(*a, flush=True)
     code, package = vc.code_hash(), package_hash()
     # the end-to-end runs depend on the package only; the fast path's studies on the package and the study code
     e2e_store, fast_store = Store(vc.CACHE/f"end_to_end-{package}.jsonl"), Store(vc.CACHE/f"end_to_end_fast-{code}.jsonl")
+    crowd_store = Store(vc.CACHE/f"end_to_end_crowd-{package}.jsonl")
     vc.ensure_embeddings(vc.QUICK6, say)
     records, t0 = [], time.time()
     for i in range(args.start, args.start + args.studies):
         spec = vc.study_spec(args.truth, vc.QUICK6, 20, 1, i, CELLS[args.truth])
         key, t1 = vc.job_key(('e2e', spec)), time.time()
         fast = fast_store.get(key, lambda: fast_path(spec))
-        e2e = e2e_store.get(key, lambda: run_end_to_end(spec, Path(args.keep)/f"study-{i}" if args.keep else None))
+        where = Path(args.runs)/f"{args.truth}-{i}"
+        e2e = e2e_store.get(key, lambda: run_end_to_end(spec, where))
+        crowd = crowd_store.get(key, lambda: crowd_analysis(spec, where)) if (where/'run'/'analysis').is_dir() or key in crowd_store.done else None
         if time.time() - t1 > 1: say(f"study {i}: {time.time() - t1:.0f}s (end to end {e2e['seconds']:.0f}s), judge reliable {e2e['judge_reliable']}")
-        records.append({'spec': spec, 'fast': fast, 'e2e': e2e})
+        records.append({'spec': spec, 'fast': fast, 'e2e': e2e, 'e2e_crowd': crowd})
     git = lambda *c: subprocess.run(['git', *c], cwd=vc.ROOT, capture_output=True, text=True).stdout.strip()
     import synthclf
     from synthclf.core import machine_kind
@@ -219,7 +277,7 @@ def main():
             'judge_reliable': sum(r['e2e']['judge_reliable'] for r in records),
             'crowd_reliable': sum(bool(r['fast'].get('judge_reliable')) for r in records),
             'rejected_share': sum(g['rejected'] for g in gen) / max(1, sum(g['rejected'] + g['accepted'] for g in gen))}
-    res = {'meta': meta, 'rows': compare(records)}
+    res = {'meta': meta, 'rows': compare(records), 'rows_crowd': compare(records, 'e2e_crowd'), 'scores': compare_scores(records)}
     Path(args.json).write_text(json.dumps(res, indent=1) + '\n')
     if args.md: write_md(res, args.md)
     say(f"{len(records)} studies in {time.time() - t0:.0f}s -> {args.json}")
