@@ -148,6 +148,12 @@ def estimate(line) -> float | None:
     return found[0] if found else None
 
 
+def t_half_width(x) -> float:
+    "Half the width of the 95% t interval of the mean of `x` (NaN under two values)."
+    from scipy.stats import t
+    return float(t.ppf(0.975, len(x) - 1) * np.std(x, ddof=1) / np.sqrt(len(x))) if len(x) > 1 else float('nan')
+
+
 def compare(records, side: str = 'e2e') -> list:
     """Per kind of line: the words of the fast path and of `side` (e2e: `synthclf run` with its LLM judge; e2e_crowd: the same run
     analysed with the fast path's crowd), the share of lines with the same word, and the paired estimate difference."""
@@ -170,9 +176,9 @@ def compare(records, side: str = 'e2e') -> list:
         row['same_word'], row['same_word_ci'] = vc.share(sum(f['word'] == e['word'] for f, e in pairs), n)
         diff = np.array([estimate(e) - estimate(f) for f, e in pairs if estimate(e) is not None and estimate(f) is not None], float)
         if len(diff) > 1:
-            se = diff.std(ddof=1) / np.sqrt(len(diff))
+            half = t_half_width(diff)
             row.update(mean_difference=round(float(diff.mean()), 4),
-                       mean_difference_ci=[round(float(diff.mean() - 1.96 * se), 4), round(float(diff.mean() + 1.96 * se), 4)],
+                       mean_difference_ci=[round(float(diff.mean() - half), 4), round(float(diff.mean() + half), 4)],
                        difference_sd=round(float(diff.std(ddof=1)), 4))
         for side, j in (('fast', 0), ('e2e', 1)):
             est = np.array([x for p in pairs if (x := estimate(p[j])) is not None], float)
@@ -194,9 +200,9 @@ def compare_scores(records) -> list:
             if not pairs: continue
             f, e = np.array(pairs).T
             d = e - f
-            se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float('nan')
+            half = t_half_width(d)
             rows.append({'task': task, 'source': source, 'studies': len(d), 'fast': round(float(f.mean()), 4), 'e2e': round(float(e.mean()), 4),
-                         'difference': round(float(d.mean()), 4), 'difference_ci': [round(float(d.mean() - 1.96 * se), 4), round(float(d.mean() + 1.96 * se), 4)],
+                         'difference': round(float(d.mean()), 4), 'difference_ci': [round(float(d.mean() - half), 4), round(float(d.mean() + half), 4)],
                          'largest_abs_difference': round(float(np.abs(d).max()), 4)})
     return rows
 
