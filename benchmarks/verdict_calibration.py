@@ -1072,7 +1072,7 @@ def balance_rows(res) -> list:
     from scipy.stats import binomtest
     sets = {}
     for r in res.get('null', []):
-        if r['kind'].startswith(('ordering', 'gap')): sets.setdefault((f"null, R = {r['replicates']} ({r.get('statistics', '')})",), []).append(r)
+        if r['kind'].startswith(('ordering', 'gap')): sets.setdefault((f"null, R = {r['replicates']} ({(r.get('statistics') or r.get('commit', ''))})",), []).append(r)
     for r in res.get('worlds', []):
         if r.get('null') and r['kind'].startswith(('ordering', 'gap')) and r.get('false_agree') is not None:
             sets.setdefault((f"{r['world']}, R = {r['replicates']}, {r.get('tasks', 'the quick six')} ({r['commit']})",), []).append(r)
@@ -1144,7 +1144,7 @@ def write_md(res, path):
                 "quick profile). Any *agrees* or *contradicts* is false: each should be rare (a nominal test at 5% two-sided gives at most "
                 "2.5% each way per line; Holm-adjusted words less). *Family-wise*: the share of studies in which at least one of the 18 "
                 "ordering lines says agrees (or contradicts, or either).", '',
-                _table(res['null'], [('R', lambda r: r['replicates']), ('kind', lambda r: r['kind']), ('statistics of', lambda r: r.get('statistics', '')),
+                _table(res['null'], [('R', lambda r: r['replicates']), ('kind', lambda r: r['kind']), ('statistics of', lambda r: (r.get('statistics') or r.get('commit', ''))),
                                      ('studies', lambda r: r['studies']),
                                      ('lines', lambda r: r['lines']), ('false agree', lambda r: _pct(r['false_agree'], r['false_agree_ci'])),
                                      ('false contradict', lambda r: _pct(r['false_contradict'], r['false_contradict_ci'])),
@@ -1163,7 +1163,7 @@ def write_md(res, path):
                 _table([r for r in res['power'] if 'power' in r],
                        [('tasks', lambda r: f"{r['tasks']} ({len(r['tasks_used'])} used)" if r.get('tasks_used') and len(r['tasks_used']) != r['tasks'] else r['tasks']),
                         ('per label', lambda r: r['per_label']), ('R', lambda r: r['replicates']), ('kind', lambda r: r['kind']),
-                        ('statistics of', lambda r: r.get('statistics', '')),
+                        ('statistics of', lambda r: (r.get('statistics') or r.get('commit', ''))),
                         ('studies', lambda r: r['studies']), ('lines', lambda r: r['lines']), ('power', lambda r: _pct(r['power'], r['power_ci'])),
                         ('contradicts', lambda r: _pct(r['contradicts'])), ('undetermined', lambda r: _pct(r['undetermined'])),
                         ('s/study', lambda r: r.get('seconds_per_study')), ('note', lambda r: r.get('note', ''))]), '']
@@ -1340,7 +1340,7 @@ def write_md(res, path):
         out += ["## Run", '', "Each design's figures come from the statistics of the commit named beside it (a design is rerun as a whole when "
                 "they change: a study's cache key is the hash of the code that makes it).", '',
                 _table([{'design': k, **v} for k, v in m['designs'].items()],
-                                     [('design', lambda r: r['design']), ('statistics of', lambda r: r.get('note') or r.get('git_commit') or m.get('note', '?')),
+                                     [('design', lambda r: r['design']), ('commit', lambda r: r.get('git_commit') or '?'), ('what was run', lambda r: '—' if (r.get('note') or '').startswith('wall includes') else r.get('note') or '—'),
                                       ('code hash', lambda r: r.get('code_hash') or '—'), ('machine', lambda r: r.get('cpu') or m.get('cpu', '?')),
                                       ('jobs', lambda r: r.get('jobs')), ('wall', lambda r: f"{r.get('wall_s', 0):.0f} s"),
                                       ('seconds per study (one process)', lambda r: r.get('seconds_per_study')),
@@ -1580,7 +1580,7 @@ def main():
                                    'seconds_per_study': tot('total') if isinstance(sec[0], dict) else round(sum(sec) / len(sec), 2),
                                    'train_s': tot('train') if isinstance(sec[0], dict) else None, 'crowd_s': tot('crowd') if isinstance(sec[0], dict) else None,
                                    'verdict_s': tot('verdict') if isinstance(sec[0], dict) else None,
-                                   'note': 'wall includes studies read from the cache; seconds per study are the computing ones, in one process'}
+                                   'timing': 'wall includes studies read from the cache; seconds per study are the computing ones, in one process'}
         res['meta'] = meta
         stamp_rows(res)
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
