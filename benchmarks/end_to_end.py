@@ -28,31 +28,27 @@ Each finished end-to-end run is kept (one JSON line) in .cache/verdict_calibrati
 fast-path study in end_to_end_fast-<verdict_calibration.code_hash()>.jsonl, so a killed run resumes without redoing a finished one,
 and a change to the study code alone reruns only the fast path.
 """
-import argparse, datetime, json, os, shlex, shutil, subprocess, sys, time, warnings
+import argparse, datetime, functools, hashlib, json, os, shlex, shutil, subprocess, sys, time, warnings
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import verdict_calibration as vc  # noqa: E402 (sets the environment: offline, the data folder)
+import synthclf.simulate as sim  # noqa: E402
 
 CELLS = {'power': 6020, 'null': 0}  # the power design's 6-task, 20-per-label cell (its pools and real draws); the null design's
 WORDS = ('agrees', 'contradicts', 'inconclusive', 'undetermined')
 
 
-def e2e_command(spec, truth, url, data, out) -> list:
-    "The `synthclf run` command of a study (the quick profile, the compared sources only)."
+def e2e_command(spec, url, data, out) -> list:
+    "The arguments of the study's `synthclf run` (the quick profile, the compared sources only)."
     tasks = spec['tasks']
     gen_seed = vc._ss(vc.FAMILY_IDS[spec['truth']], spec['cell'], spec['study'], 3, spec['replicates'], spec.get('variant', 0))
-    return [str(Path(sys.executable).parent/'synthclf'), 'run', '--profile', 'quick', '--tasks', ','.join(tasks), '--out', str(out),
-            '-p', 'backend=openai', '-p', f'model={vc_sim().MODEL_ID}', '-p', f'base_url={url}', '-p', f'data_dir={data}',
+    return ['run', '--profile', 'quick', '--tasks', ','.join(tasks), '--out', out,
+            '-p', 'backend=openai', '-p', f'model={sim.MODEL_ID}', '-p', f'base_url={url}', '-p', f'data_dir={data}',
             '-p', f"rank_tasks=[{','.join(tasks)}]", '-p', f'generate.seed={gen_seed % 2**31}',
             '-p', 'train.train_on=[real_matched,zero_shot,few_shot]', '-p', 'train.remedies=[]']
-
-
-def vc_sim():
-    import synthclf.simulate as sim
-    return sim
 
 
 def _truth(spec):
@@ -70,13 +66,12 @@ def run_end_to_end(spec, where: Path) -> dict:
     """The verdict lines of `synthclf run` on the study `spec` against the simulator (and its seconds, judge, generate counts,
     macro-F1 per source), run in `where` (data/ and run/, kept for `crowd_analysis`)."""
     import pandas as pd
-    sim = vc_sim()
     truth, _ = _truth(spec)
     t0 = time.time()
     if where.exists(): shutil.rmtree(where)  # a run killed halfway: begin again (its LLM calls are the simulator's)
     sim.prepare_data(truth, where/'data', per_label=spec['per_label'], replicates=spec['replicates'])
     with sim.serve(truth, where/'data') as url:
-        _synthclf(*e2e_command(spec, truth, url, where/'data', where/'run')[1:], what=f"study {spec['study']}: synthclf run")
+        _synthclf(*e2e_command(spec, url, where/'data', where/'run'), what=f"study {spec['study']}: synthclf run")
     run = where/'run'
     verdict = pd.read_csv(run/'analysis'/'verdict.csv')
     judge = json.loads((run/'analysis'/'judge.json').read_text())
@@ -100,7 +95,6 @@ def crowd_analysis(spec, where: Path) -> dict:
     `simulate_crowd` judgments, passed as --judgments): the ranking and its gate are then the fast path's, and what differs from the
     fast path is the generated data and the train stage alone."""
     import pandas as pd
-    sim = vc_sim()
     truth, crowd_seed = _truth(spec)
     sim.simulate_crowd(truth, comparisons=540, workers=30, seed=crowd_seed).to_csv(where/'crowd.csv', index=False)
     _synthclf('analyze', where/'run', '--judgments', where/'crowd.csv', '--out', where/'analysis_crowd', '--data-dir', where/'data',
@@ -112,33 +106,15 @@ def crowd_analysis(spec, where: Path) -> dict:
 
 def package_hash() -> str:
     "A hash of the package's modules and task cards: what an end-to-end study's result depends on."
-    import hashlib, synthclf
-    pkg, h = Path(synthclf.__file__).resolve().parent, hashlib.sha256()
-    for f in sorted(list(pkg.glob('*.py')) + list((pkg/'cards').glob('*.yaml'))):
-        if f.is_file(): h.update(f.name.encode() + f.read_bytes())
-    return h.hexdigest()[:12]
+    return vc.hash_package(hashlib.sha256()).hexdigest()[:12]
 
 
-class Store:
-    "Finished results, one JSON line each ({key, result}), appended as they finish: a killed run resumes from them."
-    def __init__(self, path: Path):
-        self.path, self.done = path, {}
-        if path.is_file():
-            for line in path.read_text().splitlines():
-                try: r = json.loads(line); self.done[r['key']] = r['result']
-                except ValueError: pass
-
-    def get(self, key, make):
-        if key not in self.done:
-            self.done[key] = json.loads(json.dumps(make(), default=float))
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open('a') as f: f.write(json.dumps({'key': key, 'result': self.done[key]}) + '\n')
-        return self.done[key]
+one_thread = functools.cache(vc._init_worker)  # once per process, and only where a fast-path study is computed
 
 
 def fast_path(spec) -> dict:
     "The fast path's study, as `verdict_calibration.py` computes it (in this process, one thread)."
-    vc._init_worker()
+    one_thread()
     return vc.run_study(spec)
 
 
@@ -169,20 +145,21 @@ def compare(records, side: str = 'e2e') -> list:
         pairs = by[kind]
         n = len(pairs)
         row = {'kind': kind, 'studies': len(records), 'lines': n}
-        for side, j in (('fast', 0), ('e2e', 1)):
+        for path, j in (('fast', 0), ('e2e', 1)):
             for w in WORDS:
                 k = sum(p[j]['word'] == w for p in pairs)
-                row[f'{side}_{w}'], row[f'{side}_{w}_ci'] = vc.share(k, n)
+                row[f'{path}_{w}'], row[f'{path}_{w}_ci'] = vc.share(k, n)
         row['same_word'], row['same_word_ci'] = vc.share(sum(f['word'] == e['word'] for f, e in pairs), n)
-        diff = np.array([estimate(e) - estimate(f) for f, e in pairs if estimate(e) is not None and estimate(f) is not None], float)
+        ests = [(estimate(f), estimate(e)) for f, e in pairs]
+        diff = np.array([e - f for f, e in ests if e is not None and f is not None], float)
         if len(diff) > 1:
             half = t_half_width(diff)
             row.update(mean_difference=round(float(diff.mean()), 4),
                        mean_difference_ci=[round(float(diff.mean() - half), 4), round(float(diff.mean() + half), 4)],
                        difference_sd=round(float(diff.std(ddof=1)), 4))
-        for side, j in (('fast', 0), ('e2e', 1)):
-            est = np.array([x for p in pairs if (x := estimate(p[j])) is not None], float)
-            row[f'{side}_estimate_sd'] = round(float(est.std(ddof=1)), 4) if len(est) > 1 else None
+        for path, j in (('fast', 0), ('e2e', 1)):
+            est = np.array([x[j] for x in ests if x[j] is not None], float)
+            row[f'{path}_estimate_sd'] = round(float(est.std(ddof=1)), 4) if len(est) > 1 else None
         rows.append(row)
     return rows
 
@@ -258,8 +235,8 @@ def main():
     say = lambda *a: print(*a, flush=True)
     code, package = vc.code_hash(), package_hash()
     # the end-to-end runs depend on the package only; the fast path's studies on the package and the study code
-    e2e_store, fast_store = Store(vc.CACHE/f"end_to_end-{package}.jsonl"), Store(vc.CACHE/f"end_to_end_fast-{code}.jsonl")
-    crowd_store = Store(vc.CACHE/f"end_to_end_crowd-{package}.jsonl")
+    e2e_store, fast_store = vc.Store(vc.CACHE/f"end_to_end-{package}.jsonl"), vc.Store(vc.CACHE/f"end_to_end_fast-{code}.jsonl")
+    crowd_store = vc.Store(vc.CACHE/f"end_to_end_crowd-{package}.jsonl")
     vc.ensure_embeddings(vc.QUICK6, say)
     records, t0 = [], time.time()
     for i in range(args.start, args.start + args.studies):

@@ -675,30 +675,51 @@ def plan(args):
 # Running, with a cache of finished studies
 
 def code_hash() -> str:
-    import synthclf
     text = Path(__file__).read_text()  # the part of this script that makes a study (not the summaries and tables)
     h = hashlib.sha256(text[text.index('QUICK6 = '):text.index('# Running, with a cache')].encode())
-    pkg = Path(synthclf.__file__).resolve().parent  # the modules a study runs, and the task cards
-    # every module of the package (a study imports most of them, and a word may move with any it imports), and the task cards
+    return hash_package(h).hexdigest()[:12]
+
+
+def hash_package(h):
+    """Feed `h` every module of the package (a study imports most of them, and a word may move with any it imports) and the
+    task cards, each by name and bytes, in name order; returns `h`."""
+    import synthclf
+    pkg = Path(synthclf.__file__).resolve().parent
     for f in sorted(list(pkg.glob('*.py')) + list((pkg/'cards').glob('*.yaml'))):
         if f.is_file(): h.update(f.name.encode() + f.read_bytes())
-    return h.hexdigest()[:12]
+    return h
 
 
 def job_key(job) -> str: return hashlib.sha256(json.dumps(job, sort_keys=True).encode()).hexdigest()[:20]
+
+
+class Store:
+    "Finished results, one JSON line each ({key, result}), appended as they finish: a killed run resumes from them."
+    def __init__(self, path: Path):
+        self.path, self.done = Path(path), {}
+        if self.path.is_file():
+            for line in self.path.read_text().splitlines():
+                try: r = json.loads(line); self.done[r['key']] = r['result']
+                except ValueError: pass  # a line cut by a kill
+
+    def add(self, key, result):
+        "Keep `result` under `key`, in memory and on disk."
+        self.done[key] = result
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open('a') as f: f.write(json.dumps({'key': key, 'result': result}, default=float) + '\n')
+
+    def get(self, key, make):
+        "The result kept under `key`, else `make()`'s (kept as JSON reads it back)."
+        if key not in self.done: self.add(key, json.loads(json.dumps(make(), default=float)))
+        return self.done[key]
 
 
 class Runner:
     "Worker processes (spawned once, one thread each) and the cache of finished studies of this code."
     def __init__(self, workers: int, code: str):
         self.workers, self.code, self.ex = workers, code, None
-        CACHE.mkdir(parents=True, exist_ok=True)
-        self.store = CACHE/f"studies-{code}.jsonl"
-        self.done = {}
-        if self.store.is_file():
-            for line in self.store.read_text().splitlines():
-                try: r = json.loads(line); self.done[r['key']] = r['result']
-                except ValueError: pass
+        self.store = Store(CACHE/f"studies-{code}.jsonl")
+        self.done = self.store.done
 
     def pool(self):
         if self.ex is None:
@@ -724,19 +745,16 @@ class Runner:
         keys = [job_key(j) for j in jobs]
         first = {k: j for k, j in zip(keys, jobs)}
         todo = list(dict.fromkeys(k for k in keys if k not in self.done))
-        say(f"  {len(jobs)} jobs, {len(jobs) - sum(k in todo for k in keys)} from the cache ({self.store.name}), {len(todo)} to run")
+        say(f"  {len(jobs)} jobs, {len(jobs) - sum(k in todo for k in keys)} from the cache ({self.store.path.name}), {len(todo)} to run")
         t0, last = time.time(), 0.0
         if todo:
             futs = {self.pool().submit(_work, first[k]): k for k in todo}
-            with self.store.open('a') as f:
-                for n, fut in enumerate(as_completed(futs), 1):
-                    k = futs[fut]
-                    self.done[k] = fut.result()
-                    f.write(json.dumps({'key': k, 'result': self.done[k]}) + '\n'); f.flush()
-                    if time.time() - last > 30 or n == len(todo):
-                        el = time.time() - t0
-                        say(f"  {n}/{len(todo)} done, {el:.0f}s, {el / n:.2f}s each (wall), about {el / n * (len(todo) - n):.0f}s left")
-                        last = time.time()
+            for n, fut in enumerate(as_completed(futs), 1):
+                self.store.add(futs[fut], fut.result())
+                if time.time() - last > 30 or n == len(todo):
+                    el = time.time() - t0
+                    say(f"  {n}/{len(todo)} done, {el:.0f}s, {el / n:.2f}s each (wall), about {el / n * (len(todo) - n):.0f}s left")
+                    last = time.time()
         return [self.done[k] for k in keys], len(todo)
 
 
@@ -1110,6 +1128,10 @@ def stamp_rows(res) -> dict:
     return res
 
 
+# a design's timing note; before it had a key of its own it overwrote the design's note (such entries have no note left)
+TIMING_NOTE = 'wall includes studies read from the cache; seconds per study are the computing ones, in one process'
+
+
 def write_md(res, path):
     m = res.get('meta', {})
     out = ["# How often is the verdict right? Error rates and power from simulated studies", '',
@@ -1340,7 +1362,7 @@ def write_md(res, path):
         out += ["## Run", '', "Each design's figures come from the statistics of the commit named beside it (a design is rerun as a whole when "
                 "they change: a study's cache key is the hash of the code that makes it).", '',
                 _table([{'design': k, **v} for k, v in m['designs'].items()],
-                                     [('design', lambda r: r['design']), ('commit', lambda r: r.get('git_commit') or '?'), ('what was run', lambda r: '—' if (r.get('note') or '').startswith('wall includes') else r.get('note') or '—'),
+                                     [('design', lambda r: r['design']), ('commit', lambda r: r.get('git_commit') or '?'), ('what was run', lambda r: r['note'] if r.get('note') and r['note'] != TIMING_NOTE else '—'),
                                       ('code hash', lambda r: r.get('code_hash') or '—'), ('machine', lambda r: r.get('cpu') or m.get('cpu', '?')),
                                       ('jobs', lambda r: r.get('jobs')), ('wall', lambda r: f"{r.get('wall_s', 0):.0f} s"),
                                       ('seconds per study (one process)', lambda r: r.get('seconds_per_study')),
@@ -1357,9 +1379,12 @@ def write_md(res, path):
 def check(say=print):
     "The fast paths give what the package's code gives: the classifier, the pool split and rest, the real_matched draw."
     import pandas as pd
+    import tempfile
     from datasets import Dataset
     import synthclf.simulate as sim
     from synthclf.classifiers import EmbeddingClassifier, _EMBEDDINGS, DEFAULT_ENCODER
+    from synthclf.experiments import drop_test_copies, training_set
+    from synthclf.generate import clean_text, test_copy_filter
     from synthclf.data import clean_split, subsample_per_label
     ensure_embeddings(['ag_news', 'financial_phrasebank', 'sms_spam'], say)
     same_c = same_pred = n = 0; worst = 0.0
@@ -1381,9 +1406,6 @@ def check(say=print):
             assert (subsample(d.labels[rest], {l: 20 for l in range(d.K)}, k) == want).all(), 'subsample differs from subsample_per_label'
         # the package's path: the study's data prepared, loaded as the train stage loads it, less its near-copies of a test text,
         # real_matched drawn by the train stage's `training_set`; the pool as generate accepts its texts (not `copies_test`)
-        import tempfile
-        from synthclf.experiments import drop_test_copies, training_set
-        from synthclf.generate import clean_text, test_copy_filter
         study_pool, study_rest = d.study_split(200, 7)
         with tempfile.TemporaryDirectory() as tmp:
             sim.prepare_data(sim.null_truth([task], seed=7), tmp)
@@ -1580,7 +1602,7 @@ def main():
                                    'seconds_per_study': tot('total') if isinstance(sec[0], dict) else round(sum(sec) / len(sec), 2),
                                    'train_s': tot('train') if isinstance(sec[0], dict) else None, 'crowd_s': tot('crowd') if isinstance(sec[0], dict) else None,
                                    'verdict_s': tot('verdict') if isinstance(sec[0], dict) else None,
-                                   'timing': 'wall includes studies read from the cache; seconds per study are the computing ones, in one process'}
+                                   'timing': TIMING_NOTE}
         res['meta'] = meta
         stamp_rows(res)
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
