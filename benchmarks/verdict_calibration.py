@@ -39,7 +39,7 @@ does for a judgments CSV; Financial PhraseBank's agreement predictions as `analy
 every line's word is compared with the planted truth.
 
 Designs (the counts are flags; the defaults are the full run):
-  null      no label noise (synthetic = real in distribution), the quick profile's 6 tasks, 20 texts per label, 5 seeds, R = 1 (today's
+  null      no label noise (synthetic = real in distribution; the subjectivity planted in a random order of the tasks per study), the quick profile's 6 tasks, 20 texts per label, 5 seeds, R = 1 (today's
             quick profile: one generated set per mode) and R = 5 (paired: same real data, test rows and crowd); per kind of line: the
             share of 'agrees' (false agree) and of 'contradicts' (false contradict), and per study whether any ordering line says
             either (family-wise).
@@ -186,6 +186,15 @@ def split_inputs(card):
     return raw, cand, half, rows.set_index('idx').label
 
 
+def raw_label_ids(raw, card) -> np.ndarray:
+    "Each raw train row's label id as the loader reads it (-1: a row it drops as empty or multi-label, whatever comes first)."
+    from synthclf.data import clean_split
+    rows = clean_split(raw, card, 'train', dedup=False)[0]
+    out = np.full(len(raw), -1)
+    out[rows.idx.to_numpy()] = rows.label.map(card.label_names.index).to_numpy()
+    return out
+
+
 class TaskData:
     def __init__(self, task):
         from synthclf.experiments import baselines
@@ -200,6 +209,7 @@ class TaskData:
         self.test_labels = np.asarray(test['label'])
         self.base = baselines(self.test_labels, self.K)  # the same test rows for every source, seed and study
         self.raw, self.cand, self.half, self.clean_label = split_inputs(card)
+        self.raw_label = raw_label_ids(self.raw, card)
         self.checked = set()
         self.agreement = None
         if card.agreement_column:
@@ -207,7 +217,8 @@ class TaskData:
             self.agreement = instance_agreement(card.name, 0, progress=False)  # (Series by test idx, 'its agreement column')
 
     def split_pool(self, pool_per_label, seed):
-        "synthclf.simulate.split_pool's pool (checked against it once per process) and the rest as rows of the cleaned train split."
+        """synthclf.simulate.split_pool's pool (checked against it once per process) and the rest as rows of the cleaned train split
+        with their labels (a text whose raw rows carry different labels gets its first row's, in the rest's order)."""
         import pandas as pd
         import synthclf.simulate as sim
         rng = sim._task_rng(seed, self.name)
@@ -216,11 +227,17 @@ class TaskData:
         if (pool_per_label, seed) not in self.checked and not self.checked:
             pd.testing.assert_frame_equal(pool, sim.split_pool(self.name, pool_per_label, seed)[1])
             self.checked.add((pool_per_label, seed))
-        in_pool = np.zeros(len(self.texts), bool)
-        in_pool[[self.row_of[t] for t in pool.text]] = True
-        # load_task's cleaning of split_pool's rest (drop empty, multi-label, duplicate and test texts) leaves exactly the cleaned
-        # train rows that are not in the pool (split_pool drops every copy of a pool text from the rest; `--check` verifies it)
-        return pool, np.flatnonzero(~in_pool)
+        # split_pool's rest: every raw row whose text is not a pool text, in the split's own order (the same stream's next draw).
+        # load_task's cleaning of it (drop empty, multi-label and test texts, keep a text's first row) leaves the cleaned train rows
+        # that are not in the pool, in the order their text first comes, labelled as that row (`--check` verifies both)
+        raw_rest = np.flatnonzero(~self.raw['text'].astype(str).isin(set(pool.text)).to_numpy())
+        raw_rest = raw_rest[rng.permutation(len(raw_rest))]
+        texts = self.raw['text'].astype(str).to_numpy()
+        seen, rest, labels = set(), [], []
+        for i in raw_rest[self.raw_label[raw_rest] >= 0]:
+            if texts[i] not in seen and texts[i] in self.row_of:
+                seen.add(texts[i]); rest.append(self.row_of[texts[i]]); labels.append(self.raw_label[i])
+        return pool, np.asarray(rest, int), np.asarray(labels, int)
 
     def rows(self, texts):
         return np.fromiter((self.row_of[t] for t in texts), int, len(texts))
@@ -237,9 +254,9 @@ class TaskData:
         without the rows that nearly copy a test text. The train stage leaves such real rows out (`drop_test_copies`) before it draws
         real_matched from what is left, and generate rejects such answers (`copies_test`), so the endpoint's accepted texts never
         hold one. (`--check` compares the rest's real_matched draws with the train stage's `training_set` on the prepared data.)"""
-        pool, rest = self.split_pool(pool_per_label, seed)
-        copy = self.copies()
-        return pool[~copy[self.rows(pool.text.tolist())]].reset_index(drop=True), rest[~copy[rest]]
+        pool, rest, labels = self.split_pool(pool_per_label, seed)
+        keep = ~self.copies()[rest]
+        return pool[~self.copies()[self.rows(pool.text.tolist())]].reset_index(drop=True), rest[keep], labels[keep]
 
 
 def task_data(task) -> TaskData:
@@ -289,14 +306,15 @@ def _ss(*key):
 def make_truth(spec, split_seed):
     import synthclf.simulate as sim
     kind = spec['truth']
-    if kind == 'null': return sim.null_truth(spec['tasks'], seed=split_seed)
+    # the null and the worlds plant the subjectivity in a random order of the tasks, drawn per study: a difference a task's data
+    # make between its real and its synthetic side (one task's real samples luckier than its pool's, or a world that hurts some
+    # tasks most) then differs by task in a pattern unrelated to the subjectivity, and leans no gap line the same way every study
+    order = [spec['tasks'][i] for i in np.random.default_rng([split_seed, 8]).permutation(len(spec['tasks']))]
+    if kind == 'null': return sim.null_truth(order, seed=split_seed)
     if kind == 'power': return sim.planted_truth(spec['tasks'], low=0.0, high=0.4, few_shot_factor=0.5, seed=split_seed)
     if kind == 'instance-uniform': return sim.planted_truth(spec['tasks'], low=0.3, high=0.3, seed=split_seed)
     if kind == 'instance-low': return sim.planted_truth(spec['tasks'], low=0.3, high=0.3, seed=split_seed, noise_from='low_agreement')
-    if kind == 'world':  # the planted subjectivity in a random order of the tasks, drawn per study: whatever gaps a world makes
-        # differ by task in a pattern of their own, unrelated to the subjectivity (in the task order, a world that hurts the first
-        # tasks most would plant a gap falling with subjectivity in every study)
-        order = [spec['tasks'][i] for i in np.random.default_rng([split_seed, 8]).permutation(len(spec['tasks']))]
+    if kind == 'world':
         return sim.planted_truth(order, low=spec['world']['noise'], high=spec['world']['noise'], seed=split_seed)
     raise ValueError(kind)
 
@@ -338,12 +356,12 @@ def crowd_ranking(j):
     return out
 
 
-def prototype_sureness(d, pool, rest, seed) -> np.ndarray:
+def prototype_sureness(d, pool, rest, rest_labels, seed) -> np.ndarray:
     """synthclf.simulate.prototype_scores on the embeddings: the probability the quick profile's embedding-lr, trained on up to
     PROTOTYPE_READER_PER_LABEL texts of each label of the rest (none in the pool), gives each pool text's own label."""
     rng = np.random.default_rng(seed)
-    real = np.concatenate([rng.permutation(rest[d.labels[rest] == l])[:PROTOTYPE_READER_PER_LABEL] for l in range(d.K)])
-    proba, _ = fit_proba(d.E[real], d.labels[real], d.K, 0, d.E[d.rows(pool.text.tolist())])
+    real = np.concatenate([rng.permutation(np.flatnonzero(rest_labels == l))[:PROTOTYPE_READER_PER_LABEL] for l in range(d.K)])
+    proba, _ = fit_proba(d.E[rest[real]], rest_labels[real], d.K, 0, d.E[d.rows(pool.text.tolist())])
     return proba[np.arange(len(pool)), [d.names.index(l) for l in pool.label]]
 
 
@@ -365,8 +383,8 @@ def run_study(spec):
     rows, every = [], {}
     for ti, task in enumerate(spec['tasks']):
         d, tt = task_data(task), truth.tasks[task]
-        pool, rest = d.study_split(spec['pool_per_label'], split_seed)
-        if 'prototypes' in world: pool = pool.assign(sure=prototype_sureness(d, pool, rest, [split_seed, ti]))
+        pool, rest, rest_labels = d.study_split(spec['pool_per_label'], split_seed)
+        if 'prototypes' in world: pool = pool.assign(sure=prototype_sureness(d, pool, rest, rest_labels, [split_seed, ti]))
         sets = {}
         for mi, mode in enumerate(MODES):
             rng = np.random.default_rng([gen_seed, ti, mi])
@@ -377,18 +395,19 @@ def run_study(spec):
                 # a near-copy (collapse) is embedded as the pool text it copies: one word left out moves an embedding little
                 sets[mode].append((d.rows(s.copy_of.tolist()), np.array([d.names.index(l) for l in s.label])))
         counts = {l: max(int((y == l).sum()) for m in MODES for _, y in sets[m]) for l in range(d.K)}
-        rest_labels = d.labels[rest]
         if real_noise is not None:  # real_matched drawn like a generated set from the rest, at a fixed share of wrong-label texts
             rest_frame = pd.DataFrame({'text': [d.texts[r] for r in rest], 'label': [d.names[l] for l in rest_labels]})
         preds = []
         for k in range(spec['seeds']):
-            if real_noise is None: train = {'real_matched': (rest[subsample(rest_labels, counts, k)], None)}
+            if real_noise is None:
+                pick = subsample(rest_labels, counts, k)
+                train = {'real_matched': ((rest[pick], rest_labels[pick]), None)}
             else:
                 s = sim.synthetic_draw(rest_frame, d.names, per_label, real_noise, np.random.default_rng([split_seed, ti, 7, k]))
                 train = {'real_matched': ((d.rows(s.copy_of.tolist()), np.array([d.names.index(l) for l in s.label])), None)}
             for mode in MODES: train[mode] = (sets[mode][k % R], k % R)
             for source, (data, rep) in train.items():
-                x_rows, y = (data, d.labels[data]) if source == 'real_matched' and real_noise is None else data
+                x_rows, y = data
                 t1 = time.time()
                 proba, _ = fit_proba(d.E[x_rows], y, d.K, k, d.E_test)
                 fit_s = time.time() - t1
@@ -1392,29 +1411,31 @@ def check(say=print):
         d = task_data(task)
         for t, e in zip(d.texts, d.E): _EMBEDDINGS[(DEFAULT_ENCODER, t)] = e
         for t, e in zip(d.test['text'], d.E_test): _EMBEDDINGS[(DEFAULT_ENCODER, t)] = e
-        pool, rest = d.split_pool(200, 7)
+        pool, rest, rest_labels = d.split_pool(200, 7)
         rest_raw = sim.split_pool(task, 200, 7)[0]
         from synthclf.data import load_task
         cleaned = clean_split(rest_raw, d.card, 'rest')[0]
         cleaned = cleaned[~cleaned.text.isin(set(load_task(task)[1]['test']['text']))]  # as load_task drops train texts that are in test
         assert cleaned.text.tolist() == [d.texts[i] for i in rest], f"{task}: the rest differs from load_task's cleaning of split_pool's rest"
+        assert cleaned.label.map(d.names.index).tolist() == rest_labels.tolist(), f"{task}: the rest's labels differ from load_task's"
         from datasets import ClassLabel, Features, Value
-        ds = Dataset.from_dict({'idx': list(range(len(rest))), 'label': d.labels[rest].tolist()},
+        ds = Dataset.from_dict({'idx': list(range(len(rest))), 'label': rest_labels.tolist()},
                                features=Features({'idx': Value('int64'), 'label': ClassLabel(names=d.names)}))
         for k in range(3):
             want = np.asarray(subsample_per_label(ds, {l: 20 for l in range(d.K)}, k)['idx'])
-            assert (subsample(d.labels[rest], {l: 20 for l in range(d.K)}, k) == want).all(), 'subsample differs from subsample_per_label'
+            assert (subsample(rest_labels, {l: 20 for l in range(d.K)}, k) == want).all(), 'subsample differs from subsample_per_label'
         # the package's path: the study's data prepared, loaded as the train stage loads it, less its near-copies of a test text,
         # real_matched drawn by the train stage's `training_set`; the pool as generate accepts its texts (not `copies_test`)
-        study_pool, study_rest = d.study_split(200, 7)
+        study_pool, study_rest, study_labels = d.study_split(200, 7)
         with tempfile.TemporaryDirectory() as tmp:
             sim.prepare_data(sim.null_truth([task], seed=7), tmp)
             card, dsd = load_task(task, data_dir=tmp, quiet=True)
             kept, _ = drop_test_copies(card, dsd['train'], dsd['test'])
             assert kept['text'] == [d.texts[i] for i in study_rest], f"{task}: the study's rest differs from the train stage's real data"
+            assert kept['label'] == study_labels.tolist(), f"{task}: the study's rest's labels differ from the train stage's"
             for k in range(3):
                 want = training_set(card, kept, 'real_matched', k, per_label=20)['text']
-                got = [d.texts[i] for i in study_rest[subsample(d.labels[study_rest], {l: 20 for l in range(d.K)}, k)]]
+                got = [d.texts[i] for i in study_rest[subsample(study_labels, {l: 20 for l in range(d.K)}, k)]]
                 assert want == got, f"{task}: real_matched of seed {k} differs from the train stage's"
             served = pd.read_csv(Path(tmp)/card.data['local_dir']/'pool.csv', keep_default_na=False)
             f = test_copy_filter(dsd['test'])
@@ -1443,7 +1464,7 @@ def spread_check(spreads=(0.0, 0.12), pairs: int = 80, per_label: int = 44, nois
     the macro-F1 difference between two sets of `per_label` per label drawn alike (embedding-lr, one seed each)."""
     import synthclf.simulate as sim
     from synthclf.experiments import evaluate
-    d = task_data('ag_news'); pool, _ = d.split_pool(pool_size(per_label), 1)
+    d = task_data('ag_news'); pool = d.split_pool(pool_size(per_label), 1)[0]
     out = []
     for spread in spreads:
         diffs = []

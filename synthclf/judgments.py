@@ -65,9 +65,18 @@ def _components(items: list, pairs) -> list[set]:
     return list(groups.values())
 
 # %% ../nbs/09_judgments.ipynb #c513f916
-def _bt_scores(n: int, wins: np.ndarray, alpha: float) -> np.ndarray:
-    import choix
-    return choix.ilsr_pairwise(n, wins, alpha=alpha)
+def _bt_scores(n: int, wins: np.ndarray, alpha: float, max_iter: int = 100, tol: float = 1e-8) -> np.ndarray:
+    from choix.convergence import NormOfDifferenceTest
+    from choix.utils import exp_transform, log_transform, statdist
+    won = np.bincount(wins[:, 1] * n + wins[:, 0], minlength=n * n).reshape(n, n)  # [loser, winner]
+    converged, params = NormOfDifferenceTest(tol, order=1), None
+    for _ in range(max_iter):
+        w = np.ones(n) if params is None else exp_transform(params)
+        chain = alpha + won / (w[:, None] + w[None, :])
+        chain -= np.diag(chain.sum(axis=1))
+        params = log_transform(statdist(chain))
+        if converged(params): return params
+    raise RuntimeError(f"Bradley–Terry (I-LSR) did not converge after {max_iter} iterations.")
 
 # %% ../nbs/09_judgments.ipynb #f407cdd0
 def _bt_fit(n: int, first: np.ndarray, second: np.ndarray, y: np.ndarray,

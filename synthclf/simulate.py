@@ -51,9 +51,10 @@ def split_pool(task, pool_per_label: int, seed: int = 0, data_dir=None) -> tuple
         [rng.permutation(ok.idx[ok.label == l].to_numpy())[:min(pool_per_label, int((rows.label == l).sum()) // 2)]
          for l in card.label_names]).astype(int))
     pool = raw.iloc[picks].assign(label=rows.set_index('idx').label[picks].to_numpy())
-    # every copy of a pool text leaves the real data
+    # every copy of a pool text leaves the real data, which comes in an order of its own (seeded): a seeded draw
+    # from it (the train stage's real_matched, seed k) is a fresh sample for every split, not the same file rows again
     rest = raw[~raw['text'].astype(str).isin(set(pool['text'].astype(str)))]
-    return rest.reset_index(drop=True), pool.reset_index(drop=True)
+    return rest.iloc[rng.permutation(len(rest))].reset_index(drop=True), pool.reset_index(drop=True)
 
 # %% ../nbs/14_simulate.ipynb #4b7bf609
 def prepare_data(truth, out, data_dir=None, per_label: int | None = None, replicates: int = 1) -> dict:

@@ -158,6 +158,27 @@ def test_the_pool_holds_recurring_texts_as_a_real_sample_does(real_data):
     assert not set(pool.text) & set(rest.text) and len(rest) + raw.text.isin(set(pool.text)).sum() == len(raw)
 
 
+def test_each_split_draws_its_real_samples_afresh(real_data):
+    """The train stage's real_matched for seed k is a seeded draw of row positions from the real train split, in file order
+    (`subsample_per_label`). With the rest in the file's own order, seed 0 took the same stretches of the file in every split
+    (the pool shifts them a little), so every simulated study shared one sample's luck: on tweet_irony, a null truth's real side
+    stood 0.0096 above the pool's sets in the calibration, a lean toward "real > synthetic". The rest now comes shuffled per
+    split: the seed-0 sample's mean file position varies over splits as a fresh random sample's does."""
+    from datasets import ClassLabel, Dataset, Features, Value
+    from synthclf.data import subsample_per_label
+    card = get_card('tweet_irony')
+    raw = read(task_folder(card)/'train.csv')
+    position = pd.Series(np.arange(len(raw)), index=raw.text).groupby(level=0).first()
+    features = Features({'text': Value('string'), 'label': ClassLabel(names=card.label_names)})
+    means = []
+    for split in range(40):
+        rest = split_pool(card, 200, seed=split)[0].drop_duplicates('text')
+        ds = Dataset.from_dict({'text': rest.text.tolist(), 'label': rest.label.map(card.label_names.index).tolist()}, features=features)
+        means.append(position[subsample_per_label(ds, 20, seed=0)['text']].mean())
+    fresh = position.std() / np.sqrt(20 * card.num_labels)  # a fresh random sample's sd of its mean position
+    assert 0.6 < np.std(means, ddof=1) / fresh < 1.6, (np.std(means, ddof=1), fresh)
+
+
 def test_prepare_data_writes_a_data_folder_without_the_pool(prepared):
     d, info = prepared['dir'], prepared['info']
     assert json.loads((d/'simulation.json').read_text()) == info and info['truth'] == truth_to_dict(SMALL)
