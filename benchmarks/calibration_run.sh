@@ -5,7 +5,9 @@
 #
 # Run it from a checkout that does not change while it runs (a detached worktree of the commit measured, with .cache and .venv
 # linked to the main checkout's): every study is kept in .cache/verdict_calibration/studies-<code hash>.jsonl as it finishes, so
-# a killed run, started again with the same arguments at the same commit, reads the finished studies back and goes on.
+# a killed run, started again with the same arguments at the same commit, reads the finished studies back and goes on. After each
+# design, and by hand before a machine goes away (`verdict_calibration.py --save-studies`), the finished studies are written to
+# benchmarks/results/studies/studies-<code hash>.jsonl.gz: commit that file, and the run resumes from it on a fresh machine.
 # QWEN_POOL and SMOLLM_POOL are run folders of `synthclf generate --task ag_news --mode zero_shot --per-label 45 --model NAME --out
 # RUN` for the two presets (the split-half null's real LLM output). Each design merges its rows into OUT_DIR/verdict_calibration.json
 # and rewrites OUT_DIR/verdict_calibration.md; copy both to benchmarks/results/ when the last design is done.
@@ -16,15 +18,23 @@ mkdir -p "$OUT"
 export HF_HUB_OFFLINE=1 PYTHONPATH=$PWD
 C=$(git rev-parse --short HEAD)
 B=(.venv/bin/python benchmarks/verdict_calibration.py --workers 2 --json "$OUT/verdict_calibration.json" --md "$OUT/verdict_calibration.md")
+S=(.venv/bin/python benchmarks/verdict_calibration.py --save-studies)
 W8=uneven_sets,uneven_null,collapse,collapse_noisy,shift_short,shift_short_noisy,prototypes,prototypes_noisy
 "${B[@]}" --designs null --check --note "the whole calibration at one commit ($C): null 200 studies at R = 1 and R = 5"
+"${S[@]}"
 "${B[@]}" --merge --designs split_half --split-pools "qwen2.5-coder-0.5b-instruct=$QWEN,smollm2-135m-instruct=$SMOL" --split-studies 100 \
     --split-replicates 1 --note 'split_half: both presets, pools of 45 per label (180 texts, synthclf generate), 100 splits each, R = 1'
+"${S[@]}"
 "${B[@]}" --merge --designs worlds --worlds $W8 --world-replicates 1 --world-studies 100 \
     --note 'the eight LLM-like worlds at R = 1 (the one-set path), 100 studies each'
+"${S[@]}"
 "${B[@]}" --merge --designs judge,instance --note 'judge (200 draws per judge) and instance (200 + 100)'
+"${S[@]}"
 "${B[@]}" --merge --designs reruns --note 'reruns: 100 pairs per design'
+"${S[@]}"
 "${B[@]}" --merge --designs worlds --worlds $W8 --world-replicates 5 --world-studies 50 --note 'the eight LLM-like worlds at R = 5, 50 studies each'
+"${S[@]}"
 "${B[@]}" --merge --designs power,power_sentence \
     --note 'power: 100 studies per cell (4, 6, 10 tasks x 20, 100, 500 per label), R = 5; power_sentence from the same studies'
+"${S[@]}"
 echo "calibration at $C: done -> $OUT"

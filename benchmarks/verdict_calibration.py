@@ -83,7 +83,9 @@ Designs (the counts are flags; the defaults are the full run):
 Studies are seeded from their index and design, so a run is reproducible. Finished studies are kept in
 .cache/verdict_calibration/studies-<code>.jsonl, keyed by the study and a hash of the code that makes it (the modules of the package
 that a study runs, its cards, and the study part of this script), so an interrupted run resumes and designs that share studies
-(reruns and null/power) compute them once; a run whose code changes under it says so. To measure another version of the statistics,
+(reruns and null/power) compute them once; a run whose code changes under it says so. A run longer than a machine lasts is
+carried in the repository: `--save-studies` writes this code's finished studies to benchmarks/results/studies/studies-<code>.jsonl.gz
+(commit it), and a run on a fresh machine at the same code reads them back before it computes anything. To measure another version of the statistics,
 put its package first on PYTHONPATH (as for the 'before' figures). Results: benchmarks/results/verdict_calibration.json and .md.
 """
 import argparse, datetime, hashlib, json, os, pickle, shlex, subprocess, sys, time, warnings
@@ -733,11 +735,44 @@ class Store:
         return self.done[key]
 
 
+# Finished studies carried from one machine to the next in the repository (the calibration takes longer than a session, and a
+# fresh machine starts with an empty .cache): `--save-studies` writes them, the Runner reads them back
+CARRIED = ROOT/'benchmarks'/'results'/'studies'
+
+
+def carried_path(code: str) -> Path: return CARRIED/f"studies-{code}.jsonl.gz"
+
+
+def read_carried(code: str) -> dict:
+    "The finished studies of this code kept in the repository ({key: result}; empty where none)."
+    import gzip
+    f = carried_path(code)
+    if not f.is_file(): return {}
+    out = {}
+    for line in gzip.decompress(f.read_bytes()).decode().splitlines():
+        r = json.loads(line); out[r['key']] = r['result']
+    return out
+
+
+def save_studies(code: str, say=print) -> Path:
+    """Every finished study of this code (the cache's and those already carried) into carried_path(code), gzip-compressed
+    JSON lines in key order (the same studies, the same bytes), so a fresh machine's run resumes from them."""
+    import gzip
+    done = {**read_carried(code), **Store(CACHE/f"studies-{code}.jsonl").done}
+    f = carried_path(code); f.parent.mkdir(parents=True, exist_ok=True)
+    text = ''.join(json.dumps({'key': k, 'result': done[k]}, default=float) + '\n' for k in sorted(done))
+    f.write_bytes(gzip.compress(text.encode(), mtime=0))
+    say(f"{len(done)} finished studies of code {code} -> {f} ({f.stat().st_size / 1e6:.1f} MB)")
+    return f
+
+
 class Runner:
-    "Worker processes (spawned once, one thread each) and the cache of finished studies of this code."
+    "Worker processes (spawned once, one thread each) and the cache of finished studies of this code (with those carried)."
     def __init__(self, workers: int, code: str):
         self.workers, self.code, self.ex = workers, code, None
         self.store = Store(CACHE/f"studies-{code}.jsonl")
+        for k, r in read_carried(code).items():
+            if k not in self.store.done: self.store.add(k, r)
         self.done = self.store.done
 
     def pool(self):
@@ -1159,13 +1194,15 @@ def write_md(res, path):
            + (f" {m['note']}" if m.get('note') else ''), '',
            "Each simulated study is what `synthclf run --profile quick` produces, with the LLM replaced by `synthclf.simulate`: per task the "
            "real train rows are split into a pool (served by the simulated generator, `split_pool`; `pool_per_label` max(200, 2 × texts per "
-           "label), at most half of each label) and the rest (the real training data), each less its rows that nearly copy a test text "
+           "label), at most half of each label) and the rest (the real training data, in an order of its own per split: since fdc5c8f; in the "
+           "file's order the seed-k sample of every study took the same stretches of the file, one luck shared by all), each less its rows that nearly copy a test text "
            "(the train stage leaves such real rows out, generate rejects such answers); per seed k of 5, `real_matched` is the k-seeded "
            "stratified sample of the rest at the synthetic sets' per-label counts, and each synthetic mode trains on generated set k mod R of "
            "R sets drawn from the pool with the mode's planted label noise (`synthetic_draw`). Classifier: embedding-lr (logistic regression "
            "on frozen all-MiniLM-L6-v2 embeddings, C by 5-fold cross-validated log-loss, the quick profile's), 500 stratified test rows per "
            "task, scored with the package's `evaluate`, `baselines` and `beats`. The subjectivity ranking comes from `simulate_crowd` (540 "
-           "comparisons, 30 workers, the planted scores evenly spaced from −1.5 to 1.5 in the task order) through `bradley_terry` and "
+           "comparisons, 30 workers, the planted scores evenly spaced from −1.5 to 1.5: over the tasks in a random order per study in the null (since "
+           "fdc5c8f) and the worlds, in the task order in the power designs) through `bradley_terry` and "
            "`judge_reliability`; Financial PhraseBank's agreement lines from its annotator agreement column. Then `paper_verdict`, as the "
            "report calls it. Intervals are 95% Wilson intervals over lines (or studies, or draws).", '']
     if c := m.get('check'):
@@ -1531,7 +1568,11 @@ def main():
     ap.add_argument('--json', default=str(ROOT/'benchmarks/results/verdict_calibration.json'))
     ap.add_argument('--md', default=str(ROOT/'benchmarks/results/verdict_calibration.md'), help="'' for none")
     ap.add_argument('--render', action='store_true', help='run nothing: stamp the JSON rows (world, commit) and write the md again')
+    ap.add_argument('--save-studies', action='store_true',
+                    help=f"run nothing: write this code's finished studies to {CARRIED.relative_to(ROOT)}/studies-<code>.jsonl.gz, "
+                         "to commit, so that a run on a fresh machine resumes from them")
     args = ap.parse_args()
+    if args.save_studies: save_studies(code_hash()); return
     if args.render:  # the JSON's rows stamped with their world and commit, and its md written again; nothing run
         res = stamp_rows(json.loads(Path(args.json).read_text()))
         Path(args.json).write_text(json.dumps(res, indent=1, default=float) + '\n')

@@ -420,8 +420,10 @@ def apply_remedies(task, synthetic_dir, out, remedies=REMEDIES, reader: str = 't
             for remedy in remedies:
                 row = {'task': card.name, 'mode': m, 'replicate': r, 'remedy': remedy, 'texts': len(syn)}
                 t0 = time.time()
-                try:
-                    keep = remedy_keep(remedy, folder, syn, shown, names, reader, seed)
+                try:  # the self-check's file read once: its verdicts and its judge's time
+                    sc = read_self_check(folder, syn['text']) if remedy == 'self_check' else None
+                    keep = (sc['agree'].to_numpy(bool) if sc is not None else
+                            remedy_keep(remedy, folder, syn, shown, names, reader, seed))
                     if lost := sorted(set(syn.label) - set(syn.label[keep])):
                         raise ValueError(f"it keeps no text of {lost}, which a classifier trained on it never predicts")
                     if remedy == 'reweight':
@@ -431,8 +433,7 @@ def apply_remedies(task, synthetic_dir, out, remedies=REMEDIES, reader: str = 't
                     rows.append({**row, 'folder': '', 'kept': 0, 'seconds': 0.0, 'skipped': str(e)})
                     continue
                 seconds, judged_by = time.time() - t0, {'reader': reader}
-                if remedy == 'self_check':  # its time is the judge's, as `self_check` measured it on the set
-                    sc = read_self_check(folder, syn['text'])
+                if sc is not None:  # its time is the judge's, as `self_check` measured it on the set
                     seconds += float(sc['seconds'].sum())
                     judged_by = {'judge': {k: sc[k].tolist()[0] for k in ('judge', 'judge_backend', 'judge_engine',
                                                                            'judge_scorer', 'calibrated')}}

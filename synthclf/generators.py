@@ -21,7 +21,7 @@ from .kinds import (GENERATOR_KINDS, GeneratorKind, file_generated, generator_ke
 
 # %% auto #0
 __all__ = ['DEFAULT_GENERATORS', 'generator_overrides', 'run_settings', 'settings_differences', 'worth_by_generator',
-           'plot_worth_by_generator', 'compare_generators', 'run_generators']
+           'plot_worth_by_generator', 'verdict_by_generator', 'compare_generators', 'run_generators']
 
 # %% ../nbs/14_generators.ipynb #2d640875
 DEFAULT_GENERATORS = tuple(PRESETS)  # the packaged presets: the default (Qwen2.5-Coder-0.5B) and SmolLM2-135M
@@ -111,6 +111,21 @@ def plot_worth_by_generator(table: pd.DataFrame, col_wrap: int = 3):
     fig.tight_layout()
     return fig
 
+# %% ../nbs/14_generators.ipynb #a2b3c4d5
+def verdict_by_generator(tables: dict) -> pd.DataFrame:
+    """Each run's verdict lines side by side (`tables`: run name -> `analysis/verdict.csv` as a DataFrame): columns
+    claim, scope and one per run, its word with the estimate and interval ('—' where the run has no such line)."""
+    if len(tables) < 2: raise ValueError(f"The verdict against generator needs at least two runs, got {len(tables)}.")
+    def cell(r):
+        word = str(r['word']).split(':')[0].strip()
+        est = pd.to_numeric(pd.Series([r['estimate']]), errors='coerce').iat[0]
+        return word if pd.isna(est) else f"{word} ({est:+.3f}, {r['interval']})"
+    lines = {}
+    for name, t in tables.items():
+        for r in t.to_dict('records'): lines.setdefault((r['claim'], r['scope']), {})[name] = cell(r)
+    return pd.DataFrame([{'claim': claim, 'scope': scope, **{n: got.get(n, '—') for n in tables}}
+                         for (claim, scope), got in lines.items()], columns=['claim', 'scope', *tables])
+
 # %% ../nbs/14_generators.ipynb #bc7879a3
 def _readings(table: pd.DataFrame) -> str:
     "Markdown: per task and synthetic source, one column per run with its reading."
@@ -121,8 +136,8 @@ def _readings(table: pd.DataFrame) -> str:
                     else f"{r} ({gens[r]})").reset_index().to_markdown(index=False)
 
 def compare_generators(runs: dict, out) -> pd.DataFrame:
-    """Worth against generator from finished runs (`runs`: name -> run folder) that differ only in their generator;
-    written under `out`."""
+    """Worth against generator from finished runs (`runs`: name -> run folder) that differ only in their generator,
+    and their verdicts side by side where each has one (`verdict_by_generator`); written under `out`."""
     runs = {k: Path(v) for k, v in runs.items()}
     settings = {k: run_settings(v) for k, v in runs.items()}
     first = next(iter(runs))
@@ -142,11 +157,17 @@ def compare_generators(runs: dict, out) -> pd.DataFrame:
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out/'worth_by_generator.csv', index=False)
     plan = settings[first]['plan']
+    verdicts = {k: pd.read_csv(f) for k, v in runs.items() if (f := analysis_dir(v)/'verdict.csv').is_file()}
+    words = ''
+    if len(verdicts) > 1:
+        verdict_by_generator(verdicts).to_csv(out/'verdict_by_generator.csv', index=False)
+        words = (f"\n## The verdict, by generator\n\nEach run's verdict lines (word, estimate, 95% interval):\n\n"
+                 f"{verdict_by_generator(verdicts).to_markdown(index=False)}\n")
     (out/'worth_by_generator.md').write_text(
         f"# Worth in real labels, by generator\n\n{len(plan['tasks'])} task(s), classifier {plan['classifier']}, "
         f"seeds {plan['seeds']}; "
         "every run the same but for its generator "
-        f"({', '.join(f'{k}: {v}' for k, v in runs.items())}).\n\n{_readings(table)}\n")
+        f"({', '.join(f'{k}: {v}' for k, v in runs.items())}).\n\n{_readings(table)}\n{words}")
     save_figure(plot_worth_by_generator(table), out/'figures'/'worth_by_generator',
                 "Per task, what each generator's zero- and few-shot data are worth in real texts per label (log "
                 "scale, 95% interval; "

@@ -243,19 +243,14 @@ def reading_rows(task: str, subjectivity: dict | None, train: dict | None, gener
 def judge_rows(run_tasks: list, report: dict | None, a: dict) -> list[dict]:
     """The cost row of the report's subjectivity judge (its parameters `report`) over the tasks it ranks: `rank_tasks`
     (None: every known task; 'run': `run_tasks`); none where it is given judgments or ranks fewer than 3 tasks."""
-    from synthclf.subjectivity import (PAIR_PHRASINGS, RATING_PHRASINGS, pair_request, rating_request,
-                                       task_judgment_request)
-    from synthclf.tasks import get_card, list_tasks
+    from synthclf.subjectivity import judge_requests
+    from synthclf.tasks import list_tasks
     r = report or {}
     ranked = r.get('rank_tasks', ANALYZE_DEFAULTS['rank_tasks'])
     tasks = list(run_tasks) if ranked == 'run' else list_tasks() if ranked is None else list(ranked)
     if r.get('judgments') or len(tasks) < 3: return []
     method, k = r.get('judge_method') or ANALYZE_DEFAULTS['judge_method'], int(r.get('judge_k') or 1)
-    cards = [get_card(t) for t in tasks]
-    both = [(x, y) for i, x in enumerate(cards) for j, y in enumerate(cards) if i != j]
-    reqs = ([rating_request(c, ph) for c in cards for ph in RATING_PHRASINGS] if method == 'ratings' else
-            [pair_request(x, y, ph) for ph in PAIR_PHRASINGS for x, y in both] if method == 'pairs' else
-            [task_judgment_request(x, y) for x, y in both] * k)
+    reqs = judge_requests(tasks, method, k=k)[1]  # what the judge will send
     return [_reading_row('*', f"subjectivity judge ({method}, {len(tasks)} tasks)", len(reqs), reqs, a)]
 
 # %% ../nbs/13_parameters.ipynb #91c2adb6

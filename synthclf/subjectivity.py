@@ -17,9 +17,9 @@ from .judgments import (JUDGMENT_COLUMNS, bradley_terry, judge_reliability, pane
                                 read_judgments, simulate_judgments)
 
 # %% auto #0
-__all__ = ['SUBJECTIVITY_SYSTEM', 'JUDGE_SYSTEM', 'PAIR_PHRASINGS', 'RATING_PHRASINGS', 'METHODS', 'task_text',
-           'task_judgment_request', 'parse_choice', 'llm_task_judgments', 'task_summary', 'pair_request',
-           'rating_request', 'llm_pair_judgments', 'llm_task_ratings', 'rank_tasks', 'agreement',
+__all__ = ['SUBJECTIVITY_SYSTEM', 'METHODS', 'JUDGE_SYSTEM', 'PAIR_PHRASINGS', 'RATING_PHRASINGS', 'task_text',
+           'task_judgment_request', 'parse_choice', 'judge_requests', 'llm_task_judgments', 'task_summary',
+           'pair_request', 'rating_request', 'llm_pair_judgments', 'llm_task_ratings', 'rank_tasks', 'agreement',
            'agreement_from_votes', 'task_agreement', 'label_request', 'parse_label', 'llm_label_votes',
            'with_agreement', 'accuracy_by_threshold', 'accuracy_by_bin']
 
@@ -92,6 +92,32 @@ def _pairs_of(tasks, pairs) -> tuple[dict, list]:
     if not pairs: raise ValueError("No pairs to judge: pass at least two tasks, or pairs.")
     return cards, pairs
 
+# %% ../nbs/10_subjectivity.ipynb #c4d2e8f1
+METHODS = ('pairs', 'ratings', 'pairs_sampled')
+
+def judge_requests(tasks, method: str = 'pairs', phrasings=None, k: int = 3, seed: int = 0, temperature: float = 1.0,
+                   pairs=None) -> tuple[list, list[Request]]:
+    """(asks, requests) of a subjectivity judge of `method` on `tasks` (or `pairs`), in the order it asks them. An ask
+    is (task, phrasing) for 'ratings' (phrasings of `RATING_PHRASINGS`, default all) and (task shown first, task
+    shown second, order, sample, phrasing) for the pairwise methods (`PAIR_PHRASINGS`, default all for 'pairs'; for
+    'pairs_sampled' `k` samples each, `phrasings=None` the original question, phrasing None)."""
+    if method not in METHODS: raise ValueError(f"Unknown method {method!r}: use one of {METHODS}.")
+    if method == 'ratings':
+        cards = {t: get_card(t) for t in tasks}
+        if not cards: raise ValueError("No tasks to rate: pass at least one task.")
+        asks = [(t, ph) for ph in _check_phrasings(phrasings, RATING_PHRASINGS) for t in cards]
+        return asks, [rating_request(cards[t], ph) for t, ph in asks]
+    if k < 1: raise ValueError(f"k must be at least 1 sample per pair and order, got {k}.")
+    cards, pairs = _pairs_of(tasks, pairs)
+    sampled = method == 'pairs_sampled'
+    names = [None] if sampled and phrasings is None else _check_phrasings(phrasings, PAIR_PHRASINGS)
+    asks = [(a, b, o, j, ph) for ph in names for x, y in pairs
+            for o, (a, b) in enumerate(((x, y), (y, x))) for j in range(k if sampled else 1)]
+    return asks, [pair_request(cards[a], cards[b], ph) if not sampled else
+                  task_judgment_request(cards[a], cards[b], seed=seed + j, temperature=temperature) if ph is None else
+                  pair_request(cards[a], cards[b], ph, seed=seed + j, temperature=temperature, max_new_tokens=8)
+                  for a, b, o, j, ph in asks]
+
 # %% ../nbs/10_subjectivity.ipynb #b7f03d02
 def llm_task_judgments(
     tasks, pairs=None, k: int = 3, backend='local', model: str | None = None, temperature: float = 1.0,
@@ -101,14 +127,8 @@ def llm_task_judgments(
     counts of answers, ties and unparsed ones. `phrasings=None` asks the original question; names of `PAIR_PHRASINGS`
     ask those (short task summaries)."""
     if k < 1: raise ValueError(f"k must be at least 1 sample per pair and order, got {k}.")
-    cards, pairs = _pairs_of(tasks, pairs)
-    names = _check_phrasings(phrasings, PAIR_PHRASINGS) if phrasings is not None else [None]
+    asks, reqs = judge_requests(tasks, 'pairs_sampled', phrasings, k, seed, temperature, pairs)
     llm = as_backend(backend, model, **backend_kw)
-    asks = [(a, b, o, j, ph) for ph in names for x, y in pairs
-            for o, (a, b) in enumerate(((x, y), (y, x))) for j in range(k)]
-    reqs = [task_judgment_request(cards[a], cards[b], seed=seed + j, temperature=temperature) if ph is None else
-            pair_request(cards[a], cards[b], ph, seed=seed + j, temperature=temperature, max_new_tokens=8)
-            for a, b, o, j, ph in asks]
     answers = _complete_all(llm, reqs, cache, 'judging task pairs', progress)
     rows, kinds = [], []
     for (a, b, o, j, ph), text in zip(asks, answers):
@@ -225,14 +245,11 @@ def llm_pair_judgments(
     """Pairwise judgments from the next-token probabilities of 'A' and 'B': every pair in both orders, each phrasing
     once. `p_first` is the probability that the task shown first (task_a) is the more subjective; `winner` follows it;
     `mass` is the raw probability on the two letters. Columns as `llm_task_judgments`' plus p_first and mass."""
-    cards, pairs = _pairs_of(tasks, pairs)
-    names = _check_phrasings(phrasings, PAIR_PHRASINGS)
+    asks, reqs = judge_requests(tasks, 'pairs', phrasings, pairs=pairs)
     llm = as_backend(backend, model, **backend_kw)
-    asks = [(a, b, o, ph) for ph in names for x, y in pairs for o, (a, b) in enumerate(((x, y), (y, x)))]
-    scores = _score_all(llm, [pair_request(cards[a], cards[b], ph) for a, b, o, ph in asks],
-                        ('A', 'B'), cache, 'judging task pairs', progress)
+    scores = _score_all(llm, reqs, ('A', 'B'), cache, 'judging task pairs', progress)
     rows, ties = [], 0
-    for (a, b, o, ph), s in zip(asks, scores):
+    for (a, b, o, _, ph), s in zip(asks, scores):
         p = s.probs['B'] if PAIR_PHRASINGS[ph]['invert'] else s.probs['A']
         if p == 0.5: ties += 1; continue
         rows.append(
@@ -248,13 +265,10 @@ def llm_task_ratings(tasks, phrasings=None, backend='local', model: str | None =
     """Each task rated on a 1–5 subjectivity rubric in every phrasing, from the next-token probabilities of '1'..'5':
     `answer` is the expected answer, `rating` the expected subjectivity (6 − answer for the reversed phrasings), `mass`
     the raw probability on the five digits."""
-    cards = {t: get_card(t) for t in tasks}
-    if not cards: raise ValueError("No tasks to rate: pass at least one task.")
-    names = _check_phrasings(phrasings, RATING_PHRASINGS)
+    asks, reqs = judge_requests(tasks, 'ratings', phrasings)
     llm = as_backend(backend, model, **backend_kw)
-    asks = [(t, ph) for ph in names for t in cards]
     digits = ('1', '2', '3', '4', '5')
-    scores = _score_all(llm, [rating_request(cards[t], ph) for t, ph in asks], digits, cache, 'rating tasks', progress)
+    scores = _score_all(llm, reqs, digits, cache, 'rating tasks', progress)
     rows = []
     for (t, ph), s in zip(asks, scores):
         answer = sum(int(d) * s.probs[d] for d in digits)
@@ -263,9 +277,6 @@ def llm_task_ratings(tasks, phrasings=None, backend='local', model: str | None =
             {'task': t, 'phrasing': ph, 'reversed': rev, 'answer': answer, 'rating': 6 - answer if rev else answer,
              'mass': s.mass, 'judge': llm.model_name, **{f'p{d}': s.probs[d] for d in digits}})
     return pd.DataFrame(rows)
-
-# %% ../nbs/10_subjectivity.ipynb #cfba2e85
-METHODS = ('pairs', 'ratings', 'pairs_sampled')
 
 # %% ../nbs/10_subjectivity.ipynb #d39d29aa
 def rank_tasks(tasks=None, method: str = 'pairs', backend='local',

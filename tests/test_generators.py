@@ -39,3 +39,10 @@ def test_worth_against_generator_ranks_a_clean_generator_above_a_noisy_one(tmp_p
     md = (tmp_path/'runs'/'analysis'/'worth_by_generator.md').read_text()
     assert '| task' in md and 'clean (' in md and 'noisy (' in md
     assert (tmp_path/'runs'/'analysis'/'figures'/'worth_by_generator.svg').is_file()
+    # the verdicts side by side: every line of each run's verdict, under its run
+    words = pd.read_csv(tmp_path/'runs'/'analysis'/'verdict_by_generator.csv')
+    for name in ('clean', 'noisy'):
+        own = pd.read_csv(tmp_path/'runs'/name/'analysis'/'verdict.csv')
+        side = own.merge(words, on=['claim', 'scope'], how='left')
+        assert side[name].notna().all() and (side[name].str.split(' ').str[0] == side.word.str.split(':').str[0].str.strip()).all(), (name, side)
+    assert '## The verdict, by generator' in md
