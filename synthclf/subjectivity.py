@@ -85,8 +85,10 @@ def _complete_all(llm, reqs: list[Request], cache: CallCache | None, desc: str, 
 
 # %% ../nbs/10_subjectivity.ipynb #67f8a422
 def _pairs_of(tasks, pairs) -> tuple[dict, list]:
-    cards = {t: get_card(t) for t in tasks}
-    pairs = list(pairs) if pairs is not None else list(itertools.combinations(cards, 2))
+    "(name -> card, pairs of names): `tasks` and `pairs` may name tasks or be cards (a run's plan holds cards)."
+    cards = {c.name: c for c in map(get_card, tasks)}
+    pairs = ([(get_card(a).name, get_card(b).name) for a, b in pairs] if pairs is not None else
+             list(itertools.combinations(cards, 2)))
     for a, b in pairs:
         for t in (a, b): cards.setdefault(t, get_card(t))
     if not pairs: raise ValueError("No pairs to judge: pass at least two tasks, or pairs.")
@@ -103,7 +105,7 @@ def judge_requests(tasks, method: str = 'pairs', phrasings=None, k: int = 3, see
     'pairs_sampled' `k` samples each, `phrasings=None` the original question, phrasing None)."""
     if method not in METHODS: raise ValueError(f"Unknown method {method!r}: use one of {METHODS}.")
     if method == 'ratings':
-        cards = {t: get_card(t) for t in tasks}
+        cards = {c.name: c for c in map(get_card, tasks)}
         if not cards: raise ValueError("No tasks to rate: pass at least one task.")
         asks = [(t, ph) for ph in _check_phrasings(phrasings, RATING_PHRASINGS) for t in cards]
         return asks, [rating_request(cards[t], ph) for t, ph in asks]

@@ -65,6 +65,19 @@ def test_paper_dry_run_needs_no_endpoint_model_or_network(tmp_path, real_data):
     assert not (tmp_path/'hf').exists() or not any((tmp_path/'hf').rglob('*.safetensors')), 'no encoder fetched'
 
 
+def test_the_quick_plan_counts_the_judge_of_its_own_tasks(tmp_path, real_data, monkeypatch):
+    """The quick profile ranks the tasks it runs (rank_tasks: run), which its plan holds as task cards: the cost (what `make
+    run` prints first) counts the requests `judge_requests` makes for them, every pair of the six in both orders, each phrasing."""
+    from synthclf.parameters import PROFILES
+    from synthclf.runner import _plan_cost, _plan_run
+    from synthclf.subjectivity import PAIR_PHRASINGS, judge_requests
+    monkeypatch.setenv('SYNTHCLF_DATA_DIR', str(real_data))
+    cost = _plan_cost(_plan_run(None, 'quick', tmp_path/'quick', {}, check=False))
+    judge = [r for r in cost['reading']['rows'] if r['what'].startswith('subjectivity judge')]
+    n = len(judge_requests(list(PROFILES['quick']['tasks']), 'pairs')[1])
+    assert len(judge) == 1 and judge[0]['requests'] == n == 15 * 2 * len(PAIR_PHRASINGS), judge
+
+
 def test_the_cost_follows_per_label_and_the_throughput(tmp_path, real_data):
     env = offline_env(tmp_path, real_data)
     args = ['--tasks', 'sms_spam,ag_news', '--out', str(tmp_path/'paper')]
