@@ -714,14 +714,20 @@ def hash_package(h):
 def job_key(job) -> str: return hashlib.sha256(json.dumps(job, sort_keys=True).encode()).hexdigest()[:20]
 
 
+def read_results(text: str) -> dict:
+    "{key: result} of JSON lines ({key, result}); a line cut by a kill is left out."
+    out = {}
+    for line in text.splitlines():
+        try: r = json.loads(line); out[r['key']] = r['result']
+        except ValueError: pass
+    return out
+
+
 class Store:
     "Finished results, one JSON line each ({key, result}), appended as they finish: a killed run resumes from them."
     def __init__(self, path: Path):
-        self.path, self.done = Path(path), {}
-        if self.path.is_file():
-            for line in self.path.read_text().splitlines():
-                try: r = json.loads(line); self.done[r['key']] = r['result']
-                except ValueError: pass  # a line cut by a kill
+        self.path = Path(path)
+        self.done = read_results(self.path.read_text()) if self.path.is_file() else {}
 
     def add(self, key, result):
         "Keep `result` under `key`, in memory and on disk."
@@ -747,11 +753,7 @@ def read_carried(code: str) -> dict:
     "The finished studies of this code kept in the repository ({key: result}; empty where none)."
     import gzip
     f = carried_path(code)
-    if not f.is_file(): return {}
-    out = {}
-    for line in gzip.decompress(f.read_bytes()).decode().splitlines():
-        r = json.loads(line); out[r['key']] = r['result']
-    return out
+    return read_results(gzip.decompress(f.read_bytes()).decode()) if f.is_file() else {}
 
 
 def save_studies(code: str, say=print) -> Path:
