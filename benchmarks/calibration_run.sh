@@ -9,7 +9,9 @@
 # design, and by hand before a machine goes away (`verdict_calibration.py --save-studies`), the finished studies are written to
 # benchmarks/results/studies/studies-<code hash>.jsonl.gz: commit that file, and the run resumes from it on a fresh machine.
 # QWEN_POOL and SMOLLM_POOL are run folders of `synthclf generate --task ag_news --mode zero_shot --per-label 45 --model NAME --out
-# RUN` for the two presets (the split-half null's real LLM output). Each design merges its rows into OUT_DIR/verdict_calibration.json
+# RUN` for the two presets (the split-half null's real LLM output). The pools of the f8e1b4e run are kept in
+# benchmarks/results/split_half_pools/<preset> (generated 2026-12-07 on an AVX2 EPYC; a pool's hash is in each study's key, and so
+# is its path: the carried split-half studies were keyed with /work/pools/<preset>, so copy them there to read those back). Each design merges its rows into OUT_DIR/verdict_calibration.json
 # and rewrites OUT_DIR/verdict_calibration.md; copy both to benchmarks/results/ when the last design is done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
