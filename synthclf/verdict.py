@@ -330,15 +330,15 @@ def verdict_power(runs: pd.DataFrame, verdict: pd.DataFrame, difference: float =
            'seeds': int(runs.groupby(['task', 'source']).seed.nunique().median()), 'alpha': alpha}
     live = cmp[cmp.p.notna()] if len(cmp) else cmp
     if len(live):
-        boot = float(live.interval.str.startswith('bootstrap').mean()) >= 0.5  # the test most lines use
         # the least precise comparison's median line: few-shot > zero-shot carries two sets' spread, the median over
         # all lines less (at 4 tasks x 20 per label its lines found 20% where the median over all lines promised 32%:
         # verdict_calibration.md)
         by_claim = live.groupby('claim').se.median()
         worst = str(by_claim.idxmax())
         s = float(by_claim.max())
-        df = np.inf if boot else float(np.median(live[live.claim == worst].df))  # its lines' own (claims.welch_df)
-        test = dict(df=df, n_boot=_N_BOOT if boot else None)
+        # its lines' own degrees of freedom (claims.welch_df, or a bootstrap line's Welch–Satterthwaite ones): t tests
+        df = float(np.median(live[live.claim == worst].df))
+        test = dict(df=df, n_boot=None)
         # se shrinking with √size
         at = lambda n: ordering_power(s * np.sqrt(out['per_label'] / n), len(live), difference, alpha, **test)
         need, here = np.nan, out['per_label']

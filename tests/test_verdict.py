@@ -267,6 +267,40 @@ def test_the_modes_line_holds_its_level_when_sets_vary_in_quality(sets):
         assert lines.word.eq('inconclusive').mean() > 0.8 and 'not read' not in lines.interval.iloc[0], lines.word.value_counts()
 
 
+def _sets_runs_and_preds(rng, n=200, sets=5, seeds=5, set_sd=0.08, few=0.75, zero=0.75, real=0.9):
+    """One task's runs and test predictions, the bootstrap path's input: real_matched on a fresh sample per seed, each synthetic
+    mode on `sets` generated sets whose accuracy differs from set to set (sd `set_sd`, as an uneven generator's do); seed k of a
+    mode trains on set k mod `sets`; the test instances differ in difficulty (all sources find the same ones hard)."""
+    gold, hard, rows, preds = rng.integers(0, 3, n), rng.random(n), [], []
+    for src, acc, nsets in (('real_matched', real, seeds), ('few_shot', few, sets), ('zero_shot', zero, sets)):
+        q = np.clip(acc + rng.normal(0, set_sd if src != 'real_matched' else 0.01, nsets), 0.05, 0.99)
+        for k in range(seeds):
+            right = (0.6 * hard + 0.4 * rng.random(n)) < q[k % nsets]
+            pred = np.where(right, gold, (gold + rng.integers(1, 3, n)) % 3)
+            preds.append(pd.DataFrame({'idx': np.arange(n), 'gold': gold.astype(str), 'pred': pred.astype(str), 'source': src, 'seed': k}))
+            rows.append({'task': 'ag_news', 'source': src, 'seed': k, 'macro_f1': right.mean(), 'accuracy': right.mean(),
+                         'bar_macro_f1': 0.34, 'bar_accuracy': 0.34, **({'replicate': k % nsets} if src != 'real_matched' else {})})
+    return pd.DataFrame(rows), {'ag_news': pd.concat(preds, ignore_index=True)}
+
+
+def test_the_bootstrap_modes_line_holds_its_level_with_five_uneven_sets():
+    """Five generated sets per mode drawn alike from a generator whose sets differ in quality (sd 0.08), scored on test predictions
+    (the bootstrap path every run takes): any word on few-shot > zero-shot is false. The old interval resampled the five seeds with
+    the test rows and read a normal quantile: it took the sets' spread at 4/5 of its size, read with four degrees of freedom as
+    if known, and said a word in 10% of 400 draws (two halves of one smollm2-135m-instruct pool, five sets a side: 7.2% of 400
+    splits). The seeds' spread with seeds − 1 degrees of freedom (a t interval) holds the level (4.3%); a planted difference of
+    0.2 is still found."""
+    rng = np.random.default_rng(5)
+    lines = pd.concat([source_comparisons(*_sets_runs_and_preds(rng), n_boot=200, seed=i).query("claim == 'few_shot > zero_shot'")
+                       for i in range(400)])
+    assert lines.interval.str.startswith('bootstrap').all() and np.isfinite(lines.df).all() and (lines.df < 30).mean() > 0.5
+    words = lines.word.isin(['agrees', 'contradicts']).mean()
+    assert words <= 0.07, (words, lines.word.value_counts().to_dict())
+    far = pd.concat([source_comparisons(*_sets_runs_and_preds(rng, few=0.85, zero=0.65), n_boot=200, seed=i)
+                     .query("claim == 'few_shot > zero_shot'") for i in range(40)])
+    assert far.word.eq('agrees').mean() > 0.6, far.word.value_counts().to_dict()
+
+
 def _uneven_real_runs(sets: int, rng, set_sd: float, real_sd=0.02, seeds=5, n_train=80, real=0.75, synthetic=0.75):
     """One task's runs whose generated sets' expected quality equals real's (`synthetic` = `real`) while each set draws its own
     (sd `set_sd`, as LLM sets do; a fresh real sample varies by `real_sd`, which the one-set path borrows): seed k of a mode trains
