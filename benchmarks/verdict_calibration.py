@@ -257,8 +257,9 @@ class TaskData:
         real_matched from what is left, and generate rejects such answers (`copies_test`), so the endpoint's accepted texts never
         hold one. (`--check` compares the rest's real_matched draws with the train stage's `training_set` on the prepared data.)"""
         pool, rest, labels = self.split_pool(pool_per_label, seed)
-        keep = ~self.copies()[rest]
-        return pool[~self.copies()[self.rows(pool.text.tolist())]].reset_index(drop=True), rest[keep], labels[keep]
+        copies = self.copies()
+        keep = ~copies[rest]
+        return pool[~copies[self.rows(pool.text.tolist())]].reset_index(drop=True), rest[keep], labels[keep]
 
 
 def task_data(task) -> TaskData:
@@ -449,7 +450,7 @@ def run_study(spec):
     # standard error, Holm's family, the gaps' sd) are kept, so the summary can read it at the planted truth
     from synthclf.verdict import verdict_power
     sentence = {k: v for k, v in verdict_power(runs, verdict, seed=0).items()
-                if k in ('alpha', 'per_label', 'ordering_se', 'ordering_claim', 'ordering_lines', 'ordering_df', 'ordering_n_boot',
+                if k in ('alpha', 'per_label', 'ordering_se', 'ordering_claim', 'ordering_lines', 'ordering_df',
                          'ordering_power',
                          'ordering_per_label_needed', 'gap_tasks', 'gap_sd', 'gap_score_sd', 'gap_lines',
                          'gap_power', 'gap_sims')}
@@ -989,9 +990,9 @@ def _side(power, ci, predicted) -> str:
 
 
 def _sentence_test(row) -> dict:
-    "The test a study's power sentence read its lines at (`verdict_power`'s ordering_df and ordering_n_boot)."
-    df, nb = row.get('ordering_df', np.inf), row.get('ordering_n_boot')
-    return {'df': float(df) if df == df and df is not None else np.inf, 'n_boot': None if nb is None or nb != nb else int(nb)}
+    "The test a study's power sentence read its lines at (`verdict_power`'s ordering_df: t tests)."
+    df = row.get('ordering_df', np.inf)
+    return {'df': float(df) if df == df and df is not None else np.inf}
 
 
 def summarize_power_sentence(results, groups, commit, sims: int = 200):

@@ -44,14 +44,6 @@ def baseline_gate(ok: dict, task: str, a: str, b: str, d: float) -> tuple[str | 
     (low,), (high,) = at, top
     return None, f"{low} at baseline, under {high}, which beats its baselines: evidence of the difference"
 
-# %% ../nbs/11_claims.ipynb #f96af3fd
-def _p_boot(draws: np.ndarray) -> float:
-    """Two-sided bootstrap p-value of 'no difference': twice the smaller share of draws on either side of 0 (+1
-    smoothed)."""
-    d = np.asarray(draws, float); d = d[np.isfinite(d)]; n = len(d)
-    if not n: return float('nan')
-    return float(min(1.0, 2 * min((np.sum(d <= 0) + 1) / (n + 1), (np.sum(d >= 0) + 1) / (n + 1))))
-
 # %% ../nbs/11_claims.ipynb #fd795c1b
 def holm(p) -> np.ndarray:
     """Holm's step-down adjustment of the p-values `p` (NaN left out of the family and kept as NaN): family-wise error
@@ -186,13 +178,14 @@ def _t_parts(boot: np.ndarray, terms: list) -> tuple:
     return v, v ** 2 / (sum(t[0] ** 2 / t[1] for t in terms) + 1e-300)
 
 def _t_interval(point: float, boot: np.ndarray, terms: list, ci: float) -> tuple:
-    """Point ± t·se, with se² the bootstrap's variance plus the seed terms, and Welch–Satterthwaite degrees of freedom;
-    the two-sided p."""
+    """Point ± t·se, with se² the bootstrap's variance plus the seed terms, and Welch–Satterthwaite degrees of freedom:
+    (low, high, the two-sided p, se, degrees of freedom)."""
     from scipy.stats import t as student_t
     v, df = _t_parts(boot, terms)
-    if not (np.isfinite(v) and np.isfinite(point)) or np.isfinite(boot[1:]).sum() <= 10: return np.nan, np.nan, np.nan
+    if not (np.isfinite(v) and np.isfinite(point)) or np.isfinite(boot[1:]).sum() <= 10: return (np.nan,) * 5
     se = np.sqrt(v); h = student_t.ppf((1 + ci) / 2, df) * se
-    return point - h, point + h, (float(2 * student_t.sf(abs(point) / se, df)) if se > 0 else float(point == 0))
+    p = float(2 * student_t.sf(abs(point) / se, df)) if se > 0 else float(point == 0)
+    return point - h, point + h, p, float(se), float(df)
 
 def _boot_difference(preds: pd.DataFrame, hi: str, lo: str, n_boot: int, ci: float, seed: int,
                      extra_sd: dict | None = None) -> tuple:
@@ -223,10 +216,8 @@ def _boot_difference(preds: pd.DataFrame, hi: str, lo: str, n_boot: int, ci: flo
         diff += sign * np.mean([_macro_f1_rows(gold[rows], m[j][rows], k) for j in range(len(m))], axis=0)
         if len(m) > 1: terms.append((scores[s].var(ddof=1) / len(m), len(m) - 1))
         if (extra_sd or {}).get(s, 0) > 0: terms.append((extra_sd[s] ** 2, np.inf))
-    draws = np.r_[point, diff]
-    lo_ci, hi_ci, p = _t_interval(point, draws, terms, ci)
-    v, df = _t_parts(draws, terms)
-    return float(point), float(lo_ci), float(hi_ci), float(p), float(np.sqrt(v)), float(df)
+    lo_ci, hi_ci, p, se, df = _t_interval(point, np.r_[point, diff], terms, ci)
+    return float(point), float(lo_ci), float(hi_ci), float(p), float(se), float(df)
 
 def _covers(sets: dict, extra: dict, instances: bool, floors: dict | None = None) -> str:
     """Which randomness an ordering interval covers, in words (`floors`: the sources whose set spread `set_spread_floor`
@@ -440,7 +431,7 @@ def _effect_row(s: str, stats: dict, sd: dict, real: str, high: np.ndarray, seed
     """One source's line of `agreement_effect`: its accuracies and κ, the share it keeps with its interval, and against
     `real` its extra loss."""
     st = stats[s]
-    rlo, rhi, _ = _t_interval(st['ret'][0], st['ret'], [sd[s]], ci)
+    rlo, rhi, *_ = _t_interval(st['ret'][0], st['ret'], [sd[s]], ci)
     row = {'source': s, 'accuracy_high': st['acc_high'], 'accuracy_low': st['acc_low'],
            'drop': st['acc_high'] - st['acc_low'],
            'kappa_high': st['kh'][0], 'kappa_low': st['kl'][0], 'retained': st['ret'][0], 'retained_ci_low': rlo,
@@ -451,7 +442,7 @@ def _effect_row(s: str, stats: dict, sd: dict, real: str, high: np.ndarray, seed
     if real in stats and s != real:
         # > 0: the synthetic source keeps less of its skill where annotators disagree
         loss = stats[real]['ret'] - st['ret']
-        elo, ehi, pv = _t_interval(loss[0], loss, [sd[real], sd[s]], ci)
+        elo, ehi, pv, *_ = _t_interval(loss[0], loss, [sd[real], sd[s]], ci)
         row.update(extra_loss=loss[0], extra_ci_low=elo, extra_ci_high=ehi, p=pv)
     return row
 

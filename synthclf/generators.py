@@ -160,9 +160,10 @@ def compare_generators(runs: dict, out) -> pd.DataFrame:
     verdicts = {k: pd.read_csv(f) for k, v in runs.items() if (f := analysis_dir(v)/'verdict.csv').is_file()}
     words = ''
     if len(verdicts) > 1:
-        verdict_by_generator(verdicts).to_csv(out/'verdict_by_generator.csv', index=False)
+        side_by_side = verdict_by_generator(verdicts)
+        side_by_side.to_csv(out/'verdict_by_generator.csv', index=False)
         words = (f"\n## The verdict, by generator\n\nEach run's verdict lines (word, estimate, 95% interval):\n\n"
-                 f"{verdict_by_generator(verdicts).to_markdown(index=False)}\n")
+                 f"{side_by_side.to_markdown(index=False)}\n")
     (out/'worth_by_generator.md').write_text(
         f"# Worth in real labels, by generator\n\n{len(plan['tasks'])} task(s), classifier {plan['classifier']}, "
         f"seeds {plan['seeds']}; "

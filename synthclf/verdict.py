@@ -263,17 +263,12 @@ def _per_label(runs: pd.DataFrame) -> float:
     if 'n_train' not in s or s.n_train.isna().all(): return float('nan')
     return float(np.median([r.n_train / get_card(r.task).num_labels for r in s.itertuples()]))
 
-# the bootstrap draws behind an ordering line's p
-_N_BOOT = inspect.signature(source_comparisons).parameters['n_boot'].default
-
-def ordering_power(se: float, lines: int, difference: float, alpha: float = 0.05, df: float = np.inf,
-                   n_boot: int | None = None) -> float:
+def ordering_power(se: float, lines: int, difference: float, alpha: float = 0.05, df: float = np.inf) -> float:
     """The chance that an ordering line whose estimate is normal around `difference` with standard error `se` is below
     Holm's first-step level over `lines` lines (two-sided `alpha / lines`): `verdict_power`'s ordering figure (Holm's
-    later steps are laxer). The line's own test decides the bar: a Welch t line (`df` degrees of freedom, finite) needs
-    its t quantile, not the normal one (noncentral t); a bootstrap line (`n_boot` draws, p = twice the smaller share of
-    draws beyond 0, +1 smoothed) needs fewer than level × (n_boot + 1) / 2 − 1 draws on the far side of 0, and at a
-    level below 2 / (n_boot + 1) cannot speak at all."""
+    later steps are laxer). The line's own test decides the bar: every ordering line is a t test (Welch's over seeds, or
+    the bootstrap-and-seeds t interval of a line with predictions) with `df` degrees of freedom, so it needs its t
+    quantile, not the normal one (noncentral t); `df` infinite: a normal test."""
     from scipy.stats import nct, norm, t
     if not se > 0: raise ValueError(f"ordering_power needs a standard error > 0; got {se} (a line without an interval "
                                     "has no power figure)")
@@ -285,10 +280,6 @@ def ordering_power(se: float, lines: int, difference: float, alpha: float = 0.05
         right, wrong = nct.sf(q, df, nc), nct.sf(q, df, -nc)
         return float((right if right == right else float(nc > q)) + (wrong if wrong == wrong else 0.0))
     z = norm.isf(level / 2)
-    if n_boot is not None:
-        far = (level * (n_boot + 1) / 2 - 1) / n_boot  # the largest share of draws beyond 0 that still gives p < level
-        if far <= 0: return 0.0
-        z = max(z, float(norm.isf(far)))
     return float(norm.cdf(difference / se - z) + norm.cdf(-difference / se - z))
 
 def gap_power(tasks: int, gap_sd: float, gap_rise, level: float, sims: int = 200, seed: int = 0,
@@ -338,18 +329,17 @@ def verdict_power(runs: pd.DataFrame, verdict: pd.DataFrame, difference: float =
         s = float(by_claim.max())
         # its lines' own degrees of freedom (claims.welch_df, or a bootstrap line's Welch–Satterthwaite ones): t tests
         df = float(np.median(live[live.claim == worst].df))
-        test = dict(df=df, n_boot=None)
         # se shrinking with √size
-        at = lambda n: ordering_power(s * np.sqrt(out['per_label'] / n), len(live), difference, alpha, **test)
+        at = lambda n: ordering_power(s * np.sqrt(out['per_label'] / n), len(live), difference, alpha, df)
         need, here = np.nan, out['per_label']
-        # the size known: the least that reaches `power` (inf where no size does: a bootstrap's p floor)
+        # the size known: the least that reaches `power` (inf where no size up to 2^20 times this one does)
         if here == here:
             reach = [n for n in here * 2.0 ** np.arange(21) if at(n) >= power]
             need = (np.inf if not reach else float(here) if reach[0] == here
                     else float(np.ceil(brentq(lambda n: at(n) - power, reach[0] / 2, reach[0]))))
         out.update(ordering_lines=len(live), ordering_se=s, ordering_claim=worst, ordering_df=df,
-                   ordering_n_boot=test['n_boot'], ordering_se_by_claim={str(k): float(v) for k, v in by_claim.items()},
-                   ordering_power=ordering_power(s, len(live), difference, alpha, **test),
+                   ordering_se_by_claim={str(k): float(v) for k, v in by_claim.items()},
+                   ordering_power=ordering_power(s, len(live), difference, alpha, df),
                    ordering_per_label_needed=need)
     usable = [c for c in cors.values() if len(c['tasks']) >= 3 and np.isfinite(c.get('gap_sd', np.nan))]
     if usable:
@@ -373,17 +363,16 @@ def power_markdown(pw: dict) -> str:
             + f"{pw['sets']} generated set(s) per mode, {pw['seeds']} seeds")
     out = [f"**What this size can find** ({size}):"]
     if 'ordering_power' in pw:
-        df, n_boot, need = pw.get('ordering_df', np.inf), pw.get('ordering_n_boot'), pw['ordering_per_label_needed']
-        test = (f"its Welch t test with about {df:.0f} degrees of freedom" if np.isfinite(df) else
-                f"its bootstrap p from {n_boot} draws" if n_boot else "a normal test")
+        df, need = pw.get('ordering_df', np.inf), pw['ordering_per_label_needed']
+        test = f"its t test with about {df:.0f} degrees of freedom" if np.isfinite(df) else "a normal test"
         which = ((f" ({pw['ordering_claim'].replace('_', '-')}, the least precise comparison)")
                  if pw.get('ordering_claim') else '')
         out.append(f"an ordering line with the median precision here{which} (standard error {pw['ordering_se']:.3f}) "
                    f"finds a true difference of {pw['difference']:.2f} macro-F1 in at least {pw['ordering_power']:.0%} "
                    f"of runs, after Holm over {pw['ordering_lines']} lines and by {test}"
                    + ('.' if need != need else '; this size is enough for 80%.' if need <= pw['per_label'] else
-                      f"; no size is enough for 80% with {pw['ordering_lines']} lines (Holm's first-step level is "
-                      f"below the smallest p {n_boot} bootstrap draws can give)." if np.isinf(need) else
+                      f"; no size up to 2^20 times this one is enough for 80% with {pw['ordering_lines']} lines."
+                      if np.isinf(need) else
                       f"; about {need:.0f} texts per label would be needed for 80% (if the uncertainty shrank with the "
                       "square root of the training size: the test set's share does not, so more may be needed)."))
     if 'gap_power' in pw:
