@@ -371,7 +371,7 @@ def gap_correlation(runs: pd.DataFrame, subjectivity, synthetic: str = 'few_shot
     out = {'synthetic': synthetic, 'real': real, 'tasks': tasks, 'left_out': left_out, 'gated': gated,
            'gaps': dict(zip(tasks, gaps.round(4))),
            'rho': np.nan, 'ci_low': np.nan, 'ci_high': np.nan, 'p': np.nan, 'p_greater': np.nan, 'p_less': np.nan,
-           'gap_sd': np.nan, 'score_sd': np.nan}
+           'gap_sd': np.nan, 'score_sd': np.nan, 'reliable': bool(reliable)}
     if len(tasks) >= 3:
         rng = np.random.default_rng(seed)
         boot = lambda a: a[rng.integers(0, len(a), (draws, len(a)))].mean(1)

@@ -347,6 +347,7 @@ def verdict_power(runs: pd.DataFrame, verdict: pd.DataFrame, difference: float =
         # the line's two-sided test at Holm's first step over the gap lines, the scores as uncertain as here
         score_sd = float(np.nan_to_num(c.get('score_sd', 0.0)))
         out.update(gap_tasks=len(c['tasks']), gap_sd=c['gap_sd'], gap_score_sd=score_sd, gap_lines=len(cors),
+                   gap_judge_reliable=bool(c.get('reliable', True)),
                    gap_sims=sims, gap_power=gap_power(len(c['tasks']), c['gap_sd'], gap_rise, alpha / len(cors), sims,
                                                       seed, score_sd))
     return out
@@ -364,7 +365,9 @@ def power_markdown(pw: dict) -> str:
     out = [f"**What this size can find** ({size}):"]
     if 'ordering_power' in pw:
         df, need = pw.get('ordering_df', np.inf), pw['ordering_per_label_needed']
-        test = f"its t test with about {df:.0f} degrees of freedom" if np.isfinite(df) else "a normal test"
+        test = (f"its t test with about {df:.0f} degrees of freedom" if df < 100 else
+                f"its t test (about {df:,.0f} degrees of freedom: nearly a normal test)" if np.isfinite(df) else
+                "a normal test")
         which = ((f" ({pw['ordering_claim'].replace('_', '-')}, the least precise comparison)")
                  if pw.get('ordering_claim') else '')
         out.append(f"an ordering line with the median precision here{which} (standard error {pw['ordering_se']:.3f}) "
@@ -375,7 +378,12 @@ def power_markdown(pw: dict) -> str:
                       if np.isinf(need) else
                       f"; about {need:.0f} texts per label would be needed for 80% (if the uncertainty shrank with the "
                       "square root of the training size: the test set's share does not, so more may be needed)."))
-    if 'gap_power' in pw:
+    if 'gap_power' in pw and not pw.get('gap_judge_reliable', True):
+        out.append("The gap lines cannot speak at any size here: the subjectivity judge was not reliable, so the "
+                   "tasks' order is not measured (its scores' sd is "
+                   f"{pw.get('gap_score_sd', np.nan):.2f} of their range); a reliable judge (another model, or crowd "
+                   "judgments: `synthclf analyze --judgments`) comes before more data.")
+    elif 'gap_power' in pw:
         out.append(f"A gap that grows by {pw['gap_rise']:.2f} macro-F1 from the least to the most subjective task is "
                    f"found in {pw['gap_power']:.0%} of {pw['gap_sims']} simulated runs with {pw['gap_tasks']} tasks "
                    f"whose gaps and subjectivity scores are as uncertain as here (gap sd {pw['gap_sd']:.3f}, score sd "
