@@ -13,7 +13,9 @@
 # pools for R = 5). The pools of the f8e1b4e run are kept in
 # benchmarks/results/split_half_pools/<preset> (generated 2026-12-07 on an AVX2 EPYC; a pool's hash is in each study's key, and so
 # is its path: the carried split-half studies were keyed with /work/pools/<preset>, so copy them there to read those back). Each design merges its rows into OUT_DIR/verdict_calibration.json
-# and rewrites OUT_DIR/verdict_calibration.md; copy both to benchmarks/results/ when the last design is done.
+# and rewrites OUT_DIR/verdict_calibration.md; copy both to benchmarks/results/ when the last design is done. A row names the commit
+# it was summarised at: resumed at a later commit of the same code hash, give the run a fresh OUT_DIR (every finished study is
+# read back from the cache, and every row is summarised again) so that the JSON holds one commit's rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 POOLS=benchmarks/results/split_half_pools
@@ -40,6 +42,12 @@ W8=uneven_sets,uneven_null,collapse,collapse_noisy,shift_short,shift_short_noisy
 "${B[@]}" --merge --designs reruns --note 'reruns: 100 pairs per design'
 "${S[@]}"
 "${B[@]}" --merge --designs worlds --worlds $W8 --world-replicates 5 --world-studies 50 --note 'the eight LLM-like worlds at R = 5, 50 studies each'
+"${S[@]}"
+# the agreement lines' truth in the collapse worlds (agreement_truths pools a world's estimates over its rows), where the line
+# speaks in under half the studies (the synthetic side at its baselines) and its truth, +0.04 at R = 1 over 49 lines, is not yet
+# told from zero: Financial PhraseBank alone (the line's only task; no ranking, no gap lines; about 10 s a study in one process)
+"${B[@]}" --merge --designs worlds --worlds collapse,collapse_noisy --world-tasks financial_phrasebank --world-replicates 1 --world-studies 200 \
+    --note "the agreement lines' truth in the collapse worlds: Financial PhraseBank alone, R = 1, 200 studies each"
 "${S[@]}"
 "${B[@]}" --merge --designs power,power_sentence \
     --note 'power: 100 studies per cell (4, 6, 10 tasks x 20, 100, 500 per label), R = 5; power_sentence from the same studies'

@@ -902,6 +902,10 @@ def summarize_worlds(results, groups, commit):
             else:
                 pw, pw_ci = share(int((x.word == 'agrees').sum()), n)
                 row.update(power=pw, power_ci=pw_ci, contradicts=share(int((x.word == 'contradicts').sum()), n)[0])
+            if kind.startswith('agreement'):  # each line's estimate and interval, and its words: `agreement_truths` reads them
+                row.update(estimates=[[None if e != e else round(float(e), 4), None if lo != lo else round(float(lo), 4),
+                                       None if hi != hi else round(float(hi), 4)] for e, lo, hi in zip(x.est, x.lo, x.hi)],
+                           agrees_n=int((x.word == 'agrees').sum()), contradicts_n=int((x.word == 'contradicts').sum()))
             if kind.startswith('ordering'):
                 t = pd.Series([truth[(w, task, kind)][0] for task in x.task], index=x.index)
                 y = x[x.lo.notna()]; m = len(y)
@@ -1161,6 +1165,34 @@ def balance_rows(res) -> list:
     return out
 
 
+def agreement_truths(rows) -> list:
+    """Score each world's agreement lines against their world's own truth. No world plants noise on low-agreement instances,
+    but a world without hard cases (prototypes, collapse) can make a synthetic-trained model keep less of its skill on them:
+    the line's truth is the mean of its estimates over every study of its world and statistics (its rows at each R and task
+    set pooled), with a 95% interval. Where that interval holds zero, a word is false (`false_agree`, `false_contradict`);
+    where it leaves zero out, the word of the truth's sign is power and the other is false (the row's `null` is then False).
+    Rows written before their estimates were kept are left as they are."""
+    groups = {}
+    for r in rows:
+        if r['kind'].startswith('agreement') and 'estimates' in r: groups.setdefault((r['world'], r['kind'], r['commit']), []).append(r)
+    for g in groups.values():
+        est = np.array([e[0] for r in g for e in r['estimates'] if e[0] is not None], dtype=float)
+        if len(est) < 2: continue
+        mean, hw = float(est.mean()), float(1.96 * est.std(ddof=1) / np.sqrt(len(est)))
+        sign = 0 if abs(mean) <= hw else int(np.sign(mean))
+        for r in g:
+            n, ivs = r['lines'], [(lo, hi) for _, lo, hi in r['estimates'] if lo is not None and hi is not None]
+            cov, cov_ci = share(sum(lo <= mean <= hi for lo, hi in ivs), len(ivs))
+            r.update(true_difference={'financial_phrasebank': [round(mean, 4), round(hw, 4)]}, truth_lines=int(len(est)),
+                     truth_sign=sign, with_interval=len(ivs), coverage=cov, coverage_ci=cov_ci, null=sign == 0)
+            a, c = share(r['agrees_n'], n), share(r['contradicts_n'], n)
+            for k in ('power', 'power_ci', 'false_agree', 'false_agree_ci', 'false_contradict', 'false_contradict_ci'): r.pop(k, None)
+            if sign == 0: r.update(false_agree=a[0], false_agree_ci=a[1], false_contradict=c[0], false_contradict_ci=c[1])
+            elif sign > 0: r.update(power=a[0], power_ci=a[1], false_contradict=c[0], false_contradict_ci=c[1])
+            else: r.update(power=c[0], power_ci=c[1], false_agree=a[0], false_agree_ci=a[1])
+    return rows
+
+
 # the designs whose rows are planted on relabelled real texts (a synthetic text is a real text of the task, its label kept or
 # swapped), and the meta entry that names each one's commit (rows of the worlds, split_half and power_sentence name their own)
 RELABELLED_REAL = {'null': {1: 'null', 5: 'null, R = 5'}, 'power': 'power', 'judge': 'judge', 'instance': 'instance',
@@ -1176,6 +1208,7 @@ def stamp_rows(res) -> dict:
         e = designs.get(entry, {})
         m = re.search(r'statistics of ([0-9a-f]{7,})', e.get('note') or '')
         return m.group(1) if m else e.get('git_commit') or res.get('meta', {}).get('git_commit')
+    agreement_truths(res.get('worlds', []))
     for design, entry in RELABELLED_REAL.items():
         for r in res.get(design, []):
             if not isinstance(r, dict): continue
@@ -1371,8 +1404,12 @@ def write_md(res, path):
                 "cases); a small label keeps at least 20 texts (`benchmarks/results/world_figures.md` measures what each world does to "
                 "the diversity and similarity figures). Few-shot vs zero-shot plants nothing, nor do the gap lines (the same world for "
                 "every task: the gaps it makes differ by task, as a shift or prototypes world's do, but are unrelated to the planted "
-                "subjectivity: the gap's proper null) and the agreement lines (noise from any instance): their words are false (each "
-                "should be at most 2.5% each way); real vs a synthetic mode is better for real wherever noise or collapse is planted "
+                "subjectivity: the gap's proper null): their words are false (each should be at most 2.5% each way). No world plants "
+                "noise on low-agreement instances, but one without hard cases (prototypes, collapse) can make a synthetic-trained model "
+                "keep less of its skill on them: an agreement line's *true difference* is the mean of its estimates over every study of "
+                "its world and statistics (its rows at each R and task set pooled, the Financial PhraseBank-only studies included), "
+                "and where that interval leaves zero out its words are scored against the truth's sign (*power*: the word of that "
+                "sign; the other word false), else every word is false (`agreement_truths`). Real vs a synthetic mode is better for real wherever noise or collapse is planted "
                 "(*power*: share agrees); in the shift and prototypes worlds without noise the sign of real vs a mode is not planted: "
                 "read *covers it*. The quick profile's six tasks, 20 texts per label, 5 seeds; R generated sets per mode (1: the quick "
                 "profile, whose intervals borrow `real_matched`'s spread for a set; 5: each seed trains on a set of its own, so the "
