@@ -1,12 +1,18 @@
 """The calibration benchmark's scoring of the agreement lines against their world's own truth (`agreement_truths`), checked where
 the truth is known: rows of simulated line estimates, with no effect and with a planted one."""
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
+# the benchmark sets defaults in the environment when imported (offline hub, no progress bars, the data folder), and its folder
+# holds scripts with plain names: both kept from the other tests of this worker, and from the processes they start
+_env, _path = dict(os.environ), list(sys.path)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]/'benchmarks'))
-from verdict_calibration import agreement_truths  # noqa: E402
+try: from verdict_calibration import agreement_truths  # noqa: E402
+finally:
+    os.environ.clear(); os.environ.update(_env); sys.path[:] = _path
 
 
 def world_rows(truth: float, sd: float, lines: int, rng, rows: int = 2) -> list:
