@@ -874,12 +874,13 @@ def _interval_ends(interval) -> tuple:
 
 def summarize_worlds(results, groups, commit):
     """Per world and R, per kind of line: false words where the world plants nothing (few-shot vs zero-shot: both modes are drawn alike;
-    the gap lines: every task's gap is alike, unrelated to subjectivity; the agreement lines: noise from any instance; in uneven_null also
-    real vs each mode: real carries the sets' mean noise), else the share saying agrees (real vs a synthetic mode: real is better
+    the gap lines: every task's gap is alike, unrelated to subjectivity; the agreement lines as if so, until `agreement_truths`
+    scores them against their world's own truth; in uneven_null also real vs each mode: real carries the sets' mean noise), else the share saying agrees (real vs a synthetic mode: real is better
     wherever the world plants noise or collapse). For the ordering lines also the spread of the estimate over studies next to the
     standard error the intervals assume (their median), the mean estimate over the world's studies at every R (the line's true
     difference, from large samples, with its 95% interval), the share of intervals that cover it, and the share of unadjusted intervals
-    wholly above or below zero (a 5% two-sided test per line, before Holm's adjustment over the study's lines)."""
+    wholly above or below zero (a 5% two-sided test per line, before Holm's adjustment over the study's lines). For the agreement
+    lines, each line's estimate, interval and word (`agreement_truths` reads them)."""
     import pandas as pd
     L, out = _lines(results, groups), []
     L['est'] = [(_numbers(v) or [np.nan])[0] for v in L.estimate]
