@@ -872,11 +872,18 @@ def _interval_ends(interval) -> tuple:
     return (x[0], x[1]) if len(x) == 2 else (np.nan, np.nan)
 
 
+def mean_hw(est) -> tuple:
+    "The mean of the values of `est` (NaN left out) and its 95% half-width (1.96 standard errors)."
+    import pandas as pd
+    e = est if isinstance(est, pd.Series) else pd.Series(est, dtype=float)
+    return e.mean(), 1.96 * e.std(ddof=1) / np.sqrt(e.notna().sum())
+
+
 def summarize_worlds(results, groups, commit):
     """Per world and R, per kind of line: false words where the world plants nothing (few-shot vs zero-shot: both modes are drawn alike;
     the gap lines: every task's gap is alike, unrelated to subjectivity; the agreement lines as if so, until `agreement_truths`
-    scores them against their world's own truth; in uneven_null also real vs each mode: real carries the sets' mean noise), else the share saying agrees (real vs a synthetic mode: real is better
-    wherever the world plants noise or collapse). For the ordering lines also the spread of the estimate over studies next to the
+    scores them against their world's own truth; in uneven_null also real vs each mode: real carries the sets' mean noise), else
+    the share saying agrees (real vs a synthetic mode: real is better wherever the world plants noise or collapse). For the ordering lines also the spread of the estimate over studies next to the
     standard error the intervals assume (their median), the mean estimate over the world's studies at every R (the line's true
     difference, from large samples, with its 95% interval), the share of intervals that cover it, and the share of unadjusted intervals
     wholly above or below zero (a 5% two-sided test per line, before Holm's adjustment over the study's lines). For the agreement
@@ -886,7 +893,7 @@ def summarize_worlds(results, groups, commit):
     L['est'] = [(_numbers(v) or [np.nan])[0] for v in L.estimate]
     ends = [_interval_ends(v) for v in L.interval]
     L['lo'], L['hi'] = [e[0] for e in ends], [e[1] for e in ends]
-    truth = {(w, t, k): (g.est.mean(), 1.96 * g.est.std(ddof=1) / np.sqrt(g.est.notna().sum()))
+    truth = {(w, t, k): mean_hw(g.est)
              for (w, t, k), g in L[L.claim == 'ordering'].groupby(['world', 'task', 'kind'])}  # every R plants the same difference
     for (w, R), g in L.groupby(['world', 'replicates'], sort=False):
         studies = int(g.study_id.nunique())
@@ -904,8 +911,7 @@ def summarize_worlds(results, groups, commit):
                 pw, pw_ci = share(int((x.word == 'agrees').sum()), n)
                 row.update(power=pw, power_ci=pw_ci, contradicts=share(int((x.word == 'contradicts').sum()), n)[0])
             if kind.startswith('agreement'):  # each line's estimate and interval, and its words: `agreement_truths` reads them
-                row.update(estimates=[[None if e != e else round(float(e), 4), None if lo != lo else round(float(lo), 4),
-                                       None if hi != hi else round(float(hi), 4)] for e, lo, hi in zip(x.est, x.lo, x.hi)],
+                row.update(estimates=[[None if v != v else round(float(v), 4) for v in line] for line in zip(x.est, x.lo, x.hi)],
                            agrees_n=int((x.word == 'agrees').sum()), contradicts_n=int((x.word == 'contradicts').sum()))
             if kind.startswith('ordering'):
                 t = pd.Series([truth[(w, task, kind)][0] for task in x.task], index=x.index)
@@ -1020,7 +1026,7 @@ def summarize_power_sentence(results, groups, commit, sims: int = 200):
         cell = {'design': 'power_sentence', 'tasks': int(nt), 'per_label': int(pl), 'replicates': int(g.replicates.iloc[0]),
                 'tasks_used': g.tasks_used.iloc[0], 'studies': len(ids), 'commit': commit}
         o = g[g.claim == 'ordering']
-        truth = {k: (x.est.mean(), 1.96 * x.est.std(ddof=1) / np.sqrt(x.est.notna().sum())) for k, x in o.groupby(['task', 'kind'])}
+        truth = {k: mean_hw(x.est) for k, x in o.groupby(['task', 'kind'])}
         # studies recorded before verdict_power read the least precise comparison (ordering_claim): its median se per study, from
         # the widths of the live lines' intervals (/ 2 x 1.96), scaled by the study's recorded median se over the width-implied one
         live = o[o.p.notna()].assign(se=lambda d: [_half_width_se(v) for v in d.interval])
@@ -1179,7 +1185,7 @@ def agreement_truths(rows) -> list:
     for g in groups.values():
         est = np.array([e[0] for r in g for e in r['estimates'] if e[0] is not None], dtype=float)
         if len(est) < 2: continue
-        mean, hw = float(est.mean()), float(1.96 * est.std(ddof=1) / np.sqrt(len(est)))
+        mean, hw = mean_hw(est)
         sign = 0 if abs(mean) <= hw else int(np.sign(mean))
         for r in g:
             n, ivs = r['lines'], [(lo, hi) for _, lo, hi in r['estimates'] if lo is not None and hi is not None]
@@ -1209,7 +1215,6 @@ def stamp_rows(res) -> dict:
         e = designs.get(entry, {})
         m = re.search(r'statistics of ([0-9a-f]{7,})', e.get('note') or '')
         return m.group(1) if m else e.get('git_commit') or res.get('meta', {}).get('git_commit')
-    agreement_truths(res.get('worlds', []))
     for design, entry in RELABELLED_REAL.items():
         for r in res.get(design, []):
             if not isinstance(r, dict): continue
@@ -1410,7 +1415,8 @@ def write_md(res, path):
                 "keep less of its skill on them: an agreement line's *true difference* is the mean of its estimates over every study of "
                 "its world and statistics (its rows at each R and task set pooled, the Financial PhraseBank-only studies included), "
                 "and where that interval leaves zero out its words are scored against the truth's sign (*power*: the word of that "
-                "sign; the other word false), else every word is false (`agreement_truths`). Real vs a synthetic mode is better for real wherever noise or collapse is planted "
+                "sign; the other word false), else every word is false (`agreement_truths`). Real vs a synthetic mode is better for "
+                "real wherever noise or collapse is planted "
                 "(*power*: share agrees); in the shift and prototypes worlds without noise the sign of real vs a mode is not planted: "
                 "read *covers it*. The quick profile's six tasks, 20 texts per label, 5 seeds; R generated sets per mode (1: the quick "
                 "profile, whose intervals borrow `real_matched`'s spread for a set; 5: each seed trains on a set of its own, so the "
@@ -1616,6 +1622,7 @@ def main():
     if args.save_studies: save_studies(code_hash()); return
     if args.render:  # the JSON's rows stamped with their world and commit, and its md written again; nothing run
         res = stamp_rows(json.loads(Path(args.json).read_text()))
+        agreement_truths(res.get('worlds', []))
         Path(args.json).write_text(json.dumps(res, indent=1, default=float) + '\n')
         if args.md: write_md(res, args.md)
         return
@@ -1696,7 +1703,7 @@ def main():
             rows = summarize_worlds(results, groups, args.statistics_of or meta['git_commit'] + ('+dirty' if meta.get('git_dirty') else ''))
             key = lambda r: (r['world'], r['replicates'], r.get('tasks', ','.join(QUICK6)), r['commit'])
             new = {key(r) for r in rows}
-            res['worlds'] = [r for r in res.get('worlds', []) if key(r) not in new] + rows
+            res['worlds'] = agreement_truths([r for r in res.get('worlds', []) if key(r) not in new] + rows)
         sec = [r['seconds'] for r in results]
         tot = lambda k: round(sum(s.get(k, 0) if isinstance(s, dict) else 0 for s in sec) / max(len(sec), 1), 2)
         meta['designs'][design + (f' (statistics of {args.statistics_of})' if args.statistics_of else '')] = {'git_commit': meta['git_commit'], 'code_hash': meta['code_hash'], 'note': meta.get('note'),
